@@ -1,0 +1,39 @@
+/**
+ * The `ciclo` command. Parses the environment once into config, builds the command tree, and turns an
+ * expected failure (CicloError) into one readable line and exit code 1; anything else prints its stack.
+ */
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { loadConfig, type CicloConfig } from '../infra/config';
+import { CicloError } from '../infra/errors';
+import { registerStackCommands } from './commands/stack';
+import { registerDemoCommand } from './commands/demo';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+export function buildProgram(getConfig: () => CicloConfig): Command {
+  const program = new Command('ciclo')
+    .description('Customer lifecycle management on Kafka and ClickHouse')
+    .showHelpAfterError()
+    .exitOverride();
+  registerStackCommands(program, getConfig);
+  registerDemoCommand(program, getConfig);
+  return program;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let config: CicloConfig | undefined;
+  const getConfig = (): CicloConfig => (config ??= loadConfig(env, PROJECT_ROOT));
+  const program = buildProgram(getConfig);
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CicloError) {
+      process.stderr.write(`ciclo: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

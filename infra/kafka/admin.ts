@@ -1,0 +1,37 @@
+/** Topic administration: create topics idempotently, list and delete them. */
+import type { Logger } from '../log';
+import { createKafka } from './client';
+import type { TopicSpec } from './types';
+
+export interface TopicAdmin {
+  /** Creates the topics that do not exist yet; returns the names it created. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
+  listTopics(): Promise<string[]>;
+  deleteTopics(names: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function connectTopicAdmin(brokers: readonly string[], log?: Logger): Promise<TopicAdmin> {
+  const admin = createKafka({ brokers, clientId: 'ciclo-admin', ...(log ? { log } : {}) }).admin();
+  await admin.connect();
+  return {
+    async ensureTopics(specs) {
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.name));
+      if (missing.length === 0) return [];
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.name,
+          numPartitions: s.partitions,
+          replicationFactor: s.replicationFactor ?? 1,
+          configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+      return missing.map((s) => s.name);
+    },
+    listTopics: () => admin.listTopics(),
+    deleteTopics: (names) => admin.deleteTopics({ topics: [...names] }),
+    close: () => admin.disconnect(),
+  };
+}

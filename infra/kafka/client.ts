@@ -1,0 +1,44 @@
+/**
+ * The only place ciclo imports kafkajs (lint-enforced): kafkajs is in maintenance mode, and this folder is
+ * the seam where another client can be swapped in. Everything outside sees ciclo's own types.
+ */
+import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
+import type { Logger } from '../log';
+
+export interface KafkaClientOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly log?: Logger;
+  /** Connection timeout; health probes use a short one. */
+  readonly connectionTimeoutMs?: number;
+  readonly retries?: number;
+}
+
+const levelName: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(options: KafkaClientOptions): Kafka {
+  const log = options.log;
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    requestTimeout: 30000,
+    retry: { retries: options.retries ?? 8, initialRetryTime: 200, maxRetryTime: 5000 },
+    logLevel: log ? KafkaLogLevel.WARN : KafkaLogLevel.NOTHING,
+    logCreator:
+      () =>
+      ({ level, label, log: entry }: LogEntry) => {
+        if (!log) return;
+        const { message, ...fields } = entry;
+        // kafkajs logs retriable coordinator errors at ERROR while it retries them itself; keep them at warn.
+        const name =
+          level === KafkaLogLevel.ERROR && label === 'Connection' ? 'warn' : (levelName[level] ?? 'info');
+        log[name]({ kafka: fields, label }, String(message));
+      },
+  });
+}

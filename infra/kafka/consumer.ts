@@ -1,0 +1,65 @@
+/**
+ * Consuming from Kafka in a consumer group, batch by batch. Offsets are committed only after the handler
+ * resolves for a batch (at-least-once); exactly-once processing uses the transactional runtime instead.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type { Logger } from '../log';
+import { createKafka } from './client';
+import type { IncomingMessage } from './types';
+
+export interface MessageConsumer {
+  /** Runs the handler for each batch until stop(); resolves once consuming has started. */
+  run(handler: (messages: readonly IncomingMessage[]) => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function fromKafkaMessage(topic: string, partition: number, m: KafkaMessage): IncomingMessage {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    if (v === undefined) continue;
+    headers[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
+  }
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ? m.key.toString('utf8') : null,
+    value: m.value,
+    headers,
+    timestamp: Number(m.timestamp),
+  };
+}
+
+export async function connectConsumer(options: {
+  brokers: readonly string[];
+  groupId: string;
+  topics: readonly string[];
+  fromBeginning: boolean;
+  clientId?: string;
+  log?: Logger;
+}): Promise<MessageConsumer> {
+  const consumer = createKafka({
+    brokers: options.brokers,
+    clientId: options.clientId ?? options.groupId,
+    ...(options.log ? { log: options.log } : {}),
+  }).consumer({
+    groupId: options.groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
+  return {
+    async run(handler) {
+      await consumer.run({
+        autoCommit: true,
+        eachBatchAutoResolve: true,
+        eachBatch: async ({ batch }) => {
+          const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, batch.partition, m));
+          await handler(messages);
+        },
+      });
+    },
+    stop: () => consumer.disconnect(),
+  };
+}

@@ -1,0 +1,27 @@
+/** ciclo's own message types: what crosses the Kafka seam, independent of the client library. */
+export type MessageHeaders = Readonly<Record<string, string>>;
+
+export interface OutgoingMessage {
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers?: MessageHeaders;
+  /** Milliseconds since the epoch; the broker's time when absent. */
+  readonly timestamp?: number;
+}
+
+export interface IncomingMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: MessageHeaders;
+  readonly timestamp: number;
+}
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor?: number;
+  readonly config?: Readonly<Record<string, string>>;
+}

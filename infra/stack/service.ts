@@ -1,0 +1,24 @@
+/** What `ciclo stack` needs to know about each native service it runs. */
+export type ServiceName = 'kafka' | 'schema-registry' | 'clickhouse';
+
+export interface ServiceHealth {
+  readonly healthy: boolean;
+  readonly version?: string;
+  readonly detail?: string;
+}
+
+export interface NativeService {
+  readonly name: ServiceName;
+  /** What clients connect to, as shown by `stack status`. */
+  readonly address: string;
+  /** Ports the service binds; checked before start so a taken port fails with a clear line. */
+  readonly ports: readonly number[];
+  readonly logFile: string;
+  readonly pidFile: string;
+  readonly startTimeoutMs: number;
+  /** Installs what is missing (idempotent); returns true when it had to install something. */
+  install(say: (line: string) => void): Promise<boolean>;
+  /** Writes config and launches the process, detached. */
+  start(): Promise<void>;
+  probe(): Promise<ServiceHealth>;
+}
