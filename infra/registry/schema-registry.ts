@@ -4,6 +4,7 @@
  * @kafkajs/confluent-schema-registry. Registration is idempotent: the same schema gets the same id.
  */
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { CicloError } from '../errors';
 
 export type CompatibilityLevel =
@@ -16,13 +17,15 @@ export interface AvroRegistry {
   setCompatibility(subject: string, level: CompatibilityLevel): Promise<void>;
   getCompatibility(subject: string): Promise<CompatibilityLevel | undefined>;
   encode(schemaId: number, value: unknown): Promise<Buffer>;
-  decode<T = unknown>(message: Buffer): Promise<T>;
+  /** Decodes with the writer's schema, resolved into readerSchema when given (Avro schema resolution). */
+  decode<T = unknown>(message: Buffer, readerSchema?: object): Promise<T>;
   listSubjects(): Promise<string[]>;
 }
 
 export function createAvroRegistry(url: string): AvroRegistry {
   const base = url.replace(/\/$/, '');
   const registry = new SchemaRegistry({ host: base });
+  const readerTypes = new WeakMap<object, { type: avro.Type; resolvers: Map<number, avro.Resolver> }>();
 
   async function http(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`${base}${path}`, {
@@ -86,9 +89,26 @@ export function createAvroRegistry(url: string): AvroRegistry {
       }
     },
     encode: (schemaId, value) => registry.encode(schemaId, value),
-    async decode<T>(message: Buffer) {
+    async decode<T>(message: Buffer, readerSchema?: object) {
       try {
-        return (await registry.decode(message)) as T;
+        if (message.length < 5 || message[0] !== 0)
+          throw new Error('not in the Confluent wire format (magic byte 0 + schema id)');
+        const writerId = message.readInt32BE(1);
+        const writer = (await registry.getSchema(writerId)) as unknown as avro.Type;
+        const body = message.subarray(5);
+        if (!readerSchema) return writer.fromBuffer(body) as T;
+        // Compiling a reader and a resolver is costly: once per (reader schema, writer id), not per message.
+        let reader = readerTypes.get(readerSchema);
+        if (!reader) {
+          reader = { type: avro.Type.forSchema(readerSchema as avro.Schema), resolvers: new Map() };
+          readerTypes.set(readerSchema, reader);
+        }
+        let resolver = reader.resolvers.get(writerId);
+        if (!resolver) {
+          resolver = reader.type.createResolver(writer);
+          reader.resolvers.set(writerId, resolver);
+        }
+        return reader.type.fromBuffer(body, resolver) as T;
       } catch (err) {
         throw new CicloError('DECODE_FAILED', `message could not be decoded: ${(err as Error).message}`, {
           cause: err,

@@ -62,7 +62,7 @@ export function createStack(config: CicloConfig): Stack {
       name: s.name,
       address: addressOf(s, external),
       managed: !external,
-      running: external || (pid !== undefined && isAlive(pid)),
+      running: external ? health.healthy : pid !== undefined && isAlive(pid),
       health,
     };
   }

@@ -1,0 +1,93 @@
+/**
+ * What ciclo emits for other services: stage changes (a stream) and customer lifecycle snapshots (a
+ * compacted changelog, latest per customer). Both are consumed outside ciclo, so their subjects are
+ * FULL_TRANSITIVE: only optional fields with defaults may ever be added. Stage names are strings, not an
+ * Avro enum, because stage models are data and custom models bring their own stages.
+ */
+import { z } from 'zod';
+import { id, minorUnits, smallInt, timestampMillis } from './fields';
+
+export const StageChangedSchema = z
+  .object({
+    /** Deterministic: derived from customer, model and sequence, so a replay yields the same id. */
+    eventId: id('eventId'),
+    customerId: id('customerId'),
+    modelId: id('modelId'),
+    modelVersion: smallInt().min(1),
+    /** Absent for a customer's first stage. */
+    fromStage: id('fromStage').optional(),
+    toStage: id('toStage'),
+    /** The rule of the model that fired. */
+    ruleId: id('ruleId'),
+    /** The touchpoints that caused the change (empty for changes fired by inactivity). */
+    triggeringEventIds: z.array(z.string()),
+    /** Event time of the change (the triggering event's time, or the inactivity deadline). */
+    occurredAt: timestampMillis(),
+    /** Per customer and model, 1, 2, 3, ... with no gaps: consumers can detect a missed change. */
+    sequence: z.int().min(1).meta({ avroType: 'long' }),
+    /** Human-readable reason, e.g. "no purchase for 94 days (3x the usual 31-day cadence)". */
+    reason: z.string().max(1000).optional(),
+  })
+  .meta({ avroName: 'StageChanged' });
+export type StageChanged = z.infer<typeof StageChangedSchema>;
+
+export const CustomerSnapshotSchema = z
+  .object({
+    customerId: id('customerId'),
+    modelId: id('modelId'),
+    modelVersion: smallInt().min(1),
+    stage: id('stage'),
+    stageEnteredAt: timestampMillis(),
+    /** Same as the latest StageChanged sequence for this customer. */
+    sequence: z.int().min(0).meta({ avroType: 'long' }),
+    firstSeenAt: timestampMillis(),
+    lastSeenAt: timestampMillis(),
+    /** Other ids merged into this customer (anonymous ids, aliased customer ids). */
+    mergedIds: z.array(z.string()),
+    acquisitionChannel: z.string().optional(),
+    acquisitionCampaign: z.string().optional(),
+    /** Last touch before the first purchase. */
+    convertingChannel: z.string().optional(),
+    firstPurchaseAt: timestampMillis().optional(),
+    lastPurchaseAt: timestampMillis().optional(),
+    orders: z.int().min(0).meta({ avroType: 'int' }),
+    /** Revenue net of refunds, in minor units of `currency`. */
+    netRevenueMinor: minorUnits(),
+    currency: z.string().optional(),
+    /** Mean days between purchase days; absent until a second purchase day. */
+    purchaseCadenceDays: z.number().optional(),
+    emailsOpened: z.int().min(0).meta({ avroType: 'int' }),
+    emailsClicked: z.int().min(0).meta({ avroType: 'int' }),
+    unsubscribed: z.boolean(),
+    latestNps: smallInt().optional(),
+    latestCsat: smallInt().optional(),
+    openTickets: z.int().min(0).meta({ avroType: 'int' }),
+    referralsMade: z.int().min(0).meta({ avroType: 'int' }),
+    /** Event time of the latest touchpoint folded in. */
+    updatedAt: timestampMillis(),
+  })
+  .meta({ avroName: 'CustomerSnapshot' });
+export type CustomerSnapshot = z.infer<typeof CustomerSnapshotSchema>;
+
+/**
+ * Dead letters keep the original message bytes untouched (they may not even be Avro), so they are the one
+ * thing on Kafka that is not registry-encoded. The why travels in these headers.
+ */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'ciclo-dlq-reason',
+  error: 'ciclo-dlq-error',
+  sourceTopic: 'ciclo-dlq-source-topic',
+  sourcePartition: 'ciclo-dlq-source-partition',
+  sourceOffset: 'ciclo-dlq-source-offset',
+  failedAt: 'ciclo-dlq-failed-at',
+  stage: 'ciclo-dlq-stage',
+} as const;
+
+export const DEAD_LETTER_REASONS = [
+  'undecodable',
+  'invalid',
+  'unknown-schema',
+  'late-beyond-grace',
+  'sink-rejected',
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];

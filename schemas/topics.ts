@@ -1,0 +1,83 @@
+/**
+ * Every Kafka topic ciclo uses, in one place: name, partitions, key, cleanup policy and the contract of its
+ * values. Keys are plain UTF-8 strings (Confluent's StringSerializer convention); values are Avro in the
+ * Confluent wire format, except dead letters, which keep the original bytes.
+ */
+import type { TopicSpec } from '../infra/kafka/types';
+
+export type CompatibilityLevel = 'BACKWARD_TRANSITIVE' | 'FULL_TRANSITIVE';
+
+export interface TopicDefinition extends TopicSpec {
+  /** What the key is; one customer's messages share a key, so they stay ordered in one partition. */
+  readonly key: string;
+  readonly description: string;
+  /** The contract of the values, or 'raw' for dead letters. */
+  readonly contract: 'touchpoint' | 'stageChanged' | 'customerSnapshot' | 'raw';
+  /** Subjects other services consume are FULL_TRANSITIVE: readers and writers of any version interoperate. */
+  readonly compatibility?: CompatibilityLevel;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+const PARTITIONS = 6;
+
+export const TOPICS = {
+  touchpoints: {
+    name: 'ciclo.touchpoints',
+    partitions: PARTITIONS,
+    key: 'customerId, else anonymousId, else "business" for customerless events such as marketing spend',
+    description:
+      'Every accepted touchpoint, as produced by the collector, webhooks, imports and the simulator.',
+    contract: 'touchpoint',
+    compatibility: 'BACKWARD_TRANSITIVE',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(365 * DAY_MS), 'min.insync.replicas': '1' },
+  },
+  touchpointsDeadLetter: {
+    name: 'ciclo.touchpoints.dlq',
+    partitions: 1,
+    key: 'the original key',
+    description: 'Touchpoints the processor could not decode or validate, with typed reasons in headers.',
+    contract: 'raw',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) },
+  },
+  stageChanges: {
+    name: 'ciclo.stage-changes',
+    partitions: PARTITIONS,
+    key: 'customerId',
+    description: 'Every lifecycle stage change, with the model, rule and triggering events that explain it.',
+    contract: 'stageChanged',
+    compatibility: 'FULL_TRANSITIVE',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+  },
+  customerSnapshots: {
+    name: 'ciclo.customer-snapshots',
+    partitions: PARTITIONS,
+    key: 'customerId',
+    description: 'The latest lifecycle snapshot per customer (compacted): a table other services can load.',
+    contract: 'customerSnapshot',
+    compatibility: 'FULL_TRANSITIVE',
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
+  },
+  projectorDeadLetter: {
+    name: 'ciclo.projector.dlq',
+    partitions: 1,
+    key: 'the original key',
+    description: 'Messages the ClickHouse projector could not decode or map, with typed reasons in headers.',
+    contract: 'raw',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) },
+  },
+} as const satisfies Record<string, TopicDefinition>;
+
+export const ALL_TOPICS: readonly TopicDefinition[] = Object.values(TOPICS);
+
+/** Confluent's TopicNameStrategy: the value subject of a topic. */
+export function valueSubject(topic: string): string {
+  return `${topic}-value`;
+}
+
+/** The partitioning key of a touchpoint. */
+export function touchpointKey(tp: {
+  customerId?: string | undefined;
+  anonymousId?: string | undefined;
+}): string {
+  return tp.customerId ?? tp.anonymousId ?? 'business';
+}
