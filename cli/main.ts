@@ -8,6 +8,7 @@ import { loadConfig, type CicloConfig } from '../infra/config';
 import { CicloError } from '../infra/errors';
 import { registerStackCommands } from './commands/stack';
 import { registerDemoCommand } from './commands/demo';
+import { registerTopicsCommands } from './commands/topics';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -17,6 +18,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
     .showHelpAfterError()
     .exitOverride();
   registerStackCommands(program, getConfig);
+  registerTopicsCommands(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }

@@ -37,6 +37,8 @@ export async function connectConsumer(options: {
   fromBeginning: boolean;
   clientId?: string;
   log?: Logger;
+  /** False for readers that must not move the group's offsets (e.g. `topics tail`). */
+  commitOffsets?: boolean;
 }): Promise<MessageConsumer> {
   const consumer = createKafka({
     brokers: options.brokers,
@@ -52,7 +54,7 @@ export async function connectConsumer(options: {
   return {
     async run(handler) {
       await consumer.run({
-        autoCommit: true,
+        autoCommit: options.commitOffsets ?? true,
         eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
           const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, batch.partition, m));

@@ -20,6 +20,8 @@ export interface AvroRegistry {
   /** Decodes with the writer's schema, resolved into readerSchema when given (Avro schema resolution). */
   decode<T = unknown>(message: Buffer, readerSchema?: object): Promise<T>;
   listSubjects(): Promise<string[]>;
+  /** Registered version numbers of a subject; empty when the subject does not exist. */
+  listVersions(subject: string): Promise<number[]>;
 }
 
 export function createAvroRegistry(url: string): AvroRegistry {
@@ -117,6 +119,14 @@ export function createAvroRegistry(url: string): AvroRegistry {
     },
     async listSubjects() {
       return (await http('GET', '/subjects')) as string[];
+    },
+    async listVersions(subject) {
+      try {
+        return (await http('GET', `/subjects/${encodeURIComponent(subject)}/versions`)) as number[];
+      } catch (err) {
+        if (err instanceof CicloError && /HTTP 404/.test(err.message)) return [];
+        throw err;
+      }
     },
   };
 }
