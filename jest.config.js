@@ -5,6 +5,8 @@ const swc = [
   { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
 ];
 module.exports = {
+  // Integration tests wait on real services; unit tests finish in milliseconds either way.
+  testTimeout: 120000,
   projects: [
     {
       displayName: 'unit',
@@ -22,7 +24,6 @@ module.exports = {
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       setupFiles: ['<rootDir>/test/setup/load-services-env.ts'],
-      testTimeout: 120000,
     },
   ],
 };

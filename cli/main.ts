@@ -9,6 +9,7 @@ import { CicloError } from '../infra/errors';
 import { registerStackCommands } from './commands/stack';
 import { registerDemoCommand } from './commands/demo';
 import { registerTopicsCommands } from './commands/topics';
+import { registerClvCommands } from './commands/clv';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -19,6 +20,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
     .exitOverride();
   registerStackCommands(program, getConfig);
   registerTopicsCommands(program, getConfig);
+  registerClvCommands(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }

@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { CicloError } from './errors';
 
 export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092';
-/** Apicurio Registry serves the Confluent API under this path; a Confluent or Karapace URL works the same. */
-export const DEFAULT_SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
+/** The native registry serves the Confluent API under this path; a Confluent or Karapace URL works the same. */
+export const DEFAULT_SCHEMA_REGISTRY_URL = 'http://127.0.0.1:8081/api/v1/confluent';
 export const DEFAULT_CLICKHOUSE_URL = 'http://127.0.0.1:8123';
 
 const brokerList = z

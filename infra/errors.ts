@@ -21,13 +21,22 @@ export class CicloError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;
   override readonly cause: unknown;
+  /** For errors from an HTTP service: its status and message. */
+  readonly status?: number;
+  readonly detail?: string;
 
-  constructor(code: ErrorCode, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retriable?: boolean; cause?: unknown; status?: number; detail?: string } = {},
+  ) {
     super(message);
     this.name = 'CicloError';
     this.code = code;
     this.retriable = options.retriable ?? false;
     this.cause = options.cause;
+    if (options.status !== undefined) this.status = options.status;
+    if (options.detail !== undefined) this.detail = options.detail;
   }
 
   toJSON(): Record<string, unknown> {

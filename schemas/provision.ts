@@ -10,7 +10,13 @@ import { ALL_TOPICS, valueSubject, type TopicDefinition } from './topics';
 export interface ProvisionReport {
   readonly createdTopics: readonly string[];
   readonly existingTopics: readonly string[];
-  readonly subjects: readonly { subject: string; schemaId: number; version: number; newVersion: boolean; compatibility: string }[];
+  readonly subjects: readonly {
+    subject: string;
+    schemaId: number;
+    version: number;
+    newVersion: boolean;
+    compatibility: string;
+  }[];
 }
 
 export async function provisionTopicsAndSchemas(

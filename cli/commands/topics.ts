@@ -22,11 +22,16 @@ export function registerTopicsCommands(program: Command, getConfig: () => CicloC
       const { endpoints } = getConfig();
       const admin = await connectTopicAdmin(endpoints.kafka.brokers);
       try {
-        const report = await provisionTopicsAndSchemas(admin, createAvroRegistry(endpoints.schemaRegistry.url));
+        const report = await provisionTopicsAndSchemas(
+          admin,
+          createAvroRegistry(endpoints.schemaRegistry.url),
+        );
         for (const t of report.createdTopics) say(`topic ${t}: created`);
         for (const t of report.existingTopics) say(`topic ${t}: exists`);
         for (const s of report.subjects) {
-          say(`subject ${s.subject}: schema id ${s.schemaId}, version ${s.version} (${s.newVersion ? 'registered' : 'unchanged'}), ${s.compatibility}`);
+          say(
+            `subject ${s.subject}: schema id ${s.schemaId}, version ${s.version} (${s.newVersion ? 'registered' : 'unchanged'}), ${s.compatibility}`,
+          );
         }
       } finally {
         await admin.close();
@@ -55,54 +60,70 @@ export function registerTopicsCommands(program: Command, getConfig: () => CicloC
     .option('--max <n>', 'stop after n messages')
     .option('--timeout <seconds>', 'stop after this many seconds')
     .option('--json', 'one JSON object per line')
-    .action(async (topic: string, opts: { fromBeginning?: boolean; max?: string; timeout?: string; json?: boolean }) => {
-      const max = opts.max === undefined ? Infinity : parsePositive('--max', opts.max);
-      const timeoutMs = opts.timeout === undefined ? undefined : parsePositive('--timeout', opts.timeout) * 1000;
-      const { endpoints } = getConfig();
-      const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-      const exists = (await admin.listTopics()).includes(topic);
-      await admin.close();
-      if (!exists) throw new CicloError('CONFIG_INVALID', `topic "${topic}" does not exist (see \`ciclo topics list\`)`);
+    .action(
+      async (
+        topic: string,
+        opts: { fromBeginning?: boolean; max?: string; timeout?: string; json?: boolean },
+      ) => {
+        const max = opts.max === undefined ? Infinity : parsePositive('--max', opts.max);
+        const timeoutMs =
+          opts.timeout === undefined ? undefined : parsePositive('--timeout', opts.timeout) * 1000;
+        const { endpoints } = getConfig();
+        const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+        const exists = (await admin.listTopics()).includes(topic);
+        await admin.close();
+        if (!exists)
+          throw new CicloError(
+            'CONFIG_INVALID',
+            `topic "${topic}" does not exist (see \`ciclo topics list\`)`,
+          );
 
-      const registry = createAvroRegistry(endpoints.schemaRegistry.url);
-      const consumer = await connectConsumer({
-        brokers: endpoints.kafka.brokers,
-        groupId: `ciclo-tail-${process.pid}-${Date.now()}`,
-        topics: [topic],
-        fromBeginning: opts.fromBeginning ?? false,
-        commitOffsets: false,
-      });
-      let printed = 0;
-      let finish!: () => void;
-      const finished = new Promise<void>((resolve) => (finish = resolve));
-      const onSignal = (): void => finish();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      const timer = timeoutMs === undefined ? undefined : setTimeout(finish, timeoutMs);
-      await consumer.run(async (messages) => {
-        for (const m of messages) {
-          if (printed >= max) break;
-          const value = await describeValue(registry, m);
-          say(opts.json ? JSON.stringify(toJsonLine(m, value)) : formatHuman(m, value));
-          printed += 1;
-        }
-        if (printed >= max) finish();
-      });
-      await finished;
-      if (timer) clearTimeout(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      await consumer.stop();
-    });
+        const registry = createAvroRegistry(endpoints.schemaRegistry.url);
+        const consumer = await connectConsumer({
+          brokers: endpoints.kafka.brokers,
+          groupId: `ciclo-tail-${process.pid}-${Date.now()}`,
+          topics: [topic],
+          fromBeginning: opts.fromBeginning ?? false,
+          commitOffsets: false,
+        });
+        let printed = 0;
+        let finish!: () => void;
+        const finished = new Promise<void>((resolve) => (finish = resolve));
+        const onSignal = (): void => finish();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        const timer = timeoutMs === undefined ? undefined : setTimeout(finish, timeoutMs);
+        await consumer.run(async (messages) => {
+          for (const m of messages) {
+            if (printed >= max) break;
+            const value = await describeValue(registry, m);
+            say(opts.json ? JSON.stringify(toJsonLine(m, value)) : formatHuman(m, value));
+            printed += 1;
+          }
+          if (printed >= max) finish();
+        });
+        await finished;
+        if (timer) clearTimeout(timer);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await consumer.stop();
+      },
+    );
 }
 
 function parsePositive(flag: string, raw: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new CicloError('CONFIG_INVALID', `${flag} must be a positive whole number, got "${raw}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CicloError('CONFIG_INVALID', `${flag} must be a positive whole number, got "${raw}"`);
   return n;
 }
 
-type DescribedValue = { value: unknown; schemaId?: number; encoding: 'avro' | 'utf8' | 'base64' | 'null'; decodeError?: string };
+type DescribedValue = {
+  value: unknown;
+  schemaId?: number;
+  encoding: 'avro' | 'utf8' | 'base64' | 'null';
+  decodeError?: string;
+};
 
 /** Avro values are decoded through the registry and shown as ciclo values; anything else as text or base64. */
 async function describeValue(registry: AvroRegistry, m: IncomingMessage): Promise<DescribedValue> {
@@ -111,8 +132,13 @@ async function describeValue(registry: AvroRegistry, m: IncomingMessage): Promis
     try {
       const record = await registry.decode<Record<string, unknown>>(m.value);
       const definition = ALL_TOPICS.find((t) => t.name === m.topic);
-      const contract = definition && definition.contract !== 'raw' ? CONTRACTS[definition.contract] : undefined;
-      return { value: contract ? contract.fromAvro(record) : record, schemaId: m.value.readInt32BE(1), encoding: 'avro' };
+      const contract =
+        definition && definition.contract !== 'raw' ? CONTRACTS[definition.contract] : undefined;
+      return {
+        value: contract ? contract.fromAvro(record) : record,
+        schemaId: m.value.readInt32BE(1),
+        encoding: 'avro',
+      };
     } catch (err) {
       return { ...rawValue(m.value), decodeError: (err as Error).message };
     }
@@ -122,7 +148,9 @@ async function describeValue(registry: AvroRegistry, m: IncomingMessage): Promis
 
 function rawValue(value: Buffer): DescribedValue {
   const text = value.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(value) && !text.includes('\u0000') ? { value: text, encoding: 'utf8' } : { value: value.toString('base64'), encoding: 'base64' };
+  return Buffer.from(text, 'utf8').equals(value) && !text.includes('\u0000')
+    ? { value: text, encoding: 'utf8' }
+    : { value: value.toString('base64'), encoding: 'base64' };
 }
 
 function toJsonLine(m: IncomingMessage, v: DescribedValue): Record<string, unknown> {

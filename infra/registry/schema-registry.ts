@@ -1,9 +1,13 @@
 /**
- * Avro schemas in a Confluent-compatible Schema Registry (Apicurio here, Confluent or Karapace elsewhere),
- * and the Confluent wire format (magic byte 0, 4-byte schema id, Avro body) through
+ * Avro schemas in a Confluent-compatible Schema Registry (Confluent, Karapace, or the native stack's
+ * Hortonworks registry), and the Confluent wire format (magic byte 0, 4-byte schema id, Avro body) through
  * @kafkajs/confluent-schema-registry. Registration is idempotent: the same schema gets the same id.
+ *
+ * Registration goes straight to POST /subjects/{subject}/versions: the library's register() insists the
+ * subject's level is its own default (BACKWARD), which ciclo's transitive subjects are not. Compatibility
+ * uses /config/{subject}; a registry without it (Hortonworks) is configured through its native API.
  */
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { CicloError } from '../errors';
 
@@ -27,6 +31,8 @@ export interface AvroRegistry {
 export function createAvroRegistry(url: string): AvroRegistry {
   const base = url.replace(/\/$/, '');
   const registry = new SchemaRegistry({ host: base });
+  const native = hortonworksNativeApi(base);
+  const compatibilityHint = 'see its compatibility level';
   const readerTypes = new WeakMap<object, { type: avro.Type; resolvers: Map<number, avro.Resolver> }>();
 
   async function http(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -45,7 +51,11 @@ export function createAvroRegistry(url: string): AvroRegistry {
       throw new CicloError(
         'SERVICE_UNREACHABLE',
         `schema registry ${method} ${path}: HTTP ${res.status} ${message}`,
-        { retriable: res.status >= 500 },
+        {
+          retriable: res.status >= 500,
+          status: res.status,
+          detail: message,
+        },
       );
     }
     return parsed;
@@ -55,29 +65,28 @@ export function createAvroRegistry(url: string): AvroRegistry {
     url: base,
     async register(subject, schema) {
       try {
-        const { id } = await registry.register(
-          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-          { subject },
-        );
+        const { id } = (await http('POST', `/subjects/${encodeURIComponent(subject)}/versions`, {
+          schema: JSON.stringify(schema),
+        })) as { id: number };
         return id;
       } catch (err) {
-        const message = (err as Error).message;
-        if (/incompatible|409/i.test(message)) {
+        if (err instanceof CicloError && err.status === 409) {
           throw new CicloError(
             'SCHEMA_INCOMPATIBLE',
-            `schema for subject "${subject}" is incompatible with its registered versions: ${message}`,
+            `schema for subject "${subject}" is incompatible with its registered versions (${compatibilityHint}): ${err.detail}`,
             { cause: err },
           );
         }
-        throw new CicloError(
-          'SERVICE_UNREACHABLE',
-          `schema registry refused subject "${subject}": ${message}`,
-          { cause: err, retriable: true },
-        );
+        throw err;
       }
     },
     async setCompatibility(subject, level) {
-      await http('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility: level });
+      try {
+        await http('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility: level });
+      } catch (err) {
+        if (!(err instanceof CicloError) || !CONFIG_UNSUPPORTED.has(err.status ?? 0)) throw err;
+        await native.setCompatibility(subject, level);
+      }
     },
     async getCompatibility(subject) {
       try {
@@ -86,8 +95,11 @@ export function createAvroRegistry(url: string): AvroRegistry {
           compatibility?: string;
         };
         return (res.compatibilityLevel ?? res.compatibility) as CompatibilityLevel | undefined;
-      } catch {
-        return undefined;
+      } catch (err) {
+        if (err instanceof CicloError && err.status === 404 && !/\/api\/v1\/confluent$/.test(base))
+          return undefined;
+        if (!(err instanceof CicloError) || !CONFIG_UNSUPPORTED.has(err.status ?? 0)) throw err;
+        return native.getCompatibility(subject);
       }
     },
     encode: (schemaId, value) => registry.encode(schemaId, value),
@@ -127,6 +139,66 @@ export function createAvroRegistry(url: string): AvroRegistry {
         if (err instanceof CicloError && /HTTP 404/.test(err.message)) return [];
         throw err;
       }
+    },
+  };
+}
+
+/** Registries without /config answer 404 (unknown route), 405 or 500 (Hortonworks' mapper) there. */
+const CONFIG_UNSUPPORTED = new Set([404, 405, 500]);
+
+/**
+ * Hortonworks Schema Registry keeps compatibility on the schema's metadata: a direction (BACKWARD, FORWARD,
+ * BOTH, NONE) and a validation level (LATEST: against the last version; ALL: against every version, i.e.
+ * Confluent's *_TRANSITIVE).
+ */
+const TO_HORTONWORKS: Record<CompatibilityLevel, { compatibility: string; validationLevel: string }> = {
+  BACKWARD: { compatibility: 'BACKWARD', validationLevel: 'LATEST' },
+  BACKWARD_TRANSITIVE: { compatibility: 'BACKWARD', validationLevel: 'ALL' },
+  FORWARD: { compatibility: 'FORWARD', validationLevel: 'LATEST' },
+  FORWARD_TRANSITIVE: { compatibility: 'FORWARD', validationLevel: 'ALL' },
+  FULL: { compatibility: 'BOTH', validationLevel: 'LATEST' },
+  FULL_TRANSITIVE: { compatibility: 'BOTH', validationLevel: 'ALL' },
+  NONE: { compatibility: 'NONE', validationLevel: 'LATEST' },
+};
+
+function hortonworksNativeApi(confluentBase: string) {
+  const base = confluentBase.replace(/\/api\/v1\/confluent$/, '/api/v1/schemaregistry');
+  const call = async (method: string, path: string, body?: unknown): Promise<Response> =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  return {
+    async setCompatibility(subject: string, level: CompatibilityLevel): Promise<void> {
+      const metadata = {
+        type: 'avro',
+        schemaGroup: 'Kafka',
+        name: subject,
+        description: subject,
+        evolve: true,
+        ...TO_HORTONWORKS[level],
+      };
+      const exists = (await call('GET', `/schemas/${encodeURIComponent(subject)}`)).ok;
+      const res = exists
+        ? await call('POST', `/schemas/${encodeURIComponent(subject)}`, metadata)
+        : await call('POST', '/schemas', metadata);
+      if (!res.ok)
+        throw new CicloError(
+          'SERVICE_UNREACHABLE',
+          `schema registry: cannot set compatibility of "${subject}": HTTP ${res.status} ${await res.text()}`,
+        );
+    },
+    async getCompatibility(subject: string): Promise<CompatibilityLevel | undefined> {
+      const res = await call('GET', `/schemas/${encodeURIComponent(subject)}`);
+      if (!res.ok) return undefined;
+      const { schemaMetadata: m } = (await res.json()) as {
+        schemaMetadata: { compatibility: string; validationLevel: string };
+      };
+      const found = Object.entries(TO_HORTONWORKS).find(
+        ([, v]) => v.compatibility === m.compatibility && v.validationLevel === m.validationLevel,
+      );
+      return found?.[0] as CompatibilityLevel | undefined;
     },
   };
 }

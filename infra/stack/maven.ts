@@ -36,7 +36,12 @@ ${extra}
 `;
 }
 
-export async function copyDependencies(workDir: string, pom: string, outputDir: string): Promise<void> {
+export async function copyDependencies(
+  workDir: string,
+  pom: string,
+  outputDir: string,
+  extraArgs: readonly string[] = [],
+): Promise<void> {
   fs.mkdirSync(workDir, { recursive: true });
   fs.writeFileSync(path.join(workDir, 'pom.xml'), pom);
   const tmpOut = `${outputDir}.partial`;
@@ -47,6 +52,7 @@ export async function copyDependencies(workDir: string, pom: string, outputDir: 
       [
         '-q',
         '-B',
+        ...extraArgs,
         '-f',
         path.join(workDir, 'pom.xml'),
         'dependency:copy-dependencies',

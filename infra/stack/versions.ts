@@ -7,8 +7,14 @@ export const STACK_VERSIONS = {
   kafka: '4.4.0',
   /** log4j2 binding for Kafka's slf4j 1.7 logging. */
   log4j: '2.24.3',
-  /** Apicurio Registry, serving the Confluent Schema Registry API; built from Maven Central (see registry.ts). */
-  apicurioRegistry: '3.3.3',
+  /**
+   * Hortonworks Schema Registry (Apache-2.0) from Maven Central, serving the Confluent API at
+   * /api/v1/confluent. Karapace is not on PyPI, and Apicurio's jars are incomplete in the Maven Central this
+   * machine reaches (see registry-service.ts); this is the real registry that can be installed here.
+   */
+  hortonworksRegistry: '0.9.1',
+  /** For docker-compose and testcontainers, where images can be pulled: Karapace, the original choice. */
+  karapaceImage: 'ghcr.io/aiven-open/karapace:4.1.0',
   /** Debian bookworm's ClickHouse server package: old (18.16), which is why our SQL stays portable. */
   clickhouseDebianPackage: 'clickhouse-server',
   /** Minimum Java for Kafka 4.x brokers. */
@@ -19,6 +25,7 @@ export const STACK_PORTS = {
   kafka: 9092,
   kafkaController: 9093,
   schemaRegistry: 8081,
+  schemaRegistryAdmin: 8082,
   clickhouseHttp: 8123,
   clickhouseNative: 9000,
 } as const;

@@ -71,17 +71,23 @@ export async function startContainers(config: CicloConfig): Promise<ProvisionedS
       .start();
     started.push(clickhouse);
 
-    const registry = await new GenericContainer(
-      `apicurio/apicurio-registry:${STACK_VERSIONS.apicurioRegistry}`,
-    )
+    // Karapace (the Confluent-compatible registry the native stack cannot install here) keeps schemas in Kafka.
+    const registry = await new GenericContainer(STACK_VERSIONS.karapaceImage)
       .withNetwork(network)
-      .withExposedPorts(8080)
+      .withExposedPorts(8081)
+      .withCommand(['/bin/bash', '/opt/karapace/start.sh', 'registry'])
       .withEnvironment({
-        APICURIO_STORAGE_KIND: 'kafkasql',
-        APICURIO_KAFKASQL_BOOTSTRAP_SERVERS: 'kafka:19092',
-        APICURIO_CCOMPAT_LEGACY_ID_MODE_ENABLED: 'true',
+        KARAPACE_ADVERTISED_HOSTNAME: 'schema-registry',
+        KARAPACE_BOOTSTRAP_URI: 'kafka:19092',
+        KARAPACE_HOST: '0.0.0.0',
+        KARAPACE_PORT: '8081',
+        KARAPACE_CLIENT_ID: 'karapace',
+        KARAPACE_GROUP_ID: 'karapace-registry',
+        KARAPACE_MASTER_ELIGIBILITY: 'true',
+        KARAPACE_TOPIC_NAME: '_schemas',
+        KARAPACE_COMPATIBILITY: 'BACKWARD',
       })
-      .withWaitStrategy(Wait.forHttp('/health/ready', 8080))
+      .withWaitStrategy(Wait.forHttp('/subjects', 8081))
       .start();
     started.push(registry);
 
@@ -90,7 +96,7 @@ export async function startContainers(config: CicloConfig): Promise<ProvisionedS
       endpoints: {
         kafka: { brokers: [`127.0.0.1:${kafkaPort}`], external: true },
         schemaRegistry: {
-          url: `http://${registry.getHost()}:${registry.getMappedPort(8080)}/apis/ccompat/v7`,
+          url: `http://${registry.getHost()}:${registry.getMappedPort(8081)}`,
           external: true,
         },
         clickhouse: {
