@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
 import { createStack } from '../../infra/stack/stack';
+import { connectTopicAdmin } from '../../infra/kafka/admin';
+import { createAvroRegistry } from '../../infra/registry/schema-registry';
+import { provisionTopicsAndSchemas } from '../../schemas/provision';
 import { runSmokeFlow } from '../smoke-flow';
 import { formatStatus } from './stack';
 
@@ -22,6 +25,18 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           'SERVICE_UNHEALTHY',
           `not healthy: ${unhealthy.map((r) => `${r.name} (${r.health.detail ?? 'no answer'})`).join(', ')}`,
         );
+      }
+      const admin = await connectTopicAdmin(config.endpoints.kafka.brokers);
+      try {
+        const provisioned = await provisionTopicsAndSchemas(
+          admin,
+          createAvroRegistry(config.endpoints.schemaRegistry.url),
+        );
+        say(
+          `topics: ${provisioned.createdTopics.length} created, ${provisioned.existingTopics.length} existing; schemas: ${provisioned.subjects.map((x) => `${x.subject}#${x.schemaId}`).join(', ')}`,
+        );
+      } finally {
+        await admin.close();
       }
       const result = await runSmokeFlow(config.endpoints);
       say(
