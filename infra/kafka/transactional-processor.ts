@@ -1,0 +1,257 @@
+/**
+ * Exactly-once consume-transform-produce on Kafka. Consumes an input topic in a consumer group; for each
+ * input partition it owns, it first restores that partition's state from a compacted changelog topic, then
+ * hands batches to a StreamTask and writes the task's outputs, its changelog records and the input offsets
+ * in ONE Kafka transaction. A crash at any point either commits all of it or none of it: nothing is lost
+ * and nothing is written twice (read_committed readers).
+ *
+ * Fencing: the transactional id is derived from the input partition, so whichever instance owns a
+ * partition next initialises the same id and fences the previous owner (Kafka's EOS "v1" scheme, which
+ * kafkajs supports; it has no KIP-447 consumer-metadata fencing). The changelog is partitioned like the
+ * input: a task writes a partition's state to the same partition number.
+ */
+import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Logger } from '../log';
+import { createKafka } from './client';
+import { fromKafkaMessage } from './consumer';
+import type { IncomingMessage, MessageHeaders } from './types';
+
+export interface OutputRecord {
+  readonly topic: string;
+  /** Set for changelog records: the input partition they belong to. Unset: the key decides. */
+  readonly partition?: number;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers?: MessageHeaders;
+}
+
+/** What the runtime asks of a processor; implemented outside this folder, with no kafkajs in sight. */
+export interface StreamTask {
+  /** Called once per owned partition before its first batch, with the partition's changelog records. */
+  open(partition: number, changelog: readonly IncomingMessage[]): Promise<void> | void;
+  /** Processes a batch; the returned records are written in the same transaction as the offsets. */
+  process(partition: number, messages: readonly IncomingMessage[]): Promise<readonly OutputRecord[]>;
+  /** Called when the partition is revoked or its state must be rebuilt after a failed transaction. */
+  close(partition: number): void;
+  /** Called when no input arrived for idleFlushMs on an owned partition; may return records to write. */
+  idle?(partition: number): Promise<readonly OutputRecord[]> | readonly OutputRecord[];
+}
+
+export interface TransactionalProcessorOptions {
+  readonly brokers: readonly string[];
+  readonly groupId: string;
+  readonly inputTopic: string;
+  readonly changelogTopic: string;
+  /** Prefix of the per-partition transactional ids; instances of one processor share it. */
+  readonly transactionalIdPrefix: string;
+  readonly task: StreamTask;
+  readonly log?: Logger;
+  readonly idleFlushMs?: number;
+  readonly clientId?: string;
+}
+
+export interface RunningProcessor {
+  /** Input partitions this instance owns and has restored. */
+  ownedPartitions(): number[];
+  stop(): Promise<void>;
+  /** Resolves when the consumer crashed for good (kafkajs gave up); never resolves on a clean stop. */
+  readonly crashed: Promise<Error>;
+}
+
+export async function startTransactionalProcessor(
+  options: TransactionalProcessorOptions,
+): Promise<RunningProcessor> {
+  const { inputTopic, changelogTopic, task, log } = options;
+  const kafka = createKafka({
+    brokers: options.brokers,
+    clientId: options.clientId ?? options.groupId,
+    ...(log ? { log } : {}),
+  });
+  const producers = new Map<number, Producer>();
+  const lastInput = new Map<number, number>();
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+  });
+  let crash!: (err: Error) => void;
+  const crashed = new Promise<Error>((resolve) => (crash = resolve));
+
+  async function release(partition: number): Promise<void> {
+    const producer = producers.get(partition);
+    producers.delete(partition);
+    lastInput.delete(partition);
+    task.close(partition);
+    await producer?.disconnect().catch(() => undefined);
+  }
+
+  /** Fence the previous owner, then restore: the changelog we read is exactly what was committed. */
+  async function acquire(partition: number): Promise<Producer> {
+    const producer = kafka.producer({
+      transactionalId: `${options.transactionalIdPrefix}-${inputTopic}-${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    const fence = await producer.transaction(); // InitProducerId: aborts whatever the old owner left open
+    await fence.abort();
+    const changelog = await readChangelogPartition(kafka, changelogTopic, partition);
+    await task.open(partition, changelog);
+    producers.set(partition, producer);
+    log?.info({ partition, changelogRecords: changelog.length }, 'partition restored');
+    return producer;
+  }
+
+  async function commit(
+    partition: number,
+    records: readonly OutputRecord[],
+    nextOffset: string | undefined,
+  ): Promise<void> {
+    const producer = producers.get(partition);
+    if (!producer) return;
+    const tx = await producer.transaction();
+    try {
+      const byTopic = new Map<string, OutputRecord[]>();
+      for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+      for (const [topic, list] of byTopic) {
+        await tx.send({
+          topic,
+          acks: -1,
+          messages: list.map((r) => ({
+            key: r.key,
+            value: r.value,
+            ...(r.partition !== undefined ? { partition: r.partition } : {}),
+            ...(r.headers ? { headers: { ...r.headers } } : {}),
+          })),
+        });
+      }
+      if (nextOffset !== undefined) {
+        await tx.sendOffsets({
+          consumerGroupId: options.groupId,
+          topics: [{ topic: inputTopic, partitions: [{ partition, offset: nextOffset }] }],
+        });
+      }
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      // The task's in-memory state ran ahead of what was committed: rebuild it from the changelog.
+      await release(partition);
+      throw err;
+    }
+  }
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: [inputTopic], fromBeginning: true });
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    const assigned = new Set(event.payload.memberAssignment[inputTopic] ?? []);
+    for (const partition of [...producers.keys()]) {
+      if (!assigned.has(partition))
+        void release(partition).then(() => log?.info({ partition }, 'partition revoked'));
+    }
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) crash(event.payload.error);
+  });
+
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async (payload: EachBatchPayload) => {
+      const { batch } = payload;
+      if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
+      const partition = batch.partition;
+      if (!producers.has(partition)) await acquire(partition);
+      const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, partition, m));
+      const records = await task.process(partition, messages);
+      const last = batch.messages[batch.messages.length - 1]!.offset;
+      await commit(partition, records, (BigInt(last) + 1n).toString());
+      payload.resolveOffset(last);
+      lastInput.set(partition, Date.now());
+      await payload.heartbeat();
+    },
+  });
+
+  const idleMs = options.idleFlushMs;
+  const idleTimer =
+    idleMs && task.idle
+      ? setInterval(
+          () => {
+            for (const partition of producers.keys()) {
+              const last = lastInput.get(partition) ?? 0;
+              if (Date.now() - last < idleMs) continue;
+              lastInput.set(partition, Date.now());
+              void Promise.resolve(task.idle!(partition))
+                .then((records) => (records.length > 0 ? commit(partition, records, undefined) : undefined))
+                .catch((err: unknown) =>
+                  log?.warn({ err, partition }, 'idle flush failed; state rebuilt from the changelog'),
+                );
+            }
+          },
+          Math.max(100, Math.floor(idleMs / 2)),
+        )
+      : undefined;
+
+  return {
+    ownedPartitions: () => [...producers.keys()].sort((a, b) => a - b),
+    crashed,
+    async stop() {
+      if (idleTimer) clearInterval(idleTimer);
+      await consumer.disconnect();
+      for (const partition of [...producers.keys()]) await release(partition);
+    },
+  };
+}
+
+/**
+ * Reads one changelog partition from its start to its end as of now. A fresh consumer group (read
+ * committed) reads it; the end is the partition's high watermark, and a short quiet period covers the
+ * case where the last offsets are transaction markers, which are never delivered.
+ */
+async function readChangelogPartition(
+  kafka: ReturnType<typeof createKafka>,
+  topic: string,
+  partition: number,
+): Promise<IncomingMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const end = BigInt(offsets.find((o) => o.partition === partition)?.high ?? '0');
+  const start = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
+  if (end <= start) return [];
+
+  const reader = kafka.consumer({
+    groupId: `ciclo-restore-${topic}-${partition}-${process.pid}-${Date.now()}`,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+  });
+  await reader.connect();
+  await reader.subscribe({ topics: [topic], fromBeginning: true });
+  const records: IncomingMessage[] = [];
+  let position = start;
+  let lastProgress = Date.now();
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  await reader.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      if (batch.partition !== partition) {
+        reader.pause([{ topic, partitions: [batch.partition] }]);
+        return;
+      }
+      for (const m of batch.messages) records.push(fromKafkaMessage(topic, partition, m));
+      if (batch.messages.length > 0) position = BigInt(batch.lastOffset()) + 1n;
+      lastProgress = Date.now();
+      if (position >= end) finish();
+      return Promise.resolve();
+    },
+  });
+  const quiet = setInterval(() => {
+    if (position >= end || Date.now() - lastProgress > 1500) finish();
+  }, 100);
+  await done;
+  clearInterval(quiet);
+  await reader.disconnect();
+  return records;
+}
