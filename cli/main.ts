@@ -10,6 +10,7 @@ import { registerStackCommands } from './commands/stack';
 import { registerDemoCommand } from './commands/demo';
 import { registerTopicsCommands } from './commands/topics';
 import { registerClvCommands } from './commands/clv';
+import { registerMigrateCommand } from './commands/migrate';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -21,6 +22,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerStackCommands(program, getConfig);
   registerTopicsCommands(program, getConfig);
   registerClvCommands(program, getConfig);
+  registerMigrateCommand(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }
