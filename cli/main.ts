@@ -11,6 +11,7 @@ import { registerDemoCommand } from './commands/demo';
 import { registerTopicsCommands } from './commands/topics';
 import { registerClvCommands } from './commands/clv';
 import { registerMigrateCommand } from './commands/migrate';
+import { registerProjectCommand } from './commands/project';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -23,6 +24,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerTopicsCommands(program, getConfig);
   registerClvCommands(program, getConfig);
   registerMigrateCommand(program, getConfig);
+  registerProjectCommand(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }

@@ -3,7 +3,7 @@
  * or any modern server) and embedded chdb (ClickHouse 26.x in-process). Migrations and report queries run
  * on both, which is how we keep our SQL portable across eight years of ClickHouse.
  */
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 
 export interface ClickHouseEngine {
   readonly name: string;
@@ -25,6 +25,8 @@ export function connectClickHouseServer(options: {
     url: options.url,
     ...(options.database ? { database: options.database } : {}),
     request_timeout: options.requestTimeoutMs ?? 30_000,
+    // Failures surface as errors to the caller, which decides what to log (e.g. the projector's backoff).
+    log: { level: ClickHouseLogLevel.OFF },
     // 18.16 does not know newer settings; send none by default.
     clickhouse_settings: {},
   });

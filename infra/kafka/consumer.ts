@@ -7,9 +7,16 @@ import type { Logger } from '../log';
 import { createKafka } from './client';
 import type { IncomingMessage } from './types';
 
+export interface BatchControl {
+  /** Keeps the group membership alive while a handler waits (e.g. for a sink to come back). */
+  heartbeat(): Promise<void>;
+  /** False once stop() was called: a waiting handler should give up (its batch is redelivered). */
+  isRunning(): boolean;
+}
+
 export interface MessageConsumer {
   /** Runs the handler for each batch until stop(); resolves once consuming has started. */
-  run(handler: (messages: readonly IncomingMessage[]) => Promise<void>): Promise<void>;
+  run(handler: (messages: readonly IncomingMessage[], control: BatchControl) => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -39,6 +46,9 @@ export async function connectConsumer(options: {
   log?: Logger;
   /** False for readers that must not move the group's offsets (e.g. `topics tail`). */
   commitOffsets?: boolean;
+  /** Broker-side batching: a fetch returns once it has minBytes or maxWaitTimeMs has passed. */
+  minBytes?: number;
+  maxWaitTimeMs?: number;
 }): Promise<MessageConsumer> {
   const consumer = createKafka({
     brokers: options.brokers,
@@ -48,6 +58,8 @@ export async function connectConsumer(options: {
     groupId: options.groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
+    ...(options.minBytes !== undefined ? { minBytes: options.minBytes } : {}),
+    ...(options.maxWaitTimeMs !== undefined ? { maxWaitTimeInMs: options.maxWaitTimeMs } : {}),
   });
   await consumer.connect();
   await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
@@ -56,9 +68,13 @@ export async function connectConsumer(options: {
       await consumer.run({
         autoCommit: options.commitOffsets ?? true,
         eachBatchAutoResolve: true,
-        eachBatch: async ({ batch }) => {
+        eachBatch: async (payload) => {
+          const { batch } = payload;
           const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, batch.partition, m));
-          await handler(messages);
+          await handler(messages, {
+            heartbeat: () => payload.heartbeat(),
+            isRunning: () => payload.isRunning(),
+          });
         },
       });
     },

@@ -1,0 +1,231 @@
+/**
+ * The ClickHouse projector. Consumes touchpoints, stage changes and customer snapshots and inserts them
+ * into the tables of projections/migrations. Delivery: at least once into ClickHouse, exactly once in
+ * every query, because the tables are ReplacingMergeTree keyed by the event's identity and read through
+ * FINAL: a redelivered event replaces itself.
+ *
+ * Batching: the broker batches fetches by size and time (minBytes, maxWaitTimeMs); each fetched batch is
+ * one insert per table. Offsets are committed only after the insert succeeded. When ClickHouse is down,
+ * the batch is held and retried with backoff (consumption pauses, the group membership is kept alive) and
+ * resumes where it stopped. Undecodable or invalid messages, and rows ClickHouse rejects as bad data (never
+ * retried), go to the projector's dead-letter topic with the reason in headers.
+ */
+import { connectClickHouseServer, type ClickHouseEngine } from '../../infra/clickhouse/engine';
+import type { ServiceEndpoints } from '../../infra/config';
+import { connectConsumer, type BatchControl, type MessageConsumer } from '../../infra/kafka/consumer';
+import { connectProducer, type MessageProducer } from '../../infra/kafka/producer';
+import type { IncomingMessage, OutgoingMessage } from '../../infra/kafka/types';
+import type { Logger } from '../../infra/log';
+import { createAvroRegistry } from '../../infra/registry/schema-registry';
+import { CONTRACTS } from '../../schemas/contracts';
+import { DEAD_LETTER_HEADERS, type DeadLetterReason } from '../../schemas/outputs';
+import { createSerde, type ContractSerde, type Decoded } from '../../schemas/serde';
+import { TOPICS, valueSubject } from '../../schemas/topics';
+import { identifier } from '../sql';
+import { toCustomerStateRow, toStageChangeRow, toTouchpointRow, type Row } from './rows';
+
+export interface ProjectorCounters {
+  received: number;
+  inserted: number;
+  deadLettered: number;
+  insertRetries: number;
+}
+
+export interface RunningProjector {
+  readonly counters: Readonly<ProjectorCounters>;
+  stop(): Promise<void>;
+}
+
+export interface ProjectorOptions {
+  readonly endpoints: ServiceEndpoints;
+  readonly groupId?: string;
+  readonly log: Logger;
+  readonly now?: () => number;
+  readonly minBytes?: number;
+  readonly maxWaitTimeMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Topic names, overridable so tests can run on their own topics. */
+  readonly topics?: {
+    touchpoints: string;
+    stageChanges: string;
+    customerSnapshots: string;
+    deadLetter: string;
+  };
+}
+
+/** ClickHouse error codes that mean "this data is wrong": retrying cannot help (cf. Vector's sink). */
+const BAD_DATA_CODES = new Set([
+  '6',
+  '26',
+  '27',
+  '38',
+  '41',
+  '53',
+  '69',
+  '70',
+  '72',
+  '117',
+  '130',
+  '131',
+  '241',
+]);
+
+export function isBadDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && BAD_DATA_CODES.has(code);
+}
+
+type Target = { table: string; toRow: (value: never, now: number) => Row; serde: ContractSerde<unknown> };
+
+export async function startProjector(options: ProjectorOptions): Promise<RunningProjector> {
+  const { endpoints, log } = options;
+  const now = options.now ?? Date.now;
+  const topics = options.topics ?? {
+    touchpoints: TOPICS.touchpoints.name,
+    stageChanges: TOPICS.stageChanges.name,
+    customerSnapshots: TOPICS.customerSnapshots.name,
+    deadLetter: TOPICS.projectorDeadLetter.name,
+  };
+  const db = identifier(endpoints.clickhouse.database);
+  const registry = createAvroRegistry(endpoints.schemaRegistry.url);
+  const targets = new Map<string, Target>([
+    [
+      topics.touchpoints,
+      {
+        table: `${db}.touchpoints`,
+        toRow: toTouchpointRow,
+        serde: await createSerde(registry, CONTRACTS.touchpoint, valueSubject(topics.touchpoints)),
+      },
+    ],
+    [
+      topics.stageChanges,
+      {
+        table: `${db}.stage_changes`,
+        toRow: toStageChangeRow,
+        serde: await createSerde(registry, CONTRACTS.stageChanged, valueSubject(topics.stageChanges)),
+      },
+    ],
+    [
+      topics.customerSnapshots,
+      {
+        table: `${db}.customer_state`,
+        toRow: toCustomerStateRow,
+        serde: await createSerde(
+          registry,
+          CONTRACTS.customerSnapshot,
+          valueSubject(topics.customerSnapshots),
+        ),
+      },
+    ],
+  ]);
+  const engine: ClickHouseEngine = connectClickHouseServer({
+    url: endpoints.clickhouse.url,
+    requestTimeoutMs: 10_000,
+  });
+  const deadLetters: MessageProducer = await connectProducer({
+    brokers: endpoints.kafka.brokers,
+    clientId: 'ciclo-projector-dlq',
+    log,
+  });
+  const counters: ProjectorCounters = { received: 0, inserted: 0, deadLettered: 0, insertRetries: 0 };
+  const maxBackoffMs = options.maxBackoffMs ?? 5000;
+
+  const deadLetter = (m: IncomingMessage, reason: DeadLetterReason, error: string): OutgoingMessage => ({
+    key: m.key,
+    value: m.value,
+    headers: {
+      ...m.headers,
+      [DEAD_LETTER_HEADERS.reason]: reason,
+      [DEAD_LETTER_HEADERS.error]: error.slice(0, 2000),
+      [DEAD_LETTER_HEADERS.sourceTopic]: m.topic,
+      [DEAD_LETTER_HEADERS.sourcePartition]: String(m.partition),
+      [DEAD_LETTER_HEADERS.sourceOffset]: m.offset,
+      [DEAD_LETTER_HEADERS.failedAt]: new Date(now()).toISOString(),
+      [DEAD_LETTER_HEADERS.stage]: 'projector',
+    },
+    ...(m.timestamp ? { timestamp: m.timestamp } : {}),
+  });
+
+  async function insertWithRetry(
+    table: string,
+    rows: Row[],
+    control: BatchControl,
+  ): Promise<'inserted' | 'rejected'> {
+    let backoff = 250;
+    for (;;) {
+      try {
+        await engine.insert(table, rows);
+        return 'inserted';
+      } catch (err) {
+        if (isBadDataError(err)) {
+          log.error(
+            { err, table, rows: rows.length },
+            'ClickHouse rejected the rows as bad data: dead-lettering them',
+          );
+          return 'rejected';
+        }
+        if (!control.isRunning()) throw err;
+        counters.insertRetries += 1;
+        log.warn(
+          { table, backoffMs: backoff, error: (err as Error).message },
+          'ClickHouse unavailable: holding the batch and pausing consumption',
+        );
+        await new Promise((r) => setTimeout(r, backoff));
+        await control.heartbeat();
+        backoff = Math.min(maxBackoffMs, backoff * 2);
+      }
+    }
+  }
+
+  async function project(messages: readonly IncomingMessage[], control: BatchControl): Promise<void> {
+    const target = targets.get(messages[0]?.topic ?? '');
+    if (!target) return;
+    counters.received += messages.length;
+    const projectedAt = now();
+    const rows: Row[] = [];
+    const accepted: IncomingMessage[] = [];
+    const rejected: OutgoingMessage[] = [];
+    for (const m of messages) {
+      if (!m.value) continue; // a tombstone on the compacted snapshot topic: nothing to project
+      const decoded: Decoded<unknown> = await target.serde.decode(m.value);
+      if (!decoded.ok) {
+        rejected.push(deadLetter(m, decoded.reason, decoded.error));
+        continue;
+      }
+      rows.push(target.toRow(decoded.value as never, projectedAt));
+      accepted.push(m);
+    }
+    if (rows.length > 0) {
+      const outcome = await insertWithRetry(target.table, rows, control);
+      if (outcome === 'inserted') counters.inserted += rows.length;
+      else
+        for (const m of accepted)
+          rejected.push(deadLetter(m, 'sink-rejected', 'ClickHouse rejected the batch as bad data'));
+    }
+    if (rejected.length > 0) {
+      await deadLetters.send(topics.deadLetter, rejected);
+      counters.deadLettered += rejected.length;
+    }
+  }
+
+  const consumer: MessageConsumer = await connectConsumer({
+    brokers: endpoints.kafka.brokers,
+    groupId: options.groupId ?? 'ciclo-projector',
+    topics: [topics.touchpoints, topics.stageChanges, topics.customerSnapshots],
+    fromBeginning: true,
+    minBytes: options.minBytes ?? 64 * 1024,
+    maxWaitTimeMs: options.maxWaitTimeMs ?? 250,
+    log,
+  });
+  await consumer.run(project);
+  log.info({ topics }, 'projector started');
+
+  return {
+    counters,
+    async stop() {
+      await consumer.stop();
+      await deadLetters.close();
+      await engine.close();
+    },
+  };
+}

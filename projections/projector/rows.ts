@@ -1,0 +1,142 @@
+/**
+ * Pure mapping from ciclo's Kafka values to ClickHouse rows (tables in projections/migrations/sql). Times
+ * become DateTime strings in UTC ('YYYY-MM-DD hh:mm:ss', which 18.16 and 26.x both parse) plus exact
+ * milliseconds where ordering matters. The projection time is passed in, never read from a clock here.
+ */
+import type { CustomerSnapshot, StageChanged } from '../../schemas/outputs';
+import type { Touchpoint } from '../../schemas/touchpoint';
+
+export type Row = Record<string, string | number | readonly string[]>;
+
+export function dateTime(ms: number | undefined): string {
+  return new Date(ms ?? 0).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** The marketing channel of a touch: UTM source, else the referrer's host, else 'direct'. */
+export function channelOf(tp: Touchpoint): string {
+  if (tp.type === 'MarketingSpendRecorded') return tp.payload.channel;
+  const utm = tp.context?.utmSource;
+  if (utm) return utm.toLowerCase();
+  const referrer = tp.context?.referrer;
+  if (referrer) {
+    try {
+      return new URL(referrer).hostname.replace(/^www\./, '');
+    } catch {
+      return 'referral';
+    }
+  }
+  return 'direct';
+}
+
+export function toTouchpointRow(tp: Touchpoint, projectedAtMs: number): Row {
+  let orderId = '';
+  let amountMinor = 0;
+  let currency = '';
+  let nps = -1;
+  let csat = -1;
+  let periodStart = 0;
+  let periodEnd = 0;
+  let campaign = tp.context?.utmCampaign ?? '';
+  switch (tp.type) {
+    case 'PurchaseCompleted':
+      ({ orderId, amountMinor, currency } = tp.payload);
+      break;
+    case 'RefundIssued':
+      ({ orderId, amountMinor, currency } = tp.payload);
+      break;
+    case 'MarketingSpendRecorded':
+      ({ amountMinor, currency, periodStart, periodEnd } = tp.payload);
+      campaign = tp.payload.campaign ?? '';
+      break;
+    case 'SurveyAnswered':
+      nps = tp.payload.nps ?? -1;
+      csat = tp.payload.csat ?? -1;
+      break;
+    case 'SupportTicketResolved':
+      csat = tp.payload.satisfaction ?? -1;
+      break;
+    case 'EmailSent':
+    case 'EmailDelivered':
+    case 'EmailOpened':
+    case 'EmailClicked':
+    case 'EmailBounced':
+    case 'EmailUnsubscribed':
+      campaign = tp.payload.campaignId;
+      break;
+    default:
+      break;
+  }
+  return {
+    event_id: tp.eventId,
+    type: tp.type,
+    customer_id: tp.customerId ?? '',
+    anonymous_id: tp.anonymousId ?? '',
+    occurred_at: dateTime(tp.occurredAt),
+    occurred_at_ms: tp.occurredAt,
+    received_at: dateTime(tp.receivedAt),
+    source_kind: tp.source.kind,
+    source_name: tp.source.name,
+    channel: channelOf(tp),
+    campaign,
+    referrer: tp.context?.referrer ?? '',
+    page_url: tp.context?.pageUrl ?? '',
+    order_id: orderId,
+    amount_minor: amountMinor,
+    currency,
+    nps,
+    csat,
+    period_start: dateTime(periodStart),
+    period_end: dateTime(periodEnd),
+    payload: JSON.stringify(tp.payload),
+    projected_at: dateTime(projectedAtMs),
+  };
+}
+
+export function toStageChangeRow(sc: StageChanged, projectedAtMs: number): Row {
+  return {
+    event_id: sc.eventId,
+    customer_id: sc.customerId,
+    model_id: sc.modelId,
+    model_version: sc.modelVersion,
+    from_stage: sc.fromStage ?? '',
+    to_stage: sc.toStage,
+    rule_id: sc.ruleId,
+    triggering_event_ids: sc.triggeringEventIds,
+    occurred_at: dateTime(sc.occurredAt),
+    occurred_at_ms: sc.occurredAt,
+    sequence: sc.sequence,
+    reason: sc.reason ?? '',
+    projected_at: dateTime(projectedAtMs),
+  };
+}
+
+export function toCustomerStateRow(s: CustomerSnapshot, projectedAtMs: number): Row {
+  return {
+    customer_id: s.customerId,
+    model_id: s.modelId,
+    model_version: s.modelVersion,
+    stage: s.stage,
+    stage_entered_at: dateTime(s.stageEnteredAt),
+    sequence: s.sequence,
+    first_seen_at: dateTime(s.firstSeenAt),
+    last_seen_at: dateTime(s.lastSeenAt),
+    acquisition_channel: s.acquisitionChannel ?? '',
+    acquisition_campaign: s.acquisitionCampaign ?? '',
+    converting_channel: s.convertingChannel ?? '',
+    first_purchase_at: dateTime(s.firstPurchaseAt),
+    last_purchase_at: dateTime(s.lastPurchaseAt),
+    orders: s.orders,
+    net_revenue_minor: s.netRevenueMinor,
+    currency: s.currency ?? '',
+    purchase_cadence_days: s.purchaseCadenceDays ?? 0,
+    emails_opened: s.emailsOpened,
+    emails_clicked: s.emailsClicked,
+    unsubscribed: s.unsubscribed ? 1 : 0,
+    latest_nps: s.latestNps ?? -1,
+    latest_csat: s.latestCsat ?? -1,
+    open_tickets: s.openTickets,
+    referrals_made: s.referralsMade,
+    updated_at_ms: s.updatedAt,
+    projected_at: dateTime(projectedAtMs),
+  };
+}
