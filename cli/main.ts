@@ -12,6 +12,7 @@ import { registerTopicsCommands } from './commands/topics';
 import { registerClvCommands } from './commands/clv';
 import { registerMigrateCommand } from './commands/migrate';
 import { registerProjectCommand } from './commands/project';
+import { registerReportCommand } from './commands/report';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -25,6 +26,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerClvCommands(program, getConfig);
   registerMigrateCommand(program, getConfig);
   registerProjectCommand(program, getConfig);
+  registerReportCommand(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }

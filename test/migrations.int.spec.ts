@@ -6,6 +6,7 @@
 import { openEmbeddedClickHouse } from '../infra/clickhouse/embedded';
 import { connectClickHouseServer, type ClickHouseEngine } from '../infra/clickhouse/engine';
 import { loadMigrations, migrate } from '../projections/migrations/migrate';
+import { cohortReport } from '../projections/reports/cohorts';
 import { testConfig } from './support/services';
 
 const engines: [string, () => ClickHouseEngine][] = [
@@ -75,5 +76,12 @@ describe.each(engines)('migrations on %s', (_name, open) => {
       ['1997-01-01', 2, 2, 1, 500],
       ['1997-02-01', 0, 1, 1, 700],
     ]);
+  });
+
+  it('runs the cohort report query, with and without a range', async () => {
+    expect(await cohortReport(engine, db, { from: '1997-02-01' })).toEqual([
+      { cohort: '1997-02', monthsSince: 0, customers: 1, activeCustomers: 1, revenue: 7 },
+    ]);
+    expect((await cohortReport(engine, db)).map((c) => c.cohort)).toEqual(['1997-01', '1997-01', '1997-02']);
   });
 });
