@@ -13,6 +13,7 @@ import { registerClvCommands } from './commands/clv';
 import { registerMigrateCommand } from './commands/migrate';
 import { registerProjectCommand } from './commands/project';
 import { registerReportCommand } from './commands/report';
+import { registerDlqCommands } from './commands/dlq';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -27,6 +28,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerMigrateCommand(program, getConfig);
   registerProjectCommand(program, getConfig);
   registerReportCommand(program, getConfig);
+  registerDlqCommands(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }

@@ -1,0 +1,164 @@
+/**
+ * `ciclo dlq list [--topic t] [--json]` and `ciclo dlq replay [--topic t] [--corrected file.ndjson]`.
+ * Dead letters keep the original bytes; replay sends them back to the topic they came from (after a fix
+ * in ciclo), or sends corrected touchpoints read from a file in their place. Either way the original event
+ * time is kept: it is inside the touchpoint, and the Kafka timestamp is carried over.
+ */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import type { CicloConfig } from '../../infra/config';
+import { CicloError } from '../../infra/errors';
+import { connectTopicAdmin } from '../../infra/kafka/admin';
+import { connectConsumer } from '../../infra/kafka/consumer';
+import { connectProducer } from '../../infra/kafka/producer';
+import type { IncomingMessage, OutgoingMessage } from '../../infra/kafka/types';
+import { createAvroRegistry } from '../../infra/registry/schema-registry';
+import { CONTRACTS } from '../../schemas/contracts';
+import { DEAD_LETTER_HEADERS } from '../../schemas/outputs';
+import { createSerde } from '../../schemas/serde';
+import { TOPICS, touchpointKey, valueSubject } from '../../schemas/topics';
+import { formatProblems, validateWith } from '../../schemas/validation';
+
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+const DLQ_TOPICS = [TOPICS.touchpointsDeadLetter.name, TOPICS.projectorDeadLetter.name];
+
+/** Reads a topic from the beginning to its current end, without moving any group's offsets. */
+export async function readWholeTopic(
+  brokers: readonly string[],
+  topic: string,
+  quietMs = 1500,
+): Promise<IncomingMessage[]> {
+  const admin = await connectTopicAdmin(brokers);
+  const exists = (await admin.listTopics()).includes(topic);
+  await admin.close();
+  if (!exists)
+    throw new CicloError('CONFIG_INVALID', `topic "${topic}" does not exist (run \`ciclo topics ensure\`)`);
+  const out: IncomingMessage[] = [];
+  let last = Date.now();
+  const consumer = await connectConsumer({
+    brokers,
+    groupId: `ciclo-dlq-read-${process.pid}-${Date.now()}`,
+    topics: [topic],
+    fromBeginning: true,
+    commitOffsets: false,
+  });
+  await consumer.run((batch) => {
+    out.push(...batch);
+    last = Date.now();
+    return Promise.resolve();
+  });
+  const started = Date.now();
+  while (Date.now() - last < quietMs || Date.now() - started < quietMs * 2)
+    await new Promise((r) => setTimeout(r, 100));
+  await consumer.stop();
+  return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+}
+
+export function registerDlqCommands(program: Command, getConfig: () => CicloConfig): void {
+  const dlq = program.command('dlq').description('inspect and replay dead letters');
+
+  dlq
+    .command('list')
+    .description('dead letters with their reason, error and origin')
+    .option('--topic <topic>', `one of ${DLQ_TOPICS.join(', ')}`, TOPICS.touchpointsDeadLetter.name)
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { topic: string; json?: boolean }) => {
+      const letters = await readWholeTopic(getConfig().endpoints.kafka.brokers, opts.topic);
+      for (const m of letters) {
+        const h = m.headers;
+        const entry = {
+          offset: m.offset,
+          key: m.key,
+          reason: h[DEAD_LETTER_HEADERS.reason],
+          error: h[DEAD_LETTER_HEADERS.error],
+          source: `${h[DEAD_LETTER_HEADERS.sourceTopic]}[${h[DEAD_LETTER_HEADERS.sourcePartition]}]@${h[DEAD_LETTER_HEADERS.sourceOffset]}`,
+          stage: h[DEAD_LETTER_HEADERS.stage],
+          failedAt: h[DEAD_LETTER_HEADERS.failedAt],
+          bytes: m.value?.length ?? 0,
+        };
+        say(
+          opts.json
+            ? JSON.stringify(entry)
+            : `${entry.offset}  ${entry.reason}  ${entry.source}  key=${entry.key ?? '-'}  ${entry.error}`,
+        );
+      }
+      if (!opts.json) say(`${letters.length} dead letter(s) in ${opts.topic}`);
+    });
+
+  dlq
+    .command('replay')
+    .description('send dead letters back to their source topic, or corrected touchpoints in their place')
+    .option('--topic <topic>', `one of ${DLQ_TOPICS.join(', ')}`, TOPICS.touchpointsDeadLetter.name)
+    .option(
+      '--corrected <file>',
+      'NDJSON touchpoints to send instead of the original bytes (validated first)',
+    )
+    .action(async (opts: { topic: string; corrected?: string }) => {
+      const { endpoints } = getConfig();
+      const producer = await connectProducer({
+        brokers: endpoints.kafka.brokers,
+        clientId: 'ciclo-dlq-replay',
+      });
+      try {
+        if (opts.corrected) {
+          const lines = fs
+            .readFileSync(opts.corrected, 'utf8')
+            .split('\n')
+            .filter((l) => l.trim());
+          const serde = await createSerde(
+            createAvroRegistry(endpoints.schemaRegistry.url),
+            CONTRACTS.touchpoint,
+            valueSubject(TOPICS.touchpoints.name),
+          );
+          const messages: OutgoingMessage[] = [];
+          for (const [i, line] of lines.entries()) {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(line);
+            } catch {
+              throw new CicloError('EVENT_INVALID', `${opts.corrected}:${i + 1}: not valid JSON`);
+            }
+            const checked = validateWith(CONTRACTS.touchpoint.schema, parsed);
+            if (!checked.ok)
+              throw new CicloError(
+                'EVENT_INVALID',
+                `${opts.corrected}:${i + 1}: ${formatProblems(checked.problems)}`,
+              );
+            messages.push({
+              key: touchpointKey(checked.value),
+              value: await serde.encode(checked.value),
+              headers: { 'ciclo-replayed-from': opts.topic },
+            });
+          }
+          await producer.send(TOPICS.touchpoints.name, messages);
+          say(`replayed ${messages.length} corrected touchpoint(s) to ${TOPICS.touchpoints.name}`);
+          return;
+        }
+        const letters = await readWholeTopic(endpoints.kafka.brokers, opts.topic);
+        const bySource = new Map<string, OutgoingMessage[]>();
+        for (const m of letters) {
+          const source = m.headers[DEAD_LETTER_HEADERS.sourceTopic];
+          if (!source) continue;
+          const headers = Object.fromEntries(
+            Object.entries(m.headers).filter(([k]) => !k.startsWith('ciclo-dlq-')),
+          );
+          bySource.set(source, [
+            ...(bySource.get(source) ?? []),
+            {
+              key: m.key,
+              value: m.value,
+              headers: { ...headers, 'ciclo-replayed-from': `${opts.topic}@${m.offset}` },
+              timestamp: m.timestamp,
+            },
+          ]);
+        }
+        for (const [source, messages] of bySource) {
+          await producer.send(source, messages);
+          say(`replayed ${messages.length} dead letter(s) to ${source}`);
+        }
+        if (bySource.size === 0) say(`no dead letters in ${opts.topic}`);
+      } finally {
+        await producer.close();
+      }
+    });
+}
