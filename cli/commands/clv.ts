@@ -6,11 +6,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { connectClickHouseServer } from '../../infra/clickhouse/engine';
+import { refitFromClickHouse } from '../../projections/clv/refit';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError, errorMessage } from '../../infra/errors';
 import { fitCdnow, type CdnowFit } from '../../projections/clv/fit-cdnow';
 import { parseCdnow } from '../../projections/clv/cdnow';
-import { parseIsoDay } from '../../projections/clv/dates';
+import { formatIsoDay, parseIsoDay } from '../../projections/clv/dates';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -101,7 +103,7 @@ export function fitCdnowFile(file: string, calibrationEndText: string): CdnowFit
   return fit;
 }
 
-export function registerClvCommands(program: Command, _getConfig: () => CicloConfig): void {
+export function registerClvCommands(program: Command, getConfig: () => CicloConfig): void {
   const clv = program.command('clv').description('customer lifetime value models (BG/NBD and Gamma-Gamma)');
 
   clv
@@ -119,5 +121,30 @@ export function registerClvCommands(program: Command, _getConfig: () => CicloCon
         if (!converged) process.stderr.write(`ciclo: warning: the ${model} fit did not converge\n`);
       }
       say(opts.json ? JSON.stringify(toClvFitReport(fit)) : formatClvFit(fit, opts.calibrationEnd));
+    });
+
+  clv
+    .command('refit')
+    .description(
+      'fit on the customers in ClickHouse and write expected purchases, P(alive) and predicted CLV back',
+    )
+    .option('--json', 'print the fitted parameters as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { clickhouse } = getConfig().endpoints;
+      const engine = connectClickHouseServer({ url: clickhouse.url });
+      try {
+        const result = await refitFromClickHouse(engine, clickhouse.database, Date.now());
+        const summary = {
+          bgnbd: result.bgNbd.params,
+          gammaGamma: result.gammaGamma.params,
+          customers: result.customers.length,
+          asOf: formatIsoDay(result.asOfDay),
+        };
+        process.stdout.write(
+          `${opts.json ? JSON.stringify(summary) : `refit ${summary.customers} customers as of ${summary.asOf}: BG/NBD ${JSON.stringify(summary.bgnbd)}, Gamma-Gamma ${JSON.stringify(summary.gammaGamma)}`}\n`,
+        );
+      } finally {
+        await engine.close();
+      }
     });
 }
