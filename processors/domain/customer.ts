@@ -1,0 +1,296 @@
+/**
+ * A customer's lifecycle state is a fold of its touchpoints by event time. Pure: no clock, no I/O, no
+ * randomness. For speed (the fold is the processor's hot path), `evolve` updates the state object in place
+ * and returns it; callers that need the old value snapshot it first (`cloneState`).
+ *
+ * Money: net revenue is kept in minor units of the customer's first currency; purchases in any other
+ * currency are counted in `otherCurrencyRevenueMinor` (ciclo does not convert currencies).
+ */
+import type { CustomerSnapshot } from '../../schemas/outputs';
+import type { Touchpoint } from '../../schemas/touchpoint';
+
+const DAY_MS = 86_400_000;
+/** Stage history is bounded: the full history lives in the stage-changes topic and ClickHouse. */
+export const STAGE_HISTORY_LIMIT = 50;
+
+export interface StageHistoryEntry {
+  readonly stage: string;
+  readonly at: number;
+  readonly ruleId: string;
+}
+
+export interface CustomerState {
+  id: string;
+  /** Other ids folded into this customer: anonymous ids and aliased customer ids. */
+  mergedIds: string[];
+  firstSeenAt: number;
+  lastSeenAt: number;
+  /** Event time of the latest touchpoint applied; an older one arriving later is "late". */
+  lastAppliedAt: number;
+  acquisitionChannel?: string;
+  acquisitionCampaign?: string;
+  lastTouchChannel?: string;
+  lastTouchCampaign?: string;
+  /** Last touch before the first purchase. */
+  convertingChannel?: string;
+  orders: number;
+  /** Distinct purchase days (days since 1970), ascending. */
+  purchaseDays: number[];
+  firstPurchaseAt?: number;
+  lastPurchaseAt?: number;
+  netRevenueMinor: number;
+  currency?: string;
+  otherCurrencyRevenueMinor: number;
+  pageViews: number;
+  emailsOpened: number;
+  emailsClicked: number;
+  unsubscribed: boolean;
+  latestNps?: number;
+  latestCsat?: number;
+  openTickets: string[];
+  referralsMade: number;
+  /** P(alive) from the CLV model, when known. */
+  probabilityAlive?: number;
+  stage: string;
+  stageEnteredAt: number;
+  /** Number of stage changes emitted for this customer: the last StageChanged's sequence. */
+  sequence: number;
+  history: StageHistoryEntry[];
+  /** 32-bit FNV-1a hashes of applied event ids: a repeated event is a no-op. Two different ids colliding
+   *  (about 1 in 4 billion per pair) would make the second look like a duplicate: an accepted trade-off
+   *  for 4 bytes per event instead of the id itself. */
+  applied: number[];
+}
+
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function initialState(id: string, stage: string, at: number): CustomerState {
+  return {
+    id,
+    mergedIds: [],
+    firstSeenAt: at,
+    lastSeenAt: at,
+    lastAppliedAt: at,
+    orders: 0,
+    purchaseDays: [],
+    netRevenueMinor: 0,
+    otherCurrencyRevenueMinor: 0,
+    pageViews: 0,
+    emailsOpened: 0,
+    emailsClicked: 0,
+    unsubscribed: false,
+    openTickets: [],
+    referralsMade: 0,
+    stage,
+    stageEnteredAt: at,
+    sequence: 0,
+    history: [],
+    applied: [],
+  };
+}
+
+/** The channel a touch came from: UTM source, else the referrer's host, else undefined (no evidence). */
+export function touchChannel(tp: Touchpoint): { channel: string; campaign?: string } | undefined {
+  const c = tp.context;
+  if (c?.utmSource)
+    return { channel: c.utmSource.toLowerCase(), ...(c.utmCampaign ? { campaign: c.utmCampaign } : {}) };
+  if (c?.referrer) {
+    try {
+      return { channel: new URL(c.referrer).hostname.replace(/^www\./, '') };
+    } catch {
+      return { channel: 'referral' };
+    }
+  }
+  return undefined;
+}
+
+export function hasApplied(state: CustomerState, eventId: string): boolean {
+  return state.applied.includes(fnv1a(eventId));
+}
+
+function addPurchaseDay(days: number[], day: number): void {
+  let i = days.length;
+  while (i > 0 && days[i - 1]! > day) i--;
+  if (days[i - 1] !== day) days.splice(i, 0, day);
+}
+
+function revenue(state: CustomerState, amountMinor: number, currency: string): void {
+  state.currency ??= currency;
+  if (currency === state.currency) state.netRevenueMinor += amountMinor;
+  else state.otherCurrencyRevenueMinor += amountMinor;
+}
+
+/** Folds one touchpoint into the state (in place). Stage changes are decided separately (rules.ts). */
+export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
+  const at = tp.occurredAt;
+  state.applied.push(fnv1a(tp.eventId));
+  state.firstSeenAt = Math.min(state.firstSeenAt, at);
+  state.lastSeenAt = Math.max(state.lastSeenAt, at);
+  state.lastAppliedAt = Math.max(state.lastAppliedAt, at);
+  const touch = touchChannel(tp);
+  if (touch) {
+    state.acquisitionChannel ??= touch.channel;
+    if (state.acquisitionCampaign === undefined && touch.campaign) state.acquisitionCampaign = touch.campaign;
+    state.lastTouchChannel = touch.channel;
+    if (touch.campaign) state.lastTouchCampaign = touch.campaign;
+  }
+  switch (tp.type) {
+    case 'PageViewed':
+      state.pageViews += 1;
+      break;
+    case 'EmailOpened':
+      state.emailsOpened += 1;
+      break;
+    case 'EmailClicked':
+      state.emailsClicked += 1;
+      break;
+    case 'EmailUnsubscribed':
+      state.unsubscribed = true;
+      break;
+    case 'PurchaseCompleted': {
+      if (state.orders === 0) {
+        state.convertingChannel = state.lastTouchChannel ?? state.acquisitionChannel ?? 'direct';
+        state.acquisitionChannel ??= 'direct';
+      }
+      state.orders += 1;
+      addPurchaseDay(state.purchaseDays, Math.floor(at / DAY_MS));
+      state.firstPurchaseAt = Math.min(state.firstPurchaseAt ?? at, at);
+      state.lastPurchaseAt = Math.max(state.lastPurchaseAt ?? at, at);
+      revenue(state, tp.payload.amountMinor, tp.payload.currency);
+      break;
+    }
+    case 'RefundIssued':
+      revenue(state, -tp.payload.amountMinor, tp.payload.currency);
+      break;
+    case 'SurveyAnswered':
+      if (tp.payload.nps !== undefined) state.latestNps = tp.payload.nps;
+      if (tp.payload.csat !== undefined) state.latestCsat = tp.payload.csat;
+      break;
+    case 'SupportTicketOpened':
+      if (!state.openTickets.includes(tp.payload.ticketId)) state.openTickets.push(tp.payload.ticketId);
+      break;
+    case 'SupportTicketResolved':
+      state.openTickets = state.openTickets.filter((t) => t !== tp.payload.ticketId);
+      if (tp.payload.satisfaction !== undefined) state.latestCsat = tp.payload.satisfaction;
+      break;
+    case 'ReferralMade':
+      state.referralsMade += 1;
+      break;
+    case 'Identified':
+    case 'Aliased':
+    case 'EmailSent':
+    case 'EmailDelivered':
+    case 'EmailBounced':
+    case 'SubscriptionStarted':
+    case 'SubscriptionCancelled':
+    case 'MarketingSpendRecorded':
+    case 'Tracked':
+      break;
+    default: {
+      const never: never = tp;
+      return never;
+    }
+  }
+  return state;
+}
+
+/** Mean days between distinct purchase days; undefined until there are two. */
+export function purchaseCadenceDays(state: CustomerState): number | undefined {
+  const d = state.purchaseDays;
+  return d.length >= 2 ? (d[d.length - 1]! - d[0]!) / (d.length - 1) : undefined;
+}
+
+/**
+ * Folds `absorbed` (an anonymous profile or another customer) into `survivor`, deterministically: counts
+ * add up, first-touch facts come from whichever was seen first, latest answers from whichever is newer.
+ * The survivor keeps its own stage (rules are re-evaluated by the caller after a merge).
+ */
+export function mergeInto(survivor: CustomerState, absorbed: CustomerState): CustomerState {
+  const absorbedFirst = absorbed.firstSeenAt < survivor.firstSeenAt;
+  survivor.mergedIds = [...new Set([...survivor.mergedIds, absorbed.id, ...absorbed.mergedIds])].filter(
+    (id) => id !== survivor.id,
+  );
+  if (absorbedFirst || survivor.acquisitionChannel === undefined) {
+    if (absorbed.acquisitionChannel !== undefined) survivor.acquisitionChannel = absorbed.acquisitionChannel;
+    if (absorbed.acquisitionCampaign !== undefined)
+      survivor.acquisitionCampaign = absorbed.acquisitionCampaign;
+  }
+  if (
+    (absorbed.firstPurchaseAt ?? Infinity) < (survivor.firstPurchaseAt ?? Infinity) &&
+    absorbed.convertingChannel
+  ) {
+    survivor.convertingChannel = absorbed.convertingChannel;
+  }
+  survivor.firstSeenAt = Math.min(survivor.firstSeenAt, absorbed.firstSeenAt);
+  const absorbedNewer = absorbed.lastSeenAt > survivor.lastSeenAt;
+  survivor.lastSeenAt = Math.max(survivor.lastSeenAt, absorbed.lastSeenAt);
+  survivor.lastAppliedAt = Math.max(survivor.lastAppliedAt, absorbed.lastAppliedAt);
+  if (absorbedNewer && absorbed.lastTouchChannel) survivor.lastTouchChannel = absorbed.lastTouchChannel;
+  survivor.orders += absorbed.orders;
+  for (const day of absorbed.purchaseDays) addPurchaseDay(survivor.purchaseDays, day);
+  if (absorbed.firstPurchaseAt !== undefined)
+    survivor.firstPurchaseAt = Math.min(survivor.firstPurchaseAt ?? Infinity, absorbed.firstPurchaseAt);
+  if (absorbed.lastPurchaseAt !== undefined)
+    survivor.lastPurchaseAt = Math.max(survivor.lastPurchaseAt ?? -Infinity, absorbed.lastPurchaseAt);
+  if (absorbed.currency !== undefined) {
+    survivor.currency ??= absorbed.currency;
+    if (absorbed.currency === survivor.currency) survivor.netRevenueMinor += absorbed.netRevenueMinor;
+    else survivor.otherCurrencyRevenueMinor += absorbed.netRevenueMinor;
+  }
+  survivor.otherCurrencyRevenueMinor += absorbed.otherCurrencyRevenueMinor;
+  survivor.pageViews += absorbed.pageViews;
+  survivor.emailsOpened += absorbed.emailsOpened;
+  survivor.emailsClicked += absorbed.emailsClicked;
+  survivor.unsubscribed ||= absorbed.unsubscribed;
+  if (absorbedNewer || survivor.latestNps === undefined)
+    survivor.latestNps = absorbed.latestNps ?? survivor.latestNps;
+  if (absorbedNewer || survivor.latestCsat === undefined)
+    survivor.latestCsat = absorbed.latestCsat ?? survivor.latestCsat;
+  survivor.openTickets = [...new Set([...survivor.openTickets, ...absorbed.openTickets])];
+  survivor.referralsMade += absorbed.referralsMade;
+  survivor.applied.push(...absorbed.applied);
+  return survivor;
+}
+
+export function cloneState(state: CustomerState): CustomerState {
+  return structuredClone(state);
+}
+
+export function toSnapshot(state: CustomerState, model: { id: string; version: number }): CustomerSnapshot {
+  const cadence = purchaseCadenceDays(state);
+  return {
+    customerId: state.id,
+    modelId: model.id,
+    modelVersion: model.version,
+    stage: state.stage,
+    stageEnteredAt: state.stageEnteredAt,
+    sequence: state.sequence,
+    firstSeenAt: state.firstSeenAt,
+    lastSeenAt: state.lastSeenAt,
+    mergedIds: state.mergedIds,
+    ...(state.acquisitionChannel !== undefined ? { acquisitionChannel: state.acquisitionChannel } : {}),
+    ...(state.acquisitionCampaign !== undefined ? { acquisitionCampaign: state.acquisitionCampaign } : {}),
+    ...(state.convertingChannel !== undefined ? { convertingChannel: state.convertingChannel } : {}),
+    ...(state.firstPurchaseAt !== undefined ? { firstPurchaseAt: state.firstPurchaseAt } : {}),
+    ...(state.lastPurchaseAt !== undefined ? { lastPurchaseAt: state.lastPurchaseAt } : {}),
+    orders: state.orders,
+    netRevenueMinor: state.netRevenueMinor,
+    ...(state.currency !== undefined ? { currency: state.currency } : {}),
+    ...(cadence !== undefined ? { purchaseCadenceDays: cadence } : {}),
+    emailsOpened: state.emailsOpened,
+    emailsClicked: state.emailsClicked,
+    unsubscribed: state.unsubscribed,
+    ...(state.latestNps !== undefined ? { latestNps: state.latestNps } : {}),
+    ...(state.latestCsat !== undefined ? { latestCsat: state.latestCsat } : {}),
+    openTickets: state.openTickets.length,
+    referralsMade: state.referralsMade,
+    updatedAt: state.lastAppliedAt,
+  };
+}
