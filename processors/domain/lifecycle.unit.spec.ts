@@ -2,7 +2,7 @@ import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { TouchpointSchema } from '../../schemas/touchpoint';
 import { toSnapshot, type CustomerState } from './customer';
-import { loadModel, PRESET_IDS, parseModel, type StageModel } from './model';
+import { loadModel, PRESET_IDS, parseModel } from './model';
 import { PartitionLifecycle } from './partition';
 import { canonicalOrder, replay } from './replay';
 
