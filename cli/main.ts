@@ -14,6 +14,7 @@ import { registerMigrateCommand } from './commands/migrate';
 import { registerProjectCommand } from './commands/project';
 import { registerReportCommand } from './commands/report';
 import { registerDlqCommands } from './commands/dlq';
+import { registerLifecycleCommands } from './commands/lifecycle';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -29,6 +30,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerProjectCommand(program, getConfig);
   registerReportCommand(program, getConfig);
   registerDlqCommands(program, getConfig);
+  registerLifecycleCommands(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }
