@@ -15,6 +15,7 @@ import { registerProjectCommand } from './commands/project';
 import { registerReportCommand } from './commands/report';
 import { registerDlqCommands } from './commands/dlq';
 import { registerLifecycleCommands } from './commands/lifecycle';
+import { registerProcessCommand } from './commands/process';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -31,6 +32,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerReportCommand(program, getConfig);
   registerDlqCommands(program, getConfig);
   registerLifecycleCommands(program, getConfig);
+  registerProcessCommand(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }

@@ -4,7 +4,7 @@
  * ["null", T] with default null, which keeps adding one a compatible change in every direction.
  */
 import { z } from 'zod';
-import { CustomerSnapshotSchema, StageChangedSchema } from './outputs';
+import { CustomerSnapshotSchema, LifecycleStateRecordSchema, StageChangedSchema } from './outputs';
 import { EnvelopeFields, PAYLOADS, TOUCHPOINT_TYPES, type TouchpointType } from './touchpoint';
 
 export type AvroSchema = string | AvroSchema[] | { [key: string]: unknown };
@@ -177,4 +177,5 @@ export const AVRO_SCHEMAS = {
   touchpoint: deriveTouchpointAvro(),
   stageChanged: deriveRecordAvro(StageChangedSchema, LIFECYCLE_NAMESPACE),
   customerSnapshot: deriveRecordAvro(CustomerSnapshotSchema, LIFECYCLE_NAMESPACE),
+  lifecycleState: deriveRecordAvro(LifecycleStateRecordSchema, LIFECYCLE_NAMESPACE),
 } as const;

@@ -6,8 +6,10 @@ import { AVRO_SCHEMAS } from './avro';
 import { stripNulls, touchpointFromAvro, touchpointToAvro } from './codec';
 import {
   CustomerSnapshotSchema,
+  LifecycleStateRecordSchema,
   StageChangedSchema,
   type CustomerSnapshot,
+  type LifecycleStateRecord,
   type StageChanged,
 } from './outputs';
 import { TouchpointSchema, type Touchpoint } from './touchpoint';
@@ -43,6 +45,13 @@ export const CONTRACTS = {
     toAvro: (v: CustomerSnapshot) => ({ ...v }),
     fromAvro: (r: Record<string, unknown>) => stripNulls(r),
   } satisfies Contract<CustomerSnapshot>,
+  lifecycleState: {
+    name: 'lifecycleState',
+    schema: LifecycleStateRecordSchema,
+    avro: AVRO_SCHEMAS.lifecycleState,
+    toAvro: (v: LifecycleStateRecord) => ({ ...v }),
+    fromAvro: (r: Record<string, unknown>) => stripNulls(r),
+  } satisfies Contract<LifecycleStateRecord>,
 } as const;
 
 export type ContractName = keyof typeof CONTRACTS;

@@ -91,3 +91,19 @@ export const DEAD_LETTER_REASONS = [
   'sink-rejected',
 ] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+/**
+ * The processor's own changelog (compacted, internal): per model, one record per customer state and one
+ * per partition (watermark and the reorder buffer). The state itself is the domain's plain JSON, versioned
+ * by formatVersion, because it is private to the processor; the envelope is Avro like everything on Kafka.
+ */
+export const LifecycleStateRecordSchema = z
+  .object({
+    kind: z.enum(['customer', 'partition']).meta({ avroName: 'LifecycleStateKind' }),
+    modelId: id('modelId'),
+    modelVersion: smallInt().min(1),
+    formatVersion: smallInt().min(1),
+    state: z.string(),
+  })
+  .meta({ avroName: 'LifecycleStateRecord' });
+export type LifecycleStateRecord = z.infer<typeof LifecycleStateRecordSchema>;

@@ -12,7 +12,7 @@ export interface TopicDefinition extends TopicSpec {
   readonly key: string;
   readonly description: string;
   /** The contract of the values, or 'raw' for dead letters. */
-  readonly contract: 'touchpoint' | 'stageChanged' | 'customerSnapshot' | 'raw';
+  readonly contract: 'touchpoint' | 'stageChanged' | 'customerSnapshot' | 'lifecycleState' | 'raw';
   /** Subjects other services consume are FULL_TRANSITIVE: readers and writers of any version interoperate. */
   readonly compatibility?: CompatibilityLevel;
 }
@@ -55,6 +55,16 @@ export const TOPICS = {
     description: 'The latest lifecycle snapshot per customer (compacted): a table other services can load.',
     contract: 'customerSnapshot',
     compatibility: 'FULL_TRANSITIVE',
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
+  },
+  lifecycleState: {
+    name: 'ciclo.lifecycle-state',
+    partitions: PARTITIONS,
+    key: 'modelId/customerId, or modelId/__partition__; same partition number as the input it comes from',
+    description:
+      "The lifecycle processor's changelog: what a started or rebalanced instance restores (internal).",
+    contract: 'lifecycleState',
+    compatibility: 'BACKWARD_TRANSITIVE',
     config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
   },
   projectorDeadLetter: {

@@ -48,6 +48,8 @@ export interface TransactionalProcessorOptions {
   readonly log?: Logger;
   readonly idleFlushMs?: number;
   readonly clientId?: string;
+  /** How soon a crashed instance's partitions move to others (Kafka's group session timeout). */
+  readonly sessionTimeoutMs?: number;
 }
 
 export interface RunningProcessor {
@@ -69,10 +71,13 @@ export async function startTransactionalProcessor(
   });
   const producers = new Map<number, Producer>();
   const lastInput = new Map<number, number>();
+  const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
   });
   let crash!: (err: Error) => void;
   const crashed = new Promise<Error>((resolve) => (crash = resolve));

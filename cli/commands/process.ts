@@ -1,0 +1,66 @@
+/** `ciclo process [--model id|path] [--grace ms] [--idle-flush ms]`: the lifecycle processor, until Ctrl-C. */
+import type { Command } from 'commander';
+import type { CicloConfig } from '../../infra/config';
+import { CicloError } from '../../infra/errors';
+import { createLogger } from '../../infra/log';
+import { DEFAULT_MODEL_ID, loadModel } from '../../processors/domain/model';
+import { startLifecycleProcessor } from '../../processors/runtime/start';
+
+export function registerProcessCommand(program: Command, getConfig: () => CicloConfig): void {
+  program
+    .command('process')
+    .description('run the lifecycle processor: touchpoints in, stage changes and snapshots out, exactly once')
+    .option('--model <id|path>', 'stage model', DEFAULT_MODEL_ID)
+    .option('--grace <ms>', 'grace period for out-of-order touchpoints (event time)', '0')
+    .option(
+      '--idle-flush <ms>',
+      'apply buffered touchpoints after this long without input (wall time)',
+      '2000',
+    )
+    .option('--topics-prefix <prefix>', 'for tests: use <prefix>.touchpoints etc. instead of ciclo.*')
+    .action(async (opts: { model: string; grace: string; idleFlush: string; topicsPrefix?: string }) => {
+      const config = getConfig();
+      const grace = Number(opts.grace);
+      const idle = Number(opts.idleFlush);
+      if (!Number.isFinite(grace) || grace < 0)
+        throw new CicloError('CONFIG_INVALID', `--grace must be milliseconds >= 0, got "${opts.grace}"`);
+      if (!Number.isFinite(idle) || idle < 0)
+        throw new CicloError(
+          'CONFIG_INVALID',
+          `--idle-flush must be milliseconds >= 0, got "${opts.idleFlush}"`,
+        );
+      const model = loadModel(opts.model);
+      const log = createLogger({ level: config.logLevel, name: 'processor' });
+      const p = opts.topicsPrefix;
+      const processor = await startLifecycleProcessor({
+        endpoints: config.endpoints,
+        model,
+        gracePeriodMs: grace,
+        idleFlushMs: idle,
+        log,
+        ...(p
+          ? {
+              topics: {
+                touchpoints: `${p}.touchpoints`,
+                stageChanges: `${p}.stage-changes`,
+                customerSnapshots: `${p}.customer-snapshots`,
+                changelog: `${p}.lifecycle-state`,
+                deadLetter: `${p}.touchpoints.dlq`,
+              },
+              groupId: `${p}-processor-${model.id}`,
+            }
+          : {}),
+      });
+      log.info({ model: model.id, version: model.version }, 'processor started');
+      const reason = await Promise.race([
+        new Promise<string>((resolve) => {
+          process.once('SIGINT', () => resolve('SIGINT'));
+          process.once('SIGTERM', () => resolve('SIGTERM'));
+        }),
+        processor.crashed.then((err) => `crash: ${err.message}`),
+      ]);
+      await processor.stop();
+      log.info({ reason }, 'processor stopped');
+      if (reason.startsWith('crash')) process.exitCode = 1;
+    });
+}

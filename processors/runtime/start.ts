@@ -1,0 +1,77 @@
+/**
+ * Starts the lifecycle processor: serdes registered, the exactly-once runner on the touchpoint topic with
+ * this model's consumer group and changelog keys. Several instances with the same model share partitions.
+ */
+import type { ServiceEndpoints } from '../../infra/config';
+import {
+  startTransactionalProcessor,
+  type RunningProcessor,
+} from '../../infra/kafka/transactional-processor';
+import type { Logger } from '../../infra/log';
+import { createAvroRegistry } from '../../infra/registry/schema-registry';
+import { CONTRACTS } from '../../schemas/contracts';
+import { createSerde } from '../../schemas/serde';
+import { TOPICS, valueSubject } from '../../schemas/topics';
+import type { StageModel } from '../domain/model';
+import { createLifecycleTask } from './lifecycle-task';
+
+export interface ProcessorTopics {
+  readonly touchpoints: string;
+  readonly stageChanges: string;
+  readonly customerSnapshots: string;
+  readonly changelog: string;
+  readonly deadLetter: string;
+}
+
+export const DEFAULT_PROCESSOR_TOPICS: ProcessorTopics = {
+  touchpoints: TOPICS.touchpoints.name,
+  stageChanges: TOPICS.stageChanges.name,
+  customerSnapshots: TOPICS.customerSnapshots.name,
+  changelog: TOPICS.lifecycleState.name,
+  deadLetter: TOPICS.touchpointsDeadLetter.name,
+};
+
+export async function startLifecycleProcessor(options: {
+  endpoints: ServiceEndpoints;
+  model: StageModel;
+  gracePeriodMs: number;
+  idleFlushMs: number;
+  log: Logger;
+  topics?: ProcessorTopics;
+  groupId?: string;
+}): Promise<RunningProcessor> {
+  const topics = options.topics ?? DEFAULT_PROCESSOR_TOPICS;
+  const registry = createAvroRegistry(options.endpoints.schemaRegistry.url);
+  const task = createLifecycleTask({
+    model: options.model,
+    gracePeriodMs: options.gracePeriodMs,
+    topics: {
+      stageChanges: topics.stageChanges,
+      customerSnapshots: topics.customerSnapshots,
+      changelog: topics.changelog,
+      deadLetter: topics.deadLetter,
+    },
+    serdes: {
+      touchpoint: await createSerde(registry, CONTRACTS.touchpoint, valueSubject(topics.touchpoints)),
+      stageChanged: await createSerde(registry, CONTRACTS.stageChanged, valueSubject(topics.stageChanges)),
+      customerSnapshot: await createSerde(
+        registry,
+        CONTRACTS.customerSnapshot,
+        valueSubject(topics.customerSnapshots),
+      ),
+      lifecycleState: await createSerde(registry, CONTRACTS.lifecycleState, valueSubject(topics.changelog)),
+    },
+    log: options.log,
+  });
+  const groupId = options.groupId ?? `ciclo-processor-${options.model.id}`;
+  return startTransactionalProcessor({
+    brokers: options.endpoints.kafka.brokers,
+    groupId,
+    inputTopic: topics.touchpoints,
+    changelogTopic: topics.changelog,
+    transactionalIdPrefix: groupId,
+    task,
+    log: options.log,
+    idleFlushMs: options.idleFlushMs,
+  });
+}

@@ -1,0 +1,238 @@
+/**
+ * The lifecycle processor as users run it (`ciclo process`, a child process), on real Kafka and registry:
+ * - SIGKILLed three times while touchpoints flow, the stage-changes topic ends up holding exactly the
+ *   changes `lifecycle replay` computes from the same input: none missing, none twice;
+ * - with two instances, stopping one hands its partitions to the other, with the same exactly-once result;
+ * - a poison message is dead-lettered with its reason and later events still flow.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connectTopicAdmin } from '../infra/kafka/admin';
+import { connectConsumer } from '../infra/kafka/consumer';
+import { connectProducer } from '../infra/kafka/producer';
+import { createAvroRegistry } from '../infra/registry/schema-registry';
+import { loadModel } from '../processors/domain/model';
+import { canonicalOrder, replay } from '../processors/domain/replay';
+import { CONTRACTS } from '../schemas/contracts';
+import { DEAD_LETTER_HEADERS, type StageChanged } from '../schemas/outputs';
+import { createSerde } from '../schemas/serde';
+import { touchpointKey, valueSubject } from '../schemas/topics';
+import type { Touchpoint } from '../schemas/touchpoint';
+import { CICLO_BIN } from './support/cli';
+import { eventually, testConfig, uniqueName } from './support/services';
+
+const { endpoints } = testConfig();
+const brokers = endpoints.kafka.brokers;
+const DAY = 86_400_000;
+const T0 = Date.UTC(2025, 0, 1);
+
+/** Journeys for n customers, in event-time order: visits, sign-ups, purchases at varied cadences, surveys. */
+function journeys(prefix: string, n: number): Touchpoint[] {
+  const out: Touchpoint[] = [];
+  let i = 0;
+  const base = (customerId: string | undefined, anonymousId: string | undefined, day: number) => ({
+    eventId: `${prefix}-${++i}`,
+    ...(customerId ? { customerId } : {}),
+    ...(anonymousId ? { anonymousId } : {}),
+    occurredAt: T0 + day * DAY + (i % 1000),
+    receivedAt: T0 + day * DAY,
+    source: { kind: 'simulator' as const, name: 'test' },
+  });
+  for (let c = 0; c < n; c++) {
+    const id = `${prefix}-c${c}`;
+    const anon = `${prefix}-a${c}`;
+    out.push({
+      ...base(undefined, anon, c % 10),
+      type: 'PageViewed',
+      context: { utmSource: ['ads', 'newsletter', 'social'][c % 3]! },
+      payload: { path: '/' },
+    });
+    out.push({ ...base(id, anon, 1 + (c % 10)), type: 'Identified', payload: { name: `Customer ${c}` } });
+    const cadence = 10 + (c % 4) * 40;
+    for (let k = 0; k < 1 + (c % 5); k++) {
+      out.push({
+        ...base(id, undefined, 3 + (c % 10) + k * cadence),
+        type: 'PurchaseCompleted',
+        payload: { orderId: `${id}-o${k}`, lineItems: [], amountMinor: 1000 + c, currency: 'EUR' },
+      });
+    }
+    if (c % 3 === 0)
+      out.push({
+        ...base(id, undefined, 40 + c),
+        type: 'SurveyAnswered',
+        payload: { surveyId: 's', nps: c % 11 },
+      });
+  }
+  out.push({ ...base(`${prefix}-clock`, undefined, 400), type: 'PageViewed', payload: {} }); // moves stream time on
+  return out.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
+}
+
+async function createTopics(prefix: string): Promise<void> {
+  const admin = await connectTopicAdmin(brokers);
+  await admin.ensureTopics([
+    { name: `${prefix}.touchpoints`, partitions: 3 },
+    { name: `${prefix}.stage-changes`, partitions: 3 },
+    { name: `${prefix}.customer-snapshots`, partitions: 3, config: { 'cleanup.policy': 'compact' } },
+    { name: `${prefix}.lifecycle-state`, partitions: 3, config: { 'cleanup.policy': 'compact' } },
+    { name: `${prefix}.touchpoints.dlq`, partitions: 1 },
+  ]);
+  await admin.close();
+}
+
+async function deleteTopics(prefix: string): Promise<void> {
+  const admin = await connectTopicAdmin(brokers);
+  await admin.deleteTopics(
+    ['touchpoints', 'stage-changes', 'customer-snapshots', 'lifecycle-state', 'touchpoints.dlq'].map(
+      (t) => `${prefix}.${t}`,
+    ),
+  );
+  await admin.close();
+}
+
+function startProcessor(prefix: string): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [CICLO_BIN, 'process', '--topics-prefix', prefix, '--grace', '0', '--idle-flush', '1000'],
+    {
+      env: { ...process.env, CICLO_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  child.stderr?.on('data', () => undefined);
+  return child;
+}
+
+async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  await exited;
+}
+
+async function produce(prefix: string, events: readonly Touchpoint[]): Promise<void> {
+  const serde = await createSerde(
+    createAvroRegistry(endpoints.schemaRegistry.url),
+    CONTRACTS.touchpoint,
+    valueSubject(`${prefix}.touchpoints`),
+  );
+  const producer = await connectProducer({ brokers, clientId: `${prefix}-producer` });
+  await producer.send(
+    `${prefix}.touchpoints`,
+    await Promise.all(events.map(async (e) => ({ key: touchpointKey(e), value: await serde.encode(e) }))),
+  );
+  await producer.close();
+}
+
+/** Reads the stage-changes topic (read committed) until it holds `expected` records and stays there. */
+async function readStageChanges(prefix: string, expected: number): Promise<StageChanged[]> {
+  const registry = createAvroRegistry(endpoints.schemaRegistry.url);
+  const serde = await createSerde(registry, CONTRACTS.stageChanged, valueSubject(`${prefix}.stage-changes`));
+  const seen: StageChanged[] = [];
+  const consumer = await connectConsumer({
+    brokers,
+    groupId: uniqueName(`${prefix}-reader`),
+    topics: [`${prefix}.stage-changes`],
+    fromBeginning: true,
+    commitOffsets: false,
+  });
+  await consumer.run(async (batch) => {
+    for (const m of batch) {
+      const d = await serde.decode(m.value!);
+      if (d.ok) seen.push(d.value);
+    }
+  });
+  await eventually(
+    () => Promise.resolve(seen.length >= expected ? true : undefined),
+    120_000,
+    `${expected} stage changes (saw ${seen.length})`,
+  );
+  await new Promise((r) => setTimeout(r, 3000)); // a duplicate would arrive now
+  await consumer.stop();
+  return seen;
+}
+
+describe('ciclo process', () => {
+  const model = loadModel('five-stage');
+
+  it('is exactly once across three SIGKILLs while touchpoints flow', async () => {
+    const prefix = uniqueName('it-eos-kill');
+    await createTopics(prefix);
+    try {
+      const events = journeys(prefix, 90);
+      const expected = canonicalOrder(
+        replay(events, model, { partitions: 3, gracePeriodMs: 0 }).stageChanges,
+      );
+      expect(expected.length).toBeGreaterThan(200);
+
+      let child = startProcessor(prefix);
+      const chunks = 8;
+      const size = Math.ceil(events.length / chunks);
+      for (let k = 0; k < chunks; k++) {
+        await produce(prefix, events.slice(k * size, (k + 1) * size));
+        if (k === 1 || k === 3 || k === 5) {
+          await new Promise((r) => setTimeout(r, 800 + k * 300)); // let it be mid-work
+          await stopProcess(child, 'SIGKILL');
+          child = startProcessor(prefix);
+        }
+      }
+      const got = canonicalOrder(await readStageChanges(prefix, expected.length));
+      await stopProcess(child, 'SIGTERM');
+      expect(got.length).toBe(expected.length);
+      expect(got).toEqual(expected);
+    } finally {
+      await deleteTopics(prefix);
+    }
+  });
+
+  it('hands partitions over when one of two instances stops, exactly once; dead-letters a poison message', async () => {
+    const prefix = uniqueName('it-eos-two');
+    await createTopics(prefix);
+    const first = startProcessor(prefix);
+    const second = startProcessor(prefix);
+    try {
+      const events = journeys(prefix, 60);
+      const expected = canonicalOrder(
+        replay(events, model, { partitions: 3, gracePeriodMs: 0 }).stageChanges,
+      );
+      const half = Math.floor(events.length / 2);
+      await produce(prefix, events.slice(0, half));
+      const poison = await connectProducer({ brokers, clientId: `${prefix}-poison` });
+      await poison.send(`${prefix}.touchpoints`, [
+        { key: `${prefix}-c1`, value: Buffer.from('{"not":"avro"}') },
+      ]);
+      await poison.close();
+      await new Promise((r) => setTimeout(r, 4000));
+      await stopProcess(first, 'SIGTERM');
+      await produce(prefix, events.slice(half));
+      const got = canonicalOrder(await readStageChanges(prefix, expected.length));
+      expect(got).toEqual(expected);
+
+      const dead: { reason?: string; source?: string }[] = [];
+      const reader = await connectConsumer({
+        brokers,
+        groupId: uniqueName('it-dlq'),
+        topics: [`${prefix}.touchpoints.dlq`],
+        fromBeginning: true,
+        commitOffsets: false,
+      });
+      await reader.run((batch) => {
+        for (const m of batch)
+          dead.push({
+            reason: m.headers[DEAD_LETTER_HEADERS.reason],
+            source: m.headers[DEAD_LETTER_HEADERS.sourceTopic],
+          });
+        return Promise.resolve();
+      });
+      await eventually(
+        () => Promise.resolve(dead.length >= 1 ? true : undefined),
+        30_000,
+        'the poison message in the dead-letter topic',
+      );
+      await reader.stop();
+      expect(dead).toEqual([{ reason: 'undecodable', source: `${prefix}.touchpoints` }]);
+    } finally {
+      await stopProcess(first, 'SIGTERM');
+      await stopProcess(second, 'SIGTERM');
+      await deleteTopics(prefix);
+    }
+  });
+});
