@@ -6,6 +6,7 @@
 import { openEmbeddedClickHouse } from '../infra/clickhouse/embedded';
 import { connectClickHouseServer, type ClickHouseEngine } from '../infra/clickhouse/engine';
 import { loadMigrations, migrate } from '../projections/migrations/migrate';
+import { cacReport, churnReport, clvReport, funnelReport, npsReport } from '../projections/reports/analytics';
 import { cohortReport } from '../projections/reports/cohorts';
 import { testConfig } from './support/services';
 
@@ -83,5 +84,178 @@ describe.each(engines)('migrations on %s', (_name, open) => {
       { cohort: '1997-02', monthsSince: 0, customers: 1, activeCustomers: 1, revenue: 7 },
     ]);
     expect((await cohortReport(engine, db)).map((c) => c.cohort)).toEqual(['1997-01', '1997-01', '1997-02']);
+  });
+
+  it('runs the NPS, churn, CAC/ROI, funnel and CLV reports with the same answers on every engine', async () => {
+    const t = (
+      id: string,
+      type: string,
+      customer: string,
+      d: string,
+      extra: Record<string, unknown> = {},
+    ) => ({ event_id: id, type, customer_id: customer, occurred_at: day(d), ...extra });
+    await engine.insert(`${db}.touchpoints`, [
+      t('s1', 'SurveyAnswered', 'a', '1997-01-10', { nps: 10, csat: -1 }),
+      t('s2', 'SurveyAnswered', 'b', '1997-01-11', { nps: 5, csat: 4 }),
+      t('s3', 'SurveyAnswered', 'c', '1997-01-12', { nps: 8, csat: -1 }),
+      t('s3', 'SurveyAnswered', 'c', '1997-01-12', { nps: 8, csat: -1 }), // redelivered
+      t('sp1', 'MarketingSpendRecorded', '', '1997-01-31', {
+        channel: 'ads',
+        amount_minor: 10000,
+        period_start: day('1997-01-01'),
+      }),
+      t('sp2', 'MarketingSpendRecorded', '', '1997-01-31', {
+        channel: 'social',
+        amount_minor: 5000,
+        period_start: day('1997-01-01'),
+      }),
+    ]);
+    await engine.insert(`${db}.stage_changes`, [
+      {
+        event_id: 'x1',
+        customer_id: 'a',
+        model_id: 'five-stage',
+        from_stage: '',
+        to_stage: 'conversion',
+        rule_id: 'first-purchase',
+        occurred_at: day('1997-01-03'),
+        sequence: 1,
+      },
+      {
+        event_id: 'x2',
+        customer_id: 'a',
+        model_id: 'five-stage',
+        from_stage: 'conversion',
+        to_stage: 'retention',
+        rule_id: 'second-purchase',
+        occurred_at: day('1997-03-10'),
+        sequence: 2,
+      },
+      {
+        event_id: 'x3',
+        customer_id: 'b',
+        model_id: 'five-stage',
+        from_stage: 'conversion',
+        to_stage: 'lapsed',
+        rule_id: 'inactive-lapsed',
+        occurred_at: day('1997-02-20'),
+        sequence: 2,
+      },
+    ]);
+    await engine.insert(`${db}.customer_state`, [
+      {
+        customer_id: 'a',
+        model_id: 'five-stage',
+        stage: 'retention',
+        sequence: 2,
+        acquisition_channel: 'ads',
+        orders: 2,
+        net_revenue_minor: 1500,
+        first_purchase_at: day('1997-01-03'),
+        last_seen_at: day('1997-03-10'),
+      },
+      {
+        customer_id: 'b',
+        model_id: 'five-stage',
+        stage: 'lapsed',
+        sequence: 2,
+        acquisition_channel: 'ads',
+        orders: 1,
+        net_revenue_minor: 1700,
+        first_purchase_at: day('1997-01-20'),
+        last_seen_at: day('1997-01-20'),
+      },
+      {
+        customer_id: 'c',
+        model_id: 'five-stage',
+        stage: 'conversion',
+        sequence: 1,
+        acquisition_channel: 'direct',
+        orders: 1,
+        net_revenue_minor: 700,
+        first_purchase_at: day('1997-02-01'),
+        last_seen_at: day('1997-02-01'),
+      },
+    ]);
+    await engine.insert(`${db}.customer_clv`, [
+      {
+        customer_id: 'a',
+        fitted_at: day('1997-04-01'),
+        probability_alive: 0.9,
+        predicted_clv_minor: 5000,
+        historic_clv_minor: 1500,
+      },
+      {
+        customer_id: 'b',
+        fitted_at: day('1997-04-01'),
+        probability_alive: 0.2,
+        predicted_clv_minor: 100,
+        historic_clv_minor: 1700,
+      },
+    ]);
+
+    const nps = await npsReport(engine, db);
+    expect(nps).toEqual([
+      {
+        month: '1997-01',
+        responses: 3,
+        promoters: 1,
+        passives: 1,
+        detractors: 1,
+        nps: 0,
+        csatResponses: 1,
+        csatAverage: 4,
+      },
+    ]);
+
+    const churn = await churnReport(engine, db);
+    // Purchases: a in Jan and Mar; b and a in Jan; c in Feb. Active in Jan: a, b -> none bought in Feb.
+    expect(churn.find((c) => c.month === '1997-02')).toEqual({
+      month: '1997-02',
+      activeLastMonth: 2,
+      retained: 0,
+      churnRate: 1,
+      lapsed: 1,
+    });
+
+    const cac = await cacReport(engine, db, 'five-stage');
+    expect(cac.find((c) => c.channel === 'ads')).toEqual({
+      channel: 'ads',
+      spend: 100,
+      customers: 2,
+      cac: 50,
+      revenue: 32,
+      roi: -0.68,
+      clvToCac: 0.51,
+      paybackMonths: 6.3,
+    });
+    expect(cac.find((c) => c.channel === 'social')).toMatchObject({
+      spend: 50,
+      customers: 0,
+      cac: null,
+      roi: -1,
+    });
+
+    const funnel = await funnelReport(engine, db, 'five-stage');
+    expect(funnel.stages).toEqual(
+      expect.arrayContaining([
+        { stage: 'retention', customers: 1 },
+        { stage: 'lapsed', customers: 1 },
+        { stage: 'conversion', customers: 1 },
+      ]),
+    );
+    expect(funnel.flows).toEqual(
+      expect.arrayContaining([
+        { from: '(new)', to: 'conversion', changes: 1 },
+        { from: 'conversion', to: 'lapsed', changes: 1 },
+      ]),
+    );
+
+    const clv = await clvReport(engine, db);
+    expect(clv).toMatchObject({ customers: 2, meanPredicted: 25.5, likelyGone: 1 });
+    expect(clv.topAtRisk).toEqual([
+      { customerId: 'b', predictedClv: 1, probabilityAlive: 0.2, historicClv: 17 },
+    ]);
+    expect(clv.histogram.reduce((n, b) => n + b.customers, 0)).toBe(2);
   });
 });

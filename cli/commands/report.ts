@@ -1,12 +1,31 @@
-/** `ciclo report <cohorts> [--from] [--to] [--json]` */
+/** `ciclo report <cohorts|clv|funnel|cac|churn|nps> [--from] [--to] [--model] [--json]` */
 import type { Command } from 'commander';
 import { connectClickHouseServer } from '../../infra/clickhouse/engine';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
+import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
+import {
+  cacReport,
+  churnReport,
+  clvReport,
+  funnelReport,
+  npsReport,
+} from '../../projections/reports/analytics';
 import { cohortReport, formatCohortTable } from '../../projections/reports/cohorts';
 
-const REPORTS = ['cohorts'] as const;
+export const REPORTS = ['cohorts', 'clv', 'funnel', 'cac', 'churn', 'nps'] as const;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+/** A plain aligned table of objects' fields. */
+export function formatTable(rows: readonly Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(no data)';
+  const header = Object.keys(rows[0]!);
+  const cells = rows.map((r) =>
+    header.map((h) => (r[h] === null || r[h] === undefined ? '-' : String(r[h]))),
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  return [header, ...cells].map((c) => c.map((v, i) => v.padStart(widths[i]!)).join('  ')).join('\n');
+}
 
 export function registerReportCommand(program: Command, getConfig: () => CicloConfig): void {
   program
@@ -15,8 +34,9 @@ export function registerReportCommand(program: Command, getConfig: () => CicloCo
     .argument('<report>', REPORTS.join(' | '))
     .option('--from <yyyy-mm-dd>', 'start of the period (inclusive)')
     .option('--to <yyyy-mm-dd>', 'end of the period (exclusive)')
+    .option('--model <id>', 'stage model for funnel and CAC', DEFAULT_MODEL_ID)
     .option('--json', 'JSON output')
-    .action(async (report: string, opts: { from?: string; to?: string; json?: boolean }) => {
+    .action(async (report: string, opts: { from?: string; to?: string; model: string; json?: boolean }) => {
       if (!(REPORTS as readonly string[]).includes(report)) {
         throw new CicloError(
           'CONFIG_INVALID',
@@ -25,10 +45,46 @@ export function registerReportCommand(program: Command, getConfig: () => CicloCo
       }
       const { clickhouse } = getConfig().endpoints;
       const engine = connectClickHouseServer({ url: clickhouse.url });
+      const db = clickhouse.database;
+      const range = { ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) };
+      const out = (data: unknown, table: string): void => say(opts.json ? JSON.stringify(data) : table);
       try {
-        const range = { ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) };
-        const cells = await cohortReport(engine, clickhouse.database, range);
-        say(opts.json ? JSON.stringify(cells) : formatCohortTable(cells));
+        switch (report as (typeof REPORTS)[number]) {
+          case 'cohorts': {
+            const cells = await cohortReport(engine, db, range);
+            out(cells, formatCohortTable(cells));
+            break;
+          }
+          case 'nps': {
+            const rows = await npsReport(engine, db, range);
+            out(rows, formatTable(rows as never));
+            break;
+          }
+          case 'churn': {
+            const rows = await churnReport(engine, db, range);
+            out(rows, formatTable(rows as never));
+            break;
+          }
+          case 'cac': {
+            const rows = await cacReport(engine, db, opts.model, range);
+            out(rows, formatTable(rows as never));
+            break;
+          }
+          case 'funnel': {
+            const f = await funnelReport(engine, db, opts.model, range);
+            out(f, `${formatTable(f.stages)}\n\n${formatTable(f.flows)}`);
+            break;
+          }
+          case 'clv': {
+            const c = await clvReport(engine, db);
+            const { histogram, topAtRisk, ...summary } = c;
+            out(
+              c,
+              `${formatTable([summary])}\n\n${formatTable(histogram)}\n\ntop customers likely gone (P(alive) < 0.5):\n${formatTable(topAtRisk)}`,
+            );
+            break;
+          }
+        }
       } finally {
         await engine.close();
       }
