@@ -21,7 +21,7 @@ export function formatTable(rows: readonly Record<string, unknown>[]): string {
   if (rows.length === 0) return '(no data)';
   const header = Object.keys(rows[0]!);
   const show = (v: unknown): string =>
-    v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean);
+    v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   const cells = rows.map((r) => header.map((h) => show(r[h])));
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   return [header, ...cells].map((c) => c.map((v, i) => v.padStart(widths[i]!)).join('  ')).join('\n');
