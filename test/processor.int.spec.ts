@@ -6,6 +6,9 @@
  * - a poison message is dead-lettered with its reason and later events still flow.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { connectProducer } from '../infra/kafka/producer';
@@ -17,7 +20,7 @@ import { DEAD_LETTER_HEADERS, type StageChanged } from '../schemas/outputs';
 import { createSerde } from '../schemas/serde';
 import { touchpointKey, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
-import { CICLO_BIN } from './support/cli';
+import { CICLO_BIN, runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 
 const { endpoints } = testConfig();
@@ -229,6 +232,43 @@ describe('ciclo process', () => {
       );
       await reader.stop();
       expect(dead).toEqual([{ reason: 'undecodable', source: `${prefix}.touchpoints` }]);
+
+      // After a fix, the corrected event is replayed from the dead letters, keeping its event time.
+      const listed = await runCiclo(['dlq', 'list', '--topic', `${prefix}.touchpoints.dlq`, '--json']);
+      const entry = JSON.parse(listed.stdout.trim().split('\n')[0]!) as { reason: string; source: string };
+      expect(entry.reason).toBe('undecodable');
+      expect(entry.source).toContain(`${prefix}.touchpoints[`);
+      const corrected: Touchpoint = {
+        eventId: `${prefix}-fixed`,
+        type: 'PurchaseCompleted',
+        customerId: `${prefix}-fixed-customer`,
+        occurredAt: T0 + 5 * DAY,
+        receivedAt: T0 + 5 * DAY,
+        source: { kind: 'api', name: 'shop' },
+        payload: { orderId: 'fixed', lineItems: [], amountMinor: 100, currency: 'EUR' },
+      };
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ciclo-dlq-')), 'corrected.ndjson');
+      fs.writeFileSync(file, `${JSON.stringify(corrected)}\n`);
+      const replayed = await runCiclo([
+        'dlq',
+        'replay',
+        '--topic',
+        `${prefix}.touchpoints.dlq`,
+        '--corrected',
+        file,
+        '--to',
+        `${prefix}.touchpoints`,
+      ]);
+      expect(replayed.stdout).toContain(`replayed 1 corrected touchpoint(s) to ${prefix}.touchpoints`);
+      const after = await readStageChanges(prefix, expected.length + 2);
+      const fixed = after
+        .filter((c) => c.customerId === `${prefix}-fixed-customer`)
+        .map((c) => [c.toStage, c.occurredAt]);
+      // Its original event time is kept: it enters at day 5, and stream time (day 400) then demotes it.
+      expect(fixed.slice(0, 2)).toEqual([
+        ['reach', T0 + 5 * DAY],
+        ['conversion', T0 + 5 * DAY],
+      ]);
     } finally {
       await stopProcess(first, 'SIGTERM');
       await stopProcess(second, 'SIGTERM');

@@ -93,7 +93,8 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
       '--corrected <file>',
       'NDJSON touchpoints to send instead of the original bytes (validated first)',
     )
-    .action(async (opts: { topic: string; corrected?: string }) => {
+    .option('--to <topic>', 'where corrected touchpoints go', TOPICS.touchpoints.name)
+    .action(async (opts: { topic: string; corrected?: string; to: string }) => {
       const { endpoints } = getConfig();
       const producer = await connectProducer({
         brokers: endpoints.kafka.brokers,
@@ -108,7 +109,7 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
           const serde = await createSerde(
             createAvroRegistry(endpoints.schemaRegistry.url),
             CONTRACTS.touchpoint,
-            valueSubject(TOPICS.touchpoints.name),
+            valueSubject(opts.to),
           );
           const messages: OutgoingMessage[] = [];
           for (const [i, line] of lines.entries()) {
@@ -130,8 +131,8 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
               headers: { 'ciclo-replayed-from': opts.topic },
             });
           }
-          await producer.send(TOPICS.touchpoints.name, messages);
-          say(`replayed ${messages.length} corrected touchpoint(s) to ${TOPICS.touchpoints.name}`);
+          await producer.send(opts.to, messages);
+          say(`replayed ${messages.length} corrected touchpoint(s) to ${opts.to}`);
           return;
         }
         const letters = await readWholeTopic(endpoints.kafka.brokers, opts.topic);
