@@ -16,6 +16,7 @@ import { registerReportCommand } from './commands/report';
 import { registerDlqCommands } from './commands/dlq';
 import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerProcessCommand } from './commands/process';
+import { registerCollectCommand } from './commands/collect';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -33,6 +34,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerDlqCommands(program, getConfig);
   registerLifecycleCommands(program, getConfig);
   registerProcessCommand(program, getConfig);
+  registerCollectCommand(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }

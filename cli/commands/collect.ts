@@ -71,12 +71,29 @@ export function registerCollectCommand(program: Command, getConfig: () => CicloC
       const webhooks = loadWebhooksConfig(process.env);
       const log = createLogger({ level: logLevel, name: 'ciclo-collect' });
 
-      const registry = createAvroRegistry(endpoints.schemaRegistry.url);
-      const serde = await createSerde(registry, CONTRACTS.touchpoint, valueSubject(TOPICS.touchpoints.name));
+      // The schema is registered (idempotently) before the first request, so a registry problem stops here.
+      const serde = await createSerde(
+        createAvroRegistry(endpoints.schemaRegistry.url),
+        CONTRACTS.touchpoint,
+        valueSubject(TOPICS.touchpoints.name),
+      ).catch((err: unknown) => {
+        if (err instanceof CicloError) throw err;
+        throw new CicloError(
+          'SERVICE_UNREACHABLE',
+          `schema registry at ${endpoints.schemaRegistry.url}: ${errorMessage(err)} (is the stack up? \`ciclo stack status\`)`,
+          { retriable: true, cause: err },
+        );
+      });
       const producer = await connectProducer({
         brokers: endpoints.kafka.brokers,
         clientId: 'ciclo-collector',
         log: log.child({ component: 'kafka' }),
+      }).catch((err: unknown) => {
+        throw new CicloError(
+          'SERVICE_UNREACHABLE',
+          `Kafka at ${endpoints.kafka.brokers.join(',')}: ${errorMessage(err)}`,
+          { retriable: true, cause: err },
+        );
       });
       const app = buildCollector({
         config: collectorConfig,

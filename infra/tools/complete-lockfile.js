@@ -6,11 +6,18 @@ let added = 0;
 for (const [p, entry] of Object.entries({ ...lock.packages })) {
   for (const [name, range] of Object.entries(entry.optionalDependencies ?? {})) {
     const base = p === '' ? '' : `${p}/`;
-    const key = lock.packages[`${base}node_modules/${name}`] ? `${base}node_modules/${name}` : `node_modules/${name}`;
+    const key = lock.packages[`${base}node_modules/${name}`]
+      ? `${base}node_modules/${name}`
+      : `node_modules/${name}`;
     if (lock.packages[key]) continue;
     const m = /(darwin|win32|linux|android|freebsd|sunos|openbsd|netbsd|aix|wasi)/.exec(name);
     const c = /(arm64|x64|ia32|arm|ppc64|s390x|riscv64|loong64|wasm32|mips64el)/.exec(name);
-    lock.packages[key] = { version: String(range).replace(/^[\^~=]/, ''), optional: true, ...(m ? { os: [m[1]] } : {}), ...(c ? { cpu: [c[1]] } : {}) };
+    lock.packages[key] = {
+      version: String(range).replace(/^[\^~=]/, ''),
+      optional: true,
+      ...(m ? { os: [m[1]] } : {}),
+      ...(c ? { cpu: [c[1]] } : {}),
+    };
     added++;
   }
 }

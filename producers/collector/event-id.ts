@@ -1,0 +1,46 @@
+/**
+ * Event ids at the edge. A touchpoint's eventId is its idempotency key downstream, so it must be the same
+ * every time the same event arrives: the sender's own id when it has one (Segment's messageId, Stripe's
+ * event id, SendGrid's sg_event_id, Typeform's response token), else a hash of the event's content.
+ */
+import { createHash } from 'node:crypto';
+
+/** The characters and length the touchpoint contract allows in an eventId (schemas/touchpoint.ts). */
+const EVENT_ID_SAFE = /^[A-Za-z0-9._:@-]+$/;
+const EVENT_ID_MAX = 128;
+
+export function isSafeEventId(id: string): boolean {
+  return id.length > 0 && id.length <= EVENT_ID_MAX && EVENT_ID_SAFE.test(id);
+}
+
+/** JSON with object keys sorted at every level, so equal content always gives equal text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** A deterministic id for content that carries no id of its own: `<prefix>:<128 bits of SHA-256>`. */
+export function contentEventId(prefix: string, content: unknown): string {
+  return `${prefix}:${sha256Hex(canonicalJson(content)).slice(0, 32)}`;
+}
+
+/**
+ * An eventId derived from a provider's own identifiers, e.g. `stripe:evt_1N...`. Parts that fall outside
+ * the contract's character set (SendGrid's base64 sg_event_id has `=`, `+` and `/`) or would make the id too
+ * long are replaced by a hash of themselves, so the mapping stays one-to-one and stable.
+ */
+export function providerEventId(provider: string, ...parts: readonly string[]): string {
+  const plain = [provider, ...parts].join(':');
+  if (isSafeEventId(plain)) return plain;
+  return `${provider}:h.${sha256Hex(canonicalJson(parts)).slice(0, 40)}`;
+}

@@ -1,0 +1,454 @@
+import type { Touchpoint } from '../../schemas/touchpoint';
+import type { ValidationProblem } from '../../schemas/validation';
+import { mapSegmentCall, mapSegmentRequest, TRACK_MAPPERS, type CollectContext } from './mapping';
+import type { SegmentCallType } from './segment';
+
+const receivedAt = Date.UTC(2026, 2, 14, 9, 30, 1);
+const api: CollectContext = { source: { kind: 'api', name: 'backend' }, receivedAt, defaultCurrency: 'EUR' };
+const snippet: CollectContext = { ...api, source: { kind: 'snippet', name: 'web' } };
+
+/** Given a Segment call of `type`, when it is mapped, then it is this touchpoint (or these problems). */
+function mapped(type: SegmentCallType, call: Record<string, unknown>, ctx: CollectContext = api): Touchpoint {
+  const result = mapSegmentCall(type, call, ctx);
+  if (!result.ok) throw new Error(`expected a touchpoint, got problems: ${JSON.stringify(result.problems)}`);
+  return result.value;
+}
+
+function problems(route: SegmentCallType | 'batch', body: unknown): ValidationProblem[] {
+  const result = mapSegmentRequest(route, body, api);
+  if (result.ok) throw new Error(`expected problems, got ${JSON.stringify(result.value)}`);
+  return [...result.problems];
+}
+
+const track = (event: string, properties: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  mapped('track', { userId: 'cus_8c1f2a', messageId: 'msg-1', event, properties, ...extra });
+
+describe('page and screen', () => {
+  it("maps Segment's page call, context and all, to PageViewed", () => {
+    const tp = mapped(
+      'page',
+      {
+        anonymousId: 'anon_5d0e77',
+        messageId: 'ajs-next-1773480600000-6f0e',
+        timestamp: '2026-03-14T09:30:00.000Z',
+        name: 'Pricing',
+        context: {
+          page: {
+            url: 'https://shop.example/pricing?utm_source=newsletter',
+            referrer: 'https://mail.example/',
+            path: '/pricing',
+            title: 'Pricing | Shop',
+          },
+          campaign: { source: 'newsletter', medium: 'email', name: 'spring-sale' },
+          userAgent: 'Mozilla/5.0',
+          ip: '203.0.113.7',
+          locale: 'es-ES',
+        },
+      },
+      snippet,
+    );
+    expect(tp).toEqual({
+      eventId: 'ajs-next-1773480600000-6f0e',
+      type: 'PageViewed',
+      anonymousId: 'anon_5d0e77',
+      occurredAt: Date.UTC(2026, 2, 14, 9, 30),
+      receivedAt,
+      source: { kind: 'snippet', name: 'web' },
+      context: {
+        pageUrl: 'https://shop.example/pricing?utm_source=newsletter',
+        referrer: 'https://mail.example/',
+        utmSource: 'newsletter',
+        utmMedium: 'email',
+        utmCampaign: 'spring-sale',
+        userAgent: 'Mozilla/5.0',
+        ip: '203.0.113.7',
+        locale: 'es-ES',
+      },
+      payload: { path: '/pricing', title: 'Pricing | Shop' },
+    });
+  });
+
+  it('takes UTM parameters from the page URL when the call has no campaign context', () => {
+    const tp = mapped('page', {
+      anonymousId: 'a1',
+      properties: {
+        url: 'https://shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=brand&utm_term=cd',
+      },
+    });
+    expect(tp.context).toEqual({
+      pageUrl: 'https://shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=brand&utm_term=cd',
+      utmSource: 'google',
+      utmMedium: 'cpc',
+      utmCampaign: 'brand',
+      utmTerm: 'cd',
+    });
+  });
+
+  it('maps screen to PageViewed titled by the screen name', () => {
+    const tp = mapped('screen', { userId: 'u1', name: 'Checkout', category: 'shop' });
+    expect(tp).toMatchObject({ type: 'PageViewed', payload: { title: 'Checkout', category: 'shop' } });
+  });
+
+  it('stamps occurredAt with receivedAt when the call has no timestamp', () => {
+    expect(mapped('page', { anonymousId: 'a1' }).occurredAt).toBe(receivedAt);
+  });
+});
+
+describe('identify and alias', () => {
+  it('maps identify to Identified: email, name and plan, other traits as strings', () => {
+    const tp = mapped('identify', {
+      userId: 'cus_8c1f2a',
+      anonymousId: 'anon_5d0e77',
+      traits: {
+        email: 'ana@example.com',
+        firstName: 'Ana',
+        lastName: 'Ruiz',
+        plan: 'pro',
+        company: 'Example SL',
+        age: 41,
+        vip: true,
+        address: { city: 'Madrid' },
+      },
+    });
+    expect(tp).toMatchObject({
+      type: 'Identified',
+      customerId: 'cus_8c1f2a',
+      anonymousId: 'anon_5d0e77',
+      payload: {
+        email: 'ana@example.com',
+        name: 'Ana Ruiz',
+        plan: 'pro',
+        traits: {
+          firstName: 'Ana',
+          lastName: 'Ruiz',
+          company: 'Example SL',
+          age: '41',
+          vip: 'true',
+          address: '{"city":"Madrid"}',
+        },
+      },
+    });
+  });
+
+  it('maps alias to Aliased: userId is the customer, previousId the id merged into it', () => {
+    const tp = mapped('alias', { userId: 'cus_8c1f2a', previousId: 'anon_5d0e77' });
+    expect(tp).toMatchObject({
+      type: 'Aliased',
+      customerId: 'cus_8c1f2a',
+      payload: { previousId: 'anon_5d0e77' },
+    });
+  });
+
+  it('accepts numeric ids, as some servers send them', () => {
+    expect(mapped('alias', { userId: 42, previousId: 7 })).toMatchObject({
+      customerId: '42',
+      payload: { previousId: '7' },
+    });
+  });
+});
+
+describe('track: Segment spec events become typed touchpoints', () => {
+  it('"Order Completed" -> PurchaseCompleted, money converted exactly to minor units', () => {
+    const tp = track('Order Completed', {
+      order_id: 1042,
+      total: 59.97,
+      currency: 'eur',
+      coupon: 'SPRING10',
+      products: [
+        { product_id: 'CD-0042', name: 'Kind of Blue', category: 'jazz', price: 19.99, quantity: 1 },
+        { sku: 'CD-0107', name: 'Blue Train', price: '19.99', quantity: '2' },
+      ],
+    });
+    expect(tp).toMatchObject({
+      type: 'PurchaseCompleted',
+      payload: {
+        orderId: '1042',
+        amountMinor: 5997,
+        currency: 'EUR',
+        coupon: 'SPRING10',
+        lineItems: [
+          { sku: 'CD-0042', name: 'Kind of Blue', category: 'jazz', quantity: 1, unitPriceMinor: 1999 },
+          { sku: 'CD-0107', name: 'Blue Train', quantity: 2, unitPriceMinor: 1999 },
+        ],
+      },
+    });
+  });
+
+  it('"Order Completed" without a total sums its products; without a currency uses the default', () => {
+    const tp = track('Order Completed', {
+      order_id: 'ord_1',
+      products: [
+        { sku: 'a', price: 0.1, quantity: 3 },
+        { sku: 'b', price: 0.2 },
+      ],
+    });
+    expect(tp.payload).toMatchObject({ amountMinor: 50, currency: 'EUR' });
+  });
+
+  it('"Order Refunded" -> RefundIssued; without a refund id the call itself identifies the refund', () => {
+    const tp = track('Order Refunded', {
+      order_id: 'ord_1042',
+      total: '9.99',
+      currency: 'EUR',
+      reason: 'damaged',
+    });
+    expect(tp).toMatchObject({
+      type: 'RefundIssued',
+      payload: {
+        orderId: 'ord_1042',
+        refundId: 'msg-1',
+        amountMinor: 999,
+        currency: 'EUR',
+        reason: 'damaged',
+      },
+    });
+  });
+
+  it.each([
+    ['Email Sent', 'EmailSent'],
+    ['Email Delivered', 'EmailDelivered'],
+    ['Email Opened', 'EmailOpened'],
+    ['Email Link Clicked', 'EmailClicked'],
+    ['Email Bounced', 'EmailBounced'],
+    ['Unsubscribed', 'EmailUnsubscribed'],
+    ['Email Marked as Spam', 'EmailUnsubscribed'],
+  ])('"%s" -> %s', (event, type) => {
+    const tp = track(event, {
+      email_id: 'msg_20260314_001',
+      campaign_id: 'cmp_spring',
+      link_url: 'https://shop.example/spring',
+    });
+    expect(tp.type).toBe(type);
+    expect(tp.payload).toMatchObject({ campaignId: 'cmp_spring', messageId: 'msg_20260314_001' });
+    if (type === 'EmailClicked') expect(tp.payload).toMatchObject({ url: 'https://shop.example/spring' });
+  });
+
+  it('files email events without a campaign under "uncategorized"', () => {
+    expect(track('Email Opened', {}).payload).toEqual({ campaignId: 'uncategorized' });
+  });
+
+  it('maps the lifecycle events ciclo models', () => {
+    expect(
+      track('Subscription Started', {
+        subscription_id: 'sub_9',
+        plan: 'vinyl-club',
+        amount: 15,
+        currency: 'EUR',
+        interval: 'Monthly',
+      }),
+    ).toMatchObject({
+      type: 'SubscriptionStarted',
+      payload: {
+        subscriptionId: 'sub_9',
+        plan: 'vinyl-club',
+        amountMinor: 1500,
+        currency: 'EUR',
+        interval: 'month',
+      },
+    });
+    expect(
+      track('Subscription Canceled', { subscription_id: 'sub_9', reason: 'too expensive' }),
+    ).toMatchObject({
+      type: 'SubscriptionCancelled',
+      payload: { subscriptionId: 'sub_9', reason: 'too expensive' },
+    });
+    expect(
+      track('Survey Answered', { survey_id: 'nps_q1', nps: '9', comment: 'Fast delivery' }),
+    ).toMatchObject({
+      type: 'SurveyAnswered',
+      payload: { surveyId: 'nps_q1', nps: 9, comment: 'Fast delivery' },
+    });
+    expect(track('Ticket Opened', { ticket_id: 311, subject: 'Damaged', priority: 'High' })).toMatchObject({
+      type: 'SupportTicketOpened',
+      payload: { ticketId: '311', subject: 'Damaged', priority: 'high' },
+    });
+    expect(track('Ticket Resolved', { ticket_id: 'tck_311', satisfaction: 4 })).toMatchObject({
+      type: 'SupportTicketResolved',
+      payload: { ticketId: 'tck_311', satisfaction: 4 },
+    });
+    expect(track('Referral Made', { referral_id: 'ref_12', referee_id: 'cus_2b9d10' })).toMatchObject({
+      type: 'ReferralMade',
+      payload: { referralId: 'ref_12', refereeId: 'cus_2b9d10' },
+    });
+  });
+
+  it('"Marketing Spend Recorded" needs no customer: it describes the business', () => {
+    const tp = mapped('track', {
+      event: 'Marketing Spend Recorded',
+      properties: {
+        channel: 'paid-search',
+        campaign: 'spring-sale',
+        amount: '2500.00',
+        currency: 'EUR',
+        period_start: '2026-03-01T00:00:00Z',
+        period_end: Date.UTC(2026, 2, 31),
+      },
+    });
+    expect(tp).toMatchObject({
+      type: 'MarketingSpendRecorded',
+      payload: { amountMinor: 250000, periodStart: Date.UTC(2026, 2, 1), periodEnd: Date.UTC(2026, 2, 31) },
+    });
+    expect(tp.customerId).toBeUndefined();
+  });
+
+  it('maps any other event to Tracked with its properties as strings', () => {
+    const tp = track('Wishlist Added', { sku: 'CD-0042', price: 12.99, tags: ['jazz'], gift: false });
+    expect(tp).toMatchObject({
+      type: 'Tracked',
+      payload: {
+        event: 'Wishlist Added',
+        properties: { sku: 'CD-0042', price: '12.99', tags: '["jazz"]', gift: 'false' },
+      },
+    });
+  });
+
+  it('does not treat inherited object keys as spec events', () => {
+    expect(track('constructor', {}).type).toBe('Tracked');
+    expect(Object.keys(TRACK_MAPPERS)).toContain('Order Completed');
+  });
+});
+
+describe('eventId: the same call always gets the same id', () => {
+  const call = {
+    userId: 'u1',
+    event: 'Wishlist Added',
+    properties: { sku: 'a' },
+    timestamp: '2026-03-14T09:30:00Z',
+  };
+
+  it("is Segment's messageId when the call has one", () => {
+    expect(mapped('track', { ...call, messageId: 'node-next-1773480600-abc' }).eventId).toBe(
+      'node-next-1773480600-abc',
+    );
+  });
+
+  it('is a hash of the content otherwise, unchanged by a retry with a new sentAt or key placement', () => {
+    const first = mapped('track', { ...call, sentAt: '2026-03-14T09:30:01Z' });
+    const retry = mapped('track', {
+      writeKey: 'k',
+      sentAt: '2026-03-14T09:31:07Z',
+      timestamp: call.timestamp,
+      properties: { sku: 'a' },
+      event: call.event,
+      userId: call.userId,
+    });
+    expect(first.eventId).toMatch(/^seg:[0-9a-f]{32}$/);
+    expect(retry.eventId).toBe(first.eventId);
+    expect(mapped('track', { ...call, properties: { sku: 'b' } }).eventId).not.toBe(first.eventId);
+    expect(mapped('track', call, snippet).eventId).not.toBe(first.eventId);
+    const inBatch = mapSegmentRequest('batch', { batch: [{ type: 'track', ...call }] }, api);
+    expect(inBatch.ok && inBatch.value[0]?.eventId).toBe(first.eventId);
+  });
+
+  it('hashes a messageId the contract cannot carry, stably', () => {
+    const id = mapped('track', { ...call, messageId: '{7c9e 6679}' }).eventId;
+    expect(id).toMatch(/^msg:h\.[0-9a-f]{40}$/);
+    expect(mapped('track', { ...call, messageId: '{7c9e 6679}' }).eventId).toBe(id);
+  });
+});
+
+describe('problems are reported in the sender terms, for the whole request', () => {
+  it('a batch with any invalid call yields no touchpoints and every problem with its path and rule', () => {
+    const found = problems('batch', {
+      batch: [
+        { type: 'track', userId: 'u1', event: 'Signed Up' },
+        {
+          type: 'track',
+          userId: 'u1',
+          event: 'Order Completed',
+          properties: { order_id: 'o1', total: '12,99' },
+        },
+        { type: 'page', name: 'Home' },
+        { type: 'group', userId: 'u1', groupId: 'g1' },
+        { type: 'identify', userId: 'u1', traits: { email: 'not-an-email' }, timestamp: 'yesterday' },
+        { type: 'track', userId: 'u1', event: 'Survey Answered', properties: { survey_id: 's', nps: 11 } },
+        {
+          type: 'track',
+          userId: 'u1',
+          event: 'Order Completed',
+          properties: {
+            order_id: 'o2',
+            products: [
+              { sku: 'a', price: 5, quantity: 0 },
+              { name: 'no sku', price: 1 },
+            ],
+          },
+        },
+      ],
+    });
+    expect(found).toEqual([
+      {
+        path: 'batch.1.properties.total',
+        rule: 'invalid_format',
+        message: 'must be a decimal amount such as 12.99, got "12,99"',
+      },
+      { path: 'batch.2.userId', rule: 'custom', message: 'userId or anonymousId is required' },
+      {
+        path: 'batch.3.type',
+        rule: 'invalid_value',
+        message: 'must be one of track, identify, page, screen, alias',
+      },
+      {
+        path: 'batch.4.timestamp',
+        rule: 'invalid_format',
+        message: 'must be an ISO 8601 date-time with a timezone, e.g. 2026-03-14T09:30:00Z',
+      },
+      { path: 'batch.5.properties.nps', rule: 'too_big', message: 'NPS must be 0-10' },
+      { path: 'batch.6.properties.products.0.quantity', rule: 'too_small', message: 'quantity must be >= 1' },
+      expect.objectContaining({ path: 'batch.6.properties.products.1.sku', rule: 'invalid_type' }),
+    ]);
+  });
+
+  it('reports contract rules at the field the sender wrote', () => {
+    expect(problems('identify', { userId: 'u1', traits: { email: 'nope' } })).toEqual([
+      { path: 'traits.email', rule: 'invalid_format', message: 'must be an email address' },
+    ]);
+    expect(
+      problems('track', {
+        userId: 'u1',
+        event: 'Order Completed',
+        properties: { order_id: 'o', products: [{ sku: 'a' }] },
+      }),
+    ).toEqual([{ path: 'properties.products.0.price', rule: 'required', message: 'price is required' }]);
+    expect(
+      problems('track', { userId: 'u1', event: 'Order Refunded', properties: { order_id: 'o' } }),
+    ).toEqual([{ path: 'properties.total', rule: 'required', message: 'total or products is required' }]);
+    expect(
+      problems('track', { userId: 'u1', event: 'Survey Answered', properties: { survey_id: 's' } }),
+    ).toEqual([
+      { path: 'properties', rule: 'custom', message: 'a survey answer needs nps, csat or comment' },
+    ]);
+    expect(problems('track', { anonymousId: 'a', event: '' })).toEqual([
+      { path: 'event', rule: 'too_small', message: 'must not be empty' },
+    ]);
+  });
+
+  it('rejects a body that is not a batch', () => {
+    expect(problems('batch', { batch: [] })).toEqual([
+      { path: 'batch', rule: 'too_small', message: 'must contain at least one call' },
+    ]);
+    expect(problems('batch', [])).toEqual([expect.objectContaining({ path: '', rule: 'invalid_type' })]);
+  });
+});
+
+describe('batch', () => {
+  it("maps every call in order, each taking the batch's shared context field by field under its own", () => {
+    const result = mapSegmentRequest(
+      'batch',
+      {
+        context: { locale: 'es-ES', campaign: { source: 'newsletter' } },
+        batch: [
+          { type: 'identify', userId: 'u1', traits: { plan: 'pro' } },
+          { type: 'track', userId: 'u1', event: 'Wishlist Added', context: { locale: 'en-GB' } },
+        ],
+      },
+      api,
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.map((tp) => [tp.type, tp.context])).toEqual([
+      ['Identified', { locale: 'es-ES', utmSource: 'newsletter' }],
+      ['Tracked', { locale: 'en-GB', utmSource: 'newsletter' }],
+    ]);
+  });
+});

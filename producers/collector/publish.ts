@@ -1,0 +1,75 @@
+/**
+ * Producing accepted touchpoints to `ciclo.touchpoints`: encode each with the touchpoint serde (Avro,
+ * Confluent wire format), key it by customer (schemas/topics.ts touchpointKey) and send them in one call to
+ * the idempotent producer (acks from all in-sync replicas). Resolves `ok` only once Kafka has every message;
+ * a rejected or timed-out send is an `unavailable` outcome, so the HTTP layer never answers 2xx for an event
+ * that might be lost. After a timeout the send may still complete; the sender's retry then produces the
+ * same eventIds again, which consumers deduplicate (at-least-once).
+ */
+import { CicloError, errorMessage } from '../../infra/errors';
+import type { MessageProducer } from '../../infra/kafka/producer';
+import type { OutgoingMessage } from '../../infra/kafka/types';
+import type { ContractSerde } from '../../schemas/serde';
+import { TOPICS, touchpointKey } from '../../schemas/topics';
+import type { Touchpoint } from '../../schemas/touchpoint';
+
+export interface TouchpointSink {
+  readonly producer: MessageProducer;
+  /** Only `encode` is used; a unit test can pass a stub. */
+  readonly serde: Pick<ContractSerde<Touchpoint>, 'encode'>;
+  readonly sendTimeoutMs: number;
+  /** Defaults to TOPICS.touchpoints.name; integration tests pass their own topic. */
+  readonly topic?: string;
+}
+
+export type PublishOutcome =
+  | { readonly ok: true; readonly produced: number }
+  | { readonly ok: false; readonly reason: 'unavailable'; readonly error: string }
+  /** The serde refused a touchpoint the edge had validated: a bug, not the sender's fault. */
+  | { readonly ok: false; readonly reason: 'rejected'; readonly error: string };
+
+export async function publishTouchpoints(
+  sink: TouchpointSink,
+  touchpoints: readonly Touchpoint[],
+): Promise<PublishOutcome> {
+  if (touchpoints.length === 0) return { ok: true, produced: 0 };
+  let messages: OutgoingMessage[];
+  try {
+    messages = await Promise.all(
+      touchpoints.map(async (tp) => ({
+        key: touchpointKey(tp),
+        value: await sink.serde.encode(tp),
+        timestamp: tp.receivedAt,
+      })),
+    );
+  } catch (err) {
+    // Encoding needs the registry for the schema; an unreachable registry is as retriable as Kafka.
+    if (err instanceof CicloError && err.code === 'EVENT_INVALID') {
+      return { ok: false, reason: 'rejected', error: err.message };
+    }
+    return { ok: false, reason: 'unavailable', error: `encoding failed: ${errorMessage(err)}` };
+  }
+  try {
+    await withTimeout(
+      sink.producer.send(sink.topic ?? TOPICS.touchpoints.name, messages),
+      sink.sendTimeoutMs,
+    );
+    return { ok: true, produced: messages.length };
+  } catch (err) {
+    return { ok: false, reason: 'unavailable', error: errorMessage(err) };
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new CicloError('TIMEOUT', `Kafka did not acknowledge within ${ms} ms`, { retriable: true })),
+      ms,
+    );
+  });
+  // A send that settles after the timeout must not become an unhandled rejection.
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,315 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { REDACTED_PATHS, type Logger } from '../../infra/log';
+import { TOPICS } from '../../schemas/topics';
+import { collectorConfig, type CollectorConfig } from './config';
+import { inMemoryProducer, jsonTouchpointSerde, loopbackInject, sentTouchpoints } from './fakes';
+import type { FastifyInstance } from 'fastify';
+import { buildCollector, writeKeyFrom, type CollectorDeps } from './server';
+
+const now = Date.UTC(2026, 2, 14, 9, 30);
+const WEB_KEY = 'wk_web_public';
+const API_KEY = 'wk_backend_secret';
+const basic = (key: string): string => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
+
+/** A pino logger writing JSON lines to memory, with ciclo's redaction. */
+function memoryLogger(): { log: Logger; lines: () => string[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const log = pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, stream);
+  return { log, lines: () => chunks.join('').split('\n').filter(Boolean) };
+}
+
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+function setup(overrides: { config?: Partial<CollectorConfig>; deps?: Partial<CollectorDeps> } = {}) {
+  const producer = inMemoryProducer();
+  const memory = memoryLogger();
+  const app = buildCollector({
+    config: collectorConfig({
+      writeKeys: new Map([
+        [WEB_KEY, { name: 'web', kind: 'snippet' }],
+        [API_KEY, { name: 'backend', kind: 'api' }],
+      ]),
+      ...overrides.config,
+    }),
+    producer,
+    serde: jsonTouchpointSerde(),
+    log: memory.log,
+    clock: () => now,
+    ...overrides.deps,
+  });
+  apps.push(app);
+  return { app, producer, logs: memory.lines };
+}
+
+const orderCompleted = {
+  userId: 'cus_8c1f2a',
+  event: 'Order Completed',
+  timestamp: '2026-03-14T09:29:00Z',
+  properties: {
+    order_id: 'ord_1042',
+    total: 32.97,
+    currency: 'EUR',
+    products: [{ sku: 'CD-0042', price: 12.99 }],
+  },
+};
+
+describe('POST /v1/*', () => {
+  it('answers 202 once Kafka has the touchpoint: keyed by customer, stamped with receivedAt', async () => {
+    const { app, producer } = setup();
+    const res = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/track',
+      headers: { authorization: basic(API_KEY), 'x-request-id': 'req-42' },
+      payload: { ...orderCompleted, messageId: 'msg-1' },
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ success: true, accepted: 1, eventIds: ['msg-1'] });
+    expect(res.headers['x-request-id']).toBe('req-42');
+    expect(producer.sent).toHaveLength(1);
+    expect(producer.sent[0]!.topic).toBe(TOPICS.touchpoints.name);
+    expect(producer.sent[0]!.messages[0]).toMatchObject({ key: 'cus_8c1f2a', timestamp: now });
+    expect(sentTouchpoints(producer)).toEqual([
+      expect.objectContaining({
+        eventId: 'msg-1',
+        type: 'PurchaseCompleted',
+        occurredAt: Date.UTC(2026, 2, 14, 9, 29),
+        receivedAt: now,
+        source: { kind: 'api', name: 'backend' },
+      }),
+    ]);
+  });
+
+  it('takes the write key from the body and JSON sent as text/plain, as analytics.js beacons do', async () => {
+    const { app, producer } = setup();
+    const res = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/page',
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({ writeKey: WEB_KEY, anonymousId: 'anon_1', properties: { path: '/pricing' } }),
+    });
+    expect(res.statusCode).toBe(202);
+    expect(sentTouchpoints(producer)[0]).toMatchObject({
+      type: 'PageViewed',
+      source: { kind: 'snippet', name: 'web' },
+      payload: { path: '/pricing' },
+    });
+  });
+
+  it('answers 401 for a missing or unknown write key and produces nothing', async () => {
+    const { app, producer } = setup();
+    const missing = await loopbackInject(app, { method: 'POST', url: '/v1/track', payload: orderCompleted });
+    const unknown = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/track',
+      headers: { authorization: basic('wk_nope') },
+      payload: orderCompleted,
+    });
+    expect([missing.statusCode, unknown.statusCode]).toEqual([401, 401]);
+    expect(missing.json()).toMatchObject({ success: false, code: 'UNAUTHORIZED', produced: 0 });
+    expect(unknown.json()).toMatchObject({ detail: 'the write key belongs to no configured source' });
+    expect(producer.sent).toEqual([]);
+  });
+
+  it('answers 400 listing every problem of the request, and produces none of its events', async () => {
+    const { app, producer } = setup();
+    const res = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { authorization: basic(API_KEY) },
+      payload: {
+        batch: [
+          { type: 'track', ...orderCompleted },
+          {
+            type: 'track',
+            userId: 'u1',
+            event: 'Order Completed',
+            properties: { order_id: 'o', total: 'free' },
+          },
+          { type: 'identify', traits: { email: 'ana@example.com' } },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      success: false,
+      code: 'INVALID_REQUEST',
+      message: 'the request has problems; no event in it was produced',
+      produced: 0,
+      detail: '2 problem(s) in 3 event(s); none of them was produced',
+      problems: [
+        {
+          path: 'batch.1.properties.total',
+          rule: 'invalid_format',
+          message: 'must be a decimal amount such as 12.99, got "free"',
+        },
+        { path: 'batch.2.userId', rule: 'custom', message: 'userId or anonymousId is required' },
+      ],
+    });
+    expect(producer.sent).toEqual([]);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const { app } = setup();
+    const res = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/track',
+      headers: { authorization: basic(API_KEY), 'content-type': 'application/json' },
+      payload: '{"event": ',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      code: 'INVALID_REQUEST',
+      problems: [{ path: '', rule: 'invalid_json' }],
+    });
+  });
+
+  it('answers 413 for a body over the limit, producing nothing', async () => {
+    const { app, producer } = setup({ config: { bodyLimitBytes: 1024 } });
+    const res = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/track',
+      headers: { authorization: basic(API_KEY) },
+      payload: { ...orderCompleted, properties: { note: 'x'.repeat(2000) } },
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ success: false, code: 'BODY_TOO_LARGE', produced: 0 });
+    expect(producer.sent).toEqual([]);
+  });
+
+  it.each([
+    ['rejects', 'reject'],
+    ['never answers', 'hang'],
+  ] as const)('answers 503 with Retry-After when Kafka %s', async (_what, behaviour) => {
+    const { app, producer } = setup({ config: { sendTimeoutMs: 50, retryAfterSeconds: 7 } });
+    producer.behaviour = behaviour;
+    const res = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/track',
+      headers: { authorization: basic(API_KEY) },
+      payload: orderCompleted,
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(res.json()).toMatchObject({ success: false, code: 'UNAVAILABLE', produced: 0 });
+  });
+
+  it('gives a retried call without messageId the same eventId', async () => {
+    const { app } = setup();
+    const send = (sentAt: string) =>
+      loopbackInject(app, {
+        method: 'POST',
+        url: '/v1/track',
+        headers: { authorization: basic(API_KEY) },
+        payload: { ...orderCompleted, sentAt },
+      });
+    const first = (await send('2026-03-14T09:29:01Z')).json<{ eventIds: string[] }>();
+    const retry = (await send('2026-03-14T09:29:31Z')).json<{ eventIds: string[] }>();
+    expect(retry.eventIds).toEqual(first.eventIds);
+  });
+
+  it('answers CORS preflights for browser snippets', async () => {
+    const { app } = setup({ config: { corsOrigins: ['https://shop.example'] } });
+    const res = await loopbackInject(app, {
+      method: 'OPTIONS',
+      url: '/v1/batch',
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(res.statusCode).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe('https://shop.example');
+  });
+
+  it('logs each request with its id, and no personal data or write key', async () => {
+    const { app, logs } = setup();
+    await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/identify',
+      headers: { authorization: basic(API_KEY), 'x-request-id': 'req-7' },
+      payload: {
+        userId: 'cus_1',
+        traits: { email: 'ana@example.com', name: 'Ana Ruiz' },
+        context: { ip: '203.0.113.7' },
+      },
+    });
+    const lines = logs();
+    expect(lines.some((l) => l.includes('"reqId":"req-7"') && l.includes('touchpoints produced'))).toBe(true);
+    for (const secret of ['ana@example.com', 'Ana Ruiz', '203.0.113.7', API_KEY, 'remoteAddress']) {
+      expect(lines.join('\n')).not.toContain(secret);
+    }
+  });
+});
+
+describe('GET /health and the rest', () => {
+  it('reports Kafka connectivity and what the collector has done', async () => {
+    let up = true;
+    const { app } = setup({ deps: { kafkaStatus: () => Promise.resolve({ up, detail: '1 broker(s)' }) } });
+    await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/track',
+      headers: { authorization: basic(API_KEY) },
+      payload: orderCompleted,
+    });
+    const healthy = await loopbackInject(app, { method: 'GET', url: '/health' });
+    expect(healthy.statusCode).toBe(200);
+    expect(healthy.json()).toMatchObject({
+      status: 'ok',
+      kafka: { up: true, detail: '1 broker(s)' },
+      counters: { received: 1, produced: 1, invalid: 0 },
+    });
+    up = false;
+    expect((await loopbackInject(app, { method: 'GET', url: '/health' })).statusCode).toBe(503);
+  });
+
+  it('answers 404 in the same format for unknown routes', async () => {
+    const { app } = setup();
+    const res = await loopbackInject(app, { method: 'POST', url: '/v1/group' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('on close, finishes the request in flight before stopping', async () => {
+    const { app, producer } = setup();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const send = producer.send.bind(producer);
+    producer.send = async (topic, messages) => {
+      await gate;
+      return send(topic, messages);
+    };
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const inFlight = fetch(`${address}/v1/track`, {
+      method: 'POST',
+      headers: { authorization: basic(API_KEY), 'content-type': 'application/json' },
+      body: JSON.stringify(orderCompleted),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closed = app.close();
+    release();
+    const res = await inFlight;
+    await closed;
+    expect(res.status).toBe(202);
+    expect(producer.sent).toHaveLength(1);
+  });
+});
+
+describe('writeKeyFrom', () => {
+  it('reads the Basic auth user name, else writeKey in the body', () => {
+    expect(writeKeyFrom(basic('k1'), { writeKey: 'k2' })).toBe('k1');
+    expect(writeKeyFrom(`basic ${Buffer.from('k1').toString('base64')}`, undefined)).toBe('k1');
+    expect(writeKeyFrom(undefined, { writeKey: 'k2' })).toBe('k2');
+    expect(writeKeyFrom('Bearer k1', [])).toBeUndefined();
+  });
+});

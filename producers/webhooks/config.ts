@@ -1,0 +1,126 @@
+/**
+ * Webhook secrets per provider, parsed with zod from the environment once at the entry point and passed
+ * in. `CICLO_WEBHOOK_SECRETS` is a comma-separated list of `provider:secret` pairs; a provider may appear
+ * more than once while a secret is rotated (a delivery signed with any of them is accepted):
+ *
+ * - `stripe:whsec_...`: the endpoint's signing secret (Dashboard > Developers > Webhooks).
+ * - `typeform:<secret>`: the `secret` set on the Typeform webhook.
+ * - `sendgrid:<public key>`: the Signed Event Webhook's verification key, base64 DER as SendGrid shows it.
+ *   It is a public key, not a secret, but it is configured the same way.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { CicloError, errorMessage } from '../../infra/errors';
+
+export const WEBHOOK_PROVIDERS = ['sendgrid', 'stripe', 'typeform'] as const;
+export type WebhookProvider = (typeof WEBHOOK_PROVIDERS)[number];
+
+export interface WebhooksConfig {
+  readonly stripe: { readonly secrets: readonly string[]; readonly toleranceSeconds: number };
+  readonly typeform: { readonly secrets: readonly string[] };
+  readonly sendgrid: { readonly publicKeys: readonly KeyObject[] };
+  /** Largest accepted webhook body, in bytes. */
+  readonly bodyLimitBytes: number;
+}
+
+/** Stripe's libraries reject signatures older than five minutes by default (stripe-node DEFAULT_TOLERANCE). */
+export const DEFAULT_STRIPE_TOLERANCE_SECONDS = 300;
+export const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** SendGrid shows the verification key as base64 DER (SubjectPublicKeyInfo), without PEM framing. */
+export function parseSendgridPublicKey(text: string): KeyObject {
+  return createPublicKey({ key: Buffer.from(text.trim(), 'base64'), format: 'der', type: 'spki' });
+}
+
+const pairs = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          new RegExp(`^(${WEBHOOK_PROVIDERS.join('|')}):\\S+$`),
+          `each entry must be provider:secret with provider one of ${WEBHOOK_PROVIDERS.join(', ')}`,
+        ),
+    ),
+  )
+  .transform((entries) =>
+    entries.map((e) => ({
+      provider: e.slice(0, e.indexOf(':')) as WebhookProvider,
+      secret: e.slice(e.indexOf(':') + 1),
+    })),
+  )
+  .superRefine((entries, ctx) => {
+    entries.forEach(({ provider, secret }, i) => {
+      if (provider !== 'sendgrid') return;
+      try {
+        const key = parseSendgridPublicKey(secret);
+        if (key.asymmetricKeyType !== 'ec')
+          throw new Error(`expected an EC key, got ${key.asymmetricKeyType}`);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `sendgrid: not a usable ECDSA public key (${errorMessage(err)})`,
+        });
+      }
+    });
+  });
+
+const positiveInt = (what: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${what} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().positive(`${what} must be > 0`));
+
+export const WebhooksEnvSchema = z.object({
+  CICLO_WEBHOOK_SECRETS: pairs.default([]),
+  CICLO_STRIPE_TOLERANCE_SECONDS: positiveInt('CICLO_STRIPE_TOLERANCE_SECONDS').default(
+    DEFAULT_STRIPE_TOLERANCE_SECONDS,
+  ),
+  CICLO_WEBHOOK_BODY_LIMIT: positiveInt('CICLO_WEBHOOK_BODY_LIMIT (bytes)').default(
+    DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
+  ),
+});
+
+export function loadWebhooksConfig(env: Readonly<Record<string, string | undefined>>): WebhooksConfig {
+  const parsed = WebhooksEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    // Never echo the secrets themselves: name the variable and the entry's position.
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new CicloError('CONFIG_INVALID', `invalid webhook environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const of = (p: WebhookProvider): string[] =>
+    e.CICLO_WEBHOOK_SECRETS.filter((x) => x.provider === p).map((x) => x.secret);
+  return webhooksConfig({
+    stripe: { secrets: of('stripe'), toleranceSeconds: e.CICLO_STRIPE_TOLERANCE_SECONDS },
+    typeform: { secrets: of('typeform') },
+    sendgrid: { publicKeys: of('sendgrid').map(parseSendgridPublicKey) },
+    bodyLimitBytes: e.CICLO_WEBHOOK_BODY_LIMIT,
+  });
+}
+
+/** A complete, frozen config from the given fields and the defaults (no provider configured). */
+export function webhooksConfig(fields: Partial<WebhooksConfig> = {}): WebhooksConfig {
+  return Object.freeze({
+    stripe: fields.stripe ?? { secrets: [], toleranceSeconds: DEFAULT_STRIPE_TOLERANCE_SECONDS },
+    typeform: fields.typeform ?? { secrets: [] },
+    sendgrid: fields.sendgrid ?? { publicKeys: [] },
+    bodyLimitBytes: fields.bodyLimitBytes ?? DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
+  });
+}
+
+/** Providers with at least one secret or key, for the startup log. */
+export function configuredProviders(config: WebhooksConfig): WebhookProvider[] {
+  return WEBHOOK_PROVIDERS.filter((p) =>
+    p === 'sendgrid' ? config.sendgrid.publicKeys.length > 0 : config[p].secrets.length > 0,
+  );
+}
