@@ -17,6 +17,7 @@ import { registerDlqCommands } from './commands/dlq';
 import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerProcessCommand } from './commands/process';
 import { registerCollectCommand } from './commands/collect';
+import { registerImportCommand } from './commands/import';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -35,6 +36,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerLifecycleCommands(program, getConfig);
   registerProcessCommand(program, getConfig);
   registerCollectCommand(program, getConfig);
+  registerImportCommand(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }
