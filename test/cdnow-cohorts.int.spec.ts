@@ -148,7 +148,7 @@ describe('CDNOW sample: import, projection and cohort report', () => {
     });
     await producer.close();
     await eventually(
-      async () => (projector.counters.received >= 2 * 6919 ? true : undefined),
+      () => Promise.resolve(projector.counters.received >= 2 * 6919 ? true : undefined),
       90_000,
       'the second import projected',
     );
