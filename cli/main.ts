@@ -18,6 +18,7 @@ import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerProcessCommand } from './commands/process';
 import { registerCollectCommand } from './commands/collect';
 import { registerImportCommand } from './commands/import';
+import { registerSimulateCommand } from './commands/simulate';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -37,6 +38,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerProcessCommand(program, getConfig);
   registerCollectCommand(program, getConfig);
   registerImportCommand(program, getConfig);
+  registerSimulateCommand(program, getConfig);
   registerDemoCommand(program, getConfig);
   return program;
 }

@@ -1,52 +1,193 @@
-/** `ciclo demo`: the main job. Brings the stack up and runs the pipeline end to end. */
+/**
+ * `ciclo demo [--customers N] [--seed S] [--serve]`: the main job. On a fresh machine it brings the stack
+ * up, creates topics and schemas, migrates ClickHouse, starts the lifecycle processor and the projector,
+ * feeds simulated customer journeys into Kafka, waits until ClickHouse has caught up, refits CLV, and
+ * prints a summary. Same seed, same data: a second run adds nothing new (every event id repeats).
+ */
 import type { Command } from 'commander';
+import { connectClickHouseServer } from '../../infra/clickhouse/engine';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
-import { createStack } from '../../infra/stack/stack';
 import { connectTopicAdmin } from '../../infra/kafka/admin';
+import { connectProducer } from '../../infra/kafka/producer';
+import { createLogger } from '../../infra/log';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
+import { createStack } from '../../infra/stack/stack';
+import { loadModel } from '../../processors/domain/model';
+import { startLifecycleProcessor } from '../../processors/runtime/start';
+import { DEFAULT_START, simulate } from '../../producers/simulate/simulate';
+import { refitFromClickHouse } from '../../projections/clv/refit';
+import { migrate } from '../../projections/migrations/migrate';
+import { startProjector } from '../../projections/projector/projector';
+import { cacReport, funnelReport } from '../../projections/reports/analytics';
+import { cohortReport, formatCohortTable } from '../../projections/reports/cohorts';
+import { identifier, stringLiteral } from '../../projections/sql';
+import { CONTRACTS } from '../../schemas/contracts';
 import { provisionTopicsAndSchemas } from '../../schemas/provision';
-import { runSmokeFlow } from '../smoke-flow';
+import { createSerde } from '../../schemas/serde';
+import { TOPICS, touchpointKey, valueSubject } from '../../schemas/topics';
+import { formatTable } from './report';
 import { formatStatus } from './stack';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function progress(label: string, done: number, total: number): void {
+  if (!process.stderr.isTTY) return;
+  const width = 30;
+  const filled = Math.round((width * done) / Math.max(1, total));
+  process.stderr.write(
+    `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done >= total ? '\n' : ''}`,
+  );
+}
 
 export function registerDemoCommand(program: Command, getConfig: () => CicloConfig): void {
   program
     .command('demo')
-    .description('bring the stack up and run the pipeline end to end, then print a summary')
-    .action(async () => {
+    .description('run the whole pipeline on simulated customers and print what it found')
+    .option('--customers <n>', 'simulated visitors', '3000')
+    .option('--seed <s>', 'simulation seed', '42')
+    .option('--serve', 'keep the pipeline running after the summary, until Ctrl-C')
+    .action(async (opts: { customers: string; seed: string; serve?: boolean }) => {
+      const customers = Number(opts.customers);
+      if (!Number.isInteger(customers) || customers <= 0)
+        throw new CicloError(
+          'CONFIG_INVALID',
+          `--customers must be a positive whole number, got "${opts.customers}"`,
+        );
+      const seed = Number(opts.seed) | 0;
       const config = getConfig();
+      const { endpoints } = config;
+      const log = createLogger({
+        level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+        name: 'demo',
+      });
+      const started = Date.now();
+
+      say('1/6 stack');
       const reports = await createStack(config).up(say);
       say(formatStatus(reports));
       const unhealthy = reports.filter((r) => !r.health.healthy);
-      if (unhealthy.length > 0) {
+      if (unhealthy.length > 0)
         throw new CicloError(
           'SERVICE_UNHEALTHY',
           `not healthy: ${unhealthy.map((r) => `${r.name} (${r.health.detail ?? 'no answer'})`).join(', ')}`,
         );
-      }
-      const admin = await connectTopicAdmin(config.endpoints.kafka.brokers);
+
+      say('2/6 topics, schemas and migrations');
+      const admin = await connectTopicAdmin(endpoints.kafka.brokers);
       try {
         const provisioned = await provisionTopicsAndSchemas(
           admin,
-          createAvroRegistry(config.endpoints.schemaRegistry.url),
+          createAvroRegistry(endpoints.schemaRegistry.url),
         );
         say(
-          `topics: ${provisioned.createdTopics.length} created, ${provisioned.existingTopics.length} existing; schemas: ${provisioned.subjects.map((x) => `${x.subject}#${x.schemaId}`).join(', ')}`,
+          `    topics: ${provisioned.createdTopics.length} created, ${provisioned.existingTopics.length} existing; ${provisioned.subjects.length} schemas registered`,
         );
       } finally {
         await admin.close();
       }
-      const result = await runSmokeFlow(config.endpoints);
+      const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
+      const migrated = await migrate(clickhouse, endpoints.clickhouse.database);
       say(
-        `smoke flow: schema id ${result.schemaId}, produced ${result.produced}, consumed ${result.consumed}, rows in ClickHouse ${result.rowsInClickHouse} (${result.millis} ms)`,
+        `    migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already applied`,
       );
-      if (result.rowsInClickHouse !== result.produced) {
-        throw new CicloError(
-          'SERVICE_UNHEALTHY',
-          `smoke flow lost messages: produced ${result.produced}, found ${result.rowsInClickHouse} rows`,
+
+      say('3/6 lifecycle processor (five-stage) and ClickHouse projector');
+      const model = loadModel('five-stage');
+      const processor = await startLifecycleProcessor({
+        endpoints,
+        model,
+        gracePeriodMs: 0,
+        idleFlushMs: 1000,
+        log,
+      });
+      const projector = await startProjector({ endpoints, log });
+
+      say(`4/6 simulating ${customers} visitors (seed ${seed}) and producing their touchpoints`);
+      const events = simulate({ customers, seed, days: 365, start: DEFAULT_START });
+      const serde = await createSerde(
+        createAvroRegistry(endpoints.schemaRegistry.url),
+        CONTRACTS.touchpoint,
+        valueSubject(TOPICS.touchpoints.name),
+      );
+      const producer = await connectProducer({
+        brokers: endpoints.kafka.brokers,
+        clientId: 'ciclo-demo',
+        compression: true,
+      });
+      for (let i = 0; i < events.length; i += 1000) {
+        const batch = events.slice(i, i + 1000);
+        await producer.send(
+          TOPICS.touchpoints.name,
+          await Promise.all(
+            batch.map(async (e) => ({ key: touchpointKey(e), value: await serde.encode(e) })),
+          ),
         );
+        progress('    produced', Math.min(events.length, i + 1000), events.length);
       }
+      await producer.close();
+      say(`    ${events.length} touchpoints produced`);
+
+      say('5/6 waiting for the projections to catch up');
+      const db = identifier(endpoints.clickhouse.database);
+      const prefix = stringLiteral(`sim-${seed}-%`);
+      const deadline = Date.now() + 300_000;
+      let last = -1;
+      for (;;) {
+        const [row] = await clickhouse.query<{ tp: string; sc: string }>(
+          `SELECT (SELECT count() FROM ${db}.touchpoints FINAL WHERE event_id LIKE ${prefix}) AS tp,
+                  (SELECT count() FROM ${db}.stage_changes FINAL WHERE model_id = 'five-stage') AS sc`,
+        );
+        const tp = Number(row?.tp ?? 0);
+        const sc = Number(row?.sc ?? 0);
+        progress('    projected', tp, events.length);
+        if (tp >= events.length && sc === last) break;
+        last = tp >= events.length ? sc : -1;
+        if (Date.now() > deadline)
+          throw new CicloError(
+            'TIMEOUT',
+            `projections did not catch up in 5 minutes (${tp} of ${events.length} touchpoints)`,
+          );
+        await sleep(1500);
+      }
+      const refit = await refitFromClickHouse(clickhouse, endpoints.clickhouse.database, Date.now());
+      say(`    CLV refit on ${refit.customers.length} customers`);
+
+      say('6/6 summary\n');
+      const funnel = await funnelReport(clickhouse, endpoints.clickhouse.database, model.id);
+      say('Customers per stage (five-stage model):');
+      say(formatTable(funnel.stages));
+      const cohorts = (
+        await cohortReport(clickhouse, endpoints.clickhouse.database, {
+          from: new Date(DEFAULT_START).toISOString().slice(0, 10),
+        })
+      ).filter((c) => c.monthsSince <= 6);
+      say('\nCohort retention (share of each acquisition cohort buying in month n):');
+      say(formatCohortTable(cohorts.filter((c) => cohorts.findIndex((x) => x.cohort === c.cohort) < 7 * 7)));
+      say('\nCAC, ROI and CLV:CAC by acquisition channel:');
+      say(formatTable((await cacReport(clickhouse, endpoints.clickhouse.database, model.id)) as never));
+      const atRisk = await clickhouse.query<Record<string, unknown>>(
+        `SELECT s.customer_id AS customer, s.orders AS orders, s.net_revenue_minor / 100 AS revenue, round(c.probability_alive, 2) AS p_alive, toDate(s.last_purchase_at) AS last_purchase
+         FROM (SELECT * FROM ${db}.customer_state FINAL WHERE model_id = 'five-stage' AND stage = 'at_risk') AS s
+         ANY LEFT JOIN (SELECT customer_id, probability_alive FROM ${db}.customer_clv FINAL) AS c USING customer_id
+         ORDER BY s.net_revenue_minor DESC, customer LIMIT 5`,
+      );
+      say('\nTop at-risk customers (by revenue):');
+      say(formatTable(atRisk));
+      say(
+        `\ndone in ${((Date.now() - started) / 1000).toFixed(0)}s. Explore: npx ciclo report <cohorts|clv|funnel|cac|churn|nps>`,
+      );
+
+      if (opts.serve) {
+        say('pipeline running (processor, projector); Ctrl-C to stop');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+      }
+      await processor.stop();
+      await projector.stop();
+      await clickhouse.close();
     });
 }

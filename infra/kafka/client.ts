@@ -36,8 +36,16 @@ export function createKafka(options: KafkaClientOptions): Kafka {
         if (!log) return;
         const { message, ...fields } = entry;
         // kafkajs logs retriable coordinator errors at ERROR while it retries them itself; keep them at warn.
-        const name =
-          level === KafkaLogLevel.ERROR && label === 'Connection' ? 'warn' : (levelName[level] ?? 'info');
+        // Two warnings are expected by design and go to debug: we use the Java-compatible partitioner on
+        // purpose, and idempotent producers with bounded retries, whose failed sends the caller handles.
+        const expected = /switched default partitioner|Limiting retries for the idempotent producer/.test(
+          String(message),
+        );
+        const name = expected
+          ? 'debug'
+          : level === KafkaLogLevel.ERROR && label === 'Connection'
+            ? 'warn'
+            : (levelName[level] ?? 'info');
         log[name]({ kafka: fields, label }, String(message));
       },
   });

@@ -70,6 +70,16 @@ export async function startTransactionalProcessor(
     ...(log ? { log } : {}),
   });
   const producers = new Map<number, Producer>();
+  /** One chain of work per partition: a batch and an idle flush must never share a transaction. */
+  const locks = new Map<number, Promise<unknown>>();
+  function withPartition<T>(partition: number, work: () => Promise<T>): Promise<T> {
+    const run = (locks.get(partition) ?? Promise.resolve()).then(work, work);
+    locks.set(
+      partition,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
   const lastInput = new Map<number, number>();
   const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
   const consumer: Consumer = kafka.consumer({
@@ -166,13 +176,15 @@ export async function startTransactionalProcessor(
       const { batch } = payload;
       if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
       const partition = batch.partition;
-      if (!producers.has(partition)) await acquire(partition);
-      const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, partition, m));
-      const records = await task.process(partition, messages);
-      const last = batch.messages[batch.messages.length - 1]!.offset;
-      await commit(partition, records, (BigInt(last) + 1n).toString());
-      payload.resolveOffset(last);
-      lastInput.set(partition, Date.now());
+      await withPartition(partition, async () => {
+        if (!producers.has(partition)) await acquire(partition);
+        const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, partition, m));
+        const records = await task.process(partition, messages);
+        const last = batch.messages[batch.messages.length - 1]!.offset;
+        await commit(partition, records, (BigInt(last) + 1n).toString());
+        payload.resolveOffset(last);
+        lastInput.set(partition, Date.now());
+      });
       await payload.heartbeat();
     },
   });
@@ -186,11 +198,13 @@ export async function startTransactionalProcessor(
               const last = lastInput.get(partition) ?? 0;
               if (Date.now() - last < idleMs) continue;
               lastInput.set(partition, Date.now());
-              void Promise.resolve(task.idle!(partition))
-                .then((records) => (records.length > 0 ? commit(partition, records, undefined) : undefined))
-                .catch((err: unknown) =>
-                  log?.warn({ err, partition }, 'idle flush failed; state rebuilt from the changelog'),
-                );
+              void withPartition(partition, async () => {
+                if (!producers.has(partition)) return;
+                const records = await task.idle!(partition);
+                if (records.length > 0) await commit(partition, records, undefined);
+              }).catch((err: unknown) =>
+                log?.warn({ err, partition }, 'idle flush failed; state rebuilt from the changelog'),
+              );
             }
           },
           Math.max(100, Math.floor(idleMs / 2)),
