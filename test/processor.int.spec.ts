@@ -96,11 +96,12 @@ function startProcessor(prefix: string): ChildProcess {
     process.execPath,
     [CICLO_BIN, 'process', '--topics-prefix', prefix, '--grace', '0', '--idle-flush', '1000'],
     {
-      env: { ...process.env, CICLO_LOG_LEVEL: 'warn' },
+      env: { ...process.env, CICLO_LOG_LEVEL: process.env.CICLO_TEST_CHILD_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
-  child.stderr?.on('data', () => undefined);
+  // Kept for diagnosis: each instance's log, in the OS temp folder.
+  child.stderr?.pipe(fs.createWriteStream(path.join(os.tmpdir(), `${prefix}-${child.pid ?? 0}.log`)));
   return child;
 }
 

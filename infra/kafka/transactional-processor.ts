@@ -124,7 +124,9 @@ export async function startTransactionalProcessor(
     nextOffset: string | undefined,
   ): Promise<void> {
     const producer = producers.get(partition);
-    if (!producer) return;
+    // Revoked meanwhile: fail the batch so its offsets are not resolved; the new owner processes it.
+    if (!producer)
+      throw new Error(`partition ${partition} of ${inputTopic} is no longer owned by this instance`);
     const tx = await producer.transaction();
     try {
       const byTopic = new Map<string, OutputRecord[]>();
@@ -161,8 +163,11 @@ export async function startTransactionalProcessor(
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     const assigned = new Set(event.payload.memberAssignment[inputTopic] ?? []);
     for (const partition of [...producers.keys()]) {
+      // Through the partition's lock: a batch in flight finishes (or fails, fenced) before its state goes.
       if (!assigned.has(partition))
-        void release(partition).then(() => log?.info({ partition }, 'partition revoked'));
+        void withPartition(partition, () => release(partition)).then(() =>
+          log?.info({ partition }, 'partition revoked'),
+        );
     }
   });
   consumer.on(consumer.events.CRASH, (event) => {
