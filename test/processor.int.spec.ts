@@ -96,13 +96,25 @@ function startProcessor(prefix: string): ChildProcess {
     process.execPath,
     [CICLO_BIN, 'process', '--topics-prefix', prefix, '--grace', '0', '--idle-flush', '1000'],
     {
-      env: { ...process.env, CICLO_LOG_LEVEL: process.env.CICLO_TEST_CHILD_LOG_LEVEL ?? 'warn' },
+      env: { ...process.env, CICLO_LOG_LEVEL: process.env.CICLO_TEST_CHILD_LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
   // Kept for diagnosis: each instance's log, in the OS temp folder.
   child.stderr?.pipe(fs.createWriteStream(path.join(os.tmpdir(), `${prefix}-${child.pid ?? 0}.log`)));
   return child;
+}
+
+/** Resolves once the instance logged that it started (it has joined the group and can take partitions). */
+function started(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes('"msg":"processor started"')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`processor exited with ${code} before it started`)));
+  });
 }
 
 async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
@@ -192,6 +204,9 @@ describe('ciclo process', () => {
     await createTopics(prefix);
     const first = startProcessor(prefix);
     const second = startProcessor(prefix);
+    // Open problem (see the closing note): an instance stopped while still starting up can leave its peer
+    // stalled; this test covers stopping a running instance, so both must be up first.
+    await Promise.all([started(first), started(second)]);
     try {
       const events = journeys(prefix, 60);
       const expected = canonicalOrder(
