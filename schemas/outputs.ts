@@ -107,3 +107,36 @@ export const LifecycleStateRecordSchema = z
   })
   .meta({ avroName: 'LifecycleStateRecord' });
 export type LifecycleStateRecord = z.infer<typeof LifecycleStateRecordSchema>;
+
+/**
+ * A dead letter for a consumed message: its original key, bytes and headers, plus why and where it failed.
+ * Kafka-client independent: `message` is any consumed record.
+ */
+export function deadLetterOf(
+  message: {
+    topic: string;
+    partition: number;
+    offset: string;
+    key: string | null;
+    value: Buffer | null;
+    headers: Readonly<Record<string, string>>;
+    timestamp?: number;
+  },
+  why: { reason: DeadLetterReason; error: string; stage: 'processor' | 'projector'; failedAt: number },
+): { key: string | null; value: Buffer | null; headers: Record<string, string>; timestamp?: number } {
+  return {
+    key: message.key,
+    value: message.value,
+    headers: {
+      ...message.headers,
+      [DEAD_LETTER_HEADERS.reason]: why.reason,
+      [DEAD_LETTER_HEADERS.error]: why.error.slice(0, 2000),
+      [DEAD_LETTER_HEADERS.sourceTopic]: message.topic,
+      [DEAD_LETTER_HEADERS.sourcePartition]: String(message.partition),
+      [DEAD_LETTER_HEADERS.sourceOffset]: message.offset,
+      [DEAD_LETTER_HEADERS.failedAt]: new Date(why.failedAt).toISOString(),
+      [DEAD_LETTER_HEADERS.stage]: why.stage,
+    },
+    ...(message.timestamp ? { timestamp: message.timestamp } : {}),
+  };
+}

@@ -27,19 +27,11 @@ import { provisionTopicsAndSchemas } from '../../schemas/provision';
 import { createSerde } from '../../schemas/serde';
 import { TOPICS, touchpointKey, valueSubject } from '../../schemas/topics';
 import { formatTable } from './report';
+import { drawProgress } from '../progress';
 import { formatStatus } from './stack';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function progress(label: string, done: number, total: number): void {
-  if (!process.stderr.isTTY) return;
-  const width = 30;
-  const filled = Math.round((width * done) / Math.max(1, total));
-  process.stderr.write(
-    `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done >= total ? '\n' : ''}`,
-  );
-}
 
 export function registerDemoCommand(program: Command, getConfig: () => CicloConfig): void {
   program
@@ -124,7 +116,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
             batch.map(async (e) => ({ key: touchpointKey(e), value: await serde.encode(e) })),
           ),
         );
-        progress('    produced', Math.min(events.length, i + 1000), events.length);
+        drawProgress('    produced', Math.min(events.length, i + 1000), events.length);
       }
       await producer.close();
       say(`    ${events.length} touchpoints produced`);
@@ -141,7 +133,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         );
         const tp = Number(row?.tp ?? 0);
         const sc = Number(row?.sc ?? 0);
-        progress('    projected', tp, events.length);
+        drawProgress('    projected', tp, events.length);
         if (tp >= events.length && sc === last) break;
         last = tp >= events.length ? sc : -1;
         if (Date.now() > deadline)

@@ -9,6 +9,7 @@ import { IMPORT_FORMATS, importFile, type ImportFormat } from '../../producers/i
 import { CONTRACTS } from '../../schemas/contracts';
 import { createSerde } from '../../schemas/serde';
 import { TOPICS, valueSubject } from '../../schemas/topics';
+import { drawProgress } from '../progress';
 
 export function registerImportCommand(program: Command, getConfig: () => CicloConfig): void {
   program
@@ -34,7 +35,6 @@ export function registerImportCommand(program: Command, getConfig: () => CicloCo
         clientId: 'ciclo-import',
         compression: true,
       });
-      const tty = process.stderr.isTTY;
       try {
         const report = await importFile({
           format: format as ImportFormat,
@@ -43,14 +43,8 @@ export function registerImportCommand(program: Command, getConfig: () => CicloCo
           serde,
           topic: TOPICS.touchpoints.name,
           receivedAt: Date.now(),
-          onProgress: (done, total) => {
-            if (!tty) return;
-            const width = 30;
-            const filled = Math.round((width * done) / Math.max(1, total));
-            process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
-          },
+          onProgress: (done, total) => drawProgress('importing', done, total),
         });
-        if (tty) process.stderr.write('\n');
         process.stdout.write(
           `rows read ${report.rowsRead}, events produced ${report.eventsProduced}, rows rejected ${report.rowsRejected}${report.rejectedFile ? ` (see ${report.rejectedFile})` : ''}\n`,
         );

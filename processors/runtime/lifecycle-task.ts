@@ -7,7 +7,7 @@
 import type { OutputRecord, StreamTask } from '../../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../../infra/kafka/types';
 import type { Logger } from '../../infra/log';
-import { DEAD_LETTER_HEADERS, type LifecycleStateRecord } from '../../schemas/outputs';
+import { deadLetterOf, type DeadLetterReason, type LifecycleStateRecord } from '../../schemas/outputs';
 import type { ContractSerde } from '../../schemas/serde';
 import type { CustomerSnapshot, StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
@@ -90,22 +90,14 @@ export function createLifecycleTask(
     return records;
   }
 
-  function deadLetter(m: IncomingMessage, reason: string, error: string): OutputRecord {
-    return {
-      topic: topics.deadLetter,
-      key: m.key,
-      value: m.value,
-      headers: {
-        ...m.headers,
-        [DEAD_LETTER_HEADERS.reason]: reason,
-        [DEAD_LETTER_HEADERS.error]: error.slice(0, 2000),
-        [DEAD_LETTER_HEADERS.sourceTopic]: m.topic,
-        [DEAD_LETTER_HEADERS.sourcePartition]: String(m.partition),
-        [DEAD_LETTER_HEADERS.sourceOffset]: m.offset,
-        [DEAD_LETTER_HEADERS.failedAt]: new Date(now()).toISOString(),
-        [DEAD_LETTER_HEADERS.stage]: 'processor',
-      },
-    };
+  function deadLetter(m: IncomingMessage, reason: DeadLetterReason, error: string): OutputRecord {
+    const { timestamp: _t, ...record } = deadLetterOf(m, {
+      reason,
+      error,
+      stage: 'processor',
+      failedAt: now(),
+    });
+    return { topic: topics.deadLetter, ...record };
   }
 
   return {

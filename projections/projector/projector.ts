@@ -18,7 +18,7 @@ import type { IncomingMessage, OutgoingMessage } from '../../infra/kafka/types';
 import type { Logger } from '../../infra/log';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
-import { DEAD_LETTER_HEADERS, type DeadLetterReason } from '../../schemas/outputs';
+import { deadLetterOf, type DeadLetterReason } from '../../schemas/outputs';
 import { createSerde, type ContractSerde, type Decoded } from '../../schemas/serde';
 import { TOPICS, valueSubject } from '../../schemas/topics';
 import { identifier } from '../sql';
@@ -130,21 +130,8 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   const counters: ProjectorCounters = { received: 0, inserted: 0, deadLettered: 0, insertRetries: 0 };
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
 
-  const deadLetter = (m: IncomingMessage, reason: DeadLetterReason, error: string): OutgoingMessage => ({
-    key: m.key,
-    value: m.value,
-    headers: {
-      ...m.headers,
-      [DEAD_LETTER_HEADERS.reason]: reason,
-      [DEAD_LETTER_HEADERS.error]: error.slice(0, 2000),
-      [DEAD_LETTER_HEADERS.sourceTopic]: m.topic,
-      [DEAD_LETTER_HEADERS.sourcePartition]: String(m.partition),
-      [DEAD_LETTER_HEADERS.sourceOffset]: m.offset,
-      [DEAD_LETTER_HEADERS.failedAt]: new Date(now()).toISOString(),
-      [DEAD_LETTER_HEADERS.stage]: 'projector',
-    },
-    ...(m.timestamp ? { timestamp: m.timestamp } : {}),
-  });
+  const deadLetter = (m: IncomingMessage, reason: DeadLetterReason, error: string): OutgoingMessage =>
+    deadLetterOf(m, { reason, error, stage: 'projector', failedAt: now() });
 
   async function insertWithRetry(
     table: string,
