@@ -102,7 +102,8 @@ export class PartitionLifecycle {
     }
     const hash = fnv1a(tp.eventId);
     const owner = this.customers.get(this.resolve(key));
-    if (this.pendingIds.has(hash) || (owner && hasApplied(owner, tp.eventId))) {
+    // A duplicate carries its original's event time: anything newer than what was applied cannot be one.
+    if (this.pendingIds.has(hash) || (owner && tp.occurredAt <= owner.lastAppliedAt && hasApplied(owner, tp.eventId))) {
       this.counters.duplicates += 1;
       return 'duplicate';
     }
@@ -180,9 +181,14 @@ export class PartitionLifecycle {
     this.schedule(s);
   }
 
+  /** Deadlines already in the heap, per customer: push only when it changes (stale entries are skipped). */
+  private readonly scheduled = new Map<string, number>();
+
   private schedule(s: CustomerState): void {
     const due = nextInactivityDeadline(this.model, s);
-    if (due) this.deadlines.push({ at: due.at, id: s.id });
+    if (!due || this.scheduled.get(s.id) === due.at) return;
+    this.scheduled.set(s.id, due.at);
+    this.deadlines.push({ at: due.at, id: s.id });
   }
 
   private emit(change: StageChanged): void {
@@ -193,7 +199,7 @@ export class PartitionLifecycle {
   private apply(tp: Touchpoint): void {
     const id = this.resolve((tp.customerId ?? tp.anonymousId)!);
     let s = this.customers.get(id);
-    if (s && hasApplied(s, tp.eventId)) {
+    if (s && tp.occurredAt <= s.lastAppliedAt && hasApplied(s, tp.eventId)) {
       this.counters.duplicates += 1;
       return;
     }
@@ -221,7 +227,9 @@ export class PartitionLifecycle {
         this.customers.delete(other.id);
         this.removed.add(other.id);
         this.counters.merges += 1;
-        for (const [alias, target] of this.aliases) if (target === other.id) this.aliases.set(alias, id);
+        // The absorbed profile's own merged ids are exactly the aliases that pointed at it.
+        for (const alias of other.mergedIds) this.aliases.set(alias, id);
+        this.aliases.set(other.id, id);
         if (isNew) adopted = other;
       }
       this.aliases.set(linked, id);
