@@ -50,8 +50,25 @@ function stateBytesPerCustomer(n: number): number {
   for (let i = 0; i < n; i++) {
     const id = `c${i}`;
     const s = initialState(id, 'reach', at);
-    evolve(s, { eventId: `v${i}`, type: 'PageViewed', customerId: id, occurredAt: at, receivedAt: at, source: { kind: 'api', name: 'b' }, context: { utmSource: 'ads' }, payload: {} });
-    evolve(s, { eventId: `p${i}`, type: 'PurchaseCompleted', customerId: id, occurredAt: at + 1000, receivedAt: at, source: { kind: 'api', name: 'b' }, payload: { orderId: `o${i}`, lineItems: [], amountMinor: 1999, currency: 'USD' } });
+    evolve(s, {
+      eventId: `v${i}`,
+      type: 'PageViewed',
+      customerId: id,
+      occurredAt: at,
+      receivedAt: at,
+      source: { kind: 'api', name: 'b' },
+      context: { utmSource: 'ads' },
+      payload: {},
+    });
+    evolve(s, {
+      eventId: `p${i}`,
+      type: 'PurchaseCompleted',
+      customerId: id,
+      occurredAt: at + 1000,
+      receivedAt: at,
+      source: { kind: 'api', name: 'b' },
+      payload: { orderId: `o${i}`, lineItems: [], amountMinor: 1999, currency: 'USD' },
+    });
     states.set(id, s);
   }
   gc();
@@ -60,7 +77,10 @@ function stateBytesPerCustomer(n: number): number {
   return bytes;
 }
 
-async function rawKafka(brokers: readonly string[], messages: number): Promise<{ produce: number; produceConsume: number }> {
+async function rawKafka(
+  brokers: readonly string[],
+  messages: number,
+): Promise<{ produce: number; produceConsume: number }> {
   const topic = `ciclo.bench.raw.${Date.now()}`;
   const admin = await connectTopicAdmin(brokers);
   await admin.ensureTopics([{ name: topic, partitions: 6 }]);
@@ -73,7 +93,13 @@ async function rawKafka(brokers: readonly string[], messages: number): Promise<{
     for (let r = 0; r < RUNS; r++) {
       const t0 = performance.now();
       let consumed = 0;
-      const consumer = await connectConsumer({ brokers, groupId: `bench-${Date.now()}-${r}`, topics: [topic], fromBeginning: false, commitOffsets: false });
+      const consumer = await connectConsumer({
+        brokers,
+        groupId: `bench-${Date.now()}-${r}`,
+        topics: [topic],
+        fromBeginning: false,
+        commitOffsets: false,
+      });
       let done!: () => void;
       const all = new Promise<void>((resolve) => (done = resolve));
       await consumer.run((batch) => {
@@ -85,7 +111,15 @@ async function rawKafka(brokers: readonly string[], messages: number): Promise<{
       const start = performance.now();
       const batches: Promise<void>[] = [];
       for (let i = 0; i < messages; i += 1000) {
-        batches.push(producer.send(topic, Array.from({ length: Math.min(1000, messages - i) }, (_, k) => ({ key: `k${(i + k) % 5000}`, value }))));
+        batches.push(
+          producer.send(
+            topic,
+            Array.from({ length: Math.min(1000, messages - i) }, (_, k) => ({
+              key: `k${(i + k) % 5000}`,
+              value,
+            })),
+          ),
+        );
         if (batches.length >= 4) await batches.shift();
       }
       await Promise.all(batches);
@@ -107,7 +141,10 @@ async function rawKafka(brokers: readonly string[], messages: number): Promise<{
 }
 
 function clvFitMasterSec(): number {
-  const text = fs.readFileSync(path.join(ROOT, '..', 'shared', 'datasets', 'cdnow', 'CDNOW_master.txt'), 'utf8');
+  const text = fs.readFileSync(
+    path.join(ROOT, '..', 'shared', 'datasets', 'cdnow', 'CDNOW_master.txt'),
+    'utf8',
+  );
   const times: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const t = performance.now();
@@ -130,7 +167,12 @@ async function main(): Promise<void> {
   const notMeasured = 'not measured yet (next session)';
   const results = {
     measuredAt: new Date().toISOString(),
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
     runsPerFigure: RUNS,
     cores: os.cpus().length,
     foldEventsPerSecPerCore: Math.round(fold),
@@ -143,14 +185,24 @@ async function main(): Promise<void> {
     e2eLatencyP99Ms: null,
     collectorEventsPerSec: null,
     clvFitMasterSec: Math.round(clv * 1000) / 1000,
-    notes: { e2eEventsPerSec: notMeasured, e2eLatencyP50Ms: notMeasured, e2eLatencyP99Ms: notMeasured, collectorEventsPerSec: notMeasured },
+    notes: {
+      e2eEventsPerSec: notMeasured,
+      e2eLatencyP50Ms: notMeasured,
+      e2eLatencyP99Ms: notMeasured,
+      collectorEventsPerSec: notMeasured,
+    },
   };
   fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const rows: [string, string][] = Object.entries(results)
     .filter(([k]) => !['machine', 'notes', 'measuredAt'].includes(k))
-    .map(([k, v]) => [k, v === null ? 'not measured' : typeof v === 'number' ? v.toString() : JSON.stringify(v)]);
+    .map(([k, v]) => [
+      k,
+      v === null ? 'not measured' : typeof v === 'number' ? v.toString() : JSON.stringify(v),
+    ]);
   const width = Math.max(...rows.map(([k]) => k.length));
-  process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\nwrote bench/results.json\n`);
+  process.stdout.write(
+    `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\nwrote bench/results.json\n`,
+  );
 }
 
 main().catch((err: unknown) => {

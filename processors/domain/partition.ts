@@ -103,7 +103,10 @@ export class PartitionLifecycle {
     const hash = fnv1a(tp.eventId);
     const owner = this.customers.get(this.resolve(key));
     // A duplicate carries its original's event time: anything newer than what was applied cannot be one.
-    if (this.pendingIds.has(hash) || (owner && tp.occurredAt <= owner.lastAppliedAt && hasApplied(owner, tp.eventId))) {
+    if (
+      this.pendingIds.has(hash) ||
+      (owner && tp.occurredAt <= owner.lastAppliedAt && hasApplied(owner, tp.eventId))
+    ) {
       this.counters.duplicates += 1;
       return 'duplicate';
     }
