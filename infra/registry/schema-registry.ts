@@ -65,9 +65,13 @@ export function createAvroRegistry(url: string): AvroRegistry {
     url: base,
     async register(subject, schema) {
       try {
-        const { id } = (await http('POST', `/subjects/${encodeURIComponent(subject)}/versions`, {
-          schema: JSON.stringify(schema),
-        })) as { id: number };
+        // Registration is idempotent, so transient registry errors are retried (Hortonworks answers 500
+        // when two clients register the same new subject at the same moment).
+        const { id } = (await retrying(() =>
+          http('POST', `/subjects/${encodeURIComponent(subject)}/versions`, {
+            schema: JSON.stringify(schema),
+          }),
+        )) as { id: number };
         return id;
       } catch (err) {
         if (err instanceof CicloError && err.status === 409) {
@@ -141,6 +145,18 @@ export function createAvroRegistry(url: string): AvroRegistry {
       }
     },
   };
+}
+
+/** Retries retriable failures with exponential backoff and jitter: 6 attempts over about 3 seconds. */
+async function retrying<T>(attempt: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (i >= attempts || !(err instanceof CicloError) || !err.retriable) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** (i - 1) * (0.5 + Math.random())));
+    }
+  }
 }
 
 /** Registries without /config answer 404 (unknown route), 405 or 500 (Hortonworks' mapper) there. */
