@@ -9,12 +9,12 @@ import { connectClickHouseServer } from '../../infra/clickhouse/engine';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
 import { connectTopicAdmin } from '../../infra/kafka/admin';
-import { connectProducer } from '../../infra/kafka/producer';
 import { createLogger } from '../../infra/log';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { createStack } from '../../infra/stack/stack';
 import { loadModel } from '../../processors/domain/model';
 import { startLifecycleProcessor } from '../../processors/runtime/start';
+import { produceTouchpoints } from '../../producers/import/import';
 import { DEFAULT_START, simulate } from '../../producers/simulate/simulate';
 import { refitFromClickHouse } from '../../projections/clv/refit';
 import { migrate } from '../../projections/migrations/migrate';
@@ -22,12 +22,10 @@ import { startProjector } from '../../projections/projector/projector';
 import { cacReport, funnelReport } from '../../projections/reports/analytics';
 import { cohortReport, formatCohortTable } from '../../projections/reports/cohorts';
 import { identifier, stringLiteral } from '../../projections/sql';
-import { CONTRACTS } from '../../schemas/contracts';
 import { provisionTopicsAndSchemas } from '../../schemas/provision';
-import { createSerde } from '../../schemas/serde';
-import { TOPICS, touchpointKey, valueSubject } from '../../schemas/topics';
 import { formatTable } from './report';
 import { drawProgress } from '../progress';
+import { openTouchpointSink } from '../touchpoint-sink';
 import { formatStatus } from './stack';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -98,26 +96,11 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
 
       say(`4/6 simulating ${customers} visitors (seed ${seed}) and producing their touchpoints`);
       const events = simulate({ customers, seed, days: 365, start: DEFAULT_START });
-      const serde = await createSerde(
-        createAvroRegistry(endpoints.schemaRegistry.url),
-        CONTRACTS.touchpoint,
-        valueSubject(TOPICS.touchpoints.name),
-      );
-      const producer = await connectProducer({
-        brokers: endpoints.kafka.brokers,
-        clientId: 'ciclo-demo',
-        compression: true,
+      const { producer, serde, topic } = await openTouchpointSink(endpoints, 'ciclo-demo');
+      await produceTouchpoints(producer, serde, topic, events, {
+        batchSize: 1000,
+        onProgress: (done, total) => drawProgress('    produced', done, total),
       });
-      for (let i = 0; i < events.length; i += 1000) {
-        const batch = events.slice(i, i + 1000);
-        await producer.send(
-          TOPICS.touchpoints.name,
-          await Promise.all(
-            batch.map(async (e) => ({ key: touchpointKey(e), value: await serde.encode(e) })),
-          ),
-        );
-        drawProgress('    produced', Math.min(events.length, i + 1000), events.length);
-      }
       await producer.close();
       say(`    ${events.length} touchpoints produced`);
 

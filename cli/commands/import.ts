@@ -3,13 +3,9 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
-import { connectProducer } from '../../infra/kafka/producer';
-import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { IMPORT_FORMATS, importFile, type ImportFormat } from '../../producers/import/import';
-import { CONTRACTS } from '../../schemas/contracts';
-import { createSerde } from '../../schemas/serde';
-import { TOPICS, valueSubject } from '../../schemas/topics';
 import { drawProgress } from '../progress';
+import { openTouchpointSink } from '../touchpoint-sink';
 
 export function registerImportCommand(program: Command, getConfig: () => CicloConfig): void {
   program
@@ -25,23 +21,14 @@ export function registerImportCommand(program: Command, getConfig: () => CicloCo
         );
       if (!fs.existsSync(file)) throw new CicloError('CONFIG_INVALID', `${file} does not exist`);
       const { endpoints } = getConfig();
-      const serde = await createSerde(
-        createAvroRegistry(endpoints.schemaRegistry.url),
-        CONTRACTS.touchpoint,
-        valueSubject(TOPICS.touchpoints.name),
-      );
-      const producer = await connectProducer({
-        brokers: endpoints.kafka.brokers,
-        clientId: 'ciclo-import',
-        compression: true,
-      });
+      const { producer, serde, topic } = await openTouchpointSink(endpoints, 'ciclo-import');
       try {
         const report = await importFile({
           format: format as ImportFormat,
           file,
           producer,
           serde,
-          topic: TOPICS.touchpoints.name,
+          topic,
           receivedAt: Date.now(),
           onProgress: (done, total) => drawProgress('importing', done, total),
         });

@@ -47,6 +47,28 @@ export function ndjsonTouchpoints(text: string): {
   return { touchpoints, rejected, rows };
 }
 
+/** Produces touchpoints in batches, each keyed by customer; resolves once Kafka has all of them. */
+export async function produceTouchpoints(
+  producer: MessageProducer,
+  serde: Pick<ContractSerde<Touchpoint>, 'encode'>,
+  topic: string,
+  touchpoints: readonly Touchpoint[],
+  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? 500;
+  let produced = 0;
+  for (let i = 0; i < touchpoints.length; i += batchSize) {
+    const batch = touchpoints.slice(i, i + batchSize);
+    await producer.send(
+      topic,
+      await Promise.all(batch.map(async (tp) => ({ key: touchpointKey(tp), value: await serde.encode(tp) }))),
+    );
+    produced += batch.length;
+    options.onProgress?.(produced, touchpoints.length);
+  }
+  return produced;
+}
+
 export async function importFile(options: {
   format: ImportFormat;
   file: string;
@@ -60,19 +82,16 @@ export async function importFile(options: {
   const text = fs.readFileSync(options.file, 'utf8');
   const mapped =
     options.format === 'cdnow' ? cdnowTouchpoints(text, options.receivedAt) : ndjsonTouchpoints(text);
-  const batchSize = options.batchSize ?? 500;
-  let produced = 0;
-  for (let i = 0; i < mapped.touchpoints.length; i += batchSize) {
-    const batch = mapped.touchpoints.slice(i, i + batchSize);
-    await options.producer.send(
-      options.topic,
-      await Promise.all(
-        batch.map(async (tp) => ({ key: touchpointKey(tp), value: await options.serde.encode(tp) })),
-      ),
-    );
-    produced += batch.length;
-    options.onProgress?.(produced, mapped.touchpoints.length);
-  }
+  const produced = await produceTouchpoints(
+    options.producer,
+    options.serde,
+    options.topic,
+    mapped.touchpoints,
+    {
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    },
+  );
   let rejectedFile: string | undefined;
   if (mapped.rejected.length > 0) {
     const lines = mapped.rejected.map((r) => JSON.stringify(r)).join('\n') + '\n';
