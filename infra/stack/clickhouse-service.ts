@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CicloError } from '../errors';
-import { commandExists } from './prerequisites';
+import { installDebianPackage } from './prerequisites';
 import { execFileAsync, startDetached } from './processes';
 import type { NativeService, ServiceHealth } from './service';
 import { STACK_PORTS, STACK_VERSIONS } from './versions';
@@ -75,29 +75,11 @@ export function clickhouseService(home: string): NativeService {
 
     async install(say) {
       if (findServerBinary()) return false;
-      const canApt = process.getuid?.() === 0 && (await commandExists('apt-get'));
-      if (!canApt) {
-        throw new CicloError(
-          'PREREQUISITE_MISSING',
-          `ClickHouse server is not installed: run \`sudo apt-get install ${STACK_VERSIONS.clickhouseDebianPackage}\`, or set CLICKHOUSE_URL to a running server`,
-        );
-      }
       say(`installing ${STACK_VERSIONS.clickhouseDebianPackage} from Debian's packages`);
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      try {
-        await execFileAsync('apt-get', ['update', '-qq'], { env, maxBuffer: 64 * 1024 * 1024 });
-        await execFileAsync(
-          'apt-get',
-          ['install', '-y', '-qq', '--no-install-recommends', STACK_VERSIONS.clickhouseDebianPackage],
-          { env, maxBuffer: 64 * 1024 * 1024 },
-        );
-      } catch (err) {
-        throw new CicloError(
-          'INSTALL_FAILED',
-          `apt-get could not install ${STACK_VERSIONS.clickhouseDebianPackage}: ${(err as Error).message.slice(-400)}`,
-          { cause: err, retriable: true },
-        );
-      }
+      await installDebianPackage(
+        STACK_VERSIONS.clickhouseDebianPackage,
+        'or set CLICKHOUSE_URL to a running server',
+      );
       if (!findServerBinary())
         throw new CicloError(
           'INSTALL_FAILED',

@@ -42,3 +42,33 @@ export async function commandExists(command: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Installs a Debian package when running as root with apt-get; otherwise fails saying what to run.
+ * Used for services and tools ciclo takes from Debian (clickhouse-server, chromium for browser tests).
+ */
+export async function installDebianPackage(pkg: string, alternative: string): Promise<void> {
+  const canApt = process.getuid?.() === 0 && (await commandExists('apt-get'));
+  if (!canApt)
+    throw new CicloError(
+      'PREREQUISITE_MISSING',
+      `${pkg} is not installed: run \`sudo apt-get install ${pkg}\`, ${alternative}`,
+    );
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    await execFileAsync('apt-get', ['update', '-qq'], { env, maxBuffer: 64 * 1024 * 1024 });
+    await execFileAsync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], {
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (err) {
+    throw new CicloError(
+      'INSTALL_FAILED',
+      `apt-get could not install ${pkg}: ${(err as Error).message.slice(-400)}`,
+      {
+        cause: err,
+        retriable: true,
+      },
+    );
+  }
+}
