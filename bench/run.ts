@@ -12,71 +12,12 @@ import { loadConfig } from '../infra/config';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { connectProducer } from '../infra/kafka/producer';
-import { initialState, evolve } from '../processors/domain/customer';
-import { loadModel } from '../processors/domain/model';
-import { PartitionLifecycle } from '../processors/domain/partition';
-import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
+import { foldBenchEvents, foldEventsPerSec, median, RUNS, stateBytesPerCustomer } from './fold';
 import { parseCdnow } from '../projections/clv/cdnow';
 import { parseIsoDay } from '../projections/clv/dates';
 import { fitCdnow } from '../projections/clv/fit-cdnow';
-import type { Touchpoint } from '../schemas/touchpoint';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const RUNS = 3;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function foldEventsPerSec(events: readonly Touchpoint[]): number {
-  const model = loadModel('five-stage');
-  const rates: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const p = new PartitionLifecycle(model, { gracePeriodMs: 0 });
-    const t = performance.now();
-    for (const e of events) p.ingest(e);
-    p.flush();
-    p.takeOutput();
-    rates.push(events.length / ((performance.now() - t) / 1000));
-  }
-  return median(rates);
-}
-
-/** Heap bytes per customer state after folding one purchase and one visit into each of n customers. */
-function stateBytesPerCustomer(n: number): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  gc();
-  const before = process.memoryUsage().heapUsed;
-  const states = new Map<string, ReturnType<typeof initialState>>();
-  const at = DEFAULT_START;
-  for (let i = 0; i < n; i++) {
-    const id = `c${i}`;
-    const s = initialState(id, 'reach', at);
-    evolve(s, {
-      eventId: `v${i}`,
-      type: 'PageViewed',
-      customerId: id,
-      occurredAt: at,
-      receivedAt: at,
-      source: { kind: 'api', name: 'b' },
-      context: { utmSource: 'ads' },
-      payload: {},
-    });
-    evolve(s, {
-      eventId: `p${i}`,
-      type: 'PurchaseCompleted',
-      customerId: id,
-      occurredAt: at + 1000,
-      receivedAt: at,
-      source: { kind: 'api', name: 'b' },
-      payload: { orderId: `o${i}`, lineItems: [], amountMinor: 1999, currency: 'USD' },
-    });
-    states.set(id, s);
-  }
-  gc();
-  const bytes = (process.memoryUsage().heapUsed - before) / n;
-  if (states.size !== n) throw new Error('lost states');
-  return bytes;
-}
-
 async function rawKafka(
   brokers: readonly string[],
   messages: number,
@@ -159,7 +100,7 @@ function clvFitMasterSec(): number {
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, ROOT);
-  const events = simulate({ customers: 20_000, seed: 1, days: 365, start: DEFAULT_START });
+  const events = foldBenchEvents();
   const fold = foldEventsPerSec(events);
   const state = stateBytesPerCustomer(1_000_000);
   const kafka = await rawKafka(config.endpoints.kafka.brokers, 100_000);

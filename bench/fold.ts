@@ -1,0 +1,83 @@
+/**
+ * `npm run bench:fold`: the pure figures of `npm run bench` alone (lifecycle fold throughput and state size
+ * per customer), needing no services, so the fold can be tuned in a quick loop. Each figure is the median of
+ * several runs.
+ */
+import { performance } from 'node:perf_hooks';
+import { evolve, initialState } from '../processors/domain/customer';
+import { loadModel } from '../processors/domain/model';
+import { PartitionLifecycle } from '../processors/domain/partition';
+import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
+import type { Touchpoint } from '../schemas/touchpoint';
+
+export const RUNS = 3;
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The touchpoints the fold figure is measured on: about 108k, sorted by event time as the simulator emits. */
+export function foldBenchEvents(): Touchpoint[] {
+  return simulate({ customers: 20_000, seed: 1, days: 365, start: DEFAULT_START });
+}
+
+/** Touchpoints per second through one partition's `ingest`, five-stage model, grace 0, then flush. */
+export function foldEventsPerSec(events: readonly Touchpoint[], runs = RUNS): number {
+  const model = loadModel('five-stage');
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const p = new PartitionLifecycle(model, { gracePeriodMs: 0 });
+    const t = performance.now();
+    for (const e of events) p.ingest(e);
+    p.flush();
+    p.takeOutput();
+    rates.push(events.length / ((performance.now() - t) / 1000));
+  }
+  return median(rates);
+}
+
+/** Heap bytes per customer state after folding one purchase and one visit into each of n customers. */
+export function stateBytesPerCustomer(n: number): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const states = new Map<string, ReturnType<typeof initialState>>();
+  const at = DEFAULT_START;
+  for (let i = 0; i < n; i++) {
+    const id = `c${i}`;
+    const s = initialState(id, 'reach', at);
+    evolve(s, {
+      eventId: `v${i}`,
+      type: 'PageViewed',
+      customerId: id,
+      occurredAt: at,
+      receivedAt: at,
+      source: { kind: 'api', name: 'b' },
+      context: { utmSource: 'ads' },
+      payload: {},
+    });
+    evolve(s, {
+      eventId: `p${i}`,
+      type: 'PurchaseCompleted',
+      customerId: id,
+      occurredAt: at + 1000,
+      receivedAt: at,
+      source: { kind: 'api', name: 'b' },
+      payload: { orderId: `o${i}`, lineItems: [], amountMinor: 1999, currency: 'USD' },
+    });
+    states.set(id, s);
+  }
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / n;
+  if (states.size !== n) throw new Error('lost states');
+  return bytes;
+}
+
+function main(): void {
+  const events = foldBenchEvents();
+  const fold = foldEventsPerSec(events);
+  const state = stateBytesPerCustomer(1_000_000);
+  process.stdout.write(
+    `foldEventsPerSecPerCore  ${Math.round(fold)}\nfoldEvents               ${events.length}\nstateBytesPerCustomer    ${Math.round(state)}\n`,
+  );
+}
+
+if (require.main === module) main();
