@@ -19,6 +19,7 @@ import { registerProcessCommand } from './commands/process';
 import { registerCollectCommand } from './commands/collect';
 import { registerImportCommand } from './commands/import';
 import { registerSimulateCommand } from './commands/simulate';
+import { registerDashboardCommand } from './commands/dashboard';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -40,6 +41,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerImportCommand(program, getConfig);
   registerSimulateCommand(program, getConfig);
   registerDemoCommand(program, getConfig);
+  registerDashboardCommand(program, getConfig);
   return program;
 }
 

@@ -1,0 +1,63 @@
+/**
+ * `ciclo dashboard [--port 8070] [--host 127.0.0.1] [--model id]`: the web dashboard over ClickHouse
+ * (cohort retention, stages and flows, CLV, CAC/ROI, NPS, churn). Read-only; serves until SIGINT/SIGTERM,
+ * then stops accepting requests, lets those in flight finish and closes its ClickHouse client.
+ */
+import type { Command } from 'commander';
+import type { CicloConfig } from '../../infra/config';
+import { CicloError } from '../../infra/errors';
+import { createLogger } from '../../infra/log';
+import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
+import {
+  DEFAULT_DASHBOARD_HOST,
+  DEFAULT_DASHBOARD_PORT,
+  startDashboard,
+} from '../../projections/dashboard/server';
+
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function parsePort(raw: string): number {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CicloError('CONFIG_INVALID', `--port must be a port number (0-65535), got "${raw}"`);
+  return port;
+}
+
+function untilSignal(signals: readonly NodeJS.Signals[]): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      for (const s of signals) process.off(s, onSignal);
+      resolve(signal);
+    };
+    for (const s of signals) process.on(s, onSignal);
+  });
+}
+
+export function registerDashboardCommand(program: Command, getConfig: () => CicloConfig): void {
+  program
+    .command('dashboard')
+    .description('serve the web dashboard (cohorts, stages, CLV, CAC/ROI, NPS, churn) from ClickHouse')
+    .option('--port <port>', 'port to listen on (0: any free port)', String(DEFAULT_DASHBOARD_PORT))
+    .option('--host <host>', 'interface to listen on', DEFAULT_DASHBOARD_HOST)
+    .option('--model <id>', 'default stage model for the funnel and CAC', DEFAULT_MODEL_ID)
+    .action(async (opts: { port: string; host: string; model: string }) => {
+      const port = parsePort(opts.port);
+      const { endpoints, logLevel } = getConfig();
+      const log = createLogger({ level: logLevel, name: 'ciclo-dashboard' });
+      const dashboard = await startDashboard({
+        clickhouse: endpoints.clickhouse,
+        database: endpoints.clickhouse.database,
+        modelId: opts.model,
+        port,
+        host: opts.host,
+        log,
+      });
+      say(
+        `ciclo dashboard on ${dashboard.url} (ClickHouse ${endpoints.clickhouse.url}, database ${endpoints.clickhouse.database}); Ctrl-C to stop`,
+      );
+      const signal = await untilSignal(['SIGINT', 'SIGTERM']);
+      log.info({ signal }, 'shutting down: refusing new requests, finishing those in flight');
+      await dashboard.stop();
+      log.info('dashboard stopped');
+    });
+}

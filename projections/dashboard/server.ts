@@ -1,0 +1,212 @@
+/**
+ * The dashboard's HTTP service (fastify): one static page at `/` (page.html: inline CSS, hand-written SVG
+ * charts, no external assets, so it works offline) and a read-only JSON API under /api/* that the page
+ * calls. Each API route runs an existing report function (projections/reports) and a pure shaping step
+ * (shape.ts); no SQL lives here. Query parameters are validated with zod and reach SQL only through the
+ * report functions, which format every value with the validated-literal helpers in projections/sql.ts.
+ *
+ * Consumes: ClickHouse (the projected tables). Produces: HTML and JSON over HTTP. Failures are answers, not
+ * crashes: an unreachable ClickHouse is 503 CLICKHOUSE_UNREACHABLE, a missing schema 503 NOT_MIGRATED, a bad
+ * parameter 400 BAD_QUERY, each with a hint the page shows in its banner.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
+import { z } from 'zod';
+import { connectClickHouseServer, type ClickHouseEngine } from '../../infra/clickhouse/engine';
+import { CicloError } from '../../infra/errors';
+import type { Logger } from '../../infra/log';
+import { DEFAULT_MODEL_ID, loadModel, PRESET_IDS } from '../../processors/domain/model';
+import { cacReport, churnReport, clvReport, funnelReport, npsReport } from '../reports/analytics';
+import { cohortReport, type ReportRange } from '../reports/cohorts';
+import { identifier } from '../sql';
+import { toDashboardError } from './errors';
+import { clvHistogram, cohortHeatmap, funnelView } from './shape';
+
+/** The page is not compiled: read it from the source tree, from src (tests) or from dist/. */
+export const PAGE_FILE = fs.existsSync(path.join(__dirname, 'page.html'))
+  ? path.join(__dirname, 'page.html')
+  : path.resolve(__dirname, '..', '..', '..', 'projections', 'dashboard', 'page.html');
+
+export const DEFAULT_DASHBOARD_PORT = 8070;
+export const DEFAULT_DASHBOARD_HOST = '127.0.0.1';
+
+const blankIsAbsent = (v: unknown): unknown => (v === '' ? undefined : v);
+
+/** The query string every /api route accepts; unknown parameters are ignored. */
+export const DashboardQuerySchema = z
+  .object({
+    model: z.preprocess(
+      blankIsAbsent,
+      z
+        .string()
+        .max(64)
+        .regex(/^[a-z][a-z0-9-]*$/, 'model ids are lowercase words and -')
+        .optional(),
+    ),
+    from: z.preprocess(blankIsAbsent, z.iso.date('from must be a date as yyyy-mm-dd').optional()),
+    to: z.preprocess(blankIsAbsent, z.iso.date('to must be a date as yyyy-mm-dd').optional()),
+  })
+  .refine((q) => !q.from || !q.to || q.from < q.to, { message: 'from must be before to', path: ['to'] });
+export type DashboardQuery = z.infer<typeof DashboardQuerySchema>;
+
+export interface DashboardDeps {
+  readonly engine: ClickHouseEngine;
+  readonly database: string;
+  /** The stage model the funnel and CAC use unless the page asks for another (`?model=`). */
+  readonly modelId: string;
+  readonly log: Logger;
+}
+
+/** A preset's stages in lifecycle order; a custom model's id is not a file we can read, so it has none. */
+function stagesOf(modelId: string): { id: string; name: string; kind: string }[] {
+  return (PRESET_IDS as readonly string[]).includes(modelId) ? loadModel(modelId).stages : [];
+}
+
+/**
+ * The HTTP service with every route, not yet listening: `await app.listen({ port, host })` serves it,
+ * `app.inject()` tests it, `app.close()` stops it.
+ */
+export function buildDashboard(deps: DashboardDeps): FastifyInstance {
+  const database = identifier(deps.database);
+  const log = deps.log.child({ component: 'dashboard' });
+  const loggerInstance: FastifyBaseLogger = log;
+  const app = fastify({
+    loggerInstance,
+    // A dashboard polls; per-request lines would drown the log. Failures are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  const page = fs.readFileSync(PAGE_FILE, 'utf8');
+  const { engine } = deps;
+
+  const fail = (reply: FastifyReply, err: unknown, route: string): FastifyReply => {
+    const e = toDashboardError(err, database);
+    log.warn({ route, code: e.code, err }, 'dashboard query failed');
+    return reply.code(e.status).send({ error: e });
+  };
+
+  /** One read-only API route: validate the query, run the report, answer with its shaped result. */
+  const api = (
+    route: string,
+    load: (q: { range: ReportRange; modelId: string }) => Promise<unknown>,
+  ): void => {
+    app.get(`/api/${route}`, async (request, reply) => {
+      void reply.header('cache-control', 'no-store');
+      const parsed = DashboardQuerySchema.safeParse(request.query);
+      if (!parsed.success) {
+        const message = parsed.error.issues.map((i) => i.message).join('; ');
+        return reply
+          .code(400)
+          .send({ error: { code: 'BAD_QUERY', status: 400, message, hint: 'dates are yyyy-mm-dd' } });
+      }
+      const q = parsed.data;
+      const range: ReportRange = { ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}) };
+      try {
+        return reply.send(await load({ range, modelId: q.model ?? deps.modelId }));
+      } catch (err) {
+        return fail(reply, err, route);
+      }
+    });
+  };
+
+  app.get('/', (_request, reply) =>
+    reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page),
+  );
+  app.get('/favicon.ico', (_request, reply) => reply.code(204).send());
+
+  app.get('/api/health', async (_request, reply) => {
+    void reply.header('cache-control', 'no-store');
+    try {
+      await engine.query('SELECT 1 AS ok');
+      return reply.send({ status: 'ok', database, modelId: deps.modelId, models: PRESET_IDS });
+    } catch (err) {
+      return fail(reply, err, 'health');
+    }
+  });
+
+  api('cohorts', async ({ range }) => cohortHeatmap(await cohortReport(engine, database, range)));
+  api('funnel', async ({ range, modelId }) =>
+    funnelView(await funnelReport(engine, database, modelId, range), stagesOf(modelId)),
+  );
+  api('clv', async () => {
+    const { histogram, ...summary } = await clvReport(engine, database);
+    return { ...summary, bins: clvHistogram(histogram) };
+  });
+  api('cac', async ({ range, modelId }) => ({ channels: await cacReport(engine, database, modelId, range) }));
+  api('nps', async ({ range }) => ({ months: await npsReport(engine, database, range) }));
+  api('churn', async ({ range }) => ({ months: await churnReport(engine, database, range) }));
+
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ error: { code: 'NOT_FOUND', status: 404, message: 'no such page' } }),
+  );
+  return app;
+}
+
+export interface DashboardOptions {
+  /**
+   * The ClickHouse to read: an HTTP endpoint (`endpoints.clickhouse` works as is), for which the dashboard
+   * opens and on stop closes its own client, or an engine the caller owns and closes.
+   */
+  readonly clickhouse: { readonly url: string } | ClickHouseEngine;
+  readonly database: string;
+  readonly modelId?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly host?: string;
+  readonly log: Logger;
+}
+
+export interface RunningDashboard {
+  /** Where the page is served, e.g. http://127.0.0.1:8070/ */
+  readonly url: string;
+  /** Stops accepting requests, waits for those in flight, closes the client it opened. */
+  stop(): Promise<void>;
+}
+
+export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
+  const owned = !('query' in options.clickhouse);
+  const engine =
+    'query' in options.clickhouse
+      ? options.clickhouse
+      : connectClickHouseServer({ url: options.clickhouse.url, requestTimeoutMs: 15_000 });
+  const app = buildDashboard({
+    engine,
+    database: options.database,
+    modelId: options.modelId ?? DEFAULT_MODEL_ID,
+    log: options.log,
+  });
+  const host = options.host ?? DEFAULT_DASHBOARD_HOST;
+  const wanted = options.port ?? DEFAULT_DASHBOARD_PORT;
+  try {
+    await app.listen({ port: wanted, host });
+  } catch (err) {
+    await app.close();
+    if (owned) await engine.close();
+    if ((err as { code?: unknown }).code === 'EADDRINUSE')
+      throw new CicloError('PORT_TAKEN', `port ${wanted} on ${host} is taken: choose another with --port`, {
+        cause: err,
+      });
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  // An IPv6 literal needs brackets in a URL; a wildcard address is reachable on loopback.
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shown}:${port}/`;
+  options.log.info({ url, database: options.database }, 'dashboard listening');
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    stop: () =>
+      (stopped ??= (async () => {
+        await app.close();
+        if (owned) await engine.close();
+      })()),
+  };
+}
