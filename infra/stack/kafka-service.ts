@@ -13,18 +13,27 @@ import { execFileAsync, startDetached } from './processes';
 import type { NativeService, ServiceHealth } from './service';
 import { STACK_PORTS, STACK_VERSIONS } from './versions';
 
-export function kafkaService(home: string): NativeService {
+export interface KafkaServiceOptions {
+  readonly port?: number;
+  readonly controllerPort?: number;
+  /** Where the Kafka jars are (or go); tests that start a broker of their own share the stack's. */
+  readonly libsDir?: string;
+}
+
+export function kafkaService(home: string, options: KafkaServiceOptions = {}): NativeService {
   const dir = path.join(home, 'kafka');
-  const libs = path.join(dir, `libs-${STACK_VERSIONS.kafka}`);
+  const libs = options.libsDir ?? kafkaLibsDir(home);
   const dataDir = path.join(dir, 'data');
-  const brokers = [`127.0.0.1:${STACK_PORTS.kafka}`];
+  const port = options.port ?? STACK_PORTS.kafka;
+  const controllerPort = options.controllerPort ?? STACK_PORTS.kafkaController;
+  const brokers = [`127.0.0.1:${port}`];
 
   const serverProperties = `# Written by ciclo stack; edits are overwritten at each start.
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@127.0.0.1:${STACK_PORTS.kafkaController}
-listeners=PLAINTEXT://127.0.0.1:${STACK_PORTS.kafka},CONTROLLER://127.0.0.1:${STACK_PORTS.kafkaController}
-advertised.listeners=PLAINTEXT://127.0.0.1:${STACK_PORTS.kafka}
+controller.quorum.voters=1@127.0.0.1:${controllerPort}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
@@ -64,7 +73,7 @@ log.retention.hours=168
   return {
     name: 'kafka',
     address: brokers.join(','),
-    ports: [STACK_PORTS.kafka, STACK_PORTS.kafkaController],
+    ports: [port, controllerPort],
     logFile: path.join(dir, 'kafka.log'),
     pidFile: path.join(dir, 'kafka.pid'),
     startTimeoutMs: 90_000,
@@ -141,4 +150,8 @@ log.retention.hours=168
       }
     },
   };
+}
+
+export function kafkaLibsDir(home: string): string {
+  return path.join(home, 'kafka', `libs-${STACK_VERSIONS.kafka}`);
 }
