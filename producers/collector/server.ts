@@ -23,6 +23,7 @@ import type { MessageProducer } from '../../infra/kafka/producer';
 import type { Logger } from '../../infra/log';
 import type { ContractSerde } from '../../schemas/serde';
 import type { Touchpoint } from '../../schemas/touchpoint';
+import { SNIPPET_ROUTE, snippetHandler } from '../snippet/serve';
 import { configuredProviders, webhooksConfig, type WebhooksConfig } from '../webhooks/config';
 import { webhookRoutes } from '../webhooks/routes';
 import type { CollectorConfig } from './config';
@@ -51,6 +52,8 @@ export interface CollectorDeps {
   readonly kafkaStatus?: () => Promise<KafkaStatus>;
   /** Defaults to TOPICS.touchpoints.name. */
   readonly topic?: string;
+  /** The built browser snippet served at GET /snippet/ciclo.min.js; defaults to dist/snippet/ciclo.min.js. */
+  readonly snippetFile?: string;
 }
 
 /** A caller's X-Request-Id when it is a plain token, else a new UUID; it labels every log line (`reqId`). */
@@ -101,6 +104,8 @@ async function segmentRoutes(app: FastifyInstance, options: SegmentRoutesOptions
     origin: config.corsOrigins === true ? true : [...config.corsOrigins],
     methods: ['POST'],
     allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-Id'],
+    // The snippet reads Retry-After on 429/503 to back off as asked; it is not a CORS-safelisted header.
+    exposedHeaders: ['Retry-After', 'X-Request-Id'],
     maxAge: 86400,
   });
   // analytics.js sends JSON as text/plain (navigator.sendBeacon, and to avoid a CORS preflight).
@@ -239,6 +244,7 @@ export function buildCollector(deps: CollectorDeps): FastifyInstance {
       .send({ status: kafka.up ? 'ok' : 'unavailable', kafka, counters });
   });
 
+  app.get(SNIPPET_ROUTE, snippetHandler(deps.snippetFile));
   void app.register(segmentRoutes, { prefix: '/v1', config: deps.config, sink, clock: deps.clock, counters });
   void app.register(webhookRoutes, {
     prefix: '/webhooks',
