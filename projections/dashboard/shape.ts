@@ -3,7 +3,7 @@
  * CLV histogram bins, the funnel in stage-model order, and the error a panel shows. No I/O, no clock: the
  * page only renders what these return, and they are unit-tested without ClickHouse or a browser.
  */
-import type { ClvReport, FunnelReport } from '../reports/analytics';
+import type { ChurnRow, ClvReport, FunnelReport } from '../reports/analytics';
 import type { CohortCell } from '../reports/cohorts';
 
 /** Index of a YYYY-MM month on a continuous month axis. */
@@ -145,4 +145,14 @@ export function funnelView(
       .slice(0, maxFlows)
       .map((f) => ({ ...f, fromName: f.from === '(new)' ? 'New' : nameOf(f.from), toName: nameOf(f.to) })),
   };
+}
+
+/**
+ * churnReport has a row for month m+1 of every month m with a purchase, so its last row is always a month
+ * after the last purchase, where nobody can have bought again yet: its 100% churn is an artefact, not news.
+ * The dashboard asks the report without an upper bound, drops that row, and applies `to` (exclusive) here.
+ */
+export function observedChurn(rows: readonly ChurnRow[], to?: string): ChurnRow[] {
+  const observed = rows.slice(0, -1);
+  return to ? observed.filter((r) => `${r.month}-01` < to) : observed;
 }

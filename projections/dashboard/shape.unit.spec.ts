@@ -1,4 +1,4 @@
-import { clvHistogram, cohortHeatmap, funnelView, monthIndex } from './shape';
+import { clvHistogram, cohortHeatmap, funnelView, monthIndex, observedChurn } from './shape';
 
 const cell = (cohort: string, monthsSince: number, customers: number, activeCustomers: number) => ({
   cohort,
@@ -116,5 +116,26 @@ describe('funnelView', () => {
 
   it('has no stages when no customer is in the model yet', () => {
     expect(funnelView({ stages: [], flows: [] }, model)).toEqual({ customers: 0, stages: [], flows: [] });
+  });
+});
+
+describe('observedChurn', () => {
+  const row = (month: string, activeLastMonth: number, retained: number) => ({
+    month,
+    activeLastMonth,
+    retained,
+    churnRate: activeLastMonth ? (activeLastMonth - retained) / activeLastMonth : 0,
+    lapsed: 0,
+  });
+  const rows = [row('2024-02', 4, 3), row('2024-03', 5, 2), row('2024-04', 3, 0)];
+
+  it('drops the month after the last purchase, where nobody can have bought again yet', () => {
+    expect(observedChurn(rows).map((r) => r.month)).toEqual(['2024-02', '2024-03']);
+    expect(observedChurn([])).toEqual([]);
+  });
+
+  it('applies an exclusive upper bound', () => {
+    expect(observedChurn(rows, '2024-03-01').map((r) => r.month)).toEqual(['2024-02']);
+    expect(observedChurn(rows, '2024-03-02').map((r) => r.month)).toEqual(['2024-02', '2024-03']);
   });
 });
