@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   SCHEMA_INCOMPATIBLE: 'a schema change is incompatible',
   DECODE_FAILED: 'a message could not be decoded',
   TIMEOUT: 'an operation timed out',
+  COLLECTOR_REFUSED: 'the collector refused events',
+  COLLECTOR_UNAVAILABLE: 'the collector did not accept events in time',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

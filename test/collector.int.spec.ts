@@ -11,6 +11,7 @@ import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../schemas/serde';
 import { TOPICS, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
+import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { CICLO_BIN, runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 
@@ -151,5 +152,62 @@ describe('ciclo collect', () => {
       ]),
     );
     expect((await post('/v1/track', { userId: 'u', event: 'x' }, {})).status).toBe(401);
+  });
+
+  it('takes simulated journeys from `ciclo simulate --collector`, every event with its own id', async () => {
+    const seed = 100_000 + Math.floor(Math.random() * 800_000);
+    const expected = simulate({ customers: 40, seed, days: 120, start: DEFAULT_START });
+    const sent = await runCiclo([
+      'simulate',
+      '--customers',
+      '40',
+      '--seed',
+      String(seed),
+      '--days',
+      '120',
+      '--collector',
+      base,
+      '--write-key',
+      writeKey,
+    ]);
+    expect(sent.stderr).toBe('');
+    expect(sent.stdout).toContain(`sent ${expected.length} touchpoints`);
+
+    const serde = await createSerde(
+      createAvroRegistry(endpoints.schemaRegistry.url),
+      CONTRACTS.touchpoint,
+      valueSubject(TOPICS.touchpoints.name),
+    );
+    const arrived = new Map<string, Touchpoint>();
+    const consumer = await connectConsumer({
+      brokers: endpoints.kafka.brokers,
+      groupId: uniqueName('it-sim'),
+      topics: [TOPICS.touchpoints.name],
+      fromBeginning: true,
+      commitOffsets: false,
+    });
+    try {
+      await consumer.run(async (batch) => {
+        for (const m of batch) {
+          const d = await serde.decode(m.value!);
+          if (d.ok && d.value.eventId.startsWith(`sim-${seed}-`)) arrived.set(d.value.eventId, d.value);
+        }
+      });
+      await eventually(
+        () => Promise.resolve(arrived.size >= expected.length ? true : undefined),
+        60_000,
+        `${expected.length} simulated events on Kafka`,
+      );
+    } finally {
+      await consumer.stop();
+    }
+    for (const tp of expected) {
+      expect(arrived.get(tp.eventId)).toMatchObject({
+        type: tp.type,
+        occurredAt: tp.occurredAt,
+        payload: tp.payload,
+        source: { kind: 'api', name: 'web' },
+      });
+    }
   });
 });

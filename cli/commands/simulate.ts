@@ -1,9 +1,16 @@
-/** `ciclo simulate --customers N --seed S [--days D] [--start yyyy-mm-dd] --out file.ndjson` */
+/**
+ * `ciclo simulate --customers N --seed S [--days D] [--start yyyy-mm-dd] (--out file.ndjson | --collector URL)`:
+ * deterministic customer journeys, written as NDJSON touchpoints or sent as Segment calls through a running
+ * collector (write key from --write-key or CICLO_WRITE_KEY), exactly as a website and backend would.
+ */
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
+import { sendToCollector } from '../../producers/collector/client';
+import { toSegmentCall } from '../../producers/simulate/segment-calls';
 import { DEFAULT_START, simulate } from '../../producers/simulate/simulate';
+import { drawProgress } from '../progress';
 
 function positiveInt(flag: string, raw: string): number {
   const n = Number(raw);
@@ -12,19 +19,35 @@ function positiveInt(flag: string, raw: string): number {
   return n;
 }
 
+interface SimulateOptions {
+  customers: string;
+  seed: string;
+  days: string;
+  start: string;
+  out?: string;
+  collector?: string;
+  writeKey?: string;
+}
+
 export function registerSimulateCommand(program: Command, _getConfig: () => CicloConfig): void {
   program
     .command('simulate')
-    .description('generate realistic customer journeys (same seed, same events) as NDJSON touchpoints')
+    .description(
+      'generate realistic customer journeys (same seed, same events) as NDJSON or through the collector',
+    )
     .requiredOption('--customers <n>', 'number of visitors to simulate')
     .option('--seed <s>', 'random seed', '1')
     .option('--days <d>', 'length of the simulated period', '365')
     .option('--start <yyyy-mm-dd>', 'first day', new Date(DEFAULT_START).toISOString().slice(0, 10))
-    .requiredOption(
-      '--out <file>',
-      'NDJSON output (read by `ciclo import ndjson` and `ciclo lifecycle replay`)',
+    .option('--out <file>', 'NDJSON output (read by `ciclo import ndjson` and `ciclo lifecycle replay`)')
+    .option(
+      '--collector <url>',
+      'send the journeys as Segment calls to a running collector, e.g. http://127.0.0.1:8090',
     )
-    .action((opts: { customers: string; seed: string; days: string; start: string; out: string }) => {
+    .option('--write-key <key>', 'write key for --collector (default: CICLO_WRITE_KEY)')
+    .action(async (opts: SimulateOptions) => {
+      if ((opts.out === undefined) === (opts.collector === undefined))
+        throw new CicloError('CONFIG_INVALID', 'give exactly one of --out <file> and --collector <url>');
       const start = Date.parse(`${opts.start}T00:00:00Z`);
       if (!/^\d{4}-\d{2}-\d{2}$/.test(opts.start) || Number.isNaN(start))
         throw new CicloError('CONFIG_INVALID', `--start must be yyyy-mm-dd, got "${opts.start}"`);
@@ -34,7 +57,28 @@ export function registerSimulateCommand(program: Command, _getConfig: () => Cicl
         days: positiveInt('--days', opts.days),
         start,
       });
-      fs.writeFileSync(opts.out, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-      process.stdout.write(`wrote ${events.length} touchpoints to ${opts.out}\n`);
+      if (opts.out !== undefined) {
+        fs.writeFileSync(opts.out, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+        process.stdout.write(`wrote ${events.length} touchpoints to ${opts.out}\n`);
+        return;
+      }
+      const writeKey = opts.writeKey ?? process.env.CICLO_WRITE_KEY;
+      if (!writeKey)
+        throw new CicloError(
+          'CONFIG_INVALID',
+          '--collector needs a write key: --write-key <key> or CICLO_WRITE_KEY',
+        );
+      let url: URL;
+      try {
+        url = new URL(opts.collector!);
+      } catch {
+        throw new CicloError('CONFIG_INVALID', `--collector must be a URL, got "${opts.collector}"`);
+      }
+      const report = await sendToCollector({ url: url.toString(), writeKey }, events.map(toSegmentCall), {
+        onProgress: (done, total) => drawProgress('sent', done, total),
+      });
+      process.stdout.write(
+        `sent ${report.accepted} touchpoints to ${url.origin} in ${report.requests} requests (${report.retries} retried)\n`,
+      );
     });
 }

@@ -1,0 +1,111 @@
+/**
+ * A sender of Segment calls to a ciclo collector (`/v1/batch`), for the simulator, the demo and the
+ * collector benchmark: what a server-side Segment library does. Batches are sent with a few in flight; a 503
+ * or a refused connection is retried after the collector's Retry-After (else exponential backoff with
+ * jitter), because the collector answers 503 exactly when Kafka could not take the events. A 400 or 401 is
+ * not retried: it is a bug or a wrong key, and the error says which events and why.
+ */
+import { CicloError } from '../../infra/errors';
+
+export interface CollectorTarget {
+  /** Base URL, e.g. http://127.0.0.1:8090 */
+  readonly url: string;
+  readonly writeKey: string;
+}
+
+export interface SendReport {
+  readonly accepted: number;
+  readonly requests: number;
+  /** Requests answered 503 or failed to connect, and sent again. */
+  readonly retries: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Retry-After in seconds (the collector's form) or an HTTP date, to milliseconds. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+export async function sendToCollector(
+  target: CollectorTarget,
+  calls: readonly unknown[],
+  options: {
+    batchSize?: number;
+    concurrency?: number;
+    /** Give up on one batch after this long of retrying. */
+    retryForMs?: number;
+    onProgress?: (accepted: number, total: number) => void;
+  } = {},
+): Promise<SendReport> {
+  const batchSize = options.batchSize ?? 200;
+  const concurrency = options.concurrency ?? 4;
+  const retryForMs = options.retryForMs ?? 120_000;
+  const endpoint = `${target.url.replace(/\/$/, '')}/v1/batch`;
+  const authorization = `Basic ${Buffer.from(`${target.writeKey}:`).toString('base64')}`;
+  let accepted = 0;
+  let requests = 0;
+  let retries = 0;
+  let next = 0;
+
+  const sendBatch = async (first: number): Promise<void> => {
+    const batch = calls.slice(first, first + batchSize);
+    const body = JSON.stringify({ batch });
+    const giveUpAt = Date.now() + retryForMs;
+    for (let attempt = 0; ; attempt++) {
+      let status: number;
+      let wait: number | undefined;
+      let detail: string;
+      try {
+        requests += 1;
+        const res = await fetch(endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization },
+          body,
+        });
+        status = res.status;
+        detail = await res.text();
+        if (status === 202) {
+          accepted += batch.length;
+          options.onProgress?.(accepted, calls.length);
+          return;
+        }
+        if (status === 400 || status === 401 || status === 413)
+          throw new CicloError(
+            'COLLECTOR_REFUSED',
+            `the collector at ${endpoint} answered ${status} for events ${first}-${first + batch.length - 1}: ${detail.slice(0, 2000)}`,
+          );
+        wait = retryAfterMs(res.headers.get('retry-after'));
+      } catch (err) {
+        if (err instanceof CicloError) throw err;
+        status = 0;
+        detail = (err as Error).message;
+      }
+      if (Date.now() > giveUpAt)
+        throw new CicloError(
+          'COLLECTOR_UNAVAILABLE',
+          `the collector at ${endpoint} did not accept events ${first}-${first + batch.length - 1} in ${retryForMs / 1000}s (last: ${status || 'no connection'} ${detail.slice(0, 300)})`,
+          { retriable: true },
+        );
+      retries += 1;
+      const backoff = Math.min(10_000, 200 * 2 ** attempt);
+      await sleep(wait ?? backoff / 2 + Math.random() * (backoff / 2));
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    while (next < calls.length) {
+      const first = next;
+      next += batchSize;
+      await sendBatch(first);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, Math.ceil(calls.length / batchSize)) }, worker),
+  );
+  return { accepted, requests, retries };
+}
