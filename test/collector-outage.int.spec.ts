@@ -98,7 +98,7 @@ describe('collector through a broker outage', () => {
     await sendUntil(() => accepted.size >= 50, 60_000, '50 accepted events before the outage');
 
     const killed = kafka.kill();
-    let outage503 = 0;
+
     const countAfterKill = statuses.length;
     await sendUntil(
       () => statuses.slice(countAfterKill).filter((s) => s === 503).length >= 5,
@@ -106,7 +106,7 @@ describe('collector through a broker outage', () => {
       'five 503s during the outage',
     );
     await killed;
-    outage503 = statuses.slice(countAfterKill).filter((s) => s === 503).length;
+    const outage503 = statuses.slice(countAfterKill).filter((s) => s === 503).length;
     expect(retryAfterSeen).toBe(true);
     // Nothing but 202 and 503 is ever answered to a valid request.
     expect(new Set(statuses)).toEqual(new Set([202, 503]));
