@@ -170,7 +170,9 @@ function closedPort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -214,6 +216,9 @@ describe('dashboard', () => {
     page.getAttribute(`#panel-${panel}`, 'data-state');
   const text = async (page: Page, selector: string): Promise<string> =>
     ((await page.textContent(selector)) ?? '').replace(/\s+/g, ' ').trim();
+  const texts = (page: Page, selector: string): Promise<string[]> => page.locator(selector).allTextContents();
+  const attributes = async (page: Page, selector: string, name: string): Promise<(string | null)[]> =>
+    Promise.all((await page.locator(selector).all()).map((l) => l.getAttribute(name)));
 
   beforeAll(async () => {
     await migrate(clickhouse, database);
@@ -262,8 +267,7 @@ describe('dashboard', () => {
       expect([panel, await stateOf(page, panel)]).toEqual([panel, 'ready']);
 
     // Cohort heatmap: one row per cohort, a cell per month since acquisition up to the last month of data.
-    const cells = (cohort: string): Promise<string[]> =>
-      page.$$eval(`tr[data-cohort="${cohort}"] td.cell`, (tds) => tds.map((td) => td.textContent ?? ''));
+    const cells = (cohort: string): Promise<string[]> => texts(page, `tr[data-cohort="${cohort}"] td.cell`);
     expect(await cells('2024-01')).toEqual(['100.0%', '75.0%', '25.0%']);
     expect(await cells('2024-02')).toEqual(['100.0%', '50.0%', '']);
     expect(await cells('2024-03')).toEqual(['100.0%', '', '']);
@@ -273,10 +277,9 @@ describe('dashboard', () => {
     );
 
     // Funnel in the five-stage model's order, and the flows between stages.
-    const stages = await page.$$eval('#panel-funnel g[data-stage]', (gs) =>
-      gs.map((g) => [g.getAttribute('data-stage'), (g.textContent ?? '').replace(/\s+/g, ' ').trim()]),
-    );
-    expect(stages.map(([s]) => s)).toEqual([
+    const stageIds = await attributes(page, '#panel-funnel g[data-stage]', 'data-stage');
+    const stageTexts = await texts(page, '#panel-funnel g[data-stage]');
+    expect(stageIds).toEqual([
       'reach',
       'acquisition',
       'conversion',
@@ -286,16 +289,14 @@ describe('dashboard', () => {
       'lapsed',
       'reactivated',
     ]);
-    expect(Object.fromEntries(stages)).toMatchObject({
+    expect(Object.fromEntries(stageIds.map((id, i) => [id, stageTexts[i]]))).toMatchObject({
       conversion: 'Conversion2 (29%)',
       retention: 'Retention2 (29%)',
       loyalty: 'Loyalty / Advocacy1 (14%)',
       reach: 'Reach0 (0%)',
     });
     const flow = (from: string, to: string): Promise<string[]> =>
-      page.$$eval(`tr[data-from="${from}"][data-to="${to}"] td`, (tds) =>
-        tds.map((td) => td.textContent ?? ''),
-      );
+      texts(page, `tr[data-from="${from}"][data-to="${to}"] td`);
     expect(await flow('(new)', 'conversion')).toEqual(['New → Conversion', '7']);
     expect(await flow('conversion', 'retention')).toEqual(['Conversion → Retention', '3']);
     expect(await text(page, '[data-kpi="customers"] .value')).toBe('7');
@@ -303,15 +304,12 @@ describe('dashboard', () => {
     // CLV: summary and a histogram whose bars hold all seven customers.
     expect(await text(page, '#panel-clv .stats')).toContain('118.57Mean');
     expect(await text(page, '#panel-clv .stats')).toContain('2 (29%)Likely gone');
-    const bins = await page.$$eval('#panel-clv g[data-bin] title', (ts) =>
-      ts.map((t) => t.textContent ?? ''),
-    );
+    const bins = await texts(page, '#panel-clv g[data-bin] title');
     expect(bins.length).toBeGreaterThan(1);
     expect(bins.reduce((n, t) => n + Number(/^(\d+) customers/.exec(t)?.[1] ?? NaN), 0)).toBe(7);
 
     // CAC, ROI and CLV:CAC by channel: newsletter 100.00 / 4 customers, paid-search 300.00 / 3.
-    const channel = async (name: string): Promise<string[]> =>
-      page.$$eval(`tr[data-channel="${name}"] td`, (tds) => tds.map((td) => td.textContent ?? ''));
+    const channel = (name: string): Promise<string[]> => texts(page, `tr[data-channel="${name}"] td`);
     expect(await channel('newsletter')).toEqual([
       'newsletter',
       '100.00',
@@ -335,12 +333,11 @@ describe('dashboard', () => {
     expect(await text(page, '[data-kpi="cac"] .value')).toBe('57.14');
 
     // NPS by month, and churn (the month after the last purchase is not shown as 100% churn).
-    const labels = (panel: string): Promise<Record<string, string>> =>
-      page.$$eval(`#panel-${panel} g[data-month]`, (gs) =>
-        Object.fromEntries(
-          gs.map((g) => [g.getAttribute('data-month'), g.querySelector('text')?.textContent ?? '']),
-        ),
-      );
+    const labels = async (panel: string): Promise<Record<string, string>> => {
+      const months = await attributes(page, `#panel-${panel} g[data-month]`, 'data-month');
+      const values = await texts(page, `#panel-${panel} g[data-month] text:first-of-type`);
+      return Object.fromEntries(months.map((m, i): [string, string] => [m ?? '', values[i] ?? '']));
+    };
     expect(await labels('nps')).toEqual({ '2024-01': '+33.3', '2024-02': '+50' });
     expect(await text(page, '[data-kpi="nps"] .value')).toBe('+50');
     expect(await labels('churn')).toEqual({ '2024-02': '25%', '2024-03': '60%' });
@@ -350,9 +347,7 @@ describe('dashboard', () => {
     await page.fill('#f-from', '2024-02-01');
     await page.click('#filters button[type="submit"]');
     await page.waitForSelector('body[data-ready="true"]');
-    expect(
-      await page.$$eval('tr[data-cohort]', (trs) => trs.map((tr) => tr.getAttribute('data-cohort'))),
-    ).toEqual(['2024-02', '2024-03']);
+    expect(await attributes(page, 'tr[data-cohort]', 'data-cohort')).toEqual(['2024-02', '2024-03']);
     expect(page.url()).toContain('from=2024-02-01');
     expect(errors).toEqual([]);
     await page.close();
