@@ -1,5 +1,6 @@
 /**
- * Batch import: read -> map -> validate -> produce, for the cdnow preset and NDJSON touchpoints. Nothing
+ * Batch import: read -> map -> validate -> produce, for the cdnow preset, CSV by a mapping file, and NDJSON
+ * touchpoints. Nothing
  * accepted is dropped and nothing rejected is silent: every rejected row goes, with its line and reason,
  * to <input>.rejected.ndjson (or the current folder when the input's is not writable).
  */
@@ -11,8 +12,9 @@ import { touchpointKey } from '../../schemas/topics';
 import { TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
 import { formatProblems, validateWith } from '../../schemas/validation';
 import { cdnowTouchpoints, type RejectedRow } from './cdnow';
+import { csvTouchpoints, type CsvMapping } from './csv';
 
-export const IMPORT_FORMATS = ['cdnow', 'ndjson'] as const;
+export const IMPORT_FORMATS = ['cdnow', 'csv', 'ndjson'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface ImportReport {
@@ -69,8 +71,29 @@ export async function produceTouchpoints(
   return produced;
 }
 
+function mapRows(
+  text: string,
+  options: { format: ImportFormat; receivedAt: number; csvMapping?: CsvMapping },
+): { touchpoints: Touchpoint[]; rejected: RejectedRow[]; rows: number } {
+  switch (options.format) {
+    case 'cdnow':
+      return cdnowTouchpoints(text, options.receivedAt);
+    case 'ndjson':
+      return ndjsonTouchpoints(text);
+    case 'csv':
+      if (!options.csvMapping) throw new Error('a csv import needs a mapping');
+      return csvTouchpoints(text, options.csvMapping, options.receivedAt);
+    default: {
+      const never: never = options.format;
+      return never;
+    }
+  }
+}
+
 export async function importFile(options: {
   format: ImportFormat;
+  /** For format csv: how columns become touchpoint fields (producers/import/csv.ts). */
+  csvMapping?: CsvMapping;
   file: string;
   producer: MessageProducer;
   serde: Pick<ContractSerde<Touchpoint>, 'encode'>;
@@ -80,8 +103,7 @@ export async function importFile(options: {
   onProgress?: (done: number, total: number) => void;
 }): Promise<ImportReport> {
   const text = fs.readFileSync(options.file, 'utf8');
-  const mapped =
-    options.format === 'cdnow' ? cdnowTouchpoints(text, options.receivedAt) : ndjsonTouchpoints(text);
+  const mapped = mapRows(text, options);
   const produced = await produceTouchpoints(
     options.producer,
     options.serde,

@@ -1,0 +1,272 @@
+/**
+ * CSV rows as touchpoints, by a mapping file (`ciclo import csv <file> --mapping m.json`). Pure: text and
+ * mapping in, touchpoints and rejected rows (with line and reason, naming the column) out.
+ *
+ * Event ids come from the rows: from the mapping's `eventId.columns` when the file has an identifying
+ * column (an order id), else from a hash of the row's content and how many identical rows came before it,
+ * so importing the same file twice, or the same rows in another order, gives the same ids.
+ */
+import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import { CicloError } from '../../infra/errors';
+import { Context, TOUCHPOINT_TYPES, TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
+import { formatProblems, problemsOf, validateWith } from '../../schemas/validation';
+import { contentEventId, providerEventId } from '../collector/event-id';
+import { toMinorUnits } from '../collector/money';
+import type { RejectedRow } from './cdnow';
+
+const Column = z.string().min(1, 'a column name must not be empty');
+const TouchpointTypeName = z.enum(TOUCHPOINT_TYPES as [string, ...string[]]);
+
+/** Where a field's value comes from: a column (converted as said) or a constant. */
+const FieldSource = z.union([
+  z.strictObject({
+    column: Column,
+    /**
+     * string: as written; integer: whole number; money: decimal major units ("19.99") to integer minor
+     * units of the row's currency; timestamp: by `format`.
+     */
+    as: z.enum(['string', 'integer', 'money', 'timestamp']).default('string'),
+    format: z.enum(['iso', 'yyyymmdd', 'epoch-ms', 'epoch-s']).default('iso'),
+    /** An empty cell leaves the field out instead of failing. */
+    optional: z.boolean().default(false),
+  }),
+  z.strictObject({ value: z.union([z.string(), z.number()]) }),
+]);
+
+export const CsvMappingSchema = z.strictObject({
+  /** The touchpoints' source name (e.g. "shopify-export"): also part of content-derived event ids. */
+  source: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'source must be 1-64 letters, digits or . _ : -')
+    .default('csv'),
+  delimiter: z.string().length(1, 'delimiter must be one character').default(','),
+  /** One type for every row, or a column whose values name the type. */
+  type: z.union(
+    [
+      TouchpointTypeName,
+      z.strictObject({ column: Column, values: z.record(z.string(), TouchpointTypeName) }),
+    ],
+    { error: `must be a touchpoint type (${TOUCHPOINT_TYPES.join(', ')}) or {"column", "values"}` },
+  ),
+  eventId: z.strictObject({ columns: z.array(Column).min(1) }).optional(),
+  customerId: Column.optional(),
+  anonymousId: Column.optional(),
+  occurredAt: z.strictObject({
+    column: Column,
+    format: z.enum(['iso', 'yyyymmdd', 'epoch-ms', 'epoch-s']).default('iso'),
+  }),
+  /** ISO 4217 currency of money columns: a constant or a column. */
+  currency: z
+    .union([
+      z.string().regex(/^[A-Z]{3}$/, 'currency must be an ISO 4217 code'),
+      z.strictObject({ column: Column }),
+    ])
+    .default('USD'),
+  payload: z.record(z.string(), FieldSource).default({}),
+  context: z
+    .partialRecord(z.enum(Object.keys(Context.shape) as [string, ...string[]]), FieldSource)
+    .optional(),
+});
+export type CsvMapping = z.infer<typeof CsvMappingSchema>;
+
+/** Reads and checks a mapping file's JSON; every problem is named by its path in the file. */
+export function parseCsvMapping(json: unknown, file: string): CsvMapping {
+  const parsed = CsvMappingSchema.safeParse(json);
+  if (!parsed.success)
+    throw new CicloError(
+      'CONFIG_INVALID',
+      `mapping ${file} is invalid: ${formatProblems(problemsOf(parsed.error))}`,
+    );
+  return parsed.data;
+}
+
+type Row = Record<string, string>;
+
+function timestamp(text: string, format: 'iso' | 'yyyymmdd' | 'epoch-ms' | 'epoch-s'): number | string {
+  const t = text.trim();
+  switch (format) {
+    case 'iso': {
+      // A date without a time is midnight UTC; a time without a zone is refused rather than guessed.
+      if (/^\d{4}-\d{2}-\d{2}$/.test(t)) return Date.parse(`${t}T00:00:00Z`);
+      if (!/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(t))
+        return `"${t}" is not an ISO 8601 time with a zone`;
+      const ms = Date.parse(t);
+      return Number.isNaN(ms) ? `"${t}" is not an ISO 8601 time` : ms;
+    }
+    case 'yyyymmdd': {
+      const m = /^(\d{4})(\d{2})(\d{2})$/.exec(t);
+      const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
+      return m && new Date(ms).getUTCDate() === Number(m[3]) ? ms : `"${t}" is not a yyyymmdd date`;
+    }
+    case 'epoch-ms':
+    case 'epoch-s': {
+      if (!/^\d{1,16}$/.test(t))
+        return `"${t}" is not a whole number of ${format === 'epoch-ms' ? 'milliseconds' : 'seconds'}`;
+      return Number(t) * (format === 'epoch-s' ? 1000 : 1);
+    }
+    default: {
+      const never: never = format;
+      return never;
+    }
+  }
+}
+
+/** One field's value from a row, or a reason naming the column. `undefined` leaves the field out. */
+function fieldValue(
+  source: z.infer<typeof FieldSource>,
+  row: Row,
+  currency: string,
+): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if ('value' in source) return { ok: true, value: source.value };
+  const cell = row[source.column];
+  if (cell === undefined) return { ok: false, reason: `column "${source.column}" is missing` };
+  if (cell.trim() === '') {
+    return source.optional
+      ? { ok: true, value: undefined }
+      : { ok: false, reason: `column "${source.column}" is empty` };
+  }
+  switch (source.as) {
+    case 'string':
+      return { ok: true, value: cell };
+    case 'integer':
+      return /^-?\d{1,15}$/.test(cell.trim())
+        ? { ok: true, value: Number(cell.trim()) }
+        : { ok: false, reason: `column "${source.column}": "${cell}" is not a whole number` };
+    case 'money': {
+      const m = toMinorUnits(cell.trim(), currency);
+      return m.ok
+        ? { ok: true, value: m.minor }
+        : { ok: false, reason: `column "${source.column}": ${m.message}` };
+    }
+    case 'timestamp': {
+      const t = timestamp(cell, source.format);
+      return typeof t === 'number'
+        ? { ok: true, value: t }
+        : { ok: false, reason: `column "${source.column}": ${t}` };
+    }
+    default: {
+      const never: never = source.as;
+      return never;
+    }
+  }
+}
+
+export function csvTouchpoints(
+  text: string,
+  mapping: CsvMapping,
+  receivedAt: number,
+): { touchpoints: Touchpoint[]; rejected: RejectedRow[]; rows: number } {
+  let records: { record: Row; info: { lines: number; raw?: string } }[];
+  try {
+    records = parse(text, {
+      columns: true,
+      delimiter: mapping.delimiter,
+      skip_empty_lines: true,
+      trim: false,
+      bom: true,
+      info: true,
+      raw: true,
+      relax_column_count: true,
+    }) as unknown as { record: Row; info: { lines: number; raw?: string } }[];
+  } catch (err) {
+    throw new CicloError('EVENT_INVALID', `the CSV file cannot be read: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const touchpoints: Touchpoint[] = [];
+  const rejected: RejectedRow[] = [];
+  const seen = new Map<string, number>();
+
+  for (const { record: row, info } of records) {
+    const line = info.lines;
+    const raw = (info.raw ?? '').replace(/\r?\n$/, '');
+    const reject = (reason: string): void => void rejected.push({ line, text: raw, reason });
+
+    const type =
+      typeof mapping.type === 'string' ? mapping.type : mapping.type.values[row[mapping.type.column] ?? ''];
+    if (type === undefined) {
+      const column = typeof mapping.type === 'string' ? '' : mapping.type.column;
+      reject(`column "${column}": "${row[column] ?? ''}" is not one of the mapped values`);
+      continue;
+    }
+    const currency =
+      typeof mapping.currency === 'string'
+        ? mapping.currency
+        : (row[mapping.currency.column] ?? '').trim().toUpperCase();
+
+    const reasons: string[] = [];
+    const take = (
+      fields: Record<string, z.infer<typeof FieldSource>> | undefined,
+      at: string,
+    ): Record<string, unknown> => {
+      const out: Record<string, unknown> = {};
+      for (const [field, source] of Object.entries(fields ?? {})) {
+        if (source === undefined) continue;
+        const v = fieldValue(source, row, currency);
+        if (!v.ok) reasons.push(`${at}${field}: ${v.reason}`);
+        else if (v.value !== undefined) out[field] = v.value;
+      }
+      return out;
+    };
+    const payload = take(mapping.payload, 'payload.');
+    if (type === 'PurchaseCompleted' && payload.lineItems === undefined) payload.lineItems = [];
+    // Money fields are in the row's currency unless the mapping sets payload.currency itself.
+    if (payload.currency === undefined && Object.keys(payload).some((k) => k.endsWith('Minor')))
+      payload.currency = currency;
+    const context = mapping.context
+      ? take(mapping.context as Record<string, z.infer<typeof FieldSource>>, 'context.')
+      : undefined;
+    const occurred = fieldValue(
+      {
+        column: mapping.occurredAt.column,
+        as: 'timestamp',
+        format: mapping.occurredAt.format,
+        optional: false,
+      },
+      row,
+      currency,
+    );
+    if (!occurred.ok) reasons.push(`occurredAt: ${occurred.reason}`);
+    const who = (column: string | undefined): string | undefined => {
+      const v = column === undefined ? undefined : row[column]?.trim();
+      return v === '' ? undefined : v;
+    };
+    if (reasons.length > 0) {
+      reject(reasons.join('; '));
+      continue;
+    }
+
+    let eventId: string;
+    if (mapping.eventId) {
+      const parts = mapping.eventId.columns.map((c) => row[c]?.trim() ?? '');
+      if (parts.some((p) => p === '')) {
+        reject(
+          `eventId: column(s) ${mapping.eventId.columns.map((c) => `"${c}"`).join(', ')} must not be empty`,
+        );
+        continue;
+      }
+      eventId = providerEventId(`csv:${mapping.source}`, type, ...parts);
+    } else {
+      const key = JSON.stringify(row);
+      const n = (seen.get(key) ?? 0) + 1;
+      seen.set(key, n);
+      eventId = contentEventId('csv', { source: mapping.source, row, n });
+    }
+    const candidate = {
+      eventId,
+      type,
+      ...(who(mapping.customerId) ? { customerId: who(mapping.customerId) } : {}),
+      ...(who(mapping.anonymousId) ? { anonymousId: who(mapping.anonymousId) } : {}),
+      occurredAt: occurred.ok ? occurred.value : 0,
+      receivedAt,
+      source: { kind: 'import', name: mapping.source },
+      ...(context && Object.keys(context).length > 0 ? { context } : {}),
+      payload,
+    };
+    const checked = validateWith(TouchpointSchema, candidate);
+    if (checked.ok) touchpoints.push(checked.value);
+    else reject(formatProblems(checked.problems));
+  }
+  return { touchpoints, rejected, rows: records.length };
+}
