@@ -258,6 +258,15 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('tells to run the migrations when the database has no ciclo tables', async () => {
+    const { url } = await start({ database: `${database}_missing` });
+    const { page } = await open(url);
+    expect(await page.getAttribute('#banner', 'data-code')).toBe('NOT_MIGRATED');
+    expect(await text(page, '#banner')).toContain('run ciclo migrate');
+    expect(await stateOf(page, 'cac')).toBe('error');
+    await page.close();
+  });
+
   it('draws the seeded cohorts, stages, flows, CLV histogram, CAC table, NPS and churn', async () => {
     for (const [table, rows] of Object.entries(knownRows()))
       await clickhouse.insert(`${database}.${table}`, rows);

@@ -66,7 +66,11 @@ export function toDashboardError(err: unknown, database: string): DashboardError
       'CLICKHOUSE_UNREACHABLE',
       `ClickHouse cannot be reached: ${errorMessage(err) || codeOf(err)}`,
     );
-  if (MISSING_CODES.has(codeOf(err) ?? ''))
-    return make('NOT_MIGRATED', `database "${database}" has no ciclo tables yet`);
+  const code = codeOf(err);
+  if (code !== undefined && MISSING_CODES.has(code))
+    return make(
+      'NOT_MIGRATED',
+      `database "${database}" lacks the tables the projector writes (ClickHouse error ${code})`,
+    );
   return make('QUERY_FAILED', `ClickHouse query failed: ${errorMessage(err)}`);
 }

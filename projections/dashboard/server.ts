@@ -25,7 +25,7 @@ import { DEFAULT_MODEL_ID, loadModel, PRESET_IDS } from '../../processors/domain
 import { cacReport, churnReport, clvReport, funnelReport, npsReport } from '../reports/analytics';
 import { cohortReport, type ReportRange } from '../reports/cohorts';
 import { identifier } from '../sql';
-import { toDashboardError } from './errors';
+import { DASHBOARD_ERRORS, toDashboardError } from './errors';
 import { clvHistogram, cohortHeatmap, funnelView, observedChurn } from './shape';
 
 /** The page is not compiled: read it from the source tree, from src (tests) or from dist/. */
@@ -101,9 +101,8 @@ export function buildDashboard(deps: DashboardDeps): FastifyInstance {
       const parsed = DashboardQuerySchema.safeParse(request.query);
       if (!parsed.success) {
         const message = parsed.error.issues.map((i) => i.message).join('; ');
-        return reply
-          .code(400)
-          .send({ error: { code: 'BAD_QUERY', status: 400, message, hint: 'dates are yyyy-mm-dd' } });
+        const { status, hint } = DASHBOARD_ERRORS.BAD_QUERY;
+        return reply.code(status).send({ error: { code: 'BAD_QUERY', status, message, hint } });
       }
       const q = parsed.data;
       const range: ReportRange = { ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}) };
@@ -120,11 +119,14 @@ export function buildDashboard(deps: DashboardDeps): FastifyInstance {
   );
   app.get('/favicon.ico', (_request, reply) => reply.code(204).send());
 
+  app.get('/api/meta', (_request, reply) =>
+    reply.send({ database, modelId: deps.modelId, models: PRESET_IDS }),
+  );
   app.get('/api/health', async (_request, reply) => {
     void reply.header('cache-control', 'no-store');
     try {
       await engine.query('SELECT 1 AS ok');
-      return reply.send({ status: 'ok', database, modelId: deps.modelId, models: PRESET_IDS });
+      return reply.send({ status: 'ok' });
     } catch (err) {
       return fail(reply, err, 'health');
     }
