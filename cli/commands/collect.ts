@@ -6,16 +6,10 @@
  */
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
-import { CicloError, errorMessage } from '../../infra/errors';
-import { describeKafkaCluster } from '../../infra/kafka/health';
-import { connectProducer } from '../../infra/kafka/producer';
+import { CicloError } from '../../infra/errors';
 import { createLogger } from '../../infra/log';
-import { createAvroRegistry } from '../../infra/registry/schema-registry';
-import { CONTRACTS } from '../../schemas/contracts';
-import { createSerde } from '../../schemas/serde';
-import { TOPICS, valueSubject } from '../../schemas/topics';
 import { loadCollectorConfig } from '../../producers/collector/config';
-import { buildCollector, type KafkaStatus } from '../../producers/collector/server';
+import { startCollector } from '../../producers/collector/start';
 import { loadWebhooksConfig } from '../../producers/webhooks/config';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -38,24 +32,6 @@ function untilSignal(signals: readonly NodeJS.Signals[]): Promise<NodeJS.Signals
   });
 }
 
-/** Kafka reachability for GET /health, remembered for a few seconds so probes do not open a connection each. */
-function cachedKafkaStatus(brokers: readonly string[], ttlMs = 5000): () => Promise<KafkaStatus> {
-  let last: { at: number; status: Promise<KafkaStatus> } | undefined;
-  return () => {
-    const now = Date.now();
-    if (!last || now - last.at > ttlMs) {
-      last = {
-        at: now,
-        status: describeKafkaCluster(brokers, 2000).then(
-          (c) => ({ up: true, detail: `${c.brokerCount} broker(s), cluster ${c.clusterId}` }),
-          (err: unknown) => ({ up: false, detail: errorMessage(err) }),
-        ),
-      };
-    }
-    return last.status;
-  };
-}
-
 export function registerCollectCommand(program: Command, getConfig: () => CicloConfig): void {
   program
     .command('collect')
@@ -71,49 +47,22 @@ export function registerCollectCommand(program: Command, getConfig: () => CicloC
       const webhooks = loadWebhooksConfig(process.env);
       const log = createLogger({ level: logLevel, name: 'ciclo-collect' });
 
-      // The schema is registered (idempotently) before the first request, so a registry problem stops here.
-      const serde = await createSerde(
-        createAvroRegistry(endpoints.schemaRegistry.url),
-        CONTRACTS.touchpoint,
-        valueSubject(TOPICS.touchpoints.name),
-      ).catch((err: unknown) => {
-        if (err instanceof CicloError) throw err;
-        throw new CicloError(
-          'SERVICE_UNREACHABLE',
-          `schema registry at ${endpoints.schemaRegistry.url}: ${errorMessage(err)} (is the stack up? \`ciclo stack status\`)`,
-          { retriable: true, cause: err },
-        );
-      });
-      const producer = await connectProducer({
-        brokers: endpoints.kafka.brokers,
-        clientId: 'ciclo-collector',
-        log: log.child({ component: 'kafka' }),
-      }).catch((err: unknown) => {
-        throw new CicloError(
-          'SERVICE_UNREACHABLE',
-          `Kafka at ${endpoints.kafka.brokers.join(',')}: ${errorMessage(err)}`,
-          { retriable: true, cause: err },
-        );
-      });
-      const app = buildCollector({
+      const collector = await startCollector({
+        endpoints,
         config: collectorConfig,
         webhooks,
-        producer,
-        serde,
         log,
-        clock: Date.now,
-        kafkaStatus: cachedKafkaStatus(endpoints.kafka.brokers),
+        port,
+        host: opts.host,
       });
       try {
-        const address = await app.listen({ port, host: opts.host });
         say(
-          `ciclo collector listening on ${address} (POST /v1/track|identify|page|screen|alias|batch, /webhooks/*)`,
+          `ciclo collector listening on ${collector.url} (POST /v1/track|identify|page|screen|alias|batch, /webhooks/*)`,
         );
         const signal = await untilSignal(['SIGINT', 'SIGTERM']);
         log.info({ signal }, 'shutting down: refusing new requests, finishing those in flight');
       } finally {
-        await app.close();
-        await producer.close();
+        await collector.stop();
       }
       log.info('collector stopped');
     });

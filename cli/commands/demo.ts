@@ -1,9 +1,11 @@
 /**
  * `ciclo demo [--customers N] [--seed S] [--serve]`: the main job. On a fresh machine it brings the stack
- * up, creates topics and schemas, migrates ClickHouse, starts the lifecycle processor and the projector,
- * feeds simulated customer journeys into Kafka, waits until ClickHouse has caught up, refits CLV, and
- * prints a summary. Same seed, same data: a second run adds nothing new (every event id repeats).
+ * up, creates topics and schemas, migrates ClickHouse, starts the collector, the lifecycle processor and the
+ * projector, sends simulated customer journeys through the collector as a website and backend would,
+ * waits until ClickHouse has caught up, refits CLV, and prints a summary. `--serve` then keeps everything
+ * running with the dashboard. Same seed, same data: a second run adds nothing new (every event id repeats).
  */
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { connectClickHouseServer } from '../../infra/clickhouse/engine';
 import type { CicloConfig } from '../../infra/config';
@@ -14,7 +16,12 @@ import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { createStack } from '../../infra/stack/stack';
 import { loadModel } from '../../processors/domain/model';
 import { startLifecycleProcessor } from '../../processors/runtime/start';
-import { produceTouchpoints } from '../../producers/import/import';
+import { sendToCollector } from '../../producers/collector/client';
+import { loadCollectorConfig } from '../../producers/collector/config';
+import { startCollector } from '../../producers/collector/start';
+import { toSegmentCall } from '../../producers/simulate/segment-calls';
+import { loadWebhooksConfig } from '../../producers/webhooks/config';
+import { startDashboard } from '../../projections/dashboard/server';
 import { DEFAULT_START, simulate } from '../../producers/simulate/simulate';
 import { refitFromClickHouse } from '../../projections/clv/refit';
 import { migrate } from '../../projections/migrations/migrate';
@@ -25,10 +32,16 @@ import { identifier, stringLiteral } from '../../projections/sql';
 import { provisionTopicsAndSchemas } from '../../schemas/provision';
 import { formatTable } from './report';
 import { drawProgress } from '../progress';
-import { openTouchpointSink } from '../touchpoint-sink';
 import { formatStatus } from './stack';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function port(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new CicloError('CONFIG_INVALID', `${flag} must be a port number (0-65535), got "${raw}"`);
+  return n;
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function registerDemoCommand(program: Command, getConfig: () => CicloConfig): void {
@@ -37,132 +50,168 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
     .description('run the whole pipeline on simulated customers and print what it found')
     .option('--customers <n>', 'simulated visitors', '3000')
     .option('--seed <s>', 'simulation seed', '42')
-    .option('--serve', 'keep the pipeline running after the summary, until Ctrl-C')
-    .action(async (opts: { customers: string; seed: string; serve?: boolean }) => {
-      const customers = Number(opts.customers);
-      if (!Number.isInteger(customers) || customers <= 0)
-        throw new CicloError(
-          'CONFIG_INVALID',
-          `--customers must be a positive whole number, got "${opts.customers}"`,
-        );
-      const seed = Number(opts.seed) | 0;
-      const config = getConfig();
-      const { endpoints } = config;
-      const log = createLogger({
-        level: config.logLevel === 'info' ? 'warn' : config.logLevel,
-        name: 'demo',
-      });
-      const started = Date.now();
-
-      say('1/6 stack');
-      const reports = await createStack(config).up(say);
-      say(formatStatus(reports));
-      const unhealthy = reports.filter((r) => !r.health.healthy);
-      if (unhealthy.length > 0)
-        throw new CicloError(
-          'SERVICE_UNHEALTHY',
-          `not healthy: ${unhealthy.map((r) => `${r.name} (${r.health.detail ?? 'no answer'})`).join(', ')}`,
-        );
-
-      say('2/6 topics, schemas and migrations');
-      const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-      try {
-        const provisioned = await provisionTopicsAndSchemas(
-          admin,
-          createAvroRegistry(endpoints.schemaRegistry.url),
-        );
-        say(
-          `    topics: ${provisioned.createdTopics.length} created, ${provisioned.existingTopics.length} existing; ${provisioned.subjects.length} schemas registered`,
-        );
-      } finally {
-        await admin.close();
-      }
-      const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
-      const migrated = await migrate(clickhouse, endpoints.clickhouse.database);
-      say(
-        `    migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already applied`,
-      );
-
-      say('3/6 lifecycle processor (five-stage) and ClickHouse projector');
-      const model = loadModel('five-stage');
-      const processor = await startLifecycleProcessor({
-        endpoints,
-        model,
-        gracePeriodMs: 0,
-        idleFlushMs: 1000,
-        log,
-      });
-      const projector = await startProjector({ endpoints, log });
-
-      say(`4/6 simulating ${customers} visitors (seed ${seed}) and producing their touchpoints`);
-      const events = simulate({ customers, seed, days: 365, start: DEFAULT_START });
-      const { producer, serde, topic } = await openTouchpointSink(endpoints, 'ciclo-demo');
-      await produceTouchpoints(producer, serde, topic, events, {
-        batchSize: 1000,
-        onProgress: (done, total) => drawProgress('    produced', done, total),
-      });
-      await producer.close();
-      say(`    ${events.length} touchpoints produced`);
-
-      say('5/6 waiting for the projections to catch up');
-      const db = identifier(endpoints.clickhouse.database);
-      const prefix = stringLiteral(`sim-${seed}-%`);
-      const deadline = Date.now() + 300_000;
-      let last = -1;
-      for (;;) {
-        const [row] = await clickhouse.query<{ tp: string; sc: string }>(
-          `SELECT (SELECT count() FROM ${db}.touchpoints FINAL WHERE event_id LIKE ${prefix}) AS tp,
-                  (SELECT count() FROM ${db}.stage_changes FINAL WHERE model_id = 'five-stage') AS sc`,
-        );
-        const tp = Number(row?.tp ?? 0);
-        const sc = Number(row?.sc ?? 0);
-        drawProgress('    projected', tp, events.length);
-        if (tp >= events.length && sc === last) break;
-        last = tp >= events.length ? sc : -1;
-        if (Date.now() > deadline)
+    .option('--serve', 'keep the pipeline and the dashboard running after the summary, until Ctrl-C')
+    .option('--dashboard-port <port>', 'with --serve: the dashboard port', '8070')
+    .option('--collector-port <port>', 'with --serve: the collector port (else a free one)', '8090')
+    .action(
+      async (opts: {
+        customers: string;
+        seed: string;
+        serve?: boolean;
+        dashboardPort: string;
+        collectorPort: string;
+      }) => {
+        const customers = Number(opts.customers);
+        if (!Number.isInteger(customers) || customers <= 0)
           throw new CicloError(
-            'TIMEOUT',
-            `projections did not catch up in 5 minutes (${tp} of ${events.length} touchpoints)`,
+            'CONFIG_INVALID',
+            `--customers must be a positive whole number, got "${opts.customers}"`,
           );
-        await sleep(1500);
-      }
-      const refit = await refitFromClickHouse(clickhouse, endpoints.clickhouse.database, Date.now());
-      say(`    CLV refit on ${refit.customers.length} customers`);
+        const seed = Number(opts.seed) | 0;
+        const config = getConfig();
+        const { endpoints } = config;
+        const log = createLogger({
+          level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+          name: 'demo',
+        });
+        const started = Date.now();
 
-      say('6/6 summary\n');
-      const funnel = await funnelReport(clickhouse, endpoints.clickhouse.database, model.id);
-      say('Customers per stage (five-stage model):');
-      say(formatTable(funnel.stages));
-      const cohorts = (
-        await cohortReport(clickhouse, endpoints.clickhouse.database, {
-          from: new Date(DEFAULT_START).toISOString().slice(0, 10),
-        })
-      ).filter((c) => c.monthsSince <= 6);
-      say('\nCohort retention (share of each acquisition cohort buying in month n):');
-      say(formatCohortTable(cohorts.filter((c) => cohorts.findIndex((x) => x.cohort === c.cohort) < 7 * 7)));
-      say('\nCAC, ROI and CLV:CAC by acquisition channel:');
-      say(formatTable((await cacReport(clickhouse, endpoints.clickhouse.database, model.id)) as never));
-      const atRisk = await clickhouse.query<Record<string, unknown>>(
-        `SELECT s.customer_id AS customer, s.orders AS orders, s.net_revenue_minor / 100 AS revenue, round(c.probability_alive, 2) AS p_alive, toDate(s.last_purchase_at) AS last_purchase
+        say('1/6 stack');
+        const reports = await createStack(config).up(say);
+        say(formatStatus(reports));
+        const unhealthy = reports.filter((r) => !r.health.healthy);
+        if (unhealthy.length > 0)
+          throw new CicloError(
+            'SERVICE_UNHEALTHY',
+            `not healthy: ${unhealthy.map((r) => `${r.name} (${r.health.detail ?? 'no answer'})`).join(', ')}`,
+          );
+
+        say('2/6 topics, schemas and migrations');
+        const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+        try {
+          const provisioned = await provisionTopicsAndSchemas(
+            admin,
+            createAvroRegistry(endpoints.schemaRegistry.url),
+          );
+          say(
+            `    topics: ${provisioned.createdTopics.length} created, ${provisioned.existingTopics.length} existing; ${provisioned.subjects.length} schemas registered`,
+          );
+        } finally {
+          await admin.close();
+        }
+        const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
+        const migrated = await migrate(clickhouse, endpoints.clickhouse.database);
+        say(
+          `    migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already applied`,
+        );
+
+        say('3/6 collector, lifecycle processor (five-stage) and ClickHouse projector');
+        // A write key for this run only: the demo is the collector's one client.
+        const writeKey = `wk_demo_${randomBytes(12).toString('hex')}`;
+        const collector = await startCollector({
+          endpoints,
+          config: loadCollectorConfig({ CICLO_WRITE_KEYS: `demo:${writeKey}` }),
+          webhooks: loadWebhooksConfig({}),
+          log,
+          port: opts.serve ? port('--collector-port', opts.collectorPort) : 0,
+          host: '127.0.0.1',
+        });
+        say(`    collector at ${collector.url}`);
+        const model = loadModel('five-stage');
+        const processor = await startLifecycleProcessor({
+          endpoints,
+          model,
+          gracePeriodMs: 0,
+          idleFlushMs: 1000,
+          log,
+        });
+        const projector = await startProjector({ endpoints, log });
+
+        say(
+          `4/6 simulating ${customers} visitors (seed ${seed}) and sending their touchpoints to the collector`,
+        );
+        const events = simulate({ customers, seed, days: 365, start: DEFAULT_START });
+        const sent = await sendToCollector({ url: collector.url, writeKey }, events.map(toSegmentCall), {
+          batchSize: 250,
+          onProgress: (done, total) => drawProgress('    sent', done, total),
+        });
+        say(`    ${sent.accepted} touchpoints accepted by the collector in ${sent.requests} requests`);
+
+        say('5/6 waiting for the projections to catch up');
+        const db = identifier(endpoints.clickhouse.database);
+        const prefix = stringLiteral(`sim-${seed}-%`);
+        const deadline = Date.now() + 300_000;
+        let last = -1;
+        for (;;) {
+          const [row] = await clickhouse.query<{ tp: string; sc: string }>(
+            `SELECT (SELECT count() FROM ${db}.touchpoints FINAL WHERE event_id LIKE ${prefix}) AS tp,
+                  (SELECT count() FROM ${db}.stage_changes FINAL WHERE model_id = 'five-stage') AS sc`,
+          );
+          const tp = Number(row?.tp ?? 0);
+          const sc = Number(row?.sc ?? 0);
+          drawProgress('    projected', tp, events.length);
+          if (tp >= events.length && sc === last) break;
+          last = tp >= events.length ? sc : -1;
+          if (Date.now() > deadline)
+            throw new CicloError(
+              'TIMEOUT',
+              `projections did not catch up in 5 minutes (${tp} of ${events.length} touchpoints)`,
+            );
+          await sleep(1500);
+        }
+        const refit = await refitFromClickHouse(clickhouse, endpoints.clickhouse.database, Date.now());
+        say(`    CLV refit on ${refit.customers.length} customers`);
+
+        say('6/6 summary\n');
+        const funnel = await funnelReport(clickhouse, endpoints.clickhouse.database, model.id);
+        say('Customers per stage (five-stage model):');
+        say(formatTable(funnel.stages));
+        const cohorts = (
+          await cohortReport(clickhouse, endpoints.clickhouse.database, {
+            from: new Date(DEFAULT_START).toISOString().slice(0, 10),
+          })
+        ).filter((c) => c.monthsSince <= 6);
+        say('\nCohort retention (share of each acquisition cohort buying in month n):');
+        say(
+          formatCohortTable(cohorts.filter((c) => cohorts.findIndex((x) => x.cohort === c.cohort) < 7 * 7)),
+        );
+        say('\nCAC, ROI and CLV:CAC by acquisition channel:');
+        say(formatTable((await cacReport(clickhouse, endpoints.clickhouse.database, model.id)) as never));
+        const atRisk = await clickhouse.query<Record<string, unknown>>(
+          `SELECT s.customer_id AS customer, s.orders AS orders, s.net_revenue_minor / 100 AS revenue, round(c.probability_alive, 2) AS p_alive, toDate(s.last_purchase_at) AS last_purchase
          FROM (SELECT * FROM ${db}.customer_state FINAL WHERE model_id = 'five-stage' AND stage = 'at_risk') AS s
          ANY LEFT JOIN (SELECT customer_id, probability_alive FROM ${db}.customer_clv FINAL) AS c USING customer_id
          ORDER BY s.net_revenue_minor DESC, customer LIMIT 5`,
-      );
-      say('\nTop at-risk customers (by revenue):');
-      say(formatTable(atRisk));
-      say(
-        `\ndone in ${((Date.now() - started) / 1000).toFixed(0)}s. Explore: npx ciclo report <cohorts|clv|funnel|cac|churn|nps>`,
-      );
+        );
+        say('\nTop at-risk customers (by revenue):');
+        say(formatTable(atRisk));
+        say(
+          `\ndone in ${((Date.now() - started) / 1000).toFixed(0)}s. Explore: npx ciclo report <cohorts|clv|funnel|cac|churn|nps>`,
+        );
 
-      if (opts.serve) {
-        say('pipeline running (processor, projector); Ctrl-C to stop');
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-      }
-      await processor.stop();
-      await projector.stop();
-      await clickhouse.close();
-    });
+        if (opts.serve) {
+          const dashboard = await startDashboard({
+            clickhouse,
+            database: endpoints.clickhouse.database,
+            modelId: model.id,
+            port: port('--dashboard-port', opts.dashboardPort),
+            host: '127.0.0.1',
+            log,
+          });
+          say(`\ndashboard: ${dashboard.url}`);
+          say(`collector: ${collector.url} (write key ${writeKey}); pipeline running, Ctrl-C to stop`);
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+          say('stopping: dashboard, collector, processor, projector');
+          await dashboard.stop();
+        }
+        await collector.stop();
+        await processor.stop();
+        await projector.stop();
+        await clickhouse.close();
+        if (opts.serve) say('stopped');
+      },
+    );
 }

@@ -1,0 +1,117 @@
+/**
+ * Starts the collector as a running service: the touchpoint serde registered, an idempotent producer
+ * (acks from all in-sync replicas), the fastify app listening. Used by `ciclo collect`, the demo and the
+ * collector benchmark, so all three run exactly the same code path.
+ */
+import { CicloError, errorMessage } from '../../infra/errors';
+import type { ServiceEndpoints } from '../../infra/config';
+import { describeKafkaCluster } from '../../infra/kafka/health';
+import { connectProducer } from '../../infra/kafka/producer';
+import type { Logger } from '../../infra/log';
+import { createAvroRegistry } from '../../infra/registry/schema-registry';
+import { CONTRACTS } from '../../schemas/contracts';
+import { createSerde } from '../../schemas/serde';
+import { TOPICS, valueSubject } from '../../schemas/topics';
+import type { WebhooksConfig } from '../webhooks/config';
+import type { CollectorConfig } from './config';
+import { buildCollector, type KafkaStatus } from './server';
+
+export interface RunningCollector {
+  /** e.g. http://127.0.0.1:8090 */
+  readonly url: string;
+  /** Refuses new requests, lets those in flight finish, then closes the producer. */
+  stop(): Promise<void>;
+}
+
+/** Kafka reachability for GET /health, remembered for a few seconds so probes do not open a connection each. */
+function cachedKafkaStatus(brokers: readonly string[], ttlMs = 5000): () => Promise<KafkaStatus> {
+  let last: { at: number; status: Promise<KafkaStatus> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > ttlMs) {
+      last = {
+        at: now,
+        status: describeKafkaCluster(brokers, 2000).then(
+          (c) => ({ up: true, detail: `${c.brokerCount} broker(s), cluster ${c.clusterId}` }),
+          (err: unknown) => ({ up: false, detail: errorMessage(err) }),
+        ),
+      };
+    }
+    return last.status;
+  };
+}
+
+export async function startCollector(options: {
+  endpoints: ServiceEndpoints;
+  config: CollectorConfig;
+  webhooks: WebhooksConfig;
+  log: Logger;
+  port: number;
+  host: string;
+}): Promise<RunningCollector> {
+  const { endpoints, log } = options;
+  // The schema is registered (idempotently) before the first request, so a registry problem stops here.
+  const serde = await createSerde(
+    createAvroRegistry(endpoints.schemaRegistry.url),
+    CONTRACTS.touchpoint,
+    valueSubject(TOPICS.touchpoints.name),
+  ).catch((err: unknown) => {
+    if (err instanceof CicloError) throw err;
+    throw new CicloError(
+      'SERVICE_UNREACHABLE',
+      `schema registry at ${endpoints.schemaRegistry.url}: ${errorMessage(err)} (is the stack up? \`ciclo stack status\`)`,
+      { retriable: true, cause: err },
+    );
+  });
+  const producer = await connectProducer({
+    brokers: endpoints.kafka.brokers,
+    clientId: 'ciclo-collector',
+    log: log.child({ component: 'kafka' }),
+  }).catch((err: unknown) => {
+    throw new CicloError(
+      'SERVICE_UNREACHABLE',
+      `Kafka at ${endpoints.kafka.brokers.join(',')}: ${errorMessage(err)}`,
+      {
+        retriable: true,
+        cause: err,
+      },
+    );
+  });
+  const app = buildCollector({
+    config: options.config,
+    webhooks: options.webhooks,
+    producer,
+    serde,
+    log,
+    clock: Date.now,
+    kafkaStatus: cachedKafkaStatus(endpoints.kafka.brokers),
+  });
+  try {
+    await app.listen({ port: options.port, host: options.host });
+  } catch (err) {
+    await app.close();
+    await producer.close();
+    if ((err as { code?: unknown }).code === 'EADDRINUSE')
+      throw new CicloError(
+        'PORT_TAKEN',
+        `port ${options.port} on ${options.host} is taken: choose another with --port`,
+        {
+          cause: err,
+        },
+      );
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    async stop() {
+      try {
+        await app.close();
+      } finally {
+        await producer.close();
+      }
+    },
+  };
+}
