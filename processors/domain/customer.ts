@@ -101,14 +101,28 @@ export function touchChannel(tp: Touchpoint): { channel: string; campaign?: stri
   const c = tp.context;
   if (c?.utmSource)
     return { channel: c.utmSource.toLowerCase(), ...(c.utmCampaign ? { campaign: c.utmCampaign } : {}) };
-  if (c?.referrer) {
-    try {
-      return { channel: new URL(c.referrer).hostname.replace(/^www\./, '') };
-    } catch {
-      return { channel: 'referral' };
-    }
-  }
+  if (c?.referrer) return { channel: referrerChannel(c.referrer) };
   return undefined;
+}
+
+/** Hosts of recently seen referrers: parsing a URL costs more than folding the rest of a touchpoint, and a
+ *  shop sees few distinct referrers. Bounded; forgetting only costs a parse. */
+const referrerHosts = new Map<string, string>();
+const REFERRER_CACHE_LIMIT = 4096;
+
+/** The referrer's host without `www.`; `referral` when the referrer is not a URL. */
+function referrerChannel(referrer: string): string {
+  let channel = referrerHosts.get(referrer);
+  if (channel === undefined) {
+    try {
+      channel = new URL(referrer).hostname.replace(/^www\./, '');
+    } catch {
+      channel = 'referral';
+    }
+    if (referrerHosts.size >= REFERRER_CACHE_LIMIT) referrerHosts.clear();
+    referrerHosts.set(referrer, channel);
+  }
+  return channel;
 }
 
 export function hasApplied(state: CustomerState, eventId: string): boolean {
@@ -134,12 +148,21 @@ export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
   state.firstSeenAt = Math.min(state.firstSeenAt, at);
   state.lastSeenAt = Math.max(state.lastSeenAt, at);
   state.lastAppliedAt = Math.max(state.lastAppliedAt, at);
-  const touch = touchChannel(tp);
-  if (touch) {
-    state.acquisitionChannel ??= touch.channel;
-    if (state.acquisitionCampaign === undefined && touch.campaign) state.acquisitionCampaign = touch.campaign;
-    state.lastTouchChannel = touch.channel;
-    if (touch.campaign) state.lastTouchCampaign = touch.campaign;
+  // touchChannel(tp), without building its result: this runs for every touchpoint.
+  const c = tp.context;
+  if (c !== undefined) {
+    let channel: string | undefined;
+    let campaign: string | undefined;
+    if (c.utmSource) {
+      channel = c.utmSource.toLowerCase();
+      if (c.utmCampaign) campaign = c.utmCampaign;
+    } else if (c.referrer) channel = referrerChannel(c.referrer);
+    if (channel !== undefined) {
+      state.acquisitionChannel ??= channel;
+      if (state.acquisitionCampaign === undefined && campaign) state.acquisitionCampaign = campaign;
+      state.lastTouchChannel = channel;
+      if (campaign) state.lastTouchCampaign = campaign;
+    }
   }
   switch (tp.type) {
     case 'PageViewed':

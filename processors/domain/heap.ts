@@ -13,33 +13,45 @@ export class MinHeap<T> {
 
   push(item: T): void {
     const a = this.items;
+    // Sift up by moving parents down into the hole, then place the item once.
+    let i = a.length;
     a.push(item);
-    let i = a.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.compare(a[i]!, a[parent]!) >= 0) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      const p = a[parent]!;
+      if (this.compare(item, p) >= 0) break;
+      a[i] = p;
       i = parent;
     }
+    a[i] = item;
   }
 
   pop(): T | undefined {
     const a = this.items;
     const top = a[0];
     const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
+    const n = a.length;
+    if (n > 0 && last !== undefined) {
+      // Sift down by moving the smaller child up into the hole, then place `last` once.
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < a.length && this.compare(a[l]!, a[m]!) < 0) m = l;
-        if (r < a.length && this.compare(a[r]!, a[m]!) < 0) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
+        let m = l;
+        let child = a[l]!;
+        if (r < n) {
+          const right = a[r]!;
+          if (this.compare(right, child) < 0) {
+            m = r;
+            child = right;
+          }
+        }
+        if (this.compare(child, last) >= 0) break;
+        a[i] = child;
         i = m;
       }
+      a[i] = last;
     }
     return top;
   }

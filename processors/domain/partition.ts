@@ -13,7 +13,15 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { evolve, fnv1a, hasApplied, initialState, mergeInto, type CustomerState } from './customer';
 import { MinHeap } from './heap';
 import type { StageModel } from './model';
-import { changeStage, decideOnEvent, inactivityReason, nextInactivityDeadline, ruleReason } from './rules';
+import {
+  enterStage,
+  inactivityReason,
+  ruleIndexOf,
+  ruleReason,
+  stageChanged,
+  type InactivityDeadline,
+  type RuleIndex,
+} from './rules';
 
 export interface PartitionOptions {
   /** How long (event time) to wait for out-of-order touchpoints before applying one. */
@@ -45,6 +53,78 @@ export interface PartitionOutput {
   readonly removed: ReadonlySet<string>;
 }
 
+/**
+ * Stage changes since the last takeOutput(), kept as columns and made into StageChanged records only when
+ * taken. A partition can emit many changes between takes (a whole batch, or a replay); a few flat arrays
+ * cost the garbage collector far less than as many records, each with its id string and arrays.
+ */
+class StageChangeColumns {
+  private customerIds: string[] = [];
+  private sequences: number[] = [];
+  private fromStages: (string | undefined)[] = [];
+  private toStages: string[] = [];
+  private ruleIds: string[] = [];
+  private occurredAts: number[] = [];
+  /** The triggering touchpoint's id; undefined for an inactivity change, which none triggered. */
+  private triggers: (string | undefined)[] = [];
+  /** The reason, or the inactivity deadline it is worded from (only if it is ever taken). */
+  private reasons: (string | InactivityDeadline)[] = [];
+
+  /** Moves the customer to `to` (in place) and records the change. */
+  record(
+    s: CustomerState,
+    to: string,
+    ruleId: string,
+    at: number,
+    trigger: string | undefined,
+    reason: string | InactivityDeadline,
+  ): void {
+    this.fromStages.push(s.sequence === 0 ? undefined : s.stage);
+    enterStage(s, to, ruleId, at);
+    this.customerIds.push(s.id);
+    this.sequences.push(s.sequence);
+    this.toStages.push(to);
+    this.ruleIds.push(ruleId);
+    this.occurredAts.push(at);
+    this.triggers.push(trigger);
+    this.reasons.push(reason);
+  }
+
+  /** The recorded changes, in order, as StageChanged records; the columns start over. */
+  take(model: StageModel): StageChanged[] {
+    const n = this.customerIds.length;
+    const out: StageChanged[] = [];
+    for (let i = 0; i < n; i++) {
+      const trigger = this.triggers[i];
+      const reason = this.reasons[i]!;
+      out.push(
+        stageChanged(
+          model,
+          this.customerIds[i]!,
+          this.sequences[i]!,
+          this.fromStages[i],
+          this.toStages[i]!,
+          this.ruleIds[i]!,
+          this.occurredAts[i]!,
+          trigger === undefined ? [] : [trigger],
+          typeof reason === 'string' ? reason : inactivityReason(reason, model),
+        ),
+      );
+    }
+    if (n > 0) {
+      this.customerIds = [];
+      this.sequences = [];
+      this.fromStages = [];
+      this.toStages = [];
+      this.ruleIds = [];
+      this.occurredAts = [];
+      this.triggers = [];
+      this.reasons = [];
+    }
+    return out;
+  }
+}
+
 const byEventTime = (a: Touchpoint, b: Touchpoint): number =>
   a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
 
@@ -65,8 +145,9 @@ export class PartitionLifecycle {
   private readonly deadlines = new MinHeap<{ at: number; id: string }>(
     (a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
+  private readonly rules: RuleIndex;
   private watermarkMs = -Infinity;
-  private stageChanges: StageChanged[] = [];
+  private readonly stageChanges = new StageChangeColumns();
   private changed = new Set<string>();
   private removed = new Set<string>();
 
@@ -75,6 +156,7 @@ export class PartitionLifecycle {
     readonly options: PartitionOptions,
     restored?: { checkpoint?: PartitionCheckpoint; customers?: Iterable<CustomerState> },
   ) {
+    this.rules = ruleIndexOf(model);
     for (const s of restored?.customers ?? []) {
       this.customers.set(s.id, s);
       for (const id of s.mergedIds) this.aliases.set(id, s.id);
@@ -100,21 +182,29 @@ export class PartitionLifecycle {
       this.counters.ignored += 1; // business-level facts (marketing spend) have no customer to fold into
       return 'ignored';
     }
-    const hash = fnv1a(tp.eventId);
-    const owner = this.customers.get(this.resolve(key));
+    const id = this.resolve(key);
+    const owner = this.customers.get(id);
     // A duplicate carries its original's event time: anything newer than what was applied cannot be one.
     if (
-      this.pendingIds.has(hash) ||
-      (owner && tp.occurredAt <= owner.lastAppliedAt && hasApplied(owner, tp.eventId))
+      (this.pendingIds.size > 0 && this.pendingIds.has(fnv1a(tp.eventId))) ||
+      (owner !== undefined && tp.occurredAt <= owner.lastAppliedAt && hasApplied(owner, tp.eventId))
     ) {
       this.counters.duplicates += 1;
       return 'duplicate';
     }
     this.counters.accepted += 1;
-    this.pending.push(tp);
-    this.pendingIds.add(hash);
     if (tp.occurredAt > this.watermarkMs) this.watermarkMs = tp.occurredAt;
-    this.drain(this.watermarkMs - this.options.gracePeriodMs, this.watermarkMs - this.options.gracePeriodMs);
+    const limit = this.watermarkMs - this.options.gracePeriodMs;
+    if (this.pending.size === 0 && tp.occurredAt <= limit) {
+      // Nothing is buffered and this touchpoint is due: buffering it would pop it straight back out (the
+      // usual case with grace 0 and in-order input), so apply it directly, to the owner found above.
+      this.applyTo(tp, id, owner);
+      this.fireDeadlines(limit);
+      return 'accepted';
+    }
+    this.pending.push(tp);
+    this.pendingIds.add(fnv1a(tp.eventId));
+    this.drain(limit, limit);
     return 'accepted';
   }
 
@@ -125,8 +215,11 @@ export class PartitionLifecycle {
 
   /** The stage changes and changed customers since the last call. */
   takeOutput(): PartitionOutput {
-    const out = { stageChanges: this.stageChanges, changed: this.changed, removed: this.removed };
-    this.stageChanges = [];
+    const out = {
+      stageChanges: this.stageChanges.take(this.model),
+      changed: this.changed,
+      removed: this.removed,
+    };
     this.changed = new Set();
     this.removed = new Set();
     return out;
@@ -163,22 +256,16 @@ export class PartitionLifecycle {
       this.deadlines.pop();
       const s = this.customers.get(next.id);
       if (!s) continue;
-      const due = nextInactivityDeadline(this.model, s);
-      if (!due || due.at !== next.at) continue; // stale: the customer did something since
+      if (this.rules.deadlineAt(s) !== next.at) continue; // stale: the customer did something since
       this.fireCustomerDeadlines(s, limit);
     }
   }
 
   /** Fires this customer's inactivity changes due at or before `until`, in order. */
   private fireCustomerDeadlines(s: CustomerState, until: number): void {
-    for (
-      let due = nextInactivityDeadline(this.model, s);
-      due && due.at <= until;
-      due = nextInactivityDeadline(this.model, s)
-    ) {
-      this.emit(
-        changeStage(s, this.model, due.rule.to, due.rule.id, due.at, [], inactivityReason(due, this.model)),
-      );
+    for (let at = this.rules.deadlineAt(s); at !== undefined && at <= until; at = this.rules.deadlineAt(s)) {
+      const due = this.rules.nextInactivityDeadline(s)!;
+      this.emit(s, due.rule.to, due.rule.id, due.at, undefined, due);
       this.changed.add(s.id);
     }
     this.schedule(s);
@@ -188,24 +275,36 @@ export class PartitionLifecycle {
   private readonly scheduled = new Map<string, number>();
 
   private schedule(s: CustomerState): void {
-    const due = nextInactivityDeadline(this.model, s);
-    if (!due || this.scheduled.get(s.id) === due.at) return;
-    this.scheduled.set(s.id, due.at);
-    this.deadlines.push({ at: due.at, id: s.id });
+    const at = this.rules.deadlineAt(s);
+    if (at === undefined || this.scheduled.get(s.id) === at) return;
+    this.scheduled.set(s.id, at);
+    this.deadlines.push({ at, id: s.id });
   }
 
-  private emit(change: StageChanged): void {
-    this.stageChanges.push(change);
+  private emit(
+    s: CustomerState,
+    to: string,
+    ruleId: string,
+    at: number,
+    trigger: string | undefined,
+    reason: string | InactivityDeadline,
+  ): void {
+    this.stageChanges.record(s, to, ruleId, at, trigger, reason);
     this.counters.stageChanges += 1;
   }
 
   private apply(tp: Touchpoint): void {
     const id = this.resolve((tp.customerId ?? tp.anonymousId)!);
-    let s = this.customers.get(id);
+    const s = this.customers.get(id);
     if (s && tp.occurredAt <= s.lastAppliedAt && hasApplied(s, tp.eventId)) {
       this.counters.duplicates += 1;
       return;
     }
+    this.applyTo(tp, id, s);
+  }
+
+  /** Applies a touchpoint that is not a duplicate to customer `id`, whose current state is `s` if known. */
+  private applyTo(tp: Touchpoint, id: string, s: CustomerState | undefined): void {
     const isNew = s === undefined;
     if (s) {
       if (tp.occurredAt < s.lastAppliedAt) this.counters.late += 1;
@@ -246,20 +345,16 @@ export class PartitionLifecycle {
       // A new customer enters the initial stage, or the stage of the profile it absorbed.
       const stage = adopted?.stage ?? this.model.initialStage;
       this.emit(
-        changeStage(
-          s,
-          this.model,
-          stage,
-          adopted ? 'identity-merge' : 'first-touch',
-          tp.occurredAt,
-          [tp.eventId],
-          adopted ? `merged ${adopted.id}` : 'first touchpoint',
-        ),
+        s,
+        stage,
+        adopted ? 'identity-merge' : 'first-touch',
+        tp.occurredAt,
+        tp.eventId,
+        adopted ? `merged ${adopted.id}` : 'first touchpoint',
       );
     }
-    const rule = decideOnEvent(this.model, s, tp.type);
-    if (rule)
-      this.emit(changeStage(s, this.model, rule.to, rule.id, tp.occurredAt, [tp.eventId], ruleReason(rule)));
+    const rule = this.rules.decideOnEvent(s, tp.type);
+    if (rule) this.emit(s, rule.to, rule.id, tp.occurredAt, tp.eventId, ruleReason(rule));
     this.schedule(s);
   }
 }

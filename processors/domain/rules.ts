@@ -40,17 +40,183 @@ export function conditionsHold(
   return true;
 }
 
+/**
+ * A condition with every field present (undefined when the model leaves it out), so that the hot path reads
+ * conditions of one shape only; `eventTypes` is resolved by the index instead.
+ */
+interface StateCondition {
+  readonly minOrders: number | undefined;
+  readonly minPurchaseDays: number | undefined;
+  readonly minNetRevenueMinor: number | undefined;
+  readonly minPageViews: number | undefined;
+  readonly minEmailsEngaged: number | undefined;
+  readonly minReferrals: number | undefined;
+  readonly minOpenTickets: number | undefined;
+  readonly npsAtLeast: number | undefined;
+  readonly npsAtMost: number | undefined;
+  readonly csatAtMost: number | undefined;
+  readonly pAliveBelow: number | undefined;
+}
+
+interface IndexedRule {
+  readonly rule: Rule;
+  readonly state: StateCondition;
+}
+
+/** The rules that can fire from one stage: event rules per touchpoint type, and inactivity rules. */
+interface StageRules {
+  /** For each type some rule names: the rules that name it or no type, in file order. */
+  readonly byType: ReadonlyMap<TouchpointType, readonly IndexedRule[]>;
+  /** For any other type: the rules that name no type. */
+  readonly anyType: readonly IndexedRule[];
+  readonly inactivity: readonly IndexedRule[];
+}
+
+/** Same as `conditionsHold(c, s, type)` for a rule the index already matched on event type. */
+function stateHolds(c: StateCondition, s: CustomerState): boolean {
+  if (c.minOrders !== undefined && s.orders < c.minOrders) return false;
+  if (c.minPurchaseDays !== undefined && s.purchaseDays.length < c.minPurchaseDays) return false;
+  if (c.minNetRevenueMinor !== undefined && s.netRevenueMinor < c.minNetRevenueMinor) return false;
+  if (c.minPageViews !== undefined && s.pageViews < c.minPageViews) return false;
+  if (c.minEmailsEngaged !== undefined && s.emailsOpened + s.emailsClicked < c.minEmailsEngaged) return false;
+  if (c.minReferrals !== undefined && s.referralsMade < c.minReferrals) return false;
+  if (c.minOpenTickets !== undefined && s.openTickets.length < c.minOpenTickets) return false;
+  if (c.npsAtLeast !== undefined && (s.latestNps === undefined || s.latestNps < c.npsAtLeast)) return false;
+  if (c.npsAtMost !== undefined && (s.latestNps === undefined || s.latestNps > c.npsAtMost)) return false;
+  if (c.csatAtMost !== undefined && (s.latestCsat === undefined || s.latestCsat > c.csatAtMost)) return false;
+  if (
+    c.pAliveBelow !== undefined &&
+    (s.probabilityAlive === undefined || s.probabilityAlive >= c.pAliveBelow)
+  )
+    return false;
+  return true;
+}
+
+/**
+ * A model's rules indexed by the customer's stage and the touchpoint's type, in file order, so a touchpoint
+ * only tries the rules that could fire for it (most touchpoints have none). The decisions are exactly those
+ * of trying every rule in file order (see model.ts).
+ */
+export class RuleIndex {
+  private readonly byStage = new Map<string, StageRules>();
+
+  constructor(readonly model: StageModel) {}
+
+  /** The first event rule that fires for the state after a touchpoint of this type, if any. */
+  decideOnEvent(s: CustomerState, eventType: TouchpointType): Rule | undefined {
+    const stage = this.forStage(s.stage);
+    const rules = stage.byType.get(eventType) ?? stage.anyType;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      if (stateHolds(r.state, s)) return r.rule;
+    }
+    return undefined;
+  }
+
+  /** The inactivity rule whose deadline is next for this customer in its current stage, if any. */
+  private inactivityRule(s: CustomerState): IndexedRule | undefined {
+    if (s.lastPurchaseAt === undefined) return undefined;
+    const rules = this.forStage(s.stage).inactivity;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      if (stateHolds(r.state, s)) return r;
+    }
+    return undefined;
+  }
+
+  /** When the next inactivity change is due (`nextInactivityDeadline(...).at`), without building it. */
+  deadlineAt(s: CustomerState): number | undefined {
+    const r = this.inactivityRule(s);
+    if (r === undefined) return undefined;
+    const threshold = this.model.inactivity[r.rule.when.inactivity!];
+    const cadenceDays = purchaseCadenceDays(s) ?? this.model.inactivity.defaultCadenceDays;
+    return (
+      s.lastPurchaseAt! + Math.round(Math.max(threshold.minDays, threshold.multiple * cadenceDays) * DAY_MS)
+    );
+  }
+
+  /** The next inactivity change due for this customer in its current stage, if any. */
+  nextInactivityDeadline(s: CustomerState): InactivityDeadline | undefined {
+    const r = this.inactivityRule(s);
+    if (r === undefined) return undefined;
+    const cadence = purchaseCadenceDays(s);
+    const cadenceDays = cadence ?? this.model.inactivity.defaultCadenceDays;
+    const threshold = this.model.inactivity[r.rule.when.inactivity!];
+    const days = Math.max(threshold.minDays, threshold.multiple * cadenceDays);
+    return {
+      rule: r.rule,
+      at: s.lastPurchaseAt! + Math.round(days * DAY_MS),
+      days,
+      cadenceDays,
+      usualCadence: cadence !== undefined,
+    };
+  }
+
+  private forStage(stage: string): StageRules {
+    let rules = this.byStage.get(stage);
+    if (rules === undefined) {
+      rules = indexStage(this.model, stage);
+      this.byStage.set(stage, rules);
+    }
+    return rules;
+  }
+}
+
+function indexStage(model: StageModel, stage: string): StageRules {
+  const onEvent: IndexedRule[] = [];
+  const inactivity: IndexedRule[] = [];
+  for (const rule of model.rules) {
+    if (!appliesFrom(rule, stage)) continue;
+    const c = rule.when;
+    const indexed: IndexedRule = {
+      rule,
+      state: {
+        minOrders: c.minOrders,
+        minPurchaseDays: c.minPurchaseDays,
+        minNetRevenueMinor: c.minNetRevenueMinor,
+        minPageViews: c.minPageViews,
+        minEmailsEngaged: c.minEmailsEngaged,
+        minReferrals: c.minReferrals,
+        minOpenTickets: c.minOpenTickets,
+        npsAtLeast: c.npsAtLeast,
+        npsAtMost: c.npsAtMost,
+        csatAtMost: c.csatAtMost,
+        pAliveBelow: c.pAliveBelow,
+      },
+    };
+    // An inactivity rule never fires on a touchpoint; one that also asks for an event type never holds.
+    if (c.inactivity) {
+      if (!c.eventTypes) inactivity.push(indexed);
+    } else onEvent.push(indexed);
+  }
+  const byType = new Map<TouchpointType, readonly IndexedRule[]>();
+  for (const type of new Set(onEvent.flatMap((r) => r.rule.when.eventTypes ?? [])))
+    byType.set(
+      type,
+      onEvent.filter((r) => r.rule.when.eventTypes?.includes(type) ?? true),
+    );
+  return { byType, anyType: onEvent.filter((r) => !r.rule.when.eventTypes), inactivity };
+}
+
+const indexes = new WeakMap<StageModel, RuleIndex>();
+
+/** The rule index of a model, built once per model object. */
+export function ruleIndexOf(model: StageModel): RuleIndex {
+  let index = indexes.get(model);
+  if (index === undefined) {
+    index = new RuleIndex(model);
+    indexes.set(model, index);
+  }
+  return index;
+}
+
 /** The first event rule that fires for the state after a touchpoint of this type, if any. */
 export function decideOnEvent(
   model: StageModel,
   s: CustomerState,
   eventType: TouchpointType,
 ): Rule | undefined {
-  for (const rule of model.rules) {
-    if (rule.when.inactivity || !appliesFrom(rule, s.stage)) continue;
-    if (conditionsHold(rule.when, s, eventType)) return rule;
-  }
-  return undefined;
+  return ruleIndexOf(model).decideOnEvent(s, eventType);
 }
 
 export interface InactivityDeadline {
@@ -63,23 +229,7 @@ export interface InactivityDeadline {
 
 /** The next inactivity change due for this customer in its current stage, if any. */
 export function nextInactivityDeadline(model: StageModel, s: CustomerState): InactivityDeadline | undefined {
-  if (s.lastPurchaseAt === undefined) return undefined;
-  const cadence = purchaseCadenceDays(s);
-  const cadenceDays = cadence ?? model.inactivity.defaultCadenceDays;
-  for (const rule of model.rules) {
-    const kind = rule.when.inactivity;
-    if (!kind || !appliesFrom(rule, s.stage) || !conditionsHold(rule.when, s, undefined)) continue;
-    const threshold = model.inactivity[kind];
-    const days = Math.max(threshold.minDays, threshold.multiple * cadenceDays);
-    return {
-      rule,
-      at: s.lastPurchaseAt + Math.round(days * DAY_MS),
-      days,
-      cadenceDays,
-      usualCadence: cadence !== undefined,
-    };
-  }
-  return undefined;
+  return ruleIndexOf(model).nextInactivityDeadline(s);
 }
 
 export function inactivityReason(d: InactivityDeadline, model: StageModel): string {
@@ -87,6 +237,57 @@ export function inactivityReason(d: InactivityDeadline, model: StageModel): stri
   const multiple = model.inactivity[kind].multiple;
   const cadence = Math.round(d.cadenceDays);
   return `no purchase for ${Math.round(d.days)} days (${multiple}x the ${d.usualCadence ? 'usual' : 'assumed'} ${cadence}-day cadence)`;
+}
+
+/** Moves the customer to a stage (in place): the next sequence number, the entry time, bounded history. */
+export function enterStage(s: CustomerState, to: string, ruleId: string, at: number): void {
+  s.sequence += 1;
+  s.stage = to;
+  s.stageEnteredAt = at;
+  s.history.push({ stage: to, at, ruleId });
+  if (s.history.length > STAGE_HISTORY_LIMIT) s.history.splice(0, s.history.length - STAGE_HISTORY_LIMIT);
+}
+
+/** The StageChanged record of a customer's `sequence`-th change (`from` is absent on the first). */
+export function stageChanged(
+  model: StageModel,
+  customerId: string,
+  sequence: number,
+  from: string | undefined,
+  to: string,
+  ruleId: string,
+  at: number,
+  triggeringEventIds: string[],
+  reason: string,
+): StageChanged {
+  const eventId = `${model.id}:${customerId}:${sequence}`;
+  // Two literals rather than a spread: the same fields in the same order, without the spread's copying.
+  return from === undefined
+    ? {
+        eventId,
+        customerId,
+        modelId: model.id,
+        modelVersion: model.version,
+        toStage: to,
+        ruleId,
+        triggeringEventIds,
+        occurredAt: at,
+        sequence,
+        reason,
+      }
+    : {
+        eventId,
+        customerId,
+        modelId: model.id,
+        modelVersion: model.version,
+        fromStage: from,
+        toStage: to,
+        ruleId,
+        triggeringEventIds,
+        occurredAt: at,
+        sequence,
+        reason,
+      };
 }
 
 /** Moves the customer to the rule's stage (in place) and describes the change. */
@@ -100,24 +301,8 @@ export function changeStage(
   reason: string,
 ): StageChanged {
   const from = s.sequence === 0 ? undefined : s.stage;
-  s.sequence += 1;
-  s.stage = to;
-  s.stageEnteredAt = at;
-  s.history.push({ stage: to, at, ruleId });
-  if (s.history.length > STAGE_HISTORY_LIMIT) s.history.splice(0, s.history.length - STAGE_HISTORY_LIMIT);
-  return {
-    eventId: `${model.id}:${s.id}:${s.sequence}`,
-    customerId: s.id,
-    modelId: model.id,
-    modelVersion: model.version,
-    ...(from !== undefined ? { fromStage: from } : {}),
-    toStage: to,
-    ruleId,
-    triggeringEventIds,
-    occurredAt: at,
-    sequence: s.sequence,
-    reason,
-  };
+  enterStage(s, to, ruleId, at);
+  return stageChanged(model, s.id, s.sequence, from, to, ruleId, at, triggeringEventIds, reason);
 }
 
 export function ruleReason(rule: Rule): string {
