@@ -1,0 +1,353 @@
+/**
+ * The pipeline figures of `npm run bench`, measured on the real services:
+ * - e2eEventsPerSec: simulated touchpoints produced as fast as the raw producer can, through the lifecycle
+ *   processor (exactly-once transactions) to stage changes on Kafka, and through the projector into
+ *   ClickHouse; the clock stops when ClickHouse holds every touchpoint and every stage change that the pure
+ *   replay of the same input says there must be.
+ * - e2eLatencyP50Ms/P99Ms: at a steady rate (a share of the e2e maximum), first purchases of new customers;
+ *   for a sample of them, the time from the send to the customer's stage change being queryable in
+ *   ClickHouse (touchpoint -> processor -> stage-change topic -> projector -> ClickHouse).
+ * - collectorEventsPerSec: Segment batches over HTTP to `ciclo collect` (its own process, as deployed), Avro
+ *   out to Kafka, counted when answered 202.
+ * Each run gets its own topics and database, so runs never see each other's data.
+ */
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { connectClickHouseServer } from '../infra/clickhouse/engine';
+import type { ServiceEndpoints } from '../infra/config';
+import { connectTopicAdmin } from '../infra/kafka/admin';
+import { connectProducer, type MessageProducer } from '../infra/kafka/producer';
+import { createLogger } from '../infra/log';
+import { createAvroRegistry } from '../infra/registry/schema-registry';
+import { loadModel } from '../processors/domain/model';
+import { replay } from '../processors/domain/replay';
+import { startLifecycleProcessor } from '../processors/runtime/start';
+import { sendToCollector } from '../producers/collector/client';
+import { toSegmentCall } from '../producers/simulate/segment-calls';
+import { migrate } from '../projections/migrations/migrate';
+import { startProjector } from '../projections/projector/projector';
+import { identifier, stringLiteral } from '../projections/sql';
+import { CONTRACTS } from '../schemas/contracts';
+import { createSerde } from '../schemas/serde';
+import { touchpointKey, valueSubject } from '../schemas/topics';
+import type { Touchpoint } from '../schemas/touchpoint';
+import { median } from './fold';
+
+const PARTITIONS = 6;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Pipeline {
+  readonly run: string;
+  readonly topics: {
+    touchpoints: string;
+    stageChanges: string;
+    customerSnapshots: string;
+    changelog: string;
+    deadLetter: string;
+    projectorDeadLetter: string;
+  };
+  readonly database: string;
+  readonly producer: MessageProducer;
+  encode(tp: Touchpoint): Promise<Buffer>;
+  count(table: 'touchpoints' | 'stage_changes'): Promise<number>;
+  query<T>(sql: string): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** Fresh topics and database, the processor and the projector running in this process. */
+async function startPipeline(endpoints: ServiceEndpoints, label: string): Promise<Pipeline> {
+  const run = `bench_${label}_${Date.now().toString(36)}`;
+  const topics = {
+    touchpoints: `${run}.touchpoints`,
+    stageChanges: `${run}.stage-changes`,
+    customerSnapshots: `${run}.snapshots`,
+    changelog: `${run}.state`,
+    deadLetter: `${run}.dlq`,
+    projectorDeadLetter: `${run}.projector-dlq`,
+  };
+  const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+  await admin.ensureTopics(
+    Object.values(topics).map((name) => ({
+      name,
+      partitions: PARTITIONS,
+      ...(name === topics.changelog ? { config: { 'cleanup.policy': 'compact' } } : {}),
+    })),
+  );
+  await admin.close();
+  const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
+  await migrate(clickhouse, run);
+  const scoped = { ...endpoints, clickhouse: { ...endpoints.clickhouse, database: run } };
+  const log = createLogger({ level: 'warn', name: `bench-${label}` });
+  const serde = await createSerde(
+    createAvroRegistry(endpoints.schemaRegistry.url),
+    CONTRACTS.touchpoint,
+    valueSubject(topics.touchpoints),
+  );
+  const processor = await startLifecycleProcessor({
+    endpoints: scoped,
+    model: loadModel('five-stage'),
+    gracePeriodMs: 0,
+    idleFlushMs: 500,
+    log,
+    topics,
+    groupId: `${run}-processor`,
+  });
+  const projector = await startProjector({
+    endpoints: scoped,
+    log,
+    groupId: `${run}-projector`,
+    topics: { ...topics, deadLetter: topics.projectorDeadLetter },
+  });
+  const producer = await connectProducer({ brokers: endpoints.kafka.brokers, clientId: run });
+  const db = identifier(run);
+  return {
+    run,
+    topics,
+    database: run,
+    producer,
+    encode: (tp) => serde.encode(tp),
+    async count(table) {
+      const [row] = await clickhouse.query<{ n: string }>(`SELECT count() AS n FROM ${db}.${table}`);
+      return Number(row?.n ?? 0);
+    },
+    query: (sql) => clickhouse.query(sql),
+    async close() {
+      await producer.close();
+      await processor.stop();
+      await projector.stop();
+      await clickhouse.command(`DROP DATABASE IF EXISTS ${db}`);
+      await clickhouse.close();
+      const cleanup = await connectTopicAdmin(endpoints.kafka.brokers);
+      await cleanup.deleteTopics(Object.values(topics));
+      await cleanup.close();
+    },
+  };
+}
+
+/** Touchpoints in -> stage changes on Kafka -> rows queryable in ClickHouse, events per second. */
+async function e2eOnce(endpoints: ServiceEndpoints, events: readonly Touchpoint[]): Promise<number> {
+  const expectedChanges = replay(events, loadModel('five-stage'), {
+    partitions: PARTITIONS,
+    gracePeriodMs: 0,
+  }).stageChanges.length;
+  const p = await startPipeline(endpoints, 'e2e');
+  try {
+    const encoded = await Promise.all(
+      events.map(async (tp) => ({ key: touchpointKey(tp), value: await p.encode(tp) })),
+    );
+    await sleep(3000); // consumer groups joined before the clock starts
+    const start = performance.now();
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < encoded.length; i += 1000) {
+      inFlight.push(p.producer.send(p.topics.touchpoints, encoded.slice(i, i + 1000)));
+      if (inFlight.length >= 4) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const [tp, sc] = [await p.count('touchpoints'), await p.count('stage_changes')];
+      if (tp >= events.length && sc >= expectedChanges) break;
+      if (Date.now() > deadline)
+        throw new Error(
+          `e2e did not complete: ${tp}/${events.length} touchpoints, ${sc}/${expectedChanges} stage changes`,
+        );
+      await sleep(200);
+    }
+    return events.length / ((performance.now() - start) / 1000);
+  } finally {
+    await p.close();
+  }
+}
+
+export async function e2eEventsPerSec(
+  endpoints: ServiceEndpoints,
+  events: readonly Touchpoint[],
+  runs: number,
+): Promise<number> {
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) rates.push(await e2eOnce(endpoints, events));
+  return median(rates);
+}
+
+const percentile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+/**
+ * Event produced -> its stage change queryable, at a steady `rate` for `seconds`. Every event is a first
+ * purchase of a new customer (each one changes stage); one in `sampleEvery` is timed, by polling
+ * ClickHouse every 50 ms for the sampled customers still outstanding (so figures carry up to 50 ms of
+ * polling granularity).
+ */
+export async function e2eLatency(
+  endpoints: ServiceEndpoints,
+  rate: number,
+  seconds: number,
+): Promise<{ p50: number; p99: number; samples: number; touchpointP99: number }> {
+  const p = await startPipeline(endpoints, 'lat');
+  const sampleEvery = Math.max(1, Math.round(rate / 100)); // about 100 timed events a second
+  const outstanding = new Map<string, number>();
+  const outstandingTouchpoints = new Map<string, number>();
+  const latencies: number[] = [];
+  const touchpointLatencies: number[] = [];
+  let sending = true;
+  const db = identifier(p.database);
+
+  const poll = async (): Promise<void> => {
+    while (sending || outstanding.size > 0 || outstandingTouchpoints.size > 0) {
+      const ids = [...outstanding.keys()];
+      if (ids.length > 0) {
+        const rows = await p.query<{ customer_id: string }>(
+          `SELECT DISTINCT customer_id FROM ${db}.stage_changes WHERE customer_id IN (${ids.map(stringLiteral).join(',')})`,
+        );
+        const now = performance.now();
+        for (const { customer_id: id } of rows) {
+          const sent = outstanding.get(id);
+          if (sent === undefined) continue;
+          latencies.push(now - sent);
+          outstanding.delete(id);
+        }
+      }
+      const eventIds = [...outstandingTouchpoints.keys()];
+      if (eventIds.length > 0) {
+        const rows = await p.query<{ event_id: string }>(
+          `SELECT event_id FROM ${db}.touchpoints WHERE event_id IN (${eventIds.map(stringLiteral).join(',')})`,
+        );
+        const now = performance.now();
+        for (const { event_id: id } of rows) {
+          const sent = outstandingTouchpoints.get(id);
+          if (sent === undefined) continue;
+          touchpointLatencies.push(now - sent);
+          outstandingTouchpoints.delete(id);
+        }
+      }
+      await sleep(50);
+    }
+  };
+
+  try {
+    await sleep(3000); // consumer groups joined
+    const poller = poll();
+    const tickMs = 100;
+    const perTick = rate / (1000 / tickMs);
+    const start = performance.now();
+    let sent = 0;
+    const inFlight: Promise<void>[] = [];
+    while (performance.now() - start < seconds * 1000) {
+      const due = Math.floor(((performance.now() - start) / 1000) * rate) + Math.ceil(perTick);
+      const batch: { key: string; value: Buffer }[] = [];
+      const timed: string[] = [];
+      for (; sent < due; sent++) {
+        const customerId = `${p.run}-c${sent}`;
+        const eventId = `${p.run}-e${sent}`;
+        const now = Date.now();
+        const tp: Touchpoint = {
+          eventId,
+          type: 'PurchaseCompleted',
+          customerId,
+          occurredAt: now,
+          receivedAt: now,
+          source: { kind: 'api', name: 'bench' },
+          payload: { orderId: `o${sent}`, lineItems: [], amountMinor: 1999, currency: 'USD' },
+        };
+        batch.push({ key: customerId, value: await p.encode(tp) });
+        if (sent % sampleEvery === 0) timed.push(sent.toString());
+      }
+      const sentAt = performance.now();
+      for (const i of timed) {
+        outstanding.set(`${p.run}-c${i}`, sentAt);
+        outstandingTouchpoints.set(`${p.run}-e${i}`, sentAt);
+      }
+      if (batch.length > 0) inFlight.push(p.producer.send(p.topics.touchpoints, batch));
+      if (inFlight.length > 8) await inFlight.shift();
+      await sleep(Math.max(0, tickMs - (performance.now() - sentAt)));
+    }
+    await Promise.all(inFlight);
+    sending = false;
+    const waitUntil = Date.now() + 60_000;
+    while ((outstanding.size > 0 || outstandingTouchpoints.size > 0) && Date.now() < waitUntil)
+      await sleep(100);
+    if (outstanding.size > 0)
+      throw new Error(`${outstanding.size} timed stage changes never became queryable`);
+    await poller;
+    latencies.sort((a, b) => a - b);
+    touchpointLatencies.sort((a, b) => a - b);
+    return {
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      samples: latencies.length,
+      touchpointP99: percentile(touchpointLatencies, 0.99),
+    };
+  } finally {
+    sending = false;
+    outstanding.clear();
+    outstandingTouchpoints.clear();
+    await p.close();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/**
+ * Batched HTTP in, Avro to Kafka out: `ciclo collect` in its own process, fed Segment batches of 500 calls
+ * with 8 requests in flight; events per second counted from 202 answers. The events go to the shared
+ * touchpoint topic with ids of their own (`bench-col-...`), so no pipeline sees them twice.
+ */
+export async function collectorEventsPerSec(
+  endpoints: ServiceEndpoints,
+  events: readonly Touchpoint[],
+  runs: number,
+  root: string,
+): Promise<number> {
+  const writeKey = `wk_bench_${Date.now().toString(36)}`;
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'bin', 'ciclo.js'), 'collect', '--port', String(port)],
+    {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
+        SCHEMA_REGISTRY_URL: endpoints.schemaRegistry.url,
+        CICLO_WRITE_KEYS: `bench:${writeKey}`,
+        CICLO_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ok = await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error('collector did not start');
+      await sleep(200);
+    }
+    const rates: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const tag = `bench-col-${Date.now().toString(36)}-${r}`;
+      const calls = events.map((tp, i) => toSegmentCall({ ...tp, eventId: `${tag}-${i}` }));
+      const start = performance.now();
+      const report = await sendToCollector({ url, writeKey }, calls, { batchSize: 500, concurrency: 8 });
+      rates.push(report.accepted / ((performance.now() - start) / 1000));
+    }
+    return median(rates);
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
