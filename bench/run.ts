@@ -152,11 +152,11 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const rows: [string, string][] = Object.entries(results)
     .filter(([k]) => !['machine', 'notes', 'measuredAt', 'ratios'].includes(k))
-    .map(([k, v]) => [
+    .map(([k, v]): [string, string] => [
       k,
       v === null ? 'not measured' : typeof v === 'number' ? v.toString() : JSON.stringify(v),
     ])
-    .concat(Object.entries(results.ratios).map(([k, v]) => [`ratio ${k}`, v.toString()]));
+    .concat(Object.entries(results.ratios).map(([k, v]): [string, string] => [`ratio ${k}`, String(v)]));
   const width = Math.max(...rows.map(([k]) => k.length));
   process.stdout.write(
     `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\nwrote bench/results.json\n`,
