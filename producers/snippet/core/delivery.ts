@@ -91,7 +91,7 @@ export class Delivery {
       store.remove(key);
     }
     this.persist();
-    this.wake(0);
+    if (this.items.length > 0) this.wake(0);
   }
 
   add(call: Call, limits: QueueLimits): void {
@@ -171,6 +171,8 @@ export class Delivery {
   private persist(): void {
     const { store, queueKey, clock } = this.deps;
     if (this.items.length === 0) return store.remove(queueKey);
+    // Released and already taken over by another page: writing it back would send its calls twice.
+    if (this.released && store.get(queueKey) === null) return;
     const stored = store.set(
       queueKey,
       JSON.stringify({ ack: this.released ? 0 : clock(), items: this.items }),
@@ -200,7 +202,8 @@ export class Delivery {
   }
 
   private drain(): Promise<boolean> {
-    if (!this.settings) return Promise.resolve(this.items.length === 0);
+    // A released queue belongs to the next page that takes it over: this one sends nothing more.
+    if (!this.settings || this.released) return Promise.resolve(this.items.length === 0);
     this.draining ??= this.sendAll(this.settings).finally(() => {
       this.draining = undefined;
     });
@@ -210,6 +213,7 @@ export class Delivery {
   /** Sends batch after batch until the queue is empty (true) or an attempt fails and a retry is set (false). */
   private async sendAll(s: DeliverySettings): Promise<boolean> {
     for (;;) {
+      if (this.released) return false;
       const batch = takeBatch(this.items, this.inFlight, this.maxCalls, s.maxBatchBytes);
       if (batch.length === 0) return this.items.length === 0;
       if (!(await this.send(batch, s))) return false;
