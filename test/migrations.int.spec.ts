@@ -236,14 +236,56 @@ describe.each(engines)('migrations on %s', (_name, open) => {
       roi: -1,
     });
 
+    // Identity at query time: anon-1 identified as c, old-id aliased into a; only anon-2 is still a person
+    // of its own in reach.
+    await engine.insert(`${db}.touchpoints`, [
+      {
+        event_id: 'i1',
+        type: 'Identified',
+        customer_id: 'c',
+        anonymous_id: 'anon-1',
+        occurred_at: day('1997-02-01'),
+      },
+      {
+        event_id: 'al1',
+        type: 'Aliased',
+        customer_id: 'a',
+        occurred_at: day('1997-02-02'),
+        payload: '{"previousId":"old-id"}',
+      },
+    ]);
+    await engine.insert(
+      `${db}.customer_state`,
+      ['anon-1', 'anon-2', 'old-id'].map((id) => ({
+        customer_id: id,
+        model_id: 'five-stage',
+        stage: 'reach',
+        sequence: 1,
+      })),
+    );
+    await engine.insert(
+      `${db}.stage_changes`,
+      ['anon-1', 'anon-2', 'old-id'].map((id) => ({
+        event_id: `sc-${id}`,
+        customer_id: id,
+        model_id: 'five-stage',
+        from_stage: '',
+        to_stage: 'reach',
+        sequence: 1,
+        occurred_at: day('1997-01-05'),
+      })),
+    );
     const funnel = await funnelReport(engine, db, 'five-stage');
     expect(funnel.stages).toEqual(
       expect.arrayContaining([
         { stage: 'retention', customers: 1 },
         { stage: 'lapsed', customers: 1 },
         { stage: 'conversion', customers: 1 },
+        { stage: 'reach', customers: 1 },
       ]),
     );
+    expect(funnel.stages).toHaveLength(4);
+    expect(funnel.flows).toContainEqual({ from: '(new)', to: 'reach', changes: 1 });
     expect(funnel.flows).toEqual(
       expect.arrayContaining([
         { from: '(new)', to: 'conversion', changes: 1 },
