@@ -191,6 +191,8 @@ describe('browser snippet', () => {
       },
     });
     expect(view!.eventId).toMatch(/^ciclo-[0-9a-f-]{36}$/);
+    // The anonymous id survives localStorage being cleared: it is in a first-party cookie too.
+    expect(await inPage<string>('document.cookie')).toContain(`ciclo.anonymousId=${anonymousId}`);
 
     const [identified] = await arrived((tp) => tp.type === 'Identified', 'the identify on Kafka');
     expect(identified).toMatchObject({

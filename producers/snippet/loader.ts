@@ -14,7 +14,8 @@ export interface LoaderOptions {
   readonly options?: Readonly<Record<string, number>>;
 }
 
-export const STUB_METHODS = ['load', 'page', 'identify', 'track', 'alias', 'flush', 'reset', 'user'] as const;
+/** What a page may call before the script arrives; `user()` answers only once it has. */
+export const STUB_METHODS = ['load', 'page', 'identify', 'track', 'alias', 'flush', 'reset'] as const;
 
 /** A JS literal safe inside an HTML <script> element (no `</script>` or `<!--` can appear in it). */
 const literal = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');

@@ -46,6 +46,8 @@ function localStore(): KeyValueStore | undefined {
   }
 }
 
+const cookieAttributes = `; path=/; SameSite=Lax${location.protocol === 'https:' ? '; Secure' : ''}`;
+
 /** First-party cookies for the ids: a year, the whole site, not sent cross-site. */
 const cookies: KeyValueStore = {
   get: (key) => {
@@ -54,20 +56,29 @@ const cookies: KeyValueStore = {
     return found === undefined ? null : decodeURIComponent(found.slice(name.length));
   },
   set: (key, value) => {
-    document.cookie = `${encodeURIComponent(key)}=${encodeURIComponent(value)}; max-age=31536000; path=/; SameSite=Lax`;
+    document.cookie = `${encodeURIComponent(key)}=${encodeURIComponent(value)}; max-age=31536000${cookieAttributes}`;
     return true;
   },
   remove: (key) => {
-    document.cookie = `${encodeURIComponent(key)}=; max-age=0; path=/; SameSite=Lax`;
+    document.cookie = `${encodeURIComponent(key)}=; max-age=0${cookieAttributes}`;
   },
   keys: () => [],
 };
 
-/** Ids in both: localStorage first, the cookie when localStorage was cleared (or is unavailable). */
+/**
+ * Ids in both: localStorage first, the cookie when localStorage was cleared (or is unavailable); reading
+ * puts the id back into whichever of the two lost it.
+ */
 function both(primary: KeyValueStore | undefined, fallback: KeyValueStore): KeyValueStore {
   if (!primary) return fallback;
   return {
-    get: (key) => primary.get(key) ?? fallback.get(key),
+    get: (key) => {
+      const p = primary.get(key);
+      const f = fallback.get(key);
+      if (p !== null && f !== p) fallback.set(key, p);
+      if (p === null && f !== null) primary.set(key, f);
+      return p ?? f;
+    },
     set: (key, value) => primary.set(key, value) && fallback.set(key, value),
     remove: (key) => {
       primary.remove(key);
