@@ -6,7 +6,7 @@
  * Identity: an anonymous id, made once per browser and kept in localStorage with a cookie as fallback
  * (either survives the other being cleared), and the user id given to `identify`, sent with every call.
  */
-import type { RetryPolicy } from './backoff';
+import { MAX_RETRY_AFTER_MS, type RetryPolicy } from './backoff';
 import {
   isProperties,
   makeCall,
@@ -44,7 +44,9 @@ const DEFAULTS = {
   maxBatchCalls: 100,
   maxBatchBytes: 450 * 1024,
   keepaliveBytes: 60 * 1024,
-  staleMs: 5 * 60_000,
+  // Longer than the longest wait between two attempts (a Retry-After, up to 10 minutes), during which a
+  // page with calls waiting does not touch its queue.
+  staleMs: MAX_RETRY_AFTER_MS + 5 * 60_000,
 };
 
 export interface AnalyticsDeps extends Omit<DeliveryDeps, 'store'> {

@@ -254,6 +254,22 @@ describe('the snippet core', () => {
     expect(b.sent()).toEqual([['A']]);
   });
 
+  it('a page whose queue looked abandoned and was taken over sends none of those calls, only later ones', async () => {
+    const b = browser();
+    const sleepy = b.open('p1'); // its timers stopped (a frozen tab): it does not touch its queue
+    sleepy.track('Old');
+    await b.advance(16 * 60_000);
+    const fresh = b.open('p2');
+    fresh.load(options);
+    await b.advance(0);
+    expect(b.sent()).toEqual([['Old']]);
+
+    sleepy.load(options);
+    sleepy.track('New');
+    await b.advance(5000);
+    expect(b.sent()).toEqual([['Old'], ['New']]);
+  });
+
   it('keeps one anonymous id per browser and sends the identified user with later calls', async () => {
     const b = browser();
     const ciclo = b.open('p1');

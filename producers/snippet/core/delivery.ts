@@ -19,7 +19,7 @@ import {
   QUEUE_KEY_PREFIX,
   enqueue,
   isAbandoned,
-  jsonBytes,
+  utf8Bytes,
   merge,
   parseQueue,
   takeBatch,
@@ -69,6 +69,8 @@ export class Delivery {
   private draining: Promise<boolean> | undefined;
   private maxCalls = Infinity;
   private released = false;
+  /** Whether this page's queue is in the store now (written, not removed). */
+  private stored = false;
   private readonly reported = new Set<string>();
 
   constructor(private readonly deps: DeliveryDeps) {}
@@ -95,6 +97,7 @@ export class Delivery {
   }
 
   add(call: Call, limits: QueueLimits): void {
+    this.dropIfTakenOver();
     const { items, dropped } = enqueue(this.items, call, limits);
     for (const d of dropped) {
       this.deps.report(
@@ -138,7 +141,7 @@ export class Delivery {
         );
         if (chunk.length === 0) break;
         const body = this.body(chunk, s);
-        if (body.length > s.keepaliveBytes || !this.deps.transport.beacon(this.url(s), body)) break;
+        if (utf8Bytes(body) > s.keepaliveBytes || !this.deps.transport.beacon(this.url(s), body)) break;
         for (const c of chunk) beaconed.add(c.messageId);
       }
     }
@@ -149,7 +152,6 @@ export class Delivery {
   /** The page came back from the back/forward cache: own the queue again, unless another page took it. */
   pageShown(): void {
     this.released = false;
-    if (this.items.length > 0 && this.deps.store.get(this.deps.queueKey) === null) this.items = [];
     this.persist();
   }
 
@@ -168,16 +170,28 @@ export class Delivery {
     return JSON.stringify({ batch, sentAt: new Date(this.deps.clock()).toISOString(), writeKey: s.writeKey });
   }
 
+  /**
+   * Another page took this queue over (it looked abandoned, or this page had released it): its calls are
+   * that page's now, and sending or storing them here again would duplicate them.
+   */
+  private dropIfTakenOver(): void {
+    if (!this.stored || this.deps.store.get(this.deps.queueKey) !== null) return;
+    this.items = [];
+    this.stored = false;
+  }
+
   private persist(): void {
     const { store, queueKey, clock } = this.deps;
-    if (this.items.length === 0) return store.remove(queueKey);
-    // Released and already taken over by another page: writing it back would send its calls twice.
-    if (this.released && store.get(queueKey) === null) return;
-    const stored = store.set(
+    this.dropIfTakenOver();
+    if (this.items.length === 0) {
+      this.stored = false;
+      return store.remove(queueKey);
+    }
+    this.stored = store.set(
       queueKey,
       JSON.stringify({ ack: this.released ? 0 : clock(), items: this.items }),
     );
-    if (!stored)
+    if (!this.stored)
       this.reportOnce('storage', 'warn', 'could not store the queue: calls are kept in memory only');
   }
 
@@ -214,6 +228,7 @@ export class Delivery {
   private async sendAll(s: DeliverySettings): Promise<boolean> {
     for (;;) {
       if (this.released) return false;
+      this.dropIfTakenOver();
       const batch = takeBatch(this.items, this.inFlight, this.maxCalls, s.maxBatchBytes);
       if (batch.length === 0) return this.items.length === 0;
       if (!(await this.send(batch, s))) return false;
@@ -228,7 +243,7 @@ export class Delivery {
     for (const id of ids) this.inFlight.add(id);
     let answer;
     try {
-      answer = await transport.post(this.url(s), body, jsonBytes(body) <= s.keepaliveBytes);
+      answer = await transport.post(this.url(s), body, utf8Bytes(body) <= s.keepaliveBytes);
     } finally {
       for (const id of ids) this.inFlight.delete(id);
     }

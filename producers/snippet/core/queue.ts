@@ -27,15 +27,19 @@ export interface QueueLimits {
 
 export const DEFAULT_LIMITS: QueueLimits = { maxItems: 1000, maxCallBytes: 32 * 1024 };
 
-/** Size as the collector will count it: JSON in UTF-8 (approximated from UTF-16 for non-ASCII). */
-export function jsonBytes(value: unknown): number {
-  const text = JSON.stringify(value);
+/** A text's size in UTF-8 (surrogate pairs counted as 2 + 2, near enough for limits). */
+export function utf8Bytes(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c > 0x7f) bytes += c > 0x7ff ? 2 : 1;
   }
   return bytes;
+}
+
+/** Size as the collector will count it: JSON in UTF-8. */
+export function jsonBytes(value: unknown): number {
+  return utf8Bytes(JSON.stringify(value));
 }
 
 export interface Enqueued {
