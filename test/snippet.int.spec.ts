@@ -9,6 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { connectConsumer, type MessageConsumer } from '../infra/kafka/consumer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
@@ -70,7 +72,8 @@ describe('browser snippet', () => {
   const seen: Touchpoint[] = [];
   let collector: ChildProcess;
   let collectorBase: string;
-  const collectorLog: string[] = [];
+  /** What the snippet logged as warnings and errors, argument by argument. */
+  const consoleProblems: unknown[][] = [];
   let proxy: TcpProxy;
   let site: { server: http.Server; base: string };
   let consumer: MessageConsumer;
@@ -88,11 +91,12 @@ describe('browser snippet', () => {
         ...process.env,
         CICLO_WRITE_KEYS: `web:${writeKey}`,
         CICLO_SNIPPET_SOURCES: 'web',
-        CICLO_LOG_LEVEL: 'warn',
+        CICLO_LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    collector.stderr!.on('data', (chunk: Buffer) => collectorLog.push(chunk.toString('utf8')));
+    // Kept for diagnosis, in the OS temp folder.
+    collector.stderr!.pipe(fs.createWriteStream(path.join(os.tmpdir(), `${run}-collector.log`)));
     await eventually(
       async () => ((await fetch(`${collectorBase}/health`)).ok ? true : undefined),
       60_000,
@@ -136,7 +140,11 @@ describe('browser snippet', () => {
     );
     page = await context.newPage();
     page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') collectorLog.push(`[browser] ${msg.text()}`);
+      if (msg.type() !== 'error' && msg.type() !== 'warning') return;
+      void Promise.all(msg.args().map((a) => a.jsonValue() as Promise<unknown>)).then(
+        (args) => consoleProblems.push(args),
+        () => consoleProblems.push([msg.text()]),
+      );
     });
   });
 
@@ -211,6 +219,30 @@ describe('browser snippet', () => {
       context: { utmCampaign: 'spring-sale' },
     });
     expect(played!.occurredAt).toBeLessThanOrEqual(played!.receivedAt);
+  });
+
+  it('drops only a call the collector rejects, saying why on the console, and delivers the others', async () => {
+    await inPage(`ciclo.track('Coupon Applied', { code: 'SPRING' });
+      ciclo.track('Order Completed', { order_id: ${JSON.stringify(`${run}-o1`)}, total: '12,99', currency: 'EUR' });
+      ciclo.track('Cart Viewed')`);
+    await arrived(
+      (tp) => tp.type === 'Tracked' && tp.payload.event === 'Cart Viewed',
+      'the valid calls on Kafka',
+    );
+    expect(seen.some((tp) => tp.type === 'Tracked' && tp.payload.event === 'Coupon Applied')).toBe(true);
+    const [, message, detail] = await eventually(
+      () => Promise.resolve(consoleProblems.find((args) => String(args[1]).includes('rejected'))),
+      10_000,
+      'the rejection on the console',
+    );
+    expect(message).toBe('the collector rejected a call; it was dropped');
+    expect(detail).toMatchObject({
+      type: 'track',
+      event: 'Order Completed',
+      reasons: [expect.stringMatching(/^batch\.1\.properties\.total: must be a decimal amount/)],
+    });
+    expect(await inPage<boolean>('ciclo.flush()')).toBe(true);
+    expect(seen.some((tp) => tp.type === 'PurchaseCompleted')).toBe(false);
   });
 
   it('serves the built snippet from the collector, cacheable and revalidated by ETag', async () => {
