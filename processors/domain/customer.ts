@@ -71,6 +71,12 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
+/**
+ * Every state has every field, optional ones as undefined, created in the same order (here and in
+ * `restoredState`): V8 then gives all states one hidden class, and the fold's property accesses stay
+ * monomorphic instead of going generic over dozens of shapes. JSON leaves undefined fields out, so the
+ * changelog holds the same data.
+ */
 export function initialState(id: string, stage: string, at: number): CustomerState {
   return {
     id,
@@ -78,22 +84,107 @@ export function initialState(id: string, stage: string, at: number): CustomerSta
     firstSeenAt: at,
     lastSeenAt: at,
     lastAppliedAt: at,
+    acquisitionChannel: undefined,
+    acquisitionCampaign: undefined,
+    lastTouchChannel: undefined,
+    lastTouchCampaign: undefined,
+    convertingChannel: undefined,
     orders: 0,
     purchaseDays: [],
+    firstPurchaseAt: undefined,
+    lastPurchaseAt: undefined,
     netRevenueMinor: 0,
+    currency: undefined,
     otherCurrencyRevenueMinor: 0,
     pageViews: 0,
     emailsOpened: 0,
     emailsClicked: 0,
     unsubscribed: false,
+    latestNps: undefined,
+    latestCsat: undefined,
     openTickets: [],
     referralsMade: 0,
+    probabilityAlive: undefined,
     stage,
     stageEnteredAt: at,
     sequence: 0,
     history: [],
     applied: [],
   };
+}
+
+/** A state read back from JSON (the changelog), in the shape `initialState` gives; unknown fields kept. */
+export function restoredState(json: CustomerState): CustomerState {
+  const s: CustomerState = {
+    id: json.id,
+    mergedIds: json.mergedIds,
+    firstSeenAt: json.firstSeenAt,
+    lastSeenAt: json.lastSeenAt,
+    lastAppliedAt: json.lastAppliedAt,
+    acquisitionChannel: json.acquisitionChannel,
+    acquisitionCampaign: json.acquisitionCampaign,
+    lastTouchChannel: json.lastTouchChannel,
+    lastTouchCampaign: json.lastTouchCampaign,
+    convertingChannel: json.convertingChannel,
+    orders: json.orders,
+    purchaseDays: json.purchaseDays,
+    firstPurchaseAt: json.firstPurchaseAt,
+    lastPurchaseAt: json.lastPurchaseAt,
+    netRevenueMinor: json.netRevenueMinor,
+    currency: json.currency,
+    otherCurrencyRevenueMinor: json.otherCurrencyRevenueMinor,
+    pageViews: json.pageViews,
+    emailsOpened: json.emailsOpened,
+    emailsClicked: json.emailsClicked,
+    unsubscribed: json.unsubscribed,
+    latestNps: json.latestNps,
+    latestCsat: json.latestCsat,
+    openTickets: json.openTickets,
+    referralsMade: json.referralsMade,
+    probabilityAlive: json.probabilityAlive,
+    stage: json.stage,
+    stageEnteredAt: json.stageEnteredAt,
+    sequence: json.sequence,
+    history: json.history,
+    applied: json.applied,
+  };
+  for (const key of Object.keys(json))
+    if (!(key in s))
+      (s as unknown as Record<string, unknown>)[key] = (json as unknown as Record<string, unknown>)[key];
+  return s;
+}
+
+/** Arrays this short grow by an exact copy, longer ones by `push`. */
+const SMALL_ARRAY = 8;
+
+/**
+ * `items` with `item` appended. V8's `push` reserves half the length plus 16 more slots, which for the
+ * few events, purchase days and stage changes of a typical customer is most of the state's memory, kept
+ * for the partition's lifetime; so short arrays are copied to the exact size instead.
+ */
+export function appended<T extends object | string>(items: T[], item: T): T[] {
+  if (items.length >= SMALL_ARRAY) {
+    items.push(item);
+    return items;
+  }
+  const n = items.length;
+  const copy = new Array<T>(n + 1);
+  for (let i = 0; i < n; i++) copy[i] = items[i]!;
+  copy[n] = item;
+  return copy;
+}
+
+/** `appended` for numbers: its own allocation site, so V8 keeps these arrays as unboxed doubles. */
+export function appendedNumber(items: number[], item: number): number[] {
+  if (items.length >= SMALL_ARRAY) {
+    items.push(item);
+    return items;
+  }
+  const n = items.length;
+  const copy = new Array<number>(n + 1);
+  copy[n] = item;
+  for (let i = 0; i < n; i++) copy[i] = items[i]!;
+  return copy;
 }
 
 /** The channel a touch came from: UTM source, else the referrer's host, else undefined (no evidence). */
@@ -129,10 +220,14 @@ export function hasApplied(state: CustomerState, eventId: string): boolean {
   return state.applied.includes(fnv1a(eventId));
 }
 
-function addPurchaseDay(days: number[], day: number): void {
+/** The distinct days, ascending, with `day` added (the same array, or a copy when it grows). */
+function addPurchaseDay(days: number[], day: number): number[] {
   let i = days.length;
   while (i > 0 && days[i - 1]! > day) i--;
-  if (days[i - 1] !== day) days.splice(i, 0, day);
+  if (days[i - 1] === day) return days;
+  if (i === days.length) return appendedNumber(days, day);
+  days.splice(i, 0, day);
+  return days;
 }
 
 function revenue(state: CustomerState, amountMinor: number, currency: string): void {
@@ -144,7 +239,7 @@ function revenue(state: CustomerState, amountMinor: number, currency: string): v
 /** Folds one touchpoint into the state (in place). Stage changes are decided separately (rules.ts). */
 export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
   const at = tp.occurredAt;
-  state.applied.push(fnv1a(tp.eventId));
+  state.applied = appendedNumber(state.applied, fnv1a(tp.eventId));
   state.firstSeenAt = Math.min(state.firstSeenAt, at);
   state.lastSeenAt = Math.max(state.lastSeenAt, at);
   state.lastAppliedAt = Math.max(state.lastAppliedAt, at);
@@ -183,7 +278,7 @@ export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
         state.acquisitionChannel ??= 'direct';
       }
       state.orders += 1;
-      addPurchaseDay(state.purchaseDays, Math.floor(at / DAY_MS));
+      state.purchaseDays = addPurchaseDay(state.purchaseDays, Math.floor(at / DAY_MS));
       state.firstPurchaseAt = Math.min(state.firstPurchaseAt ?? at, at);
       state.lastPurchaseAt = Math.max(state.lastPurchaseAt ?? at, at);
       revenue(state, tp.payload.amountMinor, tp.payload.currency);
@@ -197,7 +292,8 @@ export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
       if (tp.payload.csat !== undefined) state.latestCsat = tp.payload.csat;
       break;
     case 'SupportTicketOpened':
-      if (!state.openTickets.includes(tp.payload.ticketId)) state.openTickets.push(tp.payload.ticketId);
+      if (!state.openTickets.includes(tp.payload.ticketId))
+        state.openTickets = appended(state.openTickets, tp.payload.ticketId);
       break;
     case 'SupportTicketResolved':
       state.openTickets = state.openTickets.filter((t) => t !== tp.payload.ticketId);
@@ -230,6 +326,21 @@ export function purchaseCadenceDays(state: CustomerState): number | undefined {
   return d.length >= 2 ? (d[d.length - 1]! - d[0]!) / (d.length - 1) : undefined;
 }
 
+/** The items of the lists in order, each once, without `except` (`[...new Set(lists.flat())]`, filtered). */
+function distinct(lists: readonly (readonly string[])[], except: string | undefined): string[] {
+  let total = 0;
+  for (const list of lists) total += list.length;
+  const seen = total > 16 ? new Set<string>() : undefined; // a scan is cheaper for the usual few ids
+  const out: string[] = [];
+  for (const list of lists)
+    for (const item of list) {
+      if (item === except || (seen ? seen.has(item) : out.includes(item))) continue;
+      seen?.add(item);
+      out.push(item);
+    }
+  return out;
+}
+
 /**
  * Folds `absorbed` (an anonymous profile or another customer) into `survivor`, deterministically: counts
  * add up, first-touch facts come from whichever was seen first, latest answers from whichever is newer.
@@ -237,9 +348,7 @@ export function purchaseCadenceDays(state: CustomerState): number | undefined {
  */
 export function mergeInto(survivor: CustomerState, absorbed: CustomerState): CustomerState {
   const absorbedFirst = absorbed.firstSeenAt < survivor.firstSeenAt;
-  survivor.mergedIds = [...new Set([...survivor.mergedIds, absorbed.id, ...absorbed.mergedIds])].filter(
-    (id) => id !== survivor.id,
-  );
+  survivor.mergedIds = distinct([survivor.mergedIds, [absorbed.id], absorbed.mergedIds], survivor.id);
   if (absorbedFirst || survivor.acquisitionChannel === undefined) {
     if (absorbed.acquisitionChannel !== undefined) survivor.acquisitionChannel = absorbed.acquisitionChannel;
     if (absorbed.acquisitionCampaign !== undefined)
@@ -257,7 +366,7 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
   survivor.lastAppliedAt = Math.max(survivor.lastAppliedAt, absorbed.lastAppliedAt);
   if (absorbedNewer && absorbed.lastTouchChannel) survivor.lastTouchChannel = absorbed.lastTouchChannel;
   survivor.orders += absorbed.orders;
-  for (const day of absorbed.purchaseDays) addPurchaseDay(survivor.purchaseDays, day);
+  for (const day of absorbed.purchaseDays) survivor.purchaseDays = addPurchaseDay(survivor.purchaseDays, day);
   if (absorbed.firstPurchaseAt !== undefined)
     survivor.firstPurchaseAt = Math.min(survivor.firstPurchaseAt ?? Infinity, absorbed.firstPurchaseAt);
   if (absorbed.lastPurchaseAt !== undefined)
@@ -276,9 +385,9 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
     survivor.latestNps = absorbed.latestNps ?? survivor.latestNps;
   if (absorbedNewer || survivor.latestCsat === undefined)
     survivor.latestCsat = absorbed.latestCsat ?? survivor.latestCsat;
-  survivor.openTickets = [...new Set([...survivor.openTickets, ...absorbed.openTickets])];
+  survivor.openTickets = distinct([survivor.openTickets, absorbed.openTickets], undefined);
   survivor.referralsMade += absorbed.referralsMade;
-  survivor.applied.push(...absorbed.applied);
+  survivor.applied = survivor.applied.concat(absorbed.applied);
   return survivor;
 }
 

@@ -10,7 +10,15 @@
  */
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
-import { evolve, fnv1a, hasApplied, initialState, mergeInto, type CustomerState } from './customer';
+import {
+  evolve,
+  fnv1a,
+  hasApplied,
+  initialState,
+  mergeInto,
+  restoredState,
+  type CustomerState,
+} from './customer';
 import { MinHeap } from './heap';
 import type { StageModel } from './model';
 import {
@@ -157,7 +165,8 @@ export class PartitionLifecycle {
     restored?: { checkpoint?: PartitionCheckpoint; customers?: Iterable<CustomerState> },
   ) {
     this.rules = ruleIndexOf(model);
-    for (const s of restored?.customers ?? []) {
+    for (const json of restored?.customers ?? []) {
+      const s = restoredState(json);
       this.customers.set(s.id, s);
       for (const id of s.mergedIds) this.aliases.set(id, s.id);
       this.schedule(s);

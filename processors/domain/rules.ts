@@ -6,7 +6,7 @@
  */
 import type { StageChanged } from '../../schemas/outputs';
 import type { TouchpointType } from '../../schemas/touchpoint';
-import { purchaseCadenceDays, STAGE_HISTORY_LIMIT, type CustomerState } from './customer';
+import { appended, purchaseCadenceDays, STAGE_HISTORY_LIMIT, type CustomerState } from './customer';
 import type { Condition, Rule, StageModel } from './model';
 
 const DAY_MS = 86_400_000;
@@ -244,7 +244,7 @@ export function enterStage(s: CustomerState, to: string, ruleId: string, at: num
   s.sequence += 1;
   s.stage = to;
   s.stageEnteredAt = at;
-  s.history.push({ stage: to, at, ruleId });
+  s.history = appended(s.history, { stage: to, at, ruleId });
   if (s.history.length > STAGE_HISTORY_LIMIT) s.history.splice(0, s.history.length - STAGE_HISTORY_LIMIT);
 }
 
