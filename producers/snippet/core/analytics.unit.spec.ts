@@ -254,6 +254,20 @@ describe('the snippet core', () => {
     expect(b.sent()).toEqual([['A']]);
   });
 
+  it('a page back from the back/forward cache with its queue still its own sends it', async () => {
+    const b = browser();
+    const ciclo = b.open('p1');
+    ciclo.load(options);
+    ciclo.track('A');
+    b.state.beaconAccepted = false;
+    ciclo.lifecycle.pageHidden();
+    await b.advance(5000);
+    expect(b.posts).toHaveLength(0);
+    ciclo.lifecycle.pageShown();
+    await b.advance(0);
+    expect(b.sent()).toEqual([['A']]);
+  });
+
   it('a page whose queue looked abandoned and was taken over sends none of those calls, only later ones', async () => {
     const b = browser();
     const sleepy = b.open('p1'); // its timers stopped (a frozen tab): it does not touch its queue

@@ -153,6 +153,7 @@ export class Delivery {
   pageShown(): void {
     this.released = false;
     this.persist();
+    if (this.items.length > 0) this.wake(0);
   }
 
   /** The browser is back online: whatever the backoff says, try now. */
