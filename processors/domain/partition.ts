@@ -272,12 +272,16 @@ export class PartitionLifecycle {
 
   /** Fires this customer's inactivity changes due at or before `until`, in order. */
   private fireCustomerDeadlines(s: CustomerState, until: number): void {
+    let fired = false;
     for (let at = this.rules.deadlineAt(s); at !== undefined && at <= until; at = this.rules.deadlineAt(s)) {
       const due = this.rules.nextInactivityDeadline(s)!;
       this.emit(s, due.rule.to, due.rule.id, due.at, undefined, due);
       this.changed.add(s.id);
+      fired = true;
     }
-    this.schedule(s);
+    // Every change to a state ends with schedule(), except setProbabilityAlive(): unless a deadline fired
+    // here, or P(alive) can move a deadline, scheduling again would find the same deadline and do nothing.
+    if (fired || this.rules.inactivityReadsPAlive) this.schedule(s);
   }
 
   /** Deadlines already in the heap, per customer: push only when it changes (stale entries are skipped). */

@@ -98,9 +98,17 @@ function stateHolds(c: StateCondition, s: CustomerState): boolean {
  * of trying every rule in file order (see model.ts).
  */
 export class RuleIndex {
-  private readonly byStage = new Map<string, StageRules>();
+  private readonly stages: string[] = [];
+  private readonly stageRules: StageRules[] = [];
 
-  constructor(readonly model: StageModel) {}
+  /** Whether an inactivity rule's conditions read P(alive), which changes outside the fold. */
+  readonly inactivityReadsPAlive: boolean;
+
+  constructor(readonly model: StageModel) {
+    this.inactivityReadsPAlive = model.rules.some(
+      (r) => r.when.inactivity !== undefined && r.when.pAliveBelow !== undefined,
+    );
+  }
 
   /** The first event rule that fires for the state after a touchpoint of this type, if any. */
   decideOnEvent(s: CustomerState, eventType: TouchpointType): Rule | undefined {
@@ -153,11 +161,12 @@ export class RuleIndex {
   }
 
   private forStage(stage: string): StageRules {
-    let rules = this.byStage.get(stage);
-    if (rules === undefined) {
-      rules = indexStage(this.model, stage);
-      this.byStage.set(stage, rules);
-    }
+    // A model has a handful of stages: a scan of their (usually identical) strings beats hashing.
+    const stages = this.stages;
+    for (let i = 0; i < stages.length; i++) if (stages[i] === stage) return this.stageRules[i]!;
+    const rules = indexStage(this.model, stage);
+    this.stages.push(stage);
+    this.stageRules.push(rules);
     return rules;
   }
 }
