@@ -119,4 +119,75 @@ describe('transactional processor', () => {
     for (const key of ['k0', 'k1', 'k2', 'k3', 'k4']) expect(lastCount(key)).toBe(30);
     expect(second.opened.sort()).toEqual([0, 1]);
   });
+
+  it('commits a backlog whose outputs exceed the largest message the broker takes', async () => {
+    // 6,000 inputs read as a few large batches, each input writing 1 KB to the output and the changelog:
+    // several MB per transaction to one partition, over the broker's 1 MiB message.max.bytes.
+    const groupId = uniqueName('it-eos-big');
+    const bigIn = uniqueName('it-eos-big-in');
+    const bigOut = uniqueName('it-eos-big-out');
+    const bigLog = uniqueName('it-eos-big-log');
+    const admin = await connectTopicAdmin(brokers);
+    await admin.ensureTopics([
+      { name: bigIn, partitions: 1 },
+      { name: bigOut, partitions: 1 },
+      { name: bigLog, partitions: 1, config: { 'cleanup.policy': 'compact' } },
+    ]);
+    const producer = await connectProducer({ brokers, clientId: 'it-eos-big-input' });
+    for (let i = 0; i < 6000; i += 1000)
+      await producer.send(
+        bigIn,
+        Array.from({ length: 1000 }, (_, k) => ({ key: `k${i + k}`, value: Buffer.alloc(300, 1) })),
+      );
+    await producer.close();
+    const padded: StreamTask = {
+      open: () => undefined,
+      close: () => undefined,
+      process: (partition, messages) =>
+        Promise.resolve(
+          messages.flatMap((m) => [
+            { topic: bigOut, key: m.key, value: Buffer.alloc(1024, 2) },
+            { topic: bigLog, partition, key: m.key, value: Buffer.alloc(1024, 3) },
+          ]),
+        ),
+    };
+    const running = await startTransactionalProcessor({
+      brokers,
+      groupId,
+      inputTopic: bigIn,
+      changelogTopic: bigLog,
+      transactionalIdPrefix: groupId,
+      task: padded,
+    });
+    let crash: Error | undefined;
+    void running.crashed.then((err) => (crash = err));
+    const reader = await connectConsumer({
+      brokers,
+      groupId: uniqueName('it-eos-big-reader'),
+      topics: [bigOut],
+      fromBeginning: true,
+    });
+    let outputs = 0;
+    await reader.run((batch) => {
+      outputs += batch.length;
+      return Promise.resolve();
+    });
+    try {
+      await eventually(
+        () => {
+          if (crash) throw new Error(`processor crashed: ${crash.message}`);
+          return Promise.resolve(outputs >= 6000 ? true : undefined);
+        },
+        90_000,
+        '6000 outputs',
+      );
+    } finally {
+      await reader.stop();
+      await running.stop();
+      await admin.deleteTopics([bigIn, bigOut, bigLog]);
+      await admin.close();
+    }
+    expect(crash).toBeUndefined();
+    expect(outputs).toBe(6000);
+  });
 });

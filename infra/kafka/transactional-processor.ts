@@ -60,6 +60,34 @@ export interface RunningProcessor {
   readonly crashed: Promise<Error>;
 }
 
+/**
+ * Upper bound on the bytes of one produce request. A batch's outputs all go to a few partitions (its
+ * changelog records to one), and a record batch over the broker's message.max.bytes (1 MiB by default) is
+ * refused, which would crash the consumer on exactly the large batches a backlog produces. Several sends
+ * inside one transaction are still one atomic commit.
+ */
+const MAX_SEND_BYTES = 512 * 1024;
+
+/** Splits records into runs whose keys, values and headers add up to at most maxBytes (one record always fits). */
+export function chunkBySize(records: readonly OutputRecord[], maxBytes: number): OutputRecord[][] {
+  const chunks: OutputRecord[][] = [];
+  let current: OutputRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    let size = 70 + (r.key?.length ?? 0) * 3 + (r.value?.length ?? 0); // record overhead; keys may be UTF-8
+    for (const [k, v] of Object.entries(r.headers ?? {})) size += k.length + (v?.length ?? 0) + 8;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 export async function startTransactionalProcessor(
   options: TransactionalProcessorOptions,
 ): Promise<RunningProcessor> {
@@ -130,18 +158,24 @@ export async function startTransactionalProcessor(
     const tx = await producer.transaction();
     try {
       const byTopic = new Map<string, OutputRecord[]>();
-      for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+      for (const r of records) {
+        const list = byTopic.get(r.topic);
+        if (list) list.push(r);
+        else byTopic.set(r.topic, [r]);
+      }
       for (const [topic, list] of byTopic) {
-        await tx.send({
-          topic,
-          acks: -1,
-          messages: list.map((r) => ({
-            key: r.key,
-            value: r.value,
-            ...(r.partition !== undefined ? { partition: r.partition } : {}),
-            ...(r.headers ? { headers: { ...r.headers } } : {}),
-          })),
-        });
+        for (const chunk of chunkBySize(list, MAX_SEND_BYTES)) {
+          await tx.send({
+            topic,
+            acks: -1,
+            messages: chunk.map((r) => ({
+              key: r.key,
+              value: r.value,
+              ...(r.partition !== undefined ? { partition: r.partition } : {}),
+              ...(r.headers ? { headers: { ...r.headers } } : {}),
+            })),
+          });
+        }
       }
       if (nextOffset !== undefined) {
         await tx.sendOffsets({
