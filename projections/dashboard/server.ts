@@ -26,7 +26,7 @@ import { cacReport, churnReport, clvReport, funnelReport, npsReport } from '../r
 import { cohortReport, type ReportRange } from '../reports/cohorts';
 import { identifier } from '../sql';
 import { DASHBOARD_ERRORS, toDashboardError } from './errors';
-import { clvHistogram, cohortHeatmap, funnelView, observedChurn } from './shape';
+import { blendedCac, clvHistogram, cohortHeatmap, funnelView, observedChurn } from './shape';
 
 /** The page is not compiled: read it from the source tree, from src (tests) or from dist/. */
 export const PAGE_FILE = fs.existsSync(path.join(__dirname, 'page.html'))
@@ -140,7 +140,10 @@ export function buildDashboard(deps: DashboardDeps): FastifyInstance {
     const { histogram, ...summary } = await clvReport(engine, database);
     return { ...summary, bins: clvHistogram(histogram) };
   });
-  api('cac', async ({ range, modelId }) => ({ channels: await cacReport(engine, database, modelId, range) }));
+  api('cac', async ({ range, modelId }) => {
+    const channels = await cacReport(engine, database, modelId, range);
+    return { channels, blended: blendedCac(channels) };
+  });
   api('nps', async ({ range }) => ({ months: await npsReport(engine, database, range) }));
   api('churn', async ({ range }) => {
     const rows = await churnReport(engine, database, range.from ? { from: range.from } : {});

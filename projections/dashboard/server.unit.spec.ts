@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { ClickHouseEngine } from '../../infra/clickhouse/engine';
 import { createLogger } from '../../infra/log';
 import { loopbackInject } from '../../producers/collector/fakes';
@@ -20,11 +21,21 @@ function fakeEngine(fail?: Error): ClickHouseEngine & { readonly queries: string
 }
 
 const log = createLogger({ level: 'silent' });
+const apps: FastifyInstance[] = [];
+/** The app under test, closed after each test even when an expectation fails. */
+function dashboard(engine: ClickHouseEngine): FastifyInstance {
+  const app = buildDashboard({ engine, database: 'ciclo', modelId: 'five-stage', log });
+  apps.push(app);
+  return app;
+}
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
 
 describe('dashboard API', () => {
   it('serves the page and answers every report with an empty result on empty tables', async () => {
     const engine = fakeEngine();
-    const app = buildDashboard({ engine, database: 'ciclo', modelId: 'five-stage', log });
+    const app = dashboard(engine);
     const page = await loopbackInject(app, { url: '/' });
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toContain('text/html');
@@ -37,23 +48,24 @@ describe('dashboard API', () => {
       stages: [],
       flows: [],
     });
-    expect((await loopbackInject(app, { url: '/api/cac' })).json()).toEqual({ channels: [] });
+    expect((await loopbackInject(app, { url: '/api/cac' })).json()).toEqual({
+      channels: [],
+      blended: { spend: 0, customers: 0, cac: null },
+    });
     expect((await loopbackInject(app, { url: '/api/nps' })).json()).toEqual({ months: [] });
     expect((await loopbackInject(app, { url: '/api/churn' })).json()).toEqual({ months: [] });
     expect((await loopbackInject(app, { url: '/api/clv' })).json()).toMatchObject({ customers: 0, bins: [] });
-    await app.close();
   });
 
   it('passes a valid range and model to the report queries as literals', async () => {
     const engine = fakeEngine();
-    const app = buildDashboard({ engine, database: 'ciclo', modelId: 'five-stage', log });
+    const app = dashboard(engine);
     const res = await loopbackInject(app, {
       url: '/api/funnel?model=six-stage&from=2024-01-01&to=2024-07-01&x=1',
     });
     expect(res.statusCode).toBe(200);
     expect(engine.queries.join('\n')).toContain("model_id = 'six-stage'");
     expect(engine.queries.join('\n')).toContain("toDate(occurred_at) >= toDate('2024-01-01')");
-    await app.close();
   });
 
   it.each([
@@ -62,18 +74,17 @@ describe('dashboard API', () => {
     ["model=x'%20OR%201=1", 'model ids'],
   ])('rejects ?%s with 400 BAD_QUERY before any query runs', async (query, message) => {
     const engine = fakeEngine();
-    const app = buildDashboard({ engine, database: 'ciclo', modelId: 'five-stage', log });
+    const app = dashboard(engine);
     const res = await loopbackInject(app, { url: `/api/cac?${query}` });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { code: 'BAD_QUERY' } });
     expect(res.json<{ error: { message: string } }>().error.message).toContain(message);
     expect(engine.queries).toEqual([]);
-    await app.close();
   });
 
   it('answers 503 CLICKHOUSE_UNREACHABLE with a hint when ClickHouse is away', async () => {
     const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
-    const app = buildDashboard({ engine: fakeEngine(down), database: 'ciclo', modelId: 'five-stage', log });
+    const app = dashboard(fakeEngine(down));
     for (const route of ['health', 'cohorts', 'clv']) {
       const res = await loopbackInject(app, { url: `/api/${route}` });
       expect(res.statusCode).toBe(503);
@@ -81,6 +92,5 @@ describe('dashboard API', () => {
       expect(error.code).toBe('CLICKHOUSE_UNREACHABLE');
       expect(error.hint).toContain('ciclo stack');
     }
-    await app.close();
   });
 });

@@ -3,7 +3,7 @@
  * CLV histogram bins, the funnel in stage-model order, and the error a panel shows. No I/O, no clock: the
  * page only renders what these return, and they are unit-tested without ClickHouse or a browser.
  */
-import type { ChurnRow, ClvReport, FunnelReport } from '../reports/analytics';
+import type { CacRow, ChurnRow, ClvReport, FunnelReport } from '../reports/analytics';
 import type { CohortCell } from '../reports/cohorts';
 
 /** Index of a YYYY-MM month on a continuous month axis. */
@@ -155,4 +155,19 @@ export function funnelView(
 export function observedChurn(rows: readonly ChurnRow[], to?: string): ChurnRow[] {
   const observed = rows.slice(0, -1);
   return to ? observed.filter((r) => `${r.month}-01` < to) : observed;
+}
+
+export interface BlendedCac {
+  readonly spend: number;
+  /** Customers acquired through channels with recorded spend (organic channels cost nothing here). */
+  readonly customers: number;
+  readonly cac: number | null;
+}
+
+/** Total spend over the customers of the paid channels: what one acquired customer costs on average. */
+export function blendedCac(rows: readonly CacRow[]): BlendedCac {
+  const paid = rows.filter((r) => r.spend > 0);
+  const spend = Math.round(100 * paid.reduce((n, r) => n + r.spend, 0)) / 100;
+  const customers = paid.reduce((n, r) => n + r.customers, 0);
+  return { spend, customers, cac: customers > 0 ? Math.round((100 * spend) / customers) / 100 : null };
 }

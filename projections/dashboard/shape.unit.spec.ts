@@ -1,4 +1,4 @@
-import { clvHistogram, cohortHeatmap, funnelView, monthIndex, observedChurn } from './shape';
+import { blendedCac, clvHistogram, cohortHeatmap, funnelView, monthIndex, observedChurn } from './shape';
 
 const cell = (cohort: string, monthsSince: number, customers: number, activeCustomers: number) => ({
   cohort,
@@ -137,5 +137,32 @@ describe('observedChurn', () => {
   it('applies an exclusive upper bound', () => {
     expect(observedChurn(rows, '2024-03-01').map((r) => r.month)).toEqual(['2024-02']);
     expect(observedChurn(rows, '2024-03-02').map((r) => r.month)).toEqual(['2024-02', '2024-03']);
+  });
+});
+
+describe('blendedCac', () => {
+  const row = (channel: string, spend: number, customers: number) => ({
+    channel,
+    spend,
+    customers,
+    cac: null,
+    revenue: 0,
+    roi: null,
+    clvToCac: null,
+    paybackMonths: null,
+  });
+
+  it('divides paid spend by the customers of paid channels only', () => {
+    expect(blendedCac([row('newsletter', 100, 4), row('paid-search', 300, 3), row('direct', 0, 50)])).toEqual(
+      {
+        spend: 400,
+        customers: 7,
+        cac: 57.14,
+      },
+    );
+  });
+
+  it('has no CAC without spend', () => {
+    expect(blendedCac([row('direct', 0, 5)])).toEqual({ spend: 0, customers: 0, cac: null });
   });
 });
