@@ -333,19 +333,34 @@ export function purchaseCadenceDays(state: CustomerState): number | undefined {
   return d.length >= 2 ? (d[d.length - 1]! - d[0]!) / (d.length - 1) : undefined;
 }
 
-/** The items of the lists in order, each once, without `except` (`[...new Set(lists.flat())]`, filtered). */
-function distinct(lists: readonly (readonly string[])[], except: string | undefined): string[] {
-  let total = 0;
-  for (const list of lists) total += list.length;
-  const seen = total > 16 ? new Set<string>() : undefined; // a scan is cheaper for the usual few ids
+/**
+ * `first`, then `middle` if given, then `last`, each item once and without `except`: what
+ * `[...new Set([...first, middle, ...last])].filter((x) => x !== except)` gives, without the temporaries.
+ */
+function distinct(
+  first: readonly string[],
+  middle: string | undefined,
+  last: readonly string[],
+  except: string | undefined,
+): string[] {
+  // A scan of the output is cheaper than a set for the usual handful of ids.
+  const seen = first.length + last.length > 16 ? new Set<string>() : undefined;
   const out: string[] = [];
-  for (const list of lists)
-    for (const item of list) {
-      if (item === except || (seen ? seen.has(item) : out.includes(item))) continue;
-      seen?.add(item);
-      out.push(item);
-    }
+  for (let i = 0; i < first.length; i++) addNew(out, seen, first[i]!, except);
+  if (middle !== undefined) addNew(out, seen, middle, except);
+  for (let i = 0; i < last.length; i++) addNew(out, seen, last[i]!, except);
   return out;
+}
+
+function addNew(
+  out: string[],
+  seen: Set<string> | undefined,
+  item: string,
+  except: string | undefined,
+): void {
+  if (item === except || (seen ? seen.has(item) : out.includes(item))) return;
+  seen?.add(item);
+  out.push(item);
 }
 
 /**
@@ -355,7 +370,7 @@ function distinct(lists: readonly (readonly string[])[], except: string | undefi
  */
 export function mergeInto(survivor: CustomerState, absorbed: CustomerState): CustomerState {
   const absorbedFirst = absorbed.firstSeenAt < survivor.firstSeenAt;
-  survivor.mergedIds = distinct([survivor.mergedIds, [absorbed.id], absorbed.mergedIds], survivor.id);
+  survivor.mergedIds = distinct(survivor.mergedIds, absorbed.id, absorbed.mergedIds, survivor.id);
   if (absorbedFirst || survivor.acquisitionChannel === undefined) {
     if (absorbed.acquisitionChannel !== undefined) survivor.acquisitionChannel = absorbed.acquisitionChannel;
     if (absorbed.acquisitionCampaign !== undefined)
@@ -392,7 +407,7 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
     survivor.latestNps = absorbed.latestNps ?? survivor.latestNps;
   if (absorbedNewer || survivor.latestCsat === undefined)
     survivor.latestCsat = absorbed.latestCsat ?? survivor.latestCsat;
-  survivor.openTickets = distinct([survivor.openTickets, absorbed.openTickets], undefined);
+  survivor.openTickets = distinct(survivor.openTickets, undefined, absorbed.openTickets, undefined);
   survivor.referralsMade += absorbed.referralsMade;
   survivor.applied = survivor.applied.concat(absorbed.applied);
   return survivor;

@@ -133,6 +133,35 @@ class StageChangeColumns {
   }
 }
 
+/**
+ * Other ids -> the customer they now belong to, with a bitmap of their hashes in front: most touchpoints
+ * carry an id that is no alias, and one bit (a cache hit) says so more cheaply than a miss in a large map.
+ * A set bit only means "maybe": then the map decides.
+ */
+class Aliases {
+  private readonly map = new Map<string, string>();
+  private bits = new Uint32Array(1 << 11);
+
+  get(id: string): string | undefined {
+    const h = fnv1a(id) & (this.bits.length * 32 - 1);
+    return (this.bits[h >>> 5]! & (1 << (h & 31))) === 0 ? undefined : this.map.get(id);
+  }
+
+  set(id: string, to: string): void {
+    this.map.set(id, to);
+    // Keep at most about one bit in 16 set, so that a "maybe" stays rare.
+    if (this.map.size * 16 > this.bits.length * 32) {
+      this.bits = new Uint32Array(this.bits.length * 4);
+      for (const key of this.map.keys()) this.mark(key);
+    } else this.mark(id);
+  }
+
+  private mark(id: string): void {
+    const h = fnv1a(id) & (this.bits.length * 32 - 1);
+    this.bits[h >>> 5]! |= 1 << (h & 31);
+  }
+}
+
 const byEventTime = (a: Touchpoint, b: Touchpoint): number =>
   a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
 
@@ -147,7 +176,7 @@ export class PartitionLifecycle {
     merges: 0,
     stageChanges: 0,
   };
-  private readonly aliases = new Map<string, string>();
+  private readonly aliases = new Aliases();
   private readonly pending = new MinHeap<Touchpoint>(byEventTime);
   private readonly pendingIds = new Set<number>();
   private readonly deadlines = new MinHeap<{ at: number; id: string }>(
