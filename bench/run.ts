@@ -13,7 +13,7 @@ import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { connectProducer } from '../infra/kafka/producer';
 import { collectorEventsPerSec, e2eEventsPerSec, e2eLatency } from './pipeline';
-import { foldBenchEvents, foldEventsPerSec, median, RUNS, stateBytesPerCustomer } from './fold';
+import { asDecoded, foldBenchEvents, foldEventsPerSec, median, RUNS, stateBytesPerCustomer } from './fold';
 import { parseCdnow } from '../projections/clv/cdnow';
 import { parseIsoDay } from '../projections/clv/dates';
 import { fitCdnow } from '../projections/clv/fit-cdnow';
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env, ROOT);
   const events = foldBenchEvents();
   const fold = foldEventsPerSec(events);
+  const foldDecoded = foldEventsPerSec(asDecoded(events));
   const state = stateBytesPerCustomer(1_000_000);
   const kafka = await rawKafka(config.endpoints.kafka.brokers, 100_000);
   const clv = clvFitMasterSec();
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
     runsPerFigure: RUNS,
     cores: os.cpus().length,
     foldEventsPerSecPerCore: Math.round(fold),
+    foldEventsPerSecDecodedTouchpoints: Math.round(foldDecoded),
     foldEvents: events.length,
     stateBytesPerCustomer: Math.round(state),
     rawKafkaEventsPerSec: Math.round(kafka.produceConsume),
