@@ -81,14 +81,24 @@ export function createLifecycleTask(
       records.push({ topic: topics.customerSnapshots, key: id, value: null });
       records.push({ topic: topics.changelog, partition, key: changelogKey(model.id, id), value: null });
     }
-    records.push({
-      topic: topics.changelog,
-      partition,
-      key: changelogKey(model.id, PARTITION_KEY),
-      value: await stateRecord('partition', p.checkpoint()),
-    });
+    // The partition checkpoint only when it changed: an idle partition would otherwise append the same
+    // record to the changelog at every idle flush, forever.
+    const checkpoint = p.checkpoint();
+    const signature = JSON.stringify(checkpoint);
+    if (records.length > 0 || lastCheckpoint.get(partition) !== signature) {
+      lastCheckpoint.set(partition, signature);
+      records.push({
+        topic: topics.changelog,
+        partition,
+        key: changelogKey(model.id, PARTITION_KEY),
+        value: await stateRecord('partition', checkpoint),
+      });
+    }
     return records;
   }
+
+  /** Per partition, the checkpoint last handed out for commit (a failed commit closes the partition). */
+  const lastCheckpoint = new Map<number, string>();
 
   function deadLetter(m: IncomingMessage, reason: DeadLetterReason, error: string): OutputRecord {
     const { timestamp: _t, ...record } = deadLetterOf(m, {
@@ -158,6 +168,7 @@ export function createLifecycleTask(
 
     close(partition) {
       partitions.delete(partition);
+      lastCheckpoint.delete(partition);
     },
   };
 }
