@@ -67,16 +67,16 @@ export interface PartitionOutput {
  * cost the garbage collector far less than as many records, each with its id string and arrays.
  */
 class StageChangeColumns {
-  private customerIds: string[] = [];
-  private sequences: number[] = [];
-  private fromStages: (string | undefined)[] = [];
-  private toStages: string[] = [];
-  private ruleIds: string[] = [];
-  private occurredAts: number[] = [];
+  private readonly customerIds: string[] = [];
+  private readonly sequences: number[] = [];
+  private readonly fromStages: (string | undefined)[] = [];
+  private readonly toStages: string[] = [];
+  private readonly ruleIds: string[] = [];
+  private readonly occurredAts: number[] = [];
   /** The triggering touchpoint's id; undefined for an inactivity change, which none triggered. */
-  private triggers: (string | undefined)[] = [];
+  private readonly triggers: (string | undefined)[] = [];
   /** The reason, or the inactivity deadline it is worded from (only if it is ever taken). */
-  private reasons: (string | InactivityDeadline)[] = [];
+  private readonly reasons: (string | InactivityDeadline)[] = [];
 
   /** Moves the customer to `to` (in place) and records the change. */
   record(
@@ -120,14 +120,14 @@ class StageChangeColumns {
       );
     }
     if (n > 0) {
-      this.customerIds = [];
-      this.sequences = [];
-      this.fromStages = [];
-      this.toStages = [];
-      this.ruleIds = [];
-      this.occurredAts = [];
-      this.triggers = [];
-      this.reasons = [];
+      this.customerIds.length = 0;
+      this.sequences.length = 0;
+      this.fromStages.length = 0;
+      this.toStages.length = 0;
+      this.ruleIds.length = 0;
+      this.occurredAts.length = 0;
+      this.triggers.length = 0;
+      this.reasons.length = 0;
     }
     return out;
   }
