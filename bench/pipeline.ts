@@ -9,7 +9,8 @@
  *   ClickHouse (touchpoint -> processor -> stage-change topic -> projector -> ClickHouse).
  * - collectorEventsPerSec: Segment batches over HTTP to `ciclo collect` (its own process, as deployed), Avro
  *   out to Kafka, counted when answered 202.
- * Each run gets its own topics and database, so runs never see each other's data.
+ * Each run gets its own topics and database, so runs never see each other's data. Processor and projector
+ * run in processes of their own (bench/worker.ts), as `ciclo process` and `ciclo project` do when deployed.
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -19,15 +20,12 @@ import { connectClickHouseServer } from '../infra/clickhouse/engine';
 import type { ServiceEndpoints } from '../infra/config';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectProducer, type MessageProducer } from '../infra/kafka/producer';
-import { createLogger } from '../infra/log';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { loadModel } from '../processors/domain/model';
 import { replay } from '../processors/domain/replay';
-import { startLifecycleProcessor } from '../processors/runtime/start';
 import { sendToCollector } from '../producers/collector/client';
 import { toSegmentCall } from '../producers/simulate/segment-calls';
 import { migrate } from '../projections/migrations/migrate';
-import { startProjector } from '../projections/projector/projector';
 import { identifier, stringLiteral } from '../projections/sql';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../schemas/serde';
@@ -80,27 +78,18 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
   const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
   await migrate(clickhouse, run);
   const scoped = { ...endpoints, clickhouse: { ...endpoints.clickhouse, database: run } };
-  const log = createLogger({ level: 'warn', name: `bench-${label}` });
   const serde = await createSerde(
     createAvroRegistry(endpoints.schemaRegistry.url),
     CONTRACTS.touchpoint,
     valueSubject(topics.touchpoints),
   );
-  const processor = await startLifecycleProcessor({
-    endpoints: scoped,
-    model: loadModel('five-stage'),
-    gracePeriodMs: 0,
-    idleFlushMs: 500,
-    log,
-    topics,
-    groupId: `${run}-processor`,
-  });
-  const projector = await startProjector({
-    endpoints: scoped,
-    log,
-    groupId: `${run}-projector`,
-    topics: { ...topics, deadLetter: topics.projectorDeadLetter },
-  });
+  // Processor and projector in processes of their own, as deployed: each gets a core of its own to
+  // compete for, instead of sharing this one's event loop with the load generator.
+  const workers = await Promise.all(
+    (['processor', 'projector'] as const).map((role) =>
+      startWorker(role, { endpoints: scoped, run, topics }),
+    ),
+  );
   const producer = await connectProducer({ brokers: endpoints.kafka.brokers, clientId: run });
   const db = identifier(run);
   return {
@@ -116,13 +105,43 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
     query: (sql) => clickhouse.query(sql),
     async close() {
       await producer.close();
-      await processor.stop();
-      await projector.stop();
+      await Promise.all(workers.map((w) => w.stop()));
       await clickhouse.command(`DROP DATABASE IF EXISTS ${db}`);
       await clickhouse.close();
       const cleanup = await connectTopicAdmin(endpoints.kafka.brokers);
       await cleanup.deleteTopics(Object.values(topics));
       await cleanup.close();
+    },
+  };
+}
+
+const WORKER = path.join(__dirname, 'worker.js');
+
+/** Starts a bench/worker.ts process and resolves once it consumes. */
+async function startWorker(
+  role: 'processor' | 'projector',
+  options: unknown,
+): Promise<{ stop(): Promise<void> }> {
+  // CICLO_BENCH_PROFILE=<dir> writes a CPU profile of each worker there (node --cpu-prof).
+  const profile = process.env.CICLO_BENCH_PROFILE;
+  const nodeArgs = profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${role}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...nodeArgs, WORKER, role, JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`bench ${role} exited with ${code ?? 'a signal'}`)));
+  });
+  return {
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }

@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       collectorToRawProduce: Math.round((collector / kafka.produce) * 1000) / 1000,
     },
     notes: {
-      e2eEventsPerSec: `${events.length} simulated touchpoints, 6 partitions, processor (five-stage, grace 0, exactly-once) and projector in one Node process; until ClickHouse has every touchpoint and every stage change the replay predicts`,
+      e2eEventsPerSec: `${events.length} simulated touchpoints, 6 partitions, processor (five-stage, grace 0, exactly-once) and projector each in its own Node process; until ClickHouse has every touchpoint and every stage change the replay predicts`,
       e2eLatency: `steady ${latencyRate} events/s (25% of e2e) for 30 s, first purchases of new customers; sampled send -> stage change queryable in ClickHouse, polled every 50 ms`,
       collectorEventsPerSec:
         'ciclo collect in its own process; Segment batches of 500, 8 in flight, counted on 202',

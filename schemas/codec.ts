@@ -10,8 +10,14 @@ import { type Touchpoint, type TouchpointType } from './touchpoint';
 export function stripNulls<T>(value: unknown): T {
   if (Array.isArray(value)) return value.map((v) => stripNulls(v)) as T;
   if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    // for...in over own keys instead of Object.entries: no pair arrays per field on this per-message path.
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = stripNulls(v);
+    const record = value as Record<string, unknown>;
+    for (const k in record) {
+      if (!Object.prototype.hasOwnProperty.call(record, k)) continue;
+      const v = record[k];
+      if (v !== null) out[k] = typeof v === 'object' ? stripNulls(v) : v;
+    }
     return out as T;
   }
   return value as T;

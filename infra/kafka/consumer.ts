@@ -49,6 +49,8 @@ export async function connectConsumer(options: {
   /** Broker-side batching: a fetch returns once it has minBytes or maxWaitTimeMs has passed. */
   minBytes?: number;
   maxWaitTimeMs?: number;
+  /** Batches of different partitions handled at once (the handler must be safe for that). Default 1. */
+  partitionsConsumedConcurrently?: number;
 }): Promise<MessageConsumer> {
   const consumer = createKafka({
     brokers: options.brokers,
@@ -68,6 +70,7 @@ export async function connectConsumer(options: {
       await consumer.run({
         autoCommit: options.commitOffsets ?? true,
         eachBatchAutoResolve: true,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
         eachBatch: async (payload) => {
           const { batch } = payload;
           const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, batch.partition, m));

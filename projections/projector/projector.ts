@@ -202,6 +202,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     fromBeginning: true,
     minBytes: options.minBytes ?? 64 * 1024,
     maxWaitTimeMs: options.maxWaitTimeMs ?? 250,
+    // A batch is one partition's messages and waits on one ClickHouse insert: several in flight keep
+    // ClickHouse busy while the next batch is decoded. Batches share nothing but the counters.
+    partitionsConsumedConcurrently: 4,
     log,
   });
   await consumer.run(project);

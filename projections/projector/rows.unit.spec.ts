@@ -4,7 +4,7 @@ import {
   TOUCHPOINT_EXAMPLES,
 } from '../../schemas/examples';
 import { TOUCHPOINT_TYPES } from '../../schemas/touchpoint';
-import { channelOf, toCustomerStateRow, toStageChangeRow, toTouchpointRow } from './rows';
+import { channelOf, dateTime, toCustomerStateRow, toStageChangeRow, toTouchpointRow } from './rows';
 
 const at = Date.UTC(2026, 3, 1, 12, 0, 0);
 
@@ -75,5 +75,19 @@ describe('output rows', () => {
       unsubscribed: 0,
       net_revenue_minor: 5595,
     });
+  });
+});
+
+describe('dateTime', () => {
+  it('formats UTC times as ClickHouse DateTime text, as toISOString does', () => {
+    for (const ms of [
+      0,
+      631152000000,
+      1772000000999,
+      Date.UTC(2026, 11, 31, 23, 59, 59),
+      Date.UTC(1999, 0, 2, 3, 4, 5),
+    ])
+      expect(dateTime(ms)).toBe(new Date(ms).toISOString().slice(0, 19).replace('T', ' '));
+    expect(dateTime(undefined)).toBe('1970-01-01 00:00:00');
   });
 });

@@ -1,0 +1,61 @@
+/**
+ * A benchmark pipeline stage in its own process, as `ciclo process` and `ciclo project` run when deployed:
+ * `node dist/bench/worker.js <processor|projector> <json options>`. It prints "ready" once consuming and
+ * stops cleanly on SIGTERM. Only the benchmarks use it: they need their own topics and database, which
+ * the CLI commands (fixed topic names) do not take.
+ */
+import type { ServiceEndpoints } from '../infra/config';
+import { createLogger } from '../infra/log';
+import { loadModel } from '../processors/domain/model';
+import { startLifecycleProcessor, type ProcessorTopics } from '../processors/runtime/start';
+import { startProjector } from '../projections/projector/projector';
+
+interface WorkerOptions {
+  endpoints: ServiceEndpoints;
+  run: string;
+  topics: ProcessorTopics & { projectorDeadLetter: string };
+}
+
+async function main(): Promise<void> {
+  const [role, json] = process.argv.slice(2);
+  const options = JSON.parse(json ?? '{}') as WorkerOptions;
+  const log = createLogger({ level: 'warn', name: `bench-${role ?? ''}` });
+  let stop: () => Promise<void>;
+  if (role === 'processor') {
+    const processor = await startLifecycleProcessor({
+      endpoints: options.endpoints,
+      model: loadModel('five-stage'),
+      gracePeriodMs: 0,
+      idleFlushMs: 500,
+      log,
+      topics: options.topics,
+      groupId: `${options.run}-processor`,
+    });
+    void processor.crashed.then((err) => {
+      process.stderr.write(`processor crashed: ${err.message}\n`);
+      process.exit(1);
+    });
+    stop = () => processor.stop();
+  } else if (role === 'projector') {
+    const projector = await startProjector({
+      endpoints: options.endpoints,
+      log,
+      groupId: `${options.run}-projector`,
+      topics: { ...options.topics, deadLetter: options.topics.projectorDeadLetter },
+    });
+    stop = () => projector.stop();
+  } else throw new Error(`unknown role ${role ?? ''}: processor or projector`);
+  process.stdout.write('ready\n');
+  process.once('SIGTERM', () => {
+    void stop().then(() => process.exit(0));
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${role()} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
+
+function role(): string {
+  return process.argv[2] ?? 'worker';
+}
