@@ -156,7 +156,7 @@ export function restoredState(json: CustomerState): CustomerState {
     applied: json.applied,
   };
   for (const key of Object.keys(json))
-    if (!(key in s))
+    if (!Object.hasOwn(s, key))
       (s as unknown as Record<string, unknown>)[key] = (json as unknown as Record<string, unknown>)[key];
   return s;
 }
