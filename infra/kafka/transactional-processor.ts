@@ -50,6 +50,8 @@ export interface TransactionalProcessorOptions {
   readonly clientId?: string;
   /** How soon a crashed instance's partitions move to others (Kafka's group session timeout). */
   readonly sessionTimeoutMs?: number;
+  /** Input partitions processed at once (default 4). */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 export interface RunningProcessor {
@@ -211,6 +213,9 @@ export async function startTransactionalProcessor(
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
+    // Partitions are independent (own state, own transactional producer, own lock), so their
+    // transactions can be in flight together instead of queueing behind one another's round trips.
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
     eachBatch: async (payload: EachBatchPayload) => {
       const { batch } = payload;
       if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
