@@ -35,6 +35,22 @@ export function createAvroRegistry(url: string): AvroRegistry {
   const compatibilityHint = 'see its compatibility level';
   const readerTypes = new WeakMap<object, { type: avro.Type; resolvers: Map<number, avro.Resolver> }>();
 
+  /**
+   * The client caches a schema only once its first lookup has finished, so every encode or decode started
+   * before then fetches the schema and compiles an Avro type of its own: hundreds at once when a batch or
+   * a busy collector starts. One lookup per id, shared by everyone waiting for it.
+   */
+  const writerTypes = new Map<number, Promise<avro.Type>>();
+  function writerType(id: number): Promise<avro.Type> {
+    let found = writerTypes.get(id);
+    if (!found) {
+      found = registry.getSchema(id).then((schema) => schema as unknown as avro.Type);
+      found.catch(() => writerTypes.delete(id)); // a failed lookup is tried again next time
+      writerTypes.set(id, found);
+    }
+    return found;
+  }
+
   async function http(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(`${base}${path}`, {
       method,
@@ -106,13 +122,16 @@ export function createAvroRegistry(url: string): AvroRegistry {
         return native.getCompatibility(subject);
       }
     },
-    encode: (schemaId, value) => registry.encode(schemaId, value),
+    async encode(schemaId, value) {
+      await writerType(schemaId);
+      return registry.encode(schemaId, value);
+    },
     async decode<T>(message: Buffer, readerSchema?: object) {
       try {
         if (message.length < 5 || message[0] !== 0)
           throw new Error('not in the Confluent wire format (magic byte 0 + schema id)');
         const writerId = message.readInt32BE(1);
-        const writer = (await registry.getSchema(writerId)) as unknown as avro.Type;
+        const writer = await writerType(writerId);
         const body = message.subarray(5);
         if (!readerSchema) return writer.fromBuffer(body) as T;
         // Compiling a reader and a resolver is costly: once per (reader schema, writer id), not per message.
