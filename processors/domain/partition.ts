@@ -19,7 +19,7 @@ import {
   restoredState,
   type CustomerState,
 } from './customer';
-import { MinHeap } from './heap';
+import { DeadlineHeap, MinHeap } from './heap';
 import type { StageModel } from './model';
 import {
   enterStage,
@@ -179,9 +179,7 @@ export class PartitionLifecycle {
   private readonly aliases = new Aliases();
   private readonly pending = new MinHeap<Touchpoint>(byEventTime);
   private readonly pendingIds = new Set<number>();
-  private readonly deadlines = new MinHeap<{ at: number; id: string }>(
-    (a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
+  private readonly deadlines = new DeadlineHeap();
   private readonly rules: RuleIndex;
   private watermarkMs = -Infinity;
   private readonly stageChanges = new StageChangeColumns();
@@ -290,11 +288,11 @@ export class PartitionLifecycle {
   }
 
   private fireDeadlines(limit: number): void {
-    for (let next = this.deadlines.peek(); next && next.at <= limit; next = this.deadlines.peek()) {
+    for (let at = this.deadlines.peekAt(); at !== undefined && at <= limit; at = this.deadlines.peekAt()) {
+      const s = this.customers.get(this.deadlines.peekId()!);
       this.deadlines.pop();
-      const s = this.customers.get(next.id);
       if (!s) continue;
-      if (this.rules.deadlineAt(s) !== next.at) continue; // stale: the customer did something since
+      if (this.rules.deadlineAt(s) !== at) continue; // stale: the customer did something since
       this.fireCustomerDeadlines(s, limit);
     }
   }
@@ -320,7 +318,7 @@ export class PartitionLifecycle {
     const at = this.rules.deadlineAt(s);
     if (at === undefined || this.scheduled.get(s.id) === at) return;
     this.scheduled.set(s.id, at);
-    this.deadlines.push({ at, id: s.id });
+    this.deadlines.push(at, s.id);
   }
 
   private emit(
