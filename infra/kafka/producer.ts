@@ -1,6 +1,11 @@
 /**
  * Producing to Kafka: idempotent producer, acks from all in-sync replicas, so a resolved `send` means the
  * broker has the messages durably and a retried send does not duplicate them.
+ *
+ * Coalescing: an idempotent kafkajs producer has one request in flight, so concurrent sends (a busy
+ * collector's requests) would each wait a full round trip in turn. Sends that arrive while one is in flight
+ * are queued and go out together, in arrival order, as the next request; each caller's promise settles
+ * with the request that carried its messages (Kafka's linger, without a timer).
  */
 import { CompressionTypes } from 'kafkajs';
 import type { Logger } from '../log';
@@ -34,21 +39,73 @@ export async function connectProducer(options: {
     allowAutoTopicCreation: false,
   });
   await producer.connect();
+  const compression = options.compression ? CompressionTypes.GZIP : CompressionTypes.None;
+
+  interface Pending {
+    readonly topic: string;
+    readonly messages: readonly OutgoingMessage[];
+    readonly bytes: number;
+    resolve(): void;
+    reject(err: unknown): void;
+  }
+  const queue: Pending[] = [];
+  let inFlight = false;
+
+  async function drain(): Promise<void> {
+    if (inFlight) return;
+    inFlight = true;
+    try {
+      while (queue.length > 0) {
+        // Up to MAX_COALESCED_BYTES per request, and always at least one send, however large.
+        const taken: Pending[] = [queue.shift()!];
+        let bytes = taken[0]!.bytes;
+        while (queue.length > 0 && bytes + queue[0]!.bytes <= MAX_COALESCED_BYTES) {
+          bytes += queue[0]!.bytes;
+          taken.push(queue.shift()!);
+        }
+        const byTopic = new Map<string, OutgoingMessage[]>();
+        for (const p of taken) {
+          const list = byTopic.get(p.topic);
+          if (list) list.push(...p.messages);
+          else byTopic.set(p.topic, [...p.messages]);
+        }
+        try {
+          await producer.sendBatch({
+            acks: -1,
+            compression,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({
+              topic,
+              messages: messages.map((m) => ({
+                key: m.key,
+                value: m.value,
+                headers: toKafkaHeaders(m.headers),
+                ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}),
+              })),
+            })),
+          });
+          for (const p of taken) p.resolve();
+        } catch (err) {
+          for (const p of taken) p.reject(err);
+        }
+      }
+    } finally {
+      inFlight = false;
+    }
+  }
+
   return {
-    async send(topic, messages) {
-      if (messages.length === 0) return;
-      await producer.send({
-        topic,
-        acks: -1,
-        compression: options.compression ? CompressionTypes.GZIP : CompressionTypes.None,
-        messages: messages.map((m) => ({
-          key: m.key,
-          value: m.value,
-          headers: toKafkaHeaders(m.headers),
-          ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}),
-        })),
+    send(topic, messages) {
+      if (messages.length === 0) return Promise.resolve();
+      let bytes = 0;
+      for (const m of messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ topic, messages, bytes, resolve, reject });
+        void drain();
       });
     },
     close: () => producer.disconnect(),
   };
 }
+
+/** Bytes of messages per coalesced request: under the broker's 1 MiB per record batch for any partition. */
+const MAX_COALESCED_BYTES = 768 * 1024;
