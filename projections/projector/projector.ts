@@ -4,8 +4,8 @@
  * every query, because the tables are ReplacingMergeTree keyed by the event's identity and read through
  * FINAL: a redelivered event replaces itself.
  *
- * Batching: the broker batches fetches by size and time (minBytes, maxWaitTimeMs); each fetched batch is
- * one insert per table. Offsets are committed only after the insert succeeded. When ClickHouse is down,
+ * Batching: the broker batches fetches by size and time (minBytes, maxWaitTimeMs); the rows of the batches
+ * handled at once are coalesced into one insert per table. Offsets are committed only after the insert succeeded. When ClickHouse is down,
  * the batch is held and retried with backoff (consumption pauses, the group membership is kept alive) and
  * resumes where it stopped. Undecodable or invalid messages, and rows ClickHouse rejects as bad data (never
  * retried), go to the projector's dead-letter topic with the reason in headers.
@@ -75,6 +75,8 @@ export function isBadDataError(err: unknown): boolean {
   return typeof code === 'string' && BAD_DATA_CODES.has(code);
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 type Target = { table: string; toRow: (value: never, now: number) => Row; serde: ContractSerde<unknown> };
 
 export async function startProjector(options: ProjectorOptions): Promise<RunningProjector> {
@@ -133,11 +135,10 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   const deadLetter = (m: IncomingMessage, reason: DeadLetterReason, error: string): OutgoingMessage =>
     deadLetterOf(m, { reason, error, stage: 'projector', failedAt: now() });
 
-  async function insertWithRetry(
-    table: string,
-    rows: Row[],
-    control: BatchControl,
-  ): Promise<'inserted' | 'rejected'> {
+  let stopping = false;
+
+  /** One insert, retried with backoff while ClickHouse is unavailable; bad data is never retried. */
+  async function insertWithRetry(table: string, rows: Row[]): Promise<'inserted' | 'rejected'> {
     let backoff = 250;
     for (;;) {
       try {
@@ -151,16 +152,70 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
           );
           return 'rejected';
         }
-        if (!control.isRunning()) throw err;
+        if (stopping) throw err;
         counters.insertRetries += 1;
         log.warn(
           { table, backoffMs: backoff, error: (err as Error).message },
           'ClickHouse unavailable: holding the batch and pausing consumption',
         );
-        await new Promise((r) => setTimeout(r, backoff));
-        await control.heartbeat();
+        await sleep(backoff);
         backoff = Math.min(maxBackoffMs, backoff * 2);
       }
+    }
+  }
+
+  /**
+   * Batches of several partitions are handled at once; their rows for one table are coalesced into the
+   * next insert while one is in flight, so ClickHouse gets a few large inserts (which it likes: one part
+   * each) instead of one per partition batch. Each batch still learns its own outcome: when a combined
+   * insert is refused as bad data, its batches are inserted one by one to find whose rows are bad.
+   */
+  const tableQueues = new Map<string, { waiting: InsertRequest[]; busy: boolean }>();
+  interface InsertRequest {
+    readonly rows: Row[];
+    resolve(outcome: 'inserted' | 'rejected'): void;
+    reject(err: unknown): void;
+  }
+
+  async function drainTable(table: string): Promise<void> {
+    const queue = tableQueues.get(table)!;
+    if (queue.busy) return;
+    queue.busy = true;
+    try {
+      while (queue.waiting.length > 0) {
+        const taken = queue.waiting.splice(0, queue.waiting.length);
+        try {
+          const outcome = await insertWithRetry(
+            table,
+            taken.flatMap((t) => t.rows),
+          );
+          if (outcome === 'inserted' || taken.length === 1) for (const t of taken) t.resolve(outcome);
+          else for (const t of taken) t.resolve(await insertWithRetry(table, t.rows));
+        } catch (err) {
+          for (const t of taken) t.reject(err);
+        }
+      }
+    } finally {
+      queue.busy = false;
+    }
+  }
+
+  async function insertRows(
+    table: string,
+    rows: Row[],
+    control: BatchControl,
+  ): Promise<'inserted' | 'rejected'> {
+    let queue = tableQueues.get(table);
+    if (!queue) tableQueues.set(table, (queue = { waiting: [], busy: false }));
+    const result = new Promise<'inserted' | 'rejected'>((resolve, reject) => {
+      queue.waiting.push({ rows, resolve, reject });
+    });
+    void drainTable(table);
+    // Keep the group membership alive while the insert waits (a ClickHouse outage can hold it for long).
+    for (;;) {
+      const outcome = await Promise.race([result, sleep(3000).then(() => undefined)]);
+      if (outcome !== undefined) return outcome;
+      await control.heartbeat();
     }
   }
 
@@ -183,7 +238,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       accepted.push(m);
     }
     if (rows.length > 0) {
-      const outcome = await insertWithRetry(target.table, rows, control);
+      const outcome = await insertRows(target.table, rows, control);
       if (outcome === 'inserted') counters.inserted += rows.length;
       else
         for (const m of accepted)
@@ -202,9 +257,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     fromBeginning: true,
     minBytes: options.minBytes ?? 64 * 1024,
     maxWaitTimeMs: options.maxWaitTimeMs ?? 250,
-    // A batch is one partition's messages and waits on one ClickHouse insert: several in flight keep
-    // ClickHouse busy while the next batch is decoded. Batches share nothing but the counters.
-    partitionsConsumedConcurrently: 4,
+    // A batch is one partition's messages; batches of all partitions of a fetch are handled at once and
+    // their rows coalesced per table (insertRows). They share nothing else but the counters.
+    partitionsConsumedConcurrently: 16,
     log,
   });
   await consumer.run(project);
@@ -213,6 +268,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   return {
     counters,
     async stop() {
+      stopping = true; // an insert retrying through an outage gives up, so its batch is not committed
       await consumer.stop();
       await deadLetters.close();
       await engine.close();
