@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CicloError } from '../errors';
 import { installDebianPackage } from './prerequisites';
-import { execFileAsync, startDetached } from './processes';
+import { startDetached } from './processes';
 import type { NativeService, ServiceHealth } from './service';
 import { STACK_PORTS, STACK_VERSIONS } from './versions';
 
