@@ -8,7 +8,12 @@
  * Fencing: the transactional id is derived from the input partition, so whichever instance owns a
  * partition next initialises the same id and fences the previous owner (Kafka's EOS "v1" scheme, which
  * kafkajs supports; it has no KIP-447 consumer-metadata fencing). The changelog is partitioned like the
- * input: a task writes a partition's state to the same partition number.
+ * input: a task writes a partition's state to the same partition number. Partitions are acquired (fenced and
+ * restored) as soon as they are assigned, so a crashed owner's open transaction is aborted at once instead
+ * of holding back read_committed readers until its transaction timeout.
+ *
+ * Stopping, also while starting or restoring, aborts restores in progress, leaves the group (its partitions
+ * move to the other instances at once, not after the session timeout) and closes every producer.
  */
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Logger } from '../log';
@@ -52,11 +57,17 @@ export interface TransactionalProcessorOptions {
   readonly sessionTimeoutMs?: number;
   /** Input partitions processed at once (default 4). */
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * Stops the processor when aborted, as stop() does. Aborted while starting, the start still resolves, with
+   * a processor that has left the group and closed its clients: a stop request never waits for a restore.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunningProcessor {
   /** Input partitions this instance owns and has restored. */
   ownedPartitions(): number[];
+  /** Idempotent; aborts restores in progress, leaves the group, closes all producers. */
   stop(): Promise<void>;
   /** Resolves when the consumer crashed for good (kafkajs gave up); never resolves on a clean stop. */
   readonly crashed: Promise<Error>;
@@ -68,7 +79,7 @@ export interface RunningProcessor {
  * refused, which would crash the consumer on exactly the large batches a backlog produces. Several sends
  * inside one transaction are still one atomic commit.
  */
-const MAX_SEND_BYTES = 512 * 1024;
+const MAX_SEND_BYTES = 768 * 1024;
 
 /** Splits records into runs whose keys, values and headers add up to at most maxBytes (one record always fits). */
 export function chunkBySize(records: readonly OutputRecord[], maxBytes: number): OutputRecord[][] {
@@ -100,6 +111,13 @@ export async function startTransactionalProcessor(
     ...(log ? { log } : {}),
   });
   const producers = new Map<number, Producer>();
+  /** Aborted by stop(): restores in progress give up, and no new partition is acquired. */
+  const stopping = new AbortController();
+  let running = false;
+  // Asked to stop while starting: nothing is acquired from then on, and the stop follows the start.
+  const onStopSignal = (): void => void (running ? stop() : stopping.abort());
+  if (options.signal?.aborted) stopping.abort();
+  else options.signal?.addEventListener('abort', onStopSignal, { once: true });
   /** One chain of work per partition: a batch and an idle flush must never share a transaction. */
   const locks = new Map<number, Promise<unknown>>();
   function withPartition<T>(partition: number, work: () => Promise<T>): Promise<T> {
@@ -118,6 +136,9 @@ export async function startTransactionalProcessor(
     allowAutoTopicCreation: false,
     sessionTimeout,
     heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+    // kafkajs heartbeats between fetches and a stop waits for the fetch in flight: an idle fetch that waits
+    // 5 s (the default) makes a rebalance and a stop wait as long.
+    maxWaitTimeInMs: 1000,
   });
   let crash!: (err: Error) => void;
   const crashed = new Promise<Error>((resolve) => (crash = resolve));
@@ -130,22 +151,38 @@ export async function startTransactionalProcessor(
     await producer?.disconnect().catch(() => undefined);
   }
 
-  /** Fence the previous owner, then restore: the changelog we read is exactly what was committed. */
-  async function acquire(partition: number): Promise<Producer> {
+  /**
+   * Fence the previous owner, then restore: the changelog we read is exactly what was committed. Gives up
+   * (and closes its producer) as soon as stop() is called.
+   */
+  async function acquire(partition: number): Promise<void> {
+    const stopped = stopping.signal;
+    const ifStopped = (): void => {
+      if (stopped.aborted) throw new Error(`stopped while acquiring partition ${partition} of ${inputTopic}`);
+    };
+    ifStopped();
     const producer = kafka.producer({
       transactionalId: `${options.transactionalIdPrefix}-${inputTopic}-${partition}`,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
     });
-    await producer.connect();
-    const fence = await producer.transaction(); // InitProducerId: aborts whatever the old owner left open
-    await fence.abort();
-    const changelog = await readChangelogPartition(kafka, changelogTopic, partition);
-    await task.open(partition, changelog);
-    producers.set(partition, producer);
-    log?.info({ partition, changelogRecords: changelog.length }, 'partition restored');
-    return producer;
+    try {
+      await producer.connect();
+      ifStopped();
+      const fence = await producer.transaction(); // InitProducerId: aborts whatever the old owner left open
+      await fence.abort();
+      ifStopped();
+      log?.debug({ partition }, 'restoring partition');
+      const changelog = await readChangelogPartition(kafka, changelogTopic, partition, stopped);
+      ifStopped();
+      await task.open(partition, changelog);
+      producers.set(partition, producer);
+      log?.info({ partition, changelogRecords: changelog.length }, 'partition restored');
+    } catch (err) {
+      if (producers.get(partition) !== producer) await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
   }
 
   async function commit(
@@ -159,25 +196,26 @@ export async function startTransactionalProcessor(
       throw new Error(`partition ${partition} of ${inputTopic} is no longer owned by this instance`);
     const tx = await producer.transaction();
     try {
-      const byTopic = new Map<string, OutputRecord[]>();
-      for (const r of records) {
-        const list = byTopic.get(r.topic);
-        if (list) list.push(r);
-        else byTopic.set(r.topic, [r]);
-      }
-      for (const [topic, list] of byTopic) {
-        for (const chunk of chunkBySize(list, MAX_SEND_BYTES)) {
-          await tx.send({
+      // All topics in one request per chunk: a round trip per request, not per topic and chunk.
+      for (const chunk of chunkBySize(records, MAX_SEND_BYTES)) {
+        const byTopic = new Map<string, OutputRecord[]>();
+        for (const r of chunk) {
+          const list = byTopic.get(r.topic);
+          if (list) list.push(r);
+          else byTopic.set(r.topic, [r]);
+        }
+        await tx.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, list]) => ({
             topic,
-            acks: -1,
-            messages: chunk.map((r) => ({
+            messages: list.map((r) => ({
               key: r.key,
               value: r.value,
               ...(r.partition !== undefined ? { partition: r.partition } : {}),
               ...(r.headers ? { headers: { ...r.headers } } : {}),
             })),
-          });
-        }
+          })),
+        });
       }
       if (nextOffset !== undefined) {
         await tx.sendOffsets({
@@ -196,14 +234,31 @@ export async function startTransactionalProcessor(
 
   await consumer.connect();
   await consumer.subscribe({ topics: [inputTopic], fromBeginning: true });
+  /** The assignment of the latest generation: a partition is acquired only while it is assigned. */
+  let assigned = new Set<number>();
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
-    const assigned = new Set(event.payload.memberAssignment[inputTopic] ?? []);
-    for (const partition of [...producers.keys()]) {
-      // Through the partition's lock: a batch in flight finishes (or fails, fenced) before its state goes.
+    const previous = assigned;
+    assigned = new Set(event.payload.memberAssignment[inputTopic] ?? []);
+    for (const partition of new Set([...previous, ...producers.keys()])) {
+      // Through the partition's lock: a batch in flight finishes (or fails, fenced), and an acquisition in
+      // flight completes, before the partition's state goes.
       if (!assigned.has(partition))
-        void withPartition(partition, () => release(partition)).then(() =>
-          log?.info({ partition }, 'partition revoked'),
-        );
+        void withPartition(partition, async () => {
+          const owned = producers.has(partition);
+          await release(partition);
+          if (owned) log?.info({ partition }, 'partition revoked');
+        });
+    }
+    // Acquire new partitions now rather than at their first batch: fencing aborts what a crashed owner left
+    // open, which would otherwise hold back read_committed readers of the outputs until its timeout.
+    for (const partition of assigned) {
+      void withPartition(partition, async () => {
+        if (producers.has(partition) || !assigned.has(partition) || stopping.signal.aborted) return;
+        await acquire(partition);
+      }).catch((err: unknown) => {
+        if (!stopping.signal.aborted)
+          log?.warn({ err, partition }, 'acquiring a partition failed; retried at its next batch');
+      });
     }
   });
   consumer.on(consumer.events.CRASH, (event) => {
@@ -220,15 +275,23 @@ export async function startTransactionalProcessor(
       const { batch } = payload;
       if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
       const partition = batch.partition;
-      await withPartition(partition, async () => {
-        if (!producers.has(partition)) await acquire(partition);
-        const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, partition, m));
-        const records = await task.process(partition, messages);
-        const last = batch.messages[batch.messages.length - 1]!.offset;
-        await commit(partition, records, (BigInt(last) + 1n).toString());
-        payload.resolveOffset(last);
-        lastInput.set(partition, Date.now());
-      });
+      try {
+        await withPartition(partition, async () => {
+          if (stopping.signal.aborted) return;
+          if (!producers.has(partition)) await acquire(partition);
+          const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, partition, m));
+          const records = await task.process(partition, messages);
+          const last = batch.messages[batch.messages.length - 1]!.offset;
+          await commit(partition, records, (BigInt(last) + 1n).toString());
+          payload.resolveOffset(last);
+          lastInput.set(partition, Date.now());
+        });
+      } catch (err) {
+        // Stopped mid-batch: nothing of it was committed, so whoever owns the partition next processes it.
+        // Failing it would make kafkajs retry it, or restart the consumer that stop() is disconnecting.
+        if (stopping.signal.aborted) return;
+        throw err;
+      }
       await payload.heartbeat();
     },
   });
@@ -255,14 +318,26 @@ export async function startTransactionalProcessor(
         )
       : undefined;
 
+  let stopped: Promise<void> | undefined;
+  function stop(): Promise<void> {
+    stopped ??= (async () => {
+      stopping.abort();
+      if (idleTimer) clearInterval(idleTimer);
+      // Waits for the batches in flight, which give up their restores at once; then leaves the group.
+      await consumer.disconnect();
+      // Restores started by an assignment run outside any batch: wait until they noticed the stop.
+      await Promise.all([...locks.values()]);
+      for (const partition of [...producers.keys()]) await release(partition);
+    })();
+    return stopped;
+  }
+  running = true;
+  if (stopping.signal.aborted) await stop();
+
   return {
     ownedPartitions: () => [...producers.keys()].sort((a, b) => a - b),
     crashed,
-    async stop() {
-      if (idleTimer) clearInterval(idleTimer);
-      await consumer.disconnect();
-      for (const partition of [...producers.keys()]) await release(partition);
-    },
+    stop,
   };
 }
 
@@ -275,11 +350,11 @@ async function readChangelogPartition(
   kafka: ReturnType<typeof createKafka>,
   topic: string,
   partition: number,
+  stopped: AbortSignal,
 ): Promise<IncomingMessage[]> {
   const admin = kafka.admin();
   await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
+  const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   const end = BigInt(offsets.find((o) => o.partition === partition)?.high ?? '0');
   const start = BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
   if (end <= start) return [];
@@ -289,32 +364,41 @@ async function readChangelogPartition(
     readUncommitted: false,
     allowAutoTopicCreation: false,
   });
-  await reader.connect();
-  await reader.subscribe({ topics: [topic], fromBeginning: true });
   const records: IncomingMessage[] = [];
   let position = start;
   let lastProgress = Date.now();
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
-  await reader.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => {
-      if (batch.partition !== partition) {
-        reader.pause([{ topic, partitions: [batch.partition] }]);
-        return;
-      }
-      for (const m of batch.messages) records.push(fromKafkaMessage(topic, partition, m));
-      if (batch.messages.length > 0) position = BigInt(batch.lastOffset()) + 1n;
-      lastProgress = Date.now();
-      if (position >= end) finish();
-      return Promise.resolve();
-    },
-  });
-  const quiet = setInterval(() => {
-    if (position >= end || Date.now() - lastProgress > 1500) finish();
-  }, 100);
-  await done;
-  clearInterval(quiet);
-  await reader.disconnect();
-  return records;
+  stopped.addEventListener('abort', finish, { once: true });
+  let quiet: NodeJS.Timeout | undefined;
+  try {
+    await reader.connect();
+    if (stopped.aborted) return [];
+    await reader.subscribe({ topics: [topic], fromBeginning: true });
+    await reader.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (batch.partition !== partition) {
+          reader.pause([{ topic, partitions: [batch.partition] }]);
+          return;
+        }
+        for (const m of batch.messages) records.push(fromKafkaMessage(topic, partition, m));
+        if (batch.messages.length > 0) position = BigInt(batch.lastOffset()) + 1n;
+        lastProgress = Date.now();
+        if (position >= end) finish();
+        return Promise.resolve();
+      },
+    });
+    // The quiet period counts from when fetching starts: a slow group join must not end the read early.
+    lastProgress = Date.now();
+    quiet = setInterval(() => {
+      if (position >= end || Date.now() - lastProgress > 1500) finish();
+    }, 100);
+    await done;
+    return records;
+  } finally {
+    clearInterval(quiet);
+    stopped.removeEventListener('abort', finish);
+    await reader.disconnect().catch(() => undefined);
+  }
 }
