@@ -119,7 +119,7 @@ const WORKER = path.join(__dirname, 'worker.js');
 
 /** Starts a bench/worker.ts process and resolves once it consumes. */
 async function startWorker(
-  role: 'processor' | 'projector',
+  role: 'processor' | 'projector' | 'collector',
   options: unknown,
 ): Promise<{ stop(): Promise<void> }> {
   // CICLO_BENCH_PROFILE=<dir> writes a CPU profile of each worker there (node --cpu-prof).
@@ -317,56 +317,44 @@ function freePort(): Promise<number> {
 }
 
 /**
- * Batched HTTP in, Avro to Kafka out: `ciclo collect` in its own process, fed Segment batches of 500 calls
- * with 8 requests in flight; events per second counted from 202 answers. The events go to the shared
- * touchpoint topic with ids of their own (`bench-col-...`), so no pipeline sees them twice.
+ * Batched HTTP in, Avro to Kafka out: the collector in its own process (as `ciclo collect` runs), on a topic
+ * of this run's own, fed Segment batches of 500 calls with 8 requests in flight; events per second counted
+ * from 202 answers.
  */
 export async function collectorEventsPerSec(
   endpoints: ServiceEndpoints,
   events: readonly Touchpoint[],
   runs: number,
-  root: string,
 ): Promise<number> {
-  const writeKey = `wk_bench_${Date.now().toString(36)}`;
+  const run = `bench_col_${Date.now().toString(36)}`;
+  const topic = `${run}.touchpoints`;
+  const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+  await admin.ensureTopics([{ name: topic, partitions: PARTITIONS }]);
+  await admin.close();
+  await sleep(2000);
+  const writeKey = `wk_${run}`;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'bin', 'ciclo.js'), 'collect', '--port', String(port)],
-    {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
-        SCHEMA_REGISTRY_URL: endpoints.schemaRegistry.url,
-        CICLO_WRITE_KEYS: `bench:${writeKey}`,
-        CICLO_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  const collector = await startWorker('collector', {
+    endpoints,
+    run,
+    topics: { touchpoints: topic },
+    writeKey,
+    port,
+  });
   try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ok = await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('collector did not start');
-      await sleep(200);
-    }
+    const calls = events.map(toSegmentCall);
     const rates: number[] = [];
     for (let r = 0; r < runs; r++) {
-      const tag = `bench-col-${Date.now().toString(36)}-${r}`;
-      const calls = events.map((tp, i) => toSegmentCall({ ...tp, eventId: `${tag}-${i}` }));
       const start = performance.now();
       const report = await sendToCollector({ url, writeKey }, calls, { batchSize: 500, concurrency: 8 });
       rates.push(report.accepted / ((performance.now() - start) / 1000));
     }
     return median(rates);
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    await collector.stop();
+    const cleanup = await connectTopicAdmin(endpoints.kafka.brokers);
+    await cleanup.deleteTopics([topic]);
+    await cleanup.close();
   }
 }

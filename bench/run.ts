@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const latencyRate = Math.round(e2e * 0.25);
   const latencies: { p50: number; p99: number; samples: number; touchpointP99: number }[] = [];
   for (let r = 0; r < RUNS; r++) latencies.push(await e2eLatency(config.endpoints, latencyRate, 30));
-  const collector = await collectorEventsPerSec(config.endpoints, events, RUNS, ROOT);
+  const collector = await collectorEventsPerSec(config.endpoints, events, RUNS);
   say(`collector ${Math.round(collector)}/s`);
   const results = {
     measuredAt: new Date().toISOString(),
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       e2eEventsPerSec: `${events.length} simulated touchpoints, 6 partitions, processor (five-stage, grace 0, exactly-once) and projector each in its own Node process; until ClickHouse has every touchpoint and every stage change the replay predicts`,
       e2eLatency: `steady ${latencyRate} events/s (25% of e2e) for 30 s, first purchases of new customers; sampled send -> stage change queryable in ClickHouse, polled every 50 ms`,
       collectorEventsPerSec:
-        'ciclo collect in its own process; Segment batches of 500, 8 in flight, counted on 202',
+        'the collector in its own process on a topic of its own; Segment batches of 500, 8 in flight, counted on 202',
     },
   };
   fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -1,19 +1,25 @@
 /**
- * A benchmark pipeline stage in its own process, as `ciclo process` and `ciclo project` run when deployed:
- * `node dist/bench/worker.js <processor|projector> <json options>`. It prints "ready" once consuming and
- * stops cleanly on SIGTERM. Only the benchmarks use it: they need their own topics and database, which
- * the CLI commands (fixed topic names) do not take.
+ * A benchmark pipeline stage in its own process, as `ciclo process`, `ciclo project` and `ciclo collect` run
+ * when deployed: `node dist/bench/worker.js <processor|projector|collector> <json options>`. It prints "ready" once consuming and
+ * stops cleanly on SIGTERM. Only the benchmarks use it: they need their own topics and database, so that a
+ * benchmark never writes into the topics and tables a user's pipeline reads.
  */
 import type { ServiceEndpoints } from '../infra/config';
 import { createLogger } from '../infra/log';
 import { loadModel } from '../processors/domain/model';
 import { startLifecycleProcessor, type ProcessorTopics } from '../processors/runtime/start';
+import { loadCollectorConfig } from '../producers/collector/config';
+import { startCollector } from '../producers/collector/start';
+import { loadWebhooksConfig } from '../producers/webhooks/config';
 import { startProjector } from '../projections/projector/projector';
 
 interface WorkerOptions {
   endpoints: ServiceEndpoints;
   run: string;
   topics: ProcessorTopics & { projectorDeadLetter: string };
+  /** For the collector: its write key and port. */
+  writeKey?: string;
+  port?: number;
 }
 
 async function main(): Promise<void> {
@@ -44,7 +50,18 @@ async function main(): Promise<void> {
       topics: { ...options.topics, deadLetter: options.topics.projectorDeadLetter },
     });
     stop = () => projector.stop();
-  } else throw new Error(`unknown role ${role ?? ''}: processor or projector`);
+  } else if (role === 'collector') {
+    const collector = await startCollector({
+      endpoints: options.endpoints,
+      config: loadCollectorConfig({ CICLO_WRITE_KEYS: `bench:${options.writeKey ?? ''}` }),
+      webhooks: loadWebhooksConfig({}),
+      log,
+      port: options.port ?? 0,
+      host: '127.0.0.1',
+      topic: options.topics.touchpoints,
+    });
+    stop = () => collector.stop();
+  } else throw new Error(`unknown role ${role ?? ''}: processor, projector or collector`);
   process.stdout.write('ready\n');
   process.once('SIGTERM', () => {
     void stop().then(() => process.exit(0));

@@ -48,13 +48,16 @@ export async function startCollector(options: {
   log: Logger;
   port: number;
   host: string;
+  /** The touchpoint topic; defaults to TOPICS.touchpoints.name (benchmarks use one of their own). */
+  topic?: string;
 }): Promise<RunningCollector> {
   const { endpoints, log } = options;
+  const topic = options.topic ?? TOPICS.touchpoints.name;
   // The schema is registered (idempotently) before the first request, so a registry problem stops here.
   const serde = await createSerde(
     createAvroRegistry(endpoints.schemaRegistry.url),
     CONTRACTS.touchpoint,
-    valueSubject(TOPICS.touchpoints.name),
+    valueSubject(topic),
   ).catch((err: unknown) => {
     if (err instanceof CicloError) throw err;
     throw new CicloError(
@@ -85,6 +88,7 @@ export async function startCollector(options: {
     log,
     clock: Date.now,
     kafkaStatus: cachedKafkaStatus(endpoints.kafka.brokers),
+    topic,
   });
   try {
     await app.listen({ port: options.port, host: options.host });
