@@ -9,13 +9,15 @@ import { connectConsumer } from '../infra/kafka/consumer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../schemas/serde';
-import { TOPICS, valueSubject } from '../schemas/topics';
+import { valueSubject } from '../schemas/topics';
+import { connectTopicAdmin } from '../infra/kafka/admin';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { CICLO_BIN, runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 
 const { endpoints } = testConfig();
+const TOUCHPOINTS = uniqueName('it-collect-touchpoints');
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -33,10 +35,13 @@ describe('ciclo collect', () => {
   const auth = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
 
   beforeAll(async () => {
-    await runCiclo(['topics', 'ensure']);
+    // A topic of the test's own, so nothing it sends reaches the pipeline reading ciclo.touchpoints.
+    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+    await admin.ensureTopics([{ name: TOUCHPOINTS, partitions: 3 }]);
+    await admin.close();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [CICLO_BIN, 'collect', '--port', String(port)], {
+    child = spawn(process.execPath, [CICLO_BIN, 'collect', '--port', String(port), '--topic', TOUCHPOINTS], {
       env: { ...process.env, CICLO_WRITE_KEYS: `web:${writeKey}`, CICLO_LOG_LEVEL: 'warn' },
       stdio: 'ignore',
     });
@@ -53,6 +58,9 @@ describe('ciclo collect', () => {
       child.kill('SIGTERM');
       await exited;
     }
+    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+    await admin.deleteTopics([TOUCHPOINTS]);
+    await admin.close();
   });
 
   const post = (path: string, body: unknown, headers: Record<string, string> = { authorization: auth }) =>
@@ -94,13 +102,13 @@ describe('ciclo collect', () => {
     const serde = await createSerde(
       createAvroRegistry(endpoints.schemaRegistry.url),
       CONTRACTS.touchpoint,
-      valueSubject(TOPICS.touchpoints.name),
+      valueSubject(TOUCHPOINTS),
     );
     const found = new Map<string, Touchpoint>();
     const consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
       groupId: uniqueName('it-col'),
-      topics: [TOPICS.touchpoints.name],
+      topics: [TOUCHPOINTS],
       fromBeginning: true,
       commitOffsets: false,
     });
@@ -176,13 +184,13 @@ describe('ciclo collect', () => {
     const serde = await createSerde(
       createAvroRegistry(endpoints.schemaRegistry.url),
       CONTRACTS.touchpoint,
-      valueSubject(TOPICS.touchpoints.name),
+      valueSubject(TOUCHPOINTS),
     );
     const arrived = new Map<string, Touchpoint>();
     const consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
       groupId: uniqueName('it-sim'),
-      topics: [TOPICS.touchpoints.name],
+      topics: [TOUCHPOINTS],
       fromBeginning: true,
       commitOffsets: false,
     });

@@ -18,14 +18,16 @@ import { loaderSnippet } from '../producers/snippet/loader';
 import { SNIPPET_FILE } from '../producers/snippet/files';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../schemas/serde';
-import { TOPICS, valueSubject } from '../schemas/topics';
+import { valueSubject } from '../schemas/topics';
+import { connectTopicAdmin } from '../infra/kafka/admin';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { ensureChromium } from './support/chromium';
-import { CICLO_BIN, runCiclo } from './support/cli';
+import { CICLO_BIN } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
 const { endpoints } = testConfig();
+const TOUCHPOINTS = uniqueName('it-collect-touchpoints');
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -83,18 +85,25 @@ describe('browser snippet', () => {
 
   beforeAll(async () => {
     const executablePath = await ensureChromium();
-    await runCiclo(['topics', 'ensure']);
+    // A topic of the test's own, so nothing it sends reaches the pipeline reading ciclo.touchpoints.
+    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+    await admin.ensureTopics([{ name: TOUCHPOINTS, partitions: 3 }]);
+    await admin.close();
     const port = await freePort();
     collectorBase = `http://127.0.0.1:${port}`;
-    collector = spawn(process.execPath, [CICLO_BIN, 'collect', '--port', String(port)], {
-      env: {
-        ...process.env,
-        CICLO_WRITE_KEYS: `web:${writeKey}`,
-        CICLO_SNIPPET_SOURCES: 'web',
-        CICLO_LOG_LEVEL: 'info',
+    collector = spawn(
+      process.execPath,
+      [CICLO_BIN, 'collect', '--port', String(port), '--topic', TOUCHPOINTS],
+      {
+        env: {
+          ...process.env,
+          CICLO_WRITE_KEYS: `web:${writeKey}`,
+          CICLO_SNIPPET_SOURCES: 'web',
+          CICLO_LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    );
     // Kept for diagnosis, in the OS temp folder.
     collector.stderr!.pipe(fs.createWriteStream(path.join(os.tmpdir(), `${run}-collector.log`)));
     await eventually(
@@ -115,12 +124,12 @@ describe('browser snippet', () => {
     const serde = await createSerde(
       createAvroRegistry(endpoints.schemaRegistry.url),
       CONTRACTS.touchpoint,
-      valueSubject(TOPICS.touchpoints.name),
+      valueSubject(TOUCHPOINTS),
     );
     consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
       groupId: uniqueName('it-snippet'),
-      topics: [TOPICS.touchpoints.name],
+      topics: [TOUCHPOINTS],
       fromBeginning: true,
       commitOffsets: false,
     });
@@ -158,6 +167,9 @@ describe('browser snippet', () => {
       collector.kill('SIGTERM');
       await exited;
     }
+    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+    await admin.deleteTopics([TOUCHPOINTS]);
+    await admin.close();
   });
 
   const inPage = <T>(expression: string): Promise<T> => page.evaluate<T>(expression);

@@ -40,7 +40,11 @@ export function registerCollectCommand(program: Command, getConfig: () => CicloC
     )
     .option('--port <port>', 'port to listen on', '8090')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .action(async (opts: { port: string; host: string }) => {
+    .option(
+      '--topic <name>',
+      'touchpoint topic to produce to (it must exist; default ciclo.touchpoints, which the processor reads)',
+    )
+    .action(async (opts: { port: string; host: string; topic?: string }) => {
       const port = parsePort(opts.port);
       const { endpoints, logLevel } = getConfig();
       const collectorConfig = loadCollectorConfig(process.env);
@@ -54,6 +58,7 @@ export function registerCollectCommand(program: Command, getConfig: () => CicloC
         log,
         port,
         host: opts.host,
+        ...(opts.topic !== undefined ? { topic: opts.topic } : {}),
       });
       try {
         say(
