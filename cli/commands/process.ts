@@ -32,6 +32,18 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
       const model = loadModel(opts.model);
       const log = createLogger({ level: config.logLevel, name: 'processor' });
       const p = opts.topicsPrefix;
+      // Listening before starting: a Ctrl-C or SIGTERM during startup (joining, restoring) stops the processor
+      // cleanly, leaving the group at once, instead of killing it, which would make the other instances wait
+      // a session timeout for its partitions.
+      const stopRequest = new AbortController();
+      const stopRequested = new Promise<string>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals): void => {
+          stopRequest.abort();
+          resolve(signal);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+      });
       const processor = await startLifecycleProcessor({
         endpoints: config.endpoints,
         model,
@@ -50,13 +62,12 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
               groupId: `${p}-processor-${model.id}`,
             }
           : {}),
+        signal: stopRequest.signal,
       });
-      log.info({ model: model.id, version: model.version }, 'processor started');
+      if (!stopRequest.signal.aborted)
+        log.info({ model: model.id, version: model.version }, 'processor started');
       const reason = await Promise.race([
-        new Promise<string>((resolve) => {
-          process.once('SIGINT', () => resolve('SIGINT'));
-          process.once('SIGTERM', () => resolve('SIGTERM'));
-        }),
+        stopRequested,
         processor.crashed.then((err) => `crash: ${err.message}`),
       ]);
       await processor.stop();

@@ -232,6 +232,8 @@ export async function startTransactionalProcessor(
     }
   }
 
+  // Asked to stop before joining: never join, so that the group does not rebalance twice for nothing.
+  if (stopping.signal.aborted) return { ownedPartitions: () => [], crashed, stop: () => Promise.resolve() };
   await consumer.connect();
   await consumer.subscribe({ topics: [inputTopic], fromBeginning: true });
   /** The assignment of the latest generation: a partition is acquired only while it is assigned. */

@@ -39,6 +39,8 @@ export async function startLifecycleProcessor(options: {
   log: Logger;
   topics?: ProcessorTopics;
   groupId?: string;
+  /** Stops the processor when aborted, also while it is still starting (see startTransactionalProcessor). */
+  signal?: AbortSignal;
 }): Promise<RunningProcessor> {
   const topics = options.topics ?? DEFAULT_PROCESSOR_TOPICS;
   const registry = createAvroRegistry(options.endpoints.schemaRegistry.url);
@@ -73,5 +75,6 @@ export async function startLifecycleProcessor(options: {
     task,
     log: options.log,
     idleFlushMs: options.idleFlushMs,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
 }
