@@ -1,4 +1,5 @@
 /** `ciclo topics ensure | list | tail` and schema evolution against the real registry. */
+import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectProducer } from '../infra/kafka/producer';
 import { CicloError } from '../infra/errors';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
@@ -36,26 +37,22 @@ describe('ciclo topics', () => {
   });
 
   it('tail prints decoded touchpoints with key, partition, offset and headers as JSON lines', async () => {
-    await runCiclo(['topics', 'ensure']);
+    // A touchpoint topic of the test's own: nothing reaches the ciclo.touchpoints a pipeline reads.
+    const topic = uniqueName('it-tail-touchpoints');
+    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+    await admin.ensureTopics([{ name: topic, partitions: 2 }]);
+    await admin.close();
     const registry = createAvroRegistry(endpoints.schemaRegistry.url);
-    const serde = await createSerde(registry, CONTRACTS.touchpoint, valueSubject(TOPICS.touchpoints.name));
+    const serde = await createSerde(registry, CONTRACTS.touchpoint, valueSubject(topic));
     const marker = uniqueName('tail');
     const event = { ...TOUCHPOINT_EXAMPLES.PurchaseCompleted, eventId: marker, customerId: marker };
     const producer = await connectProducer({ brokers: endpoints.kafka.brokers, clientId: 'it-tail' });
-    await producer.send(TOPICS.touchpoints.name, [
+    await producer.send(topic, [
       { key: marker, value: await serde.encode(event), headers: { 'ciclo-test': marker } },
     ]);
     await producer.close();
 
-    const tail = await runCiclo([
-      'topics',
-      'tail',
-      TOPICS.touchpoints.name,
-      '--from-beginning',
-      '--json',
-      '--timeout',
-      '20',
-    ]);
+    const tail = await runCiclo(['topics', 'tail', topic, '--from-beginning', '--json', '--timeout', '20']);
     expect(tail.code).toBe(0);
     const lines = tail.stdout
       .trim()
@@ -63,7 +60,7 @@ describe('ciclo topics', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const ours = lines.find((l) => l.key === marker);
     expect(ours).toMatchObject({
-      topic: TOPICS.touchpoints.name,
+      topic,
       key: marker,
       headers: { 'ciclo-test': marker },
       encoding: 'avro',
