@@ -1,7 +1,8 @@
 /**
  * The exactly-once runtime on real Kafka, with a tiny task (a running count per key): every input yields
  * exactly one output, and an instance started after another stopped continues from the restored
- * changelog instead of from zero.
+ * changelog instead of from zero; an instance stopped while it is still restoring stops at once, and the
+ * next one takes over without waiting for a session timeout.
  */
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectConsumer } from '../infra/kafka/consumer';
@@ -118,6 +119,87 @@ describe('transactional processor', () => {
       Math.max(...values.filter((_, i) => seen[i]!.key === key).map((v) => Number(v.split('#')[1])));
     for (const key of ['k0', 'k1', 'k2', 'k3', 'k4']) expect(lastCount(key)).toBe(30);
     expect(second.opened.sort()).toEqual([0, 1]);
+  });
+
+  it('stops at once while restoring, leaves the group, and the next instance continues exactly once', async () => {
+    const groupId = uniqueName('it-eos-stop');
+    const [stopIn, stopOut, stopLog] = ['in', 'out', 'log'].map((t) => uniqueName(`it-eos-stop-${t}`)) as [
+      string,
+      string,
+      string,
+    ];
+    const admin = await connectTopicAdmin(brokers);
+    await admin.ensureTopics([
+      { name: stopIn, partitions: 2 },
+      { name: stopOut, partitions: 2 },
+      { name: stopLog, partitions: 2, config: { 'cleanup.policy': 'compact' } },
+    ]);
+    // A long session timeout: an instance that did not leave the group would hold up the next for 60 s.
+    const options = {
+      brokers,
+      groupId,
+      inputTopic: stopIn,
+      changelogTopic: stopLog,
+      transactionalIdPrefix: groupId,
+      sessionTimeoutMs: 60_000,
+    };
+    const seen: IncomingMessage[] = [];
+    const reader = await connectConsumer({
+      brokers,
+      groupId: uniqueName('it-eos-stop-reader'),
+      topics: [stopOut],
+      fromBeginning: true,
+    });
+    await reader.run((batch) => {
+      seen.push(...batch);
+      return Promise.resolve();
+    });
+    try {
+      await produce(stopIn, 0, 100);
+      const one = await startTransactionalProcessor({ ...options, task: countingTask(stopOut, stopLog) });
+      await eventually(() => Promise.resolve(seen.length >= 100 ? true : undefined), 60_000, '100 outputs');
+      await one.stop();
+
+      // Asked to stop before it started: it never joins, and its start still resolves.
+      const never = new AbortController();
+      never.abort();
+      const unstarted = await startTransactionalProcessor({
+        ...options,
+        task: countingTask(stopOut, stopLog),
+        signal: never.signal,
+      });
+      expect(unstarted.ownedPartitions()).toEqual([]);
+      await unstarted.stop();
+
+      // Stopped right after its start: its partitions are being fenced and restored as it stops.
+      await produce(stopIn, 100, 150);
+      const stopping = countingTask(stopOut, stopLog);
+      const two = await startTransactionalProcessor({ ...options, task: stopping });
+      const stopStarted = Date.now();
+      await two.stop();
+      expect(Date.now() - stopStarted).toBeLessThan(5000);
+      expect(two.ownedPartitions()).toEqual([]);
+      await two.stop(); // idempotent
+
+      const started = Date.now();
+      const three = await startTransactionalProcessor({ ...options, task: countingTask(stopOut, stopLog) });
+      await eventually(() => Promise.resolve(seen.length >= 150 ? true : undefined), 30_000, '150 outputs');
+      expect(Date.now() - started).toBeLessThan(30_000); // not held up by a member that never left
+      expect(three.ownedPartitions()).toEqual([0, 1]);
+      await new Promise((r) => setTimeout(r, 1000)); // anything extra would show up now
+      await three.stop();
+
+      const values = seen.map((m) => m.value!.toString());
+      expect(values).toHaveLength(150);
+      expect(new Set(values.map((v) => v.split('#')[0])).size).toBe(150);
+      const lastCount = (key: string): number =>
+        Math.max(...values.filter((_, i) => seen[i]!.key === key).map((v) => Number(v.split('#')[1])));
+      for (const key of ['k0', 'k1', 'k2', 'k3', 'k4']) expect(lastCount(key)).toBe(30);
+    } finally {
+      await reader.stop();
+      await admin.deleteTopics([stopIn, stopOut, stopLog]);
+      await admin.close();
+    }
   });
 
   it('commits a backlog whose outputs exceed the largest message the broker takes', async () => {
