@@ -32,7 +32,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     logLevel: log ? KafkaLogLevel.WARN : KafkaLogLevel.NOTHING,
     logCreator:
       () =>
-      ({ level, label, log: entry }: LogEntry) => {
+      ({ namespace, level, label, log: entry }: LogEntry) => {
         if (!log) return;
         const { message, ...fields } = entry;
         // kafkajs logs retriable coordinator errors at ERROR while it retries them itself; keep them at warn.
@@ -43,7 +43,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
         );
         const name = expected
           ? 'debug'
-          : level === KafkaLogLevel.ERROR && label === 'Connection'
+          : level === KafkaLogLevel.ERROR && namespace === 'Connection'
             ? 'warn'
             : (levelName[level] ?? 'info');
         log[name]({ kafka: fields, label }, String(message));
