@@ -70,8 +70,10 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         const seed = Number(opts.seed) | 0;
         const config = getConfig();
         const { endpoints } = config;
+        // The demo prints its own progress; components log only errors unless CICLO_LOG_LEVEL asks for
+        // more (Kafka's retried, transient broker errors are warnings: noise in a summary).
         const log = createLogger({
-          level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+          level: config.logLevel === 'info' ? 'error' : config.logLevel,
           name: 'demo',
         });
         const started = Date.now();
