@@ -325,6 +325,7 @@ export async function collectorEventsPerSec(
   endpoints: ServiceEndpoints,
   events: readonly Touchpoint[],
   runs: number,
+  client: { batchSize: number; concurrency: number } = { batchSize: 500, concurrency: 8 },
 ): Promise<number> {
   const run = `bench_col_${Date.now().toString(36)}`;
   const topic = `${run}.touchpoints`;
@@ -347,7 +348,7 @@ export async function collectorEventsPerSec(
     const rates: number[] = [];
     for (let r = 0; r < runs; r++) {
       const start = performance.now();
-      const report = await sendToCollector({ url, writeKey }, calls, { batchSize: 500, concurrency: 8 });
+      const report = await sendToCollector({ url, writeKey }, calls, client);
       rates.push(report.accepted / ((performance.now() - start) / 1000));
     }
     return median(rates);

@@ -180,12 +180,17 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         say('\nCAC, ROI and CLV:CAC by acquisition channel:');
         say(formatTable((await cacReport(clickhouse, endpoints.clickhouse.database, model.id)) as never));
         const atRisk = await clickhouse.query<Record<string, unknown>>(
-          `SELECT s.customer_id AS customer, s.orders AS orders, s.net_revenue_minor / 100 AS revenue, round(c.probability_alive, 2) AS p_alive, toDate(s.last_purchase_at) AS last_purchase
+          // Why each is at risk: silent for longer than their own buying rhythm. P(alive) is the BG/NBD
+          // view of the same history; on the simulated year it often stays high, since the fit attributes
+          // quiet spells to slow buyers rather than to dropout.
+          `SELECT s.customer_id AS customer, s.orders AS orders, s.net_revenue_minor / 100 AS revenue,
+                  toDate(s.last_purchase_at) AS last_purchase, round(s.purchase_cadence_days) AS usual_gap_days,
+                  toDate(s.stage_entered_at) AS at_risk_since, round(c.probability_alive, 2) AS p_alive
          FROM (SELECT * FROM ${db}.customer_state FINAL WHERE model_id = 'five-stage' AND stage = 'at_risk') AS s
          ANY LEFT JOIN (SELECT customer_id, probability_alive FROM ${db}.customer_clv FINAL) AS c USING customer_id
          ORDER BY s.net_revenue_minor DESC, customer LIMIT 5`,
         );
-        say('\nTop at-risk customers (by revenue):');
+        say('\nTop at-risk customers (by revenue; silent for longer than their usual gap between orders):');
         say(formatTable(atRisk));
         say(
           `\ndone in ${((Date.now() - started) / 1000).toFixed(0)}s. Explore: npx ciclo report <cohorts|clv|funnel|cac|churn|nps>`,

@@ -35,7 +35,8 @@ export function createKafka(options: KafkaClientOptions): Kafka {
       ({ namespace, level, label, log: entry }: LogEntry) => {
         if (!log) return;
         const { message, ...fields } = entry;
-        // kafkajs logs retriable coordinator errors at ERROR while it retries them itself; keep them at warn.
+        // kafkajs logs retriable coordinator errors, and a member rejoining its group (as happens while the
+        // group rebalances or shuts down), at ERROR while it handles them itself; they are warnings.
         // Two warnings are expected by design and go to debug: we use the Java-compatible partitioner on
         // purpose, and idempotent producers with bounded retries, whose failed sends the caller handles.
         const expected = /switched default partitioner|Limiting retries for the idempotent producer/.test(
@@ -43,7 +44,8 @@ export function createKafka(options: KafkaClientOptions): Kafka {
         );
         const name = expected
           ? 'debug'
-          : level === KafkaLogLevel.ERROR && namespace === 'Connection'
+          : level === KafkaLogLevel.ERROR &&
+              (namespace === 'Connection' || /re-joining the group/.test(String(message)))
             ? 'warn'
             : (levelName[level] ?? 'info');
         log[name]({ kafka: fields, label }, String(message));
