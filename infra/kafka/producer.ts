@@ -94,14 +94,33 @@ export async function connectProducer(options: {
   }
 
   return {
-    send(topic, messages) {
-      if (messages.length === 0) return Promise.resolve();
+    async send(topic, messages) {
+      // A send larger than one request may carry goes out as several, in order; it resolves when Kafka
+      // has all of them (a broker refuses a record batch over its message.max.bytes outright).
+      const parts: { messages: OutgoingMessage[]; bytes: number }[] = [];
+      let current: OutgoingMessage[] = [];
       let bytes = 0;
-      for (const m of messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ topic, messages, bytes, resolve, reject });
-        void drain();
-      });
+      for (const m of messages) {
+        let size = (m.value?.length ?? 0) + (m.key?.length ?? 0) * 3 + 64;
+        for (const [k, v] of Object.entries(m.headers ?? {})) size += (k.length + v.length) * 3;
+        if (current.length > 0 && bytes + size > MAX_COALESCED_BYTES) {
+          parts.push({ messages: current, bytes });
+          current = [];
+          bytes = 0;
+        }
+        current.push(m);
+        bytes += size;
+      }
+      if (current.length > 0) parts.push({ messages: current, bytes });
+      await Promise.all(
+        parts.map(
+          (part) =>
+            new Promise<void>((resolve, reject) => {
+              queue.push({ topic, messages: part.messages, bytes: part.bytes, resolve, reject });
+              void drain();
+            }),
+        ),
+      );
     },
     close: () => producer.disconnect(),
   };
