@@ -139,6 +139,15 @@ export const TOUCHPOINT_EXAMPLES: { readonly [T in TouchpointType]: Extract<Touc
       periodEnd: Date.UTC(2026, 2, 31),
     },
   },
+  ClvPredicted: {
+    eventId: 'clv:cus_8c1f2a:2026-03-31',
+    customerId: 'cus_8c1f2a',
+    occurredAt: Date.UTC(2026, 2, 31, 23, 59, 59),
+    receivedAt: Date.UTC(2026, 3, 1, 2, 0),
+    source: { kind: 'model', name: 'clv-refit' },
+    type: 'ClvPredicted',
+    payload: { probabilityAlive: 0.27, expectedPurchases12m: 0.8, predictedClvMinor: 1840, currency: 'EUR' },
+  },
   Tracked: {
     ...web,
     eventId: 'evt_tk_0001',

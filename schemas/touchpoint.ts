@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { currencyCode, id, nonNegativeMinorUnits, smallInt, text, timestampMillis } from './fields';
 
-export const SOURCE_KINDS = ['snippet', 'api', 'webhook', 'import', 'simulator'] as const;
+/** `model`: scores ciclo computes itself (`ciclo clv refit`), fed back to the processor as touchpoints. */
+export const SOURCE_KINDS = ['snippet', 'api', 'webhook', 'import', 'simulator', 'model'] as const;
 
 export const Source = z
   .object({
@@ -153,6 +154,23 @@ export const MarketingSpendRecorded = z
   })
   .meta({ avroName: 'MarketingSpendRecordedPayload' });
 
+/**
+ * A customer's predicted lifetime value from a CLV fit (`ciclo clv refit`: BG/NBD + Gamma-Gamma), as of
+ * the fit's day. Not customer activity: it moves no "last seen" time and creates no customer; it lets stage
+ * rules use P(alive) (e.g. the five-stage model's `low-probability-alive` rule).
+ */
+export const ClvPredicted = z
+  .object({
+    probabilityAlive: z
+      .number()
+      .min(0, 'probabilityAlive must be 0-1')
+      .max(1, 'probabilityAlive must be 0-1'),
+    expectedPurchases12m: z.number().min(0, 'expectedPurchases12m must be >= 0'),
+    predictedClvMinor: nonNegativeMinorUnits(),
+    currency: currencyCode(),
+  })
+  .meta({ avroName: 'ClvPredictedPayload' });
+
 export const Tracked = z
   .object({
     /** A custom event name from `track` that maps to no typed touchpoint. */
@@ -184,6 +202,7 @@ export const PAYLOADS = {
   SupportTicketResolved,
   ReferralMade,
   MarketingSpendRecorded,
+  ClvPredicted,
   Tracked,
 } as const;
 

@@ -1,13 +1,16 @@
 /**
  * `ciclo clv fit --cdnow <file> --calibration-end <yyyy-mm-dd> [--json]`: fits the BG/NBD and Gamma-Gamma
  * models to a CDNOW transaction file. Needs no service: this file reads the file and prints; the math is in
- * projections/clv. (`ciclo clv refit`, from ClickHouse, comes later and will use the config.)
+ * projections/clv. `ciclo clv refit` fits on ClickHouse, writes customer_clv and sends P(alive) to the processor.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { connectClickHouseServer } from '../../infra/clickhouse/engine';
-import { refitFromClickHouse } from '../../projections/clv/refit';
+import { clvPredictions, refitFromClickHouse, type ClickHouseRefit } from '../../projections/clv/refit';
+import { produceTouchpoints } from '../../producers/import/import';
+import type { ServiceEndpoints } from '../../infra/config';
+import { openTouchpointSink } from '../touchpoint-sink';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError, errorMessage } from '../../infra/errors';
 import { fitCdnow, type CdnowFit } from '../../projections/clv/fit-cdnow';
@@ -129,22 +132,45 @@ export function registerClvCommands(program: Command, getConfig: () => CicloConf
       'fit on the customers in ClickHouse and write expected purchases, P(alive) and predicted CLV back',
     )
     .option('--json', 'print the fitted parameters as JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const { clickhouse } = getConfig().endpoints;
+    .option('--no-publish', 'do not send the predictions to the lifecycle processor (ciclo.touchpoints)')
+    .action(async (opts: { json?: boolean; publish: boolean }) => {
+      const { endpoints } = getConfig();
+      const { clickhouse } = endpoints;
       const engine = connectClickHouseServer({ url: clickhouse.url });
       try {
         const result = await refitFromClickHouse(engine, clickhouse.database, Date.now());
+        // P(alive) back to the processor, whose stage rules may use it (five-stage: low-probability-alive).
+        const published = opts.publish ? await publishClvPredictions(endpoints, result) : 0;
         const summary = {
           bgnbd: result.bgNbd.params,
           gammaGamma: result.gammaGamma.params,
           customers: result.customers.length,
           asOf: formatIsoDay(result.asOfDay),
+          published,
         };
         process.stdout.write(
-          `${opts.json ? JSON.stringify(summary) : `refit ${summary.customers} customers as of ${summary.asOf}: BG/NBD ${JSON.stringify(summary.bgnbd)}, Gamma-Gamma ${JSON.stringify(summary.gammaGamma)}`}\n`,
+          `${opts.json ? JSON.stringify(summary) : `refit ${summary.customers} customers as of ${summary.asOf}: BG/NBD ${JSON.stringify(summary.bgnbd)}, Gamma-Gamma ${JSON.stringify(summary.gammaGamma)}; ${published} predictions sent to the processor`}\n`,
         );
       } finally {
         await engine.close();
       }
     });
+}
+
+/** Sends a fit's ClvPredicted touchpoints to ciclo.touchpoints; resolves with how many Kafka took. */
+export async function publishClvPredictions(
+  endpoints: ServiceEndpoints,
+  result: ClickHouseRefit,
+): Promise<number> {
+  const { producer, serde, topic } = await openTouchpointSink(endpoints, 'ciclo-clv-refit');
+  try {
+    return await produceTouchpoints(
+      producer,
+      serde,
+      topic,
+      clvPredictions(result, result.currencyOf, Date.now()),
+    );
+  } finally {
+    await producer.close();
+  }
 }

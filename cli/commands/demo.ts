@@ -30,6 +30,7 @@ import { cacReport, funnelReport } from '../../projections/reports/analytics';
 import { cohortReport, formatCohortTable } from '../../projections/reports/cohorts';
 import { identifier, stringLiteral } from '../../projections/sql';
 import { provisionTopicsAndSchemas } from '../../schemas/provision';
+import { publishClvPredictions } from './clv';
 import { formatTable } from './report';
 import { drawProgress } from '../progress';
 import { formatStatus } from './stack';
@@ -162,7 +163,10 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           await sleep(1500);
         }
         const refit = await refitFromClickHouse(clickhouse, endpoints.clickhouse.database, Date.now());
-        say(`    CLV refit on ${refit.customers.length} customers`);
+        const scored = await publishClvPredictions(endpoints, refit);
+        say(
+          `    CLV refit on ${refit.customers.length} customers; ${scored} P(alive) scores sent to the processor`,
+        );
 
         say('6/6 summary\n');
         const funnel = await funnelReport(clickhouse, endpoints.clickhouse.database, model.id);

@@ -247,6 +247,12 @@ function revenue(state: CustomerState, amountMinor: number, currency: string): v
 export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
   const at = tp.occurredAt;
   state.applied = appendedNumber(state.applied, fnv1a(tp.eventId));
+  if (tp.type === 'ClvPredicted') {
+    // A score about the customer, not something the customer did: no "seen", no channel.
+    state.lastAppliedAt = Math.max(state.lastAppliedAt, at);
+    state.probabilityAlive = tp.payload.probabilityAlive;
+    return state;
+  }
   state.firstSeenAt = Math.min(state.firstSeenAt, at);
   state.lastSeenAt = Math.max(state.lastSeenAt, at);
   state.lastAppliedAt = Math.max(state.lastAppliedAt, at);

@@ -81,6 +81,15 @@ const tp = {
     source: { kind: 'api', name: 'desk' },
     payload: { ticketId },
   }),
+  clv: (customerId: string, day: number, probabilityAlive: number): Touchpoint => ({
+    eventId: `e${++seq}`,
+    type: 'ClvPredicted',
+    customerId,
+    occurredAt: T0 + day * DAY,
+    receivedAt: T0 + day * DAY,
+    source: { kind: 'model', name: 'clv-refit' },
+    payload: { probabilityAlive, expectedPurchases12m: 0.4, predictedClvMinor: 900, currency: 'EUR' },
+  }),
   refer: (customerId: string, day: number): Touchpoint => ({
     eventId: `e${++seq}`,
     type: 'ReferralMade',
@@ -207,6 +216,28 @@ describe('five-stage journeys', () => {
       'conversion:first-purchase',
       'at_risk:detractor-with-open-ticket',
     ]);
+  });
+
+  it('a retained customer whose CLV fit says P(alive) < 0.3 is at risk; the score is not activity', () => {
+    const j = given('five-stage', [
+      tp.buy('di', 0),
+      tp.buy('di', 30),
+      tp.clv('di', 40, 0.8),
+      tp.clv('di', 45, 0.2),
+      tp.clv('nobody', 45, 0.1),
+    ]);
+    expect(j.path('di')).toEqual([
+      'reach:first-touch',
+      'conversion:first-purchase',
+      'retention:second-purchase',
+      'at_risk:low-probability-alive',
+    ]);
+    const atRisk = j.result.stageChanges.find((c) => c.toStage === 'at_risk')!;
+    expect(atRisk.occurredAt).toBe(T0 + 45 * DAY);
+    expect(j.stateOf('di')).toMatchObject({ probabilityAlive: 0.2, lastSeenAt: T0 + 30 * DAY });
+    // A score for a customer the processor has never seen creates nobody.
+    expect(j.stateOf('nobody')).toBeUndefined();
+    expect(j.path('nobody')).toEqual([]);
   });
 
   it('two known customers merged by alias become one, with orders, revenue and ids combined', () => {

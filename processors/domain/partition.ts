@@ -345,6 +345,10 @@ export class PartitionLifecycle {
 
   /** Applies a touchpoint that is not a duplicate to customer `id`, whose current state is `s` if known. */
   private applyTo(tp: Touchpoint, id: string, s: CustomerState | undefined): void {
+    if (s === undefined && tp.type === 'ClvPredicted') {
+      this.counters.ignored += 1; // a score creates no customer (one that was merged away, or unknown here)
+      return;
+    }
     const isNew = s === undefined;
     if (s) {
       if (tp.occurredAt < s.lastAppliedAt) this.counters.late += 1;

@@ -184,6 +184,8 @@ function trackOf(tp: Touchpoint): { event: string; properties: Record<string, un
     case 'Identified':
     case 'Aliased':
       throw new Error(`${tp.type} is not a track call`);
+    case 'ClvPredicted':
+      throw new Error('ClvPredicted is ciclo\'s own score, not something a website or backend sends');
     default: {
       const unreachable: never = tp;
       throw new Error(`unknown touchpoint type ${(unreachable as Touchpoint).type}`);

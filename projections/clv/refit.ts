@@ -6,6 +6,8 @@
  */
 import type { ClickHouseEngine } from '../../infra/clickhouse/engine';
 import { CicloError } from '../../infra/errors';
+import { providerEventId } from '../../producers/collector/event-id';
+import type { Touchpoint } from '../../schemas/touchpoint';
 import { identifier } from '../sql';
 import { expectedPurchases, fitBgNbd, probabilityAlive, type BgNbdFit } from './bgnbd';
 import type { CustomerPurchases } from './cdnow';
@@ -18,6 +20,7 @@ export interface PurchaseDayRow {
   /** Days since 1970-01-01. */
   readonly day: number | string;
   readonly amount_minor: number | string;
+  readonly currency?: string;
 }
 
 export interface CustomerClv {
@@ -78,14 +81,49 @@ export function refitCustomers(histories: readonly CustomerPurchases[], asOfDay:
   return { bgNbd, gammaGamma, asOfDay, customers };
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The fit as touchpoints for the processor: one ClvPredicted per customer, at the end of the fit's as-of
+ * day (the last purchase day in the data, so stream time does not jump ahead of the data), with an id per
+ * customer and day so that refitting twice on one day changes nothing downstream. Pure.
+ */
+export function clvPredictions(
+  result: RefitResult,
+  currencyOf: ReadonlyMap<string, string>,
+  receivedAt: number,
+): Touchpoint[] {
+  const occurredAt = (result.asOfDay + 1) * DAY_MS - 1000;
+  const day = new Date(result.asOfDay * DAY_MS).toISOString().slice(0, 10);
+  return result.customers.map((c) => ({
+    eventId: providerEventId('clv', c.customerId, day),
+    type: 'ClvPredicted',
+    customerId: c.customerId,
+    occurredAt,
+    receivedAt,
+    source: { kind: 'model', name: 'clv-refit' },
+    payload: {
+      probabilityAlive: Math.min(1, Math.max(0, c.probabilityAlive)),
+      expectedPurchases12m: Math.max(0, c.expectedPurchases12m),
+      predictedClvMinor: Math.max(0, Math.round(c.predictedClvMinor)),
+      currency: currencyOf.get(c.customerId) ?? 'USD',
+    },
+  }));
+}
+
+export interface ClickHouseRefit extends RefitResult {
+  /** Each customer's purchase currency, for the predictions' money. */
+  readonly currencyOf: ReadonlyMap<string, string>;
+}
+
 export async function refitFromClickHouse(
   engine: ClickHouseEngine,
   database: string,
   fittedAtMs: number,
-): Promise<RefitResult> {
+): Promise<ClickHouseRefit> {
   const db = identifier(database);
   const rows = await engine.query<PurchaseDayRow>(
-    `SELECT customer_id, toUInt32(toDate(revenue_at)) AS day, sum(amount_minor) AS amount_minor
+    `SELECT customer_id, toUInt32(toDate(revenue_at)) AS day, sum(amount_minor) AS amount_minor, any(currency) AS currency
      FROM ${db}.revenue_events WHERE kind = 'purchase' AND customer_id != ''
      GROUP BY customer_id, day ORDER BY customer_id, day`,
   );
@@ -111,5 +149,7 @@ export async function refitFromClickHouse(
   }));
   for (let i = 0; i < out.length; i += 10_000)
     await engine.insert(`${db}.customer_clv`, out.slice(i, i + 10_000));
-  return result;
+  const currencyOf = new Map<string, string>();
+  for (const r of rows) if (r.currency) currencyOf.set(r.customer_id, r.currency);
+  return { ...result, currencyOf };
 }

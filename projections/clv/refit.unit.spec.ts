@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseCdnow } from './cdnow';
 import { parseIsoDay } from './dates';
-import { refitCustomers, toHistories, type PurchaseDayRow } from './refit';
+import { TouchpointSchema } from '../../schemas/touchpoint';
+import { clvPredictions, refitCustomers, toHistories, type PurchaseDayRow } from './refit';
 
 const SAMPLE = path.resolve(__dirname, '..', '..', '..', 'shared', 'datasets', 'cdnow', 'CDNOW_sample.txt');
 
@@ -35,5 +36,32 @@ describe('clv refit (pure part)', () => {
     // The most valuable customers are repeat buyers who are still likely alive.
     const top = [...result.customers].sort((a, b) => b.predictedClvMinor - a.predictedClvMinor).slice(0, 10);
     expect(top.every((c) => c.frequency > 0 && c.probabilityAlive > 0.5)).toBe(true);
+  });
+
+  it('becomes one valid ClvPredicted touchpoint per customer at the end of the as-of day, with stable ids', () => {
+    const asOf = parseIsoDay('1997-09-30')!;
+    const rows: PurchaseDayRow[] = [
+      { customer_id: 'a', day: asOf - 200, amount_minor: 1500 },
+      { customer_id: 'a', day: asOf - 100, amount_minor: 2500 },
+      { customer_id: 'b', day: asOf - 50, amount_minor: 900 },
+      { customer_id: 'b', day: asOf - 10, amount_minor: 1100 },
+      { customer_id: 'c', day: asOf, amount_minor: 700 },
+    ];
+    const result = refitCustomers(toHistories(rows), asOf);
+    const once = clvPredictions(result, new Map([['a', 'EUR']]), Date.UTC(1997, 9, 1));
+    const again = clvPredictions(result, new Map([['a', 'EUR']]), Date.UTC(1997, 9, 2));
+    expect(once.map((t) => t.eventId)).toEqual(again.map((t) => t.eventId));
+    expect(once.map((t) => t.eventId)).toEqual(['clv:a:1997-09-30', 'clv:b:1997-09-30', 'clv:c:1997-09-30']);
+    for (const t of once) {
+      expect(TouchpointSchema.safeParse(t).success).toBe(true);
+      expect(t.occurredAt).toBe(Date.UTC(1997, 8, 30, 23, 59, 59));
+    }
+    expect(once[0]).toMatchObject({
+      customerId: 'a',
+      source: { kind: 'model' },
+      payload: { currency: 'EUR' },
+    });
+    const a = result.customers.find((c) => c.customerId === 'a')!;
+    expect(once[0]!.payload).toMatchObject({ probabilityAlive: a.probabilityAlive });
   });
 });
