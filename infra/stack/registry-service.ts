@@ -28,6 +28,7 @@ export function schemaRegistryService(home: string): NativeService {
   const dir = path.join(home, 'registry');
   const libs = path.join(dir, `libs-${STACK_VERSIONS.hortonworksRegistry}`);
   const base = `http://127.0.0.1:${STACK_PORTS.schemaRegistry}`;
+  const snapshotFile = path.join(dir, 'schemas.json');
 
   const registryYaml = `# Written by ciclo stack; edits are overwritten at each start.
 modules:
@@ -114,6 +115,41 @@ logging:
       return Promise.resolve();
     },
 
+    // The registry keeps schemas in memory (its JDBC storage needs MySQL or PostgreSQL), but Kafka keeps
+    // messages that name them by id. So `stack down` saves every schema with its subject and id, and the
+    // next `stack up` registers them again in id order: the registry numbers new schemas sequentially, so
+    // they get their old ids back and messages written before the restart still decode. Checked, not
+    // assumed: a schema whose id comes back different is reported.
+    async beforeStop(say) {
+      const saved = await listRegisteredSchemas(`${base}/api/v1/confluent`);
+      fs.writeFileSync(snapshotFile, `${JSON.stringify(saved, null, 1)}\n`);
+      say(`schema-registry: saved ${saved.length} schemas (${snapshotFile})`);
+    },
+
+    async afterStart(say) {
+      if (!fs.existsSync(snapshotFile)) return;
+      const saved = JSON.parse(fs.readFileSync(snapshotFile, 'utf8')) as RegisteredSchema[];
+      const moved: string[] = [];
+      for (const entry of saved) {
+        const res = await fetch(
+          `${base}/api/v1/confluent/subjects/${encodeURIComponent(entry.subject)}/versions`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+            body: JSON.stringify({ schema: entry.schema }),
+          },
+        );
+        const body = (await res.json().catch(() => ({}))) as { id?: number };
+        if (!res.ok || body.id !== entry.id)
+          moved.push(`${entry.subject} id ${entry.id} -> ${body.id ?? `HTTP ${res.status}`}`);
+      }
+      say(
+        moved.length === 0
+          ? `schema-registry: restored ${saved.length} schemas with their ids`
+          : `schema-registry: restored ${saved.length} schemas, but ${moved.length} came back with other ids (messages written with the old ids will not decode): ${moved.slice(0, 5).join('; ')}`,
+      );
+    },
+
     async probe(): Promise<ServiceHealth> {
       try {
         const res = await fetch(`${base}/api/v1/confluent/subjects`, { signal: AbortSignal.timeout(2000) });
@@ -125,4 +161,29 @@ logging:
       }
     },
   };
+}
+
+export interface RegisteredSchema {
+  readonly id: number;
+  readonly subject: string;
+  readonly version: number;
+  readonly schema: string;
+}
+
+/** Every version of every subject, with its id, ordered by id (the order the registry assigned them). */
+export async function listRegisteredSchemas(confluentBase: string): Promise<RegisteredSchema[]> {
+  const get = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${confluentBase}${path}`, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+    return (await res.json()) as T;
+  };
+  const out: RegisteredSchema[] = [];
+  for (const subject of await get<string[]>('/subjects')) {
+    const s = encodeURIComponent(subject);
+    for (const version of await get<number[]>(`/subjects/${s}/versions`)) {
+      const v = await get<{ id: number; schema: string }>(`/subjects/${s}/versions/${version}`);
+      out.push({ id: v.id, subject, version, schema: v.schema });
+    }
+  }
+  return out.sort((a, b) => a.id - b.id || a.subject.localeCompare(b.subject));
 }

@@ -21,4 +21,8 @@ export interface NativeService {
   /** Writes config and launches the process, detached. */
   start(): Promise<void>;
   probe(): Promise<ServiceHealth>;
+  /** Runs once a start this stack made is healthy (e.g. restoring state the service cannot keep itself). */
+  afterStart?(say: (line: string) => void): Promise<void>;
+  /** Runs before a stop while the service still answers (e.g. saving that state). */
+  beforeStop?(say: (line: string) => void): Promise<void>;
 }

@@ -117,6 +117,7 @@ export function createStack(config: CicloConfig): Stack {
             );
           });
           say(`${s.name}: healthy at ${s.address} after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+          await s.afterStart?.(say);
         } else {
           // Our process is alive but not answering yet: it is still starting.
           await waitFor(s.name, async () => ((await s.probe()).healthy ? true : undefined), {
@@ -135,6 +136,12 @@ export function createStack(config: CicloConfig): Stack {
           say(`${s.name}: external, left running`);
           continue;
         }
+        if (s.beforeStop && (await s.probe()).healthy)
+          await s
+            .beforeStop(say)
+            .catch((err: unknown) =>
+              say(`${s.name}: could not save its state before stopping: ${(err as Error).message}`),
+            );
         const stopped = await stopProcessGroup(s.pidFile);
         say(`${s.name}: ${stopped ? 'stopped' : 'not running'}`);
       }
