@@ -6,31 +6,13 @@
  */
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
-import { CicloError } from '../../infra/errors';
 import { createLogger } from '../../infra/log';
 import { loadCollectorConfig } from '../../producers/collector/config';
 import { startCollector } from '../../producers/collector/start';
 import { loadWebhooksConfig } from '../../producers/webhooks/config';
+import { parsePort, untilSignal } from '../serve';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
-
-function parsePort(raw: string): number {
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new CicloError('CONFIG_INVALID', `--port must be a port number (0-65535), got "${raw}"`);
-  }
-  return port;
-}
-
-function untilSignal(signals: readonly NodeJS.Signals[]): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      for (const s of signals) process.off(s, onSignal);
-      resolve(signal);
-    };
-    for (const s of signals) process.on(s, onSignal);
-  });
-}
 
 export function registerCollectCommand(program: Command, getConfig: () => CicloConfig): void {
   program

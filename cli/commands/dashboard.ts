@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
-import { CicloError } from '../../infra/errors';
 import { createLogger } from '../../infra/log';
 import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
+import { parsePort, untilSignal } from '../serve';
 import {
   DEFAULT_DASHBOARD_HOST,
   DEFAULT_DASHBOARD_PORT,
@@ -15,23 +15,6 @@ import {
 } from '../../projections/dashboard/server';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
-
-function parsePort(raw: string): number {
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new CicloError('CONFIG_INVALID', `--port must be a port number (0-65535), got "${raw}"`);
-  return port;
-}
-
-function untilSignal(signals: readonly NodeJS.Signals[]): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      for (const s of signals) process.off(s, onSignal);
-      resolve(signal);
-    };
-    for (const s of signals) process.on(s, onSignal);
-  });
-}
 
 export function registerDashboardCommand(program: Command, getConfig: () => CicloConfig): void {
   program

@@ -34,15 +34,10 @@ import { publishClvPredictions } from './clv';
 import { formatTable } from './report';
 import { drawProgress } from '../progress';
 import { formatStatus } from './stack';
+import { parsePort } from '../serve';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-function port(flag: string, raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new CicloError('CONFIG_INVALID', `${flag} must be a port number (0-65535), got "${raw}"`);
-  return n;
-}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function registerDemoCommand(program: Command, getConfig: () => CicloConfig): void {
@@ -116,7 +111,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           config: loadCollectorConfig({ CICLO_WRITE_KEYS: `demo:${writeKey}` }),
           webhooks: loadWebhooksConfig({}),
           log,
-          port: opts.serve ? port('--collector-port', opts.collectorPort) : 0,
+          port: opts.serve ? parsePort(opts.collectorPort, '--collector-port') : 0,
           host: '127.0.0.1',
         });
         say(`    collector at ${collector.url}`);
@@ -205,7 +200,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
             clickhouse,
             database: endpoints.clickhouse.database,
             modelId: model.id,
-            port: port('--dashboard-port', opts.dashboardPort),
+            port: parsePort(opts.dashboardPort, '--dashboard-port'),
             host: '127.0.0.1',
             log,
           });

@@ -7,37 +7,12 @@
 import type { StageChanged } from '../../schemas/outputs';
 import type { TouchpointType } from '../../schemas/touchpoint';
 import { appended, purchaseCadenceDays, STAGE_HISTORY_LIMIT, type CustomerState } from './customer';
-import type { Condition, Rule, StageModel } from './model';
+import type { Rule, StageModel } from './model';
 
 const DAY_MS = 86_400_000;
 
 function appliesFrom(rule: Rule, stage: string): boolean {
   return rule.to !== stage && (rule.from === '*' || rule.from.includes(stage));
-}
-
-/** Every condition except `inactivity` (handled by the deadline). */
-export function conditionsHold(
-  c: Condition,
-  s: CustomerState,
-  eventType: TouchpointType | undefined,
-): boolean {
-  if (c.eventTypes && (eventType === undefined || !c.eventTypes.includes(eventType))) return false;
-  if (c.minOrders !== undefined && s.orders < c.minOrders) return false;
-  if (c.minPurchaseDays !== undefined && s.purchaseDays.length < c.minPurchaseDays) return false;
-  if (c.minNetRevenueMinor !== undefined && s.netRevenueMinor < c.minNetRevenueMinor) return false;
-  if (c.minPageViews !== undefined && s.pageViews < c.minPageViews) return false;
-  if (c.minEmailsEngaged !== undefined && s.emailsOpened + s.emailsClicked < c.minEmailsEngaged) return false;
-  if (c.minReferrals !== undefined && s.referralsMade < c.minReferrals) return false;
-  if (c.minOpenTickets !== undefined && s.openTickets.length < c.minOpenTickets) return false;
-  if (c.npsAtLeast !== undefined && (s.latestNps === undefined || s.latestNps < c.npsAtLeast)) return false;
-  if (c.npsAtMost !== undefined && (s.latestNps === undefined || s.latestNps > c.npsAtMost)) return false;
-  if (c.csatAtMost !== undefined && (s.latestCsat === undefined || s.latestCsat > c.csatAtMost)) return false;
-  if (
-    c.pAliveBelow !== undefined &&
-    (s.probabilityAlive === undefined || s.probabilityAlive >= c.pAliveBelow)
-  )
-    return false;
-  return true;
 }
 
 /**
@@ -72,7 +47,7 @@ interface StageRules {
   readonly inactivity: readonly IndexedRule[];
 }
 
-/** Same as `conditionsHold(c, s, type)` for a rule the index already matched on event type. */
+/** Every condition except `inactivity` (handled by the deadline) and `eventTypes` (matched by the index). */
 function stateHolds(c: StateCondition, s: CustomerState): boolean {
   if (c.minOrders !== undefined && s.orders < c.minOrders) return false;
   if (c.minPurchaseDays !== undefined && s.purchaseDays.length < c.minPurchaseDays) return false;
