@@ -57,6 +57,9 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         dashboardPort: string;
         collectorPort: string;
       }) => {
+        // Every option is checked before anything starts.
+        const collectorPort = parsePort(opts.collectorPort, '--collector-port');
+        const dashboardPort = parsePort(opts.dashboardPort, '--dashboard-port');
         const customers = Number(opts.customers);
         if (!Number.isInteger(customers) || customers <= 0)
           throw new CicloError(
@@ -111,7 +114,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           config: loadCollectorConfig({ CICLO_WRITE_KEYS: `demo:${writeKey}` }),
           webhooks: loadWebhooksConfig({}),
           log,
-          port: opts.serve ? parsePort(opts.collectorPort, '--collector-port') : 0,
+          port: opts.serve ? collectorPort : 0,
           host: '127.0.0.1',
         });
         say(`    collector at ${collector.url}`);
@@ -200,7 +203,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
             clickhouse,
             database: endpoints.clickhouse.database,
             modelId: model.id,
-            port: parsePort(opts.dashboardPort, '--dashboard-port'),
+            port: dashboardPort,
             host: '127.0.0.1',
             log,
           });
