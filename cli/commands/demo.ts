@@ -23,7 +23,7 @@ import { toSegmentCall } from '../../producers/simulate/segment-calls';
 import { loadWebhooksConfig } from '../../producers/webhooks/config';
 import { startDashboard } from '../../projections/dashboard/server';
 import { DEFAULT_START, simulate } from '../../producers/simulate/simulate';
-import { refitFromClickHouse } from '../../projections/clv/refit';
+import { clvPredictionTime, refitFromClickHouse } from '../../projections/clv/refit';
 import { migrate } from '../../projections/migrations/migrate';
 import { startProjector } from '../../projections/projector/projector';
 import { cacReport, funnelReport } from '../../projections/reports/analytics';
@@ -140,30 +140,45 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
 
         say('5/6 waiting for the projections to catch up');
         const db = identifier(endpoints.clickhouse.database);
-        const prefix = stringLiteral(`sim-${seed}-%`);
-        const deadline = Date.now() + 300_000;
-        let last = -1;
-        for (;;) {
-          const [row] = await clickhouse.query<{ tp: string; sc: string }>(
-            `SELECT (SELECT count() FROM ${db}.touchpoints FINAL WHERE event_id LIKE ${prefix}) AS tp,
-                  (SELECT count() FROM ${db}.stage_changes FINAL WHERE model_id = 'five-stage') AS sc`,
-          );
-          const tp = Number(row?.tp ?? 0);
-          const sc = Number(row?.sc ?? 0);
-          drawProgress('    projected', tp, events.length);
-          if (tp >= events.length && sc === last) break;
-          last = tp >= events.length ? sc : -1;
-          if (Date.now() > deadline)
-            throw new CicloError(
-              'TIMEOUT',
-              `projections did not catch up in 5 minutes (${tp} of ${events.length} touchpoints)`,
+        // Until ClickHouse has `expected` of the touchpoints matching `where` and the stage changes have
+        // stopped moving: the processor has folded them and the projector has written what it emitted.
+        const waitForProjections = async (where: string, expected: number, label: string): Promise<void> => {
+          const deadline = Date.now() + 300_000;
+          let last = -1;
+          for (;;) {
+            const [row] = await clickhouse.query<{ tp: string; sc: string }>(
+              `SELECT (SELECT count() FROM ${db}.touchpoints FINAL WHERE ${where}) AS tp,
+                      (SELECT count() FROM ${db}.stage_changes FINAL WHERE model_id = 'five-stage') AS sc`,
             );
-          await sleep(1500);
-        }
+            const tp = Number(row?.tp ?? 0);
+            const sc = Number(row?.sc ?? 0);
+            drawProgress(`    ${label}`, Math.min(tp, expected), expected);
+            if (tp >= expected && sc === last) return;
+            last = tp >= expected ? sc : -1;
+            if (Date.now() > deadline)
+              throw new CicloError(
+                'TIMEOUT',
+                `projections did not catch up in 5 minutes (${tp} of ${expected} ${label})`,
+              );
+            await sleep(1500);
+          }
+        };
+        await waitForProjections(
+          `event_id LIKE ${stringLiteral(`sim-${seed}-%`)}`,
+          events.length,
+          'projected',
+        );
         const refit = await refitFromClickHouse(clickhouse, endpoints.clickhouse.database, Date.now());
         const scored = await publishClvPredictions(endpoints, refit);
         say(
           `    CLV refit on ${refit.customers.length} customers; ${scored} P(alive) scores sent to the processor`,
+        );
+        // The scores can move customers (low P(alive) -> at risk): the summary waits for them too, so a
+        // second run, whose scores repeat these ids, prints the same.
+        await waitForProjections(
+          `type = 'ClvPredicted' AND occurred_at_ms = ${clvPredictionTime(refit.asOfDay)}`,
+          scored,
+          'scores folded',
         );
 
         say('6/6 summary\n');

@@ -88,12 +88,17 @@ const DAY_MS = 86_400_000;
  * day (the last purchase day in the data, so stream time does not jump ahead of the data), with an id per
  * customer and day so that refitting twice on one day changes nothing downstream. Pure.
  */
+/** When a fit's predictions happen: the last second of its as-of day. */
+export function clvPredictionTime(asOfDay: number): number {
+  return (asOfDay + 1) * DAY_MS - 1000;
+}
+
 export function clvPredictions(
   result: RefitResult,
   currencyOf: ReadonlyMap<string, string>,
   receivedAt: number,
 ): Touchpoint[] {
-  const occurredAt = (result.asOfDay + 1) * DAY_MS - 1000;
+  const occurredAt = clvPredictionTime(result.asOfDay);
   const day = new Date(result.asOfDay * DAY_MS).toISOString().slice(0, 10);
   return result.customers.map((c) => ({
     eventId: providerEventId('clv', c.customerId, day),
