@@ -10,8 +10,8 @@ import type { Touchpoint } from '../schemas/touchpoint';
 export async function openTouchpointSink(
   endpoints: ServiceEndpoints,
   clientId: string,
+  topic: string = TOPICS.touchpoints.name,
 ): Promise<{ producer: MessageProducer; serde: ContractSerde<Touchpoint>; topic: string }> {
-  const topic = TOPICS.touchpoints.name;
   const serde = await createSerde(
     createAvroRegistry(endpoints.schemaRegistry.url),
     CONTRACTS.touchpoint,

@@ -79,6 +79,19 @@ export const TOPICS = {
 
 export const ALL_TOPICS: readonly TopicDefinition[] = Object.values(TOPICS);
 
+/**
+ * ciclo's topics under another namespace (`<ns>.touchpoints`, ...), same partitions, policies and contracts:
+ * a pipeline of its own on a shared Kafka (`ciclo demo --namespace`, tests). The default is `ciclo`.
+ */
+export function namespacedTopics(namespace: string): typeof TOPICS {
+  return Object.fromEntries(
+    Object.entries(TOPICS).map(([k, t]) => [
+      k,
+      { ...t, name: `${namespace}${t.name.slice('ciclo'.length)}` },
+    ]),
+  ) as unknown as typeof TOPICS;
+}
+
 /** Confluent's TopicNameStrategy: the value subject of a topic. */
 export function valueSubject(topic: string): string {
   return `${topic}-value`;

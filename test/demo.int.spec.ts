@@ -3,7 +3,16 @@
  * ClickHouse prints its summary, and a second run with the same seed adds nothing (every event id repeats),
  * so its summary is the same.
  */
+import { connectClickHouseServer } from '../infra/clickhouse/engine';
+import { connectTopicAdmin } from '../infra/kafka/admin';
+import { namespacedTopics } from '../schemas/topics';
 import { runCiclo } from './support/cli';
+import { testConfig, uniqueName } from './support/services';
+
+const { endpoints } = testConfig();
+// A namespace of the test's own (topics, consumer groups, database): a user's `ciclo demo` afterwards sees
+// nothing of this run.
+const namespace = uniqueName('it_demo').replace(/-/g, '_');
 
 const summaryOf = (stdout: string): string => {
   const from = stdout.indexOf('Customers per stage');
@@ -12,9 +21,18 @@ const summaryOf = (stdout: string): string => {
 };
 
 describe('ciclo demo', () => {
+  afterAll(async () => {
+    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+    await admin.deleteTopics(Object.values(namespacedTopics(namespace)).map((t) => t.name));
+    await admin.close();
+    const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
+    await clickhouse.command(`DROP DATABASE IF EXISTS ${namespace}`);
+    await clickhouse.close();
+  });
+
   it('runs the whole pipeline and prints its summary; a second run changes nothing', async () => {
     const seed = String(900_000 + Math.floor(Math.random() * 90_000));
-    const args = ['demo', '--customers', '300', '--seed', seed];
+    const args = ['demo', '--customers', '300', '--seed', seed, '--namespace', namespace];
     const first = await runCiclo(args, { timeoutMs: 300_000 });
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);

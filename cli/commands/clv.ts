@@ -161,8 +161,9 @@ export function registerClvCommands(program: Command, getConfig: () => CicloConf
 export async function publishClvPredictions(
   endpoints: ServiceEndpoints,
   result: ClickHouseRefit,
+  touchpointTopic?: string,
 ): Promise<number> {
-  const { producer, serde, topic } = await openTouchpointSink(endpoints, 'ciclo-clv-refit');
+  const { producer, serde, topic } = await openTouchpointSink(endpoints, 'ciclo-clv-refit', touchpointTopic);
   try {
     return await produceTouchpoints(
       producer,

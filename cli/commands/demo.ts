@@ -35,6 +35,7 @@ import { formatTable } from './report';
 import { drawProgress } from '../progress';
 import { formatStatus } from './stack';
 import { parsePort } from '../serve';
+import { namespacedTopics, TOPICS } from '../../schemas/topics';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -47,6 +48,10 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
     .option('--customers <n>', 'simulated visitors', '3000')
     .option('--seed <s>', 'simulation seed', '42')
     .option('--serve', 'keep the pipeline and the dashboard running after the summary, until Ctrl-C')
+    .option(
+      '--namespace <ns>',
+      'topics <ns>.*, consumer groups <ns>-* and ClickHouse database <ns> (default: ciclo)',
+    )
     .option('--dashboard-port <port>', 'with --serve: the dashboard port', '8070')
     .option('--collector-port <port>', 'with --serve: the collector port (else a free one)', '8090')
     .action(
@@ -56,6 +61,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         serve?: boolean;
         dashboardPort: string;
         collectorPort: string;
+        namespace?: string;
       }) => {
         // Every option is checked before anything starts.
         const collectorPort = parsePort(opts.collectorPort, '--collector-port');
@@ -68,7 +74,18 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           );
         const seed = Number(opts.seed) | 0;
         const config = getConfig();
-        const { endpoints } = config;
+        // --namespace: topics <ns>.*, consumer groups <ns>-*, ClickHouse database <ns>: a demo of its own.
+        const namespace = opts.namespace;
+        if (namespace !== undefined && !/^[a-z][a-z0-9_]{0,39}$/.test(namespace))
+          throw new CicloError(
+            'CONFIG_INVALID',
+            `--namespace must be a lowercase letter then up to 39 letters, digits or _, got "${namespace}"`,
+          );
+        const topics = namespace ? namespacedTopics(namespace) : TOPICS;
+        const endpoints = namespace
+          ? { ...config.endpoints, clickhouse: { ...config.endpoints.clickhouse, database: namespace } }
+          : config.endpoints;
+        const group = (name: string): string | undefined => (namespace ? `${namespace}-${name}` : undefined);
         // The demo prints its own progress; components log only errors unless CICLO_LOG_LEVEL asks for
         // more (Kafka's retried, transient broker errors are warnings: noise in a summary).
         const log = createLogger({
@@ -93,6 +110,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           const provisioned = await provisionTopicsAndSchemas(
             admin,
             createAvroRegistry(endpoints.schemaRegistry.url),
+            Object.values(topics),
           );
           say(
             `    topics: ${provisioned.createdTopics.length} created, ${provisioned.existingTopics.length} existing; ${provisioned.subjects.length} schemas registered`,
@@ -116,6 +134,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           log,
           port: opts.serve ? collectorPort : 0,
           host: '127.0.0.1',
+          topic: topics.touchpoints.name,
         });
         say(`    collector at ${collector.url}`);
         const model = loadModel('five-stage');
@@ -125,8 +144,26 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           gracePeriodMs: 0,
           idleFlushMs: 1000,
           log,
+          topics: {
+            touchpoints: topics.touchpoints.name,
+            stageChanges: topics.stageChanges.name,
+            customerSnapshots: topics.customerSnapshots.name,
+            changelog: topics.lifecycleState.name,
+            deadLetter: topics.touchpointsDeadLetter.name,
+          },
+          ...(group('processor-five-stage') ? { groupId: group('processor-five-stage') } : {}),
         });
-        const projector = await startProjector({ endpoints, log });
+        const projector = await startProjector({
+          endpoints,
+          log,
+          topics: {
+            touchpoints: topics.touchpoints.name,
+            stageChanges: topics.stageChanges.name,
+            customerSnapshots: topics.customerSnapshots.name,
+            deadLetter: topics.projectorDeadLetter.name,
+          },
+          ...(group('projector') ? { groupId: group('projector') } : {}),
+        });
 
         say(
           `4/6 simulating ${customers} visitors (seed ${seed}) and sending their touchpoints to the collector`,
@@ -169,7 +206,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           'projected',
         );
         const refit = await refitFromClickHouse(clickhouse, endpoints.clickhouse.database, Date.now());
-        const scored = await publishClvPredictions(endpoints, refit);
+        const scored = await publishClvPredictions(endpoints, refit, topics.touchpoints.name);
         say(
           `    CLV refit on ${refit.customers.length} customers; ${scored} P(alive) scores sent to the processor`,
         );
