@@ -13,7 +13,6 @@
  * run in processes of their own (bench/worker.ts), as `ciclo process` and `ciclo project` do when deployed.
  */
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connectClickHouseServer } from '../infra/clickhouse/engine';
@@ -32,6 +31,7 @@ import { createSerde } from '../schemas/serde';
 import { touchpointKey, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { median } from './fold';
+import { freePort } from '../infra/stack/processes';
 
 const PARTITIONS = 6;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -304,16 +304,6 @@ export async function e2eLatency(
     outstandingTouchpoints.clear();
     await p.close();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /**

@@ -5,21 +5,12 @@
  * afterwards. Events answered 503 are the sender's to retry; they may or may not be there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { TOPICS } from '../schemas/topics';
 import { CICLO_BIN, runCiclo } from './support/cli';
 import { createOwnKafka, type OwnKafka } from './support/own-kafka';
 import { eventually, uniqueName } from './support/services';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../infra/stack/processes';
 
 describe('collector through a broker outage', () => {
   let kafka: OwnKafka;

@@ -4,7 +4,6 @@
  * each problem by field path and produces nothing; a missing write key gets 401.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { CONTRACTS } from '../schemas/contracts';
@@ -15,18 +14,10 @@ import type { Touchpoint } from '../schemas/touchpoint';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { CICLO_BIN, runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
+import { freePort } from '../infra/stack/processes';
 
 const { endpoints } = testConfig();
 const TOUCHPOINTS = uniqueName('it-collect-touchpoints');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('ciclo collect', () => {
   let child: ChildProcess;

@@ -25,18 +25,10 @@ import { ensureChromium } from './support/chromium';
 import { CICLO_BIN } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
+import { freePort } from '../infra/stack/processes';
 
 const { endpoints } = testConfig();
 const TOUCHPOINTS = uniqueName('it-collect-touchpoints');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The site: a landing page linking to a shop page, both embedding the loader; the script as from a CDN. */
 function startSite(loader: string, run: string): Promise<{ server: http.Server; base: string }> {

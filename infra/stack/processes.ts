@@ -142,3 +142,17 @@ export function tailFile(file: string, lines: number): string {
     return '';
   }
 }
+
+/** A port that was free a moment ago on the host (the OS picks it); for tests and benchmarks. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}

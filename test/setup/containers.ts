@@ -2,7 +2,6 @@
  * The same three services from official images, for machines with a Docker engine. Kafka gets a fixed host
  * port chosen up front because its advertised listener must name the port clients dial.
  */
-import net from 'node:net';
 import {
   GenericContainer,
   Network,
@@ -13,6 +12,7 @@ import {
 import type { CicloConfig } from '../../infra/config';
 import { STACK_VERSIONS } from '../../infra/stack/versions';
 import type { ProvisionedServices } from './services';
+import { freePort } from '../../infra/stack/processes';
 
 export async function dockerAvailable(): Promise<boolean> {
   try {
@@ -21,19 +21,6 @@ export async function dockerAvailable(): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 export async function startContainers(config: CicloConfig): Promise<ProvisionedServices> {

@@ -5,11 +5,10 @@
  * Maven Central on first use, also when the shared services come from testcontainers).
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { kafkaLibsDir, kafkaService } from '../../infra/stack/kafka-service';
-import { readPid, stopProcessGroup, tailFile, waitFor } from '../../infra/stack/processes';
+import { readPid, stopProcessGroup, tailFile, waitFor, freePort } from '../../infra/stack/processes';
 import { PROJECT_ROOT } from '../setup/services';
 
 export interface OwnKafka {
@@ -20,16 +19,6 @@ export interface OwnKafka {
   kill(): Promise<void>;
   /** Stops it and removes its data folder. */
   dispose(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 export async function createOwnKafka(): Promise<OwnKafka> {
