@@ -45,7 +45,10 @@ export function createKafka(options: KafkaClientOptions): Kafka {
         const name = expected
           ? 'debug'
           : level === KafkaLogLevel.ERROR &&
-              (namespace === 'Connection' || /re-joining the group/.test(String(message)))
+              (namespace === 'Connection' ||
+                /re-joining the group/.test(String(message)) ||
+                // An error kafkajs is about to retry (its retrier logs the attempt and the wait).
+                ('retryCount' in fields && 'retryTime' in fields))
             ? 'warn'
             : (levelName[level] ?? 'info');
         log[name]({ kafka: fields, label }, String(message));

@@ -105,7 +105,10 @@ log.retention.hours=168
       fs.writeFileSync(log4jFile, log4j);
       const classpath = `${libs}/*`;
       if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-        const clusterId = crypto.randomBytes(16).toString('base64url').slice(0, 22);
+        // Kafka's own Uuid.randomUuid() never starts with '-': the storage tool would read it as a flag.
+        let clusterId: string;
+        do clusterId = crypto.randomBytes(16).toString('base64url').slice(0, 22);
+        while (clusterId.startsWith('-'));
         await execFileAsync('java', [
           '-cp',
           classpath,
