@@ -274,21 +274,6 @@ export function stageChanged(
       };
 }
 
-/** Moves the customer to the rule's stage (in place) and describes the change. */
-export function changeStage(
-  s: CustomerState,
-  model: StageModel,
-  to: string,
-  ruleId: string,
-  at: number,
-  triggeringEventIds: string[],
-  reason: string,
-): StageChanged {
-  const from = s.sequence === 0 ? undefined : s.stage;
-  enterStage(s, to, ruleId, at);
-  return stageChanged(model, s.id, s.sequence, from, to, ruleId, at, triggeringEventIds, reason);
-}
-
 export function ruleReason(rule: Rule): string {
   return rule.description ?? `rule ${rule.id}`;
 }
