@@ -4,6 +4,7 @@
  * Confluent wire format, except dead letters, which keep the original bytes.
  */
 import type { TopicSpec } from '../infra/kafka/types';
+import type { Touchpoint } from './touchpoint';
 
 export type CompatibilityLevel = 'BACKWARD_TRANSITIVE' | 'FULL_TRANSITIVE';
 
@@ -24,7 +25,10 @@ export const TOPICS = {
   touchpoints: {
     name: 'ciclo.touchpoints',
     partitions: PARTITIONS,
-    key: 'customerId, else anonymousId, else "business" for customerless events such as marketing spend',
+    key:
+      'customerId, else anonymousId, else "business" for customerless events such as marketing spend; a ' +
+      'touchpoint that links ids (Identified with both ids, Aliased) is written a second time keyed by the ' +
+      "linked id (anonymousId or previousId): a routing copy for that id's partition, which readers of facts skip",
     description:
       'Every accepted touchpoint, as produced by the collector, webhooks, imports and the simulator.',
     contract: 'touchpoint',
@@ -103,4 +107,32 @@ export function touchpointKey(tp: {
   anonymousId?: string | undefined;
 }): string {
   return tp.customerId ?? tp.anonymousId ?? 'business';
+}
+
+/**
+ * The other id a touchpoint says belongs to its customer, if any: the anonymous id of an identify call, or
+ * the previous id of an alias.
+ */
+export function linkedIdOf(tp: Touchpoint): string | undefined {
+  if (tp.type === 'Aliased') return tp.payload.previousId;
+  return tp.type === 'Identified' && tp.customerId !== undefined && tp.anonymousId !== undefined
+    ? tp.anonymousId
+    : undefined;
+}
+
+/**
+ * The keys a touchpoint is written under: its partitioning key, and for a touchpoint that links another id
+ * to its customer, that id too. The copy lets the linked id's partition see the link in its own event
+ * order, so the profile it hands over is exactly the profile as of the link (processors/domain/identity.ts).
+ * Readers tell the copy by its key: `isLinkCopy`.
+ */
+export function touchpointKeys(tp: Touchpoint): string[] {
+  const key = touchpointKey(tp);
+  const linked = linkedIdOf(tp);
+  return linked !== undefined && linked !== key ? [key, linked] : [key];
+}
+
+/** Whether a record with this key is the routing copy of a link (see `touchpointKeys`), not the fact. */
+export function isLinkCopy(recordKey: string | null, tp: Touchpoint): boolean {
+  return recordKey !== null && recordKey !== touchpointKey(tp) && recordKey === linkedIdOf(tp);
 }

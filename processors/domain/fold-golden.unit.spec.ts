@@ -112,7 +112,12 @@ function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]
     const out = p.takeOutput();
     stageChanges += out.stageChanges.length;
     for (const c of out.stageChanges) write(changes, c);
-    write(log, { changed: [...out.changed], removed: [...out.removed] });
+    write(log, {
+      changed: [...out.changed],
+      removed: [...out.removed],
+      redirected: [...out.redirected],
+      messages: out.messages,
+    });
   };
   input.forEach((tp, i) => {
     write(log, p.ingest(tp));
@@ -147,120 +152,126 @@ function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]
   };
 }
 
-/** Generated from the fold at commit "fold golden test" (before the speed work); see the header. */
+/**
+ * Generated from the fold at commit "fold golden test" (before the speed work), then once more when identity
+ * links became a protocol between partitions (identity.ts). The only differences then came from the restore
+ * in the middle: an id linked before its first touchpoint was not restored as an alias (the old checkpoint
+ * lost it), so the restored fold differed from an uninterrupted one; now both give what the uninterrupted
+ * fold gave before. See the header.
+ */
 const GOLDEN: Record<string, Record<string, string>[]> = {
   'five-stage': [
     {
       scenario: 'in order, grace 0',
-      stageChanges: '12846',
+      stageChanges: '12816',
       counters:
-        '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"merges":866,"stageChanges":5832}',
-      log: '5584d548181b9468',
-      changes: '1461f1fb00f9991f',
-      states: '7f565b895b683647',
+        '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"merges":866,"stageChanges":5802,"identityConflicts":0,"forwarded":0}',
+      log: '8907fdcca1d97c08',
+      changes: 'ee00cd08a671085f',
+      states: 'f399fbb0ccb238ca',
     },
     {
       scenario: 'shuffled within grace',
-      stageChanges: '12848',
+      stageChanges: '12818',
       counters:
-        '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"merges":877,"stageChanges":5889}',
-      log: 'c58b950e0a012815',
-      changes: 'fbe6642e88456ff8',
-      states: 'ce806438e7eed2d8',
+        '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"merges":877,"stageChanges":5859,"identityConflicts":0,"forwarded":0}',
+      log: '68d6c701621377d5',
+      changes: 'b68b11b50c333968',
+      states: '8dc63315dc97f7cb',
     },
     {
       scenario: 'shuffled beyond grace, late events',
-      stageChanges: '12799',
+      stageChanges: '12768',
       counters:
-        '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":297,"merges":863,"stageChanges":5841}',
-      log: '02cf6de0401124bb',
-      changes: 'f02e3092e5505083',
-      states: '48822d7419776df5',
+        '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":298,"merges":863,"stageChanges":5810,"identityConflicts":0,"forwarded":0}',
+      log: '960ccf6c09009246',
+      changes: '170c635483ea1071',
+      states: '3f9a50d5d2465116',
     },
     {
       scenario: 'shuffled, grace 0',
-      stageChanges: '12170',
+      stageChanges: '12135',
       counters:
-        '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3142,"merges":613,"stageChanges":5543}',
-      log: '799b042592dfdac7',
-      changes: 'bd5cef8dd8de9f9b',
-      states: 'e749ed105bddad71',
+        '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3151,"merges":613,"stageChanges":5508,"identityConflicts":0,"forwarded":0}',
+      log: '6df46c957fb4cb20',
+      changes: 'a4b9de2ce9462688',
+      states: '8d04b755a49681ba',
     },
   ],
   'six-stage': [
     {
       scenario: 'in order, grace 0',
-      stageChanges: '15777',
+      stageChanges: '15742',
       counters:
-        '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"merges":866,"stageChanges":6964}',
-      log: '7c30e369ea00f91b',
-      changes: 'ebc143d4c2fa114e',
-      states: '0630c64e5fa36f09',
+        '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"merges":866,"stageChanges":6929,"identityConflicts":0,"forwarded":0}',
+      log: '8b33222e0f0db630',
+      changes: 'a3005b0e3e315f11',
+      states: 'd77763363450a8da',
     },
     {
       scenario: 'shuffled within grace',
-      stageChanges: '15781',
+      stageChanges: '15746',
       counters:
-        '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"merges":877,"stageChanges":7038}',
-      log: '6a504f38321c9c6f',
-      changes: '7b4bf13f96d3aee8',
-      states: '521168a1efab6cce',
+        '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"merges":877,"stageChanges":7003,"identityConflicts":0,"forwarded":0}',
+      log: '58d3716293ab1d0f',
+      changes: '281814c66b9e16c5',
+      states: '715ca9f20a163e25',
     },
     {
       scenario: 'shuffled beyond grace, late events',
-      stageChanges: '15663',
+      stageChanges: '15627',
       counters:
-        '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":297,"merges":863,"stageChanges":6956}',
-      log: 'ff447deeac880aa6',
-      changes: '3b95f0474f4c3088',
-      states: 'f02d3961e8c54f86',
+        '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":298,"merges":863,"stageChanges":6920,"identityConflicts":0,"forwarded":0}',
+      log: 'c3948e6798bc34bd',
+      changes: 'bc017158acd309fd',
+      states: 'c35d8f51b4ead155',
     },
     {
       scenario: 'shuffled, grace 0',
-      stageChanges: '14330',
+      stageChanges: '14289',
       counters:
-        '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3142,"merges":613,"stageChanges":6377}',
-      log: '16e3aa0012c9c5ef',
-      changes: 'b1e299007cfefdd2',
-      states: 'b005ce248dd5ed11',
+        '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3151,"merges":613,"stageChanges":6336,"identityConflicts":0,"forwarded":0}',
+      log: '34804cec90ed9b39',
+      changes: '202dce7674c561c9',
+      states: 'e59490f91eb4d358',
     },
   ],
   'four-stage': [
     {
       scenario: 'in order, grace 0',
-      stageChanges: '11169',
+      stageChanges: '11136',
       counters:
-        '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"merges":866,"stageChanges":5257}',
-      log: 'b300605837d754aa',
-      changes: '4004d97e2e725c2e',
-      states: '6527df2ec8873b29',
+        '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"merges":866,"stageChanges":5224,"identityConflicts":0,"forwarded":0}',
+      log: 'e22a9bd6db93f4a5',
+      changes: '6e74ed78d1df028a',
+      states: '3ce253045422be06',
     },
     {
       scenario: 'shuffled within grace',
-      stageChanges: '11169',
+      stageChanges: '11136',
       counters:
-        '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"merges":877,"stageChanges":5304}',
-      log: '53b7da9072edafb4',
-      changes: '3fe347cb8c1dfaad',
-      states: 'aa37639542a861d8',
+        '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"merges":877,"stageChanges":5271,"identityConflicts":0,"forwarded":0}',
+      log: '423dba4273231761',
+      changes: '966b2f9ec830336b',
+      states: 'ffadb5bab63eba26',
     },
     {
       scenario: 'shuffled beyond grace, late events',
-      stageChanges: '11161',
+      stageChanges: '11127',
       counters:
-        '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":297,"merges":863,"stageChanges":5283}',
-      log: '4bb29ee05d6e8004',
-      changes: 'd84ca92fe642eff5',
-      states: '7d04b08e68e32066',
+        '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":298,"merges":863,"stageChanges":5249,"identityConflicts":0,"forwarded":0}',
+      log: '02a038f0fcaa1e2e',
+      changes: 'cd00dd96133e2d7c',
+      states: 'ddddeef09950c122',
     },
     {
       scenario: 'shuffled, grace 0',
-      stageChanges: '10554',
+      stageChanges: '10516',
       counters:
-        '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3142,"merges":613,"stageChanges":4998}',
-      log: '14eb45de12a55107',
-      changes: '6cd662c87c66b0f2',
-      states: '51bdeb8ef915591e',
+        '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3151,"merges":613,"stageChanges":4960,"identityConflicts":0,"forwarded":0}',
+      log: '405ddc4d20bb0e57',
+      changes: 'c5d3bd1e7b449f3f',
+      states: '615588bbbf942f23',
     },
   ],
 };

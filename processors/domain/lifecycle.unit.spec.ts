@@ -2,6 +2,7 @@ import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { TouchpointSchema } from '../../schemas/touchpoint';
 import { toSnapshot, type CustomerState } from './customer';
+import { homePartitionOf, type IdentityMessage } from './identity';
 import { loadModel, PRESET_IDS, parseModel } from './model';
 import { PartitionLifecycle } from './partition';
 import { canonicalOrder, replay } from './replay';
@@ -248,14 +249,15 @@ describe('five-stage journeys', () => {
       tp.alias('new-id', 'old-id', 10),
       tp.buy('old-id', 20, 700),
     ]);
-    const merged = j.stateOf('new-id');
-    // Both ids may sit on different partitions; when they share one, the merge happens.
-    if (merged?.mergedIds.includes('old-id')) {
-      expect(merged.orders).toBe(3);
-      expect(merged.netRevenueMinor).toBe(1000 + 2500 - 500 + 700);
-      expect(merged.purchaseDays).toHaveLength(3);
-      expect(j.stateOf('old-id')).toBeUndefined();
-    }
+    // On three partitions the two ids live apart (checked below): the merge crosses partitions.
+    expect(homePartitionOf('old-id', 3)).not.toBe(homePartitionOf('new-id', 3));
+    const merged = j.stateOf('new-id')!;
+    expect(merged.mergedIds).toEqual(['old-id']);
+    expect(merged.orders).toBe(3);
+    expect(merged.netRevenueMinor).toBe(1000 + 2500 - 500 + 700);
+    expect(merged.purchaseDays).toHaveLength(3);
+    expect(j.stateOf('old-id')).toBeUndefined();
+    expect(j.result.counters.forwarded).toBe(1); // the purchase under the old id, after the alias
     const single = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
     for (const t of [
       tp.buy('p', 0, 1000),
@@ -277,6 +279,176 @@ describe('five-stage journeys', () => {
       netRevenueMinor: 4200,
     });
     expect(single.counters.merges).toBe(1);
+  });
+});
+
+describe('identity across partitions', () => {
+  /** The first of `prefix0`, `prefix1`, ... whose home on `partitions` partitions differs from `other`'s. */
+  const livingApartFrom = (other: string, prefix: string, partitions = 3): string => {
+    for (let i = 0; ; i++)
+      if (homePartitionOf(`${prefix}${i}`, partitions) !== homePartitionOf(other, partitions))
+        return `${prefix}${i}`;
+  };
+
+  it('an anonymous history on another partition is merged into the customer it turns out to be', () => {
+    const anon = livingApartFrom('zoe', 'zoe-browser-');
+    const j = given('six-stage', [
+      tp.visit({ anonymousId: anon }, 0, 'podcast'),
+      tp.visit({ anonymousId: anon }, 1),
+      tp.visit({ anonymousId: anon }, 2),
+      tp.identify('zoe', anon, 3),
+      tp.buy('zoe', 3.5),
+    ]);
+    expect(j.path(anon)).toEqual(['awareness:first-touch', 'engagement:engaged']);
+    // The customer starts where the anonymous profile was, with its history and first touch.
+    expect(j.path('zoe')).toEqual([
+      'engagement:identity-merge',
+      'evaluation:evaluating',
+      'purchase:first-purchase',
+    ]);
+    expect(j.stateOf('zoe')).toMatchObject({
+      mergedIds: [anon],
+      pageViews: 3,
+      acquisitionChannel: 'podcast',
+      firstSeenAt: T0,
+      orders: 1,
+    });
+    expect(j.stateOf(anon)).toBeUndefined();
+    expect(j.result.counters.merges).toBe(1);
+  });
+
+  it('a later visit with only the anonymous id reaches the customer on its partition', () => {
+    const anon = livingApartFrom('yan', 'yan-browser-');
+    const j = given('five-stage', [
+      tp.visit({ anonymousId: anon }, 0),
+      tp.identify('yan', anon, 1),
+      tp.visit({ anonymousId: anon }, 5),
+      tp.visit({ anonymousId: anon }, 6),
+    ]);
+    expect(j.stateOf('yan')).toMatchObject({ pageViews: 3, lastSeenAt: T0 + 6 * DAY });
+    expect(j.stateOf(anon)).toBeUndefined();
+    expect(j.result.counters.forwarded).toBe(2);
+  });
+
+  it('a browser shared by two customers does not merge them: the second login takes it over', () => {
+    const shared = livingApartFrom('xia', 'family-pc-');
+    const wes = livingApartFrom(shared, 'wes-');
+    const j = given('five-stage', [
+      tp.visit({ anonymousId: shared }, 0),
+      tp.identify('xia', shared, 1),
+      tp.buy('xia', 2, 3000),
+      tp.identify(wes, shared, 10),
+      tp.buy(wes, 11, 500),
+      tp.visit({ anonymousId: shared }, 12),
+    ]);
+    expect(j.stateOf('xia')).toMatchObject({ orders: 1, netRevenueMinor: 3000, pageViews: 1 });
+    expect(j.stateOf(wes)).toMatchObject({ orders: 1, netRevenueMinor: 500, pageViews: 1 });
+    expect(j.stateOf(wes)!.mergedIds).toEqual([shared]);
+    expect(j.result.counters.identityConflicts).toBe(1);
+    expect(j.result.counters.merges).toBe(1);
+  });
+
+  it('a customer waiting for a handoff is checkpointed and restored with what it waits for', () => {
+    const model = loadModel('five-stage');
+    const anon = livingApartFrom('vic', 'vic-browser-', 2);
+    const home = homePartitionOf('vic', 2);
+    const route = (partition: number) => ({ gracePeriodMs: 0, route: { partition, partitions: 2 } });
+    const source = new PartitionLifecycle(model, route(1 - home));
+    source.ingest(tp.visit({ anonymousId: anon }, 0, 'search'));
+    let target = new PartitionLifecycle(model, route(home));
+    target.ingest(tp.identify('vic', anon, 1));
+    target.ingest(tp.buy('vic', 2));
+    const [claim] = target.takeOutput().messages;
+    expect(claim).toMatchObject({ kind: 'claim', from: anon, into: 'vic' });
+    expect(target.heldCustomers).toBe(1);
+    expect(target.customers.has('vic')).toBe(false); // nothing applied to a new customer until the handoff
+
+    const stored = JSON.parse(JSON.stringify(target.checkpoint())) as never;
+    target = new PartitionLifecycle(model, route(home), { checkpoint: stored, customers: [] });
+    source.receive(claim!);
+    // The claim waits in the source's reorder buffer until its stream time passes the link (or, as here,
+    // the partition goes quiet and is flushed): the profile handed over is the profile as of the link.
+    expect(source.takeOutput().messages).toEqual([]);
+    source.flush();
+    const out = source.takeOutput();
+    expect([...out.redirected]).toEqual([[anon, 'vic']]);
+    expect([...out.removed]).toEqual([anon]);
+    const [handoff] = out.messages as IdentityMessage[];
+    target.receive(handoff!);
+    const vic = target.customers.get('vic')!;
+    expect(vic).toMatchObject({ orders: 1, pageViews: 1, acquisitionChannel: 'search', stage: 'conversion' });
+    expect(target.takeOutput().stageChanges.map((c) => `${c.toStage}:${c.ruleId}`)).toEqual([
+      'reach:identity-merge',
+      'acquisition:signed-up',
+      'conversion:first-purchase',
+    ]);
+  });
+
+  /**
+   * Journeys with every kind of link: anonymous histories, known customers joined by alias, a shared browser,
+   * a chain (anonymous -> customer -> aliased into another), and ids linked before their first touchpoint.
+   */
+  function linkedJourneys(): Touchpoint[] {
+    const events: Touchpoint[] = [];
+    for (let c = 0; c < 60; c++) {
+      const id = `k${c}`;
+      events.push(tp.visit({ anonymousId: `b${c}` }, c % 9, c % 3 ? 'ads' : 'seo'));
+      events.push(tp.visit({ anonymousId: `b${c}` }, (c % 9) + 0.2));
+      events.push(tp.identify(id, `b${c}`, 1 + (c % 9)));
+      for (let k = 0; k < (c % 4) + 1; k++) events.push(tp.buy(id, 2 + c + k * (12 + (c % 25))));
+      if (c % 5 === 0) events.push(tp.alias(`k${c + 1}`, id, 150 + c)); // k(c) becomes k(c+1)
+      if (c % 7 === 0) events.push(tp.identify(`k${c + 2}`, `b${c}`, 170 + c)); // a shared browser
+      if (c % 11 === 0) events.push(tp.alias(id, `pre-${c}`, 1 + (c % 9))); // linked before first seen
+      if (c % 4 === 0) events.push(tp.ticket(id, 60 + c), tp.nps(id, 61 + c, c % 11));
+    }
+    // The end of input, on every partition of every layout tried: inactivity fires from each partition's
+    // own stream time, so without these a partition that saw its last touchpoint early would stop early.
+    for (let i = 0; i < 48; i++) events.push(tp.visit({ customerId: `clock-${i}` }, 400));
+    return events.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
+  }
+
+  const statesOf = (partitions: readonly PartitionLifecycle[]): CustomerState[] =>
+    partitions.flatMap((p) => [...p.customers.values()]).sort((a, b) => (a.id < b.id ? -1 : 1));
+
+  it('where ids live changes nothing: 1, 2, 3, 6 and 12 partitions give the same changes and states', () => {
+    const model = loadModel('five-stage');
+    const events = linkedJourneys();
+    for (const gracePeriodMs of [0, 3 * DAY]) {
+      for (const partitions of [2, 3, 6, 12])
+        for (let p = 0; p < partitions; p++)
+          expect(
+            events.some(
+              (e) => e.customerId?.startsWith('clock-') && homePartitionOf(e.customerId, partitions) === p,
+            ),
+          ).toBe(true);
+      const one = replay(events, model, { partitions: 1, gracePeriodMs });
+      expect(one.counters.merges).toBeGreaterThan(60);
+      expect(one.counters.identityConflicts).toBeGreaterThan(0);
+      for (const partitions of [2, 3, 6, 12]) {
+        const many = replay(events, model, { partitions, gracePeriodMs });
+        expect(canonicalOrder(many.stageChanges)).toEqual(canonicalOrder(one.stageChanges));
+        expect(statesOf(many.partitions)).toEqual(statesOf(one.partitions));
+        expect(many.partitions.reduce((n, p) => n + p.heldCustomers, 0)).toBe(0);
+      }
+    }
+  });
+
+  it('when identity messages arrive does not change the outcome', () => {
+    const model = loadModel('four-stage');
+    const events = linkedJourneys();
+    const prompt = replay(events, model, { partitions: 4, gracePeriodMs: DAY });
+    for (const seed of [1, 2, 3]) {
+      let x = seed;
+      const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+      // Messages wait until up to 40 more are in flight, then some of them go.
+      const late = replay(events, model, {
+        partitions: 4,
+        gracePeriodMs: DAY,
+        deliver: (inFlight) => (inFlight.length > rand() * 40 ? Math.ceil(rand() * inFlight.length) : 0),
+      });
+      expect(canonicalOrder(late.stageChanges)).toEqual(canonicalOrder(prompt.stageChanges));
+      expect(statesOf(late.partitions)).toEqual(statesOf(prompt.partitions));
+    }
   });
 });
 

@@ -11,6 +11,7 @@
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import {
+  appended,
   evolve,
   fnv1a,
   hasApplied,
@@ -20,6 +21,17 @@ import {
   type CustomerState,
 } from './customer';
 import { DeadlineHeap, MinHeap } from './heap';
+import {
+  addresseeOf,
+  homePartitionOf,
+  linkedIdOf,
+  MAX_FORWARD_HOPS,
+  type ForwardedTouchpoint,
+  type IdentityClaim,
+  type IdentityMessage,
+  type PartitionRoute,
+  type ProfileHandoff,
+} from './identity';
 import type { StageModel } from './model';
 import {
   enterStage,
@@ -34,6 +46,11 @@ import {
 export interface PartitionOptions {
   /** How long (event time) to wait for out-of-order touchpoints before applying one. */
   readonly gracePeriodMs: number;
+  /**
+   * Which partition this is, for identity links whose ids live elsewhere (identity.ts). Without it, every id
+   * lives here: one partition holds every customer.
+   */
+  readonly route?: PartitionRoute;
 }
 
 export type IngestOutcome = 'accepted' | 'duplicate' | 'ignored';
@@ -46,11 +63,31 @@ export interface PartitionCounters {
   late: number;
   merges: number;
   stageChanges: number;
+  /** Links to an id that already belonged to another customer: re-pointed, not merged. */
+  identityConflicts: number;
+  /** Touchpoints sent on to the partition of the customer their id now belongs to. */
+  forwarded: number;
+}
+
+/** What the reorder buffer holds: touchpoints, and claims and forwards from other partitions. */
+export type PendingItem = Touchpoint | IdentityClaim | ForwardedTouchpoint;
+
+/** A customer waiting for a handoff: the linking touchpoint first, then whatever came for it since. */
+export interface HeldCustomer {
+  readonly id: string;
+  readonly linkEventId: string;
+  /** Each touchpoint with the deadline limit reached before it was queued (see `hold`). */
+  readonly queue: { readonly tp: Touchpoint; readonly deadlinesBefore: number }[];
 }
 
 export interface PartitionCheckpoint {
   readonly watermark: number;
-  readonly pending: readonly Touchpoint[];
+  readonly pending: readonly PendingItem[];
+  /** Absent in checkpoints written before identity links crossed partitions. */
+  readonly held?: readonly HeldCustomer[];
+  /** Handoffs that came before their link was applied here. */
+  readonly arrived?: readonly ProfileHandoff[];
+  readonly deadlineLimit?: number;
 }
 
 export interface PartitionOutput {
@@ -59,6 +96,10 @@ export interface PartitionOutput {
   readonly changed: ReadonlySet<string>;
   /** Profiles folded into another customer: their own state is gone. */
   readonly removed: ReadonlySet<string>;
+  /** Ids that now belong to a customer: what the changelog keeps for them instead of a state. */
+  readonly redirected: ReadonlyMap<string, string>;
+  /** Claims, handoffs and forwards for other partitions, in the order they were made. */
+  readonly messages: IdentityMessage[];
 }
 
 /**
@@ -162,8 +203,16 @@ class Aliases {
   }
 }
 
-const byEventTime = (a: Touchpoint, b: Touchpoint): number =>
+const byEventTime = (a: PendingItem, b: PendingItem): number =>
   a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+
+const isTouchpoint = (item: PendingItem): item is Touchpoint =>
+  (item as { kind?: string }).kind === undefined;
+
+/** The claim of a link: one id for the link's copy and the target's own claim, so that one is dropped. */
+const claimIdOf = (linkEventId: string): string => `${linkEventId}/claim`;
+
+const NO_MESSAGES: IdentityMessage[] = [];
 
 export class PartitionLifecycle {
   readonly customers = new Map<string, CustomerState>();
@@ -175,21 +224,38 @@ export class PartitionLifecycle {
     late: 0,
     merges: 0,
     stageChanges: 0,
+    identityConflicts: 0,
+    forwarded: 0,
   };
   private readonly aliases = new Aliases();
-  private readonly pending = new MinHeap<Touchpoint>(byEventTime);
+  private readonly pending = new MinHeap<PendingItem>(byEventTime);
   private readonly pendingIds = new Set<number>();
   private readonly deadlines = new DeadlineHeap();
   private readonly rules: RuleIndex;
   private watermarkMs = -Infinity;
+  /** The highest limit deadlines have been fired up to (flush goes past watermark minus grace). */
+  private deadlineLimit = -Infinity;
   private readonly stageChanges = new StageChangeColumns();
   private changed = new Set<string>();
   private removed = new Set<string>();
+  private redirected = new Map<string, string>();
+  private messages: IdentityMessage[] = NO_MESSAGES;
+  /** Customers waiting for a handoff (identity.ts), by id. */
+  private readonly held = new Map<string, HeldCustomer>();
+  /** Handoffs that came before their link was applied here, by link event id. */
+  private readonly arrived = new Map<string, ProfileHandoff>();
+  /** Messages this partition sent to itself, handled before its next touchpoint. */
+  private readonly inbox: IdentityMessage[] = [];
 
   constructor(
     readonly model: StageModel,
     readonly options: PartitionOptions,
-    restored?: { checkpoint?: PartitionCheckpoint; customers?: Iterable<CustomerState> },
+    restored?: {
+      checkpoint?: PartitionCheckpoint;
+      customers?: Iterable<CustomerState>;
+      /** Ids that belong to another customer (id -> customer), restored after the customers' own. */
+      redirects?: Iterable<readonly [string, string]>;
+    },
   ) {
     this.rules = ruleIndexOf(model);
     for (const json of restored?.customers ?? []) {
@@ -198,17 +264,27 @@ export class PartitionLifecycle {
       for (const id of s.mergedIds) this.aliases.set(id, s.id);
       this.schedule(s);
     }
-    if (restored?.checkpoint) {
-      this.watermarkMs = restored.checkpoint.watermark;
-      for (const tp of restored.checkpoint.pending) {
-        this.pending.push(tp);
-        this.pendingIds.add(fnv1a(tp.eventId));
+    for (const [id, into] of restored?.redirects ?? []) this.aliases.set(id, into);
+    const checkpoint = restored?.checkpoint;
+    if (checkpoint) {
+      this.watermarkMs = checkpoint.watermark;
+      this.deadlineLimit = checkpoint.deadlineLimit ?? checkpoint.watermark - options.gracePeriodMs;
+      for (const item of checkpoint.pending) {
+        this.pending.push(item);
+        this.pendingIds.add(fnv1a(item.eventId));
       }
+      for (const h of checkpoint.held ?? []) this.held.set(h.id, { ...h, queue: [...h.queue] });
+      for (const h of checkpoint.arrived ?? []) this.arrived.set(h.linkEventId, h);
     }
   }
 
   get watermark(): number {
     return this.watermarkMs;
+  }
+
+  /** Customers waiting for a handoff from another partition. */
+  get heldCustomers(): number {
+    return this.held.size;
   }
 
   /** Accepts a touchpoint and applies whatever the watermark now allows. */
@@ -234,35 +310,92 @@ export class PartitionLifecycle {
     if (this.pending.size === 0 && tp.occurredAt <= limit) {
       // Nothing is buffered and this touchpoint is due: buffering it would pop it straight back out (the
       // usual case with grace 0 and in-order input), so apply it directly, to the owner found above.
-      this.applyTo(tp, id, owner);
+      if (id === key || this.isHome(id)) this.applyTo(tp, id, owner);
+      else this.forward(tp, id, 0);
       this.fireDeadlines(limit);
-      return 'accepted';
+    } else {
+      this.pending.push(tp);
+      this.pendingIds.add(fnv1a(tp.eventId));
+      this.drain(limit, limit);
     }
-    this.pending.push(tp);
-    this.pendingIds.add(fnv1a(tp.eventId));
-    this.drain(limit, limit);
+    if (this.inbox.length > 0) this.handleInbox();
     return 'accepted';
+  }
+
+  /**
+   * Takes the routing copy of a link (schemas/topics.ts `touchpointKeys`) that reached the linked id's
+   * partition: a claim in this partition's own order. Part of the input: it moves the watermark.
+   */
+  ingestLinkCopy(tp: Touchpoint): IngestOutcome {
+    const from = linkedIdOf(tp);
+    const into = tp.customerId;
+    if (from === undefined || into === undefined) {
+      this.counters.ignored += 1;
+      return 'ignored';
+    }
+    const claim: IdentityClaim = {
+      kind: 'claim',
+      eventId: claimIdOf(tp.eventId),
+      occurredAt: tp.occurredAt,
+      linkEventId: tp.eventId,
+      from,
+      into,
+    };
+    if (this.pendingIds.size > 0 && this.pendingIds.has(fnv1a(claim.eventId))) {
+      this.counters.duplicates += 1;
+      return 'duplicate';
+    }
+    this.counters.accepted += 1;
+    if (tp.occurredAt > this.watermarkMs) this.watermarkMs = tp.occurredAt;
+    const limit = this.watermarkMs - this.options.gracePeriodMs;
+    this.pending.push(claim);
+    this.pendingIds.add(fnv1a(claim.eventId));
+    this.drain(limit, limit);
+    if (this.inbox.length > 0) this.handleInbox();
+    return 'accepted';
+  }
+
+  /**
+   * Takes a claim, handoff or forward from another partition (identity.ts). Claims and forwards join the
+   * reorder buffer by their event time; they do not move the watermark, which is this partition's own.
+   */
+  receive(message: IdentityMessage): void {
+    this.handle(message);
+    if (this.inbox.length > 0) this.handleInbox();
   }
 
   /** Applies every buffered touchpoint and fires deadlines up to the watermark (end of input, or idle). */
   flush(): void {
     this.drain(Infinity, this.watermarkMs);
+    if (this.inbox.length > 0) this.handleInbox();
   }
 
-  /** The stage changes and changed customers since the last call. */
+  /** The stage changes, changed customers and outgoing messages since the last call. */
   takeOutput(): PartitionOutput {
     const out = {
       stageChanges: this.stageChanges.take(this.model),
       changed: this.changed,
       removed: this.removed,
+      redirected: this.redirected,
+      messages: this.messages,
     };
     this.changed = new Set();
     this.removed = new Set();
+    if (this.redirected.size > 0) this.redirected = new Map();
+    if (this.messages.length > 0) this.messages = NO_MESSAGES;
     return out;
   }
 
   checkpoint(): PartitionCheckpoint {
-    return { watermark: this.watermarkMs, pending: this.pending.toSortedArray() };
+    return {
+      watermark: this.watermarkMs,
+      pending: this.pending.toSortedArray(),
+      ...(this.held.size > 0 ? { held: [...this.held.values()] } : {}),
+      ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
+      ...(this.deadlineLimit !== this.watermarkMs - this.options.gracePeriodMs
+        ? { deadlineLimit: this.deadlineLimit }
+        : {}),
+    };
   }
 
   /** Sets P(alive) from a CLV fit; rules may use it on the customer's next touchpoint. */
@@ -278,20 +411,67 @@ export class PartitionLifecycle {
     return this.aliases.get(id) ?? id;
   }
 
+  private isHome(id: string): boolean {
+    const route = this.options.route;
+    return route === undefined || homePartitionOf(id, route.partitions) === route.partition;
+  }
+
+  private send(message: IdentityMessage): void {
+    if (this.isHome(addresseeOf(message))) this.inbox.push(message);
+    else {
+      if (this.messages === NO_MESSAGES) this.messages = [];
+      this.messages.push(message);
+    }
+  }
+
+  private handleInbox(): void {
+    for (let m = this.inbox.shift(); m !== undefined; m = this.inbox.shift()) this.handle(m);
+  }
+
+  private handle(message: IdentityMessage): void {
+    if (this.enqueue(message)) this.drain(this.watermarkMs - this.options.gracePeriodMs, this.deadlineLimit);
+  }
+
+  /**
+   * A handoff is taken at once; a claim or forward joins the reorder buffer, to be applied by event time
+   * (true: something to drain). A claim already buffered (the link's copy and the target's own claim share
+   * an id) is dropped.
+   */
+  private enqueue(message: IdentityMessage): boolean {
+    if (message.kind === 'handoff') {
+      this.completeLink(message);
+      return false;
+    }
+    const id = fnv1a(message.eventId);
+    if (message.kind === 'claim' && this.pendingIds.has(id)) return false;
+    this.pending.push(message);
+    this.pendingIds.add(id);
+    return true;
+  }
+
   private drain(eventLimit: number, deadlineLimit: number): void {
     for (let next = this.pending.peek(); next && next.occurredAt <= eventLimit; next = this.pending.peek()) {
       this.pending.pop();
       this.pendingIds.delete(fnv1a(next.eventId));
       this.apply(next);
+      // A claim this partition sent itself is ordered with what is still buffered, not after all of it.
+      while (this.inbox.length > 0) this.enqueue(this.inbox.shift()!);
     }
     this.fireDeadlines(deadlineLimit);
   }
 
   private fireDeadlines(limit: number): void {
+    if (limit > this.deadlineLimit) this.deadlineLimit = limit;
     for (let at = this.deadlines.peekAt(); at !== undefined && at <= limit; at = this.deadlines.peekAt()) {
-      const s = this.customers.get(this.deadlines.peekId()!);
+      const id = this.deadlines.peekId()!;
+      const s = this.customers.get(id);
       this.deadlines.pop();
       if (!s) continue;
+      if (this.held.size > 0 && this.held.has(id)) {
+        // Fired when the hold ends, from the limits its queue recorded; scheduled again then.
+        this.scheduled.delete(id);
+        continue;
+      }
       if (this.rules.deadlineAt(s) !== at) continue; // stale: the customer did something since
       this.fireCustomerDeadlines(s, limit);
     }
@@ -333,54 +513,118 @@ export class PartitionLifecycle {
     this.counters.stageChanges += 1;
   }
 
-  private apply(tp: Touchpoint): void {
-    const id = this.resolve((tp.customerId ?? tp.anonymousId)!);
+  private apply(item: PendingItem): void {
+    if (!isTouchpoint(item)) {
+      if (item.kind === 'claim') this.applyClaim(item);
+      else this.applyForwarded(item);
+      return;
+    }
+    const key = (item.customerId ?? item.anonymousId)!;
+    const id = this.resolve(key);
+    if (id !== key && !this.isHome(id)) {
+      this.forward(item, id, 0);
+      return;
+    }
     const s = this.customers.get(id);
-    if (s && tp.occurredAt <= s.lastAppliedAt && hasApplied(s, tp.eventId)) {
+    if (s && item.occurredAt <= s.lastAppliedAt && hasApplied(s, item.eventId)) {
       this.counters.duplicates += 1;
       return;
     }
-    this.applyTo(tp, id, s);
+    this.applyTo(item, id, s);
+  }
+
+  private forward(tp: Touchpoint, to: string, hops: number): void {
+    if (hops >= MAX_FORWARD_HOPS) {
+      this.counters.ignored += 1; // a redirect chain this long is a loop: stop rather than circle forever
+      return;
+    }
+    this.counters.forwarded += 1;
+    this.send({
+      kind: 'forward',
+      eventId: tp.eventId,
+      occurredAt: tp.occurredAt,
+      to,
+      hops: hops + 1,
+      touchpoint: tp,
+    });
+  }
+
+  private applyForwarded(f: ForwardedTouchpoint): void {
+    const id = this.resolve(f.to);
+    if (!this.isHome(id)) {
+      this.forward(f.touchpoint, id, f.hops);
+      return;
+    }
+    const s = this.customers.get(id);
+    if (s && f.occurredAt <= s.lastAppliedAt && hasApplied(s, f.eventId)) {
+      this.counters.duplicates += 1;
+      return;
+    }
+    this.applyTo(f.touchpoint, id, s);
   }
 
   /** Applies a touchpoint that is not a duplicate to customer `id`, whose current state is `s` if known. */
   private applyTo(tp: Touchpoint, id: string, s: CustomerState | undefined): void {
+    if (this.held.size > 0) {
+      const waiting = this.held.get(id);
+      if (waiting) {
+        waiting.queue.push({ tp, deadlinesBefore: this.deadlineLimit });
+        return;
+      }
+    }
     if (s === undefined && tp.type === 'ClvPredicted') {
       this.counters.ignored += 1; // a score creates no customer (one that was merged away, or unknown here)
       return;
     }
-    const isNew = s === undefined;
     if (s) {
       if (tp.occurredAt < s.lastAppliedAt) this.counters.late += 1;
       else this.fireCustomerDeadlines(s, tp.occurredAt);
-    } else {
+    }
+
+    // Identity: an anonymous id or a previous customer id that now belongs to this customer. Its profile
+    // comes over from its home partition first (identity.ts); until then this customer waits. Whether the
+    // link is new is the customer's own record (mergedIds), not the alias table: the source's side of the
+    // link may already have run here, if both ids live on this partition.
+    const linked = linkedIdOf(tp);
+    if (linked !== undefined && linked !== id && !s?.mergedIds.includes(linked)) {
+      this.held.set(id, {
+        id,
+        linkEventId: tp.eventId,
+        queue: [{ tp, deadlinesBefore: this.deadlineLimit }],
+      });
+      const early = this.arrived.get(tp.eventId);
+      if (early) {
+        this.arrived.delete(tp.eventId);
+        this.completeLink(early);
+        return;
+      }
+      this.send({
+        kind: 'claim',
+        eventId: claimIdOf(tp.eventId),
+        occurredAt: tp.occurredAt,
+        linkEventId: tp.eventId,
+        from: linked,
+        into: id,
+      });
+      return;
+    }
+    this.evolveAndDecide(tp, id, s, undefined);
+  }
+
+  /** Folds the touchpoint into the customer (created if new) and fires the rule it triggers, if any. */
+  private evolveAndDecide(
+    tp: Touchpoint,
+    id: string,
+    existing: CustomerState | undefined,
+    adopted: CustomerState | undefined,
+  ): CustomerState {
+    let s = existing;
+    const isNew = s === undefined;
+    if (s === undefined) {
       s = initialState(id, this.model.initialStage, tp.occurredAt);
       this.customers.set(id, s);
+      if (adopted) mergeInto(s, adopted);
     }
-
-    // Identity: an anonymous id or a previous customer id that now belongs to this customer.
-    const linked =
-      tp.type === 'Aliased'
-        ? tp.payload.previousId
-        : tp.customerId && tp.anonymousId
-          ? tp.anonymousId
-          : undefined;
-    let adopted: CustomerState | undefined;
-    if (linked && linked !== id) {
-      const other = this.customers.get(this.resolve(linked));
-      if (other && other !== s) {
-        mergeInto(s, other);
-        this.customers.delete(other.id);
-        this.removed.add(other.id);
-        this.counters.merges += 1;
-        // The absorbed profile's own merged ids are exactly the aliases that pointed at it.
-        for (const alias of other.mergedIds) this.aliases.set(alias, id);
-        this.aliases.set(other.id, id);
-        if (isNew) adopted = other;
-      }
-      this.aliases.set(linked, id);
-    }
-
     evolve(s, tp);
     this.counters.applied += 1;
     this.changed.add(id);
@@ -399,6 +643,100 @@ export class PartitionLifecycle {
     }
     const rule = this.rules.decideOnEvent(s, tp.type);
     if (rule) this.emit(s, rule.to, rule.id, tp.occurredAt, tp.eventId, ruleReason(rule));
+    this.schedule(s);
+    return s;
+  }
+
+  /** At the source's home, at the link's event time: hand the profile over and redirect its ids. */
+  private applyClaim(claim: IdentityClaim): void {
+    const { from, into } = claim;
+    const current = this.resolve(from);
+    let state: CustomerState | null = null;
+    if (current === from) {
+      const s = this.customers.get(from);
+      if (s && this.held.has(from)) {
+        // The profile is itself waiting for a handoff: what it waits for would follow it. Rare (two links
+        // at once); it is handed over as it is, and its queue goes on to the new owner as forwards.
+        const waiting = this.held.get(from)!;
+        this.held.delete(from);
+        for (const q of waiting.queue) this.forward(q.tp, into, 0);
+      }
+      if (s) {
+        if (claim.occurredAt >= s.lastAppliedAt) this.fireCustomerDeadlines(s, claim.occurredAt);
+        state = s;
+        this.customers.delete(from);
+        this.scheduled.delete(from);
+        this.removed.add(from);
+        this.changed.delete(from);
+        for (const alias of s.mergedIds) this.redirect(alias, into);
+      }
+    } else if (current !== into) {
+      // The id already belongs to another customer: it now points at the new one, nothing is merged.
+      this.counters.identityConflicts += 1;
+    }
+    this.redirect(from, into);
+    this.send({
+      kind: 'handoff',
+      linkEventId: claim.linkEventId,
+      occurredAt: claim.occurredAt,
+      from,
+      into,
+      state,
+    });
+  }
+
+  private redirect(id: string, into: string): void {
+    this.aliases.set(id, into);
+    this.redirected.set(id, into);
+  }
+
+  /** At the target's home: merge what was handed over, apply the link, then everything that waited. */
+  private completeLink(handoff: ProfileHandoff): void {
+    const waiting = this.held.get(handoff.into);
+    if (!waiting || waiting.linkEventId !== handoff.linkEventId) {
+      const target = this.resolve(handoff.into);
+      if (target !== handoff.into) {
+        // The target itself was handed on meanwhile (to a customer elsewhere, or here): follow it.
+        this.send({ ...handoff, into: target });
+        return;
+      }
+      // Not waited for (yet). With a profile: the link's copy was applied at the source before the link
+      // here, so the profile waits for the link. Without one: the answer to a second claim of the same link
+      // (its copy and the target's own), or an early answer the link can do without (its claim gets the
+      // same answer again).
+      if (handoff.state) this.arrived.set(handoff.linkEventId, handoff);
+      return;
+    }
+    this.held.delete(handoff.into);
+    const id = handoff.into;
+    const absorbed = handoff.state ? restoredState(handoff.state) : undefined;
+    let s = this.customers.get(id);
+    if (absorbed) {
+      this.counters.merges += 1;
+      this.aliases.set(absorbed.id, id);
+      for (const alias of absorbed.mergedIds) this.aliases.set(alias, id);
+      if (s) mergeInto(s, absorbed);
+    } else this.aliases.set(handoff.from, id);
+    const [link, ...rest] = waiting.queue;
+    s = this.evolveAndDecide(link!.tp, id, s, s === undefined ? absorbed : undefined);
+    if (!absorbed && !s.mergedIds.includes(handoff.from)) s.mergedIds = appended(s.mergedIds, handoff.from);
+    for (let i = 0; i < rest.length; i++) {
+      const { tp, deadlinesBefore } = rest[i]!;
+      // What would have happened to this customer between the touchpoints, had it not waited.
+      this.fireCustomerDeadlines(s, deadlinesBefore);
+      if (tp.occurredAt <= s.lastAppliedAt && hasApplied(s, tp.eventId)) {
+        this.counters.duplicates += 1;
+        continue;
+      }
+      this.applyTo(tp, id, s);
+      const again = this.held.get(id);
+      if (again) {
+        // Another link: the rest waits for that handoff in turn.
+        for (const q of rest.slice(i + 1)) again.queue.push(q);
+        return;
+      }
+    }
+    this.fireCustomerDeadlines(s, this.deadlineLimit);
     this.schedule(s);
   }
 }

@@ -1,11 +1,14 @@
 /**
  * Replays touchpoints (in arrival order) through the same partition processors the runtime uses, routed
  * to partitions exactly as Kafka routes them, and returns the stage changes: what `ciclo lifecycle replay`
- * prints, and what the runtime must have produced for the same input.
+ * prints, and what the runtime must have produced for the same input. Identity messages between partitions
+ * (identity.ts) are delivered in memory as soon as they are sent; the protocol makes the outcome independent
+ * of when they arrive (see `deliver`).
  */
 import type { StageChanged } from '../../schemas/outputs';
-import { touchpointKey } from '../../schemas/topics';
+import { touchpointKeys } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
+import { addresseeOf, homePartitionOf, type IdentityMessage } from './identity';
 import type { StageModel } from './model';
 import { PartitionLifecycle, type PartitionCounters } from './partition';
 import { partitionFor } from './partitioner';
@@ -13,6 +16,12 @@ import { partitionFor } from './partitioner';
 export interface ReplayOptions {
   readonly partitions: number;
   readonly gracePeriodMs: number;
+  /**
+   * How identity messages travel. By default each is delivered at once; a test can hold some back to show
+   * that the result does not depend on it: `deliver` gets the messages sent so far (oldest first) and
+   * returns how many of them to deliver now, from the front. At the end of input everything is delivered.
+   */
+  readonly deliver?: (inFlight: readonly IdentityMessage[]) => number;
 }
 
 export interface ReplayResult {
@@ -21,32 +30,82 @@ export interface ReplayResult {
   readonly partitions: PartitionLifecycle[];
 }
 
+export function emptyCounters(): PartitionCounters {
+  return {
+    accepted: 0,
+    applied: 0,
+    duplicates: 0,
+    ignored: 0,
+    late: 0,
+    merges: 0,
+    stageChanges: 0,
+    identityConflicts: 0,
+    forwarded: 0,
+  };
+}
+
 export function replay(
   touchpoints: Iterable<Touchpoint>,
   model: StageModel,
   options: ReplayOptions,
 ): ReplayResult {
+  const n = options.partitions;
   const partitions = Array.from(
-    { length: options.partitions },
-    () => new PartitionLifecycle(model, { gracePeriodMs: options.gracePeriodMs }),
+    { length: n },
+    (_, partition) =>
+      new PartitionLifecycle(model, {
+        gracePeriodMs: options.gracePeriodMs,
+        ...(n > 1 ? { route: { partition, partitions: n } } : {}),
+      }),
   );
   const stageChanges: StageChanged[] = [];
+  const inFlight: IdentityMessage[] = [];
+  const collect = (p: PartitionLifecycle): void => {
+    const out = p.takeOutput();
+    for (const c of out.stageChanges) stageChanges.push(c);
+    for (const m of out.messages) inFlight.push(m);
+  };
+  /** Delivers `count` messages from the front; what they cause may send more, delivered in turn. */
+  const deliver = (count: number): void => {
+    for (let i = 0; i < count && inFlight.length > 0; i++) {
+      const m = inFlight.shift()!;
+      const target = partitions[homePartitionOf(addresseeOf(m), n)]!;
+      target.receive(m);
+      collect(target);
+    }
+  };
+  const deliverAsChosen = (): void => {
+    while (inFlight.length > 0) {
+      const count = options.deliver ? options.deliver(inFlight) : inFlight.length;
+      if (count <= 0) return;
+      deliver(count);
+    }
+  };
   for (const tp of touchpoints) {
-    const p = partitions[partitionFor(touchpointKey(tp), options.partitions)]!;
+    // As ciclo's producers write it: keyed by its customer, and a link once more by the linked id.
+    const [key, linked] = touchpointKeys(tp);
+    const p = partitions[partitionFor(key!, n)]!;
     p.ingest(tp);
-    stageChanges.push(...p.takeOutput().stageChanges);
+    collect(p);
+    if (linked !== undefined) {
+      const q = partitions[partitionFor(linked, n)]!;
+      q.ingestLinkCopy(tp);
+      collect(q);
+    }
+    if (inFlight.length > 0) deliverAsChosen();
   }
-  for (const p of partitions) {
-    p.flush();
-    stageChanges.push(...p.takeOutput().stageChanges);
-  }
-  const counters = partitions.reduce<PartitionCounters>(
-    (sum, p) => {
-      for (const k of Object.keys(sum) as (keyof PartitionCounters)[]) sum[k] += p.counters[k];
-      return sum;
-    },
-    { accepted: 0, applied: 0, duplicates: 0, ignored: 0, late: 0, merges: 0, stageChanges: 0 },
-  );
+  // End of input: flush and deliver until nothing moves (a handoff can release a customer that claims).
+  do {
+    deliver(inFlight.length);
+    for (const p of partitions) {
+      p.flush();
+      collect(p);
+    }
+  } while (inFlight.length > 0);
+  const counters = partitions.reduce<PartitionCounters>((sum, p) => {
+    for (const k of Object.keys(sum) as (keyof PartitionCounters)[]) sum[k] += p.counters[k];
+    return sum;
+  }, emptyCounters());
   return { stageChanges, counters, partitions };
 }
 

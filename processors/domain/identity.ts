@@ -1,0 +1,95 @@
+/**
+ * Identity across partitions. Touchpoints are keyed by customer id, else anonymous id, so an anonymous
+ * browsing history and the customer it turns out to be (or two customer ids joined by an alias) usually live
+ * on different partitions. A link is resolved by a small protocol between partitions, the same whether the
+ * two ids share a partition or not, so the outcome never depends on where ids happen to hash:
+ *
+ * 1. The linking touchpoint is written twice (schemas/topics.ts `touchpointKeys`): keyed by its customer, and
+ *    as a routing copy keyed by the linked (source) id. The copy reaches the source's partition in that
+ *    partition's own order and acts there as a claim: "hand over the source as of the link's event time".
+ * 2. The source's partition applies the claim in event-time order with the source's own touchpoints (the
+ *    reorder buffer), so the profile handed over is exactly the profile as of the link, whenever the other
+ *    partition gets to it. It removes the profile, keeps a redirect (source -> target) and sends the
+ *    profile as a handoff to the target's partition.
+ * 3. The target's partition applies the linking touchpoint: with the handoff already there, it merges it
+ *    first; otherwise the customer is held, its later touchpoints queued in order (with the deadlines that
+ *    would have fired between them), until the handoff comes. So the target's outcome does not depend on
+ *    when the handoff arrives either.
+ *
+ * A link that arrives without its copy (a producer that does not write one, or a link forwarded from
+ * another partition) still works: the held target sends the claim itself. The source then applies it when
+ * it arrives, which is exact unless the source had touchpoints or inactivity deadlines of its own between
+ * the link and the claim's arrival.
+ *
+ * Later touchpoints that still carry only the source id reach its home partition, which forwards them to
+ * the target's home, where they are applied by event time like any input (late, and counted, if they come
+ * after the grace period). An id that already belongs to another customer is not merged again (a shared
+ * device is not proof that two customers are one person): it is re-pointed to the new customer and counted
+ * as a conflict. Only an explicit alias merges two known customers.
+ *
+ * Messages are plain data; the runtime carries them on a co-partitioned internal topic, in the same
+ * transaction as the input offsets, and `lifecycle replay` delivers them in memory.
+ */
+import type { Touchpoint } from '../../schemas/touchpoint';
+export { linkedIdOf } from '../../schemas/topics';
+import type { CustomerState } from './customer';
+import { partitionFor } from './partitioner';
+
+/** "Hand over `from` as of `occurredAt`: it is `into` from now on." Addressed to `from`'s home. */
+export interface IdentityClaim {
+  readonly kind: 'claim';
+  /** Orders the claim among the partition's touchpoints (occurredAt, then eventId). */
+  readonly eventId: string;
+  readonly occurredAt: number;
+  /** The linking touchpoint, which the target customer is held on. */
+  readonly linkEventId: string;
+  readonly from: string;
+  readonly into: string;
+}
+
+/** The source profile as of the link, or null when there was none to hand over. Addressed to `into`'s home. */
+export interface ProfileHandoff {
+  readonly kind: 'handoff';
+  readonly linkEventId: string;
+  readonly occurredAt: number;
+  readonly from: string;
+  readonly into: string;
+  readonly state: CustomerState | null;
+}
+
+/** A touchpoint that reached the home of an id which now belongs to `to`. Addressed to `to`'s home. */
+export interface ForwardedTouchpoint {
+  readonly kind: 'forward';
+  readonly eventId: string;
+  readonly occurredAt: number;
+  readonly to: string;
+  /** Forwards so far: a chain of redirects longer than MAX_FORWARD_HOPS is cut (and counted). */
+  readonly hops: number;
+  readonly touchpoint: Touchpoint;
+}
+
+export type IdentityMessage = IdentityClaim | ProfileHandoff | ForwardedTouchpoint;
+
+export const MAX_FORWARD_HOPS = 8;
+
+/** The id whose home partition a message goes to. */
+export function addresseeOf(message: IdentityMessage): string {
+  switch (message.kind) {
+    case 'claim':
+      return message.from;
+    case 'handoff':
+      return message.into;
+    case 'forward':
+      return message.to;
+  }
+}
+
+/** Where ids live: partition `partition` of `partitions`, by Kafka's partitioner. */
+export interface PartitionRoute {
+  readonly partition: number;
+  readonly partitions: number;
+}
+
+export function homePartitionOf(id: string, partitions: number): number {
+  return partitionFor(id, partitions);
+}
