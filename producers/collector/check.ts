@@ -18,9 +18,23 @@ export function toRequestPath(path: string, origins: Origins): string {
   return best === undefined ? path : `${origins[best]}${path.slice(best.length)}`;
 }
 
+/**
+ * The touchpoints checkTouchpoint returned: objects the contract's own parse built (never the candidate
+ * itself), which nothing changes afterwards, so encoding them need not validate them a second time.
+ */
+const contractChecked = new WeakSet<Touchpoint>();
+
+/** Whether `tp` is a touchpoint checkTouchpoint returned (and so valid by the touchpoint contract). */
+export function isContractChecked(tp: Touchpoint): boolean {
+  return contractChecked.has(tp);
+}
+
 export function checkTouchpoint(candidate: unknown, origins: Origins): Validated<Touchpoint> {
   const checked = validateWith(TouchpointSchema, candidate);
-  if (checked.ok) return checked;
+  if (checked.ok) {
+    contractChecked.add(checked.value);
+    return checked;
+  }
   return {
     ok: false,
     problems: checked.problems.map((p) => ({ ...p, path: toRequestPath(p.path, origins) })),

@@ -1,6 +1,6 @@
 /**
- * Producing accepted touchpoints to `ciclo.touchpoints`: encode each with the touchpoint serde (Avro,
- * Confluent wire format), key it by customer (schemas/topics.ts touchpointKey) and send them in one call to
+ * Producing accepted touchpoints to `ciclo.touchpoints`: encode them with the touchpoint serde (Avro,
+ * Confluent wire format; all of a request's touchpoints at once), key each by customer (schemas/topics.ts touchpointKey) and send them in one call to
  * the idempotent producer (acks from all in-sync replicas). Resolves `ok` only once Kafka has every message;
  * a rejected or timed-out send is an `unavailable` outcome, so the HTTP layer never answers 2xx for an event
  * that might be lost. After a timeout the send may still complete; the sender's retry then produces the
@@ -12,11 +12,13 @@ import type { OutgoingMessage } from '../../infra/kafka/types';
 import type { ContractSerde } from '../../schemas/serde';
 import { TOPICS, touchpointKey } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
+import { isContractChecked } from './check';
 
 export interface TouchpointSink {
   readonly producer: MessageProducer;
-  /** Only `encode` is used; a unit test can pass a stub. */
-  readonly serde: Pick<ContractSerde<Touchpoint>, 'encode'>;
+  /** `encodeAll` when there is one, else `encode` for each touchpoint; a unit test can pass a stub. */
+  readonly serde: Pick<ContractSerde<Touchpoint>, 'encode'> &
+    Partial<Pick<ContractSerde<Touchpoint>, 'encodeAll'>>;
   readonly sendTimeoutMs: number;
   /** Defaults to TOPICS.touchpoints.name; integration tests pass their own topic. */
   readonly topic?: string;
@@ -33,15 +35,16 @@ export async function publishTouchpoints(
   touchpoints: readonly Touchpoint[],
 ): Promise<PublishOutcome> {
   if (touchpoints.length === 0) return { ok: true, produced: 0 };
-  let messages: OutgoingMessage[];
+  const messages: OutgoingMessage[] = new Array<OutgoingMessage>(touchpoints.length);
   try {
-    messages = await Promise.all(
-      touchpoints.map(async (tp) => ({
-        key: touchpointKey(tp),
-        value: await sink.serde.encode(tp),
-        timestamp: tp.receivedAt,
-      })),
-    );
+    // Touchpoints the edge checked against the contract (checkTouchpoint) are not validated again.
+    const values = sink.serde.encodeAll
+      ? await sink.serde.encodeAll(touchpoints, isContractChecked)
+      : await Promise.all(touchpoints.map((tp) => sink.serde.encode(tp)));
+    for (let i = 0; i < touchpoints.length; i++) {
+      const tp = touchpoints[i]!;
+      messages[i] = { key: touchpointKey(tp), value: values[i]!, timestamp: tp.receivedAt };
+    }
   } catch (err) {
     // Encoding needs the registry for the schema; an unreachable registry is as retriable as Kafka.
     if (err instanceof CicloError && err.code === 'EVENT_INVALID') {

@@ -21,8 +21,6 @@ import fastify, {
 import { errorMessage } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { Logger } from '../../infra/log';
-import type { ContractSerde } from '../../schemas/serde';
-import type { Touchpoint } from '../../schemas/touchpoint';
 import { SNIPPET_ROUTE, snippetHandler } from '../snippet/serve';
 import { configuredProviders, webhooksConfig, type WebhooksConfig } from '../webhooks/config';
 import { webhookRoutes } from '../webhooks/routes';
@@ -43,8 +41,8 @@ export interface CollectorDeps {
   /** Provider secrets; without it every webhook answers 401. */
   readonly webhooks?: WebhooksConfig;
   readonly producer: MessageProducer;
-  /** The touchpoint serde, created (and its schema registered) at startup. */
-  readonly serde: Pick<ContractSerde<Touchpoint>, 'encode'>;
+  /** The touchpoint serde, created (and its schema registered) at startup; see TouchpointSink. */
+  readonly serde: TouchpointSink['serde'];
   readonly log: Logger;
   /** Milliseconds since the epoch; stamps receivedAt and checks webhook timestamps. */
   readonly clock: () => number;
