@@ -1,15 +1,14 @@
 import { TOUCHPOINT_EXAMPLES } from '../../schemas/examples';
-import { checkTouchpoint, isContractChecked } from './check';
+import { checkTouchpoint, isContractChecked, markContractChecked } from './check';
 
 describe('checkTouchpoint', () => {
   const example = TOUCHPOINT_EXAMPLES.PurchaseCompleted;
 
-  it('marks what it returns as contract-checked, never the candidate it was given', () => {
+  it('returns what the contract parse built, never the candidate it was given', () => {
     const checked = checkTouchpoint(example, {});
     if (!checked.ok) throw new Error('the example is valid');
     expect(checked.value).not.toBe(example);
-    expect(isContractChecked(checked.value)).toBe(true);
-    expect(isContractChecked(example)).toBe(false);
+    expect(checked.value).toEqual(example);
   });
 
   it('reports problems at the request path the field came from', () => {
@@ -19,5 +18,15 @@ describe('checkTouchpoint', () => {
     );
     expect(checked.ok).toBe(false);
     if (!checked.ok) expect(checked.problems.map((p) => p.path)).toEqual(['properties.total']);
+  });
+
+  it('marks lists as contract-checked by freezing them, and only those', () => {
+    const checked = checkTouchpoint(example, {});
+    if (!checked.ok) throw new Error('the example is valid');
+    const list = markContractChecked([checked.value]);
+    expect(isContractChecked(list)).toBe(true);
+    expect(Object.isFrozen(list)).toBe(true);
+    expect(() => (list as typeof list & { push(x: unknown): void }).push(example)).toThrow();
+    expect(isContractChecked([checked.value])).toBe(false);
   });
 });

@@ -15,7 +15,7 @@
  */
 import { CUSTOMERLESS_TYPES, type Touchpoint, type TouchpointType } from '../../schemas/touchpoint';
 import { validateWith, type Validated, type ValidationProblem } from '../../schemas/validation';
-import { checkTouchpoint, prefixProblems } from './check';
+import { checkTouchpoint, markContractChecked, prefixProblems } from './check';
 import { contentEventId, isSafeEventId, providerEventId } from './event-id';
 import { toMinorUnits } from './money';
 import {
@@ -45,25 +45,43 @@ export const UNCATEGORIZED_CAMPAIGN = 'uncategorized';
 type Props = Readonly<Record<string, unknown>>;
 
 /**
- * A touchpoint payload under construction, with the request path each payload field came from so that a
- * contract violation can be reported against what the sender wrote.
+ * Whether drafts record the request path each field came from. Only a call with a problem needs them (to
+ * name the sender's field), so every call is mapped without them first and, when anything is wrong, mapped
+ * again with them: the mapping is pure, so the second pass builds the same touchpoint and finds the same
+ * problems. True only during that second pass (mapSegmentCall).
+ */
+let recordingOrigins = false;
+
+/**
+ * A touchpoint payload under construction, with (when recording) the request path each payload field came
+ * from so that a contract violation can be reported against what the sender wrote.
  */
 interface Draft {
   readonly type: TouchpointType;
   readonly payload: Record<string, unknown>;
-  /** Touchpoint path (e.g. "payload.lineItems.0.unitPriceMinor") -> request path. */
-  readonly origins: Record<string, string>;
+  /** Touchpoint path (e.g. "payload.lineItems.0.unitPriceMinor") -> request path; undefined when not recording. */
+  readonly origins: Record<string, string> | undefined;
   readonly problems: ValidationProblem[];
 }
 
 function newDraft(type: TouchpointType, payloadOrigin: string): Draft {
-  return { type, payload: {}, origins: { payload: payloadOrigin }, problems: [] };
+  return {
+    type,
+    payload: {},
+    origins: recordingOrigins ? { payload: payloadOrigin } : undefined,
+    problems: [],
+  };
+}
+
+/** Records where a touchpoint field came from, when the draft records origins. */
+function origin(d: Draft, path: string, from: string): void {
+  if (d.origins) d.origins[path] = from;
 }
 
 /** Sets a payload field (when present) and records where it came from. */
-function put(d: Draft, field: string, value: unknown, origin: string): void {
+function put(d: Draft, field: string, value: unknown, from: string): void {
   if (value !== undefined && value !== null) d.payload[field] = value;
-  d.origins[`payload.${field}`] = origin;
+  if (d.origins) d.origins[`payload.${field}`] = from;
 }
 
 /** The first of `keys` present in `props`, with the key it was found under. */
@@ -117,12 +135,12 @@ function putMoney(
   originBase: string,
   fallbackOrigin: string,
 ): void {
-  const origin = found ? `${originBase}.${found.key}` : fallbackOrigin;
-  d.origins[`payload.${field}`] = origin;
+  const from = found ? `${originBase}.${found.key}` : fallbackOrigin;
+  if (d.origins) d.origins[`payload.${field}`] = from;
   if (!found) return;
   const converted = toMinorUnits(found.value, typeof currency === 'string' ? currency : '');
   if (converted.ok) d.payload[field] = converted.minor;
-  else d.problems.push({ path: origin, rule: converted.rule, message: converted.message });
+  else d.problems.push({ path: from, rule: converted.rule, message: converted.message });
 }
 
 /** Milliseconds since the epoch from an ISO 8601 string or a number of milliseconds. */
@@ -151,13 +169,13 @@ function orderCompleted(props: Props, ctx: CollectContext): Draft {
     putMoney(d, 'amountMinor', amount, currency, 'properties', 'properties.total');
   } else if (!lineItems.complete) {
     // No total, and the products' own problems are reported: the missing sum is the same problem.
-    d.origins['payload.amountMinor'] = 'properties.products';
+    origin(d, 'payload.amountMinor', 'properties.products');
   } else if (lineItems.items.length > 0) {
     // No order total: the sum of the line items, in exact integer arithmetic.
     d.payload.amountMinor = sumOf(lineItems.items);
-    d.origins['payload.amountMinor'] = 'properties.products';
+    origin(d, 'payload.amountMinor', 'properties.products');
   } else {
-    d.origins['payload.amountMinor'] = 'properties.total';
+    origin(d, 'payload.amountMinor', 'properties.total');
     d.problems.push({
       path: 'properties.total',
       rule: 'required',
@@ -177,7 +195,7 @@ function toLineItems(
   products: unknown,
   currency: unknown,
 ): { items: Record<string, unknown>[]; complete: boolean } {
-  d.origins['payload.lineItems'] = 'properties.products';
+  origin(d, 'payload.lineItems', 'properties.products');
   if (products === undefined || products === null) {
     d.payload.lineItems = [];
     return { items: [], complete: true };
@@ -193,18 +211,20 @@ function toLineItems(
   let complete = true;
   const items = products.map((raw: unknown, i) => {
     const at = `properties.products.${i}`;
-    d.origins[`payload.lineItems.${i}`] = at;
+    origin(d, `payload.lineItems.${i}`, at);
     if (!isObject(raw)) {
       d.problems.push({ path: at, rule: 'invalid_type', message: 'must be an object' });
       complete = false;
       return {};
     }
     const sku = pick(raw, ['sku', 'product_id']);
-    d.origins[`payload.lineItems.${i}.sku`] = `${at}.${sku?.key ?? 'sku'}`;
-    d.origins[`payload.lineItems.${i}.name`] = `${at}.name`;
-    d.origins[`payload.lineItems.${i}.category`] = `${at}.category`;
-    d.origins[`payload.lineItems.${i}.quantity`] = `${at}.quantity`;
-    d.origins[`payload.lineItems.${i}.unitPriceMinor`] = `${at}.price`;
+    if (d.origins) {
+      d.origins[`payload.lineItems.${i}.sku`] = `${at}.${sku?.key ?? 'sku'}`;
+      d.origins[`payload.lineItems.${i}.name`] = `${at}.name`;
+      d.origins[`payload.lineItems.${i}.category`] = `${at}.category`;
+      d.origins[`payload.lineItems.${i}.quantity`] = `${at}.quantity`;
+      d.origins[`payload.lineItems.${i}.unitPriceMinor`] = `${at}.price`;
+    }
     const item: Record<string, unknown> = { sku: asId(sku?.value), quantity: asInt(raw.quantity ?? 1) };
     if (raw.name !== undefined && raw.name !== null) item.name = raw.name;
     if (raw.category !== undefined && raw.category !== null) item.category = raw.category;
@@ -243,10 +263,10 @@ function orderRefunded(props: Props, ctx: CollectContext, eventId: string): Draf
     const scratch = newDraft('PurchaseCompleted', 'properties');
     const lineItems = toLineItems(scratch, props.products, currency);
     d.problems.push(...scratch.problems);
-    d.origins['payload.amountMinor'] = 'properties.products';
+    origin(d, 'payload.amountMinor', 'properties.products');
     if (lineItems.complete) d.payload.amountMinor = sumOf(lineItems.items);
   } else {
-    d.origins['payload.amountMinor'] = 'properties.total';
+    origin(d, 'payload.amountMinor', 'properties.total');
     d.problems.push({ path: 'properties.total', rule: 'required', message: 'total or products is required' });
   }
   return d;
@@ -452,41 +472,57 @@ function aliasDraft(call: SegmentAlias): Draft {
 }
 
 const UTM_KEYS = [
-  ['utmSource', 'source', 'utm_source'],
-  ['utmMedium', 'medium', 'utm_medium'],
-  ['utmCampaign', 'name', 'utm_campaign'],
-  ['utmTerm', 'term', 'utm_term'],
-  ['utmContent', 'content', 'utm_content'],
+  ['utmSource', 'source', 'utm_source', 'context.campaign.source'],
+  ['utmMedium', 'medium', 'utm_medium', 'context.campaign.medium'],
+  ['utmCampaign', 'name', 'utm_campaign', 'context.campaign.name'],
+  ['utmTerm', 'term', 'utm_term', 'context.campaign.term'],
+  ['utmContent', 'content', 'utm_content', 'context.campaign.content'],
 ] as const;
 
-/** Segment's context to the touchpoint's; UTM parameters fall back to the page URL's query string. */
+/**
+ * Segment's context to the touchpoint's; UTM parameters fall back to the page URL's query string. Records
+ * where each field came from in `origins`, when given.
+ */
 function toContext(
   context: SegmentContext | null | undefined,
   pageProps: Props | undefined,
-  origins: Record<string, string>,
+  origins: Record<string, string> | undefined,
 ): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
-  const set = (field: string, value: unknown, origin: string): void => {
-    origins[`context.${field}`] = origin;
-    if (value !== undefined && value !== null && value !== '') out[field] = value;
+  let fields = 0;
+  const set = (field: string, value: unknown, from: string): void => {
+    if (origins) origins[`context.${field}`] = from;
+    if (value !== undefined && value !== null && value !== '') {
+      out[field] = value;
+      fields += 1;
+    }
   };
   const pageUrl = context?.page?.url ?? pageProps?.url;
   set('pageUrl', pageUrl, context?.page?.url ? 'context.page.url' : 'properties.url');
   const referrer = context?.page?.referrer ?? pageProps?.referrer;
   set('referrer', referrer, context?.page?.referrer ? 'context.page.referrer' : 'properties.referrer');
-  const query = queryOf(pageUrl);
-  for (const [field, segmentKey, utmParam] of UTM_KEYS) {
+  let query: URLSearchParams | undefined | null = null; // null: the URL not parsed yet
+  for (const [field, segmentKey, utmParam, contextOrigin] of UTM_KEYS) {
     const fromContext = context?.campaign?.[segmentKey];
-    set(
-      field,
-      fromContext ?? query?.get(utmParam) ?? undefined,
-      fromContext ? `context.campaign.${segmentKey}` : 'context.page.url',
-    );
+    let value: unknown = fromContext;
+    if ((value === undefined || value === null) && mayHaveParam(pageUrl, utmParam)) {
+      if (query === null) query = queryOf(pageUrl);
+      value = query?.get(utmParam) ?? undefined;
+    }
+    set(field, value, fromContext ? contextOrigin : 'context.page.url');
   }
   set('userAgent', context?.userAgent, 'context.userAgent');
   set('ip', context?.ip, 'context.ip');
   set('locale', context?.locale, 'context.locale');
-  return Object.keys(out).length > 0 ? out : undefined;
+  return fields > 0 ? out : undefined;
+}
+
+/**
+ * Whether a URL's query string can have the parameter: its name is in the text, or something is
+ * percent-encoded (which might spell it). When not, parsing the URL would find nothing, so it is not parsed.
+ */
+function mayHaveParam(url: unknown, param: string): boolean {
+  return typeof url === 'string' && (url.includes(param) || url.includes('%'));
 }
 
 function queryOf(url: unknown): URLSearchParams | undefined {
@@ -521,7 +557,7 @@ export function mapSegmentCall(
   const parsed = validateWith<unknown>(CALL_SCHEMAS[type], withContext);
   if (!parsed.ok) return parsed;
   // The schema for `type` has checked the fields this call type has; the others are absent.
-  const call = parsed.value as SegmentTrack & SegmentIdentify & SegmentPage & SegmentAlias;
+  const call = parsed.value as CheckedCall;
 
   const eventId = call.messageId
     ? isSafeEventId(call.messageId)
@@ -533,6 +569,29 @@ export function mapSegmentCall(
         call: { ...call, ...Object.fromEntries(NOT_CONTENT.map((f) => [f, undefined])) },
       });
 
+  const fast = touchpointOf(type, call, ctx, eventId);
+  if (fast.ok) return fast;
+  // Something is wrong: map the call again recording origins, to name each problem's field as sent.
+  recordingOrigins = true;
+  try {
+    return touchpointOf(type, call, ctx, eventId);
+  } finally {
+    recordingOrigins = false;
+  }
+}
+
+type CheckedCall = SegmentTrack & SegmentIdentify & SegmentPage & SegmentAlias;
+
+/**
+ * A checked call to its touchpoint, checked against the contract. Without recordingOrigins, a failure's
+ * problems are empty: the caller maps the call again, recording origins, for problems with request paths.
+ */
+function touchpointOf(
+  type: SegmentCallType,
+  call: CheckedCall,
+  ctx: CollectContext,
+  eventId: string,
+): Validated<Touchpoint> {
   let draft: Draft;
   switch (type) {
     case 'track':
@@ -554,37 +613,36 @@ export function mapSegmentCall(
     }
   }
 
-  const origins: Record<string, string> = {
+  const origins: Record<string, string> | undefined = draft.origins && {
     eventId: 'messageId',
     customerId: 'userId',
     anonymousId: 'anonymousId',
     occurredAt: 'timestamp',
     ...draft.origins,
   };
-  const problems = [...draft.problems];
+  const problems = draft.problems;
   const customerless = CUSTOMERLESS_TYPES.has(draft.type);
   if (!customerless && !call.userId && !call.anonymousId) {
     problems.push({ path: 'userId', rule: 'custom', message: 'userId or anonymousId is required' });
   }
+  if (!origins && problems.length > 0) return { ok: false, problems: [] };
 
   const context = toContext(
     call.context,
     type === 'page' ? (call.properties ?? undefined) : undefined,
     origins,
   );
-  const candidate = {
-    eventId,
-    type: draft.type,
-    ...(call.userId ? { customerId: call.userId } : {}),
-    ...(call.anonymousId ? { anonymousId: call.anonymousId } : {}),
-    occurredAt: call.timestamp ? Date.parse(call.timestamp) : ctx.receivedAt,
-    receivedAt: ctx.receivedAt,
-    source: { kind: ctx.source.kind, name: ctx.source.name },
-    ...(context ? { context } : {}),
-    payload: draft.payload,
-  };
-  const checked = checkTouchpoint(candidate, origins);
+  const candidate: Record<string, unknown> = { eventId, type: draft.type };
+  if (call.userId) candidate.customerId = call.userId;
+  if (call.anonymousId) candidate.anonymousId = call.anonymousId;
+  candidate.occurredAt = call.timestamp ? Date.parse(call.timestamp) : ctx.receivedAt;
+  candidate.receivedAt = ctx.receivedAt;
+  candidate.source = { kind: ctx.source.kind, name: ctx.source.name };
+  if (context) candidate.context = context;
+  candidate.payload = draft.payload;
+  const checked = checkTouchpoint(candidate, origins ?? {});
   if (checked.ok && problems.length === 0) return checked;
+  if (!origins) return { ok: false, problems: [] };
 
   // A contract problem at, under or above a field the mapping already reported (a price it could not
   // convert, the identity rule in the sender's terms) is the same problem once.
@@ -610,7 +668,7 @@ export function mapSegmentRequest(
 ): Validated<readonly Touchpoint[]> {
   if (route !== 'batch') {
     const one = mapSegmentCall(route, body, ctx);
-    return one.ok ? { ok: true, value: [one.value] } : one;
+    return one.ok ? { ok: true, value: markContractChecked([one.value]) } : one;
   }
   const parsed = validateWith(SegmentBatch, body);
   if (!parsed.ok) return parsed;
@@ -630,5 +688,9 @@ export function mapSegmentRequest(
     if (mapped.ok) touchpoints.push(mapped.value);
     else problems.push(...prefixProblems(`batch.${i}`, mapped.problems));
   });
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: touchpoints };
+  // Every touchpoint here is one checkTouchpoint returned (mapSegmentCall), so publishing need not
+  // validate them again.
+  return problems.length > 0
+    ? { ok: false, problems }
+    : { ok: true, value: markContractChecked(touchpoints) };
 }

@@ -1,5 +1,6 @@
 import type { Touchpoint } from '../../schemas/touchpoint';
 import type { ValidationProblem } from '../../schemas/validation';
+import { isContractChecked } from './check';
 import { mapSegmentCall, mapSegmentRequest, TRACK_MAPPERS, type CollectContext } from './mapping';
 import type { SegmentCallType } from './segment';
 
@@ -82,6 +83,18 @@ describe('page and screen', () => {
       utmCampaign: 'brand',
       utmTerm: 'cd',
     });
+  });
+
+  it('reads UTM parameters however the URL encodes them, and context campaign fields first', () => {
+    const tp = mapped('page', {
+      anonymousId: 'a1',
+      context: { campaign: { source: 'newsletter' } },
+      properties: { url: 'https://shop.example/?utm_source=google&%75tm_term=c%20d&utm_content=a+b' },
+    });
+    expect(tp.context).toMatchObject({ utmSource: 'newsletter', utmTerm: 'c d', utmContent: 'a b' });
+    expect(
+      mapped('page', { anonymousId: 'a1', properties: { url: 'not a url utm_term=x' } }).context,
+    ).toEqual({ pageUrl: 'not a url utm_term=x' });
   });
 
   it('maps screen to PageViewed titled by the screen name', () => {
@@ -348,6 +361,13 @@ describe('eventId: the same call always gets the same id', () => {
 });
 
 describe('problems are reported in the sender terms, for the whole request', () => {
+  it("marks a request's touchpoints as checked by the contract, so publishing does not check them again", () => {
+    const result = mapSegmentRequest('batch', { batch: [{ type: 'page', anonymousId: 'a1' }] }, api);
+    expect(result.ok && isContractChecked(result.value)).toBe(true);
+    const one = mapSegmentRequest('page', { anonymousId: 'a1' }, api);
+    expect(one.ok && isContractChecked(one.value)).toBe(true);
+  });
+
   it('a batch with any invalid call yields no touchpoints and every problem with its path and rule', () => {
     const found = problems('batch', {
       batch: [
