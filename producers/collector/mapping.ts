@@ -19,6 +19,7 @@ import { checkTouchpoint, markContractChecked, prefixProblems } from './check';
 import { contentEventId, isSafeEventId, providerEventId } from './event-id';
 import { toMinorUnits } from './money';
 import {
+  asParsedCall,
   CALL_SCHEMAS,
   SEGMENT_CALL_TYPES,
   SegmentBatch,
@@ -554,10 +555,13 @@ export function mapSegmentCall(
     sharedContext && isObject(input)
       ? { ...input, context: { ...sharedContext, ...(isObject(input.context) ? input.context : {}) } }
       : input;
-  const parsed = validateWith<unknown>(CALL_SCHEMAS[type], withContext);
-  if (!parsed.ok) return parsed;
   // The schema for `type` has checked the fields this call type has; the others are absent.
-  const call = parsed.value as CheckedCall;
+  let call = asParsedCall(type, withContext) as CheckedCall | undefined;
+  if (!call) {
+    const parsed = validateWith<unknown>(CALL_SCHEMAS[type], withContext);
+    if (!parsed.ok) return parsed;
+    call = parsed.value as CheckedCall;
+  }
 
   const eventId = call.messageId
     ? isSafeEventId(call.messageId)

@@ -109,3 +109,78 @@ export const SegmentBatch = z.looseObject({
 
 /** Any call may carry the write key in its body instead of the Authorization header. */
 export const WriteKeyInBody = z.looseObject({ writeKey: z.string().optional() });
+
+// --- the common case without zod ------------------------------------------------------------------------
+
+/**
+ * A plain object (as JSON.parse makes them) without a `__proto__` or symbol key: the schemas' parse copies
+ * such an object field for field, so its output equals the object itself.
+ */
+function isPlain(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    !Object.hasOwn(value, '__proto__') &&
+    Object.getOwnPropertySymbols(value).length === 0
+  );
+}
+
+const absent = (value: unknown): boolean => value === undefined || value === null;
+const textOrAbsent = (value: unknown): boolean => absent(value) || typeof value === 'string';
+const recordOrAbsent = (value: unknown): boolean => absent(value) || isPlain(value);
+
+function contextFieldsOk(value: unknown, fields: readonly string[]): boolean {
+  if (absent(value)) return true;
+  if (!isPlain(value)) return false;
+  for (const f of fields) if (!textOrAbsent(value[f])) return false;
+  return true;
+}
+
+const PAGE_FIELDS = ['url', 'referrer', 'path', 'title', 'search'] as const;
+const CAMPAIGN_FIELDS = ['name', 'source', 'medium', 'term', 'content'] as const;
+
+/**
+ * The call as its schema's parse would return it (an equal object: the call itself), when the call is in
+ * the form that parse leaves unchanged: every field ciclo reads present with its checked type, ids already
+ * strings, objects plain. Undefined otherwise, valid or not: the caller then parses with CALL_SCHEMAS,
+ * which converts numeric ids and words every problem. This only saves zod's work on the common case; it
+ * never accepts a call the schema would refuse (a unit test holds the two together).
+ */
+export function asParsedCall(type: SegmentCallType, call: unknown): Record<string, unknown> | undefined {
+  if (!isPlain(call)) return undefined;
+  if (!textOrAbsent(call.userId) || !textOrAbsent(call.anonymousId) || !textOrAbsent(call.messageId))
+    return undefined;
+  if (
+    !absent(call.timestamp) &&
+    !(typeof call.timestamp === 'string' && timestamp.safeParse(call.timestamp).success)
+  )
+    return undefined;
+  const context = call.context;
+  if (!absent(context)) {
+    if (!isPlain(context)) return undefined;
+    if (!contextFieldsOk(context.page, PAGE_FIELDS) || !contextFieldsOk(context.campaign, CAMPAIGN_FIELDS))
+      return undefined;
+    if (!textOrAbsent(context.userAgent) || !textOrAbsent(context.ip) || !textOrAbsent(context.locale))
+      return undefined;
+  }
+  switch (type) {
+    case 'track':
+      return typeof call.event === 'string' && call.event.length > 0 && recordOrAbsent(call.properties)
+        ? call
+        : undefined;
+    case 'identify':
+      return recordOrAbsent(call.traits) ? call : undefined;
+    case 'page':
+    case 'screen':
+      return textOrAbsent(call.name) && textOrAbsent(call.category) && recordOrAbsent(call.properties)
+        ? call
+        : undefined;
+    case 'alias':
+      return typeof call.previousId === 'string' ? call : undefined;
+    default: {
+      const unreachable: never = type;
+      return unreachable;
+    }
+  }
+}
