@@ -28,7 +28,7 @@ import { migrate } from '../projections/migrations/migrate';
 import { identifier, stringLiteral } from '../projections/sql';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../schemas/serde';
-import { touchpointKey, valueSubject } from '../schemas/topics';
+import { touchpointRecords, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { median } from './fold';
 import { freePort } from '../infra/stack/processes';
@@ -59,6 +59,7 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
   const run = `bench_${label}_${Date.now().toString(36)}`;
   const topics = {
     touchpoints: `${run}.touchpoints`,
+    identity: `${run}.identity`,
     stageChanges: `${run}.stage-changes`,
     customerSnapshots: `${run}.snapshots`,
     changelog: `${run}.state`,
@@ -154,10 +155,10 @@ async function e2eOnce(endpoints: ServiceEndpoints, events: readonly Touchpoint[
   }).stageChanges.length;
   const p = await startPipeline(endpoints, 'e2e');
   try {
-    const encoded: { key: string; value: Buffer }[] = [];
+    const encoded: { key: string; value: Buffer; headers?: Record<string, string> }[] = [];
     // One at a time: the registry client caches the schema after the first lookup, and 100k concurrent
     // first lookups would all go to the registry.
-    for (const tp of events) encoded.push({ key: touchpointKey(tp), value: await p.encode(tp) });
+    for (const tp of events) encoded.push(...touchpointRecords(tp, await p.encode(tp)));
     await sleep(3000); // consumer groups joined before the clock starts
     const start = performance.now();
     // One send at a time keeps each partition in the order the replay assumes (concurrent sends may

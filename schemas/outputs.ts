@@ -99,7 +99,11 @@ export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
  */
 export const LifecycleStateRecordSchema = z
   .object({
-    kind: z.enum(['customer', 'partition']).meta({ avroName: 'LifecycleStateKind' }),
+    // customer/partition/redirect: changelog records; claim/handoff/forward: messages between the
+    // processor's partitions on the identity topic (processors/domain/identity.ts). New kinds go last.
+    kind: z
+      .enum(['customer', 'partition', 'redirect', 'claim', 'handoff', 'forward'])
+      .meta({ avroName: 'LifecycleStateKind' }),
     modelId: id('modelId'),
     modelVersion: smallInt().min(1),
     formatVersion: smallInt().min(1),

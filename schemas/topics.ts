@@ -64,12 +64,25 @@ export const TOPICS = {
   lifecycleState: {
     name: 'ciclo.lifecycle-state',
     partitions: PARTITIONS,
-    key: 'modelId/customerId, or modelId/__partition__; same partition number as the input it comes from',
+    key:
+      'modelId/customerId (its state, or a redirect once the id belongs to another customer), or ' +
+      'modelId/__partition__; same partition number as the input it comes from',
     description:
       "The lifecycle processor's changelog: what a started or rebalanced instance restores (internal).",
     contract: 'lifecycleState',
     compatibility: 'BACKWARD_TRANSITIVE',
     config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
+  },
+  lifecycleIdentity: {
+    name: 'ciclo.lifecycle-identity',
+    partitions: PARTITIONS,
+    key: 'the id whose partition it is for; partitioned exactly like ciclo.touchpoints',
+    description:
+      "Claims, profile handoffs and forwarded touchpoints between the lifecycle processor's partitions, " +
+      'when a link joins ids that live on different partitions (internal).',
+    contract: 'lifecycleState',
+    compatibility: 'BACKWARD_TRANSITIVE',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) },
   },
   projectorDeadLetter: {
     name: 'ciclo.projector.dlq',
@@ -130,6 +143,19 @@ export function touchpointKeys(tp: Touchpoint): string[] {
   const key = touchpointKey(tp);
   const linked = linkedIdOf(tp);
   return linked !== undefined && linked !== key ? [key, linked] : [key];
+}
+
+/** Marks a link's routing copy, so that readers can skip it even when its value cannot be read. */
+export const LINK_COPY_HEADER = 'ciclo-link-copy';
+
+/** The records a touchpoint is written as: `touchpointKeys`, the copy marked with LINK_COPY_HEADER. */
+export function touchpointRecords<V>(
+  tp: Touchpoint,
+  value: V,
+): { key: string; value: V; headers?: Record<string, string> }[] {
+  return touchpointKeys(tp).map((key, i) =>
+    i === 0 ? { key, value } : { key, value, headers: { [LINK_COPY_HEADER]: '1' } },
+  );
 }
 
 /** Whether a record with this key is the routing copy of a link (see `touchpointKeys`), not the fact. */

@@ -146,6 +146,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           log,
           topics: {
             touchpoints: topics.touchpoints.name,
+            identity: topics.lifecycleIdentity.name,
             stageChanges: topics.stageChanges.name,
             customerSnapshots: topics.customerSnapshots.name,
             changelog: topics.lifecycleState.name,

@@ -16,7 +16,7 @@ import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { DEAD_LETTER_HEADERS } from '../../schemas/outputs';
 import { createSerde } from '../../schemas/serde';
-import { TOPICS, touchpointKey, valueSubject } from '../../schemas/topics';
+import { TOPICS, touchpointRecords, valueSubject } from '../../schemas/topics';
 import { formatProblems, validateWith } from '../../schemas/validation';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -125,11 +125,8 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
                 'EVENT_INVALID',
                 `${opts.corrected}:${i + 1}: ${formatProblems(checked.problems)}`,
               );
-            messages.push({
-              key: touchpointKey(checked.value),
-              value: await serde.encode(checked.value),
-              headers: { 'ciclo-replayed-from': opts.topic },
-            });
+            for (const r of touchpointRecords(checked.value, await serde.encode(checked.value)))
+              messages.push({ ...r, headers: { ...r.headers, 'ciclo-replayed-from': opts.topic } });
           }
           await producer.send(opts.to, messages);
           say(`replayed ${messages.length} corrected touchpoint(s) to ${opts.to}`);

@@ -54,6 +54,7 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
           ? {
               topics: {
                 touchpoints: `${p}.touchpoints`,
+                identity: `${p}.lifecycle-identity`,
                 stageChanges: `${p}.stage-changes`,
                 customerSnapshots: `${p}.customer-snapshots`,
                 changelog: `${p}.lifecycle-state`,

@@ -7,6 +7,8 @@ export interface TopicAdmin {
   /** Creates the topics that do not exist yet; returns the names it created. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
   listTopics(): Promise<string[]>;
+  /** Partition count of each named topic that exists. */
+  partitionCounts(names: readonly string[]): Promise<Map<string, number>>;
   deleteTopics(names: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -31,6 +33,13 @@ export async function connectTopicAdmin(brokers: readonly string[], log?: Logger
       return missing.map((s) => s.name);
     },
     listTopics: () => admin.listTopics(),
+    async partitionCounts(names) {
+      const existing = new Set(await admin.listTopics());
+      const wanted = names.filter((n) => existing.has(n));
+      if (wanted.length === 0) return new Map();
+      const { topics } = await admin.fetchTopicMetadata({ topics: [...wanted] });
+      return new Map(topics.map((t) => [t.name, t.partitions.length]));
+    },
     deleteTopics: (names) => admin.deleteTopics({ topics: [...names] }),
     close: () => admin.disconnect(),
   };

@@ -18,6 +18,7 @@
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Logger } from '../log';
 import { createKafka } from './client';
+import { CoPartitionedAssigner } from './co-partitioned-assigner';
 import { fromKafkaMessage } from './consumer';
 import type { IncomingMessage, MessageHeaders } from './types';
 
@@ -34,7 +35,10 @@ export interface OutputRecord {
 export interface StreamTask {
   /** Called once per owned partition before its first batch, with the partition's changelog records. */
   open(partition: number, changelog: readonly IncomingMessage[]): Promise<void> | void;
-  /** Processes a batch; the returned records are written in the same transaction as the offsets. */
+  /**
+   * Processes a batch of one topic (the input or a co-partitioned one; each message names its topic); the
+   * returned records are written in the same transaction as the batch's offsets.
+   */
   process(partition: number, messages: readonly IncomingMessage[]): Promise<readonly OutputRecord[]>;
   /** Called when the partition is revoked or its state must be rebuilt after a failed transaction. */
   close(partition: number): void;
@@ -46,6 +50,11 @@ export interface TransactionalProcessorOptions {
   readonly brokers: readonly string[];
   readonly groupId: string;
   readonly inputTopic: string;
+  /**
+   * More input topics partitioned like `inputTopic`: partition p of each is consumed by the owner of input
+   * partition p, into the same task state and transactions (e.g. messages between the task's partitions).
+   */
+  readonly coPartitionedTopics?: readonly string[];
   readonly changelogTopic: string;
   /** Prefix of the per-partition transactional ids; instances of one processor share it. */
   readonly transactionalIdPrefix: string;
@@ -105,6 +114,7 @@ export async function startTransactionalProcessor(
   options: TransactionalProcessorOptions,
 ): Promise<RunningProcessor> {
   const { inputTopic, changelogTopic, task, log } = options;
+  const inputTopics = [inputTopic, ...(options.coPartitionedTopics ?? [])];
   const kafka = createKafka({
     brokers: options.brokers,
     clientId: options.clientId ?? options.groupId,
@@ -129,6 +139,13 @@ export async function startTransactionalProcessor(
     return run;
   }
   const lastInput = new Map<number, number>();
+  /**
+   * Input partitions whose latest batch left more of the input topic to fetch. Such a partition is not
+   * idle however long its next batch takes (a restore, a rebalance, a slow fetch): an idle flush applies
+   * what waits in the task's buffers as if nothing older could still come, which must wait until the
+   * partition has caught up.
+   */
+  const behind = new Set<number>();
   const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -139,6 +156,7 @@ export async function startTransactionalProcessor(
     // kafkajs heartbeats between fetches and a stop waits for the fetch in flight: an idle fetch that waits
     // 5 s (the default) makes a rebalance and a stop wait as long.
     maxWaitTimeInMs: 1000,
+    partitionAssigners: [CoPartitionedAssigner],
   });
   let crash!: (err: Error) => void;
   const crashed = new Promise<Error>((resolve) => (crash = resolve));
@@ -147,6 +165,7 @@ export async function startTransactionalProcessor(
     const producer = producers.get(partition);
     producers.delete(partition);
     lastInput.delete(partition);
+    behind.delete(partition);
     task.close(partition);
     await producer?.disconnect().catch(() => undefined);
   }
@@ -177,7 +196,9 @@ export async function startTransactionalProcessor(
       const changelog = await readChangelogPartition(kafka, changelogTopic, partition, stopped);
       ifStopped();
       await task.open(partition, changelog);
+      if (await hasUnconsumedInput(partition)) behind.add(partition);
       producers.set(partition, producer);
+      lastInput.set(partition, Date.now()); // idle counts from now, not from before it was owned
       log?.info({ partition, changelogRecords: changelog.length }, 'partition restored');
     } catch (err) {
       if (producers.get(partition) !== producer) await producer.disconnect().catch(() => undefined);
@@ -185,10 +206,28 @@ export async function startTransactionalProcessor(
     }
   }
 
+  /** Whether the group's committed position in the input partition is short of its end. */
+  async function hasUnconsumedInput(partition: number): Promise<boolean> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [ends, committed] = await Promise.all([
+        admin.fetchTopicOffsets(inputTopic),
+        admin.fetchOffsets({ groupId: options.groupId, topics: [inputTopic] }),
+      ]);
+      const end = BigInt(ends.find((o) => o.partition === partition)?.high ?? '0');
+      const at = committed[0]?.partitions.find((o) => o.partition === partition)?.offset ?? '-1';
+      const low = BigInt(ends.find((o) => o.partition === partition)?.low ?? '0');
+      return (at === '-1' ? low : BigInt(at)) < end;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async function commit(
     partition: number,
     records: readonly OutputRecord[],
-    nextOffset: string | undefined,
+    consumed: { topic: string; nextOffset: string } | undefined,
   ): Promise<void> {
     const producer = producers.get(partition);
     // Revoked meanwhile: fail the batch so its offsets are not resolved; the new owner processes it.
@@ -217,10 +256,10 @@ export async function startTransactionalProcessor(
           })),
         });
       }
-      if (nextOffset !== undefined) {
+      if (consumed !== undefined) {
         await tx.sendOffsets({
           consumerGroupId: options.groupId,
-          topics: [{ topic: inputTopic, partitions: [{ partition, offset: nextOffset }] }],
+          topics: [{ topic: consumed.topic, partitions: [{ partition, offset: consumed.nextOffset }] }],
         });
       }
       await tx.commit();
@@ -235,12 +274,13 @@ export async function startTransactionalProcessor(
   // Asked to stop before joining: never join, so that the group does not rebalance twice for nothing.
   if (stopping.signal.aborted) return { ownedPartitions: () => [], crashed, stop: () => Promise.resolve() };
   await consumer.connect();
-  await consumer.subscribe({ topics: [inputTopic], fromBeginning: true });
+  await consumer.subscribe({ topics: inputTopics, fromBeginning: true });
   /** The assignment of the latest generation: a partition is acquired only while it is assigned. */
   let assigned = new Set<number>();
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     const previous = assigned;
-    assigned = new Set(event.payload.memberAssignment[inputTopic] ?? []);
+    // Partition numbers: the co-partitioned assignor gives every input topic's partition p to one member.
+    assigned = new Set(inputTopics.flatMap((topic) => event.payload.memberAssignment[topic] ?? []));
     for (const partition of new Set([...previous, ...producers.keys()])) {
       // Through the partition's lock: a batch in flight finishes (or fails, fenced), and an acquisition in
       // flight completes, before the partition's state goes.
@@ -284,9 +324,16 @@ export async function startTransactionalProcessor(
           const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, partition, m));
           const records = await task.process(partition, messages);
           const last = batch.messages[batch.messages.length - 1]!.offset;
-          await commit(partition, records, (BigInt(last) + 1n).toString());
+          await commit(partition, records, {
+            topic: batch.topic,
+            nextOffset: (BigInt(last) + 1n).toString(),
+          });
           payload.resolveOffset(last);
           lastInput.set(partition, Date.now());
+          if (batch.topic === inputTopic) {
+            if (batch.offsetLag() === '0') behind.delete(partition);
+            else behind.add(partition);
+          }
         });
       } catch (err) {
         // Stopped mid-batch: nothing of it was committed, so whoever owns the partition next processes it.
@@ -305,7 +352,7 @@ export async function startTransactionalProcessor(
           () => {
             for (const partition of producers.keys()) {
               const last = lastInput.get(partition) ?? 0;
-              if (Date.now() - last < idleMs) continue;
+              if (Date.now() - last < idleMs || behind.has(partition)) continue;
               lastInput.set(partition, Date.now());
               void withPartition(partition, async () => {
                 if (!producers.has(partition)) return;

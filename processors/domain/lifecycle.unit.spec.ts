@@ -2,7 +2,7 @@ import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { TouchpointSchema } from '../../schemas/touchpoint';
 import { toSnapshot, type CustomerState } from './customer';
-import { homePartitionOf, type IdentityMessage } from './identity';
+import { homePartitionOf } from './identity';
 import { loadModel, PRESET_IDS, parseModel } from './model';
 import { PartitionLifecycle } from './partition';
 import { canonicalOrder, replay } from './replay';
@@ -356,7 +356,8 @@ describe('identity across partitions', () => {
     const source = new PartitionLifecycle(model, route(1 - home));
     source.ingest(tp.visit({ anonymousId: anon }, 0, 'search'));
     let target = new PartitionLifecycle(model, route(home));
-    target.ingest(tp.identify('vic', anon, 1));
+    const link = tp.identify('vic', anon, 1);
+    target.ingest(link);
     target.ingest(tp.buy('vic', 2));
     const [claim] = target.takeOutput().messages;
     expect(claim).toMatchObject({ kind: 'claim', from: anon, into: 'vic' });
@@ -366,14 +367,16 @@ describe('identity across partitions', () => {
     const stored = JSON.parse(JSON.stringify(target.checkpoint())) as never;
     target = new PartitionLifecycle(model, route(home), { checkpoint: stored, customers: [] });
     source.receive(claim!);
-    // The claim waits in the source's reorder buffer until its stream time passes the link (or, as here,
-    // the partition goes quiet and is flushed): the profile handed over is the profile as of the link.
-    expect(source.takeOutput().messages).toEqual([]);
+    // The claim waits in the source's reorder buffer until its own stream passes the link, also when the
+    // partition goes quiet: the profile handed over is the profile as of the link, touchpoints up to it
+    // included, however late they come. The link's copy, in the source's stream, moves it there.
     source.flush();
+    expect(source.takeOutput().messages).toEqual([]);
+    expect(source.ingestLinkCopy(link)).toBe('duplicate'); // the target's claim is already here
     const out = source.takeOutput();
     expect([...out.redirected]).toEqual([[anon, 'vic']]);
     expect([...out.removed]).toEqual([anon]);
-    const [handoff] = out.messages as IdentityMessage[];
+    const [handoff] = out.messages;
     target.receive(handoff!);
     const vic = target.customers.get('vic')!;
     expect(vic).toMatchObject({ orders: 1, pageViews: 1, acquisitionChannel: 'search', stage: 'conversion' });

@@ -72,12 +72,19 @@ export interface PartitionCounters {
 /** What the reorder buffer holds: touchpoints, and claims and forwards from other partitions. */
 export type PendingItem = Touchpoint | IdentityClaim | ForwardedTouchpoint;
 
+export type HeldItem =
+  | { readonly tp: Touchpoint; readonly deadlinesBefore: number }
+  | { readonly claim: IdentityClaim; readonly deadlinesBefore: number };
+
 /** A customer waiting for a handoff: the linking touchpoint first, then whatever came for it since. */
 export interface HeldCustomer {
   readonly id: string;
   readonly linkEventId: string;
-  /** Each touchpoint with the deadline limit reached before it was queued (see `hold`). */
-  readonly queue: { readonly tp: Touchpoint; readonly deadlinesBefore: number }[];
+  /**
+   * Each touchpoint, or a claim on this very customer (it is handed on once complete), with the deadline
+   * limit reached before it was queued: what would have fired between them had it not waited.
+   */
+  readonly queue: HeldItem[];
 }
 
 export interface PartitionCheckpoint {
@@ -341,18 +348,20 @@ export class PartitionLifecycle {
       from,
       into,
     };
-    if (this.pendingIds.size > 0 && this.pendingIds.has(fnv1a(claim.eventId))) {
-      this.counters.duplicates += 1;
-      return 'duplicate';
-    }
-    this.counters.accepted += 1;
+    // Either way it is this partition's input: stream time moves on, which may release the claim.
     if (tp.occurredAt > this.watermarkMs) this.watermarkMs = tp.occurredAt;
     const limit = this.watermarkMs - this.options.gracePeriodMs;
-    this.pending.push(claim);
-    this.pendingIds.add(fnv1a(claim.eventId));
+    // The target's own claim for the link may be here already (or the copy was delivered twice).
+    const duplicate = this.pendingIds.size > 0 && this.pendingIds.has(fnv1a(claim.eventId));
+    if (duplicate) this.counters.duplicates += 1;
+    else {
+      this.counters.accepted += 1;
+      this.pending.push(claim);
+      this.pendingIds.add(fnv1a(claim.eventId));
+    }
     this.drain(limit, limit);
     if (this.inbox.length > 0) this.handleInbox();
-    return 'accepted';
+    return duplicate ? 'duplicate' : 'accepted';
   }
 
   /**
@@ -364,9 +373,15 @@ export class PartitionLifecycle {
     if (this.inbox.length > 0) this.handleInbox();
   }
 
-  /** Applies every buffered touchpoint and fires deadlines up to the watermark (end of input, or idle). */
-  flush(): void {
-    this.drain(Infinity, this.watermarkMs);
+  /**
+   * The partition's input has gone quiet: applies every buffered touchpoint and fires deadlines up to the
+   * watermark, without waiting out the grace period. Claims and forwards from other partitions that are
+   * ahead of this partition's own stream keep waiting for it: applying a claim early would hand over a
+   * profile before touchpoints of its own up to the link have arrived (a link's copy, which is in this
+   * stream, brings the watermark to the link). At the end of all input (`lifecycle replay`), everything.
+   */
+  flush(options: { endOfInput?: boolean } = {}): void {
+    this.drain(options.endOfInput ? Infinity : this.watermarkMs, this.watermarkMs);
     if (this.inbox.length > 0) this.handleInbox();
   }
 
@@ -439,7 +454,7 @@ export class PartitionLifecycle {
    */
   private enqueue(message: IdentityMessage): boolean {
     if (message.kind === 'handoff') {
-      this.completeLink(message);
+      this.completeLink(message, true);
       return false;
     }
     const id = fnv1a(message.eventId);
@@ -595,7 +610,7 @@ export class PartitionLifecycle {
       const early = this.arrived.get(tp.eventId);
       if (early) {
         this.arrived.delete(tp.eventId);
-        this.completeLink(early);
+        this.completeLink(early, false);
         return;
       }
       this.send({
@@ -650,17 +665,16 @@ export class PartitionLifecycle {
   /** At the source's home, at the link's event time: hand the profile over and redirect its ids. */
   private applyClaim(claim: IdentityClaim): void {
     const { from, into } = claim;
+    const waiting = this.held.size > 0 ? this.held.get(from) : undefined;
+    if (waiting) {
+      // The profile is itself waiting for a handoff: it is handed on as of the link once it is complete.
+      waiting.queue.push({ claim, deadlinesBefore: this.deadlineLimit });
+      return;
+    }
     const current = this.resolve(from);
     let state: CustomerState | null = null;
     if (current === from) {
       const s = this.customers.get(from);
-      if (s && this.held.has(from)) {
-        // The profile is itself waiting for a handoff: what it waits for would follow it. Rare (two links
-        // at once); it is handed over as it is, and its queue goes on to the new owner as forwards.
-        const waiting = this.held.get(from)!;
-        this.held.delete(from);
-        for (const q of waiting.queue) this.forward(q.tp, into, 0);
-      }
       if (s) {
         if (claim.occurredAt >= s.lastAppliedAt) this.fireCustomerDeadlines(s, claim.occurredAt);
         state = s;
@@ -691,7 +705,13 @@ export class PartitionLifecycle {
   }
 
   /** At the target's home: merge what was handed over, apply the link, then everything that waited. */
-  private completeLink(handoff: ProfileHandoff): void {
+  /**
+   * `arrived`: the handoff came now, while the customer waited, so whatever would have fired for it up to
+   * now fires once its queue is applied. Not when a link being applied found its handoff already here: the
+   * link is then just one step of the customer's stream (possibly of a queue being applied), and what
+   * comes after it fires in its own time.
+   */
+  private completeLink(handoff: ProfileHandoff, arrived: boolean): void {
     const waiting = this.held.get(handoff.into);
     if (!waiting || waiting.linkEventId !== handoff.linkEventId) {
       const target = this.resolve(handoff.into);
@@ -718,12 +738,22 @@ export class PartitionLifecycle {
       if (s) mergeInto(s, absorbed);
     } else this.aliases.set(handoff.from, id);
     const [link, ...rest] = waiting.queue;
-    s = this.evolveAndDecide(link!.tp, id, s, s === undefined ? absorbed : undefined);
+    s = this.evolveAndDecide((link as { tp: Touchpoint }).tp, id, s, s === undefined ? absorbed : undefined);
     if (!absorbed && !s.mergedIds.includes(handoff.from)) s.mergedIds = appended(s.mergedIds, handoff.from);
     for (let i = 0; i < rest.length; i++) {
-      const { tp, deadlinesBefore } = rest[i]!;
+      const item = rest[i]!;
       // What would have happened to this customer between the touchpoints, had it not waited.
-      this.fireCustomerDeadlines(s, deadlinesBefore);
+      this.fireCustomerDeadlines(s, item.deadlinesBefore);
+      if ('claim' in item) {
+        // Claimed while it waited: handed on now, as of then; what came after follows it there.
+        this.applyClaim(item.claim);
+        for (const later of rest.slice(i + 1)) {
+          if ('claim' in later) this.applyClaim(later.claim);
+          else this.apply(later.tp);
+        }
+        return;
+      }
+      const tp = item.tp;
       if (tp.occurredAt <= s.lastAppliedAt && hasApplied(s, tp.eventId)) {
         this.counters.duplicates += 1;
         continue;
@@ -736,7 +766,7 @@ export class PartitionLifecycle {
         return;
       }
     }
-    this.fireCustomerDeadlines(s, this.deadlineLimit);
+    if (arrived) this.fireCustomerDeadlines(s, this.deadlineLimit);
     this.schedule(s);
   }
 }

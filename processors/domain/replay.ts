@@ -98,7 +98,7 @@ export function replay(
   do {
     deliver(inFlight.length);
     for (const p of partitions) {
-      p.flush();
+      p.flush({ endOfInput: true });
       collect(p);
     }
   } while (inFlight.length > 0);

@@ -1,8 +1,10 @@
 /**
  * The lifecycle processor's StreamTask: decodes touchpoints, folds them per partition with the pure
  * PartitionLifecycle, and returns what the exactly-once runner writes in one transaction: stage changes,
- * customer snapshots (tombstones for merged-away profiles), the changelog (each changed customer's state
- * and the partition's watermark + reorder buffer) and dead letters for undecodable or invalid input.
+ * customer snapshots (tombstones for merged-away profiles), the changelog (each changed customer's state,
+ * redirects of ids that now belong to another customer, and the partition's watermark, reorder buffer and
+ * held customers), identity messages for other partitions (processors/domain/identity.ts) and dead letters
+ * for undecodable or invalid input. It reads the touchpoint topic and the identity topic, co-partitioned.
  */
 import type { OutputRecord, StreamTask } from '../../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../../infra/kafka/types';
@@ -10,8 +12,10 @@ import type { Logger } from '../../infra/log';
 import { deadLetterOf, type DeadLetterReason, type LifecycleStateRecord } from '../../schemas/outputs';
 import type { ContractSerde } from '../../schemas/serde';
 import type { CustomerSnapshot, StageChanged } from '../../schemas/outputs';
+import { isLinkCopy, LINK_COPY_HEADER } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { toSnapshot, type CustomerState } from '../domain/customer';
+import { addresseeOf, homePartitionOf, type IdentityMessage } from '../domain/identity';
 import type { StageModel } from '../domain/model';
 import { PartitionLifecycle, type PartitionCheckpoint } from '../domain/partition';
 
@@ -21,12 +25,23 @@ const PARTITION_KEY = '__partition__';
 export interface LifecycleTaskDeps {
   readonly model: StageModel;
   readonly gracePeriodMs: number;
-  readonly topics: { stageChanges: string; customerSnapshots: string; changelog: string; deadLetter: string };
+  /** The touchpoint topic's partition count: where each id lives (the identity topic has as many). */
+  readonly partitions: number;
+  readonly topics: {
+    touchpoints: string;
+    identity: string;
+    stageChanges: string;
+    customerSnapshots: string;
+    changelog: string;
+    deadLetter: string;
+  };
   readonly serdes: {
     touchpoint: ContractSerde<Touchpoint>;
     stageChanged: ContractSerde<StageChanged>;
     customerSnapshot: ContractSerde<CustomerSnapshot>;
     lifecycleState: ContractSerde<LifecycleStateRecord>;
+    /** The same contract, registered under the identity topic's subject. */
+    identity: ContractSerde<LifecycleStateRecord>;
   };
   readonly log?: Logger;
   readonly now?: () => number;
@@ -45,7 +60,7 @@ export function createLifecycleTask(
   const prefix = `${model.id}/`;
 
   async function outputsOf(partition: number, p: PartitionLifecycle): Promise<OutputRecord[]> {
-    const { stageChanges, changed, removed } = p.takeOutput();
+    const { stageChanges, changed, removed, redirected, messages } = p.takeOutput();
     const records: OutputRecord[] = [];
     for (const change of stageChanges) {
       records.push({
@@ -54,8 +69,12 @@ export function createLifecycleTask(
         value: await serdes.stageChanged.encode(change),
       });
     }
-    const stateRecord = async (kind: LifecycleStateRecord['kind'], state: unknown): Promise<Buffer> =>
-      serdes.lifecycleState.encode({
+    const stateRecord = async (
+      kind: LifecycleStateRecord['kind'],
+      state: unknown,
+      serde = serdes.lifecycleState,
+    ): Promise<Buffer> =>
+      serde.encode({
         kind,
         modelId: model.id,
         modelVersion: model.version,
@@ -79,7 +98,25 @@ export function createLifecycleTask(
     }
     for (const id of removed) {
       records.push({ topic: topics.customerSnapshots, key: id, value: null });
-      records.push({ topic: topics.changelog, partition, key: changelogKey(model.id, id), value: null });
+      if (!redirected.has(id))
+        records.push({ topic: topics.changelog, partition, key: changelogKey(model.id, id), value: null });
+    }
+    for (const [id, into] of redirected) {
+      records.push({
+        topic: topics.changelog,
+        partition,
+        key: changelogKey(model.id, id),
+        value: await stateRecord('redirect', { into }),
+      });
+    }
+    for (const message of messages) {
+      const to = addresseeOf(message);
+      records.push({
+        topic: topics.identity,
+        partition: homePartitionOf(to, deps.partitions),
+        key: to,
+        value: await stateRecord(message.kind, message, serdes.identity),
+      });
     }
     // The partition checkpoint only when it changed: an idle partition would otherwise append the same
     // record to the changelog at every idle flush, forever.
@@ -115,27 +152,35 @@ export function createLifecycleTask(
     async open(partition, changelog) {
       let checkpoint: PartitionCheckpoint | undefined;
       const customers = new Map<string, CustomerState>();
+      const redirects = new Map<string, string>();
       for (const record of changelog) {
         if (!record.key?.startsWith(prefix)) continue; // another model's state
         const id = record.key.slice(prefix.length);
         if (!record.value) {
           customers.delete(id);
+          redirects.delete(id);
           continue;
         }
         const decoded = await serdes.lifecycleState.decode(record.value);
         if (!decoded.ok) throw new Error(`changelog record ${record.key} cannot be read: ${decoded.error}`);
         if (decoded.value.formatVersion !== CHANGELOG_FORMAT_VERSION)
           throw new Error(`changelog format ${decoded.value.formatVersion} is not supported`);
-        if (decoded.value.kind === 'partition')
-          checkpoint = JSON.parse(decoded.value.state) as PartitionCheckpoint;
-        else customers.set(id, JSON.parse(decoded.value.state) as CustomerState);
+        const { kind, state } = decoded.value;
+        if (kind === 'partition') checkpoint = JSON.parse(state) as PartitionCheckpoint;
+        else if (kind === 'customer') {
+          customers.set(id, JSON.parse(state) as CustomerState);
+          redirects.delete(id);
+        } else if (kind === 'redirect') {
+          redirects.set(id, (JSON.parse(state) as { into: string }).into);
+          customers.delete(id);
+        } else throw new Error(`changelog record ${record.key} has kind ${kind}, which belongs elsewhere`);
       }
       partitions.set(
         partition,
         new PartitionLifecycle(
           model,
-          { gracePeriodMs: deps.gracePeriodMs },
-          { ...(checkpoint ? { checkpoint } : {}), customers: customers.values() },
+          { gracePeriodMs: deps.gracePeriodMs, route: { partition, partitions: deps.partitions } },
+          { ...(checkpoint ? { checkpoint } : {}), customers: customers.values(), redirects },
         ),
       );
     },
@@ -145,16 +190,27 @@ export function createLifecycleTask(
       if (!p) throw new Error(`partition ${partition} was not opened`);
       const dead: OutputRecord[] = [];
       for (const m of messages) {
+        if (m.topic === topics.identity) {
+          // Written by this processor, so it decodes; a record that does not is a bug worth stopping on.
+          const decoded = m.value ? await serdes.identity.decode(m.value) : undefined;
+          if (!decoded?.ok) throw new Error(`identity message at offset ${m.offset} cannot be read`);
+          if (decoded.value.modelId !== model.id) continue; // another model's processor
+          p.receive(JSON.parse(decoded.value.state) as IdentityMessage);
+          continue;
+        }
         if (!m.value) {
           dead.push(deadLetter(m, 'undecodable', 'empty message value'));
           continue;
         }
         const decoded = await serdes.touchpoint.decode(m.value);
         if (!decoded.ok) {
-          dead.push(deadLetter(m, decoded.reason, decoded.error));
+          // A link's routing copy is dead-lettered at the link itself; one letter per fact.
+          if (m.headers[LINK_COPY_HEADER] === undefined)
+            dead.push(deadLetter(m, decoded.reason, decoded.error));
           continue;
         }
-        p.ingest(decoded.value);
+        if (isLinkCopy(m.key, decoded.value)) p.ingestLinkCopy(decoded.value);
+        else p.ingest(decoded.value);
       }
       return [...dead, ...(await outputsOf(partition, p))];
     },

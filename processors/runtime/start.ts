@@ -3,6 +3,8 @@
  * this model's consumer group and changelog keys. Several instances with the same model share partitions.
  */
 import type { ServiceEndpoints } from '../../infra/config';
+import { CicloError } from '../../infra/errors';
+import { connectTopicAdmin } from '../../infra/kafka/admin';
 import {
   startTransactionalProcessor,
   type RunningProcessor,
@@ -17,6 +19,8 @@ import { createLifecycleTask } from './lifecycle-task';
 
 export interface ProcessorTopics {
   readonly touchpoints: string;
+  /** Messages between the processor's partitions (identity links); created if missing, like touchpoints. */
+  readonly identity: string;
   readonly stageChanges: string;
   readonly customerSnapshots: string;
   readonly changelog: string;
@@ -25,6 +29,7 @@ export interface ProcessorTopics {
 
 export const DEFAULT_PROCESSOR_TOPICS: ProcessorTopics = {
   touchpoints: TOPICS.touchpoints.name,
+  identity: TOPICS.lifecycleIdentity.name,
   stageChanges: TOPICS.stageChanges.name,
   customerSnapshots: TOPICS.customerSnapshots.name,
   changelog: TOPICS.lifecycleState.name,
@@ -43,11 +48,15 @@ export async function startLifecycleProcessor(options: {
   signal?: AbortSignal;
 }): Promise<RunningProcessor> {
   const topics = options.topics ?? DEFAULT_PROCESSOR_TOPICS;
+  const partitions = await identityTopicLike(options.endpoints.kafka.brokers, topics);
   const registry = createAvroRegistry(options.endpoints.schemaRegistry.url);
   const task = createLifecycleTask({
     model: options.model,
     gracePeriodMs: options.gracePeriodMs,
+    partitions,
     topics: {
+      touchpoints: topics.touchpoints,
+      identity: topics.identity,
       stageChanges: topics.stageChanges,
       customerSnapshots: topics.customerSnapshots,
       changelog: topics.changelog,
@@ -62,6 +71,7 @@ export async function startLifecycleProcessor(options: {
         valueSubject(topics.customerSnapshots),
       ),
       lifecycleState: await createSerde(registry, CONTRACTS.lifecycleState, valueSubject(topics.changelog)),
+      identity: await createSerde(registry, CONTRACTS.lifecycleState, valueSubject(topics.identity)),
     },
     log: options.log,
   });
@@ -70,6 +80,7 @@ export async function startLifecycleProcessor(options: {
     brokers: options.endpoints.kafka.brokers,
     groupId,
     inputTopic: topics.touchpoints,
+    coPartitionedTopics: [topics.identity],
     changelogTopic: topics.changelog,
     transactionalIdPrefix: groupId,
     task,
@@ -77,4 +88,33 @@ export async function startLifecycleProcessor(options: {
     idleFlushMs: options.idleFlushMs,
     ...(options.signal ? { signal: options.signal } : {}),
   });
+}
+
+/**
+ * The touchpoint topic's partition count, after making sure the identity topic exists with the same count:
+ * ids are routed between partitions by that count, so a mismatch would send messages to the wrong state.
+ */
+async function identityTopicLike(brokers: readonly string[], topics: ProcessorTopics): Promise<number> {
+  const admin = await connectTopicAdmin(brokers);
+  try {
+    const before = await admin.partitionCounts([topics.touchpoints, topics.identity]);
+    const partitions = before.get(topics.touchpoints);
+    if (partitions === undefined)
+      throw new CicloError(
+        'CONFIG_INVALID',
+        `topic ${topics.touchpoints} does not exist: run ciclo stack up`,
+      );
+    if (!before.has(topics.identity))
+      await admin.ensureTopics([{ ...TOPICS.lifecycleIdentity, name: topics.identity, partitions }]);
+    const identity = (await admin.partitionCounts([topics.identity])).get(topics.identity);
+    if (identity !== partitions)
+      throw new CicloError(
+        'CONFIG_INVALID',
+        `topic ${topics.identity} has ${identity} partitions, ${topics.touchpoints} has ${partitions}: ` +
+          'they must match (delete the identity topic while no processor runs; it is recreated)',
+      );
+    return partitions;
+  } finally {
+    await admin.close();
+  }
 }

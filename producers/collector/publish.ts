@@ -1,7 +1,7 @@
 /**
  * Producing accepted touchpoints to `ciclo.touchpoints`: encode them with the touchpoint serde (Avro,
- * Confluent wire format; all of a request's touchpoints at once), key each by customer (schemas/topics.ts touchpointKey) and send them in one call to
- * the idempotent producer (acks from all in-sync replicas). Resolves `ok` only once Kafka has every message;
+ * Confluent wire format; all of a request's touchpoints at once), key each by customer, a link once more by the
+ * linked id (schemas/topics.ts touchpointKeys), and send them in one call to the idempotent producer (acks from all in-sync replicas). Resolves `ok` only once Kafka has every message;
  * a rejected or timed-out send is an `unavailable` outcome, so the HTTP layer never answers 2xx for an event
  * that might be lost. After a timeout the send may still complete; the sender's retry then produces the
  * same eventIds again, which consumers deduplicate (at-least-once).
@@ -10,7 +10,7 @@ import { CicloError, errorMessage } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { OutgoingMessage } from '../../infra/kafka/types';
 import type { ContractSerde } from '../../schemas/serde';
-import { TOPICS, touchpointKey } from '../../schemas/topics';
+import { LINK_COPY_HEADER, linkedIdOf, TOPICS, touchpointKey } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { isContractChecked } from './check';
 
@@ -35,7 +35,7 @@ export async function publishTouchpoints(
   touchpoints: readonly Touchpoint[],
 ): Promise<PublishOutcome> {
   if (touchpoints.length === 0) return { ok: true, produced: 0 };
-  const messages: OutgoingMessage[] = new Array<OutgoingMessage>(touchpoints.length);
+  const messages: OutgoingMessage[] = [];
   try {
     // Touchpoints the edge checked against the contract (checkTouchpoint) are not validated again.
     const values = sink.serde.encodeAll
@@ -43,7 +43,12 @@ export async function publishTouchpoints(
       : await Promise.all(touchpoints.map((tp) => sink.serde.encode(tp)));
     for (let i = 0; i < touchpoints.length; i++) {
       const tp = touchpoints[i]!;
-      messages[i] = { key: touchpointKey(tp), value: values[i]!, timestamp: tp.receivedAt };
+      const key = touchpointKey(tp);
+      messages.push({ key, value: values[i]!, timestamp: tp.receivedAt });
+      // A link also goes to the linked id's partition, as its routing copy (schemas/topics.ts).
+      const linked = linkedIdOf(tp);
+      if (linked !== undefined && linked !== key)
+        messages.push({ key: linked, value: values[i]!, timestamp: tp.receivedAt, headers: LINK_COPY });
     }
   } catch (err) {
     // Encoding needs the registry for the schema; an unreachable registry is as retriable as Kafka.
@@ -57,13 +62,14 @@ export async function publishTouchpoints(
       sink.producer.send(sink.topic ?? TOPICS.touchpoints.name, messages),
       sink.sendTimeoutMs,
     );
-    return { ok: true, produced: messages.length };
+    return { ok: true, produced: touchpoints.length };
   } catch (err) {
     return { ok: false, reason: 'unavailable', error: errorMessage(err) };
   }
 }
 
 const checkedAtTheEdge = (): boolean => true;
+const LINK_COPY = { [LINK_COPY_HEADER]: '1' };
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

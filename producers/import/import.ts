@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { ContractSerde } from '../../schemas/serde';
-import { touchpointKey } from '../../schemas/topics';
+import { touchpointRecords } from '../../schemas/topics';
 import { TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
 import { formatProblems, validateWith } from '../../schemas/validation';
 import { cdnowTouchpoints, type RejectedRow } from './cdnow';
@@ -63,7 +63,7 @@ export async function produceTouchpoints(
     const batch = touchpoints.slice(i, i + batchSize);
     await producer.send(
       topic,
-      await Promise.all(batch.map(async (tp) => ({ key: touchpointKey(tp), value: await serde.encode(tp) }))),
+      (await Promise.all(batch.map(async (tp) => touchpointRecords(tp, await serde.encode(tp))))).flat(),
     );
     produced += batch.length;
     options.onProgress?.(produced, touchpoints.length);

@@ -185,7 +185,7 @@ function trackOf(tp: Touchpoint): { event: string; properties: Record<string, un
     case 'Aliased':
       throw new Error(`${tp.type} is not a track call`);
     case 'ClvPredicted':
-      throw new Error('ClvPredicted is ciclo\'s own score, not something a website or backend sends');
+      throw new Error("ClvPredicted is ciclo's own score, not something a website or backend sends");
     default: {
       const unreachable: never = tp;
       throw new Error(`unknown touchpoint type ${(unreachable as Touchpoint).type}`);

@@ -20,7 +20,8 @@ import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { deadLetterOf, type DeadLetterReason } from '../../schemas/outputs';
 import { createSerde, type ContractSerde, type Decoded } from '../../schemas/serde';
-import { TOPICS, valueSubject } from '../../schemas/topics';
+import { isLinkCopy, LINK_COPY_HEADER, TOPICS, valueSubject } from '../../schemas/topics';
+import type { Touchpoint } from '../../schemas/touchpoint';
 import { identifier } from '../sql';
 import { toCustomerStateRow, toStageChangeRow, toTouchpointRow, type Row } from './rows';
 
@@ -229,11 +230,15 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const rejected: OutgoingMessage[] = [];
     for (const m of messages) {
       if (!m.value) continue; // a tombstone on the compacted snapshot topic: nothing to project
+      // A link's routing copy is not a fact of its own (schemas/topics.ts touchpointKeys): the link is
+      // projected once, from its record keyed by the customer.
+      if (m.headers[LINK_COPY_HEADER] !== undefined) continue;
       const decoded: Decoded<unknown> = await target.serde.decode(m.value);
       if (!decoded.ok) {
         rejected.push(deadLetter(m, decoded.reason, decoded.error));
         continue;
       }
+      if (m.topic === topics.touchpoints && isLinkCopy(m.key, decoded.value as Touchpoint)) continue;
       rows.push(target.toRow(decoded.value as never, projectedAt));
       accepted.push(m);
     }

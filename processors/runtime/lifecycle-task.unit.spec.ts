@@ -1,0 +1,215 @@
+/**
+ * The lifecycle task under the interleavings Kafka can produce, without Kafka: each partition's input and
+ * identity messages are consumed in random batches, partitions take turns at random, idle partitions are
+ * flushed, and partitions crash (their state rebuilt from what the changelog holds, their input resumed from
+ * the committed offsets). Every `process` call is one committed transaction, as the exactly-once runner makes
+ * it. Whatever the schedule, the stage changes written must be exactly what `lifecycle replay` computes.
+ * The real thing, on Kafka, is test/processor.int.spec.ts; this one tries thousands of schedules in seconds.
+ */
+import type { OutputRecord } from '../../infra/kafka/transactional-processor';
+import type { IncomingMessage } from '../../infra/kafka/types';
+import type { StageChanged } from '../../schemas/outputs';
+import type { ContractSerde } from '../../schemas/serde';
+import { touchpointRecords } from '../../schemas/topics';
+import type { Touchpoint } from '../../schemas/touchpoint';
+import { loadModel } from '../domain/model';
+import { partitionFor } from '../domain/partitioner';
+import { canonicalOrder, replay } from '../domain/replay';
+import { createLifecycleTask } from './lifecycle-task';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2025, 0, 1);
+const PARTITIONS = 3;
+const topics = {
+  touchpoints: 't',
+  identity: 'i',
+  stageChanges: 'sc',
+  customerSnapshots: 'snap',
+  changelog: 'state',
+  deadLetter: 'dlq',
+};
+
+/** JSON in place of Avro: this test is about the task's logic, not the wire format. */
+function jsonSerde<T>(): ContractSerde<T> {
+  return {
+    subject: 'test',
+    schemaId: 1,
+    encode: (value: T) => Promise.resolve(Buffer.from(JSON.stringify(value))),
+    decode: (message: Buffer) =>
+      Promise.resolve({ ok: true as const, value: JSON.parse(message.toString()) as T, schemaId: 1 }),
+  } as unknown as ContractSerde<T>;
+}
+
+/** Journeys like the integration test's: anonymous visits, sign-ups, purchases, surveys, aliases. */
+function journeys(n: number, prefix = ''): Touchpoint[] {
+  const out: Touchpoint[] = [];
+  let i = 0;
+  const base = (customerId: string | undefined, anonymousId: string | undefined, day: number) => ({
+    eventId: `${prefix}e${++i}`,
+    ...(customerId ? { customerId } : {}),
+    ...(anonymousId ? { anonymousId } : {}),
+    occurredAt: T0 + day * DAY + (i % 1000),
+    receivedAt: T0 + day * DAY,
+    source: { kind: 'simulator' as const, name: 'test' },
+  });
+  for (let c = 0; c < n; c++) {
+    const id = `${prefix}c${c}`;
+    const anon = `${prefix}a${c}`;
+    out.push({ ...base(undefined, anon, c % 10), type: 'PageViewed', payload: { path: '/' } });
+    out.push({ ...base(id, anon, 1 + (c % 10)), type: 'Identified', payload: {} });
+    const cadence = 10 + (c % 4) * 40;
+    for (let k = 0; k < 1 + (c % 5); k++) {
+      const day = 3 + (c % 10) + k * cadence;
+      out.push({
+        ...base(c % 9 === 0 && c + 1 < n && day > 200 + c ? `${prefix}c${c + 1}` : id, undefined, day),
+        type: 'PurchaseCompleted',
+        payload: { orderId: `${id}-o${k}`, lineItems: [], amountMinor: 1000 + c, currency: 'EUR' },
+      });
+    }
+    if (c % 3 === 0)
+      out.push({
+        ...base(id, undefined, 40 + c),
+        type: 'SurveyAnswered',
+        payload: { surveyId: 's', nps: c % 11 },
+      });
+  }
+  for (let c = 0; c + 1 < n; c += 9)
+    out.push({
+      ...base(`${prefix}c${c + 1}`, undefined, 200 + c),
+      type: 'Aliased',
+      payload: { previousId: `${prefix}c${c}` },
+    });
+  out.push({ ...base(`${prefix}clock`, undefined, 400), type: 'PageViewed', payload: { path: '/' } });
+  return out.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
+}
+
+/** Kafka, reduced to what the task sees: partitioned logs, and per partition what was committed. */
+class Logs {
+  readonly topics = new Map<string, IncomingMessage[][]>();
+
+  append(topic: string, partition: number, key: string | null, value: Buffer | null, headers = {}): void {
+    let parts = this.topics.get(topic);
+    if (!parts) this.topics.set(topic, (parts = Array.from({ length: PARTITIONS }, () => [])));
+    const log = parts[partition]!;
+    log.push({ topic, partition, offset: String(log.length), key, value, headers, timestamp: 0 });
+  }
+
+  partition(topic: string, partition: number): IncomingMessage[] {
+    return this.topics.get(topic)?.[partition] ?? [];
+  }
+
+  write(records: readonly OutputRecord[]): void {
+    for (const r of records)
+      this.append(r.topic, r.partition ?? partitionFor(r.key ?? '', PARTITIONS), r.key, r.value, r.headers);
+  }
+}
+
+async function run(events: readonly Touchpoint[], seed: number): Promise<StageChanged[]> {
+  let x = seed;
+  const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const logs = new Logs();
+  // Produced in four chunks over the run, so partitions catch up, go idle, and get more.
+  let produced = 0;
+  const produceChunk = (): void => {
+    const chunk = events.slice(produced, produced + Math.ceil(events.length / 4));
+    produced += chunk.length;
+    for (const tp of chunk)
+      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp))))
+        logs.append(topics.touchpoints, partitionFor(r.key, PARTITIONS), r.key, r.value, r.headers ?? {});
+  };
+  produceChunk();
+
+  const task = createLifecycleTask({
+    model: loadModel('five-stage'),
+    gracePeriodMs: 0,
+    partitions: PARTITIONS,
+    topics,
+    serdes: {
+      touchpoint: jsonSerde(),
+      stageChanged: jsonSerde(),
+      customerSnapshot: jsonSerde(),
+      lifecycleState: jsonSerde(),
+      identity: jsonSerde(),
+    },
+    now: () => 0,
+  });
+  /** Committed offsets per partition and input topic. */
+  const committed = Array.from({ length: PARTITIONS }, () => ({
+    [topics.touchpoints]: 0,
+    [topics.identity]: 0,
+  }));
+  const open = async (p: number): Promise<void> => task.open(p, logs.partition(topics.changelog, p));
+  for (let p = 0; p < PARTITIONS; p++) await open(p);
+
+  const pendingOf = (p: number, topic: string): number =>
+    logs.partition(topic, p).length - committed[p]![topic]!;
+  let stalled = -1;
+  for (let steps = 0; steps < 100_000; steps++) {
+    const busy = [...Array(PARTITIONS).keys()].filter(
+      (p) => pendingOf(p, topics.touchpoints) > 0 || pendingOf(p, topics.identity) > 0,
+    );
+    if (produced < events.length && (busy.length === 0 || rand() < 0.02)) {
+      produceChunk();
+      continue;
+    }
+    if (busy.length === 0) {
+      // Quiet everywhere: the idle flush, which may release more work.
+      let wrote = false;
+      for (let p = 0; p < PARTITIONS; p++) {
+        const records = await task.idle!(p);
+        if (records.some((r) => r.topic === topics.identity)) wrote = true;
+        logs.write(records);
+      }
+      if (!wrote) break;
+      continue;
+    }
+    // A partition whose owner died is not processed until the group notices: it falls far behind.
+    if (rand() < 0.01) stalled = Math.floor(rand() * PARTITIONS);
+    if (rand() < 0.01) stalled = -1;
+    const runnable = busy.length > 1 ? busy.filter((q) => q !== stalled) : busy;
+    const p = runnable[Math.floor(rand() * runnable.length)]!;
+    if (rand() < 0.03) {
+      // A crash: what was not committed is gone; the next owner restores from the changelog.
+      task.close(p);
+      await open(p);
+      continue;
+    }
+    // A partition that has consumed everything so far goes idle and is flushed, while others are busy.
+    for (const q of PARTITION_LIST)
+      if (pendingOf(q, topics.touchpoints) === 0 && pendingOf(q, topics.identity) === 0 && rand() < 0.3)
+        logs.write(await task.idle!(q));
+    const topic =
+      pendingOf(p, topics.identity) > 0 && (pendingOf(p, topics.touchpoints) === 0 || rand() < 0.5)
+        ? topics.identity
+        : topics.touchpoints;
+    const from = committed[p]![topic]!;
+    const batch = logs.partition(topic, p).slice(from, from + 1 + Math.floor(rand() * 12));
+    logs.write(await task.process(p, batch));
+    committed[p]![topic] = from + batch.length;
+  }
+  return PARTITION_LIST.flatMap((p) =>
+    logs.partition(topics.stageChanges, p).map((m) => JSON.parse(m.value!.toString()) as StageChanged),
+  );
+}
+
+const PARTITION_LIST = [...Array(PARTITIONS).keys()];
+
+describe('lifecycle task, under random schedules, batches, idle flushes and crashes', () => {
+  const model = loadModel('five-stage');
+  const expectedOf = (events: readonly Touchpoint[]): StageChanged[] =>
+    canonicalOrder(replay(events, model, { partitions: PARTITIONS, gracePeriodMs: 0 }).stageChanges);
+
+  it('covers identity links across partitions', () => {
+    const expected = expectedOf(journeys(60));
+    expect(expected.filter((c) => c.ruleId === 'identity-merge').length).toBeGreaterThan(30);
+  });
+
+  // Each schedule also places the ids anew (another prefix), as the integration test's names do.
+  it.each(Array.from({ length: Number(process.env.SCHEDULES ?? 12) }, (_, i) => i + 1))(
+    'writes exactly the replayed stage changes (schedule %i)',
+    async (seed) => {
+      const events = journeys(60, `s${seed}-`);
+      expect(canonicalOrder(await run(events, seed))).toEqual(expectedOf(events));
+    },
+  );
+});
