@@ -1,0 +1,42 @@
+import { LINK_COPY_HEADER } from '../../schemas/topics';
+import type { Touchpoint } from '../../schemas/touchpoint';
+import { inMemoryProducer, jsonTouchpointSerde } from './fakes';
+import { publishTouchpoints } from './publish';
+
+const at = Date.UTC(2026, 0, 1);
+const base = { occurredAt: at, receivedAt: at, source: { kind: 'snippet' as const, name: 'web' } };
+
+describe('publishTouchpoints', () => {
+  it('writes a link once more keyed by the linked id, marked as its routing copy; other touchpoints once', async () => {
+    const producer = inMemoryProducer();
+    const touchpoints: Touchpoint[] = [
+      { ...base, eventId: 'v1', type: 'PageViewed', anonymousId: 'anon-1', payload: { path: '/' } },
+      { ...base, eventId: 'i1', type: 'Identified', customerId: 'c-1', anonymousId: 'anon-1', payload: {} },
+      { ...base, eventId: 'a1', type: 'Aliased', customerId: 'c-2', payload: { previousId: 'c-1' } },
+      {
+        ...base,
+        eventId: 'b1',
+        type: 'PurchaseCompleted',
+        customerId: 'c-2',
+        anonymousId: 'anon-1',
+        payload: { orderId: 'o1', lineItems: [], amountMinor: 100, currency: 'EUR' },
+      },
+    ];
+    const outcome = await publishTouchpoints(
+      { producer, serde: jsonTouchpointSerde(), sendTimeoutMs: 1000, topic: 't' },
+      touchpoints,
+    );
+    expect(outcome).toEqual({ ok: true, produced: 4 });
+    const sent = producer.sent.flatMap((s) => s.messages);
+    expect(sent.map((m) => [m.key, m.headers?.[LINK_COPY_HEADER] ?? null])).toEqual([
+      ['anon-1', null],
+      ['c-1', null],
+      ['anon-1', '1'],
+      ['c-2', null],
+      ['c-1', '1'],
+      ['c-2', null],
+    ]);
+    // The copy is the same bytes as the fact.
+    expect(sent[2]!.value).toEqual(sent[1]!.value);
+  });
+});
