@@ -102,6 +102,16 @@ const tp = {
   }),
 };
 
+/** Moves each event back by up to `maxShiftMs` of event time in arrival order (a seeded shuffle). */
+function shuffleWithin(events: Touchpoint[], maxShiftMs: number, seed: number): Touchpoint[] {
+  let x = seed;
+  const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  return events
+    .map((e) => ({ e, arrival: e.occurredAt + rand() * maxShiftMs }))
+    .sort((a, b) => a.arrival - b.arrival)
+    .map((a) => a.e);
+}
+
 /** given a model and touchpoints, when they are replayed, then these are the stage changes. */
 function given(modelId: string, touchpoints: Touchpoint[], gracePeriodMs = 0) {
   const model = loadModel(modelId);
@@ -434,6 +444,19 @@ describe('identity across partitions', () => {
         expect(many.partitions.reduce((n, p) => n + p.heldCustomers, 0)).toBe(0);
       }
     }
+    // And arriving out of order within the grace period, on any layout.
+    const ordered = replay(events, model, { partitions: 1, gracePeriodMs: 3 * DAY });
+    for (const [seed, partitions] of [
+      [1, 1],
+      [2, 3],
+      [3, 6],
+    ] as const) {
+      const shuffled = shuffleWithin(events, 2 * DAY, seed);
+      const got = replay(shuffled, model, { partitions, gracePeriodMs: 3 * DAY });
+      expect(canonicalOrder(got.stageChanges)).toEqual(canonicalOrder(ordered.stageChanges));
+      expect(statesOf(got.partitions)).toEqual(statesOf(ordered.partitions));
+      expect(got.counters.late).toBe(0);
+    }
   });
 
   it('when identity messages arrive does not change the outcome', () => {
@@ -512,16 +535,6 @@ describe('event time, order and exactly-once semantics', () => {
       if (c % 6 === 0) events.push(tp.refer(id, 60 + c));
     }
     return events.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
-  }
-
-  /** Moves each event back by up to `maxShiftMs` of event time in arrival order (a seeded shuffle). */
-  function shuffleWithin(events: Touchpoint[], maxShiftMs: number, seed: number): Touchpoint[] {
-    let x = seed;
-    const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-    return events
-      .map((e) => ({ e, arrival: e.occurredAt + rand() * maxShiftMs }))
-      .sort((a, b) => a.arrival - b.arrival)
-      .map((a) => a.e);
   }
 
   it('input shuffled within the grace period gives exactly the same stage changes and state', () => {
