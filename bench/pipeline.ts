@@ -48,6 +48,8 @@ interface Pipeline {
   };
   readonly database: string;
   readonly producer: MessageProducer;
+  /** Why a worker stopped before it was asked to, if one did. */
+  failed(): string | undefined;
   encode(tp: Touchpoint): Promise<Buffer>;
   count(table: 'touchpoints' | 'stage_changes'): Promise<number>;
   query<T>(sql: string): Promise<T[]>;
@@ -98,6 +100,7 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
     topics,
     database: run,
     producer,
+    failed: () => workers.map((w) => w.failed()).find((f) => f !== undefined),
     encode: (tp) => serde.encode(tp),
     async count(table) {
       const [row] = await clickhouse.query<{ n: string }>(`SELECT count() AS n FROM ${db}.${table}`);
@@ -122,7 +125,7 @@ const WORKER = path.join(__dirname, 'worker.js');
 async function startWorker(
   role: 'processor' | 'projector' | 'collector',
   options: unknown,
-): Promise<{ stop(): Promise<void> }> {
+): Promise<{ stop(): Promise<void>; readonly failed: () => string | undefined }> {
   // CICLO_BENCH_PROFILE=<dir> writes a CPU profile of each worker there (node --cpu-prof).
   const profile = process.env.CICLO_BENCH_PROFILE;
   const nodeArgs = profile
@@ -137,8 +140,15 @@ async function startWorker(
     });
     child.once('exit', (code) => reject(new Error(`bench ${role} exited with ${code ?? 'a signal'}`)));
   });
+  let stopping = false;
+  let failure: string | undefined;
+  child.once('exit', (code) => {
+    if (!stopping) failure = `bench ${role} exited with ${code ?? 'a signal'}`;
+  });
   return {
+    failed: () => failure,
     async stop() {
+      stopping = true;
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -166,9 +176,20 @@ async function e2eOnce(endpoints: ServiceEndpoints, events: readonly Touchpoint[
     for (let i = 0; i < encoded.length; i += 2000)
       await p.producer.send(p.topics.touchpoints, encoded.slice(i, i + 2000));
     const deadline = Date.now() + 600_000;
+    // CICLO_BENCH_CPU=1 also prints, every second, how far each table is: which path lags.
+    const progress = process.env.CICLO_BENCH_CPU === '1';
+    let nextReport = 0;
     for (;;) {
       const [tp, sc] = [await p.count('touchpoints'), await p.count('stage_changes')];
+      if (progress && performance.now() >= nextReport) {
+        nextReport = performance.now() + 1000;
+        process.stderr.write(
+          `  ${((performance.now() - start) / 1000).toFixed(1)} s: touchpoints ${tp}, stage changes ${sc}/${expectedChanges}\n`,
+        );
+      }
       if (tp >= events.length && sc >= expectedChanges) break;
+      const failed = p.failed();
+      if (failed !== undefined) throw new Error(failed);
       if (Date.now() > deadline || (tp >= events.length && sc > expectedChanges))
         throw new Error(
           `e2e did not complete as the replay predicts: ${tp}/${events.length} touchpoints, ${sc}/${expectedChanges} stage changes`,
@@ -187,7 +208,10 @@ export async function e2eEventsPerSec(
   runs: number,
 ): Promise<number> {
   const rates: number[] = [];
-  for (let r = 0; r < runs; r++) rates.push(await e2eOnce(endpoints, events));
+  for (let r = 0; r < runs; r++) {
+    rates.push(await e2eOnce(endpoints, events));
+    process.stderr.write(`e2e run ${r + 1}: ${Math.round(rates[r]!)}/s\n`);
+  }
   return median(rates);
 }
 

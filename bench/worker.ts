@@ -64,6 +64,11 @@ async function main(): Promise<void> {
   } else throw new Error(`unknown role ${role ?? ''}: processor, projector or collector`);
   process.stdout.write('ready\n');
   process.once('SIGTERM', () => {
+    // CICLO_BENCH_CPU=1: the CPU time this worker used, from start to stop.
+    if (process.env.CICLO_BENCH_CPU === '1') {
+      const { user, system } = process.cpuUsage();
+      process.stderr.write(`cpu ${role ?? ''} ${((user + system) / 1e6).toFixed(1)} s\n`);
+    }
     void stop().then(() => process.exit(0));
   });
 }
