@@ -17,10 +17,17 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { toSnapshot, type CustomerState } from '../domain/customer';
 import { addresseeOf, homePartitionOf, type IdentityMessage } from '../domain/identity';
 import type { StageModel } from '../domain/model';
-import { PartitionLifecycle, type PartitionCheckpoint } from '../domain/partition';
+import { PartitionLifecycle, type HeldCustomer, type PartitionCheckpoint } from '../domain/partition';
 
-export const CHANGELOG_FORMAT_VERSION = 1;
+/**
+ * 2: a held customer (waiting for a handoff) is a changelog record of its own, kind 'partition' under
+ * HELD_KEY_PREFIX + its id, instead of a part of the partition's record, which with many customers held at
+ * once grew past the broker's message.max.bytes. Format 1 changelogs (held inline) are still read.
+ */
+export const CHANGELOG_FORMAT_VERSION = 2;
+const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
 const PARTITION_KEY = '__partition__';
+const HELD_KEY_PREFIX = '__partition__/held/';
 
 export interface LifecycleTaskDeps {
   readonly model: StageModel;
@@ -47,6 +54,18 @@ export interface LifecycleTaskDeps {
   readonly now?: () => number;
 }
 
+interface HeldVersion {
+  readonly entry: HeldCustomer;
+  readonly linkEventId: string;
+  readonly length: number;
+}
+
+const versionOf = (h: HeldCustomer): HeldVersion => ({
+  entry: h,
+  linkEventId: h.linkEventId,
+  length: h.queue.length,
+});
+
 export function changelogKey(modelId: string, id: string): string {
   return `${modelId}/${id}`;
 }
@@ -59,83 +78,157 @@ export function createLifecycleTask(
   const partitions = new Map<number, PartitionLifecycle>();
   const prefix = `${model.id}/`;
 
+  /**
+   * Values to encode for one batch's records, per serde, encoded together at the end (serde.encodeAll: one
+   * buffer, no promise per value) and put into their records' places.
+   */
+  class Pending {
+    readonly records: OutputRecord[] = [];
+    private readonly jobs = new Map<ContractSerde<unknown>, { values: unknown[]; at: number[] }>();
+    push<T>(record: Omit<OutputRecord, 'value'>, typed: ContractSerde<T>, value: T): void {
+      const serde = typed as unknown as ContractSerde<unknown>;
+      let job = this.jobs.get(serde);
+      if (!job) this.jobs.set(serde, (job = { values: [], at: [] }));
+      job.values.push(value);
+      job.at.push(this.records.length);
+      this.records.push({ ...record, value: null });
+    }
+    async encoded(): Promise<OutputRecord[]> {
+      for (const [serde, job] of this.jobs) {
+        const state = serde === (serdes.lifecycleState as unknown) || serde === (serdes.identity as unknown);
+        const buffers =
+          typeof serde.encodeAll === 'function'
+            ? await serde.encodeAll(job.values, state ? envelopeValid() : undefined)
+            : // A serde that encodes one value at a time (a test double may be one).
+              await Promise.all(job.values.map((v) => serde.encode(v)));
+        if (state) envelopeChecked = true;
+        for (let i = 0; i < buffers.length; i++) {
+          const r = this.records[job.at[i]!]!;
+          this.records[job.at[i]!] = { ...r, value: buffers[i]! };
+        }
+      }
+      return this.records;
+    }
+  }
+  /**
+   * A changelog or identity envelope holds this model's id and version, the format version and a JSON
+   * string, set here for every record; only `kind` (typed as the contract's enum) and `state` (a string)
+   * vary. Once one envelope passed the contract's validation, every other one would too: the rest skip it.
+   */
+  let envelopeChecked = false;
+  /** Skips all but the first envelope of a call, and all of them once one call succeeded. */
+  const envelopeValid = (): ((value: unknown) => boolean) => {
+    let first = !envelopeChecked;
+    return () => {
+      const skip = !first;
+      first = false;
+      return skip;
+    };
+  };
+
   async function outputsOf(partition: number, p: PartitionLifecycle): Promise<OutputRecord[]> {
     const { stageChanges, changed, removed, redirected, messages } = p.takeOutput();
-    const records: OutputRecord[] = [];
-    for (const change of stageChanges) {
-      records.push({
-        topic: topics.stageChanges,
-        key: change.customerId,
-        value: await serdes.stageChanged.encode(change),
-      });
-    }
-    const stateRecord = async (
+    const out = new Pending();
+    const records = out.records;
+    for (const change of stageChanges)
+      out.push({ topic: topics.stageChanges, key: change.customerId }, serdes.stageChanged, change);
+    const envelope = (kind: LifecycleStateRecord['kind'], json: string): LifecycleStateRecord => ({
+      kind,
+      modelId: model.id,
+      modelVersion: model.version,
+      formatVersion: CHANGELOG_FORMAT_VERSION,
+      state: json,
+    });
+    const stateRecord = (
+      record: Omit<OutputRecord, 'value'>,
       kind: LifecycleStateRecord['kind'],
-      state: unknown,
-      serde = serdes.lifecycleState,
-    ): Promise<Buffer> =>
-      serde.encode({
-        kind,
-        modelId: model.id,
-        modelVersion: model.version,
-        formatVersion: CHANGELOG_FORMAT_VERSION,
-        state: JSON.stringify(state),
-      });
+      json: string,
+      serde: ContractSerde<LifecycleStateRecord> = serdes.lifecycleState,
+    ): void => out.push(record, serde, envelope(kind, json));
     for (const id of changed) {
       const s = p.customers.get(id);
       if (!s) continue;
-      records.push({
-        topic: topics.customerSnapshots,
-        key: id,
-        value: await serdes.customerSnapshot.encode(toSnapshot(s, model)),
-      });
-      records.push({
-        topic: topics.changelog,
-        partition,
-        key: changelogKey(model.id, id),
-        value: await stateRecord('customer', s),
-      });
+      out.push({ topic: topics.customerSnapshots, key: id }, serdes.customerSnapshot, toSnapshot(s, model));
+      stateRecord(
+        { topic: topics.changelog, partition, key: changelogKey(model.id, id) },
+        'customer',
+        JSON.stringify(s),
+      );
     }
     for (const id of removed) {
       records.push({ topic: topics.customerSnapshots, key: id, value: null });
       if (!redirected.has(id))
         records.push({ topic: topics.changelog, partition, key: changelogKey(model.id, id), value: null });
     }
-    for (const [id, into] of redirected) {
+    for (const [id, into] of redirected)
+      stateRecord(
+        { topic: topics.changelog, partition, key: changelogKey(model.id, id) },
+        'redirect',
+        JSON.stringify({ into }),
+      );
+    for (const message of messages) {
+      const to = addresseeOf(message);
+      stateRecord(
+        { topic: topics.identity, partition: homePartitionOf(to, deps.partitions), key: to },
+        message.kind,
+        JSON.stringify(message),
+        serdes.identity,
+      );
+    }
+    const { held, ...checkpoint } = p.checkpoint();
+    // Held customers, each a record of its own: written when new or grown, a tombstone once released.
+    const written = heldWritten.get(partition) ?? new Map<string, HeldVersion>();
+    heldWritten.set(partition, written);
+    const current = new Set<string>();
+    for (const h of held ?? []) {
+      current.add(h.id);
+      const before = written.get(h.id);
+      if (
+        before &&
+        before.entry === h &&
+        before.linkEventId === h.linkEventId &&
+        before.length === h.queue.length
+      )
+        continue;
+      written.set(h.id, versionOf(h));
+      stateRecord(
+        { topic: topics.changelog, partition, key: changelogKey(model.id, HELD_KEY_PREFIX + h.id) },
+        'partition',
+        JSON.stringify(h),
+      );
+    }
+    for (const id of written.keys()) {
+      if (current.has(id)) continue;
+      written.delete(id);
       records.push({
         topic: topics.changelog,
         partition,
-        key: changelogKey(model.id, id),
-        value: await stateRecord('redirect', { into }),
-      });
-    }
-    for (const message of messages) {
-      const to = addresseeOf(message);
-      records.push({
-        topic: topics.identity,
-        partition: homePartitionOf(to, deps.partitions),
-        key: to,
-        value: await stateRecord(message.kind, message, serdes.identity),
+        key: changelogKey(model.id, HELD_KEY_PREFIX + id),
+        value: null,
       });
     }
     // The partition checkpoint only when it changed: an idle partition would otherwise append the same
-    // record to the changelog at every idle flush, forever.
-    const checkpoint = p.checkpoint();
+    // record to the changelog at every idle flush, forever. Serialized once, for the comparison and the record.
     const signature = JSON.stringify(checkpoint);
     if (records.length > 0 || lastCheckpoint.get(partition) !== signature) {
       lastCheckpoint.set(partition, signature);
-      records.push({
-        topic: topics.changelog,
-        partition,
-        key: changelogKey(model.id, PARTITION_KEY),
-        value: await stateRecord('partition', checkpoint),
-      });
+      stateRecord(
+        { topic: topics.changelog, partition, key: changelogKey(model.id, PARTITION_KEY) },
+        'partition',
+        signature,
+      );
     }
-    return records;
+    return out.encoded();
   }
 
   /** Per partition, the checkpoint last handed out for commit (a failed commit closes the partition). */
   const lastCheckpoint = new Map<number, string>();
+  /**
+   * Per partition, the held customers as last handed out for commit. A held customer only ever grows (its
+   * queue is appended to while it waits; a new link replaces the entry), so the entry, its link and its
+   * queue length tell whether it changed, without serializing every held customer at every batch.
+   */
+  const heldWritten = new Map<number, Map<string, HeldVersion>>();
 
   function deadLetter(m: IncomingMessage, reason: DeadLetterReason, error: string): OutputRecord {
     const { timestamp: _t, ...record } = deadLetterOf(m, {
@@ -153,20 +246,30 @@ export function createLifecycleTask(
       let checkpoint: PartitionCheckpoint | undefined;
       const customers = new Map<string, CustomerState>();
       const redirects = new Map<string, string>();
+      const held = new Map<string, HeldCustomer>();
       for (const record of changelog) {
         if (!record.key?.startsWith(prefix)) continue; // another model's state
         const id = record.key.slice(prefix.length);
-        if (!record.value) {
+        if (id.startsWith(HELD_KEY_PREFIX)) {
+          const heldId = id.slice(HELD_KEY_PREFIX.length);
+          if (!record.value) {
+            held.delete(heldId);
+            continue;
+          }
+        } else if (!record.value) {
           customers.delete(id);
           redirects.delete(id);
           continue;
         }
         const decoded = await serdes.lifecycleState.decode(record.value);
         if (!decoded.ok) throw new Error(`changelog record ${record.key} cannot be read: ${decoded.error}`);
-        if (decoded.value.formatVersion !== CHANGELOG_FORMAT_VERSION)
+        if (!READABLE_FORMAT_VERSIONS.has(decoded.value.formatVersion))
           throw new Error(`changelog format ${decoded.value.formatVersion} is not supported`);
         const { kind, state } = decoded.value;
-        if (kind === 'partition') checkpoint = JSON.parse(state) as PartitionCheckpoint;
+        if (kind === 'partition' && id.startsWith(HELD_KEY_PREFIX)) {
+          const h = JSON.parse(state) as HeldCustomer;
+          held.set(h.id, h);
+        } else if (kind === 'partition') checkpoint = JSON.parse(state) as PartitionCheckpoint;
         else if (kind === 'customer') {
           customers.set(id, JSON.parse(state) as CustomerState);
           redirects.delete(id);
@@ -175,14 +278,24 @@ export function createLifecycleTask(
           customers.delete(id);
         } else throw new Error(`changelog record ${record.key} has kind ${kind}, which belongs elsewhere`);
       }
-      partitions.set(
-        partition,
-        new PartitionLifecycle(
-          model,
-          { gracePeriodMs: deps.gracePeriodMs, route: { partition, partitions: deps.partitions } },
-          { ...(checkpoint ? { checkpoint } : {}), customers: customers.values(), redirects },
-        ),
+      // Format 1 kept held customers in the partition's record; those are written as records of their own
+      // at the next commit (they are not in `written` below).
+      const fromRecords = new Set(held.keys());
+      for (const h of checkpoint?.held ?? []) if (!held.has(h.id)) held.set(h.id, h);
+      if (checkpoint) {
+        const { held: _inline, ...rest } = checkpoint;
+        checkpoint = held.size > 0 ? { ...rest, held: [...held.values()] } : rest;
+      } else if (held.size > 0)
+        throw new Error(`changelog of partition ${partition} has held customers but no checkpoint`);
+      const p = new PartitionLifecycle(
+        model,
+        { gracePeriodMs: deps.gracePeriodMs, route: { partition, partitions: deps.partitions } },
+        { ...(checkpoint ? { checkpoint } : {}), customers: customers.values(), redirects },
       );
+      const written = new Map<string, HeldVersion>();
+      for (const h of p.checkpoint().held ?? []) if (fromRecords.has(h.id)) written.set(h.id, versionOf(h));
+      heldWritten.set(partition, written);
+      partitions.set(partition, p);
     },
 
     async process(partition, messages) {
@@ -225,6 +338,7 @@ export function createLifecycleTask(
     close(partition) {
       partitions.delete(partition);
       lastCheckpoint.delete(partition);
+      heldWritten.delete(partition);
     },
   };
 }
