@@ -108,6 +108,13 @@ async function deleteTopics(prefix: string): Promise<void> {
   await admin.close();
 }
 
+/** Every instance started, so that none outlives the tests (a test that times out skips its own stops). */
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 /** `verbose`: debug log and kafkajs' own info lines, to see where in its startup an instance is. */
 function startProcessor(prefix: string, options: { verbose?: boolean } = {}): ChildProcess {
   const level = process.env.CICLO_TEST_CHILD_LOG_LEVEL ?? (options.verbose ? 'debug' : 'info');
@@ -123,6 +130,7 @@ function startProcessor(prefix: string, options: { verbose?: boolean } = {}): Ch
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  children.add(child);
   // Kept for diagnosis: each instance's log, in the OS temp folder.
   child.stderr?.pipe(fs.createWriteStream(path.join(os.tmpdir(), `${prefix}-${child.pid ?? 0}.log`)));
   return child;

@@ -15,7 +15,7 @@ import type { CustomerSnapshot, StageChanged } from '../../schemas/outputs';
 import { isLinkCopy, LINK_COPY_HEADER } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { toSnapshot, type CustomerState } from '../domain/customer';
-import { addresseeOf, homePartitionOf, type IdentityMessage } from '../domain/identity';
+import { addresseeOf, homePartitionOf, type IdentityMessage, type ProfileHandoff } from '../domain/identity';
 import type { StageModel } from '../domain/model';
 import { PartitionLifecycle, type HeldCustomer, type PartitionCheckpoint } from '../domain/partition';
 
@@ -28,6 +28,8 @@ export const CHANGELOG_FORMAT_VERSION = 2;
 const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
 const PARTITION_KEY = '__partition__';
 const HELD_KEY_PREFIX = '__partition__/held/';
+/** A handoff that came before its link was applied, by link event id: also a record of its own. */
+const ARRIVED_KEY_PREFIX = '__partition__/arrived/';
 
 export interface LifecycleTaskDeps {
   readonly model: StageModel;
@@ -175,7 +177,36 @@ export function createLifecycleTask(
         serdes.identity,
       );
     }
-    const { held, ...checkpoint } = p.checkpoint();
+    const { held, arrived, ...checkpoint } = p.checkpoint();
+    // Early handoffs (each holds a whole profile, and a backlog can pile up many) are records of their own
+    // too: written once, as they never change, and a tombstone once their link took them.
+    const arrivedNow = new Set<string>();
+    const arrivedDone = arrivedWritten.get(partition) ?? new Set<string>();
+    arrivedWritten.set(partition, arrivedDone);
+    for (const h of arrived ?? []) {
+      arrivedNow.add(h.linkEventId);
+      if (arrivedDone.has(h.linkEventId)) continue;
+      arrivedDone.add(h.linkEventId);
+      stateRecord(
+        {
+          topic: topics.changelog,
+          partition,
+          key: changelogKey(model.id, ARRIVED_KEY_PREFIX + h.linkEventId),
+        },
+        'partition',
+        JSON.stringify(h),
+      );
+    }
+    for (const id of arrivedDone) {
+      if (arrivedNow.has(id)) continue;
+      arrivedDone.delete(id);
+      records.push({
+        topic: topics.changelog,
+        partition,
+        key: changelogKey(model.id, ARRIVED_KEY_PREFIX + id),
+        value: null,
+      });
+    }
     // Held customers, each a record of its own: written when new or grown, a tombstone once released.
     const written = heldWritten.get(partition) ?? new Map<string, HeldVersion>();
     heldWritten.set(partition, written);
@@ -229,6 +260,8 @@ export function createLifecycleTask(
    * queue length tell whether it changed, without serializing every held customer at every batch.
    */
   const heldWritten = new Map<number, Map<string, HeldVersion>>();
+  /** Per partition, the early handoffs (by link event id) written to the changelog and not yet removed. */
+  const arrivedWritten = new Map<number, Set<string>>();
 
   function deadLetter(m: IncomingMessage, reason: DeadLetterReason, error: string): OutputRecord {
     const { timestamp: _t, ...record } = deadLetterOf(m, {
@@ -247,10 +280,16 @@ export function createLifecycleTask(
       const customers = new Map<string, CustomerState>();
       const redirects = new Map<string, string>();
       const held = new Map<string, HeldCustomer>();
+      const arrived = new Map<string, ProfileHandoff>();
       for (const record of changelog) {
         if (!record.key?.startsWith(prefix)) continue; // another model's state
         const id = record.key.slice(prefix.length);
-        if (id.startsWith(HELD_KEY_PREFIX)) {
+        if (id.startsWith(ARRIVED_KEY_PREFIX)) {
+          if (!record.value) {
+            arrived.delete(id.slice(ARRIVED_KEY_PREFIX.length));
+            continue;
+          }
+        } else if (id.startsWith(HELD_KEY_PREFIX)) {
           const heldId = id.slice(HELD_KEY_PREFIX.length);
           if (!record.value) {
             held.delete(heldId);
@@ -266,7 +305,10 @@ export function createLifecycleTask(
         if (!READABLE_FORMAT_VERSIONS.has(decoded.value.formatVersion))
           throw new Error(`changelog format ${decoded.value.formatVersion} is not supported`);
         const { kind, state } = decoded.value;
-        if (kind === 'partition' && id.startsWith(HELD_KEY_PREFIX)) {
+        if (kind === 'partition' && id.startsWith(ARRIVED_KEY_PREFIX)) {
+          const h = JSON.parse(state) as ProfileHandoff;
+          arrived.set(h.linkEventId, h);
+        } else if (kind === 'partition' && id.startsWith(HELD_KEY_PREFIX)) {
           const h = JSON.parse(state) as HeldCustomer;
           held.set(h.id, h);
         } else if (kind === 'partition') checkpoint = JSON.parse(state) as PartitionCheckpoint;
@@ -282,11 +324,20 @@ export function createLifecycleTask(
       // at the next commit (they are not in `written` below).
       const fromRecords = new Set(held.keys());
       for (const h of checkpoint?.held ?? []) if (!held.has(h.id)) held.set(h.id, h);
+      const arrivedFromRecords = new Set(arrived.keys());
+      for (const h of checkpoint?.arrived ?? [])
+        if (!arrived.has(h.linkEventId)) arrived.set(h.linkEventId, h);
       if (checkpoint) {
-        const { held: _inline, ...rest } = checkpoint;
-        checkpoint = held.size > 0 ? { ...rest, held: [...held.values()] } : rest;
-      } else if (held.size > 0)
-        throw new Error(`changelog of partition ${partition} has held customers but no checkpoint`);
+        const { held: _inline, arrived: _early, ...rest } = checkpoint;
+        checkpoint = {
+          ...rest,
+          ...(held.size > 0 ? { held: [...held.values()] } : {}),
+          ...(arrived.size > 0 ? { arrived: [...arrived.values()] } : {}),
+        };
+      } else if (held.size > 0 || arrived.size > 0)
+        throw new Error(
+          `changelog of partition ${partition} has held customers or handoffs but no checkpoint`,
+        );
       const p = new PartitionLifecycle(
         model,
         { gracePeriodMs: deps.gracePeriodMs, route: { partition, partitions: deps.partitions } },
@@ -295,6 +346,7 @@ export function createLifecycleTask(
       const written = new Map<string, HeldVersion>();
       for (const h of p.checkpoint().held ?? []) if (fromRecords.has(h.id)) written.set(h.id, versionOf(h));
       heldWritten.set(partition, written);
+      arrivedWritten.set(partition, arrivedFromRecords);
       partitions.set(partition, p);
     },
 
@@ -339,6 +391,7 @@ export function createLifecycleTask(
       partitions.delete(partition);
       lastCheckpoint.delete(partition);
       heldWritten.delete(partition);
+      arrivedWritten.delete(partition);
     },
   };
 }
