@@ -69,6 +69,20 @@ export interface PartitionCounters {
   forwarded: number;
 }
 
+export function emptyCounters(): PartitionCounters {
+  return {
+    accepted: 0,
+    applied: 0,
+    duplicates: 0,
+    ignored: 0,
+    late: 0,
+    merges: 0,
+    stageChanges: 0,
+    identityConflicts: 0,
+    forwarded: 0,
+  };
+}
+
 /** What the reorder buffer holds: touchpoints, and claims and forwards from other partitions. */
 export type PendingItem = Touchpoint | IdentityClaim | ForwardedTouchpoint;
 
@@ -223,17 +237,7 @@ const NO_MESSAGES: IdentityMessage[] = [];
 
 export class PartitionLifecycle {
   readonly customers = new Map<string, CustomerState>();
-  readonly counters: PartitionCounters = {
-    accepted: 0,
-    applied: 0,
-    duplicates: 0,
-    ignored: 0,
-    late: 0,
-    merges: 0,
-    stageChanges: 0,
-    identityConflicts: 0,
-    forwarded: 0,
-  };
+  readonly counters: PartitionCounters = emptyCounters();
   private readonly aliases = new Aliases();
   private readonly pending = new MinHeap<PendingItem>(byEventTime);
   private readonly pendingIds = new Set<number>();

@@ -10,7 +10,7 @@ import { touchpointKeys } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { addresseeOf, homePartitionOf, type IdentityMessage } from './identity';
 import type { StageModel } from './model';
-import { PartitionLifecycle, type PartitionCounters } from './partition';
+import { emptyCounters, PartitionLifecycle, type PartitionCounters } from './partition';
 import { partitionFor } from './partitioner';
 
 export interface ReplayOptions {
@@ -28,20 +28,6 @@ export interface ReplayResult {
   readonly stageChanges: StageChanged[];
   readonly counters: PartitionCounters;
   readonly partitions: PartitionLifecycle[];
-}
-
-export function emptyCounters(): PartitionCounters {
-  return {
-    accepted: 0,
-    applied: 0,
-    duplicates: 0,
-    ignored: 0,
-    late: 0,
-    merges: 0,
-    stageChanges: 0,
-    identityConflicts: 0,
-    forwarded: 0,
-  };
 }
 
 export function replay(
