@@ -55,6 +55,25 @@ async function produce(topic: string, from: number, to: number): Promise<void> {
   await producer.close();
 }
 
+/** Everything written to `topic` from its beginning (read committed), collected as it arrives. */
+async function readAll(
+  topic: string,
+  name: string,
+): Promise<{ seen: IncomingMessage[]; reader: { stop(): Promise<void> } }> {
+  const seen: IncomingMessage[] = [];
+  const reader = await connectConsumer({
+    brokers,
+    groupId: uniqueName(name),
+    topics: [topic],
+    fromBeginning: true,
+  });
+  await reader.run((batch) => {
+    seen.push(...batch);
+    return Promise.resolve();
+  });
+  return { seen, reader };
+}
+
 describe('transactional processor', () => {
   const input = uniqueName('it-eos-in');
   const output = uniqueName('it-eos-out');
@@ -89,17 +108,7 @@ describe('transactional processor', () => {
     await produce(input, 0, 100);
     const first = countingTask(output, changelog);
     const one = await startTransactionalProcessor({ ...options, task: first });
-    const seen: IncomingMessage[] = [];
-    const reader = await connectConsumer({
-      brokers,
-      groupId: uniqueName('it-eos-reader'),
-      topics: [output],
-      fromBeginning: true,
-    });
-    await reader.run((batch) => {
-      seen.push(...batch);
-      return Promise.resolve();
-    });
+    const { seen, reader } = await readAll(output, 'it-eos-reader');
     await eventually(() => Promise.resolve(seen.length >= 100 ? true : undefined), 60_000, '100 outputs');
     await one.stop();
 
@@ -143,17 +152,7 @@ describe('transactional processor', () => {
       transactionalIdPrefix: groupId,
       sessionTimeoutMs: 60_000,
     };
-    const seen: IncomingMessage[] = [];
-    const reader = await connectConsumer({
-      brokers,
-      groupId: uniqueName('it-eos-stop-reader'),
-      topics: [stopOut],
-      fromBeginning: true,
-    });
-    await reader.run((batch) => {
-      seen.push(...batch);
-      return Promise.resolve();
-    });
+    const { seen, reader } = await readAll(stopOut, 'it-eos-stop-reader');
     try {
       await produce(stopIn, 0, 100);
       const one = await startTransactionalProcessor({ ...options, task: countingTask(stopOut, stopLog) });

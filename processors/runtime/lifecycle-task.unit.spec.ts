@@ -15,10 +15,9 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { loadModel } from '../domain/model';
 import { partitionFor } from '../domain/partitioner';
 import { canonicalOrder, replay } from '../domain/replay';
+import { journeys } from '../../test/support/journeys';
 import { createLifecycleTask } from './lifecycle-task';
 
-const DAY = 86_400_000;
-const T0 = Date.UTC(2025, 0, 1);
 const PARTITIONS = 3;
 const topics = {
   touchpoints: 't',
@@ -38,49 +37,6 @@ function jsonSerde<T>(): ContractSerde<T> {
     decode: (message: Buffer) =>
       Promise.resolve({ ok: true as const, value: JSON.parse(message.toString()) as T, schemaId: 1 }),
   } as unknown as ContractSerde<T>;
-}
-
-/** Journeys like the integration test's: anonymous visits, sign-ups, purchases, surveys, aliases. */
-function journeys(n: number, prefix = ''): Touchpoint[] {
-  const out: Touchpoint[] = [];
-  let i = 0;
-  const base = (customerId: string | undefined, anonymousId: string | undefined, day: number) => ({
-    eventId: `${prefix}e${++i}`,
-    ...(customerId ? { customerId } : {}),
-    ...(anonymousId ? { anonymousId } : {}),
-    occurredAt: T0 + day * DAY + (i % 1000),
-    receivedAt: T0 + day * DAY,
-    source: { kind: 'simulator' as const, name: 'test' },
-  });
-  for (let c = 0; c < n; c++) {
-    const id = `${prefix}c${c}`;
-    const anon = `${prefix}a${c}`;
-    out.push({ ...base(undefined, anon, c % 10), type: 'PageViewed', payload: { path: '/' } });
-    out.push({ ...base(id, anon, 1 + (c % 10)), type: 'Identified', payload: {} });
-    const cadence = 10 + (c % 4) * 40;
-    for (let k = 0; k < 1 + (c % 5); k++) {
-      const day = 3 + (c % 10) + k * cadence;
-      out.push({
-        ...base(c % 9 === 0 && c + 1 < n && day > 200 + c ? `${prefix}c${c + 1}` : id, undefined, day),
-        type: 'PurchaseCompleted',
-        payload: { orderId: `${id}-o${k}`, lineItems: [], amountMinor: 1000 + c, currency: 'EUR' },
-      });
-    }
-    if (c % 3 === 0)
-      out.push({
-        ...base(id, undefined, 40 + c),
-        type: 'SurveyAnswered',
-        payload: { surveyId: 's', nps: c % 11 },
-      });
-  }
-  for (let c = 0; c + 1 < n; c += 9)
-    out.push({
-      ...base(`${prefix}c${c + 1}`, undefined, 200 + c),
-      type: 'Aliased',
-      payload: { previousId: `${prefix}c${c}` },
-    });
-  out.push({ ...base(`${prefix}clock`, undefined, 400), type: 'PageViewed', payload: { path: '/' } });
-  return out.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
 }
 
 /** Kafka, reduced to what the task sees: partitioned logs, and per partition what was committed. */
@@ -200,7 +156,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     canonicalOrder(replay(events, model, { partitions: PARTITIONS, gracePeriodMs: 0 }).stageChanges);
 
   it('covers identity links across partitions', () => {
-    const expected = expectedOf(journeys(60));
+    const expected = expectedOf(journeys('s0', 60));
     expect(expected.filter((c) => c.ruleId === 'identity-merge').length).toBeGreaterThan(30);
   });
 
@@ -208,7 +164,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
   it.each(Array.from({ length: Number(process.env.SCHEDULES ?? 12) }, (_, i) => i + 1))(
     'writes exactly the replayed stage changes (schedule %i)',
     async (seed) => {
-      const events = journeys(60, `s${seed}-`);
+      const events = journeys(`s${seed}`, 60);
       expect(canonicalOrder(await run(events, seed))).toEqual(expectedOf(events));
     },
   );
