@@ -5,7 +5,7 @@
  * once), get emails, answer surveys (promoters stay and refer, detractors open tickets and leave), ask for
  * refunds, churn, and some come back. Paid channels record their marketing spend per week.
  */
-import type { Touchpoint } from '../../schemas/touchpoint';
+import type { Touchpoint, TouchpointOf, TouchpointType } from '../../schemas/touchpoint';
 
 const DAY = 86_400_000;
 
@@ -75,6 +75,53 @@ export interface SimulationOptions {
 
 export const DEFAULT_START = Date.UTC(2025, 0, 1);
 
+/** Every type the simulator makes for a customer (marketing spend belongs to no customer). */
+type CustomerTouchpointType = Exclude<TouchpointType, 'MarketingSpendRecorded'>;
+type Context = NonNullable<Touchpoint['context']>;
+
+const SIMULATOR_SOURCE = 'ciclo-simulate';
+
+/**
+ * A customer's touchpoint, built with every envelope field in one order, absent ones as undefined: V8 then
+ * gives all simulated touchpoints one hidden class, and whatever reads them (the collector, the demo, the
+ * fold in `npm run bench:fold`) reads one shape. Built by spreads, as they once were, nearly every
+ * touchpoint had a hidden class of its own (107,712 for the fold bench's 107,955), and every property read
+ * on them missed V8's inline caches. JSON leaves undefined fields out, so the output is the same bytes.
+ */
+function touchpoint<T extends CustomerTouchpointType>(
+  eventId: string,
+  customerId: string | undefined,
+  anonymousId: string | undefined,
+  occurredAt: number,
+  type: T,
+  context: Context | undefined,
+  payload: TouchpointOf<T>['payload'],
+): TouchpointOf<T> {
+  return {
+    eventId,
+    customerId,
+    anonymousId,
+    occurredAt,
+    receivedAt: occurredAt + 250,
+    source: { kind: 'simulator', name: SIMULATOR_SOURCE },
+    type,
+    context,
+    payload,
+  };
+}
+
+/** A visitor's page context: every field in one order (one hidden class), those the channel lacks undefined. */
+function visitContext(channel: Channel): Context {
+  return {
+    pageUrl: `https://shop.example/${channel.utm ? `?utm_source=${channel.utm.source}` : ''}`,
+    utmSource: channel.utm?.source,
+    utmMedium: channel.utm?.medium,
+    utmCampaign: channel.utm?.campaign,
+    referrer: channel.referrer,
+    userAgent: 'Mozilla/5.0 (simulated)',
+  };
+}
+
 export function simulate(options: SimulationOptions): Touchpoint[] {
   const rand = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
@@ -91,37 +138,30 @@ export function simulate(options: SimulationOptions): Touchpoint[] {
     const anonymousId = `anon-${options.seed}-${i}`;
     const customerId = `cust-${options.seed}-${i}`;
     let day = rand() * options.days * 0.85;
-    const context = {
-      pageUrl: `https://shop.example/${channel.utm ? `?utm_source=${channel.utm.source}` : ''}`,
-      ...(channel.utm
-        ? { utmSource: channel.utm.source, utmMedium: channel.utm.medium, utmCampaign: channel.utm.campaign }
-        : {}),
-      ...(channel.referrer ? { referrer: channel.referrer } : {}),
-      userAgent: 'Mozilla/5.0 (simulated)',
-    };
-    const base = (t: number, who: { customerId?: string; anonymousId?: string }) => ({
-      eventId: id(),
-      ...who,
-      occurredAt: at(t),
-      receivedAt: at(t) + 250,
-      source: { kind: 'simulator' as const, name: 'ciclo-simulate' },
-    });
+    const context = visitContext(channel);
+    // The event id is the first argument of every touchpoint: it is drawn before any id in the payload.
+    const ofCustomer = <T extends CustomerTouchpointType>(
+      eventId: string,
+      t: number,
+      type: T,
+      payload: TouchpointOf<T>['payload'],
+    ): TouchpointOf<T> => touchpoint(eventId, customerId, undefined, at(t), type, undefined, payload);
     for (let v = 0, views = 1 + Math.floor(rand() * 4); v < views; v++) {
-      events.push({
-        ...base(day + v * 0.01, { anonymousId }),
-        type: 'PageViewed',
-        context,
-        payload: { path: pick(['/', '/catalog', '/pricing', '/jazz']) },
-      });
+      events.push(
+        touchpoint(id(), undefined, anonymousId, at(day + v * 0.01), 'PageViewed', context, {
+          path: pick(['/', '/catalog', '/pricing', '/jazz']),
+        }),
+      );
     }
     if (rand() > channel.signUp) continue;
     day += 0.05;
-    events.push({
-      ...base(day, { customerId, anonymousId }),
-      type: 'Identified',
-      context,
-      payload: { email: `${customerId}@example.com`, name: `Customer ${i}`, plan: pick(['free', 'club']) },
-    });
+    events.push(
+      touchpoint(id(), customerId, anonymousId, at(day), 'Identified', context, {
+        email: `${customerId}@example.com`,
+        name: `Customer ${i}`,
+        plan: pick(['free', 'club']),
+      }),
+    );
     const week = Math.floor(day / 7);
     if (channel.costPerSignUpMinor > 0) {
       const key = `${channel.id}|${week}`;
@@ -137,25 +177,27 @@ export function simulate(options: SimulationOptions): Touchpoint[] {
     while (alive && day < options.days) {
       const amount = 999 + Math.floor(rand() * 60) * 100;
       const orderId = id();
-      events.push({
-        ...base(day, { customerId }),
-        type: 'PurchaseCompleted',
-        payload: {
+      events.push(
+        ofCustomer(id(), day, 'PurchaseCompleted', {
           orderId,
           lineItems: [
             { sku: pick(['CD-1', 'CD-2', 'CD-3', 'VINYL-1']), quantity: 1, unitPriceMinor: amount },
           ],
           amountMinor: amount,
           currency: 'USD',
-        },
-      });
+        }),
+      );
       purchases += 1;
       if (rand() < 0.03) {
-        events.push({
-          ...base(day + 2 + rand() * 5, { customerId }),
-          type: 'RefundIssued',
-          payload: { orderId, refundId: id(), amountMinor: amount, currency: 'USD', reason: 'damaged' },
-        });
+        events.push(
+          ofCustomer(id(), day + 2 + rand() * 5, 'RefundIssued', {
+            orderId,
+            refundId: id(),
+            amountMinor: amount,
+            currency: 'USD',
+            reason: 'damaged',
+          }),
+        );
       }
       if (rand() < 0.3) {
         const nps =
@@ -164,30 +206,27 @@ export function simulate(options: SimulationOptions): Touchpoint[] {
             : mood > 0.6
               ? 9 + Math.floor(rand() * 2)
               : 7 + Math.floor(rand() * 2);
-        events.push({
-          ...base(day + 3, { customerId }),
-          type: 'SurveyAnswered',
-          payload: { surveyId: 'post-purchase', nps, csat: Math.min(5, Math.max(1, Math.round(nps / 2))) },
-        });
+        events.push(
+          ofCustomer(id(), day + 3, 'SurveyAnswered', {
+            surveyId: 'post-purchase',
+            nps,
+            csat: Math.min(5, Math.max(1, Math.round(nps / 2))),
+          }),
+        );
         if (nps >= 9 && rand() < 0.3)
-          events.push({
-            ...base(day + 4, { customerId }),
-            type: 'ReferralMade',
-            payload: { referralId: id() },
-          });
+          events.push(ofCustomer(id(), day + 4, 'ReferralMade', { referralId: id() }));
       }
       if (rand() < (mood < 0.25 ? 0.3 : 0.05)) {
         const ticketId = id();
-        events.push({
-          ...base(day + 1, { customerId }),
-          type: 'SupportTicketOpened',
-          payload: { ticketId, priority: pick(['normal', 'high']) },
-        });
-        events.push({
-          ...base(day + 1 + rand() * 6, { customerId }),
-          type: 'SupportTicketResolved',
-          payload: { ticketId, satisfaction: mood < 0.25 ? 2 : 4 },
-        });
+        events.push(
+          ofCustomer(id(), day + 1, 'SupportTicketOpened', { ticketId, priority: pick(['normal', 'high']) }),
+        );
+        events.push(
+          ofCustomer(id(), day + 1 + rand() * 6, 'SupportTicketResolved', {
+            ticketId,
+            satisfaction: mood < 0.25 ? 2 : 4,
+          }),
+        );
       }
       if (cadence === 0) break;
       // Detractors leave sooner; promoters stay longer. Some churned customers come back much later.
@@ -203,15 +242,12 @@ export function simulate(options: SimulationOptions): Touchpoint[] {
       const d = day - 7 * w - rand() * 3;
       if (d < 0 || d > options.days) continue;
       const campaignId = `weekly-${Math.floor(d / 7)}`;
-      events.push({ ...base(d, { customerId }), type: 'EmailSent', payload: { campaignId } });
-      if (rand() < 0.35)
-        events.push({ ...base(d + 0.2, { customerId }), type: 'EmailOpened', payload: { campaignId } });
+      events.push(ofCustomer(id(), d, 'EmailSent', { campaignId }));
+      if (rand() < 0.35) events.push(ofCustomer(id(), d + 0.2, 'EmailOpened', { campaignId }));
       if (rand() < 0.1)
-        events.push({
-          ...base(d + 0.3, { customerId }),
-          type: 'EmailClicked',
-          payload: { campaignId, url: 'https://shop.example/new' },
-        });
+        events.push(
+          ofCustomer(id(), d + 0.3, 'EmailClicked', { campaignId, url: 'https://shop.example/new' }),
+        );
     }
   }
 
@@ -225,7 +261,7 @@ export function simulate(options: SimulationOptions): Touchpoint[] {
       type: 'MarketingSpendRecorded',
       occurredAt: Math.min(periodEnd, horizon),
       receivedAt: Math.min(periodEnd, horizon),
-      source: { kind: 'simulator', name: 'ciclo-simulate' },
+      source: { kind: 'simulator', name: SIMULATOR_SOURCE },
       payload: {
         channel,
         campaign: CHANNELS.find((c) => c.id === channel)?.utm?.campaign ?? channel,
