@@ -30,6 +30,7 @@ import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../schemas/serde';
 import { touchpointRecords, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
+import { cpuPerEvent, cpuSnapshot } from './cpu';
 import { median } from './fold';
 import { freePort } from '../infra/stack/processes';
 
@@ -170,14 +171,16 @@ async function e2eOnce(endpoints: ServiceEndpoints, events: readonly Touchpoint[
     // first lookups would all go to the registry.
     for (const tp of events) encoded.push(...touchpointRecords(tp, await p.encode(tp)));
     await sleep(3000); // consumer groups joined before the clock starts
+    // CICLO_BENCH_CPU=1 also prints, every second, how far each table is: which path lags; and at the end
+    // each process's CPU per touchpoint: where the machine's two cores went.
+    const progress = process.env.CICLO_BENCH_CPU === '1';
+    const cpuBefore = progress ? cpuSnapshot() : undefined;
     const start = performance.now();
     // One send at a time keeps each partition in the order the replay assumes (concurrent sends may
     // interleave within a partition, and with grace 0 a reordered event is late and folds differently).
     for (let i = 0; i < encoded.length; i += 2000)
       await p.producer.send(p.topics.touchpoints, encoded.slice(i, i + 2000));
     const deadline = Date.now() + 600_000;
-    // CICLO_BENCH_CPU=1 also prints, every second, how far each table is: which path lags.
-    const progress = process.env.CICLO_BENCH_CPU === '1';
     let nextReport = 0;
     for (;;) {
       const [tp, sc] = [await p.count('touchpoints'), await p.count('stage_changes')];
@@ -196,7 +199,9 @@ async function e2eOnce(endpoints: ServiceEndpoints, events: readonly Touchpoint[
         );
       await sleep(200);
     }
-    return events.length / ((performance.now() - start) / 1000);
+    const rate = events.length / ((performance.now() - start) / 1000);
+    if (cpuBefore) process.stderr.write(`${cpuPerEvent(cpuBefore, cpuSnapshot(), events.length)}\n`);
+    return rate;
   } finally {
     await p.close();
   }

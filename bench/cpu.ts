@@ -1,0 +1,61 @@
+/**
+ * CPU time per process on this machine, from /proc (Linux only; elsewhere nothing), to say where the CPU of
+ * a pipeline run went: `CICLO_BENCH_CPU=1` prints, for the e2e figure, each busy process's CPU per
+ * touchpoint over the timed window. Diagnostic only: no figure of results.json depends on it.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+
+/** Clock ticks per second of /proc's utime and stime: 100 on every Linux that Node supports. */
+const TICKS_PER_SECOND = 100;
+
+export type CpuSnapshot = ReadonlyMap<number, { readonly name: string; readonly seconds: number }>;
+
+/** What a process is, from its command line: the stack's services, the bench's workers, this process. */
+function nameOf(pid: number, cmdline: string): string {
+  if (pid === process.pid) return 'bench (load generator, polling)';
+  // Workers first: their command line holds the endpoints, which name the services.
+  const worker = /worker\.js (\w+)/.exec(cmdline);
+  if (worker) return worker[1]!;
+  if (/kafka\.Kafka|kafka-server|kafka_2/.test(cmdline)) return 'kafka broker';
+  if (/clickhouse-server/.test(cmdline)) return 'clickhouse';
+  if (/registr|karapace/i.test(cmdline)) return 'schema registry';
+  return cmdline.slice(0, 60);
+}
+
+export function cpuSnapshot(): CpuSnapshot {
+  const out = new Map<number, { name: string; seconds: number }>();
+  if (os.platform() !== 'linux') return out;
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state is 3rd, utime 14th, stime 15th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (cmdline === '') continue; // kernel threads
+      out.set(pid, { name: nameOf(pid, cmdline), seconds: ticks / TICKS_PER_SECOND });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return out;
+}
+
+/** CPU µs per event of each process busy between the two snapshots, busiest first, and their total. */
+export function cpuPerEvent(before: CpuSnapshot, after: CpuSnapshot, events: number): string {
+  const rows = new Map<string, number>();
+  for (const [pid, { name, seconds }] of after) {
+    const used = seconds - (before.get(pid)?.seconds ?? 0);
+    if (used > 0.05) rows.set(name, (rows.get(name) ?? 0) + used);
+  }
+  const sorted = [...rows].sort((a, b) => b[1] - a[1]);
+  const total = sorted.reduce((sum, [, s]) => sum + s, 0);
+  const line = (name: string, seconds: number): string =>
+    `  ${name.padEnd(34)} ${seconds.toFixed(2).padStart(6)} s  ${Math.round((seconds * 1e6) / events)
+      .toString()
+      .padStart(4)} µs/event`;
+  return [...sorted.map(([n, s]) => line(n, s)), line('total', total)].join('\n');
+}
