@@ -1,0 +1,99 @@
+// patches/kafkajs+2.2.4.patch changes how kafkajs encodes records (varints written in place, small varlongs
+// without Long arithmetic, unzeroed buffers) and groups a send's messages by partition (linear, not
+// quadratic). These tests hold the patched code to the Kafka protocol and to kafkajs's own behaviour: the
+// bytes must be exactly those the protocol defines, and grouping must keep every message, in order.
+/* eslint-disable @typescript-eslint/no-require-imports -- kafkajs internals have no typings */
+
+interface KafkajsEncoder {
+  writeVarInt(value: number): KafkajsEncoder;
+  writeVarLong(value: number): KafkajsEncoder;
+  writeInt32(value: number): KafkajsEncoder;
+  readonly buffer: Buffer;
+}
+const Encoder = require('kafkajs/src/protocol/encoder') as {
+  new (initialSize?: number): KafkajsEncoder;
+  sizeOfVarInt(value: number): number;
+  sizeOfVarLong(value: number): number;
+};
+const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition') as (args: {
+  topic: string;
+  partitionMetadata: { partitionId: number }[];
+  messages: { key: string }[];
+  partitioner: (args: { message: { key: string } }) => number;
+}) => Record<string, { key: string }[]>;
+
+/** Unsigned LEB128 of the 64-bit zigzag of `value`: Kafka's varlong (and varint, for int32 values). */
+function zigzagVarint(value: bigint, bits: 32 | 64): Buffer {
+  let z = BigInt.asUintN(bits, (value << 1n) ^ (value >> BigInt(bits - 1)));
+  const out: number[] = [];
+  while (z >= 128n) {
+    out.push(Number(z & 127n) | 128);
+    z >>= 7n;
+  }
+  out.push(Number(z));
+  return Buffer.from(out);
+}
+
+/** Integers around every varint length boundary and the int32/2^30 edges, both signs, and timestamps. */
+function boundaryValues(max: number): number[] {
+  const values = new Set<number>([0, 1_796_149_565_103, Number.MAX_SAFE_INTEGER]);
+  for (let bits = 0; 2 ** bits <= max; bits++)
+    for (const v of [2 ** bits - 1, 2 ** bits, 2 ** bits + 1]) if (v <= max) values.add(v);
+  return [...values].flatMap((v) => [v, -v]).filter((v) => Math.abs(v) <= max);
+}
+
+describe('patched kafkajs record encoding', () => {
+  it('writes varlongs exactly as the protocol defines, on both sides of the fast path', () => {
+    for (const v of boundaryValues(Number.MAX_SAFE_INTEGER)) {
+      const expected = zigzagVarint(BigInt(v), 64);
+      expect([v, new Encoder().writeVarLong(v).buffer]).toEqual([v, expected]);
+      expect([v, Encoder.sizeOfVarLong(v)]).toEqual([v, expected.length]);
+    }
+  });
+
+  it('writes varints exactly as the protocol defines', () => {
+    for (const v of boundaryValues(2 ** 31 - 1)) {
+      const expected = zigzagVarint(BigInt(v), 32);
+      expect([v, new Encoder().writeVarInt(v).buffer]).toEqual([v, expected]);
+      expect([v, Encoder.sizeOfVarInt(v)]).toEqual([v, expected.length]);
+    }
+  });
+
+  it('grows past its first buffer without losing what was written (unzeroed buffers)', () => {
+    const encoder = new Encoder(8);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 1000; i++) {
+      encoder.writeInt32(i).writeVarLong(i * 1_000_003);
+      const int32 = Buffer.alloc(4);
+      int32.writeInt32BE(i);
+      expected.push(int32, zigzagVarint(BigInt(i * 1_000_003), 64));
+    }
+    expect(encoder.buffer.equals(Buffer.concat(expected))).toBe(true);
+  });
+});
+
+describe('patched kafkajs grouping by partition', () => {
+  it('keeps every message, in order, under its partition', () => {
+    const messages = Array.from({ length: 10_000 }, (_, i) => ({ key: `k${i}` }));
+    const partitionOf = (key: string): number => Number(key.slice(1)) % 7;
+    const grouped = groupMessagesPerPartition({
+      topic: 't',
+      partitionMetadata: [{ partitionId: 0 }],
+      messages,
+      partitioner: ({ message }) => partitionOf(message.key),
+    });
+    for (let p = 0; p < 7; p++) expect(grouped[p]).toEqual(messages.filter((m) => partitionOf(m.key) === p));
+    expect(Object.keys(grouped)).toHaveLength(7);
+  });
+
+  it('gives nothing when the topic has no partitions known, as kafkajs does', () => {
+    expect(
+      groupMessagesPerPartition({
+        topic: 't',
+        partitionMetadata: [],
+        messages: [{ key: 'a' }],
+        partitioner: () => 0,
+      }),
+    ).toEqual({});
+  });
+});
