@@ -36,7 +36,11 @@ interface StateCondition {
 interface IndexedRule {
   readonly rule: Rule;
   readonly state: StateCondition;
+  /** An inactivity rule's threshold (the model's `inactivity[rule.when.inactivity]`), looked up once here. */
+  readonly threshold: InactivityThreshold | undefined;
 }
+
+type InactivityThreshold = StageModel['inactivity']['atRisk'];
 
 /** The rules that can fire from one stage: event rules per touchpoint type, and inactivity rules. */
 interface StageRules {
@@ -111,7 +115,7 @@ export class RuleIndex {
   deadlineAt(s: CustomerState): number | undefined {
     const r = this.inactivityRule(s);
     if (r === undefined) return undefined;
-    const threshold = this.model.inactivity[r.rule.when.inactivity!];
+    const threshold = r.threshold!;
     const cadenceDays = purchaseCadenceDays(s) ?? this.model.inactivity.defaultCadenceDays;
     return (
       s.lastPurchaseAt! + Math.round(Math.max(threshold.minDays, threshold.multiple * cadenceDays) * DAY_MS)
@@ -124,7 +128,7 @@ export class RuleIndex {
     if (r === undefined) return undefined;
     const cadence = purchaseCadenceDays(s);
     const cadenceDays = cadence ?? this.model.inactivity.defaultCadenceDays;
-    const threshold = this.model.inactivity[r.rule.when.inactivity!];
+    const threshold = r.threshold!;
     const days = Math.max(threshold.minDays, threshold.multiple * cadenceDays);
     return {
       rule: r.rule,
@@ -167,6 +171,7 @@ function indexStage(model: StageModel, stage: string): StageRules {
         csatAtMost: c.csatAtMost,
         pAliveBelow: c.pAliveBelow,
       },
+      threshold: c.inactivity === undefined ? undefined : model.inactivity[c.inactivity],
     };
     // An inactivity rule never fires on a touchpoint; one that also asks for an event type never holds.
     if (c.inactivity) {
