@@ -10,7 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../infra/config';
 import { collectorEventsPerSec, e2eEventsPerSec, e2eLatency } from './pipeline';
-import { asDecoded, foldBenchEvents, foldEventsPerSec, median, RUNS, stateBytesPerCustomer } from './fold';
+import { foldBenchEvents, foldFigures, median, RUNS, stateBytesPerCustomer } from './fold';
 import { rawKafka } from './kafka';
 import { parseCdnow } from '../projections/clv/cdnow';
 import { parseIsoDay } from '../projections/clv/dates';
@@ -37,8 +37,8 @@ function clvFitMasterSec(): number {
 async function main(): Promise<void> {
   const config = loadConfig(process.env, ROOT);
   const events = foldBenchEvents();
-  const fold = foldEventsPerSec(events);
-  const foldDecoded = foldEventsPerSec(asDecoded(events));
+  const folds = foldFigures(events);
+  const fold = folds.foldEventsPerSecPerCore;
   const state = stateBytesPerCustomer(1_000_000);
   const kafka = await rawKafka(config.endpoints.kafka.brokers, 100_000);
   const clv = clvFitMasterSec();
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     runsPerFigure: RUNS,
     cores: os.cpus().length,
     foldEventsPerSecPerCore: Math.round(fold),
-    foldEventsPerSecDecodedTouchpoints: Math.round(foldDecoded),
+    foldEventsPerSecSimulatorTouchpoints: Math.round(folds.foldEventsPerSecSimulatorTouchpoints),
     foldEvents: events.length,
     stateBytesPerCustomer: Math.round(state),
     rawKafkaEventsPerSec: Math.round(kafka.produceConsume),
