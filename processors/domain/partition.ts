@@ -163,22 +163,20 @@ class StageChangeColumns {
   /** The recorded changes, in order, as StageChanged records; the columns start over. */
   take(model: StageModel): StageChanged[] {
     const n = this.customerIds.length;
-    const out: StageChanged[] = [];
+    const out = new Array<StageChanged>(n);
     for (let i = 0; i < n; i++) {
       const trigger = this.triggers[i];
       const reason = this.reasons[i]!;
-      out.push(
-        stageChanged(
-          model,
-          this.customerIds[i]!,
-          this.sequences[i]!,
-          this.fromStages[i],
-          this.toStages[i]!,
-          this.ruleIds[i]!,
-          this.occurredAts[i]!,
-          trigger === undefined ? [] : [trigger],
-          typeof reason === 'string' ? reason : inactivityReason(reason, model),
-        ),
+      out[i] = stageChanged(
+        model,
+        this.customerIds[i]!,
+        this.sequences[i]!,
+        this.fromStages[i],
+        this.toStages[i]!,
+        this.ruleIds[i]!,
+        this.occurredAts[i]!,
+        trigger === undefined ? [] : [trigger],
+        typeof reason === 'string' ? reason : inactivityReason(reason, model),
       );
     }
     if (n > 0) {

@@ -35,7 +35,8 @@ interface StateCondition {
 
 interface IndexedRule {
   readonly rule: Rule;
-  readonly state: StateCondition;
+  /** Undefined when the rule has no condition on the state (most event and inactivity rules): it holds. */
+  readonly state: StateCondition | undefined;
   /** An inactivity rule's threshold (the model's `inactivity[rule.when.inactivity]`), looked up once here. */
   readonly threshold: InactivityThreshold | undefined;
 }
@@ -95,7 +96,7 @@ export class RuleIndex {
     const rules = stage.byType.get(eventType) ?? stage.anyType;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
-      if (stateHolds(r.state, s)) return r.rule;
+      if (r.state === undefined || stateHolds(r.state, s)) return r.rule;
     }
     return undefined;
   }
@@ -106,7 +107,7 @@ export class RuleIndex {
     const rules = this.forStage(s.stage).inactivity;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
-      if (stateHolds(r.state, s)) return r;
+      if (r.state === undefined || stateHolds(r.state, s)) return r;
     }
     return undefined;
   }
@@ -156,21 +157,22 @@ function indexStage(model: StageModel, stage: string): StageRules {
   for (const rule of model.rules) {
     if (!appliesFrom(rule, stage)) continue;
     const c = rule.when;
+    const state: StateCondition = {
+      minOrders: c.minOrders,
+      minPurchaseDays: c.minPurchaseDays,
+      minNetRevenueMinor: c.minNetRevenueMinor,
+      minPageViews: c.minPageViews,
+      minEmailsEngaged: c.minEmailsEngaged,
+      minReferrals: c.minReferrals,
+      minOpenTickets: c.minOpenTickets,
+      npsAtLeast: c.npsAtLeast,
+      npsAtMost: c.npsAtMost,
+      csatAtMost: c.csatAtMost,
+      pAliveBelow: c.pAliveBelow,
+    };
     const indexed: IndexedRule = {
       rule,
-      state: {
-        minOrders: c.minOrders,
-        minPurchaseDays: c.minPurchaseDays,
-        minNetRevenueMinor: c.minNetRevenueMinor,
-        minPageViews: c.minPageViews,
-        minEmailsEngaged: c.minEmailsEngaged,
-        minReferrals: c.minReferrals,
-        minOpenTickets: c.minOpenTickets,
-        npsAtLeast: c.npsAtLeast,
-        npsAtMost: c.npsAtMost,
-        csatAtMost: c.csatAtMost,
-        pAliveBelow: c.pAliveBelow,
-      },
+      state: Object.values(state).every((v) => v === undefined) ? undefined : state,
       threshold: c.inactivity === undefined ? undefined : model.inactivity[c.inactivity],
     };
     // An inactivity rule never fires on a touchpoint; one that also asks for an event type never holds.
