@@ -144,6 +144,65 @@ describe('stage models', () => {
     );
   });
 
+  it('a deadline that returns after its heap entry went stale still fires from stream time', () => {
+    // A custom model with a stage that has no inactivity rule: a customer leaves activation for it (its
+    // deadline gone, the heap entry left behind as stale) and comes back with the very same deadline, as
+    // inactivity counts from the last purchase. The deadline must be scheduled again, not taken for the
+    // stale entry already popped, or it would fire only at the customer's next touchpoint, if any.
+    const base = loadModel('four-stage');
+    const model = parseModel(
+      {
+        ...base,
+        id: 'with-support',
+        stages: [...base.stages, { id: 'support', name: 'In support', kind: 'active' }],
+        rules: [
+          {
+            id: 'ticket',
+            from: ['activation'],
+            to: 'support',
+            when: { eventTypes: ['SupportTicketOpened'] },
+          },
+          {
+            id: 'resolved',
+            from: ['support'],
+            to: 'activation',
+            when: { eventTypes: ['SupportTicketResolved'] },
+          },
+          ...base.rules,
+        ],
+      },
+      'with-support.json',
+    );
+    const resolved: Touchpoint = {
+      eventId: `e${++seq}`,
+      type: 'SupportTicketResolved',
+      customerId: 'c',
+      occurredAt: T0 + 150 * DAY,
+      receivedAt: T0 + 150 * DAY,
+      source: { kind: 'api', name: 'desk' },
+      payload: { ticketId: 't-c' },
+    };
+    const touchpoints = [
+      tp.buy('c', 0),
+      tp.ticket('c', 1, 't-c'),
+      tp.visit({ customerId: 'other' }, 140), // stream time passes c's old deadline: its entry pops, stale
+      resolved,
+      tp.visit({ customerId: 'other' }, 400),
+    ];
+    const result = replay(touchpoints, model, { partitions: 1, gracePeriodMs: 0 });
+    const path = canonicalOrder(result.stageChanges)
+      .filter((c) => c.customerId === 'c')
+      .map((c) => `${c.toStage}:${c.ruleId}`);
+    expect(path).toEqual([
+      'acquisition:first-touch',
+      'activation:first-purchase',
+      'support:ticket',
+      'activation:resolved',
+      'at_risk:inactive-at-risk',
+      'lapsed:inactive-lapsed',
+    ]);
+  });
+
   it('an unknown model id says what exists', () => {
     expect(() => loadModel('seven-stage')).toThrow('use one of five-stage, six-stage, four-stage');
   });

@@ -472,6 +472,9 @@ export class PartitionLifecycle {
       const id = this.deadlines.peekId()!;
       const s = this.customers.get(id);
       this.deadlines.pop();
+      // The heap no longer holds this deadline: forget it was scheduled, or a customer whose deadline comes
+      // back to this very value (it left for a stage without one, and returned) would never be pushed again.
+      if (this.scheduled.get(id) === at) this.scheduled.delete(id);
       if (!s) continue;
       if (this.held.size > 0 && this.held.has(id)) {
         // Fired when the hold ends, from the limits its queue recorded; scheduled again then.
