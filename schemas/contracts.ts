@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import { AVRO_SCHEMAS } from './avro';
 import { stripNulls, touchpointFromAvro, touchpointToAvro } from './codec';
+import { fastCheckOf, type FastCheck } from './fast-check';
 import {
   CustomerSnapshotSchema,
   LifecycleStateRecordSchema,
@@ -12,7 +13,7 @@ import {
   type LifecycleStateRecord,
   type StageChanged,
 } from './outputs';
-import { TouchpointSchema, type Touchpoint } from './touchpoint';
+import { TouchpointSchema, touchpointRuleViolations, type Touchpoint } from './touchpoint';
 
 export interface Contract<T> {
   readonly name: string;
@@ -21,6 +22,20 @@ export interface Contract<T> {
   toAvro(value: T): Record<string, unknown>;
   /** The Avro-decoded record as a candidate value: validate it before trusting it. */
   fromAvro(record: Record<string, unknown>): unknown;
+  /**
+   * True only for values the schema accepts and would return unchanged, so its parse (and its copy) can be
+   * skipped (schemas/fast-check.ts); false says nothing: the schema then decides.
+   */
+  isCheckedForm(value: unknown): boolean;
+}
+
+/** The contract's fast check, compiled on first use (ajv compiles code: no cost for unused contracts). */
+function checkedForm<T>(schema: z.ZodType<T>, rules?: (value: T) => boolean): (value: unknown) => boolean {
+  let check: FastCheck | null | undefined;
+  return (value) => {
+    if (check === undefined) check = fastCheckOf(schema, rules) ?? null;
+    return check !== null && check(value);
+  };
 }
 
 export const CONTRACTS = {
@@ -30,6 +45,7 @@ export const CONTRACTS = {
     avro: AVRO_SCHEMAS.touchpoint,
     toAvro: touchpointToAvro,
     fromAvro: touchpointFromAvro,
+    isCheckedForm: checkedForm(TouchpointSchema, (tp) => touchpointRuleViolations(tp).length === 0),
   } satisfies Contract<Touchpoint>,
   stageChanged: {
     name: 'stageChanged',
@@ -37,6 +53,7 @@ export const CONTRACTS = {
     avro: AVRO_SCHEMAS.stageChanged,
     toAvro: (v: StageChanged) => ({ ...v }),
     fromAvro: (r: Record<string, unknown>) => stripNulls(r),
+    isCheckedForm: checkedForm(StageChangedSchema),
   } satisfies Contract<StageChanged>,
   customerSnapshot: {
     name: 'customerSnapshot',
@@ -44,6 +61,7 @@ export const CONTRACTS = {
     avro: AVRO_SCHEMAS.customerSnapshot,
     toAvro: (v: CustomerSnapshot) => ({ ...v }),
     fromAvro: (r: Record<string, unknown>) => stripNulls(r),
+    isCheckedForm: checkedForm(CustomerSnapshotSchema),
   } satisfies Contract<CustomerSnapshot>,
   lifecycleState: {
     name: 'lifecycleState',
@@ -51,6 +69,7 @@ export const CONTRACTS = {
     avro: AVRO_SCHEMAS.lifecycleState,
     toAvro: (v: LifecycleStateRecord) => ({ ...v }),
     fromAvro: (r: Record<string, unknown>) => stripNulls(r),
+    isCheckedForm: checkedForm(LifecycleStateRecordSchema),
   } satisfies Contract<LifecycleStateRecord>,
 } as const;
 

@@ -44,6 +44,8 @@ export async function createSerde<T>(
   // depends on the schema alone, so this writes exactly what the registry client writes for schemaId.
   let type: avro.Type | undefined;
   const checkedValue = (value: T): T => {
+    // Values in their checked form need no parse: it would return them unchanged (schemas/fast-check.ts).
+    if (contract.isCheckedForm(value)) return value;
     const checked = validateWith(contract.schema, value);
     if (!checked.ok)
       throw new CicloError('EVENT_INVALID', `invalid ${contract.name}: ${formatProblems(checked.problems)}`);
@@ -96,7 +98,10 @@ export async function createSerde<T>(
       } catch (err) {
         return { ok: false, reason: 'undecodable', error: (err as Error).message };
       }
-      const checked = validateWith(contract.schema, contract.fromAvro(record));
+      const candidate = contract.fromAvro(record);
+      const schemaId = message.length >= 5 ? message.readInt32BE(1) : -1;
+      if (contract.isCheckedForm(candidate)) return { ok: true, value: candidate as T, schemaId };
+      const checked = validateWith(contract.schema, candidate);
       if (!checked.ok)
         return {
           ok: false,
@@ -104,7 +109,7 @@ export async function createSerde<T>(
           error: formatProblems(checked.problems),
           problems: checked.problems,
         };
-      return { ok: true, value: checked.value, schemaId: message.length >= 5 ? message.readInt32BE(1) : -1 };
+      return { ok: true, value: checked.value, schemaId };
     },
   };
 }

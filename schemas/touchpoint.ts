@@ -248,27 +248,37 @@ type Variant<T extends TouchpointType> = z.infer<z.ZodObject<typeof EnvelopeFiel
 export type Touchpoint = { [T in TouchpointType]: Variant<T> }[TouchpointType];
 export type TouchpointOf<T extends TouchpointType> = Variant<T>;
 
-export const TouchpointSchema = z.discriminatedUnion('type', variants).superRefine((tp, ctx) => {
-  if (!CUSTOMERLESS_TYPES.has(tp.type) && !tp.customerId && !tp.anonymousId) {
-    ctx.addIssue({ code: 'custom', path: ['customerId'], message: 'customerId or anonymousId is required' });
-  }
+/** A rule of the touchpoint contract that no single field's schema can say, broken: where, and why. */
+export interface TouchpointRuleViolation {
+  readonly path: readonly string[];
+  readonly message: string;
+}
+
+const NO_VIOLATIONS: readonly TouchpointRuleViolation[] = Object.freeze([]);
+
+/**
+ * The touchpoint rules across fields, as a function of their own: zod's refinement of TouchpointSchema runs
+ * them, and so does the contract's fast check (schemas/fast-check.ts), which cannot read a refinement.
+ */
+export function touchpointRuleViolations(tp: Touchpoint): readonly TouchpointRuleViolation[] {
+  let found: TouchpointRuleViolation[] | undefined;
+  const add = (path: string[], message: string): void => void (found ??= []).push({ path, message });
+  if (!CUSTOMERLESS_TYPES.has(tp.type) && !tp.customerId && !tp.anonymousId)
+    add(['customerId'], 'customerId or anonymousId is required');
   if (tp.type === 'SurveyAnswered') {
-    const p = tp.payload as z.infer<typeof SurveyAnswered>;
-    if (p.nps === undefined && p.csat === undefined && p.comment === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['payload'],
-        message: 'a survey answer needs nps, csat or comment',
-      });
-    }
+    const p = tp.payload;
+    if (p.nps === undefined && p.csat === undefined && p.comment === undefined)
+      add(['payload'], 'a survey answer needs nps, csat or comment');
   }
   if (tp.type === 'MarketingSpendRecorded') {
-    const p = tp.payload as z.infer<typeof MarketingSpendRecorded>;
+    const p = tp.payload;
     if (p.periodEnd < p.periodStart)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['payload', 'periodEnd'],
-        message: 'periodEnd must not be before periodStart',
-      });
+      add(['payload', 'periodEnd'], 'periodEnd must not be before periodStart');
   }
+  return found ?? NO_VIOLATIONS;
+}
+
+export const TouchpointSchema = z.discriminatedUnion('type', variants).superRefine((tp, ctx) => {
+  for (const { path, message } of touchpointRuleViolations(tp as Touchpoint))
+    ctx.addIssue({ code: 'custom', path: [...path], message });
 }) as unknown as z.ZodType<Touchpoint>;

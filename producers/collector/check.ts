@@ -2,6 +2,7 @@
  * Validating a touchpoint built at the edge against the contract, with each problem reported at the path of
  * the field in what the sender sent (a Segment call, a Stripe event), not in the touchpoint.
  */
+import { CONTRACTS } from '../../schemas/contracts';
 import { TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
 import { validateWith, type Validated, type ValidationProblem } from '../../schemas/validation';
 
@@ -19,8 +20,8 @@ export function toRequestPath(path: string, origins: Origins): string {
 }
 
 /**
- * Lists of touchpoints that checkTouchpoint returned (objects the contract's own parse built, never the
- * candidates), frozen, which nothing changes afterwards: encoding them need not validate them again. One
+ * Lists of touchpoints that checkTouchpoint returned (candidates the contract's fast check vouched for, or
+ * objects its parse built), frozen, which nothing changes afterwards: encoding them need not validate them again. One
  * mark per list (a request), not per touchpoint: marking each cost more than a tenth of what it saved.
  */
 const contractChecked = new WeakSet<readonly Touchpoint[]>();
@@ -41,6 +42,8 @@ export function isContractChecked(touchpoints: readonly Touchpoint[]): boolean {
 }
 
 export function checkTouchpoint(candidate: unknown, origins: Origins): Validated<Touchpoint> {
+  // A candidate in its checked form is valid as it is: the parse would return it unchanged.
+  if (CONTRACTS.touchpoint.isCheckedForm(candidate)) return { ok: true, value: candidate as Touchpoint };
   const checked = validateWith(TouchpointSchema, candidate);
   if (checked.ok) return checked;
   return {
