@@ -3,7 +3,7 @@
  */
 import type { z } from 'zod';
 import { AVRO_SCHEMAS } from './avro';
-import { stripNulls, touchpointFromAvro, touchpointToAvro } from './codec';
+import { nullsToUndefinedInPlace, touchpointFromAvro, touchpointToAvro } from './codec';
 import { fastCheckOf, type FastCheck } from './fast-check';
 import {
   CustomerSnapshotSchema,
@@ -20,7 +20,10 @@ export interface Contract<T> {
   readonly schema: z.ZodType<T>;
   readonly avro: Record<string, unknown>;
   toAvro(value: T): Record<string, unknown>;
-  /** The Avro-decoded record as a candidate value: validate it before trusting it. */
+  /**
+   * The Avro-decoded record as a candidate value: validate it before trusting it. Works in place: the record
+   * must be one just decoded, which nothing else holds.
+   */
   fromAvro(record: Record<string, unknown>): unknown;
   /**
    * True only for values the schema accepts and would return unchanged, so its parse (and its copy) can be
@@ -52,7 +55,7 @@ export const CONTRACTS = {
     schema: StageChangedSchema,
     avro: AVRO_SCHEMAS.stageChanged,
     toAvro: (v: StageChanged) => ({ ...v }),
-    fromAvro: (r: Record<string, unknown>) => stripNulls(r),
+    fromAvro: (r: Record<string, unknown>) => nullsToUndefinedInPlace(r),
     isCheckedForm: checkedForm(StageChangedSchema),
   } satisfies Contract<StageChanged>,
   customerSnapshot: {
@@ -60,7 +63,7 @@ export const CONTRACTS = {
     schema: CustomerSnapshotSchema,
     avro: AVRO_SCHEMAS.customerSnapshot,
     toAvro: (v: CustomerSnapshot) => ({ ...v }),
-    fromAvro: (r: Record<string, unknown>) => stripNulls(r),
+    fromAvro: (r: Record<string, unknown>) => nullsToUndefinedInPlace(r),
     isCheckedForm: checkedForm(CustomerSnapshotSchema),
   } satisfies Contract<CustomerSnapshot>,
   lifecycleState: {
@@ -68,7 +71,7 @@ export const CONTRACTS = {
     schema: LifecycleStateRecordSchema,
     avro: AVRO_SCHEMAS.lifecycleState,
     toAvro: (v: LifecycleStateRecord) => ({ ...v }),
-    fromAvro: (r: Record<string, unknown>) => stripNulls(r),
+    fromAvro: (r: Record<string, unknown>) => nullsToUndefinedInPlace(r),
     isCheckedForm: checkedForm(LifecycleStateRecordSchema),
   } satisfies Contract<LifecycleStateRecord>,
 } as const;

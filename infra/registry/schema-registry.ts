@@ -137,7 +137,12 @@ export function createAvroRegistry(url: string): AvroRegistry {
         // Compiling a reader and a resolver is costly: once per (reader schema, writer id), not per message.
         let reader = readerTypes.get(readerSchema);
         if (!reader) {
-          reader = { type: avro.Type.forSchema(readerSchema as avro.Schema), resolvers: new Map() };
+          // Records without avsc's prototype methods (clone, toBuffer...): enumerable on the prototype, they
+          // would be read as unknown keys by anything that walks a record with for...in (schemas/fast-check.ts).
+          reader = {
+            type: avro.Type.forSchema(readerSchema as avro.Schema, { omitRecordMethods: true }),
+            resolvers: new Map(),
+          };
           readerTypes.set(readerSchema, reader);
         }
         let resolver = reader.resolvers.get(writerId);
