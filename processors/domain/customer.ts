@@ -58,8 +58,25 @@ export interface CustomerState {
   history: StageHistoryEntry[];
   /** 32-bit FNV-1a hashes of applied event ids: a repeated event is a no-op. Two different ids colliding
    *  (about 1 in 4 billion per pair) would make the second look like a duplicate: an accepted trade-off
-   *  for 4 bytes per event instead of the id itself. */
+   *  for 4 bytes per event instead of the id itself. Only the latest APPLIED_LIMIT to 2 x APPLIED_LIMIT
+   *  are kept (see there). */
   applied: number[];
+}
+
+/**
+ * How many applied event ids a customer remembers, at least, for telling a redelivered event from a new one.
+ * Redeliveries (a producer's retry, a webhook sent twice, a replayed file) come soon after the original,
+ * never a thousand of the customer's events later; and unbounded, the list grew with every touchpoint, so a
+ * customer with ~90,000 of them would have had a changelog record over Kafka's 1 MiB message limit, which
+ * would stop the processor. Kept between this and twice this, trimmed in one step, so the trimming costs
+ * O(1) per event on average. An event older than the ids kept is applied again, as late.
+ */
+export const APPLIED_LIMIT = 1024;
+
+/** `applied` with the newest hash added, trimmed to the latest APPLIED_LIMIT once it reaches twice that. */
+function remembered(applied: number[], hash: number): number[] {
+  const next = appendedNumber(applied, hash);
+  return next.length > 2 * APPLIED_LIMIT ? next.slice(next.length - APPLIED_LIMIT) : next;
 }
 
 export function fnv1a(text: string): number {
@@ -246,7 +263,7 @@ function revenue(state: CustomerState, amountMinor: number, currency: string): v
 /** Folds one touchpoint into the state (in place). Stage changes are decided separately (rules.ts). */
 export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
   const at = tp.occurredAt;
-  state.applied = appendedNumber(state.applied, fnv1a(tp.eventId));
+  state.applied = remembered(state.applied, fnv1a(tp.eventId));
   if (tp.type === 'ClvPredicted') {
     // A score about the customer, not something the customer did: no "seen", no channel.
     state.lastAppliedAt = Math.max(state.lastAppliedAt, at);
@@ -415,7 +432,9 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
     survivor.latestCsat = absorbed.latestCsat ?? survivor.latestCsat;
   survivor.openTickets = distinct(survivor.openTickets, undefined, absorbed.openTickets, undefined);
   survivor.referralsMade += absorbed.referralsMade;
-  survivor.applied = survivor.applied.concat(absorbed.applied);
+  const applied = survivor.applied.concat(absorbed.applied);
+  survivor.applied =
+    applied.length > 2 * APPLIED_LIMIT ? applied.slice(applied.length - APPLIED_LIMIT) : applied;
   return survivor;
 }
 

@@ -1,7 +1,7 @@
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { TouchpointSchema } from '../../schemas/touchpoint';
-import { toSnapshot, type CustomerState } from './customer';
+import { APPLIED_LIMIT, toSnapshot, type CustomerState } from './customer';
 import { homePartitionOf } from './identity';
 import { loadModel, PRESET_IDS, parseModel } from './model';
 import { PartitionLifecycle } from './partition';
@@ -631,6 +631,21 @@ describe('event time, order and exactly-once semantics', () => {
     expect(p.ingest(buy)).toBe('duplicate'); // applied
     expect(p.customers.get('h')!.orders).toBe(1);
     expect(p.takeOutput().stageChanges.map((c) => c.toStage)).toEqual(['reach', 'conversion']);
+  });
+
+  it("a customer's remembered event ids are bounded, and a recent repeat is still a no-op", () => {
+    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const visits = Array.from({ length: 5 * APPLIED_LIMIT }, (_, i) =>
+      tp.visit({ customerId: 'busy' }, i / 100),
+    );
+    for (const v of visits) expect(p.ingest(v)).toBe('accepted');
+    const state = p.customers.get('busy')!;
+    expect(state.pageViews).toBe(visits.length);
+    expect(state.applied.length).toBeGreaterThanOrEqual(APPLIED_LIMIT);
+    expect(state.applied.length).toBeLessThanOrEqual(2 * APPLIED_LIMIT);
+    // The latest APPLIED_LIMIT events are always remembered: each is a no-op when it comes again.
+    for (const v of visits.slice(-APPLIED_LIMIT)) expect(p.ingest(v)).toBe('duplicate');
+    expect(p.customers.get('busy')!.pageViews).toBe(visits.length);
   });
 
   it('a checkpoint and restore mid-stream gives the same result as an uninterrupted run', () => {
