@@ -5,6 +5,9 @@
  */
 import { connectClickHouseServer } from '../infra/clickhouse/engine';
 import { connectTopicAdmin } from '../infra/kafka/admin';
+import { loadModel } from '../processors/domain/model';
+import { replay } from '../processors/domain/replay';
+import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { namespacedTopics } from '../schemas/topics';
 import { runCiclo } from './support/cli';
 import { testConfig, uniqueName } from './support/services';
@@ -47,6 +50,26 @@ describe('ciclo demo', () => {
     ])
       expect(first.stdout).toContain(section);
     expect(summaryOf(first.stdout).length).toBeGreaterThan(200);
+
+    // The live pipeline folded exactly what `ciclo lifecycle replay` computes for the same simulated events
+    // (up to the last of them: the CLV scores the demo sends afterwards may move customers further).
+    const events = simulate({ customers: 300, seed: Number(seed), days: 365, start: DEFAULT_START });
+    const lastEventAt = Math.max(...events.map((e) => e.occurredAt));
+    const expected = replay(events, loadModel('five-stage'), {
+      partitions: namespacedTopics(namespace).touchpoints.partitions,
+      gracePeriodMs: 0,
+    }).stageChanges.map((c) => `${c.customerId} ${c.sequence} ${c.toStage} ${c.ruleId} ${c.occurredAt}`);
+    const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
+    const live = await clickhouse
+      .query<{ customer_id: string; sequence: number; to_stage: string; rule_id: string; at: string }>(
+        `SELECT customer_id, sequence, to_stage, rule_id, toString(occurred_at_ms) AS at
+         FROM ${namespace}.stage_changes FINAL
+         WHERE model_id = 'five-stage' AND occurred_at_ms <= ${lastEventAt}`,
+      )
+      .finally(() => clickhouse.close());
+    expect(
+      live.map((r) => `${r.customer_id} ${r.sequence} ${r.to_stage} ${r.rule_id} ${r.at}`).sort(),
+    ).toEqual(expected.sort());
 
     const second = await runCiclo(args, { timeoutMs: 300_000 });
     expect(second.code).toBe(0);

@@ -172,6 +172,10 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         const events = simulate({ customers, seed, days: 365, start: DEFAULT_START });
         const sent = await sendToCollector({ url: collector.url, writeKey }, events.map(toSegmentCall), {
           batchSize: 250,
+          // One request at a time, as a tracker sends a visitor's events: with several in flight, requests
+          // overtake each other, and the processor (grace 0) applies the overtaken events as late, so the
+          // outcome would depend on timing instead of equalling `ciclo lifecycle replay` of the same events.
+          concurrency: 1,
           onProgress: (done, total) => drawProgress('    sent', done, total),
         });
         say(`    ${sent.accepted} touchpoints accepted by the collector in ${sent.requests} requests`);
