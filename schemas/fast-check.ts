@@ -89,6 +89,19 @@ function compiler(): Ajv {
   return ajv;
 }
 
+/**
+ * Whether some string format in the JSON Schema comes without the pattern that checks it. zod writes its
+ * regular expression next to the formats it checks with one (email); ajv checks no formats here, so a
+ * format with no pattern (a date, a URL) would go unchecked: such a contract gets no fast check.
+ */
+function hasUncheckedFormat(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(hasUncheckedFormat);
+  if (node === null || typeof node !== 'object') return false;
+  const record = node as Record<string, unknown>;
+  if (typeof record.format === 'string' && typeof record.pattern !== 'string') return true;
+  return Object.values(record).some(hasUncheckedFormat);
+}
+
 /** The JSON Schema with `finite` on every number and integer. */
 function withFiniteNumbers(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withFiniteNumbers);
@@ -111,6 +124,7 @@ export function fastCheckOf<T>(schema: z.ZodType<T>, rules?: (value: T) => boole
     $schema?: string;
   };
   delete json.$schema; // ajv's default meta-schema is draft-07; the keywords zod emits are the same
+  if (hasUncheckedFormat(json)) return undefined;
   const ok: FastCheck = rules ? (value) => rules(value as T) : () => true;
   // A discriminated union: one validator per branch, picked by the discriminator's value, instead of
   // ajv's oneOf, which tries every branch on every value.

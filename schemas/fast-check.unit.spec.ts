@@ -145,6 +145,11 @@ describe('what the fast check refuses to derive', () => {
     expect(fastCheckOf(defaulted)).toBeUndefined();
   });
 
+  it('a string format with no pattern in JSON Schema (a URL) means no fast check: ajv checks no formats', () => {
+    expect(fastCheckOf(z.object({ site: z.url() }))).toBeUndefined();
+    expect(fastCheckOf(z.object({ email: z.email() }))).toBeDefined(); // zod gives its pattern
+  });
+
   it('root rules are run: without them, a root refinement means no fast check', () => {
     const schema = z.object({ a: z.number(), b: z.number() }).refine((v) => v.a <= v.b);
     expect(fastCheckOf(schema)).toBeUndefined();
