@@ -73,10 +73,9 @@ export interface CustomerState {
  */
 export const APPLIED_LIMIT = 1024;
 
-/** `applied` with the newest hash added, trimmed to the latest APPLIED_LIMIT once it reaches twice that. */
-function remembered(applied: number[], hash: number): number[] {
-  const next = appendedNumber(applied, hash);
-  return next.length > 2 * APPLIED_LIMIT ? next.slice(next.length - APPLIED_LIMIT) : next;
+/** The applied hashes, trimmed to the latest APPLIED_LIMIT once they pass twice that. */
+function trimmedApplied(applied: number[]): number[] {
+  return applied.length > 2 * APPLIED_LIMIT ? applied.slice(applied.length - APPLIED_LIMIT) : applied;
 }
 
 export function fnv1a(text: string): number {
@@ -263,7 +262,7 @@ function revenue(state: CustomerState, amountMinor: number, currency: string): v
 /** Folds one touchpoint into the state (in place). Stage changes are decided separately (rules.ts). */
 export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
   const at = tp.occurredAt;
-  state.applied = remembered(state.applied, fnv1a(tp.eventId));
+  state.applied = trimmedApplied(appendedNumber(state.applied, fnv1a(tp.eventId)));
   if (tp.type === 'ClvPredicted') {
     // A score about the customer, not something the customer did: no "seen", no channel.
     state.lastAppliedAt = Math.max(state.lastAppliedAt, at);
@@ -432,9 +431,7 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
     survivor.latestCsat = absorbed.latestCsat ?? survivor.latestCsat;
   survivor.openTickets = distinct(survivor.openTickets, undefined, absorbed.openTickets, undefined);
   survivor.referralsMade += absorbed.referralsMade;
-  const applied = survivor.applied.concat(absorbed.applied);
-  survivor.applied =
-    applied.length > 2 * APPLIED_LIMIT ? applied.slice(applied.length - APPLIED_LIMIT) : applied;
+  survivor.applied = trimmedApplied(survivor.applied.concat(absorbed.applied));
   return survivor;
 }
 
