@@ -168,7 +168,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"merges":866,"stageChanges":5802,"identityConflicts":0,"forwarded":0}',
       log: '8907fdcca1d97c08',
       changes: 'ee00cd08a671085f',
-      states: 'f399fbb0ccb238ca',
+      states: '17b98f30b187b4fb',
     },
     {
       scenario: 'shuffled within grace',
@@ -177,7 +177,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"merges":877,"stageChanges":5859,"identityConflicts":0,"forwarded":0}',
       log: '68d6c701621377d5',
       changes: 'b68b11b50c333968',
-      states: '8dc63315dc97f7cb',
+      states: '2bb7f5bb259e3437',
     },
     {
       scenario: 'shuffled beyond grace, late events',
@@ -186,7 +186,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":298,"merges":863,"stageChanges":5810,"identityConflicts":0,"forwarded":0}',
       log: '960ccf6c09009246',
       changes: '170c635483ea1071',
-      states: '3f9a50d5d2465116',
+      states: '27ac7ccaa5d60de1',
     },
     {
       scenario: 'shuffled, grace 0',
@@ -195,7 +195,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3151,"merges":613,"stageChanges":5508,"identityConflicts":0,"forwarded":0}',
       log: '6df46c957fb4cb20',
       changes: 'a4b9de2ce9462688',
-      states: '8d04b755a49681ba',
+      states: '7ac00b2dcb75b2d5',
     },
   ],
   'six-stage': [
@@ -206,7 +206,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"merges":866,"stageChanges":6929,"identityConflicts":0,"forwarded":0}',
       log: '8b33222e0f0db630',
       changes: 'a3005b0e3e315f11',
-      states: 'd77763363450a8da',
+      states: 'a39acfa53768e20f',
     },
     {
       scenario: 'shuffled within grace',
@@ -215,7 +215,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"merges":877,"stageChanges":7003,"identityConflicts":0,"forwarded":0}',
       log: '58d3716293ab1d0f',
       changes: '281814c66b9e16c5',
-      states: '715ca9f20a163e25',
+      states: '046ec5fc68191c78',
     },
     {
       scenario: 'shuffled beyond grace, late events',
@@ -224,7 +224,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":298,"merges":863,"stageChanges":6920,"identityConflicts":0,"forwarded":0}',
       log: 'c3948e6798bc34bd',
       changes: 'bc017158acd309fd',
-      states: 'c35d8f51b4ead155',
+      states: '7886267fdd58e33d',
     },
     {
       scenario: 'shuffled, grace 0',
@@ -233,7 +233,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3151,"merges":613,"stageChanges":6336,"identityConflicts":0,"forwarded":0}',
       log: '34804cec90ed9b39',
       changes: '202dce7674c561c9',
-      states: 'e59490f91eb4d358',
+      states: 'fcb0ee864ae1b60d',
     },
   ],
   'four-stage': [
@@ -244,7 +244,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"merges":866,"stageChanges":5224,"identityConflicts":0,"forwarded":0}',
       log: 'e22a9bd6db93f4a5',
       changes: '6e74ed78d1df028a',
-      states: '3ce253045422be06',
+      states: '78b3db9b06381fee',
     },
     {
       scenario: 'shuffled within grace',
@@ -253,7 +253,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"merges":877,"stageChanges":5271,"identityConflicts":0,"forwarded":0}',
       log: '423dba4273231761',
       changes: '966b2f9ec830336b',
-      states: 'ffadb5bab63eba26',
+      states: 'e4789aea5d10ecc8',
     },
     {
       scenario: 'shuffled beyond grace, late events',
@@ -262,7 +262,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":298,"merges":863,"stageChanges":5249,"identityConflicts":0,"forwarded":0}',
       log: '02a038f0fcaa1e2e',
       changes: 'cd00dd96133e2d7c',
-      states: 'ddddeef09950c122',
+      states: 'e74a7deefee43f40',
     },
     {
       scenario: 'shuffled, grace 0',
@@ -271,7 +271,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
         '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3151,"merges":613,"stageChanges":4960,"identityConflicts":0,"forwarded":0}',
       log: '405ddc4d20bb0e57',
       changes: 'c5d3bd1e7b449f3f',
-      states: '615588bbbf942f23',
+      states: '0640839117e834b5',
     },
   ],
 };

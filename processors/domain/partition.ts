@@ -150,7 +150,7 @@ class StageChangeColumns {
     reason: string | InactivityDeadline,
   ): void {
     this.fromStages.push(s.sequence === 0 ? undefined : s.stage);
-    enterStage(s, to, ruleId, at);
+    enterStage(s, to, at);
     this.customerIds.push(s.id);
     this.sequences.push(s.sequence);
     this.toStages.push(to);

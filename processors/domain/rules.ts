@@ -6,7 +6,7 @@
  */
 import type { StageChanged } from '../../schemas/outputs';
 import type { TouchpointType } from '../../schemas/touchpoint';
-import { appended, purchaseCadenceDays, STAGE_HISTORY_LIMIT, type CustomerState } from './customer';
+import { purchaseCadenceDays, type CustomerState } from './customer';
 import type { Rule, StageModel } from './model';
 
 const DAY_MS = 86_400_000;
@@ -230,13 +230,11 @@ export function inactivityReason(d: InactivityDeadline, model: StageModel): stri
   return `no purchase for ${Math.round(d.days)} days (${multiple}x the ${d.usualCadence ? 'usual' : 'assumed'} ${cadence}-day cadence)`;
 }
 
-/** Moves the customer to a stage (in place): the next sequence number, the entry time, bounded history. */
-export function enterStage(s: CustomerState, to: string, ruleId: string, at: number): void {
+/** Moves the customer to a stage (in place): the next sequence number and the entry time. */
+export function enterStage(s: CustomerState, to: string, at: number): void {
   s.sequence += 1;
   s.stage = to;
   s.stageEnteredAt = at;
-  s.history = appended(s.history, { stage: to, at, ruleId });
-  if (s.history.length > STAGE_HISTORY_LIMIT) s.history.splice(0, s.history.length - STAGE_HISTORY_LIMIT);
 }
 
 /** The StageChanged record of a customer's `sequence`-th change (`from` is absent on the first). */

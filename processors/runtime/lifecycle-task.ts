@@ -23,9 +23,11 @@ import { PartitionLifecycle, type HeldCustomer, type PartitionCheckpoint } from 
  * 2: a held customer (waiting for a handoff) is a changelog record of its own, kind 'partition' under
  * HELD_KEY_PREFIX + its id, instead of a part of the partition's record, which with many customers held at
  * once grew past the broker's message.max.bytes. Format 1 changelogs (held inline) are still read.
+ * 3: a customer's state has no stage history (customer.ts, `sequence`). Format 1 and 2 states are read, their
+ * history dropped; a version before this one refuses format 3, rather than failing on the missing history.
  */
-export const CHANGELOG_FORMAT_VERSION = 2;
-const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
+export const CHANGELOG_FORMAT_VERSION = 3;
+const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3]);
 const PARTITION_KEY = '__partition__';
 const HELD_KEY_PREFIX = '__partition__/held/';
 /** A handoff that came before its link was applied, by link event id: also a record of its own. */
