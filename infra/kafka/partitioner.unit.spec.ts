@@ -1,7 +1,7 @@
 // Our pure murmur2 partitioner must agree with kafkajs's (Java-compatible) default partitioner, which is
 // what places each customer's messages on a partition at runtime.
 import { Partitioners } from 'kafkajs';
-import { partitionFor } from '../../processors/domain/partitioner';
+import { partitionFor } from '../../schemas/partitioner';
 
 describe('partitionFor', () => {
   it('places every key where kafkajs (and the Java client) would', () => {

@@ -8,7 +8,7 @@
  * with the request that carried its messages (Kafka's linger, without a timer).
  */
 import { CompressionTypes, Partitioners, type ICustomPartitioner } from 'kafkajs';
-import { murmur2 } from '../../processors/domain/partitioner';
+import { murmur2 } from '../../schemas/partitioner';
 import type { Logger } from '../log';
 import { createKafka } from './client';
 import type { OutgoingMessage } from './types';
@@ -26,7 +26,7 @@ export function toKafkaHeaders(
 
 /**
  * kafkajs's default (Java-compatible) partitioner, placing every message where it does, with keyed messages
- * hashed by ciclo's murmur2 (processors/domain/partitioner.ts, tested to agree with kafkajs and the Java
+ * hashed by ciclo's murmur2 (schemas/partitioner.ts, tested to agree with kafkajs and the Java
  * client): kafkajs's own computes in 64-bit Long objects and filters the partition list for every message,
  * which was a twentieth of a busy collector's CPU. Messages with a partition or without a key go to kafkajs's.
  */

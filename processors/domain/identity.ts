@@ -33,7 +33,7 @@
 import type { Touchpoint } from '../../schemas/touchpoint';
 export { linkedIdOf } from '../../schemas/topics';
 import type { CustomerState } from './customer';
-import { partitionFor } from './partitioner';
+import { partitionFor } from '../../schemas/partitioner';
 
 /** "Hand over `from` as of `occurredAt`: it is `into` from now on." Addressed to `from`'s home. */
 export interface IdentityClaim {

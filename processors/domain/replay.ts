@@ -11,7 +11,7 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { addresseeOf, homePartitionOf, type IdentityMessage } from './identity';
 import type { StageModel } from './model';
 import { emptyCounters, PartitionLifecycle, type PartitionCounters } from './partition';
-import { partitionFor } from './partitioner';
+import { partitionFor } from '../../schemas/partitioner';
 
 export interface ReplayOptions {
   readonly partitions: number;

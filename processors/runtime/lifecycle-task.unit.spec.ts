@@ -13,7 +13,7 @@ import type { ContractSerde } from '../../schemas/serde';
 import { touchpointRecords } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { loadModel } from '../domain/model';
-import { partitionFor } from '../domain/partitioner';
+import { partitionFor } from '../../schemas/partitioner';
 import { canonicalOrder, replay } from '../domain/replay';
 import { journeys } from '../../test/support/journeys';
 import { createLifecycleTask } from './lifecycle-task';
