@@ -71,6 +71,25 @@ function trimmedApplied(applied: number[]): number[] {
   return applied.length > 2 * APPLIED_LIMIT ? applied.slice(applied.length - APPLIED_LIMIT) : applied;
 }
 
+/**
+ * The applied hashes of two customers merged into one: both lists while they fit in twice APPLIED_LIMIT.
+ * Past that, APPLIED_LIMIT of them: the latest of each, each keeping at least half (more when the other has
+ * fewer). A hash carries no time, so the latest of both together cannot be told; trimming the joined list
+ * from the front, as merges once did, kept only the absorbed profile's latest when it had APPLIED_LIMIT or
+ * more, and forgot every recent event of the survivor.
+ */
+function mergedApplied(survivor: number[], absorbed: number[]): number[] {
+  if (survivor.length + absorbed.length <= 2 * APPLIED_LIMIT) return survivor.concat(absorbed);
+  const fromSurvivor = Math.min(
+    survivor.length,
+    Math.max(APPLIED_LIMIT / 2, APPLIED_LIMIT - absorbed.length),
+  );
+  const fromAbsorbed = Math.min(absorbed.length, APPLIED_LIMIT - fromSurvivor);
+  return survivor
+    .slice(survivor.length - fromSurvivor)
+    .concat(absorbed.slice(absorbed.length - fromAbsorbed));
+}
+
 export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -428,7 +447,7 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
     survivor.latestCsat = absorbed.latestCsat ?? survivor.latestCsat;
   survivor.openTickets = distinct(survivor.openTickets, undefined, absorbed.openTickets, undefined);
   survivor.referralsMade += absorbed.referralsMade;
-  survivor.applied = trimmedApplied(survivor.applied.concat(absorbed.applied));
+  survivor.applied = mergedApplied(survivor.applied, absorbed.applied);
   return survivor;
 }
 

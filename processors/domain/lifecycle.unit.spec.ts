@@ -648,6 +648,26 @@ describe('event time, order and exactly-once semantics', () => {
     expect(p.customers.get('busy')!.pageViews).toBe(visits.length);
   });
 
+  it("merging two busy customers keeps each one's recent event ids: a recent repeat of either is a no-op", () => {
+    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const n = 3 * APPLIED_LIMIT;
+    const mine = Array.from({ length: n }, (_, i) => tp.visit({ customerId: 'survivor' }, i / 1000));
+    const theirs = Array.from({ length: n }, (_, i) => tp.visit({ customerId: 'absorbed' }, i / 1000));
+    for (let i = 0; i < n; i++) {
+      p.ingest(mine[i]!);
+      p.ingest(theirs[i]!);
+    }
+    p.ingest(tp.alias('survivor', 'absorbed', 10));
+    p.flush();
+    const merged = p.customers.get('survivor')!;
+    expect(p.customers.has('absorbed')).toBe(false);
+    expect(merged.pageViews).toBe(2 * n);
+    expect(merged.applied.length).toBeLessThanOrEqual(2 * APPLIED_LIMIT);
+    for (const v of [...mine.slice(-APPLIED_LIMIT / 2), ...theirs.slice(-APPLIED_LIMIT / 2)])
+      expect(p.ingest(v)).toBe('duplicate');
+    expect(p.customers.get('survivor')!.pageViews).toBe(2 * n);
+  });
+
   it('a checkpoint and restore mid-stream gives the same result as an uninterrupted run', () => {
     const model = loadModel('five-stage');
     const events = journeyMix().filter((e) => e.customerId !== undefined || e.anonymousId !== undefined);
