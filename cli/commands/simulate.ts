@@ -27,6 +27,7 @@ interface SimulateOptions {
   out?: string;
   collector?: string;
   writeKey?: string;
+  concurrency: string;
 }
 
 export function registerSimulateCommand(program: Command, _getConfig: () => CicloConfig): void {
@@ -45,6 +46,11 @@ export function registerSimulateCommand(program: Command, _getConfig: () => Cicl
       'send the journeys as Segment calls to a running collector, e.g. http://127.0.0.1:8090',
     )
     .option('--write-key <key>', 'write key for --collector (default: CICLO_WRITE_KEY)')
+    .option(
+      '--concurrency <n>',
+      'requests in flight for --collector; above 1 requests overtake each other, so run the processor with --grace',
+      '1',
+    )
     .action(async (opts: SimulateOptions) => {
       if ((opts.out === undefined) === (opts.collector === undefined))
         throw new CicloError('CONFIG_INVALID', 'give exactly one of --out <file> and --collector <url>');
@@ -75,6 +81,7 @@ export function registerSimulateCommand(program: Command, _getConfig: () => Cicl
         throw new CicloError('CONFIG_INVALID', `--collector must be a URL, got "${opts.collector}"`);
       }
       const report = await sendToCollector({ url: url.toString(), writeKey }, events.map(toSegmentCall), {
+        concurrency: positiveInt('--concurrency', opts.concurrency),
         onProgress: (done, total) => drawProgress('sent', done, total),
       });
       process.stdout.write(

@@ -34,7 +34,10 @@ function retryAfterMs(header: string | null): number | undefined {
 export interface SendOptions {
   /** Calls per request (default 200). */
   batchSize?: number;
-  /** Requests in flight (default 4). */
+  /**
+   * Requests in flight (default 1: in order). With more, a request can overtake the one before it, and a
+   * processor without a grace period at least that long applies the overtaken touchpoints as late.
+   */
   concurrency?: number;
   /** Give up on one batch after this long of retrying. */
   retryForMs?: number;
@@ -101,7 +104,7 @@ async function send(
   batchAt: (i: number) => PreparedBatch,
   options: SendOptions,
 ): Promise<SendReport> {
-  const concurrency = options.concurrency ?? 4;
+  const concurrency = options.concurrency ?? 1;
   const retryForMs = options.retryForMs ?? 120_000;
   const endpoint = `${target.url.replace(/\/$/, '')}/v1/batch`;
   const authorization = `Basic ${Buffer.from(`${target.writeKey}:`).toString('base64')}`;
