@@ -42,7 +42,10 @@ export const CustomerSnapshotSchema = z
     sequence: z.int().min(0).meta({ avroType: 'long' }),
     firstSeenAt: timestampMillis(),
     lastSeenAt: timestampMillis(),
-    /** Other ids merged into this customer (anonymous ids, aliased customer ids). */
+    /**
+     * Other ids merged into this customer (anonymous ids, aliased customer ids): the latest 1,000
+     * (MERGED_IDS_LIMIT). An id no longer listed still belongs to this customer.
+     */
     mergedIds: z.array(z.string()),
     acquisitionChannel: z.string().optional(),
     acquisitionCampaign: z.string().optional(),
@@ -61,6 +64,7 @@ export const CustomerSnapshotSchema = z
     unsubscribed: z.boolean(),
     latestNps: smallInt().optional(),
     latestCsat: smallInt().optional(),
+    /** Support tickets opened and not yet resolved, counted up to 1,000 (OPEN_TICKETS_LIMIT). */
     openTickets: z.int().min(0).meta({ avroType: 'int' }),
     referralsMade: z.int().min(0).meta({ avroType: 'int' }),
     /** Event time of the latest touchpoint folded in. */

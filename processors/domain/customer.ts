@@ -193,6 +193,32 @@ export function restoredState(json: CustomerState): CustomerState {
   return s;
 }
 
+/**
+ * How many linked ids a customer lists (`mergedIds`, which the snapshot publishes), at most. Each anonymous
+ * id a customer logs in from adds one, so a client that logs in from fresh browsers all day (a bot, a
+ * monitoring script) grew the list without end, until the customer's changelog record passed Kafka's 1 MiB
+ * message limit (about 25,000 UUIDs) and stopped the processor. An id dropped from the list keeps its
+ * redirect (partition.ts follows chains of them), so its touchpoints still reach the customer.
+ */
+export const MERGED_IDS_LIMIT = 1000;
+
+/**
+ * How many open support tickets a customer lists, at most: the latest opened. For the same reason: tickets
+ * opened and never resolved (an integration that does not send resolutions) would grow the state without
+ * end. Rules and the snapshot see at most this many; resolving a ticket no longer listed changes nothing.
+ */
+export const OPEN_TICKETS_LIMIT = 1000;
+
+/** The last `limit` items of a list (appends go to its end), the list itself when it is no longer. */
+function latest<T>(items: T[], limit: number): T[] {
+  return items.length > limit ? items.slice(items.length - limit) : items;
+}
+
+/** `ids` with `id` appended, the oldest dropped past MERGED_IDS_LIMIT. */
+export function withMergedId(ids: string[], id: string): string[] {
+  return latest(appended(ids, id), MERGED_IDS_LIMIT);
+}
+
 /** Arrays this short grow by an exact copy, longer ones by `push`. */
 const SMALL_ARRAY = 8;
 
@@ -338,7 +364,7 @@ export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
       break;
     case 'SupportTicketOpened':
       if (!state.openTickets.includes(tp.payload.ticketId))
-        state.openTickets = appended(state.openTickets, tp.payload.ticketId);
+        state.openTickets = latest(appended(state.openTickets, tp.payload.ticketId), OPEN_TICKETS_LIMIT);
       break;
     case 'SupportTicketResolved':
       state.openTickets = state.openTickets.filter((t) => t !== tp.payload.ticketId);
@@ -408,7 +434,10 @@ function addNew(
  */
 export function mergeInto(survivor: CustomerState, absorbed: CustomerState): CustomerState {
   const absorbedFirst = absorbed.firstSeenAt < survivor.firstSeenAt;
-  survivor.mergedIds = distinct(survivor.mergedIds, absorbed.id, absorbed.mergedIds, survivor.id);
+  survivor.mergedIds = latest(
+    distinct(survivor.mergedIds, absorbed.id, absorbed.mergedIds, survivor.id),
+    MERGED_IDS_LIMIT,
+  );
   if (absorbedFirst || survivor.acquisitionChannel === undefined) {
     if (absorbed.acquisitionChannel !== undefined) survivor.acquisitionChannel = absorbed.acquisitionChannel;
     if (absorbed.acquisitionCampaign !== undefined)
@@ -445,7 +474,10 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
     survivor.latestNps = absorbed.latestNps ?? survivor.latestNps;
   if (absorbedNewer || survivor.latestCsat === undefined)
     survivor.latestCsat = absorbed.latestCsat ?? survivor.latestCsat;
-  survivor.openTickets = distinct(survivor.openTickets, undefined, absorbed.openTickets, undefined);
+  survivor.openTickets = latest(
+    distinct(survivor.openTickets, undefined, absorbed.openTickets, undefined),
+    OPEN_TICKETS_LIMIT,
+  );
   survivor.referralsMade += absorbed.referralsMade;
   survivor.applied = mergedApplied(survivor.applied, absorbed.applied);
   return survivor;

@@ -1,7 +1,13 @@
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { TouchpointSchema } from '../../schemas/touchpoint';
-import { APPLIED_LIMIT, toSnapshot, type CustomerState } from './customer';
+import {
+  APPLIED_LIMIT,
+  MERGED_IDS_LIMIT,
+  OPEN_TICKETS_LIMIT,
+  toSnapshot,
+  type CustomerState,
+} from './customer';
 import { homePartitionOf } from './identity';
 import { loadModel, PRESET_IDS, parseModel } from './model';
 import { PartitionLifecycle } from './partition';
@@ -417,6 +423,58 @@ describe('identity across partitions', () => {
     expect(j.result.counters.merges).toBe(1);
   });
 
+  it('a customer linked to more browsers than it lists still gets the visits of the oldest, here and after a merge', () => {
+    const model = loadModel('five-stage');
+    const browsers = Array.from({ length: MERGED_IDS_LIMIT + 50 }, (_, i) => `bot-browser-${i}`);
+    const events: Touchpoint[] = [];
+    browsers.forEach((b, i) => {
+      events.push(tp.visit({ anonymousId: b }, i / 100), tp.identify('bot', b, i / 100 + 0.001));
+    });
+    events.push(tp.visit({ anonymousId: browsers[0]! }, 20)); // dropped from the list long ago
+    events.push(tp.alias('boss', 'bot', 30), tp.visit({ anonymousId: browsers[1]! }, 40));
+    for (let i = 0; i < 6; i++) events.push(tp.visit({ customerId: `clock-${i}` }, 50));
+    const one = replay(events, model, { partitions: 1, gracePeriodMs: 0 });
+    const boss = one.partitions[0]!.customers.get('boss')!;
+    expect(boss.pageViews).toBe(browsers.length + 2);
+    expect(boss.mergedIds).toHaveLength(MERGED_IDS_LIMIT);
+    expect(boss.mergedIds.at(-1)).toBe(browsers.at(-1));
+    expect(one.partitions[0]!.customers.has('bot')).toBe(false);
+    expect(one.partitions[0]!.customers.has(browsers[0]!)).toBe(false);
+    // The same across partitions, where the dropped ids' redirects live at their own homes.
+    const three = replay(events, model, { partitions: 3, gracePeriodMs: 0 });
+    expect(canonicalOrder(three.stageChanges)).toEqual(canonicalOrder(one.stageChanges));
+    expect(statesOf(three.partitions)).toEqual(statesOf(one.partitions));
+
+    // And after a restore, which rebuilds aliases from the listed ids and the redirects the changelog kept.
+    const first = new PartitionLifecycle(model, { gracePeriodMs: 0 });
+    const redirects = new Map<string, string>();
+    for (const e of events.slice(0, 2 * browsers.length)) {
+      first.ingest(e);
+      for (const [id, into] of first.takeOutput().redirected) redirects.set(id, into);
+    }
+    const restored = new PartitionLifecycle(
+      model,
+      { gracePeriodMs: 0 },
+      JSON.parse(
+        JSON.stringify({ checkpoint: first.checkpoint(), customers: [...first.customers.values()] }),
+      ) as { checkpoint: never; customers: CustomerState[] },
+    );
+    expect(restored.customers.get('bot')!.mergedIds).not.toContain(browsers[0]);
+    const withRedirects = new PartitionLifecycle(
+      model,
+      { gracePeriodMs: 0 },
+      {
+        ...(JSON.parse(
+          JSON.stringify({ checkpoint: first.checkpoint(), customers: [...first.customers.values()] }),
+        ) as { checkpoint: never; customers: CustomerState[] }),
+        redirects,
+      },
+    );
+    withRedirects.ingest(tp.visit({ anonymousId: browsers[0]! }, 21));
+    expect(withRedirects.customers.get('bot')!.pageViews).toBe(browsers.length + 1);
+    expect(withRedirects.customers.has(browsers[0]!)).toBe(false);
+  });
+
   it('a customer waiting for a handoff is checkpointed and restored with what it waits for', () => {
     const model = loadModel('five-stage');
     const anon = livingApartFrom('vic', 'vic-browser-', 2);
@@ -666,6 +724,15 @@ describe('event time, order and exactly-once semantics', () => {
     for (const v of [...mine.slice(-APPLIED_LIMIT / 2), ...theirs.slice(-APPLIED_LIMIT / 2)])
       expect(p.ingest(v)).toBe('duplicate');
     expect(p.customers.get('survivor')!.pageViews).toBe(2 * n);
+  });
+
+  it('a customer lists at most OPEN_TICKETS_LIMIT open tickets, the latest opened', () => {
+    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const tickets = Array.from({ length: OPEN_TICKETS_LIMIT + 20 }, (_, i) => `tk${i}`);
+    tickets.forEach((t, i) => p.ingest(tp.ticket('desk', i / 100, t)));
+    const s = p.customers.get('desk')!;
+    expect(s.openTickets).toEqual(tickets.slice(-OPEN_TICKETS_LIMIT));
+    expect(toSnapshot(s, p.model).openTickets).toBe(OPEN_TICKETS_LIMIT);
   });
 
   it('a checkpoint and restore mid-stream gives the same result as an uninterrupted run', () => {

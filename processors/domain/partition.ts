@@ -11,13 +11,13 @@
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import {
-  appended,
   evolve,
   fnv1a,
   hasApplied,
   initialState,
   mergeInto,
   restoredState,
+  withMergedId,
   type CustomerState,
 } from './customer';
 import { DeadlineHeap, MinHeap } from './heap';
@@ -413,8 +413,21 @@ export class PartitionLifecycle {
     }
   }
 
+  /**
+   * The customer an id belongs to now: the id itself, or where its redirects lead. Usually one step, since a
+   * customer handed on redirects the ids it lists (`mergedIds`) too; but the list keeps only the latest
+   * MERGED_IDS_LIMIT, so an id absorbed long ago can still point at a customer that was itself handed on,
+   * and the chain is followed (cut after MAX_FORWARD_HOPS steps, which only a loop could reach).
+   */
   private resolve(id: string): string {
-    return this.aliases.get(id) ?? id;
+    let to = this.aliases.get(id);
+    if (to === undefined) return id;
+    for (let hops = 1; hops < MAX_FORWARD_HOPS; hops++) {
+      const next = this.aliases.get(to);
+      if (next === undefined) return to;
+      to = next;
+    }
+    return to;
   }
 
   private isHome(id: string): boolean {
@@ -593,7 +606,9 @@ export class PartitionLifecycle {
     // Identity: an anonymous id or a previous customer id that now belongs to this customer. Its profile
     // comes over from its home partition first (identity.ts); until then this customer waits. Whether the
     // link is new is the customer's own record (mergedIds), not the alias table: the source's side of the
-    // link may already have run here, if both ids live on this partition.
+    // link may already have run here, if both ids live on this partition. An id dropped from the list (past
+    // MERGED_IDS_LIMIT) looks new again: its claim finds it redirected here already and hands over nothing,
+    // so the round trip only lists it again.
     const linked = linkedIdOf(tp);
     if (linked !== undefined && linked !== id && !s?.mergedIds.includes(linked)) {
       this.held.set(id, {
@@ -693,6 +708,26 @@ export class PartitionLifecycle {
     });
   }
 
+  /**
+   * A touchpoint that waited for customer `id`, applied after `id` was handed on: where its own id now leads,
+   * or, when that id is unknown here (absorbed long ago, it is no longer in the customer's `mergedIds`, which
+   * a restore rebuilds the aliases from), where `id` leads. It was queued for `id`, so it belongs to
+   * whoever `id` became.
+   */
+  private applyQueuedFor(id: string, tp: Touchpoint): void {
+    const key = tp.customerId ?? tp.anonymousId;
+    if (key === undefined || key === id || this.resolve(key) !== key) this.apply(tp);
+    else
+      this.applyForwarded({
+        kind: 'forward',
+        eventId: tp.eventId,
+        occurredAt: tp.occurredAt,
+        to: id,
+        hops: 0,
+        touchpoint: tp,
+      });
+  }
+
   private redirect(id: string, into: string): void {
     this.aliases.set(id, into);
     this.redirected.set(id, into);
@@ -734,7 +769,8 @@ export class PartitionLifecycle {
     } else this.aliases.set(handoff.from, id);
     const [link, ...rest] = waiting.queue;
     s = this.evolveAndDecide((link as { tp: Touchpoint }).tp, id, s, s === undefined ? absorbed : undefined);
-    if (!absorbed && !s.mergedIds.includes(handoff.from)) s.mergedIds = appended(s.mergedIds, handoff.from);
+    if (!absorbed && !s.mergedIds.includes(handoff.from))
+      s.mergedIds = withMergedId(s.mergedIds, handoff.from);
     for (let i = 0; i < rest.length; i++) {
       const item = rest[i]!;
       // What would have happened to this customer between the touchpoints, had it not waited.
@@ -744,7 +780,7 @@ export class PartitionLifecycle {
         this.applyClaim(item.claim);
         for (const later of rest.slice(i + 1)) {
           if ('claim' in later) this.applyClaim(later.claim);
-          else this.apply(later.tp);
+          else this.applyQueuedFor(id, later.tp);
         }
         return;
       }
