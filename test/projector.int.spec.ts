@@ -14,10 +14,11 @@ import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { migrate } from '../projections/migrations/migrate';
 import { startProjector } from '../projections/projector/projector';
 import { CONTRACTS } from '../schemas/contracts';
-import { TOUCHPOINT_EXAMPLES } from '../schemas/examples';
+import { CUSTOMER_SNAPSHOT_EXAMPLE, TOUCHPOINT_EXAMPLES } from '../schemas/examples';
 import { DEAD_LETTER_HEADERS } from '../schemas/outputs';
 import { createSerde } from '../schemas/serde';
 import { valueSubject } from '../schemas/topics';
+import type { CustomerSnapshot } from '../schemas/outputs';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { startTcpProxy } from './support/tcp-proxy';
 import { eventually, testConfig, uniqueName } from './support/services';
@@ -124,6 +125,53 @@ describe('projector', () => {
     expect(dead[0]!.headers[DEAD_LETTER_HEADERS.reason]).toBe('undecodable');
     expect(dead[0]!.headers[DEAD_LETTER_HEADERS.sourceTopic]).toBe(topics.touchpoints);
     expect(dead[0]!.headers[DEAD_LETTER_HEADERS.error]).toContain('Confluent wire format');
+  });
+
+  it("keeps each customer's latest snapshot when a batch holds several of it", async () => {
+    // 40 customers, 6 snapshots each in order, as a backlog of processor batches leaves them: the sequence
+    // only moves with a stage change, so most snapshots share it and only the last one's orders are current.
+    const snapshots: CustomerSnapshot[] = [];
+    for (let k = 0; k < 6; k++)
+      for (let c = 0; c < 40; c++)
+        snapshots.push({
+          ...CUSTOMER_SNAPSHOT_EXAMPLE,
+          customerId: `${run}-s${c}`,
+          sequence: 3 + Math.floor(k / 4),
+          orders: 2 + k,
+          netRevenueMinor: 1000 * (k + 1) + c,
+        });
+    const serde = await createSerde(
+      createAvroRegistry(base.schemaRegistry.url),
+      CONTRACTS.customerSnapshot,
+      valueSubject(topics.customerSnapshots),
+    );
+    const producer = await connectProducer({ brokers: base.kafka.brokers, clientId: 'it-proj' });
+    await producer.send(
+      topics.customerSnapshots,
+      await Promise.all(snapshots.map(async (v) => ({ key: v.customerId, value: await serde.encode(v) }))),
+    );
+    await producer.close();
+
+    const projector = await startProjector({ endpoints, groupId: `${run}-g3`, log, topics });
+    const current = async (): Promise<{ customer_id: string; orders: number; net_revenue_minor: string }[]> =>
+      clickhouse.query(
+        `SELECT customer_id, orders, net_revenue_minor FROM ${database}.customer_state FINAL
+         WHERE customer_id LIKE '${run}-s%' ORDER BY customer_id`,
+      );
+    await eventually(
+      async () => ((await current()).length === 40 && projector.counters.received >= 240 ? true : undefined),
+      60_000,
+      '40 customers',
+    );
+    await projector.stop();
+    const rows = await current();
+    for (const row of rows) {
+      const c = Number(row.customer_id.slice(`${run}-s`.length));
+      expect([Number(row.orders), Number(row.net_revenue_minor)]).toEqual([7, 6000 + c]);
+    }
+    // Fewer rows than snapshots: the earlier ones of each batch were never inserted.
+    expect(projector.counters.superseded).toBeGreaterThan(0);
+    expect(projector.counters.inserted + projector.counters.superseded).toBe(240);
   });
 
   it('survives ClickHouse being away for 30 seconds mid-projection with nothing lost or doubled', async () => {

@@ -28,6 +28,8 @@ import { toCustomerStateRow, toStageChangeRow, toTouchpointRow, type Row } from 
 export interface ProjectorCounters {
   received: number;
   inserted: number;
+  /** Snapshots not projected because a later one of the same customer came in the same batch. */
+  superseded: number;
   deadLettered: number;
   insertRetries: number;
 }
@@ -80,6 +82,30 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 type Target = { table: string; toRow: (value: never, now: number) => Row; serde: ContractSerde<unknown> };
 
+/**
+ * Which of one partition's snapshot messages to project: for each customer (the key), only the last one
+ * with a value. customer_state keeps one row per customer, the highest sequence and, among equal ones,
+ * the last inserted (ReplacingMergeTree(sequence)); a customer's snapshots come in order with a
+ * nondecreasing sequence, so the last of a batch is the row its predecessors would have lost to anyway.
+ * A backlog holds many snapshots of the same customers (the processor writes one per customer per batch
+ * it folds), and each one skipped is a decode, a row and ClickHouse's work saved. Messages without a key
+ * are all kept.
+ */
+export function latestSnapshots(messages: readonly IncomingMessage[]): boolean[] {
+  const keep = new Array<boolean>(messages.length).fill(false);
+  const seen = new Set<string>();
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (!m.value) continue;
+    if (m.key === null) keep[i] = true;
+    else if (!seen.has(m.key)) {
+      seen.add(m.key);
+      keep[i] = true;
+    }
+  }
+  return keep;
+}
+
 export async function startProjector(options: ProjectorOptions): Promise<RunningProjector> {
   const { endpoints, log } = options;
   const now = options.now ?? Date.now;
@@ -130,7 +156,13 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     clientId: 'ciclo-projector-dlq',
     log,
   });
-  const counters: ProjectorCounters = { received: 0, inserted: 0, deadLettered: 0, insertRetries: 0 };
+  const counters: ProjectorCounters = {
+    received: 0,
+    inserted: 0,
+    superseded: 0,
+    deadLettered: 0,
+    insertRetries: 0,
+  };
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
 
   const deadLetter = (m: IncomingMessage, reason: DeadLetterReason, error: string): OutgoingMessage =>
@@ -228,8 +260,14 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const rows: Row[] = [];
     const accepted: IncomingMessage[] = [];
     const rejected: OutgoingMessage[] = [];
-    for (const m of messages) {
+    const latest = isSnapshotBatch(messages) ? latestSnapshots(messages) : undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
       if (!m.value) continue; // a tombstone on the compacted snapshot topic: nothing to project
+      if (latest !== undefined && !latest[i]) {
+        counters.superseded += 1;
+        continue;
+      }
       // A link's routing copy is not a fact of its own (schemas/topics.ts touchpointKeys): the link is
       // projected once, from its record keyed by the customer.
       if (m.headers[LINK_COPY_HEADER] !== undefined) continue;
@@ -254,6 +292,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       counters.deadLettered += rejected.length;
     }
   }
+
+  const isSnapshotBatch = (messages: readonly IncomingMessage[]): boolean =>
+    messages[0]?.topic === topics.customerSnapshots;
 
   const consumer: MessageConsumer = await connectConsumer({
     brokers: endpoints.kafka.brokers,
