@@ -203,7 +203,8 @@ export function restoredState(json: CustomerState): CustomerState {
 export const MERGED_IDS_LIMIT = 1000;
 
 /**
- * How many open support tickets a customer lists, at most: the latest opened. For the same reason: tickets
+ * How many open support tickets a customer lists, at most: the last listed (the latest opened, except that a
+ * merge lists the absorbed profile's after the survivor's). For the same reason: tickets
  * opened and never resolved (an integration that does not send resolutions) would grow the state without
  * end. Rules and the snapshot see at most this many; resolving a ticket no longer listed changes nothing.
  */
@@ -212,6 +213,20 @@ export const OPEN_TICKETS_LIMIT = 1000;
 /** The last `limit` items of a list (appends go to its end), the list itself when it is no longer. */
 function latest<T>(items: T[], limit: number): T[] {
   return items.length > limit ? items.slice(items.length - limit) : items;
+}
+
+/**
+ * The last MERGED_IDS_LIMIT of a merge's ids, and `absorbed` (the id of the customer merged in) among them
+ * in its place even when it is older. A customer's own id is the link that later renames go through: kept,
+ * it is redirected along with the survivor when that is merged on in turn, so the redirects of ids dropped
+ * earlier (which lead to it) stay a chain of two or three steps instead of growing by one per rename.
+ */
+function latestMergedIds(ids: string[], absorbed: string): string[] {
+  if (ids.length <= MERGED_IDS_LIMIT) return ids;
+  const tail = ids.slice(ids.length - MERGED_IDS_LIMIT);
+  if (tail.includes(absorbed) || !ids.includes(absorbed)) return tail;
+  tail[0] = absorbed; // it comes before the whole tail in `ids`, so the order stays that of `ids`
+  return tail;
 }
 
 /** `ids` with `id` appended, the oldest dropped past MERGED_IDS_LIMIT. */
@@ -434,9 +449,9 @@ function addNew(
  */
 export function mergeInto(survivor: CustomerState, absorbed: CustomerState): CustomerState {
   const absorbedFirst = absorbed.firstSeenAt < survivor.firstSeenAt;
-  survivor.mergedIds = latest(
+  survivor.mergedIds = latestMergedIds(
     distinct(survivor.mergedIds, absorbed.id, absorbed.mergedIds, survivor.id),
-    MERGED_IDS_LIMIT,
+    absorbed.id,
   );
   if (absorbedFirst || survivor.acquisitionChannel === undefined) {
     if (absorbed.acquisitionChannel !== undefined) survivor.acquisitionChannel = absorbed.acquisitionChannel;

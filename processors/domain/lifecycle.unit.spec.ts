@@ -475,6 +475,23 @@ describe('identity across partitions', () => {
     expect(withRedirects.customers.has(browsers[0]!)).toBe(false);
   });
 
+  it('a customer with more browsers than it lists, renamed nine times, gets the visits of its old ids', () => {
+    const model = loadModel('five-stage');
+    const browsers = Array.from({ length: MERGED_IDS_LIMIT }, (_, i) => `bot-tab-${i}`);
+    const events: Touchpoint[] = [];
+    browsers.forEach((b, i) => events.push(tp.identify('renamed-0', b, i / 100)));
+    for (let k = 1; k <= 9; k++) events.push(tp.alias(`renamed-${k}`, `renamed-${k - 1}`, 20 + k));
+    events.push(tp.visit({ customerId: 'renamed-0' }, 40), tp.visit({ anonymousId: browsers[0]! }, 41));
+    for (let i = 0; i < 6; i++) events.push(tp.visit({ customerId: `clock-${i}` }, 50));
+    for (const partitions of [1, 3]) {
+      const result = replay(events, model, { partitions, gracePeriodMs: 0 });
+      const customers = statesOf(result.partitions).filter((s) => !s.id.startsWith('clock-'));
+      expect(customers.map((s) => s.id)).toEqual(['renamed-9']);
+      expect(customers[0]!.pageViews).toBe(2);
+      expect(customers[0]!.mergedIds).toContain('renamed-8');
+    }
+  });
+
   it('a customer waiting for a handoff is checkpointed and restored with what it waits for', () => {
     const model = loadModel('five-stage');
     const anon = livingApartFrom('vic', 'vic-browser-', 2);

@@ -222,6 +222,9 @@ const claimIdOf = (linkEventId: string): string => `${linkEventId}/claim`;
 
 const NO_MESSAGES: IdentityMessage[] = [];
 
+/** How many redirects `resolve` follows at most: far more than a chain grows to, unless it is a loop. */
+const MAX_REDIRECT_STEPS = 64;
+
 export class PartitionLifecycle {
   readonly customers = new Map<string, CustomerState>();
   readonly counters: PartitionCounters = emptyCounters();
@@ -417,12 +420,13 @@ export class PartitionLifecycle {
    * The customer an id belongs to now: the id itself, or where its redirects lead. Usually one step, since a
    * customer handed on redirects the ids it lists (`mergedIds`) too; but the list keeps only the latest
    * MERGED_IDS_LIMIT, so an id absorbed long ago can still point at a customer that was itself handed on,
-   * and the chain is followed (cut after MAX_FORWARD_HOPS steps, which only a loop could reach).
+   * and the chain is followed. Such chains stay short (customer.ts keeps a merged customer's own id listed),
+   * so the cut after MAX_REDIRECT_STEPS only stops a loop.
    */
   private resolve(id: string): string {
     let to = this.aliases.get(id);
     if (to === undefined) return id;
-    for (let hops = 1; hops < MAX_FORWARD_HOPS; hops++) {
+    for (let steps = 1; steps < MAX_REDIRECT_STEPS; steps++) {
       const next = this.aliases.get(to);
       if (next === undefined) return to;
       to = next;
