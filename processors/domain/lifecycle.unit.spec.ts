@@ -492,6 +492,29 @@ describe('identity across partitions', () => {
     }
   });
 
+  it('an alias back the other way changes nothing: the two ids are one customer already', () => {
+    const old = livingApartFrom('ann', 'ann-old-');
+    const events = [
+      tp.buy('ann', 0, 1000),
+      tp.buy(old, 1, 2000),
+      tp.alias('ann', old, 2),
+      tp.alias(old, 'ann', 3), // the other way round: once looped handoffs between partitions
+      tp.visit({ customerId: 'ann' }, 4),
+      tp.visit({ customerId: old }, 5),
+      ...Array.from({ length: 6 }, (_, i) => tp.visit({ customerId: `clock-${i}` }, 9)),
+    ];
+    const model = loadModel('five-stage');
+    const one = replay(events, model, { partitions: 1, gracePeriodMs: 0 });
+    const three = replay(events, model, { partitions: 3, gracePeriodMs: 0 });
+    for (const result of [one, three]) {
+      const [ann, ...others] = statesOf(result.partitions).filter((s) => !s.id.startsWith('clock-'));
+      expect(others).toEqual([]);
+      expect(ann).toMatchObject({ id: 'ann', mergedIds: [old], orders: 2, pageViews: 2 });
+      expect(ann!.netRevenueMinor).toBe(3000);
+    }
+    expect(canonicalOrder(three.stageChanges)).toEqual(canonicalOrder(one.stageChanges));
+  });
+
   it('a customer waiting for a handoff is checkpointed and restored with what it waits for', () => {
     const model = loadModel('five-stage');
     const anon = livingApartFrom('vic', 'vic-browser-', 2);

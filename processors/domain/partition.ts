@@ -685,6 +685,20 @@ export class PartitionLifecycle {
       return;
     }
     const current = this.resolve(from);
+    if (this.resolve(into) === current) {
+      // A link back: `into` was merged into the customer `from` is (an alias one way, then the other). They
+      // are one customer already; handing it over and redirecting `from` would make two ids point at each
+      // other, and the handoff would circle between them for ever. Only an answer, for a target that waits.
+      this.send({
+        kind: 'handoff',
+        linkEventId: claim.linkEventId,
+        occurredAt: claim.occurredAt,
+        from,
+        into,
+        state: null,
+      });
+      return;
+    }
     let state: CustomerState | null = null;
     if (current === from) {
       const s = this.customers.get(from);
@@ -770,7 +784,7 @@ export class PartitionLifecycle {
       this.aliases.set(absorbed.id, id);
       for (const alias of absorbed.mergedIds) this.aliases.set(alias, id);
       if (s) mergeInto(s, absorbed);
-    } else this.aliases.set(handoff.from, id);
+    } else if (this.resolve(handoff.from) !== id) this.aliases.set(handoff.from, id);
     const [link, ...rest] = waiting.queue;
     s = this.evolveAndDecide((link as { tp: Touchpoint }).tp, id, s, s === undefined ? absorbed : undefined);
     if (!absorbed && !s.mergedIds.includes(handoff.from))

@@ -51,10 +51,18 @@ export function replay(
     for (const c of out.stageChanges) stageChanges.push(c);
     for (const m of out.messages) inFlight.push(m);
   };
+  // Identity messages end: each link sends a claim and a handoff, forwards stop after MAX_FORWARD_HOPS. A
+  // bug that made them circle would hang a replay (and a test) for ever; this says so instead.
+  let delivered = 0;
+  let ingested = 0;
   /** Delivers `count` messages from the front; what they cause may send more, delivered in turn. */
   const deliver = (count: number): void => {
     for (let i = 0; i < count && inFlight.length > 0; i++) {
       const m = inFlight.shift()!;
+      if (++delivered > 1000 + 100 * ingested)
+        throw new Error(
+          `identity messages circle between partitions: ${delivered} delivered for ${ingested} touchpoints, the last ${JSON.stringify(m).slice(0, 300)}`,
+        );
       const target = partitions[homePartitionOf(addresseeOf(m), n)]!;
       target.receive(m);
       collect(target);
@@ -68,6 +76,7 @@ export function replay(
     }
   };
   for (const tp of touchpoints) {
+    ingested += 1;
     // As ciclo's producers write it: keyed by its customer, and a link once more by the linked id.
     const [key, linked] = touchpointKeys(tp);
     const p = partitions[partitionFor(key!, n)]!;
