@@ -751,6 +751,22 @@ export class PartitionLifecycle {
     this.redirected.set(id, into);
   }
 
+  /**
+   * A profile handed over for a link the customer has already applied: its hold was released by the answer
+   * to the link's other claim, which overtook this handoff on its way round (the link's copy claimed the
+   * profile for the id the link names, and that id had been merged into this customer, so the handoff went
+   * to the id's home first). Merged now rather than kept waiting for a link that has come and gone, which
+   * lost the profile; the stage is decided again on the customer's next touchpoint.
+   */
+  private mergeLate(s: CustomerState, absorbed: CustomerState): void {
+    this.counters.merges += 1;
+    this.aliases.set(absorbed.id, s.id);
+    for (const alias of absorbed.mergedIds) if (alias !== s.id) this.aliases.set(alias, s.id);
+    mergeInto(s, absorbed);
+    this.changed.add(s.id);
+    this.schedule(s);
+  }
+
   /** At the target's home: merge what was handed over, apply the link, then everything that waited. */
   /**
    * `arrived`: the handoff came now, while the customer waited, so whatever would have fired for it up to
@@ -771,7 +787,11 @@ export class PartitionLifecycle {
       // here, so the profile waits for the link. Without one: the answer to a second claim of the same link
       // (its copy and the target's own), or an early answer the link can do without (its claim gets the
       // same answer again).
-      if (handoff.state) this.arrived.set(handoff.linkEventId, handoff);
+      if (handoff.state) {
+        const s = this.customers.get(handoff.into);
+        if (s !== undefined && hasApplied(s, handoff.linkEventId)) this.mergeLate(s, handoff.state);
+        else this.arrived.set(handoff.linkEventId, handoff);
+      }
       return;
     }
     this.held.delete(handoff.into);
