@@ -55,6 +55,8 @@ export interface ProfileHandoff {
   readonly from: string;
   readonly into: string;
   readonly state: CustomerState | null;
+  /** How often it was sent on after its target (absent: never); cut after MAX_FORWARD_HOPS. */
+  readonly hops?: number;
 }
 
 /** A touchpoint that reached the home of an id which now belongs to `to`. Addressed to `to`'s home. */

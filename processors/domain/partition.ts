@@ -636,6 +636,15 @@ export class PartitionLifecycle {
       });
       return;
     }
+    if (linked !== undefined && this.arrived.size > 0) {
+      // The profile for this link came while the customer waited for another one, whose answer listed the
+      // linked id already: it is merged now, or it would wait for this link for ever.
+      const early = this.arrived.get(tp.eventId);
+      if (early?.state && s !== undefined) {
+        this.arrived.delete(tp.eventId);
+        this.mergeLate(s, early.state);
+      }
+    }
     this.evolveAndDecide(tp, id, s, undefined);
   }
 
@@ -685,7 +694,8 @@ export class PartitionLifecycle {
       return;
     }
     const current = this.resolve(from);
-    if (this.resolve(into) === current) {
+    // `into` merged into `from` is known here by the alias table, or by the list of the customer `from` is.
+    if (this.resolve(into) === current || this.customers.get(current)?.mergedIds.includes(into) === true) {
       // A link back: `into` was merged into the customer `from` is (an alias one way, then the other). They
       // are one customer already; handing it over and redirecting `from` would make two ids point at each
       // other, and the handoff would circle between them for ever. Only an answer, for a target that waits.
@@ -709,7 +719,7 @@ export class PartitionLifecycle {
         this.scheduled.delete(from);
         this.removed.add(from);
         this.changed.delete(from);
-        for (const alias of s.mergedIds) this.redirect(alias, into);
+        for (const alias of s.mergedIds) if (alias !== into) this.redirect(alias, into);
       }
     } else if (current !== into) {
       // The id already belongs to another customer: it now points at the new one, nothing is merged.
@@ -779,8 +789,19 @@ export class PartitionLifecycle {
     if (!waiting || waiting.linkEventId !== handoff.linkEventId) {
       const target = this.resolve(handoff.into);
       if (target !== handoff.into) {
-        // The target itself was handed on meanwhile (to a customer elsewhere, or here): follow it.
-        this.send({ ...handoff, into: target });
+        // The target itself was handed on meanwhile (to a customer elsewhere, or here): follow it. Links that
+        // contradict each other across partitions (A into B here, B into A there) can make redirects a loop;
+        // a handoff sent round it is cut, as forwards are, rather than circling for ever. Its profile, if
+        // any, stays with the last customer on its way, or waits here.
+        const hops = (handoff.hops ?? 0) + 1;
+        if (hops <= MAX_FORWARD_HOPS) {
+          this.send({ ...handoff, into: target, hops });
+          return;
+        }
+        this.counters.identityConflicts += 1;
+        const last = handoff.state ? this.customers.get(target) : undefined;
+        if (last !== undefined) this.mergeLate(last, handoff.state!);
+        else if (handoff.state) this.arrived.set(handoff.linkEventId, handoff);
         return;
       }
       // Not waited for (yet). With a profile: the link's copy was applied at the source before the link
