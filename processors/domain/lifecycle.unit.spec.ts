@@ -705,6 +705,56 @@ describe('identity across partitions', () => {
   });
 });
 
+/**
+ * Known gaps of the identity protocol, found by fuzzing: small journeys of aliases between known customers
+ * (renames, links back, shared browsers) whose outcome on several partitions differs from one partition.
+ * Each is the smallest case of its kind. `it.failing` passes while the gap is there; when a change closes
+ * one, jest reports it, and it becomes an ordinary test.
+ */
+describe('identity across partitions: known gaps', () => {
+  const sameAsOnePartition = (events: Touchpoint[], partitions: number, gracePeriodMs = 0): void => {
+    const model = loadModel('five-stage');
+    const all = [
+      ...events,
+      ...Array.from({ length: 12 }, (_, i) => tp.visit({ customerId: `clock-${i}` }, 30)),
+    ];
+    const states = (r: ReturnType<typeof replay>): unknown =>
+      r.partitions
+        .flatMap((p) => [...p.customers.values()])
+        .sort((a, b) => (a.id < b.id ? -1 : 1))
+        .map((st) => ({ ...st, applied: [...st.applied].sort() }));
+    const one = replay(all, model, { partitions: 1, gracePeriodMs });
+    const many = replay(all, model, { partitions, gracePeriodMs });
+    expect(canonicalOrder(many.stageChanges)).toEqual(canonicalOrder(one.stageChanges));
+    expect(states(many)).toEqual(states(one));
+  };
+
+  it.failing('a rename, then aliases back and forth: the redirects loop across partitions', () => {
+    sameAsOnePartition([tp.alias('c0', 'c2', 1), tp.alias('c2', 'c1', 2), tp.alias('c1', 'c2', 3)], 3);
+  });
+
+  it.failing('a browser identified under a renamed id: its profile is merged after the link', () => {
+    sameAsOnePartition(
+      [tp.alias('c0', 'c1', 1), tp.visit({ anonymousId: 'a2' }, 2, 'pod'), tp.identify('c1', 'a2', 3)],
+      3,
+    );
+  });
+
+  it.failing('a purchase under a twice-renamed id waits in a partition on its way and comes late', () => {
+    sameAsOnePartition(
+      [tp.alias('c0', 'c1', 1), tp.alias('c2', 'c0', 2), tp.buy('c1', 3), tp.buy('c2', 4)],
+      3,
+    );
+  });
+
+  it.failing('an id renamed, then its new id merged twice: the old id follows the wrong one', () => {
+    sameAsOnePartition(
+      [tp.alias('c1', 'c4', 1), tp.alias('c2', 'c1', 2), tp.alias('c0', 'c1', 3), tp.buy('c4', 4)],
+      2,
+    );
+  });
+});
+
 describe('six-stage and four-stage journeys', () => {
   it('six-stage: engagement is optional; experience and bonding follow purchase', () => {
     const j = given('six-stage', [
