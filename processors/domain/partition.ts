@@ -699,14 +699,7 @@ export class PartitionLifecycle {
       // A link back: `into` was merged into the customer `from` is (an alias one way, then the other). They
       // are one customer already; handing it over and redirecting `from` would make two ids point at each
       // other, and the handoff would circle between them for ever. Only an answer, for a target that waits.
-      this.send({
-        kind: 'handoff',
-        linkEventId: claim.linkEventId,
-        occurredAt: claim.occurredAt,
-        from,
-        into,
-        state: null,
-      });
+      this.answer(claim, null);
       return;
     }
     let state: CustomerState | null = null;
@@ -726,12 +719,17 @@ export class PartitionLifecycle {
       this.counters.identityConflicts += 1;
     }
     this.redirect(from, into);
+    this.answer(claim, state);
+  }
+
+  /** The handoff that answers a claim: the profile as of the link, or null when none is handed over. */
+  private answer(claim: IdentityClaim, state: CustomerState | null): void {
     this.send({
       kind: 'handoff',
       linkEventId: claim.linkEventId,
       occurredAt: claim.occurredAt,
-      from,
-      into,
+      from: claim.from,
+      into: claim.into,
       state,
     });
   }
@@ -769,12 +767,17 @@ export class PartitionLifecycle {
    * lost the profile; the stage is decided again on the customer's next touchpoint.
    */
   private mergeLate(s: CustomerState, absorbed: CustomerState): void {
-    this.counters.merges += 1;
-    this.aliases.set(absorbed.id, s.id);
-    for (const alias of absorbed.mergedIds) if (alias !== s.id) this.aliases.set(alias, s.id);
+    this.adoptIds(absorbed, s.id);
     mergeInto(s, absorbed);
     this.changed.add(s.id);
     this.schedule(s);
+  }
+
+  /** A merge: the absorbed profile's id and the ids it lists lead to customer `id` now (never to itself). */
+  private adoptIds(absorbed: CustomerState, id: string): void {
+    this.counters.merges += 1;
+    this.aliases.set(absorbed.id, id);
+    for (const alias of absorbed.mergedIds) if (alias !== id) this.aliases.set(alias, id);
   }
 
   /** At the target's home: merge what was handed over, apply the link, then everything that waited. */
@@ -821,9 +824,7 @@ export class PartitionLifecycle {
     const absorbed = handoff.state ?? undefined;
     let s = this.customers.get(id);
     if (absorbed) {
-      this.counters.merges += 1;
-      this.aliases.set(absorbed.id, id);
-      for (const alias of absorbed.mergedIds) this.aliases.set(alias, id);
+      this.adoptIds(absorbed, id);
       if (s) mergeInto(s, absorbed);
     } else if (this.resolve(handoff.from) !== id) this.aliases.set(handoff.from, id);
     const [link, ...rest] = waiting.queue;
