@@ -10,7 +10,9 @@ import { loadModel } from '../processors/domain/model';
 import { PartitionLifecycle } from '../processors/domain/partition';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { CONTRACTS } from '../schemas/contracts';
-import { TouchpointSchema, type Touchpoint } from '../schemas/touchpoint';
+import { contractValueOf } from '../schemas/serde';
+import type { Touchpoint } from '../schemas/touchpoint';
+import { formatProblems } from '../schemas/validation';
 
 export const RUNS = 3;
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -33,11 +35,9 @@ export function asDecoded(events: readonly Touchpoint[]): Touchpoint[] {
   const reader = avro.Type.forSchema(contract.avro as avro.Schema, { omitRecordMethods: true });
   const bodies = events.map((tp) => writer.toBuffer(contract.toAvro(tp)));
   return bodies.map((body, i) => {
-    const candidate = contract.fromAvro(reader.fromBuffer(body) as Record<string, unknown>);
-    if (contract.isCheckedForm(candidate)) return candidate as Touchpoint;
-    const checked = TouchpointSchema.safeParse(candidate);
-    if (!checked.success) throw new Error(`touchpoint ${events[i]!.eventId}: ${checked.error.message}`);
-    return checked.data;
+    const checked = contractValueOf(contract, reader.fromBuffer(body) as Record<string, unknown>);
+    if (!checked.ok) throw new Error(`touchpoint ${events[i]!.eventId}: ${formatProblems(checked.problems)}`);
+    return checked.value;
   });
 }
 

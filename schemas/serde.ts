@@ -7,7 +7,7 @@ import avro from 'avsc';
 import { CicloError } from '../infra/errors';
 import type { AvroRegistry } from '../infra/registry/schema-registry';
 import type { Contract } from './contracts';
-import { formatProblems, validateWith, type ValidationProblem } from './validation';
+import { formatProblems, validateWith, type Validated, type ValidationProblem } from './validation';
 
 export type Decoded<T> =
   | { readonly ok: true; readonly value: T; readonly schemaId: number }
@@ -101,10 +101,8 @@ export async function createSerde<T>(
       } catch (err) {
         return { ok: false, reason: 'undecodable', error: (err as Error).message };
       }
-      const candidate = contract.fromAvro(record);
       const schemaId = message.length >= 5 ? message.readInt32BE(1) : -1;
-      if (contract.isCheckedForm(candidate)) return { ok: true, value: candidate as T, schemaId };
-      const checked = validateWith(contract.schema, candidate);
+      const checked = contractValueOf(contract, record);
       if (!checked.ok)
         return {
           ok: false,
@@ -118,3 +116,13 @@ export async function createSerde<T>(
 }
 
 const WIRE_HEADER_BYTES = 5;
+
+/**
+ * A record Avro just decoded as the contract's value: in place when the fast check vouches for it
+ * (schemas/fast-check.ts), else through the schema, which words what is wrong.
+ */
+export function contractValueOf<T>(contract: Contract<T>, record: Record<string, unknown>): Validated<T> {
+  const candidate = contract.fromAvro(record);
+  if (contract.isCheckedForm(candidate)) return { ok: true, value: candidate as T };
+  return validateWith(contract.schema, candidate);
+}

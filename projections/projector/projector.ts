@@ -260,7 +260,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const rows: Row[] = [];
     const accepted: IncomingMessage[] = [];
     const rejected: OutgoingMessage[] = [];
-    const latest = isSnapshotBatch(messages) ? latestSnapshots(messages) : undefined;
+    const latest = messages[0]!.topic === topics.customerSnapshots ? latestSnapshots(messages) : undefined;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       if (!m.value) continue; // a tombstone on the compacted snapshot topic: nothing to project
@@ -292,9 +292,6 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       counters.deadLettered += rejected.length;
     }
   }
-
-  const isSnapshotBatch = (messages: readonly IncomingMessage[]): boolean =>
-    messages[0]?.topic === topics.customerSnapshots;
 
   const consumer: MessageConsumer = await connectConsumer({
     brokers: endpoints.kafka.brokers,
