@@ -55,8 +55,12 @@ export const TOPICS = {
   customerSnapshots: {
     name: 'ciclo.customer-snapshots',
     partitions: PARTITIONS,
-    key: 'customerId',
-    description: 'The latest lifecycle snapshot per customer (compacted): a table other services can load.',
+    key:
+      'modelId/customerId (snapshotKey), in the partition of customerId (co-partitioned with the touchpoints): ' +
+      "each model's processor keeps its own row per customer. A profile merged into another customer gets a " +
+      'tombstone whose headers name the survivor (MERGED_INTO_HEADER) and its last sequence (SEQUENCE_HEADER)',
+    description:
+      'The latest lifecycle snapshot per customer and stage model (compacted): a table other services can load.',
     contract: 'customerSnapshot',
     compatibility: 'FULL_TRANSITIVE',
     config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
@@ -162,3 +166,24 @@ export function touchpointRecords<V>(
 export function isLinkCopy(recordKey: string | null, tp: Touchpoint): boolean {
   return recordKey !== null && recordKey !== touchpointKey(tp) && recordKey === linkedIdOf(tp);
 }
+
+/**
+ * The key of a customer's snapshot: model and customer. Keyed by the customer alone, two models' processors
+ * would overwrite each other's rows in the compacted topic, and one model's merge tombstone would delete the
+ * other model's snapshot.
+ */
+export function snapshotKey(modelId: string, customerId: string): string {
+  return `${modelId}/${customerId}`;
+}
+
+/** The model and customer of a snapshot key; undefined for a key of another form (before `snapshotKey`). */
+export function parseSnapshotKey(key: string): { modelId: string; customerId: string } | undefined {
+  // Model ids have no '/' (processors/domain/model.ts); customer ids may.
+  const slash = key.indexOf('/');
+  return slash > 0 ? { modelId: key.slice(0, slash), customerId: key.slice(slash + 1) } : undefined;
+}
+
+/** On a snapshot tombstone: the customer the profile was merged into (the key's id now leads there). */
+export const MERGED_INTO_HEADER = 'ciclo-merged-into';
+/** On a snapshot tombstone: the merged profile's last sequence, which the removal outranks on a tie. */
+export const SEQUENCE_HEADER = 'ciclo-sequence';

@@ -68,16 +68,32 @@ describe('ciclo demo', () => {
         }
     const seen = (customerId: string, at: number): boolean =>
       at <= streamTimeOf[homePartitionOf(customerId, partitions)]!;
-    const expected = replay(events, loadModel('five-stage'), { partitions, gracePeriodMs: 0 })
-      .stageChanges.filter((c) => seen(c.customerId, c.occurredAt))
+    const replayed = replay(events, loadModel('five-stage'), { partitions, gracePeriodMs: 0 });
+    const expected = replayed.stageChanges
+      .filter((c) => seen(c.customerId, c.occurredAt))
       .map((c) => `${c.customerId} ${c.sequence} ${c.toStage} ${c.ruleId} ${c.occurredAt}`);
     const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
-    const live = await clickhouse
-      .query<{ customer_id: string; sequence: number; to_stage: string; rule_id: string; at: string }>(
-        `SELECT customer_id, sequence, to_stage, rule_id, toString(occurred_at_ms) AS at
-         FROM ${namespace}.stage_changes FINAL WHERE model_id = 'five-stage'`,
+    const live = await clickhouse.query<{
+      customer_id: string;
+      sequence: number;
+      to_stage: string;
+      rule_id: string;
+      at: string;
+    }>(
+      `SELECT customer_id, sequence, to_stage, rule_id, toString(occurred_at_ms) AS at
+       FROM ${namespace}.stage_changes FINAL WHERE model_id = 'five-stage'`,
+    );
+    // The current customers are the replay's: a profile merged into another (a browser that identified)
+    // ends with its removal row, not as a customer of its own.
+    const current = await clickhouse
+      .query<{ customer_id: string }>(
+        `SELECT customer_id FROM ${namespace}.customer_state FINAL
+         WHERE model_id = 'five-stage' AND merged_into = ''`,
       )
       .finally(() => clickhouse.close());
+    expect(current.map((r) => r.customer_id).sort()).toEqual(
+      replayed.partitions.flatMap((p) => [...p.customers.keys()]).sort(),
+    );
     expect(
       live
         .filter((r) => seen(r.customer_id, Number(r.at)))

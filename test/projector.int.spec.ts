@@ -11,13 +11,13 @@ import { connectProducer } from '../infra/kafka/producer';
 import type { IncomingMessage } from '../infra/kafka/types';
 import { createLogger } from '../infra/log';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
-import { migrate } from '../projections/migrations/migrate';
+import { loadMigrations, migrate } from '../projections/migrations/migrate';
 import { startProjector } from '../projections/projector/projector';
 import { CONTRACTS } from '../schemas/contracts';
 import { CUSTOMER_SNAPSHOT_EXAMPLE, TOUCHPOINT_EXAMPLES } from '../schemas/examples';
 import { DEAD_LETTER_HEADERS } from '../schemas/outputs';
 import { createSerde } from '../schemas/serde';
-import { valueSubject } from '../schemas/topics';
+import { MERGED_INTO_HEADER, SEQUENCE_HEADER, snapshotKey, valueSubject } from '../schemas/topics';
 import type { CustomerSnapshot } from '../schemas/outputs';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { startTcpProxy } from './support/tcp-proxy';
@@ -173,6 +173,69 @@ describe('projector', () => {
     // projects the touchpoints the tests before it left in their topic, so `inserted` counts those too.)
     expect(projector.counters.superseded).toBeGreaterThan(0);
     expect(projector.counters.superseded).toBeLessThan(240);
+  });
+
+  it('ends a merged profile with a removal row after its last snapshot, in another batch or the same', async () => {
+    // Two anonymous profiles merged into one customer: the first's snapshot and removal in separate sends
+    // (separate batches), the second's in one. Both end with no stage and the survivor named.
+    const serde = await createSerde(
+      createAvroRegistry(base.schemaRegistry.url),
+      CONTRACTS.customerSnapshot,
+      valueSubject(topics.customerSnapshots),
+    );
+    const snapshot = async (
+      customerId: string,
+      sequence: number,
+    ): Promise<{ key: string; value: Buffer }> => ({
+      key: snapshotKey('five-stage', customerId),
+      value: await serde.encode({ ...CUSTOMER_SNAPSHOT_EXAMPLE, customerId, stage: 'reach', sequence }),
+    });
+    const removal = (customerId: string, sequence: number) => ({
+      key: snapshotKey('five-stage', customerId),
+      value: null,
+      headers: { [MERGED_INTO_HEADER]: `${run}-m-cust`, [SEQUENCE_HEADER]: String(sequence) },
+    });
+    const [a, b] = [`${run}-m-anon1`, `${run}-m-anon2`];
+    const producer = await connectProducer({ brokers: base.kafka.brokers, clientId: 'it-proj' });
+    await producer.send(topics.customerSnapshots, [await snapshot(a, 1), await snapshot(`${run}-m-cust`, 2)]);
+    const projector = await startProjector({ endpoints, groupId: `${run}-g4`, log, topics });
+    const rows = async (): Promise<{ customer_id: string; stage: string; merged_into: string }[]> =>
+      clickhouse.query(
+        `SELECT customer_id, stage, merged_into FROM ${database}.customer_state FINAL
+         WHERE customer_id LIKE '${run}-m-%' ORDER BY customer_id`,
+      );
+    await eventually(async () => ((await rows()).length === 2 ? true : undefined), 60_000, 'two snapshots');
+    await producer.send(topics.customerSnapshots, [removal(a, 1), await snapshot(b, 1), removal(b, 1)]);
+    await producer.close();
+    await eventually(async () => ((await rows()).length === 3 ? true : undefined), 60_000, 'three rows');
+    await eventually(
+      async () => ((await rows()).filter((r) => r.merged_into !== '').length === 2 ? true : undefined),
+      60_000,
+      'two removals',
+    );
+    await projector.stop();
+    expect(await rows()).toEqual([
+      { customer_id: a, stage: '', merged_into: `${run}-m-cust` },
+      { customer_id: b, stage: '', merged_into: `${run}-m-cust` },
+      { customer_id: `${run}-m-cust`, stage: 'reach', merged_into: '' },
+    ]);
+  });
+
+  it('refuses to start on a database that lacks a migration, naming it', async () => {
+    const bare = `${database}_bare`;
+    await migrate(clickhouse, bare, loadMigrations(bare).slice(0, 2));
+    try {
+      await expect(
+        startProjector({
+          endpoints: { ...endpoints, clickhouse: { ...endpoints.clickhouse, database: bare } },
+          groupId: `${run}-g5`,
+          log,
+          topics,
+        }),
+      ).rejects.toThrow(/lacks migrations 003_merged_profiles: run ciclo migrate/);
+    } finally {
+      await clickhouse.command(`DROP DATABASE IF EXISTS ${bare}`);
+    }
   });
 
   it('survives ClickHouse being away for 30 seconds mid-projection with nothing lost or doubled', async () => {

@@ -245,7 +245,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           `SELECT s.customer_id AS customer, s.orders AS orders, s.net_revenue_minor / 100 AS revenue,
                   toDate(s.last_purchase_at) AS last_purchase, round(s.purchase_cadence_days) AS usual_gap_days,
                   toDate(s.stage_entered_at) AS at_risk_since, round(c.probability_alive, 2) AS p_alive
-         FROM (SELECT * FROM ${db}.customer_state FINAL WHERE model_id = 'five-stage' AND stage = 'at_risk') AS s
+         FROM (SELECT * FROM ${db}.customer_state FINAL WHERE model_id = 'five-stage' AND stage = 'at_risk' AND merged_into = '') AS s
          ANY LEFT JOIN (SELECT customer_id, probability_alive FROM ${db}.customer_clv FINAL) AS c USING customer_id
          ORDER BY s.net_revenue_minor DESC, customer LIMIT 5`,
         );

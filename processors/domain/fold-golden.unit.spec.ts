@@ -114,7 +114,7 @@ function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]
     for (const c of out.stageChanges) write(changes, c);
     write(log, {
       changed: [...out.changed],
-      removed: [...out.removed],
+      removed: [...out.removed.keys()],
       redirected: [...out.redirected],
       messages: out.messages,
     });

@@ -612,7 +612,7 @@ describe('identity across partitions', () => {
     expect(source.ingestLinkCopy(link)).toBe('duplicate'); // the target's claim is already here
     const out = source.takeOutput();
     expect([...out.redirected]).toEqual([[anon, 'vic']]);
-    expect([...out.removed]).toEqual([anon]);
+    expect([...out.removed.keys()]).toEqual([anon]);
     const [handoff] = out.messages;
     target.receive(handoff!);
     const vic = target.customers.get('vic')!;

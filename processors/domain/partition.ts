@@ -115,8 +115,8 @@ export interface PartitionOutput {
   readonly stageChanges: StageChanged[];
   /** Customers whose state changed since the last takeOutput(). */
   readonly changed: ReadonlySet<string>;
-  /** Profiles folded into another customer: their own state is gone. */
-  readonly removed: ReadonlySet<string>;
+  /** Profiles folded into another customer (their own state is gone), with their last sequence. */
+  readonly removed: ReadonlyMap<string, number>;
   /** Ids that now belong to a customer: what the changelog keeps for them instead of a state. */
   readonly redirected: ReadonlyMap<string, string>;
   /** Claims, handoffs and forwards for other partitions, in the order they were made. */
@@ -238,7 +238,7 @@ export class PartitionLifecycle {
   private deadlineLimit = -Infinity;
   private readonly stageChanges = new StageChangeColumns();
   private changed = new Set<string>();
-  private removed = new Set<string>();
+  private removed = new Map<string, number>();
   private redirected = new Map<string, string>();
   private messages: IdentityMessage[] = NO_MESSAGES;
   /** Customers waiting for a handoff (identity.ts), by id. */
@@ -389,7 +389,7 @@ export class PartitionLifecycle {
       messages: this.messages,
     };
     this.changed = new Set();
-    this.removed = new Set();
+    this.removed = new Map();
     if (this.redirected.size > 0) this.redirected = new Map();
     if (this.messages.length > 0) this.messages = NO_MESSAGES;
     return out;
@@ -710,7 +710,7 @@ export class PartitionLifecycle {
         state = s;
         this.customers.delete(from);
         this.scheduled.delete(from);
-        this.removed.add(from);
+        this.removed.set(from, s.sequence);
         this.changed.delete(from);
         for (const alias of s.mergedIds) if (alias !== into) this.redirect(alias, into);
       }

@@ -12,7 +12,14 @@ import type { Logger } from '../../infra/log';
 import { deadLetterOf, type DeadLetterReason, type LifecycleStateRecord } from '../../schemas/outputs';
 import type { ContractSerde } from '../../schemas/serde';
 import type { CustomerSnapshot, StageChanged } from '../../schemas/outputs';
-import { isLinkCopy, LINK_COPY_HEADER } from '../../schemas/topics';
+import { partitionFor } from '../../schemas/partitioner';
+import {
+  isLinkCopy,
+  LINK_COPY_HEADER,
+  MERGED_INTO_HEADER,
+  SEQUENCE_HEADER,
+  snapshotKey,
+} from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { toSnapshot, type CustomerState } from '../domain/customer';
 import { addresseeOf, homePartitionOf, type IdentityMessage, type ProfileHandoff } from '../domain/identity';
@@ -38,6 +45,12 @@ export interface LifecycleTaskDeps {
   readonly gracePeriodMs: number;
   /** The touchpoint topic's partition count: where each id lives (the identity topic has as many). */
   readonly partitions: number;
+  /**
+   * The snapshot topic's partition count (default: `partitions`): a snapshot goes to its customer's
+   * partition of that topic, so that it stays co-partitioned with the touchpoints although its key names
+   * the model too.
+   */
+  readonly snapshotPartitions?: number;
   readonly topics: {
     touchpoints: string;
     identity: string;
@@ -81,6 +94,7 @@ export function createLifecycleTask(
   const now = deps.now ?? Date.now;
   const partitions = new Map<number, PartitionLifecycle>();
   const prefix = `${model.id}/`;
+  const snapshotPartitions = deps.snapshotPartitions ?? deps.partitions;
 
   /**
    * Values to encode for one batch's records, per serde, encoded together at the end (serde.encodeAll: one
@@ -152,15 +166,33 @@ export function createLifecycleTask(
     for (const id of changed) {
       const s = p.customers.get(id);
       if (!s) continue;
-      out.push({ topic: topics.customerSnapshots, key: id }, serdes.customerSnapshot, toSnapshot(s, model));
+      out.push(
+        {
+          topic: topics.customerSnapshots,
+          partition: partitionFor(id, snapshotPartitions),
+          key: snapshotKey(model.id, id),
+        },
+        serdes.customerSnapshot,
+        toSnapshot(s, model),
+      );
       stateRecord(
         { topic: topics.changelog, partition, key: changelogKey(model.id, id) },
         'customer',
         JSON.stringify(s),
       );
     }
-    for (const id of removed) {
-      records.push({ topic: topics.customerSnapshots, key: id, value: null });
+    for (const [id, sequence] of removed) {
+      // A removal, not only a deletion: whoever loads the topic (the projector too) learns where the id went.
+      const into = redirected.get(id);
+      records.push({
+        topic: topics.customerSnapshots,
+        partition: partitionFor(id, snapshotPartitions),
+        key: snapshotKey(model.id, id),
+        value: null,
+        ...(into !== undefined
+          ? { headers: { [MERGED_INTO_HEADER]: into, [SEQUENCE_HEADER]: String(sequence) } }
+          : {}),
+      });
       if (!redirected.has(id))
         records.push({ topic: topics.changelog, partition, key: changelogKey(model.id, id), value: null });
     }

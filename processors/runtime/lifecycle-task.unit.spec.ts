@@ -10,7 +10,12 @@ import type { OutputRecord } from '../../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../../infra/kafka/types';
 import type { StageChanged } from '../../schemas/outputs';
 import type { ContractSerde } from '../../schemas/serde';
-import { touchpointRecords } from '../../schemas/topics';
+import {
+  MERGED_INTO_HEADER,
+  parseSnapshotKey,
+  SEQUENCE_HEADER,
+  touchpointRecords,
+} from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { loadModel } from '../domain/model';
 import { partitionFor } from '../../schemas/partitioner';
@@ -60,7 +65,10 @@ class Logs {
   }
 }
 
-async function run(events: readonly Touchpoint[], seed: number): Promise<StageChanged[]> {
+async function run(
+  events: readonly Touchpoint[],
+  seed: number,
+): Promise<{ stageChanges: StageChanged[]; logs: Logs }> {
   let x = seed;
   const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const logs = new Logs();
@@ -143,9 +151,10 @@ async function run(events: readonly Touchpoint[], seed: number): Promise<StageCh
     logs.write(await task.process(p, batch));
     committed[p]![topic] = from + batch.length;
   }
-  return PARTITION_LIST.flatMap((p) =>
+  const stageChanges = PARTITION_LIST.flatMap((p) =>
     logs.partition(topics.stageChanges, p).map((m) => JSON.parse(m.value!.toString()) as StageChanged),
   );
+  return { stageChanges, logs };
 }
 
 const PARTITION_LIST = [...Array(PARTITIONS).keys()];
@@ -165,7 +174,40 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     'writes exactly the replayed stage changes (schedule %i)',
     async (seed) => {
       const events = journeys(`s${seed}`, 60);
-      expect(canonicalOrder(await run(events, seed))).toEqual(expectedOf(events));
+      expect(canonicalOrder((await run(events, seed)).stageChanges)).toEqual(expectedOf(events));
     },
   );
+
+  it("leaves in the snapshot topic, compacted, each model's customers in their partition and each merged profile's removal", async () => {
+    const events = journeys('snapshots', 60);
+    const { logs } = await run(events, 7);
+    const table = new Map<string, IncomingMessage>(); // what compaction keeps: the last record per key
+    const highest = new Map<string, number>(); // per key, the highest sequence of its snapshots
+    for (const p of PARTITION_LIST)
+      for (const m of logs.partition(topics.customerSnapshots, p)) {
+        const key = parseSnapshotKey(m.key!);
+        expect(key?.modelId).toBe('five-stage');
+        expect(partitionFor(key!.customerId, PARTITIONS)).toBe(p); // co-partitioned by customer
+        table.set(m.key!, m);
+        if (m.value === null) continue;
+        const { sequence } = JSON.parse(m.value.toString()) as { sequence: number };
+        highest.set(m.key!, Math.max(highest.get(m.key!) ?? 0, sequence));
+      }
+    const replayed = replay(events, model, { partitions: PARTITIONS, gracePeriodMs: 0 });
+    const customers = new Map(replayed.partitions.flatMap((p) => [...p.customers]));
+    const live = [...table].filter(([, m]) => m.value !== null);
+    expect(live.map(([k]) => k).sort()).toEqual([...customers.keys()].map((id) => `five-stage/${id}`).sort());
+    for (const [, m] of live) {
+      const snapshot = JSON.parse(m.value!.toString()) as { customerId: string; sequence: number };
+      expect(snapshot.sequence).toBe(customers.get(snapshot.customerId)!.sequence);
+    }
+    const removals = [...table].filter(([, m]) => m.value === null);
+    expect(removals.length).toBeGreaterThan(10);
+    for (const [key, m] of removals) {
+      // Merged into a customer that is still one (or into an id that leads to one), after its last snapshot.
+      expect(m.headers[MERGED_INTO_HEADER]).toEqual(expect.any(String));
+      expect(Number(m.headers[SEQUENCE_HEADER])).toBeGreaterThanOrEqual(highest.get(key) ?? 0);
+      expect(customers.has(parseSnapshotKey(key)!.customerId)).toBe(false);
+    }
+  });
 });

@@ -48,12 +48,13 @@ export async function startLifecycleProcessor(options: {
   signal?: AbortSignal;
 }): Promise<RunningProcessor> {
   const topics = options.topics ?? DEFAULT_PROCESSOR_TOPICS;
-  const partitions = await identityTopicLike(options.endpoints.kafka.brokers, topics);
+  const { partitions, snapshotPartitions } = await topicLayout(options.endpoints.kafka.brokers, topics);
   const registry = createAvroRegistry(options.endpoints.schemaRegistry.url);
   const task = createLifecycleTask({
     model: options.model,
     gracePeriodMs: options.gracePeriodMs,
     partitions,
+    snapshotPartitions,
     topics: {
       touchpoints: topics.touchpoints,
       identity: topics.identity,
@@ -91,13 +92,22 @@ export async function startLifecycleProcessor(options: {
 }
 
 /**
- * The touchpoint topic's partition count, after making sure the identity topic exists with the same count:
- * ids are routed between partitions by that count, so a mismatch would send messages to the wrong state.
+ * The touchpoint topic's partition count, after making sure the identity topic exists with the same count
+ * (ids are routed between partitions by that count, so a mismatch would send messages to the wrong state),
+ * and the snapshot topic's, which snapshots are partitioned by explicitly (created like the identity topic
+ * if missing).
  */
-async function identityTopicLike(brokers: readonly string[], topics: ProcessorTopics): Promise<number> {
+async function topicLayout(
+  brokers: readonly string[],
+  topics: ProcessorTopics,
+): Promise<{ partitions: number; snapshotPartitions: number }> {
   const admin = await connectTopicAdmin(brokers);
   try {
-    const before = await admin.partitionCounts([topics.touchpoints, topics.identity]);
+    const before = await admin.partitionCounts([
+      topics.touchpoints,
+      topics.identity,
+      topics.customerSnapshots,
+    ]);
     const partitions = before.get(topics.touchpoints);
     if (partitions === undefined)
       throw new CicloError(
@@ -113,7 +123,14 @@ async function identityTopicLike(brokers: readonly string[], topics: ProcessorTo
         `topic ${topics.identity} has ${identity} partitions, ${topics.touchpoints} has ${partitions}: ` +
           'they must match (delete the identity topic while no processor runs; it is recreated)',
       );
-    return partitions;
+    if (!before.has(topics.customerSnapshots))
+      await admin.ensureTopics([{ ...TOPICS.customerSnapshots, name: topics.customerSnapshots, partitions }]);
+    const snapshotPartitions = (await admin.partitionCounts([topics.customerSnapshots])).get(
+      topics.customerSnapshots,
+    );
+    if (snapshotPartitions === undefined)
+      throw new CicloError('CONFIG_INVALID', `topic ${topics.customerSnapshots} could not be created`);
+    return { partitions, snapshotPartitions };
   } finally {
     await admin.close();
   }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClickHouseEngine } from '../../infra/clickhouse/engine';
 import { CicloError } from '../../infra/errors';
-import { identifier } from '../sql';
+import { identifier, stringLiteral } from '../sql';
 
 export interface Migration {
   readonly version: number;
@@ -103,6 +103,33 @@ export async function migrate(
     applied.push(label);
   }
   return { applied, alreadyApplied };
+}
+
+/**
+ * The migrations not yet applied to `database` (labels, in order; none when it is up to date). For
+ * writers such as the projector, which check before they insert rather than migrate themselves: two
+ * projectors starting at once would run the same ALTER twice.
+ */
+export async function pendingMigrations(
+  engine: ClickHouseEngine,
+  database: string,
+  migrations = loadMigrations(database),
+): Promise<string[]> {
+  const db = identifier(database);
+  const tables = await engine.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = ${stringLiteral(database)} AND name = 'schema_migrations'`,
+  );
+  const done =
+    tables.length === 0
+      ? new Set<number>()
+      : new Set(
+          (
+            await engine.query<{ version: number | string }>(`SELECT version FROM ${db}.schema_migrations`)
+          ).map((r) => Number(r.version)),
+        );
+  return migrations
+    .filter((m) => !done.has(m.version))
+    .map((m) => `${String(m.version).padStart(3, '0')}_${m.name}`);
 }
 
 function formatDateTime(d: Date): string {

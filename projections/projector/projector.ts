@@ -12,18 +12,34 @@
  */
 import { connectClickHouseServer, type ClickHouseEngine } from '../../infra/clickhouse/engine';
 import type { ServiceEndpoints } from '../../infra/config';
+import { CicloError } from '../../infra/errors';
 import { connectConsumer, type BatchControl, type MessageConsumer } from '../../infra/kafka/consumer';
 import { connectProducer, type MessageProducer } from '../../infra/kafka/producer';
 import type { IncomingMessage, OutgoingMessage } from '../../infra/kafka/types';
 import type { Logger } from '../../infra/log';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
+import { pendingMigrations } from '../migrations/migrate';
 import { CONTRACTS } from '../../schemas/contracts';
 import { deadLetterOf, type DeadLetterReason } from '../../schemas/outputs';
 import { createSerde, type ContractSerde, type Decoded } from '../../schemas/serde';
-import { isLinkCopy, LINK_COPY_HEADER, TOPICS, valueSubject } from '../../schemas/topics';
+import {
+  isLinkCopy,
+  LINK_COPY_HEADER,
+  MERGED_INTO_HEADER,
+  parseSnapshotKey,
+  SEQUENCE_HEADER,
+  TOPICS,
+  valueSubject,
+} from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { identifier } from '../sql';
-import { toCustomerStateRow, toStageChangeRow, toTouchpointRow, type Row } from './rows';
+import {
+  toCustomerStateRow,
+  toRemovedCustomerRow,
+  toStageChangeRow,
+  toTouchpointRow,
+  type Row,
+} from './rows';
 
 export interface ProjectorCounters {
   received: number;
@@ -83,20 +99,36 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 type Target = { table: string; toRow: (value: never, now: number) => Row; serde: ContractSerde<unknown> };
 
 /**
- * Which of one partition's snapshot messages to project: for each customer (the key), only the last one
- * with a value. customer_state keeps one row per customer, the highest sequence and, among equal ones,
- * the last inserted (ReplacingMergeTree(sequence)); a customer's snapshots come in order with a
- * nondecreasing sequence, so the last of a batch is the row its predecessors would have lost to anyway.
- * A backlog holds many snapshots of the same customers (the processor writes one per customer per batch
- * it folds), and each one skipped is a decode, a row and ClickHouse's work saved. Messages without a key
- * are all kept.
+ * A snapshot tombstone that says where the profile went (the processor's merge of a profile into another
+ * customer): projected as a removal row. A tombstone without these headers only deletes (the form before).
+ */
+export function removalOf(
+  m: IncomingMessage,
+): { modelId: string; customerId: string; sequence: number; mergedInto: string } | undefined {
+  if (m.value !== null || m.key === null) return undefined;
+  const mergedInto = m.headers[MERGED_INTO_HEADER];
+  const sequence = Number(m.headers[SEQUENCE_HEADER]);
+  const key = parseSnapshotKey(m.key);
+  if (mergedInto === undefined || !Number.isSafeInteger(sequence) || sequence < 0 || key === undefined)
+    return undefined;
+  return { ...key, sequence, mergedInto };
+}
+
+/**
+ * Which of one partition's snapshot messages to project: for each key (model and customer), only the last
+ * one with a value or a removal. customer_state keeps one row per customer, the highest sequence and, among
+ * equal ones, the last inserted (ReplacingMergeTree(sequence)); a customer's snapshots come in order with a
+ * nondecreasing sequence, and a removal carries the last one, so the last of a batch is the row its
+ * predecessors would have lost to anyway. A backlog holds many snapshots of the same customers (the
+ * processor writes one per customer per batch it folds), and each one skipped is a decode, a row and
+ * ClickHouse's work saved. Messages without a key are all kept.
  */
 export function latestSnapshots(messages: readonly IncomingMessage[]): boolean[] {
   const keep = new Array<boolean>(messages.length).fill(false);
   const seen = new Set<string>();
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i]!;
-    if (!m.value) continue;
+    if (!m.value && removalOf(m) === undefined) continue;
     if (m.key === null) keep[i] = true;
     else if (!seen.has(m.key)) {
       seen.add(m.key);
@@ -151,6 +183,19 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     url: endpoints.clickhouse.url,
     requestTimeoutMs: 10_000,
   });
+  const pending = await pendingMigrations(engine, endpoints.clickhouse.database).catch(
+    async (err: unknown) => {
+      await engine.close();
+      throw err;
+    },
+  );
+  if (pending.length > 0) {
+    await engine.close();
+    throw new CicloError(
+      'CONFIG_INVALID',
+      `ClickHouse database ${endpoints.clickhouse.database} lacks migrations ${pending.join(', ')}: run ciclo migrate`,
+    );
+  }
   const deadLetters: MessageProducer = await connectProducer({
     brokers: endpoints.kafka.brokers,
     clientId: 'ciclo-projector-dlq',
@@ -263,9 +308,17 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const latest = messages[0]!.topic === topics.customerSnapshots ? latestSnapshots(messages) : undefined;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      if (!m.value) continue; // a tombstone on the compacted snapshot topic: nothing to project
       if (latest !== undefined && !latest[i]) {
-        counters.superseded += 1;
+        if (m.value) counters.superseded += 1;
+        continue;
+      }
+      if (!m.value) {
+        // A tombstone on the compacted snapshot topic: a merged profile's removal row, else nothing.
+        const removal = latest !== undefined ? removalOf(m) : undefined;
+        if (removal !== undefined) {
+          rows.push(toRemovedCustomerRow(removal, projectedAt));
+          accepted.push(m);
+        }
         continue;
       }
       // A link's routing copy is not a fact of its own (schemas/topics.ts touchpointKeys): the link is

@@ -1,15 +1,23 @@
 import type { IncomingMessage } from '../../infra/kafka/types';
-import { latestSnapshots } from './projector';
+import { MERGED_INTO_HEADER, SEQUENCE_HEADER } from '../../schemas/topics';
+import { latestSnapshots, removalOf } from './projector';
 
-const message = (key: string | null, value: string | null, offset: number): IncomingMessage => ({
+const message = (
+  key: string | null,
+  value: string | null,
+  offset: number,
+  headers: Record<string, string> = {},
+): IncomingMessage => ({
   topic: 'ciclo.customer-snapshots',
   partition: 0,
   offset: String(offset),
   key,
   value: value === null ? null : Buffer.from(value),
-  headers: {},
+  headers,
   timestamp: 0,
 });
+const merged = (key: string, into: string, sequence: number, offset: number): IncomingMessage =>
+  message(key, null, offset, { [MERGED_INTO_HEADER]: into, [SEQUENCE_HEADER]: String(sequence) });
 
 describe('latestSnapshots', () => {
   it("keeps each customer's last snapshot of the batch, every keyless one, and no tombstone", () => {
@@ -36,5 +44,37 @@ describe('latestSnapshots', () => {
   it('keeps everything when every customer appears once', () => {
     const batch = ['a', 'b', 'c'].map((k, i) => message(k, k, i));
     expect(latestSnapshots(batch)).toEqual([true, true, true]);
+  });
+
+  it("keeps a merged profile's removal rather than its snapshot before it", () => {
+    const batch = [
+      message('m/a', 'a1', 0),
+      message('m/b', 'b1', 1),
+      merged('m/a', 'm/b', 3, 2),
+      message('m/b', 'b2', 3),
+    ];
+    expect(latestSnapshots(batch)).toEqual([false, false, true, true]);
+  });
+});
+
+describe('removalOf', () => {
+  it('reads the model, customer, survivor and sequence of a merge tombstone', () => {
+    expect(removalOf(merged('five-stage/anon/1', 'c-9', 4, 0))).toEqual({
+      modelId: 'five-stage',
+      customerId: 'anon/1',
+      sequence: 4,
+      mergedInto: 'c-9',
+    });
+  });
+
+  it('is nothing for a snapshot, a bare tombstone, a key without a model, or a bad sequence', () => {
+    expect(
+      removalOf(message('five-stage/a', 'a1', 0, { [MERGED_INTO_HEADER]: 'b', [SEQUENCE_HEADER]: '1' })),
+    ).toBe(undefined);
+    expect(removalOf(message('five-stage/a', null, 0))).toBe(undefined);
+    expect(removalOf(merged('a', 'b', 1, 0))).toBe(undefined);
+    expect(
+      removalOf(message('five-stage/a', null, 0, { [MERGED_INTO_HEADER]: 'b', [SEQUENCE_HEADER]: 'x' })),
+    ).toBe(undefined);
   });
 });

@@ -145,6 +145,48 @@ export function toCustomerStateRow(s: CustomerSnapshot, projectedAtMs: number): 
     open_tickets: s.openTickets,
     referrals_made: s.referralsMade,
     updated_at_ms: s.updatedAt,
+    merged_into: '',
+    projected_at: dateTime(projectedAtMs),
+  };
+}
+
+/**
+ * The row that ends a profile merged into another customer: its last sequence (so it outranks the profile's
+ * last snapshot, inserted before it), no stage, and `merged_into` naming the survivor. Queries of current
+ * customers skip it (`merged_into = ''`), so a merged-away browser is no longer counted as a customer.
+ */
+export function toRemovedCustomerRow(
+  removal: { modelId: string; customerId: string; sequence: number; mergedInto: string },
+  projectedAtMs: number,
+): Row {
+  const never = dateTime(0);
+  return {
+    customer_id: removal.customerId,
+    model_id: removal.modelId,
+    model_version: 0,
+    stage: '',
+    stage_entered_at: never,
+    sequence: removal.sequence,
+    first_seen_at: never,
+    last_seen_at: never,
+    acquisition_channel: '',
+    acquisition_campaign: '',
+    converting_channel: '',
+    first_purchase_at: never,
+    last_purchase_at: never,
+    orders: 0,
+    net_revenue_minor: 0,
+    currency: '',
+    purchase_cadence_days: 0,
+    emails_opened: 0,
+    emails_clicked: 0,
+    unsubscribed: 0,
+    latest_nps: -1,
+    latest_csat: -1,
+    open_tickets: 0,
+    referrals_made: 0,
+    updated_at_ms: 0,
+    merged_into: removal.mergedInto,
     projected_at: dateTime(projectedAtMs),
   };
 }

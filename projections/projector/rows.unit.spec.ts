@@ -4,7 +4,14 @@ import {
   TOUCHPOINT_EXAMPLES,
 } from '../../schemas/examples';
 import { TOUCHPOINT_TYPES } from '../../schemas/touchpoint';
-import { channelOf, dateTime, toCustomerStateRow, toStageChangeRow, toTouchpointRow } from './rows';
+import {
+  channelOf,
+  dateTime,
+  toCustomerStateRow,
+  toRemovedCustomerRow,
+  toStageChangeRow,
+  toTouchpointRow,
+} from './rows';
 
 const at = Date.UTC(2026, 3, 1, 12, 0, 0);
 
@@ -74,6 +81,21 @@ describe('output rows', () => {
       latest_nps: 9,
       unsubscribed: 0,
       net_revenue_minor: 5595,
+      merged_into: '',
+    });
+  });
+  it("a merged profile's removal row has every column of a snapshot's, no stage and the survivor", () => {
+    const removal = { modelId: 'five-stage', customerId: 'anon-1', sequence: 2, mergedInto: 'cust-1' };
+    const row = toRemovedCustomerRow(removal, at);
+    expect(Object.keys(row).sort()).toEqual(
+      Object.keys(toCustomerStateRow(CUSTOMER_SNAPSHOT_EXAMPLE, at)).sort(),
+    );
+    expect(row).toMatchObject({
+      customer_id: 'anon-1',
+      model_id: 'five-stage',
+      stage: '',
+      sequence: 2,
+      merged_into: 'cust-1',
     });
   });
 });

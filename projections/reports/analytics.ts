@@ -175,7 +175,7 @@ export async function cacReport(
     `SELECT s.acquisition_channel AS channel, count() AS customers, sum(s.net_revenue_minor) AS revenue_minor,
             sum(c.predicted_clv_minor) AS predicted_clv_minor,
             sum(greatest(1, dateDiff('month', toDate(s.first_purchase_at), toDate(s.last_seen_at)) + 1)) AS customer_months
-     FROM (SELECT * FROM ${db}.customer_state FINAL WHERE model_id = ${stringLiteral(modelId)} AND orders > 0${range('toDate(first_purchase_at)', r)}) AS s
+     FROM (SELECT * FROM ${db}.customer_state FINAL WHERE model_id = ${stringLiteral(modelId)} AND merged_into = '' AND orders > 0${range('toDate(first_purchase_at)', r)}) AS s
      ANY LEFT JOIN (SELECT customer_id, predicted_clv_minor FROM ${db}.customer_clv FINAL) AS c USING customer_id
      GROUP BY channel`,
   );
@@ -204,20 +204,18 @@ export async function funnelReport(
 ): Promise<FunnelReport> {
   const db = identifier(database);
   const model = stringLiteral(modelId);
-  // An anonymous profile whose visitor has since identified is part of that customer, not a person of its
-  // own. The live processor merges the two only when they share a partition (touchpoints are keyed by
-  // customer id, else anonymous id), so counts resolve identities here, from the Identified/Aliased facts.
-  // visitParamExtractString: 18.16 has no JSONExtract*; both engines have this one.
-  const identified = `(SELECT anonymous_id FROM ${db}.touchpoints WHERE customer_id != '' AND anonymous_id != ''
-     UNION ALL SELECT visitParamExtractString(payload, 'previousId') FROM ${db}.touchpoints WHERE type = 'Aliased')`;
+  // A profile merged into another customer (a browser that identified, an aliased id) is part of that
+  // customer, not a person of its own: its last row names the survivor (merged_into), and its stage changes
+  // are left out of the flows, as they are the survivor's history now.
   const stages = await engine.query<Record<string, unknown>>(
     `SELECT stage, count() AS customers FROM ${db}.customer_state FINAL
-     WHERE model_id = ${model} AND customer_id NOT IN ${identified}
+     WHERE model_id = ${model} AND merged_into = ''
      GROUP BY stage ORDER BY customers DESC`,
   );
+  const merged = `(SELECT customer_id FROM ${db}.customer_state FINAL WHERE model_id = ${model} AND merged_into != '')`;
   const flows = await engine.query<Record<string, unknown>>(
     `SELECT from_stage, to_stage, count() AS changes FROM ${db}.stage_changes FINAL
-     WHERE model_id = ${model}${range('toDate(occurred_at)', r)} AND customer_id NOT IN ${identified}
+     WHERE model_id = ${model}${range('toDate(occurred_at)', r)} AND customer_id NOT IN ${merged}
      GROUP BY from_stage, to_stage ORDER BY changes DESC`,
   );
   return {
