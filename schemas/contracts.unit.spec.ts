@@ -5,7 +5,14 @@ import { AVRO_SCHEMAS, PAYLOAD_RECORD_NAME } from './avro';
 import { CONTRACTS } from './contracts';
 import { renderSchemaReference } from './docs';
 import { CUSTOMER_SNAPSHOT_EXAMPLE, STAGE_CHANGED_EXAMPLE, TOUCHPOINT_EXAMPLES } from './examples';
-import { ALL_TOPICS, TOPICS } from './topics';
+import {
+  ALL_TOPICS,
+  MERGED_INTO_HEADER,
+  parseSnapshotKey,
+  SEQUENCE_HEADER,
+  snapshotKey,
+  TOPICS,
+} from './topics';
 import { TOUCHPOINT_TYPES, type Touchpoint } from './touchpoint';
 import { validateWith } from './validation';
 
@@ -150,6 +157,17 @@ describe('topics', () => {
     expect(new Set(ALL_TOPICS.map((t) => t.name)).size).toBe(ALL_TOPICS.length);
     expect(TOPICS.stageChanges.compatibility).toBe('FULL_TRANSITIVE');
     expect(TOPICS.customerSnapshots.config['cleanup.policy']).toBe('compact');
+  });
+
+  it("snapshot keys name the model and the customer; the documented key names the removal's headers", () => {
+    expect(snapshotKey('five-stage', 'anon/7')).toBe('five-stage/anon/7');
+    expect(parseSnapshotKey(snapshotKey('five-stage', 'anon/7'))).toEqual({
+      modelId: 'five-stage',
+      customerId: 'anon/7',
+    });
+    expect(parseSnapshotKey('cust-1')).toBeUndefined();
+    expect(TOPICS.customerSnapshots.key).toContain(MERGED_INTO_HEADER);
+    expect(TOPICS.customerSnapshots.key).toContain(SEQUENCE_HEADER);
   });
 });
 

@@ -58,7 +58,7 @@ export const TOPICS = {
     key:
       'modelId/customerId (snapshotKey), in the partition of customerId (co-partitioned with the touchpoints): ' +
       "each model's processor keeps its own row per customer. A profile merged into another customer gets a " +
-      'tombstone whose headers name the survivor (MERGED_INTO_HEADER) and its last sequence (SEQUENCE_HEADER)',
+      'tombstone whose headers name the survivor (ciclo-merged-into) and its last sequence (ciclo-sequence)',
     description:
       'The latest lifecycle snapshot per customer and stage model (compacted): a table other services can load.',
     contract: 'customerSnapshot',
