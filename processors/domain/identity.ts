@@ -21,6 +21,18 @@
  * it arrives, which is exact unless the source had touchpoints or inactivity deadlines of its own between
  * the link and the claim's arrival.
  *
+ * A link's two claims differ: the copy's knows only the id the link names, as the source's partition cannot
+ * tell which customer that id has become (its redirects live at its own home); the target's names that
+ * customer. A copy applied after the target's claim changes nothing. A target's claim applied after a copy
+ * that handed a profile over (to the named id, whose home sends it on to the customer) only re-points the
+ * source to the customer: a second, empty answer would release the target without the profile, which would
+ * then be merged after the link. After a copy that handed nothing over, it decides again. Redirects are
+ * brought up to date at the ids' homes by redirect notices (a claim with `insteadOf`): when a handoff is
+ * sent on from the named id to the customer it became, the source's home learns that customer; when a
+ * merge absorbs a profile, the homes of the ids it listed learn the survivor. On one partition a redirect
+ * names the customer at once; without the notices, an id led there through a chain of redirects on several
+ * partitions, which went elsewhere once an id in the middle was re-pointed (or the chain looped).
+ *
  * Later touchpoints that still carry only the source id reach its home partition, which forwards them to
  * the target's home, where they are applied by event time like any input (late, and counted, if they come
  * after the grace period). An id that already belongs to another customer is not merged again (a shared
@@ -45,6 +57,16 @@ export interface IdentityClaim {
   readonly linkEventId: string;
   readonly from: string;
   readonly into: string;
+  /**
+   * Present: a redirect notice, not a claim on a profile. `from` (and each of `listed`) leads to `into` as of
+   * the link if it still leads to `insteadOf`, where the link sent it, or was last re-pointed by an earlier
+   * link; a later link's re-point stays. Nothing is handed over or answered.
+   */
+  readonly insteadOf?: string;
+  /** With `insteadOf`: the ids the source's profile listed, which its home redirected with it. */
+  readonly listed?: readonly string[];
+  /** Made from the link's routing copy at `from`'s home: `into` is the id the link names, unresolved. */
+  readonly byLinkCopy?: true;
 }
 
 /** The source profile as of the link, or null when there was none to hand over. Addressed to `into`'s home. */

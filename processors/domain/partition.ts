@@ -214,6 +214,15 @@ class Aliases {
 const byEventTime = (a: PendingItem, b: PendingItem): number =>
   a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
 
+/** What the first of a link's two claims did at the source's home (identity.ts). */
+interface AppliedClaim {
+  readonly linkEventId: string;
+  /** Where it redirected the source. */
+  readonly into: string;
+  /** Whether it handed a profile over. */
+  readonly handedOver: boolean;
+}
+
 const isTouchpoint = (item: PendingItem): item is Touchpoint =>
   (item as { kind?: string }).kind === undefined;
 
@@ -247,6 +256,19 @@ export class PartitionLifecycle {
   private readonly arrived = new Map<string, ProfileHandoff>();
   /** Messages this partition sent to itself, handled before its next touchpoint. */
   private readonly inbox: IdentityMessage[] = [];
+  /**
+   * The last claim applied to each source id, until the link's other claim comes (a link's copy and its
+   * target's own claim both come here; applyClaim). As many entries as ids claimed here at most, like the
+   * redirects. In memory only: after a restart, a link's second claim is decided again as if it were first.
+   */
+  private readonly claimed = new Map<string, AppliedClaim>();
+  /**
+   * When a claim or redirect notice last re-pointed an id that lives here (event time), so that a notice of
+   * an earlier link does not undo a later one, and a notice of a later link wins over an earlier re-point,
+   * as on one partition. In memory only, like `claimed`: after a restart a notice only replaces the redirect
+   * it names (`insteadOf`).
+   */
+  private readonly redirectedAt = new Map<string, number>();
 
   constructor(
     readonly model: StageModel,
@@ -341,6 +363,7 @@ export class PartitionLifecycle {
       linkEventId: tp.eventId,
       from,
       into,
+      byLinkCopy: true,
     };
     // Either way it is this partition's input: stream time moves on, which may release the claim.
     if (tp.occurredAt > this.watermarkMs) this.watermarkMs = tp.occurredAt;
@@ -642,7 +665,7 @@ export class PartitionLifecycle {
       const early = this.arrived.get(tp.eventId);
       if (early?.state && s !== undefined) {
         this.arrived.delete(tp.eventId);
-        this.mergeLate(s, early.state);
+        this.mergeLate(s, early.state, early);
       }
     }
     this.evolveAndDecide(tp, id, s, undefined);
@@ -687,11 +710,27 @@ export class PartitionLifecycle {
   /** At the source's home, at the link's event time: hand the profile over and redirect its ids. */
   private applyClaim(claim: IdentityClaim): void {
     const { from, into } = claim;
+    if (claim.insteadOf !== undefined) {
+      this.applyRedirectNotice(claim, claim.insteadOf);
+      return;
+    }
     const waiting = this.held.size > 0 ? this.held.get(from) : undefined;
     if (waiting) {
       // The profile is itself waiting for a handoff: it is handed on as of the link once it is complete.
       waiting.queue.push({ claim, deadlinesBefore: this.deadlineLimit });
       return;
+    }
+    const first = this.claimed.size > 0 ? this.claimed.get(from) : undefined;
+    if (first !== undefined && first.linkEventId === claim.linkEventId) {
+      // The link's other claim (identity.ts). The copy's, after the target's: the target's named the
+      // customer, and decided. The target's, after a copy that handed nothing over: the copy decided on what
+      // this partition knows of the id the link names, which may be out of date, so this one decides again.
+      this.claimed.delete(from);
+      if (claim.byLinkCopy === true) return;
+      if (first.handedOver) {
+        this.redirectHandedOver(from, into, first.into);
+        return;
+      }
     }
     const current = this.resolve(from);
     // `into` merged into `from` is known here by the alias table, or by the list of the customer `from` is.
@@ -700,6 +739,7 @@ export class PartitionLifecycle {
       // are one customer already; handing it over and redirecting `from` would make two ids point at each
       // other, and the handoff would circle between them for ever. Only an answer, for a target that waits.
       this.answer(claim, null);
+      this.claimed.set(from, { linkEventId: claim.linkEventId, into, handedOver: false });
       return;
     }
     let state: CustomerState | null = null;
@@ -719,7 +759,59 @@ export class PartitionLifecycle {
       this.counters.identityConflicts += 1;
     }
     this.redirect(from, into);
+    this.redirectedAt.set(from, claim.occurredAt);
     this.answer(claim, state);
+    this.claimed.set(from, { linkEventId: claim.linkEventId, into, handedOver: state !== null });
+  }
+
+  /**
+   * The target's claim, after the link's copy handed the profile over here: the profile is on its way to the
+   * id the link names (`named`), whose home sends it on to the target, and the target waits for it. An empty
+   * answer as well would let the target apply the link without the profile, which would then be merged after
+   * it. The id now leads to the customer the target's claim names, as on one partition, unless a later
+   * claim re-pointed it meanwhile.
+   */
+  private redirectHandedOver(from: string, into: string, named: string): void {
+    if (into !== named && this.aliases.get(from) === named && this.resolve(into) !== from)
+      this.redirect(from, into);
+  }
+
+  /**
+   * Tells `id`'s home that `id` (and the ids in `listed`) lead to `into` as of the link, if they still lead to
+   * `insteadOf`, where the link sent them (identity.ts `IdentityClaim.insteadOf`).
+   */
+  private sendRedirectNotice(
+    link: { readonly linkEventId: string; readonly occurredAt: number },
+    id: string,
+    into: string,
+    insteadOf: string,
+    listed?: readonly string[],
+  ): void {
+    this.send({
+      kind: 'claim',
+      eventId: `${link.linkEventId}/redirect/${id}`,
+      occurredAt: link.occurredAt,
+      linkEventId: link.linkEventId,
+      from: id,
+      into,
+      insteadOf,
+      ...(listed !== undefined && listed.length > 0 ? { listed } : {}),
+    });
+  }
+
+  /**
+   * A redirect notice, at the id's home, in event-time order. An id still led where the link sent it is
+   * re-pointed, and so is one that an earlier link re-pointed elsewhere: on one partition the merge comes
+   * after it and re-points every id the absorbed profile lists. A re-point by a later link stays.
+   */
+  private applyRedirectNotice(notice: IdentityClaim, insteadOf: string): void {
+    const older = (id: string): boolean => (this.redirectedAt.get(id) ?? Infinity) < notice.occurredAt;
+    if (this.aliases.get(notice.from) !== insteadOf && !older(notice.from)) return;
+    for (const id of [notice.from, ...(notice.listed ?? [])])
+      if ((this.aliases.get(id) === insteadOf || older(id)) && this.resolve(notice.into) !== id) {
+        this.redirect(id, notice.into);
+        this.redirectedAt.set(id, notice.occurredAt);
+      }
   }
 
   /** The handoff that answers a claim: the profile as of the link, or null when none is handed over. */
@@ -766,18 +858,26 @@ export class PartitionLifecycle {
    * to the id's home first). Merged now rather than kept waiting for a link that has come and gone, which
    * lost the profile; the stage is decided again on the customer's next touchpoint.
    */
-  private mergeLate(s: CustomerState, absorbed: CustomerState): void {
-    this.adoptIds(absorbed, s.id);
+  private mergeLate(s: CustomerState, absorbed: CustomerState, link: ProfileHandoff): void {
+    this.adoptIds(absorbed, s.id, link);
     mergeInto(s, absorbed);
     this.changed.add(s.id);
     this.schedule(s);
   }
 
-  /** A merge: the absorbed profile's id and the ids it lists lead to customer `id` now (never to itself). */
-  private adoptIds(absorbed: CustomerState, id: string): void {
+  /**
+   * A merge: the absorbed profile's id and the ids it lists lead to customer `id` now (never to itself). The
+   * homes of listed ids that live elsewhere still send them to the absorbed id, which leads here only until
+   * it is re-pointed: they are told to send them here.
+   */
+  private adoptIds(absorbed: CustomerState, id: string, link: ProfileHandoff): void {
     this.counters.merges += 1;
     this.aliases.set(absorbed.id, id);
-    for (const alias of absorbed.mergedIds) if (alias !== id) this.aliases.set(alias, id);
+    for (const alias of absorbed.mergedIds) {
+      if (alias === id) continue;
+      this.aliases.set(alias, id);
+      if (!this.isHome(alias)) this.sendRedirectNotice(link, alias, id, absorbed.id);
+    }
   }
 
   /** At the target's home: merge what was handed over, apply the link, then everything that waited. */
@@ -799,11 +899,14 @@ export class PartitionLifecycle {
         const hops = (handoff.hops ?? 0) + 1;
         if (hops <= MAX_FORWARD_HOPS) {
           this.send({ ...handoff, into: target, hops });
+          // The source's home sent the id (and the ids its profile listed) to `handoff.into`, the id the link
+          // names: they belong to `target`, as on one partition, not to whatever that id becomes later.
+          this.sendRedirectNotice(handoff, handoff.from, target, handoff.into, handoff.state?.mergedIds);
           return;
         }
         this.counters.identityConflicts += 1;
         const last = handoff.state ? this.customers.get(target) : undefined;
-        if (last !== undefined) this.mergeLate(last, handoff.state!);
+        if (last !== undefined) this.mergeLate(last, handoff.state!, handoff);
         else if (handoff.state) this.arrived.set(handoff.linkEventId, handoff);
         return;
       }
@@ -813,7 +916,7 @@ export class PartitionLifecycle {
       // same answer again).
       if (handoff.state) {
         const s = this.customers.get(handoff.into);
-        if (s !== undefined && hasApplied(s, handoff.linkEventId)) this.mergeLate(s, handoff.state);
+        if (s !== undefined && hasApplied(s, handoff.linkEventId)) this.mergeLate(s, handoff.state, handoff);
         else this.arrived.set(handoff.linkEventId, handoff);
       }
       return;
@@ -824,7 +927,7 @@ export class PartitionLifecycle {
     const absorbed = handoff.state ?? undefined;
     let s = this.customers.get(id);
     if (absorbed) {
-      this.adoptIds(absorbed, id);
+      this.adoptIds(absorbed, id, handoff);
       if (s) mergeInto(s, absorbed);
     } else if (this.resolve(handoff.from) !== id) this.aliases.set(handoff.from, id);
     const [link, ...rest] = waiting.queue;
