@@ -28,6 +28,7 @@ import { migrate } from '../projections/migrations/migrate';
 import { identifier, stringLiteral } from '../projections/sql';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../schemas/serde';
+import { partitionFor } from '../schemas/partitioner';
 import { touchpointRecords, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { cpuPerEvent, cpuSnapshot } from './cpu';
@@ -124,9 +125,14 @@ const WORKER = path.join(__dirname, 'worker.js');
 
 /** Starts a bench/worker.ts process and resolves once it consumes. */
 async function startWorker(
-  role: 'processor' | 'projector' | 'collector',
+  role: 'processor' | 'projector' | 'collector' | 'relay' | 'sink',
   options: unknown,
-): Promise<{ stop(): Promise<void>; readonly failed: () => string | undefined }> {
+): Promise<{
+  stop(): Promise<void>;
+  readonly failed: () => string | undefined;
+  /** The last number the worker printed after "ready" (the sink's count of messages consumed). */
+  readonly reported: () => number;
+}> {
   // CICLO_BENCH_PROFILE=<dir> writes a CPU profile of each worker there (node --cpu-prof).
   const profile = process.env.CICLO_BENCH_PROFILE;
   const nodeArgs = profile
@@ -135,9 +141,13 @@ async function startWorker(
   const child = spawn(process.execPath, [...nodeArgs, WORKER, role, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let reported = 0;
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
+      const text = chunk.toString();
+      if (text.includes('ready')) resolve();
+      const numbers = text.match(/\d+/g);
+      if (numbers) reported = Number(numbers[numbers.length - 1]);
     });
     child.once('exit', (code) => reject(new Error(`bench ${role} exited with ${code ?? 'a signal'}`)));
   });
@@ -148,6 +158,7 @@ async function startWorker(
   });
   return {
     failed: () => failure,
+    reported: () => reported,
     async stop() {
       stopping = true;
       if (child.exitCode !== null) return;
@@ -216,6 +227,91 @@ export async function e2eEventsPerSec(
   for (let r = 0; r < runs; r++) {
     rates.push(await e2eOnce(endpoints, events));
     process.stderr.write(`e2e run ${r + 1}: ${Math.round(rates[r]!)}/s\n`);
+  }
+  return median(rates);
+}
+
+/**
+ * What ciclo's Kafka topology alone allows, as a ceiling for e2eEventsPerSec (a diagnostic; no target): the
+ * e2e run's touchpoints through the same path with no work at any stage. A relay in its own process, on the
+ * same exactly-once runner as the processor, writes for each touchpoint a snapshot and a changelog record
+ * (the processor writes one of each per customer changed in a batch, so at most this many) and a stage
+ * change as often as the replay says the processor does; a sink in its own process, consuming like the
+ * projector, reads the touchpoints, snapshots and stage changes and counts them, with no ClickHouse. The
+ * clock stops when the sink has read them all.
+ */
+export async function topologyEventsPerSec(
+  endpoints: ServiceEndpoints,
+  events: readonly Touchpoint[],
+  runs: number,
+): Promise<number> {
+  const stageChangesPerEvent =
+    replay(events, loadModel('five-stage'), { partitions: PARTITIONS, gracePeriodMs: 0 }).stageChanges
+      .length / events.length;
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const run = `bench_topo_${Date.now().toString(36)}`;
+    const topics = {
+      touchpoints: `${run}.touchpoints`,
+      identity: `${run}.identity`,
+      stageChanges: `${run}.stage-changes`,
+      customerSnapshots: `${run}.snapshots`,
+      changelog: `${run}.state`,
+    };
+    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+    await admin.ensureTopics(
+      Object.values(topics).map((name) => ({
+        name,
+        partitions: PARTITIONS,
+        ...(name === topics.changelog ? { config: { 'cleanup.policy': 'compact' } } : {}),
+      })),
+    );
+    await admin.close();
+    await sleep(2000);
+    const serde = await createSerde(
+      createAvroRegistry(endpoints.schemaRegistry.url),
+      CONTRACTS.touchpoint,
+      valueSubject(topics.touchpoints),
+    );
+    const encoded: { key: string; value: Buffer; headers?: Record<string, string> }[] = [];
+    for (const tp of events) encoded.push(...touchpointRecords(tp, await serde.encode(tp)));
+    // What the sink must read: every touchpoint record, and per record the relay's snapshot, and the stage
+    // changes the relay writes (at offsets o of a partition where floor((o + 1) * share) > floor(o * share)).
+    const relayed = encoded.length;
+    const perPartition = new Array<number>(PARTITIONS).fill(0);
+    for (const r of encoded) perPartition[partitionFor(r.key, PARTITIONS)]! += 1;
+    const stageChanges = perPartition.reduce((n, count) => n + Math.floor(count * stageChangesPerEvent), 0);
+    const workers = await Promise.all(
+      (['relay', 'sink'] as const).map((role) =>
+        startWorker(role, { endpoints, run, topics, stageChangesPerEvent }),
+      ),
+    );
+    const producer = await connectProducer({ brokers: endpoints.kafka.brokers, clientId: run });
+    try {
+      await sleep(3000);
+      const cpuBefore = process.env.CICLO_BENCH_CPU === '1' ? cpuSnapshot() : undefined;
+      const start = performance.now();
+      for (let i = 0; i < encoded.length; i += 2000)
+        await producer.send(topics.touchpoints, encoded.slice(i, i + 2000));
+      const expected = 2 * relayed + stageChanges;
+      const deadline = Date.now() + 600_000;
+      while (workers[1]!.reported() < expected) {
+        const failed = workers.map((w) => w.failed()).find((f) => f !== undefined);
+        if (failed !== undefined) throw new Error(failed);
+        if (Date.now() > deadline)
+          throw new Error(`topology run read ${workers[1]!.reported()} of ${expected} messages`);
+        await sleep(100);
+      }
+      rates.push(events.length / ((performance.now() - start) / 1000));
+      if (cpuBefore) process.stderr.write(`${cpuPerEvent(cpuBefore, cpuSnapshot(), events.length)}\n`);
+      process.stderr.write(`topology run ${r + 1}: ${Math.round(rates[r]!)}/s\n`);
+    } finally {
+      await producer.close();
+      await Promise.all(workers.map((w) => w.stop()));
+      const cleanup = await connectTopicAdmin(endpoints.kafka.brokers);
+      await cleanup.deleteTopics(Object.values(topics));
+      await cleanup.close();
+    }
   }
   return median(rates);
 }

@@ -5,6 +5,12 @@
  * benchmark never writes into the topics and tables a user's pipeline reads.
  */
 import type { ServiceEndpoints } from '../infra/config';
+import { connectConsumer } from '../infra/kafka/consumer';
+import {
+  startTransactionalProcessor,
+  type OutputRecord,
+  type StreamTask,
+} from '../infra/kafka/transactional-processor';
 import { createLogger } from '../infra/log';
 import { loadModel } from '../processors/domain/model';
 import { startLifecycleProcessor, type ProcessorTopics } from '../processors/runtime/start';
@@ -13,10 +19,74 @@ import { startCollector } from '../producers/collector/start';
 import { loadWebhooksConfig } from '../producers/webhooks/config';
 import { startProjector } from '../projections/projector/projector';
 
+/**
+ * The topology bench's relay (pipeline.ts `topologyEventsPerSec`): the processor's exactly-once runner with
+ * no fold, writing per input record a snapshot, a changelog record and, at the processor's share, a stage
+ * change, each a copy of the input's bytes.
+ */
+async function startRelay(options: WorkerOptions): Promise<() => Promise<void>> {
+  const share = options.stageChangesPerEvent ?? 0;
+  const task: StreamTask = {
+    open: () => undefined,
+    close: () => undefined,
+    process(partition, messages) {
+      const out: OutputRecord[] = [];
+      for (const m of messages) {
+        if (m.topic !== options.topics.touchpoints) continue;
+        out.push({ topic: options.topics.customerSnapshots, key: m.key, value: m.value });
+        out.push({ topic: options.topics.changelog, partition, key: m.key, value: m.value });
+        const o = Number(m.offset);
+        if (Math.floor((o + 1) * share) > Math.floor(o * share))
+          out.push({ topic: options.topics.stageChanges, key: m.key, value: m.value });
+      }
+      return Promise.resolve(out);
+    },
+  };
+  const relay = await startTransactionalProcessor({
+    brokers: options.endpoints.kafka.brokers,
+    groupId: `${options.run}-relay`,
+    inputTopic: options.topics.touchpoints,
+    coPartitionedTopics: [options.topics.identity],
+    changelogTopic: options.topics.changelog,
+    transactionalIdPrefix: `${options.run}-relay`,
+    task,
+    idleFlushMs: 500,
+  });
+  return () => relay.stop();
+}
+
+/** The topology bench's sink: consumes as the projector does, counts, and prints the count as it grows. */
+async function startSink(options: WorkerOptions): Promise<() => Promise<void>> {
+  let consumed = 0;
+  let printed = 0;
+  const consumer = await connectConsumer({
+    brokers: options.endpoints.kafka.brokers,
+    groupId: `${options.run}-sink`,
+    topics: [options.topics.touchpoints, options.topics.stageChanges, options.topics.customerSnapshots],
+    fromBeginning: true,
+    minBytes: 64 * 1024,
+    maxWaitTimeMs: 250,
+    partitionsConsumedConcurrently: 16,
+  });
+  await consumer.run((messages) => {
+    consumed += messages.length;
+    return Promise.resolve();
+  });
+  const timer = setInterval(() => {
+    if (consumed !== printed) process.stdout.write(`consumed ${(printed = consumed)}\n`);
+  }, 50);
+  return async () => {
+    clearInterval(timer);
+    await consumer.stop();
+  };
+}
+
 interface WorkerOptions {
   endpoints: ServiceEndpoints;
   run: string;
   topics: ProcessorTopics & { projectorDeadLetter: string };
+  /** For the relay: the share of input records that get a stage change. */
+  stageChangesPerEvent?: number;
   /** For the collector: its write key and port. */
   writeKey?: string;
   port?: number;
@@ -61,7 +131,11 @@ async function main(): Promise<void> {
       topic: options.topics.touchpoints,
     });
     stop = () => collector.stop();
-  } else throw new Error(`unknown role ${role ?? ''}: processor, projector or collector`);
+  } else if (role === 'relay') {
+    stop = await startRelay(options);
+  } else if (role === 'sink') {
+    stop = await startSink(options);
+  } else throw new Error(`unknown role ${role ?? ''}: processor, projector, collector, relay or sink`);
   process.stdout.write('ready\n');
   process.once('SIGTERM', () => {
     // CICLO_BENCH_CPU=1: the CPU time this worker used, from start to stop.
