@@ -13,6 +13,7 @@ import { homePartitionOf } from './identity';
 import { loadModel, PRESET_IDS, parseModel } from './model';
 import { PartitionLifecycle } from './partition';
 import { canonicalOrder, replay } from './replay';
+import { denseLinks } from '../../test/support/journeys';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 1);
@@ -788,77 +789,6 @@ describe('identity across partitions: aliases between known customers', () => {
       );
     },
   );
-
-  /**
-   * Small journeys dense with links between a few customers: 3-6 customers, 6-25 touchpoints a day apart,
-   * about a third of them aliases between customers and one in seven an identify of a browser.
-   */
-  function denseLinks(seed: number): Touchpoint[] {
-    let x = seed >>> 0 || 1;
-    const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-    const pick = (n: number): number => Math.floor(rand() * n);
-    const customers = 3 + pick(4);
-    const count = 6 + pick(20);
-    const customer = (): string => `c${pick(customers)}`;
-    const browser = (): string => `a${pick(customers)}`;
-    let n = 0;
-    const at = (day: number) => ({
-      eventId: `e${++n}`,
-      occurredAt: T0 + day * DAY,
-      receivedAt: T0 + day * DAY,
-    });
-    const events: Touchpoint[] = [];
-    for (let day = 1; day <= count; day++) {
-      const r = rand();
-      if (r < 0.35) {
-        const previousId = customer();
-        let customerId = customer();
-        if (customerId === previousId) customerId = `c${(Number(previousId.slice(1)) + 1) % customers}`;
-        events.push({
-          ...at(day),
-          type: 'Aliased',
-          customerId,
-          source: { kind: 'api', name: 'app' },
-          payload: { previousId },
-        });
-      } else if (r < 0.5) {
-        events.push({
-          ...at(day),
-          type: 'Identified',
-          customerId: customer(),
-          anonymousId: browser(),
-          source: { kind: 'api', name: 'app' },
-          payload: { email: 'x@example.com' },
-        });
-      } else if (r < 0.7) {
-        events.push({
-          ...at(day),
-          type: 'PageViewed',
-          ...(rand() < 0.5 ? { customerId: customer() } : { anonymousId: browser() }),
-          source: { kind: 'snippet', name: 'web' },
-          context: { utmSource: ['ads', 'seo', 'pod'][pick(3)]!, utmCampaign: 's' },
-          payload: { path: '/' },
-        });
-      } else {
-        events.push({
-          ...at(day),
-          type: 'PurchaseCompleted',
-          customerId: customer(),
-          source: { kind: 'api', name: 'shop' },
-          payload: { orderId: `o${n}`, lineItems: [], amountMinor: 1000, currency: 'EUR' },
-        });
-      }
-    }
-    for (let i = 0; i < 12; i++)
-      events.push({
-        ...at(30 + count),
-        type: 'PageViewed',
-        customerId: `clock-${i}`,
-        source: { kind: 'snippet', name: 'web' },
-        payload: { path: '/' },
-      });
-    return events;
-  }
 
   // Seeds 1-60, but for those that still differ (the open gaps, like the failing test above); 20 of these
   // differed before redirect notices and the rule for a link's two claims. Over seeds 1-2,000, 759 journeys

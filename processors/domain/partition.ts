@@ -121,7 +121,20 @@ export interface PartitionOutput {
   readonly redirected: ReadonlyMap<string, string>;
   /** Claims, handoffs and forwards for other partitions, in the order they were made. */
   readonly messages: IdentityMessage[];
+  /**
+   * Source ids whose first claim (`AppliedClaim`) was remembered or forgotten since the last takeOutput():
+   * what the changelog keeps of links between their two claims, so that a restore decides the second claim
+   * as the running partition would have (null: forgotten).
+   */
+  readonly claims: ReadonlyMap<string, AppliedClaim | null>;
 }
+
+/**
+ * How many first claims a partition remembers at most. An entry lives until the link's other claim comes,
+ * which for a producer that writes no routing copy (schemas/topics.ts) is never: the oldest is forgotten
+ * then, and its link's other claim, should it still come, is decided as if it were the first.
+ */
+export const CLAIMS_LIMIT = 10_000;
 
 /**
  * Stage changes since the last takeOutput(), kept as columns and made into StageChanged records only when
@@ -215,7 +228,7 @@ const byEventTime = (a: PendingItem, b: PendingItem): number =>
   a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
 
 /** What the first of a link's two claims did at the source's home (identity.ts). */
-interface AppliedClaim {
+export interface AppliedClaim {
   readonly linkEventId: string;
   /** Where it redirected the source. */
   readonly into: string;
@@ -258,15 +271,15 @@ export class PartitionLifecycle {
   private readonly inbox: IdentityMessage[] = [];
   /**
    * The last claim applied to each source id, until the link's other claim comes (a link's copy and its
-   * target's own claim both come here; applyClaim). As many entries as ids claimed here at most, like the
-   * redirects. In memory only: after a restart, a link's second claim is decided again as if it were first.
+   * target's own claim both come here; applyClaim). In the order they were last set, at most CLAIMS_LIMIT;
+   * kept in the changelog (`claims` of takeOutput).
    */
   private readonly claimed = new Map<string, AppliedClaim>();
+  private claimsChanged = new Map<string, AppliedClaim | null>();
   /**
    * When a claim or redirect notice last re-pointed an id that lives here (event time), so that a notice of
    * an earlier link does not undo a later one, and a notice of a later link wins over an earlier re-point,
-   * as on one partition. In memory only, like `claimed`: after a restart a notice only replaces the redirect
-   * it names (`insteadOf`).
+   * as on one partition. Kept with the id's redirect in the changelog (`redirectTimeOf`).
    */
   private readonly redirectedAt = new Map<string, number>();
 
@@ -278,16 +291,25 @@ export class PartitionLifecycle {
       customers?: Iterable<CustomerState>;
       /** Ids that belong to another customer (id -> customer), restored after the customers' own. */
       redirects?: Iterable<readonly [string, string]>;
+      /** When claims or notices re-pointed ids (`redirectTimeOf`). */
+      redirectTimes?: Iterable<readonly [string, number]>;
+      /** First claims of links whose other claim has not come (`PartitionOutput.claims`), oldest first. */
+      claims?: Iterable<readonly [string, AppliedClaim]>;
     },
   ) {
     this.rules = ruleIndexOf(model);
     for (const json of restored?.customers ?? []) {
       const s = restoredState(json);
       this.customers.set(s.id, s);
-      for (const id of s.mergedIds) this.aliases.set(id, s.id);
       this.schedule(s);
     }
+    // The ids a customer lists lead to it, unless the changelog says otherwise: an id that is a customer of
+    // its own, or whose redirect record (written whenever an id is re-pointed) names another customer.
+    for (const s of this.customers.values())
+      for (const id of s.mergedIds) if (!this.customers.has(id)) this.aliases.set(id, s.id);
     for (const [id, into] of restored?.redirects ?? []) this.aliases.set(id, into);
+    for (const [id, at] of restored?.redirectTimes ?? []) this.redirectedAt.set(id, at);
+    for (const [from, claim] of restored?.claims ?? []) this.claimed.set(from, claim);
     const checkpoint = restored?.checkpoint;
     if (checkpoint) {
       this.watermarkMs = checkpoint.watermark;
@@ -410,7 +432,9 @@ export class PartitionLifecycle {
       removed: this.removed,
       redirected: this.redirected,
       messages: this.messages,
+      claims: this.claimsChanged,
     };
+    if (this.claimsChanged.size > 0) this.claimsChanged = new Map();
     this.changed = new Set();
     this.removed = new Map();
     if (this.redirected.size > 0) this.redirected = new Map();
@@ -455,6 +479,16 @@ export class PartitionLifecycle {
       to = next;
     }
     return to;
+  }
+
+  /** Whether the redirects from `from` pass through `id` (which redirecting `id` to `from` would loop). */
+  private leadsThrough(from: string, id: string): boolean {
+    let to: string | undefined = from;
+    for (let steps = 0; to !== undefined && steps < MAX_REDIRECT_STEPS; steps++) {
+      if (to === id) return true;
+      to = this.aliases.get(to);
+    }
+    return false;
   }
 
   private isHome(id: string): boolean {
@@ -725,7 +759,7 @@ export class PartitionLifecycle {
       // The link's other claim (identity.ts). The copy's, after the target's: the target's named the
       // customer, and decided. The target's, after a copy that handed nothing over: the copy decided on what
       // this partition knows of the id the link names, which may be out of date, so this one decides again.
-      this.claimed.delete(from);
+      this.forgetClaim(from);
       if (claim.byLinkCopy === true) return;
       if (first.handedOver) {
         this.redirectHandedOver(from, into, first.into);
@@ -739,7 +773,7 @@ export class PartitionLifecycle {
       // are one customer already; handing it over and redirecting `from` would make two ids point at each
       // other, and the handoff would circle between them for ever. Only an answer, for a target that waits.
       this.answer(claim, null);
-      this.claimed.set(from, { linkEventId: claim.linkEventId, into, handedOver: false });
+      this.rememberClaim(from, { linkEventId: claim.linkEventId, into, handedOver: false });
       return;
     }
     let state: CustomerState | null = null;
@@ -758,10 +792,27 @@ export class PartitionLifecycle {
       // The id already belongs to another customer: it now points at the new one, nothing is merged.
       this.counters.identityConflicts += 1;
     }
-    this.redirect(from, into);
-    this.redirectedAt.set(from, claim.occurredAt);
+    this.redirect(from, into, claim.occurredAt);
     this.answer(claim, state);
-    this.claimed.set(from, { linkEventId: claim.linkEventId, into, handedOver: state !== null });
+    this.rememberClaim(from, { linkEventId: claim.linkEventId, into, handedOver: state !== null });
+  }
+
+  /** Remembers the first claim of a link on `from` (the latest last), forgetting the oldest past the limit. */
+  private rememberClaim(from: string, claim: AppliedClaim): void {
+    this.claimed.delete(from);
+    this.claimed.set(from, claim);
+    this.claimsChanged.set(from, claim);
+    if (this.claimed.size > CLAIMS_LIMIT) this.forgetClaim(this.claimed.keys().next().value!);
+  }
+
+  private forgetClaim(from: string): void {
+    this.claimed.delete(from);
+    this.claimsChanged.set(from, null);
+  }
+
+  /** When a claim or redirect notice last re-pointed `id` (event time), if one did. */
+  redirectTimeOf(id: string): number | undefined {
+    return this.redirectedAt.get(id);
   }
 
   /**
@@ -808,9 +859,14 @@ export class PartitionLifecycle {
     const older = (id: string): boolean => (this.redirectedAt.get(id) ?? Infinity) < notice.occurredAt;
     if (this.aliases.get(notice.from) !== insteadOf && !older(notice.from)) return;
     for (const id of [notice.from, ...(notice.listed ?? [])])
-      if ((this.aliases.get(id) === insteadOf || older(id)) && this.resolve(notice.into) !== id) {
-        this.redirect(id, notice.into);
-        this.redirectedAt.set(id, notice.occurredAt);
+      if (
+        id !== notice.into && // a profile's list can name the customer it merged into: never to itself
+        !this.customers.has(id) && // a customer here is one of its own (its state would be lost)
+        !(this.held.size > 0 && this.held.has(id)) &&
+        (this.aliases.get(id) === insteadOf || older(id)) &&
+        this.resolve(notice.into) !== id
+      ) {
+        this.redirect(id, notice.into, notice.occurredAt);
       }
   }
 
@@ -846,9 +902,19 @@ export class PartitionLifecycle {
       });
   }
 
-  private redirect(id: string, into: string): void {
+  /**
+   * `id` leads to `into` from now on; `at`: the event time of the claim or notice that re-points it
+   * (`redirectTimeOf`). Never for a customer of its own here or one waiting for a handoff, nor to itself: an
+   * id is either a customer or leads to one (the changelog keeps one record per id, so a restore could not
+   * have both), and its state would be unreachable. Nor when `into` leads through `id`: ids that lead to
+   * each other resolve to one or the other, depending on the length of the loop.
+   */
+  private redirect(id: string, into: string, at?: number): void {
+    if (id === into || this.customers.has(id) || (this.held.size > 0 && this.held.has(id))) return;
+    if (this.leadsThrough(into, id)) return;
     this.aliases.set(id, into);
     this.redirected.set(id, into);
+    if (at !== undefined) this.redirectedAt.set(id, at);
   }
 
   /**
@@ -872,10 +938,12 @@ export class PartitionLifecycle {
    */
   private adoptIds(absorbed: CustomerState, id: string, link: ProfileHandoff): void {
     this.counters.merges += 1;
-    this.aliases.set(absorbed.id, id);
+    // Through redirect(): the changelog keeps each, so a restore resolves these ids as this partition does
+    // (the survivor's list alone can name an id that a later link re-pointed, or no longer name it at all).
+    if (absorbed.id !== id) this.redirect(absorbed.id, id);
     for (const alias of absorbed.mergedIds) {
       if (alias === id) continue;
-      this.aliases.set(alias, id);
+      this.redirect(alias, id);
       if (!this.isHome(alias)) this.sendRedirectNotice(link, alias, id, absorbed.id);
     }
   }
@@ -929,7 +997,16 @@ export class PartitionLifecycle {
     if (absorbed) {
       this.adoptIds(absorbed, id, handoff);
       if (s) mergeInto(s, absorbed);
-    } else if (this.resolve(handoff.from) !== id) this.aliases.set(handoff.from, id);
+    }
+    // Nothing handed over: the source id leads here from now on, unless it is a customer of its own here or
+    // this customer's id leads to it (a link back, answered with nothing): either would make the two ids
+    // lead to each other, and the customer's own state unreachable.
+    const adopted =
+      !absorbed &&
+      this.resolve(handoff.from) !== id &&
+      !this.customers.has(handoff.from) &&
+      this.resolve(id) !== handoff.from;
+    if (adopted) this.redirect(handoff.from, id);
     const [link, ...rest] = waiting.queue;
     s = this.evolveAndDecide((link as { tp: Touchpoint }).tp, id, s, s === undefined ? absorbed : undefined);
     if (!absorbed && !s.mergedIds.includes(handoff.from))

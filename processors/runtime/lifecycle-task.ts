@@ -24,7 +24,12 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { toSnapshot, type CustomerState } from '../domain/customer';
 import { addresseeOf, homePartitionOf, type IdentityMessage, type ProfileHandoff } from '../domain/identity';
 import type { StageModel } from '../domain/model';
-import { PartitionLifecycle, type HeldCustomer, type PartitionCheckpoint } from '../domain/partition';
+import {
+  PartitionLifecycle,
+  type AppliedClaim,
+  type HeldCustomer,
+  type PartitionCheckpoint,
+} from '../domain/partition';
 
 /**
  * 2: a held customer (waiting for a handoff) is a changelog record of its own, kind 'partition' under
@@ -32,13 +37,18 @@ import { PartitionLifecycle, type HeldCustomer, type PartitionCheckpoint } from 
  * once grew past the broker's message.max.bytes. Format 1 changelogs (held inline) are still read.
  * 3: a customer's state has no stage history (customer.ts, `sequence`). Format 1 and 2 states are read, their
  * history dropped; a version before this one refuses format 3, rather than failing on the missing history.
+ * 4: the first claim of a link whose other claim has not come is a record of its own (CLAIM_KEY_PREFIX),
+ * and a redirect record carries the event time of the claim or notice that made it (`at`). A version before
+ * this one would read a claim record as the partition's checkpoint, so it refuses format 4.
  */
-export const CHANGELOG_FORMAT_VERSION = 3;
-const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3]);
+export const CHANGELOG_FORMAT_VERSION = 4;
+const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4]);
 const PARTITION_KEY = '__partition__';
 const HELD_KEY_PREFIX = '__partition__/held/';
 /** A handoff that came before its link was applied, by link event id: also a record of its own. */
 const ARRIVED_KEY_PREFIX = '__partition__/arrived/';
+/** The first claim of a link whose other claim has not come, by source id (PartitionOutput.claims). */
+const CLAIM_KEY_PREFIX = '__partition__/claim/';
 
 export interface LifecycleTaskDeps {
   readonly model: StageModel;
@@ -145,7 +155,7 @@ export function createLifecycleTask(
   };
 
   async function outputsOf(partition: number, p: PartitionLifecycle): Promise<OutputRecord[]> {
-    const { stageChanges, changed, removed, redirected, messages } = p.takeOutput();
+    const { stageChanges, changed, removed, redirected, messages, claims } = p.takeOutput();
     const out = new Pending();
     const records = out.records;
     for (const change of stageChanges)
@@ -196,12 +206,19 @@ export function createLifecycleTask(
       if (!redirected.has(id))
         records.push({ topic: topics.changelog, partition, key: changelogKey(model.id, id), value: null });
     }
-    for (const [id, into] of redirected)
+    for (const [id, into] of redirected) {
+      const at = p.redirectTimeOf(id);
       stateRecord(
         { topic: topics.changelog, partition, key: changelogKey(model.id, id) },
         'redirect',
-        JSON.stringify({ into }),
+        JSON.stringify(at === undefined ? { into } : { into, at }),
       );
+    }
+    for (const [from, claim] of claims) {
+      const key = changelogKey(model.id, CLAIM_KEY_PREFIX + from);
+      if (claim === null) records.push({ topic: topics.changelog, partition, key, value: null });
+      else stateRecord({ topic: topics.changelog, partition, key }, 'partition', JSON.stringify(claim));
+    }
     for (const message of messages) {
       const to = addresseeOf(message);
       stateRecord(
@@ -313,12 +330,19 @@ export function createLifecycleTask(
       let checkpoint: PartitionCheckpoint | undefined;
       const customers = new Map<string, CustomerState>();
       const redirects = new Map<string, string>();
+      const redirectTimes = new Map<string, number>();
+      // In the order last written, as the partition kept them (it forgets the oldest first).
+      const claims = new Map<string, AppliedClaim>();
       const held = new Map<string, HeldCustomer>();
       const arrived = new Map<string, ProfileHandoff>();
       for (const record of changelog) {
         if (!record.key?.startsWith(prefix)) continue; // another model's state
         const id = record.key.slice(prefix.length);
-        if (id.startsWith(ARRIVED_KEY_PREFIX)) {
+        if (id.startsWith(CLAIM_KEY_PREFIX)) {
+          const from = id.slice(CLAIM_KEY_PREFIX.length);
+          claims.delete(from);
+          if (!record.value) continue;
+        } else if (id.startsWith(ARRIVED_KEY_PREFIX)) {
           if (!record.value) {
             arrived.delete(id.slice(ARRIVED_KEY_PREFIX.length));
             continue;
@@ -332,6 +356,7 @@ export function createLifecycleTask(
         } else if (!record.value) {
           customers.delete(id);
           redirects.delete(id);
+          redirectTimes.delete(id);
           continue;
         }
         const decoded = await serdes.lifecycleState.decode(record.value);
@@ -339,7 +364,9 @@ export function createLifecycleTask(
         if (!READABLE_FORMAT_VERSIONS.has(decoded.value.formatVersion))
           throw new Error(`changelog format ${decoded.value.formatVersion} is not supported`);
         const { kind, state } = decoded.value;
-        if (kind === 'partition' && id.startsWith(ARRIVED_KEY_PREFIX)) {
+        if (kind === 'partition' && id.startsWith(CLAIM_KEY_PREFIX))
+          claims.set(id.slice(CLAIM_KEY_PREFIX.length), JSON.parse(state) as AppliedClaim);
+        else if (kind === 'partition' && id.startsWith(ARRIVED_KEY_PREFIX)) {
           const h = JSON.parse(state) as ProfileHandoff;
           arrived.set(h.linkEventId, h);
         } else if (kind === 'partition' && id.startsWith(HELD_KEY_PREFIX)) {
@@ -349,8 +376,12 @@ export function createLifecycleTask(
         else if (kind === 'customer') {
           customers.set(id, JSON.parse(state) as CustomerState);
           redirects.delete(id);
+          redirectTimes.delete(id);
         } else if (kind === 'redirect') {
-          redirects.set(id, (JSON.parse(state) as { into: string }).into);
+          const { into, at } = JSON.parse(state) as { into: string; at?: number };
+          redirects.set(id, into);
+          if (at === undefined) redirectTimes.delete(id);
+          else redirectTimes.set(id, at);
           customers.delete(id);
         } else throw new Error(`changelog record ${record.key} has kind ${kind}, which belongs elsewhere`);
       }
@@ -375,7 +406,13 @@ export function createLifecycleTask(
       const p = new PartitionLifecycle(
         model,
         { gracePeriodMs: deps.gracePeriodMs, route: { partition, partitions: deps.partitions } },
-        { ...(checkpoint ? { checkpoint } : {}), customers: customers.values(), redirects },
+        {
+          ...(checkpoint ? { checkpoint } : {}),
+          customers: customers.values(),
+          redirects,
+          redirectTimes,
+          claims,
+        },
       );
       const written = new Map<string, HeldVersion>();
       for (const h of p.checkpoint().held ?? []) if (fromRecords.has(h.id)) written.set(h.id, versionOf(h));

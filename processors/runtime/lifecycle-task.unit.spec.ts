@@ -6,6 +6,7 @@
  * it. Whatever the schedule, the stage changes written must be exactly what `lifecycle replay` computes.
  * The real thing, on Kafka, is test/processor.int.spec.ts; this one tries thousands of schedules in seconds.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { OutputRecord } from '../../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../../infra/kafka/types';
 import type { StageChanged } from '../../schemas/outputs';
@@ -20,7 +21,7 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { loadModel } from '../domain/model';
 import { partitionFor } from '../../schemas/partitioner';
 import { canonicalOrder, replay } from '../domain/replay';
-import { journeys } from '../../test/support/journeys';
+import { denseLinks, journeys } from '../../test/support/journeys';
 import { createLifecycleTask } from './lifecycle-task';
 
 const PARTITIONS = 3;
@@ -65,12 +66,19 @@ class Logs {
   }
 }
 
+/**
+ * One schedule, drawn from `seed`. Crashes come from a random stream of their own and take no step of the
+ * schedule, so a run with `crashRate: 0` consumes the same batches in the same order, only never restores.
+ */
 async function run(
   events: readonly Touchpoint[],
   seed: number,
+  options: { crashRate?: number } = {},
 ): Promise<{ stageChanges: StageChanged[]; logs: Logs }> {
   let x = seed;
   const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  let y = (seed ^ 0x5bd1e995) >>> 0 || 1;
+  const crashRand = (): number => (y = (Math.imul(y, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const logs = new Logs();
   // Produced in four chunks over the run, so partitions catch up, go idle, and get more.
   let produced = 0;
@@ -132,11 +140,10 @@ async function run(
     if (rand() < 0.01) stalled = -1;
     const runnable = busy.length > 1 ? busy.filter((q) => q !== stalled) : busy;
     const p = runnable[Math.floor(rand() * runnable.length)]!;
-    if (rand() < 0.03) {
+    if (crashRand() < (options.crashRate ?? 0.05)) {
       // A crash: what was not committed is gone; the next owner restores from the changelog.
       task.close(p);
       await open(p);
-      continue;
     }
     // A partition that has consumed everything so far goes idle and is flushed, while others are busy.
     for (const q of PARTITION_LIST)
@@ -177,6 +184,29 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
       expect(canonicalOrder((await run(events, seed)).stageChanges)).toEqual(expectedOf(events));
     },
   );
+
+  // A restore must give back everything the fold decides with, including what the identity protocol
+  // remembers of links between their two claims: a crash anywhere changes nothing that is written. A crash
+  // before two steps in five; with the claims and redirect times in memory only, 13 of these 150 seeds
+  // wrote something else. Deeper: DENSE_SEEDS=2000 CRASH_RATE=0.2 passed at the time of writing.
+  it('writes the same with crashes as without, on journeys dense with links between customers', async () => {
+    const differing: number[] = [];
+    for (let seed = 1; seed <= Number(process.env.DENSE_SEEDS ?? 150); seed++) {
+      const events = denseLinks(seed);
+      const calm = await run(events, seed, { crashRate: 0 });
+      const crashing = await run(events, seed, { crashRate: Number(process.env.CRASH_RATE ?? 0.4) });
+      const table = (logs: Logs): string[] =>
+        PARTITION_LIST.flatMap((p) =>
+          logs.partition(topics.customerSnapshots, p).map((m) => `${m.key} ${m.value?.toString() ?? ''}`),
+        );
+      if (
+        !isDeepStrictEqual(canonicalOrder(crashing.stageChanges), canonicalOrder(calm.stageChanges)) ||
+        !isDeepStrictEqual(table(crashing.logs).slice(-50), table(calm.logs).slice(-50))
+      )
+        differing.push(seed);
+    }
+    expect(differing).toEqual([]);
+  });
 
   it("leaves in the snapshot topic, compacted, each model's customers in their partition and each merged profile's removal", async () => {
     const events = journeys('snapshots', 60);

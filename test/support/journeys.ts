@@ -59,3 +59,73 @@ export function journeys(prefix: string, n: number): Touchpoint[] {
   out.push({ ...base(`${prefix}-clock`, undefined, 400), type: 'PageViewed', payload: {} }); // moves stream time on
   return out.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
 }
+/**
+ * Small journeys dense with links between a few customers: 3-6 customers, 6-25 touchpoints a day apart,
+ * about a third of them aliases between customers and one in seven an identify of a browser.
+ */
+export function denseLinks(seed: number): Touchpoint[] {
+  let x = seed >>> 0 || 1;
+  const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const pick = (n: number): number => Math.floor(rand() * n);
+  const customers = 3 + pick(4);
+  const count = 6 + pick(20);
+  const customer = (): string => `c${pick(customers)}`;
+  const browser = (): string => `a${pick(customers)}`;
+  let n = 0;
+  const at = (day: number) => ({
+    eventId: `e${++n}`,
+    occurredAt: T0 + day * DAY,
+    receivedAt: T0 + day * DAY,
+  });
+  const events: Touchpoint[] = [];
+  for (let day = 1; day <= count; day++) {
+    const r = rand();
+    if (r < 0.35) {
+      const previousId = customer();
+      let customerId = customer();
+      if (customerId === previousId) customerId = `c${(Number(previousId.slice(1)) + 1) % customers}`;
+      events.push({
+        ...at(day),
+        type: 'Aliased',
+        customerId,
+        source: { kind: 'api', name: 'app' },
+        payload: { previousId },
+      });
+    } else if (r < 0.5) {
+      events.push({
+        ...at(day),
+        type: 'Identified',
+        customerId: customer(),
+        anonymousId: browser(),
+        source: { kind: 'api', name: 'app' },
+        payload: { email: 'x@example.com' },
+      });
+    } else if (r < 0.7) {
+      events.push({
+        ...at(day),
+        type: 'PageViewed',
+        ...(rand() < 0.5 ? { customerId: customer() } : { anonymousId: browser() }),
+        source: { kind: 'snippet', name: 'web' },
+        context: { utmSource: ['ads', 'seo', 'pod'][pick(3)]!, utmCampaign: 's' },
+        payload: { path: '/' },
+      });
+    } else {
+      events.push({
+        ...at(day),
+        type: 'PurchaseCompleted',
+        customerId: customer(),
+        source: { kind: 'api', name: 'shop' },
+        payload: { orderId: `o${n}`, lineItems: [], amountMinor: 1000, currency: 'EUR' },
+      });
+    }
+  }
+  for (let i = 0; i < 12; i++)
+    events.push({
+      ...at(30 + count),
+      type: 'PageViewed',
+      customerId: `clock-${i}`,
+      source: { kind: 'snippet', name: 'web' },
+      payload: { path: '/' },
+    });
+  return events;
+}
