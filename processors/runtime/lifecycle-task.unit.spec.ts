@@ -208,6 +208,58 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     expect(differing).toEqual([]);
   });
 
+  it('keeps two models apart in the shared snapshot topic: each has its own row per customer', async () => {
+    // Two models' processors on the same topics, as `ciclo process --model` runs them side by side. Keyed by
+    // the customer alone, their snapshots replaced each other in the compacted topic, and one model's merge
+    // tombstone deleted the other's row.
+    const events = journeys('two-models', 30);
+    const logs = new Logs();
+    for (const tp of events)
+      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp))))
+        logs.append(topics.touchpoints, partitionFor(r.key, PARTITIONS), r.key, r.value, r.headers ?? {});
+    const serdes = {
+      touchpoint: jsonSerde<Touchpoint>(),
+      stageChanged: jsonSerde<StageChanged>(),
+      customerSnapshot: jsonSerde<never>(),
+      lifecycleState: jsonSerde<never>(),
+      identity: jsonSerde<never>(),
+    };
+    const models = ['five-stage', 'four-stage'].map((id) => loadModel(id));
+    for (const model of models) {
+      const task = createLifecycleTask({ model, gracePeriodMs: 0, partitions: PARTITIONS, topics, serdes });
+      const read = PARTITION_LIST.map(() => ({ [topics.touchpoints]: 0, [topics.identity]: 0 }));
+      for (const p of PARTITION_LIST) await task.open(p, []);
+      for (let more = true; more;) {
+        more = false;
+        for (const p of PARTITION_LIST)
+          for (const topic of [topics.touchpoints, topics.identity]) {
+            const batch = logs.partition(topic, p).slice(read[p]![topic]);
+            if (batch.length === 0) continue;
+            read[p]![topic]! += batch.length;
+            logs.write(await task.process(p, batch));
+            more = true;
+          }
+        if (!more) for (const p of PARTITION_LIST) logs.write(await task.idle!(p));
+        more ||= PARTITION_LIST.some(
+          (p) => logs.partition(topics.identity, p).length > read[p]![topics.identity]!,
+        );
+      }
+    }
+    const table = new Map<string, IncomingMessage>();
+    for (const p of PARTITION_LIST)
+      for (const m of logs.partition(topics.customerSnapshots, p)) table.set(m.key!, m);
+    const live = (modelId: string): string[] =>
+      [...table]
+        .filter(([k, m]) => m.value !== null && parseSnapshotKey(k)!.modelId === modelId)
+        .map(([k]) => parseSnapshotKey(k)!.customerId)
+        .sort();
+    for (const model of models) {
+      const replayed = replay(events, model, { partitions: PARTITIONS, gracePeriodMs: 0 });
+      expect(live(model.id)).toEqual(replayed.partitions.flatMap((p) => [...p.customers.keys()]).sort());
+    }
+    expect(live('five-stage').length).toBeGreaterThan(10);
+  });
+
   it("leaves in the snapshot topic, compacted, each model's customers in their partition and each merged profile's removal", async () => {
     const events = journeys('snapshots', 60);
     const { logs } = await run(events, 7);
