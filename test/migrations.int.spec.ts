@@ -301,4 +301,48 @@ describe.each(engines)('migrations on %s', (_name, open) => {
     ]);
     expect(clv.histogram.reduce((n, b) => n + b.customers, 0)).toBe(2);
   });
+  it('counts revenue and cohorts per person: guest and merged ids under the customer they became', async () => {
+    // A guest's purchase, then the same person's as a customer (the browser identified: a removal row); a
+    // guest who never identified; an id merged into one that was merged again (a chain).
+    await engine.insert(`${db}.touchpoints`, [
+      { ...purchase('p1', '', 'po1', '1998-01-05', 100), anonymous_id: 'g-anon' },
+      purchase('p2', 'g-cust', 'po2', '1998-03-01', 200),
+      { ...purchase('p3', '', 'po3', '1998-01-07', 50), anonymous_id: 'g-guest' },
+      purchase('p4', 'g-old', 'po4', '1998-02-01', 10),
+    ]);
+    await engine.insert(
+      `${db}.customer_state`,
+      [
+        ['g-anon', 'g-cust'],
+        ['g-old', 'g-mid'],
+        ['g-mid', 'g-top'],
+      ].map(([id, into]) => ({ customer_id: id, model_id: 'five-stage', sequence: 1, merged_into: into })),
+    );
+    const map = await engine.query<{ id: string; customer_id: string }>(
+      `SELECT id, customer_id FROM ${db}.identity_map WHERE id LIKE 'g-%' ORDER BY id`,
+    );
+    expect(map).toEqual([
+      { id: 'g-anon', customer_id: 'g-cust' },
+      { id: 'g-mid', customer_id: 'g-top' },
+      { id: 'g-old', customer_id: 'g-top' },
+    ]);
+    const cohorts = await engine.query<Record<string, unknown>>(
+      `SELECT customer_id, toString(cohort_month) AS cohort FROM ${db}.customer_cohorts
+       WHERE first_purchase_at >= toDateTime('1998-01-01 00:00:00') ORDER BY customer_id`,
+    );
+    expect(cohorts).toEqual([
+      { customer_id: 'g-cust', cohort: '1998-01-01' },
+      { customer_id: 'g-guest', cohort: '1998-01-01' },
+      { customer_id: 'g-top', cohort: '1998-02-01' },
+    ]);
+    const revenue = await engine.query<Record<string, unknown>>(
+      `SELECT customer_id, toString(sum(amount_minor)) AS minor FROM ${db}.revenue_events
+       WHERE revenue_at >= toDateTime('1998-01-01 00:00:00') GROUP BY customer_id ORDER BY customer_id`,
+    );
+    expect(revenue).toEqual([
+      { customer_id: 'g-cust', minor: '300' },
+      { customer_id: 'g-guest', minor: '50' },
+      { customer_id: 'g-top', minor: '10' },
+    ]);
+  });
 });

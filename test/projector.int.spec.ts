@@ -232,7 +232,9 @@ describe('projector', () => {
           log,
           topics,
         }),
-      ).rejects.toThrow(/lacks migrations 003_merged_profiles: run ciclo migrate/);
+      ).rejects.toThrow(
+        /lacks migrations 003_merged_profiles, 004_identity_resolved_revenue: run ciclo migrate/,
+      );
     } finally {
       await clickhouse.command(`DROP DATABASE IF EXISTS ${bare}`);
     }

@@ -81,8 +81,8 @@ export async function churnReport(
     `SELECT formatDateTime(addMonths(m, 1), '%Y-%m') AS month, uniqExact(customer_id) AS active_last_month,
             uniqExactIf(customer_id, has(months, addMonths(m, 1))) AS retained
      FROM (
-       SELECT customer_id, groupUniqArray(toStartOfMonth(occurred_at)) AS months
-       FROM ${db}.touchpoints FINAL WHERE type = 'PurchaseCompleted' AND customer_id != '' GROUP BY customer_id
+       SELECT customer_id, groupUniqArray(toStartOfMonth(revenue_at)) AS months
+       FROM ${db}.revenue_events WHERE kind = 'purchase' AND customer_id != '' GROUP BY customer_id
      ) ARRAY JOIN months AS m
      WHERE 1${range('addMonths(m, 1)', r)}
      GROUP BY m ORDER BY m`,
