@@ -5,7 +5,12 @@
  */
 import { openEmbeddedClickHouse } from '../infra/clickhouse/embedded';
 import { connectClickHouseServer, type ClickHouseEngine } from '../infra/clickhouse/engine';
-import { loadMigrations, migrate, pendingMigrations } from '../projections/migrations/migrate';
+import {
+  loadMigrations,
+  migrate,
+  migrationLabel,
+  pendingMigrations,
+} from '../projections/migrations/migrate';
 import { cacReport, churnReport, clvReport, funnelReport, npsReport } from '../projections/reports/analytics';
 import { cohortReport } from '../projections/reports/cohorts';
 import { testConfig } from './support/services';
@@ -38,7 +43,7 @@ describe.each(engines)('migrations on %s', (_name, open) => {
   });
 
   it('applies every migration once, tells which are pending; a second run changes nothing', async () => {
-    const all = loadMigrations(db).map((m) => `${String(m.version).padStart(3, '0')}_${m.name}`);
+    const all = loadMigrations(db).map(migrationLabel);
     expect(all.length).toBeGreaterThanOrEqual(3);
     expect(await pendingMigrations(engine, db)).toEqual(all); // not even created yet
     await migrate(engine, db, loadMigrations(db).slice(0, 2));

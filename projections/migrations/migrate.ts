@@ -52,6 +52,11 @@ export function loadMigrations(database: string, dir = MIGRATIONS_DIR): Migratio
     .map((f) => parseMigration(f, fs.readFileSync(path.join(dir, f), 'utf8'), database));
 }
 
+/** How a migration is named in reports and errors: its file name without `.sql`. */
+export function migrationLabel(m: Pick<Migration, 'version' | 'name'>): string {
+  return `${String(m.version).padStart(3, '0')}_${m.name}`;
+}
+
 export interface MigrationReport {
   readonly applied: readonly string[];
   readonly alreadyApplied: readonly string[];
@@ -74,7 +79,7 @@ export async function migrate(
   const applied: string[] = [];
   const alreadyApplied: string[] = [];
   for (const m of migrations) {
-    const label = `${String(m.version).padStart(3, '0')}_${m.name}`;
+    const label = migrationLabel(m);
     const recorded = done.get(m.version);
     if (recorded !== undefined) {
       if (recorded !== m.checksum) {
@@ -127,9 +132,7 @@ export async function pendingMigrations(
             await engine.query<{ version: number | string }>(`SELECT version FROM ${db}.schema_migrations`)
           ).map((r) => Number(r.version)),
         );
-  return migrations
-    .filter((m) => !done.has(m.version))
-    .map((m) => `${String(m.version).padStart(3, '0')}_${m.name}`);
+  return migrations.filter((m) => !done.has(m.version)).map(migrationLabel);
 }
 
 function formatDateTime(d: Date): string {
