@@ -36,6 +36,7 @@ import { identifier } from '../sql';
 import {
   toCustomerStateRow,
   toRemovedCustomerRow,
+  type CustomerRemoval,
   toStageChangeRow,
   toTouchpointRow,
   type Row,
@@ -102,9 +103,7 @@ type Target = { table: string; toRow: (value: never, now: number) => Row; serde:
  * A snapshot tombstone that says where the profile went (the processor's merge of a profile into another
  * customer): projected as a removal row. A tombstone without these headers only deletes (the form before).
  */
-export function removalOf(
-  m: IncomingMessage,
-): { modelId: string; customerId: string; sequence: number; mergedInto: string } | undefined {
+export function removalOf(m: IncomingMessage): CustomerRemoval | undefined {
   if (m.value !== null || m.key === null) return undefined;
   const mergedInto = m.headers[MERGED_INTO_HEADER];
   const sequence = Number(m.headers[SEQUENCE_HEADER]);

@@ -150,15 +150,22 @@ export function toCustomerStateRow(s: CustomerSnapshot, projectedAtMs: number): 
   };
 }
 
+/** A profile merged into another customer, as its snapshot tombstone tells (projector.ts `removalOf`). */
+export interface CustomerRemoval {
+  readonly modelId: string;
+  readonly customerId: string;
+  /** The profile's last sequence. */
+  readonly sequence: number;
+  /** The customer it was merged into. */
+  readonly mergedInto: string;
+}
+
 /**
  * The row that ends a profile merged into another customer: its last sequence (so it outranks the profile's
  * last snapshot, inserted before it), no stage, and `merged_into` naming the survivor. Queries of current
  * customers skip it (`merged_into = ''`), so a merged-away browser is no longer counted as a customer.
  */
-export function toRemovedCustomerRow(
-  removal: { modelId: string; customerId: string; sequence: number; mergedInto: string },
-  projectedAtMs: number,
-): Row {
+export function toRemovedCustomerRow(removal: CustomerRemoval, projectedAtMs: number): Row {
   const never = dateTime(0);
   return {
     customer_id: removal.customerId,
