@@ -31,7 +31,12 @@
  * sent on from the named id to the customer it became, the source's home learns that customer; when a
  * merge absorbs a profile, the homes of the ids it listed learn the survivor. On one partition a redirect
  * names the customer at once; without the notices, an id led there through a chain of redirects on several
- * partitions, which went elsewhere once an id in the middle was re-pointed (or the chain looped).
+ * partitions, which went elsewhere once an id in the middle was re-pointed (or the chain looped). And when a
+ * conflict re-points an id from one customer to another, the homes of both learn it (notices addressed
+ * `toHomeOf` each): the customer it left still lists the id, and a link's copy claiming that customer for
+ * the id would otherwise take the link for a link back and hand nothing over, while the target's own claim,
+ * which is right, can wait on an idle partition. Such a notice is dropped where the id it joined leads to
+ * the customer it left: the conflict was only apparent, decided on less than that partition knows.
  *
  * Later touchpoints that still carry only the source id reach its home partition, which forwards them to
  * the target's home, where they are applied by event time like any input (late, and counted, if they come
@@ -65,6 +70,18 @@ export interface IdentityClaim {
   readonly insteadOf?: string;
   /** With `insteadOf`: the ids the source's profile listed, which its home redirected with it. */
   readonly listed?: readonly string[];
+  /**
+   * With `insteadOf`: the notice of a conflict at `from`'s home, which re-pointed `from` from customer
+   * `insteadOf` to `into`, goes to this customer's home instead: to `insteadOf`'s, which still lists `from`
+   * and learns that it is no longer its own, and to that of the customer `into` leads to, which may have
+   * learned so of an earlier conflict and learns that `from` is back.
+   */
+  readonly toHomeOf?: string;
+  /**
+   * With `toHomeOf` the customer `from` joined: how often it was sent on to the customer `into` turned out
+   * to lead to at that customer's home (absent: never), cut after MAX_FORWARD_HOPS.
+   */
+  readonly hops?: number;
   /** Made from the link's routing copy at `from`'s home: `into` is the id the link names, unresolved. */
   readonly byLinkCopy?: true;
 }
@@ -100,7 +117,7 @@ export const MAX_FORWARD_HOPS = 8;
 export function addresseeOf(message: IdentityMessage): string {
   switch (message.kind) {
     case 'claim':
-      return message.from;
+      return message.toHomeOf ?? message.from;
     case 'handoff':
       return message.into;
     case 'forward':

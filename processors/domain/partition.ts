@@ -95,8 +95,9 @@ export interface HeldCustomer {
   readonly id: string;
   readonly linkEventId: string;
   /**
-   * Each touchpoint, or a claim on this very customer (it is handed on once complete), with the deadline
-   * limit reached before it was queued: what would have fired between them had it not waited.
+   * Each touchpoint, or a claim on this very customer (it is handed on once complete) or a conflict's notice
+   * about an id it lists or gains, with the deadline limit reached before it was queued: what would have
+   * fired between them had it not waited.
    */
   readonly queue: HeldItem[];
 }
@@ -745,7 +746,14 @@ export class PartitionLifecycle {
   private applyClaim(claim: IdentityClaim): void {
     const { from, into } = claim;
     if (claim.insteadOf !== undefined) {
-      this.applyRedirectNotice(claim, claim.insteadOf);
+      // A conflict's notice on a customer that waits (the one the id left, or joined): it is applied in its
+      // order with what waits with it (a link's copy that claims that customer for the id decides on it).
+      const customerWaiting =
+        claim.toHomeOf !== undefined && this.held.size > 0
+          ? (this.held.get(claim.insteadOf) ?? this.held.get(claim.toHomeOf))
+          : undefined;
+      if (customerWaiting) customerWaiting.queue.push({ claim, deadlinesBefore: this.deadlineLimit });
+      else this.applyRedirectNotice(claim, claim.insteadOf);
       return;
     }
     const waiting = this.held.size > 0 ? this.held.get(from) : undefined;
@@ -767,8 +775,13 @@ export class PartitionLifecycle {
       }
     }
     const current = this.resolve(from);
-    // `into` merged into `from` is known here by the alias table, or by the list of the customer `from` is.
-    if (this.resolve(into) === current || this.customers.get(current)?.mergedIds.includes(into) === true) {
+    // `into` merged into `from` is known here by the alias table, or by the list of the customer `from` is,
+    // unless the alias table knows that `into` left it since (a conflict re-pointed it: the list keeps it).
+    const intoLeadsTo = this.resolve(into);
+    if (
+      intoLeadsTo === current ||
+      (intoLeadsTo === into && this.customers.get(current)?.mergedIds.includes(into) === true)
+    ) {
       // A link back: `into` was merged into the customer `from` is (an alias one way, then the other). They
       // are one customer already; handing it over and redirecting `from` would make two ids point at each
       // other, and the handoff would circle between them for ever. Only an answer, for a target that waits.
@@ -777,6 +790,7 @@ export class PartitionLifecycle {
       return;
     }
     let state: CustomerState | null = null;
+    let conflictWith: string | undefined;
     if (current === from) {
       const s = this.customers.get(from);
       if (s) {
@@ -791,8 +805,11 @@ export class PartitionLifecycle {
     } else if (current !== into) {
       // The id already belongs to another customer: it now points at the new one, nothing is merged.
       this.counters.identityConflicts += 1;
+      conflictWith = current;
     }
     this.redirect(from, into, claim.occurredAt);
+    if (conflictWith !== undefined && this.aliases.get(from) === into)
+      this.sendConflictNotices(claim, conflictWith);
     this.answer(claim, state);
     this.rememberClaim(from, { linkEventId: claim.linkEventId, into, handedOver: state !== null });
   }
@@ -857,6 +874,18 @@ export class PartitionLifecycle {
    */
   private applyRedirectNotice(notice: IdentityClaim, insteadOf: string): void {
     const older = (id: string): boolean => (this.redirectedAt.get(id) ?? Infinity) < notice.occurredAt;
+    if (notice.toHomeOf !== undefined) {
+      // A conflict at the id's home, which knew less than this partition: the id it joined leads here to the
+      // customer it left (a link's copy names an id whose redirect lives elsewhere): it has not left at all.
+      const joined = this.resolve(notice.into);
+      if (joined === insteadOf) return;
+      // To the customer the id joined, as far as the id's home knew; here it leads on, to a customer whose
+      // home, if elsewhere, may hold that the id left it (an earlier conflict): that home learns it is back.
+      const hops = (notice.hops ?? 0) + 1;
+      if (notice.toHomeOf !== insteadOf && joined !== notice.toHomeOf && !this.isHome(joined))
+        if (hops <= MAX_FORWARD_HOPS)
+          this.send({ ...notice, eventId: `${notice.eventId}/${hops}`, toHomeOf: joined, hops });
+    }
     if (this.aliases.get(notice.from) !== insteadOf && !older(notice.from)) return;
     for (const id of [notice.from, ...(notice.listed ?? [])])
       if (
@@ -868,6 +897,28 @@ export class PartitionLifecycle {
       ) {
         this.redirect(id, notice.into, notice.occurredAt);
       }
+  }
+
+  /**
+   * A conflict re-pointed `claim.from` from customer `left` to `claim.into`. The customer it left still lists
+   * it: its home, if elsewhere, learns that it is no longer its own, or a link's copy naming it there would
+   * be taken for a link back. The customer it joined (as far as this partition knows: `into` may lead on)
+   * may have learned so of an earlier conflict: its home learns that it is back (identity.ts
+   * `IdentityClaim.toHomeOf`).
+   */
+  private sendConflictNotices(claim: IdentityClaim, left: string): void {
+    const { linkEventId, occurredAt, from, into } = claim;
+    const joined = this.resolve(into);
+    const notice = { kind: 'claim', linkEventId, occurredAt, from, into, insteadOf: left } as const;
+    if (!this.isHome(joined))
+      this.send({ ...notice, eventId: `${linkEventId}/joined/${from}`, toHomeOf: joined });
+    // One notice does for both where they share a home.
+    const route = this.options.route;
+    const sharedHome =
+      route !== undefined &&
+      homePartitionOf(left, route.partitions) === homePartitionOf(joined, route.partitions);
+    if (!this.isHome(left) && !sharedHome)
+      this.send({ ...notice, eventId: `${linkEventId}/left/${from}`, toHomeOf: left });
   }
 
   /** The handoff that answers a claim: the profile as of the link, or null when none is handed over. */
@@ -1015,6 +1066,10 @@ export class PartitionLifecycle {
       const item = rest[i]!;
       // What would have happened to this customer between the touchpoints, had it not waited.
       this.fireCustomerDeadlines(s, item.deadlinesBefore);
+      if ('claim' in item && item.claim.insteadOf !== undefined) {
+        this.applyClaim(item.claim); // a notice that waited with it (applyClaim)
+        continue;
+      }
       if ('claim' in item) {
         // Claimed while it waited: handed on now, as of then; what came after follows it there.
         this.applyClaim(item.claim);
