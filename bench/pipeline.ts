@@ -58,7 +58,24 @@ interface Pipeline {
   close(): Promise<void>;
 }
 
-/** Fresh topics and database, the processor and the projector running in this process. */
+/** A run's own topics, PARTITIONS each, the changelog compacted, with their leaders known to clients. */
+async function createRunTopics(
+  endpoints: ServiceEndpoints,
+  topics: Readonly<Record<string, string>> & { readonly changelog: string },
+): Promise<void> {
+  const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+  await admin.ensureTopics(
+    Object.values(topics).map((name) => ({
+      name,
+      partitions: PARTITIONS,
+      ...(name === topics.changelog ? { config: { 'cleanup.policy': 'compact' } } : {}),
+    })),
+  );
+  await admin.close();
+  await sleep(2000); // new partitions' leadership reaches every client's metadata
+}
+
+/** Fresh topics and database, and the processor and the projector, each in a process of its own. */
 async function startPipeline(endpoints: ServiceEndpoints, label: string): Promise<Pipeline> {
   const run = `bench_${label}_${Date.now().toString(36)}`;
   const topics = {
@@ -70,16 +87,7 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
     deadLetter: `${run}.dlq`,
     projectorDeadLetter: `${run}.projector-dlq`,
   };
-  const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-  await admin.ensureTopics(
-    Object.values(topics).map((name) => ({
-      name,
-      partitions: PARTITIONS,
-      ...(name === topics.changelog ? { config: { 'cleanup.policy': 'compact' } } : {}),
-    })),
-  );
-  await admin.close();
-  await sleep(2000); // new partitions' leadership reaches every client's metadata
+  await createRunTopics(endpoints, topics);
   const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
   await migrate(clickhouse, run);
   const scoped = { ...endpoints, clickhouse: { ...endpoints.clickhouse, database: run } };
@@ -258,16 +266,7 @@ export async function topologyEventsPerSec(
       customerSnapshots: `${run}.snapshots`,
       changelog: `${run}.state`,
     };
-    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    await admin.ensureTopics(
-      Object.values(topics).map((name) => ({
-        name,
-        partitions: PARTITIONS,
-        ...(name === topics.changelog ? { config: { 'cleanup.policy': 'compact' } } : {}),
-      })),
-    );
-    await admin.close();
-    await sleep(2000);
+    await createRunTopics(endpoints, topics);
     const serde = await createSerde(
       createAvroRegistry(endpoints.schemaRegistry.url),
       CONTRACTS.touchpoint,
