@@ -57,7 +57,13 @@ describe('ciclo demo', () => {
     // up to where each partition's stream time got with them: inactivity fires from a partition's own stream
     // time, and the CLV scores the demo sends afterwards move it on, so live, a customer can lapse after
     // the last simulated event of its partition, which replay (ending there) does not see.
-    const events = simulate({ customers: 300, seed: Number(seed), days: 365, start: DEFAULT_START });
+    const events = simulate({
+      customers: 300,
+      seed: Number(seed),
+      days: 365,
+      start: DEFAULT_START,
+      purchaseGaps: 'poisson', // as the demo simulates
+    });
     const partitions = namespacedTopics(namespace).touchpoints.partitions;
     const streamTimeOf = new Array<number>(partitions).fill(-Infinity);
     for (const e of events)

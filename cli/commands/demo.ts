@@ -169,7 +169,14 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         say(
           `4/6 simulating ${customers} visitors (seed ${seed}) and sending their touchpoints to the collector`,
         );
-        const events = simulate({ customers, seed, days: 365, start: DEFAULT_START });
+        // Poisson purchase gaps: the CLV fit's P(alive) then has churn to find (SimulationOptions).
+        const events = simulate({
+          customers,
+          seed,
+          days: 365,
+          start: DEFAULT_START,
+          purchaseGaps: 'poisson',
+        });
         const sent = await sendToCollector({ url: collector.url, writeKey }, events.map(toSegmentCall), {
           batchSize: 250,
           // One request at a time, as a tracker sends a visitor's events: with several in flight, requests
@@ -240,8 +247,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         say(formatTable((await cacReport(clickhouse, endpoints.clickhouse.database, model.id)) as never));
         const atRisk = await clickhouse.query<Record<string, unknown>>(
           // Why each is at risk: silent for longer than their own buying rhythm. P(alive) is the BG/NBD
-          // view of the same history; on the simulated year it often stays high, since the fit attributes
-          // quiet spells to slow buyers rather than to dropout.
+          // view of the same history: the chance they have not dropped out, given how often they bought.
           `SELECT s.customer_id AS customer, s.orders AS orders, s.net_revenue_minor / 100 AS revenue,
                   toDate(s.last_purchase_at) AS last_purchase, round(s.purchase_cadence_days) AS usual_gap_days,
                   toDate(s.stage_entered_at) AS at_risk_since, round(c.probability_alive, 2) AS p_alive

@@ -24,6 +24,7 @@ interface SimulateOptions {
   seed: string;
   days: string;
   start: string;
+  purchaseGaps: string;
   out?: string;
   collector?: string;
   writeKey?: string;
@@ -40,6 +41,7 @@ export function registerSimulateCommand(program: Command, _getConfig: () => Cicl
     .option('--seed <s>', 'random seed', '1')
     .option('--days <d>', 'length of the simulated period', '365')
     .option('--start <yyyy-mm-dd>', 'first day', new Date(DEFAULT_START).toISOString().slice(0, 10))
+    .option('--purchase-gaps <regular|poisson>', 'gaps between purchases (see SimulationOptions)', 'regular')
     .option('--out <file>', 'NDJSON output (read by `ciclo import ndjson` and `ciclo lifecycle replay`)')
     .option(
       '--collector <url>',
@@ -62,6 +64,7 @@ export function registerSimulateCommand(program: Command, _getConfig: () => Cicl
         seed: Number(opts.seed) | 0,
         days: positiveInt('--days', opts.days),
         start,
+        purchaseGaps: purchaseGapsOf(opts.purchaseGaps),
       });
       if (opts.out !== undefined) {
         fs.writeFileSync(opts.out, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -88,4 +91,10 @@ export function registerSimulateCommand(program: Command, _getConfig: () => Cicl
         `sent ${report.accepted} touchpoints to ${url.origin} in ${report.requests} requests (${report.retries} retried)\n`,
       );
     });
+}
+
+function purchaseGapsOf(value: string): 'regular' | 'poisson' {
+  if (value !== 'regular' && value !== 'poisson')
+    throw new CicloError('CONFIG_INVALID', `--purchase-gaps must be regular or poisson, got "${value}"`);
+  return value;
 }

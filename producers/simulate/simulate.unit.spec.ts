@@ -1,4 +1,7 @@
 import { TouchpointSchema } from '../../schemas/touchpoint';
+import { fitBgNbd, probabilityAlive } from '../../projections/clv/bgnbd';
+import { toHistories, type PurchaseDayRow } from '../../projections/clv/refit';
+import { summarizeRfm } from '../../projections/clv/rfm';
 import { DEFAULT_START, simulate } from './simulate';
 
 const options = { customers: 500, seed: 7, days: 365, start: DEFAULT_START };
@@ -32,5 +35,37 @@ describe('journey simulator', () => {
       events.flatMap((e) => (e.type === 'MarketingSpendRecorded' ? [e.payload.channel] : [])),
     );
     expect([...spendChannels].sort()).toEqual(['newsletter', 'paid-search', 'social']);
+  });
+
+  it('with Poisson purchase gaps, a BG/NBD fit finds the churn that regular gaps hide', () => {
+    const fitOf = (purchaseGaps: 'regular' | 'poisson'): { p: number; doubtful: number } => {
+      const sim = simulate({ customers: 2000, seed: 42, days: 365, start: DEFAULT_START, purchaseGaps });
+      const days = new Map<string, Set<number>>(); // distinct purchase days per customer
+      for (const e of sim)
+        if (e.type === 'PurchaseCompleted') {
+          const day = Math.floor(e.occurredAt / 86_400_000);
+          days.set(e.customerId!, (days.get(e.customerId!) ?? new Set()).add(day));
+        }
+      const rows: PurchaseDayRow[] = [...days].flatMap(([customer_id, set]) =>
+        [...set].sort((a, b) => a - b).map((day) => ({ customer_id, day, amount_minor: 1000 })),
+      );
+      const summaries = summarizeRfm(
+        toHistories(rows),
+        Math.floor((DEFAULT_START + 365 * 86_400_000) / 86_400_000),
+      );
+      const { params, converged } = fitBgNbd(summaries);
+      expect(converged).toBe(true); // not crawling along the ridge to a, b -> infinity (bgnbd.ts ridgePenalty)
+      return {
+        p: params.a / (params.a + params.b),
+        doubtful: summaries.filter((h) => probabilityAlive(params, h) < 0.5).length,
+      };
+    };
+    const regular = fitOf('regular');
+    expect(regular.p).toBeLessThan(0.001); // every quiet spell taken for a slow buyer
+    expect(regular.doubtful).toBe(0);
+    const poisson = fitOf('poisson');
+    expect(poisson.p).toBeGreaterThan(0.02); // the simulator drops 4-25% of buyers after each purchase
+    expect(poisson.p).toBeLessThan(0.3);
+    expect(poisson.doubtful).toBeGreaterThan(10);
   });
 });
