@@ -58,6 +58,17 @@ interface Pipeline {
   close(): Promise<void>;
 }
 
+/** The topics of the processor's path, named after a run, so runs never see each other's data. */
+function runTopicNames(run: string) {
+  return {
+    touchpoints: `${run}.touchpoints`,
+    identity: `${run}.identity`,
+    stageChanges: `${run}.stage-changes`,
+    customerSnapshots: `${run}.snapshots`,
+    changelog: `${run}.state`,
+  };
+}
+
 /** A run's own topics, PARTITIONS each, the changelog compacted, with their leaders known to clients. */
 async function createRunTopics(
   endpoints: ServiceEndpoints,
@@ -79,11 +90,7 @@ async function createRunTopics(
 async function startPipeline(endpoints: ServiceEndpoints, label: string): Promise<Pipeline> {
   const run = `bench_${label}_${Date.now().toString(36)}`;
   const topics = {
-    touchpoints: `${run}.touchpoints`,
-    identity: `${run}.identity`,
-    stageChanges: `${run}.stage-changes`,
-    customerSnapshots: `${run}.snapshots`,
-    changelog: `${run}.state`,
+    ...runTopicNames(run),
     deadLetter: `${run}.dlq`,
     projectorDeadLetter: `${run}.projector-dlq`,
   };
@@ -259,13 +266,7 @@ export async function topologyEventsPerSec(
   const rates: number[] = [];
   for (let r = 0; r < runs; r++) {
     const run = `bench_topo_${Date.now().toString(36)}`;
-    const topics = {
-      touchpoints: `${run}.touchpoints`,
-      identity: `${run}.identity`,
-      stageChanges: `${run}.stage-changes`,
-      customerSnapshots: `${run}.snapshots`,
-      changelog: `${run}.state`,
-    };
+    const topics = runTopicNames(run);
     await createRunTopics(endpoints, topics);
     const serde = await createSerde(
       createAvroRegistry(endpoints.schemaRegistry.url),
