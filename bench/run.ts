@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../infra/config';
 import { collectorEventsPerSec, e2eEventsPerSec, e2eLatency, topologyEventsPerSec } from './pipeline';
 import { foldBenchEvents, foldFigures, median, RUNS, stateBytesPerCustomer } from './fold';
-import { rawKafka } from './kafka';
+import { baselineRecords, rawKafka } from './kafka';
 import { parseCdnow } from '../projections/clv/cdnow';
 import { parseIsoDay } from '../projections/clv/dates';
 import { fitCdnow } from '../projections/clv/fit-cdnow';
@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   const folds = foldFigures(events);
   const fold = folds.foldEventsPerSecPerCore;
   const state = stateBytesPerCustomer(1_000_000);
-  const kafka = await rawKafka(config.endpoints.kafka.brokers, 100_000);
+  const rawRecords = baselineRecords(events);
+  const kafka = await rawKafka(config.endpoints.kafka.brokers, rawRecords, events.length);
   const clv = clvFitMasterSec();
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   say(`fold ${Math.round(fold)}/s, raw kafka ${Math.round(kafka.produceConsume)}/s; now the pipeline...`);
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
       collectorToRawProduce: Math.round((collector / kafka.produce) * 1000) / 1000,
     },
     notes: {
+      rawKafkaEventsPerSec: `kafkajs produce+consume, no work, of the e2e run's own records (each touchpoint's Avro value and key: ${rawRecords.length} records for ${events.length} touchpoints), 6 partitions; touchpoints per second`,
       e2eEventsPerSec: `${events.length} simulated touchpoints, 6 partitions, processor (five-stage, grace 0, exactly-once) and projector each in its own Node process; until ClickHouse has every touchpoint and every stage change the replay predicts`,
       topologyEventsPerSec: `the e2e run's touchpoints through ciclo's Kafka topology with no work at any stage: a relay on the processor's exactly-once runner writing per touchpoint a snapshot, a changelog record and the replay's share of stage changes, and a sink consuming touchpoints, snapshots and stage changes as the projector does, each in its own Node process, no ClickHouse; a ceiling for e2eEventsPerSec, not a target`,
       e2eLatency: `steady ${latencyRate} events/s (25% of e2e) for 30 s, first purchases of new customers; sampled send -> stage change queryable in ClickHouse, polled every 50 ms`,
