@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import avro from 'avsc';
-import { evolve, initialState } from '../processors/domain/customer';
+import { changelogJson, evolve, initialState, type CustomerState } from '../processors/domain/customer';
 import { loadModel } from '../processors/domain/model';
 import { PartitionLifecycle } from '../processors/domain/partition';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
@@ -110,6 +110,61 @@ export function stateBytesPerCustomer(n: number): number {
   return bytes;
 }
 
+/** A customer's touchpoints for the long-history figures: page views a few minutes apart. */
+function visitOf(id: string, i: number): Touchpoint {
+  const at = DEFAULT_START + i * 300_000;
+  return {
+    eventId: `${id}-v${i}`,
+    type: 'PageViewed',
+    customerId: id,
+    occurredAt: at,
+    receivedAt: at,
+    source: { kind: 'api', name: 'b' },
+    payload: { path: '/' },
+  };
+}
+
+/**
+ * What a customer with a long history costs: heap bytes per customer once each of `customers` has had
+ * `touchpoints` page views, and the changelog bytes the processor writes per touchpoint of such a customer
+ * (its customer record, plus its archive of older event ids when that changed: lifecycle-task.ts), averaged
+ * over its last 1,000 touchpoints. The headline state figure is of customers with two events.
+ */
+export function longHistoryFigures(
+  customers = 2_000,
+  touchpoints = 2_000,
+): { stateBytesPerLongHistoryCustomer: number; changelogBytesPerTouchpointLongHistory: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const states: CustomerState[] = [];
+  let written = 0;
+  let measured = 0;
+  for (let c = 0; c < customers; c++) {
+    const id = `long${c}`;
+    const s = initialState(id, 'reach', DEFAULT_START);
+    let archive = s.appliedArchive;
+    for (let i = 0; i < touchpoints; i++) {
+      evolve(s, visitOf(id, i));
+      if (c === 0 && i >= touchpoints - 1000) {
+        written +=
+          changelogJson(s).length + (s.appliedArchive !== archive ? (s.appliedArchive?.length ?? 0) : 0);
+        measured += 1;
+      }
+      archive = s.appliedArchive;
+    }
+    states.push(s);
+  }
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / customers;
+  if (states.length !== customers) throw new Error('lost states');
+  return {
+    stateBytesPerLongHistoryCustomer: bytes,
+    changelogBytesPerTouchpointLongHistory: written / measured,
+  };
+}
+
 /**
  * The two fold figures. The headline is measured on decoded touchpoints, because that is what the
  * processor's fold sees: objects the decoder builds in log order, so the fold reads them in the order they
@@ -136,6 +191,7 @@ function main(): void {
     ['foldEventsPerSecSimulatorTouchpoints', fold.foldEventsPerSecSimulatorTouchpoints],
     ['foldEvents', events.length],
     ['stateBytesPerCustomer', stateBytesPerCustomer(1_000_000)],
+    ...Object.entries(longHistoryFigures()),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}  ${Math.round(v)}\n`).join(''));

@@ -10,7 +10,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../infra/config';
 import { collectorEventsPerSec, e2eEventsPerSec, e2eLatency, topologyEventsPerSec } from './pipeline';
-import { foldBenchEvents, foldFigures, median, RUNS, stateBytesPerCustomer } from './fold';
+import {
+  foldBenchEvents,
+  foldFigures,
+  longHistoryFigures,
+  median,
+  RUNS,
+  stateBytesPerCustomer,
+} from './fold';
 import { baselineRecords, rawKafka } from './kafka';
 import { parseCdnow } from '../projections/clv/cdnow';
 import { parseIsoDay } from '../projections/clv/dates';
@@ -40,6 +47,7 @@ async function main(): Promise<void> {
   const folds = foldFigures(events);
   const fold = folds.foldEventsPerSecPerCore;
   const state = stateBytesPerCustomer(1_000_000);
+  const longHistory = longHistoryFigures();
   const rawRecords = baselineRecords(events);
   const kafka = await rawKafka(config.endpoints.kafka.brokers, rawRecords, events.length);
   const clv = clvFitMasterSec();
@@ -69,6 +77,8 @@ async function main(): Promise<void> {
     foldEventsPerSecSimulatorTouchpoints: Math.round(folds.foldEventsPerSecSimulatorTouchpoints),
     foldEvents: events.length,
     stateBytesPerCustomer: Math.round(state),
+    stateBytesPerLongHistoryCustomer: Math.round(longHistory.stateBytesPerLongHistoryCustomer),
+    changelogBytesPerTouchpointLongHistory: Math.round(longHistory.changelogBytesPerTouchpointLongHistory),
     rawKafkaEventsPerSec: Math.round(kafka.produceConsume),
     rawProduceEventsPerSec: Math.round(kafka.produce),
     e2eEventsPerSec: Math.round(e2e),
@@ -87,6 +97,10 @@ async function main(): Promise<void> {
       collectorToRawProduce: Math.round((collector / kafka.produce) * 1000) / 1000,
     },
     notes: {
+      stateBytesPerLongHistoryCustomer:
+        'heap bytes per customer after 2,000 page views each, 2,000 customers (stateBytesPerCustomer: after two events, 1M customers)',
+      changelogBytesPerTouchpointLongHistory:
+        'changelog bytes the processor writes per touchpoint of a customer with 1,000-2,000 earlier touchpoints (its state record, and its archive of older event ids when that changed)',
       rawKafkaEventsPerSec: `kafkajs produce+consume, no work, of the e2e run's own records (each touchpoint's Avro value and key: ${rawRecords.length} records for ${events.length} touchpoints), 6 partitions; touchpoints per second`,
       e2eEventsPerSec: `${events.length} simulated touchpoints, 6 partitions, processor (five-stage, grace 0, exactly-once) and projector each in its own Node process; until ClickHouse has every touchpoint and every stage change the replay predicts`,
       topologyEventsPerSec: `the e2e run's touchpoints through ciclo's Kafka topology with no work at any stage: a relay on the processor's exactly-once runner writing per touchpoint a snapshot, a changelog record and the replay's share of stage changes, and a sink consuming touchpoints, snapshots and stage changes as the projector does, each in its own Node process, no ClickHouse; a ceiling for e2eEventsPerSec, not a target`,

@@ -49,45 +49,102 @@ export interface CustomerState {
    *  stage history is the stage-changes topic (and ClickHouse's stage_changes); the state once kept the
    *  latest 50 entries too, which nothing read, at ~8% of the fold's time. */
   sequence: number;
-  /** 32-bit FNV-1a hashes of applied event ids: a repeated event is a no-op. Two different ids colliding
-   *  (about 1 in 4 billion per pair) would make the second look like a duplicate: an accepted trade-off
-   *  for 4 bytes per event instead of the id itself. Only the latest APPLIED_LIMIT to 2 x APPLIED_LIMIT
-   *  are kept (see there). */
+  /** 32-bit FNV-1a hashes of the latest applied event ids (fewer than APPLIED_RECENT; older ones are in
+   *  `appliedArchive`): a repeated event is a no-op. Two different ids colliding (about 1 in 4 billion per
+   *  pair) would make the second look like a duplicate: an accepted trade-off for 4 bytes per event instead
+   *  of the id itself. */
   applied: number[];
+  /** The hashes before `applied`, APPLIED_TOKEN characters each, at most APPLIED_LIMIT of them (see there);
+   *  undefined until a customer has had APPLIED_RECENT events. The changelog keeps it in a record of its
+   *  own, written only when it changes (`changelogJson`). */
+  appliedArchive: string | undefined;
 }
 
 /**
- * How many applied event ids a customer remembers, at least, for telling a redelivered event from a new one.
- * Redeliveries (a producer's retry, a webhook sent twice, a replayed file) come soon after the original,
- * never a thousand of the customer's events later; and unbounded, the list grew with every touchpoint, so a
- * customer with ~90,000 of them would have had a changelog record over Kafka's 1 MiB message limit, which
- * would stop the processor. Kept between this and twice this, trimmed in one step, so the trimming costs
- * O(1) per event on average. An event older than the ids kept is applied again, as late.
+ * How many applied event ids a customer remembers, at least, for telling a redelivered event from a new one:
+ * the latest APPLIED_LIMIT, and up to APPLIED_RECENT - 1 more. Redeliveries (a producer's retry, a webhook
+ * sent twice) come soon after the original; a file imported again brings back whole histories, which are
+ * told apart completely for customers with up to this many events. Unbounded, the list grew with every
+ * touchpoint, until a customer's changelog record passed Kafka's 1 MiB message limit and stopped the
+ * processor. An event older than the ids kept is applied again, as late.
  */
 export const APPLIED_LIMIT = 1024;
 
-/** The applied hashes, trimmed to the latest APPLIED_LIMIT once they pass twice that. */
-function trimmedApplied(applied: number[]): number[] {
-  return applied.length > 2 * APPLIED_LIMIT ? applied.slice(applied.length - APPLIED_LIMIT) : applied;
+/**
+ * How many hashes `applied` collects before they move to `appliedArchive`. The changelog writes a changed
+ * customer's state at every batch: when the state held all its hashes, a customer with a thousand events
+ * wrote an 11-22 KB record (74-138 µs of JSON.stringify) for each new touchpoint. The archive is a record of
+ * its own, written once per APPLIED_RECENT events, so a record costs the same at any age.
+ */
+export const APPLIED_RECENT = 64;
+
+/** Characters per hash in `appliedArchive`: 6 of base64url's, 36 bits for 32. */
+export const APPLIED_TOKEN = 6;
+const TOKEN_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function tokenOf(hash: number): string {
+  let token = '';
+  for (let shift = 0; shift < 36; shift += 6) token += TOKEN_DIGITS[(hash >>> shift) & 63];
+  return token;
+}
+
+/** Hashes as `appliedArchive` holds them. */
+export function tokensOf(hashes: readonly number[]): string {
+  let tokens = '';
+  for (let i = 0; i < hashes.length; i++) tokens += tokenOf(hashes[i]!);
+  return tokens;
+}
+
+/** Whether an archive holds the hash: a match at a token's start (a match may also straddle two tokens). */
+export function archiveHas(archive: string, hash: number): boolean {
+  const token = tokenOf(hash);
+  let at = archive.indexOf(token);
+  while (at !== -1 && at % APPLIED_TOKEN !== 0) at = archive.indexOf(token, at + 1);
+  return at !== -1;
+}
+
+/** Whether a string can be an `appliedArchive`: whole tokens of the digits above (checked on restore). */
+export function isAppliedArchive(value: unknown): value is string {
+  return typeof value === 'string' && value.length % APPLIED_TOKEN === 0 && /^[A-Za-z0-9_-]*$/.test(value);
+}
+
+/** `archive` with `hashes` after it, then only the latest APPLIED_LIMIT. */
+function archived(archive: string | undefined, hashes: readonly number[]): string {
+  const all = (archive ?? '') + tokensOf(hashes);
+  const limit = APPLIED_LIMIT * APPLIED_TOKEN;
+  return all.length > limit ? all.slice(all.length - limit) : all;
 }
 
 /**
- * The applied hashes of two customers merged into one: both lists while they fit in twice APPLIED_LIMIT.
+ * The applied hashes of `absorbed` merged into the survivor's: both while they fit in APPLIED_LIMIT.
  * Past that, APPLIED_LIMIT of them: the latest of each, each keeping at least half (more when the other has
  * fewer). A hash carries no time, so the latest of both together cannot be told; trimming the joined list
  * from the front, as merges once did, kept only the absorbed profile's latest when it had APPLIED_LIMIT or
- * more, and forgot every recent event of the survivor.
+ * more, and forgot every recent event of the survivor. Two short lists stay a short list; otherwise all of
+ * the survivor's go to its archive.
  */
-function mergedApplied(survivor: number[], absorbed: number[]): number[] {
-  if (survivor.length + absorbed.length <= 2 * APPLIED_LIMIT) return survivor.concat(absorbed);
-  const fromSurvivor = Math.min(
-    survivor.length,
-    Math.max(APPLIED_LIMIT / 2, APPLIED_LIMIT - absorbed.length),
-  );
-  const fromAbsorbed = Math.min(absorbed.length, APPLIED_LIMIT - fromSurvivor);
-  return survivor
-    .slice(survivor.length - fromSurvivor)
-    .concat(absorbed.slice(absorbed.length - fromAbsorbed));
+function mergeApplied(survivor: CustomerState, absorbed: CustomerState): void {
+  if (
+    survivor.appliedArchive === undefined &&
+    absorbed.appliedArchive === undefined &&
+    survivor.applied.length + absorbed.applied.length < APPLIED_RECENT
+  ) {
+    survivor.applied = survivor.applied.concat(absorbed.applied);
+    return;
+  }
+  const ours = (survivor.appliedArchive ?? '') + tokensOf(survivor.applied);
+  const theirs = (absorbed.appliedArchive ?? '') + tokensOf(absorbed.applied);
+  const n = ours.length / APPLIED_TOKEN;
+  const m = theirs.length / APPLIED_TOKEN;
+  let merged = ours + theirs;
+  if (n + m > APPLIED_LIMIT) {
+    const fromSurvivor = Math.min(n, Math.max(APPLIED_LIMIT / 2, APPLIED_LIMIT - m));
+    const fromAbsorbed = Math.min(m, APPLIED_LIMIT - fromSurvivor);
+    merged =
+      ours.slice((n - fromSurvivor) * APPLIED_TOKEN) + theirs.slice((m - fromAbsorbed) * APPLIED_TOKEN);
+  }
+  survivor.appliedArchive = merged;
+  survivor.applied = NONE;
 }
 
 export function fnv1a(text: string): number {
@@ -144,6 +201,7 @@ export function initialState(id: string, stage: string, at: number): CustomerSta
     stageEnteredAt: at,
     sequence: 0,
     applied: NONE,
+    appliedArchive: undefined,
   };
 }
 
@@ -186,11 +244,33 @@ export function restoredState(json: CustomerState): CustomerState {
     stageEnteredAt: json.stageEnteredAt,
     sequence: json.sequence,
     applied: json.applied,
+    appliedArchive: json.appliedArchive,
   };
   for (const key of Object.keys(json))
     if (!Object.hasOwn(s, key) && key !== DROPPED_FIELD)
       (s as unknown as Record<string, unknown>)[key] = (json as unknown as Record<string, unknown>)[key];
+  // A state of changelog format 4 or before holds up to 2 x APPLIED_LIMIT hashes in `applied`.
+  if (s.applied.length >= APPLIED_RECENT) {
+    s.appliedArchive = archived(s.appliedArchive, s.applied);
+    s.applied = NONE;
+  }
   return s;
+}
+
+/**
+ * The state as the changelog's customer record holds it: all but `appliedArchive`, which is a record of its
+ * own, written only when it changed (processors/runtime/lifecycle-task.ts).
+ */
+export function changelogJson(s: CustomerState): string {
+  const archive = s.appliedArchive;
+  if (archive === undefined) return JSON.stringify(s);
+  // Left out by clearing it for the call: a replacer function would run for every field of every state.
+  s.appliedArchive = undefined;
+  try {
+    return JSON.stringify(s);
+  } finally {
+    s.appliedArchive = archive;
+  }
 }
 
 /**
@@ -297,7 +377,11 @@ function referrerChannel(referrer: string): string {
 }
 
 export function hasApplied(state: CustomerState, eventId: string): boolean {
-  return state.applied.includes(fnv1a(eventId));
+  const hash = fnv1a(eventId);
+  return (
+    state.applied.includes(hash) ||
+    (state.appliedArchive !== undefined && archiveHas(state.appliedArchive, hash))
+  );
 }
 
 /** The distinct days, ascending, with `day` added (the same array, or a copy when it grows). */
@@ -319,7 +403,12 @@ function revenue(state: CustomerState, amountMinor: number, currency: string): v
 /** Folds one touchpoint into the state (in place). Stage changes are decided separately (rules.ts). */
 export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
   const at = tp.occurredAt;
-  state.applied = trimmedApplied(appendedNumber(state.applied, fnv1a(tp.eventId)));
+  const applied = appendedNumber(state.applied, fnv1a(tp.eventId));
+  if (applied.length < APPLIED_RECENT) state.applied = applied;
+  else {
+    state.appliedArchive = archived(state.appliedArchive, applied);
+    state.applied = NONE;
+  }
   if (tp.type === 'ClvPredicted') {
     // A score about the customer, not something the customer did: no "seen", no channel.
     state.lastAppliedAt = Math.max(state.lastAppliedAt, at);
@@ -494,7 +583,7 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
     OPEN_TICKETS_LIMIT,
   );
   survivor.referralsMade += absorbed.referralsMade;
-  survivor.applied = mergedApplied(survivor.applied, absorbed.applied);
+  mergeApplied(survivor, absorbed);
   return survivor;
 }
 

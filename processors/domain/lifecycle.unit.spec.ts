@@ -4,8 +4,15 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { TouchpointSchema } from '../../schemas/touchpoint';
 import {
   APPLIED_LIMIT,
+  APPLIED_RECENT,
+  APPLIED_TOKEN,
+  archiveHas,
+  changelogJson,
+  fnv1a,
+  isAppliedArchive,
   MERGED_IDS_LIMIT,
   OPEN_TICKETS_LIMIT,
+  tokensOf,
   toSnapshot,
   type CustomerState,
 } from './customer';
@@ -111,6 +118,10 @@ const tp = {
 };
 
 /** Moves each event back by up to `maxShiftMs` of event time in arrival order (a seeded shuffle). */
+/** How many applied event ids a state remembers: its latest, and its archive's. */
+const remembered = (s: CustomerState): number =>
+  s.applied.length + (s.appliedArchive ?? '').length / APPLIED_TOKEN;
+
 function shuffleWithin(events: Touchpoint[], maxShiftMs: number, seed: number): Touchpoint[] {
   let x = seed;
   const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
@@ -960,11 +971,45 @@ describe('event time, order and exactly-once semantics', () => {
     for (const v of visits) expect(p.ingest(v)).toBe('accepted');
     const state = p.customers.get('busy')!;
     expect(state.pageViews).toBe(visits.length);
-    expect(state.applied.length).toBeGreaterThanOrEqual(APPLIED_LIMIT);
-    expect(state.applied.length).toBeLessThanOrEqual(2 * APPLIED_LIMIT);
+    expect(remembered(state)).toBeGreaterThanOrEqual(APPLIED_LIMIT);
+    expect(remembered(state)).toBeLessThan(APPLIED_LIMIT + APPLIED_RECENT);
+    // The changelog's customer record holds only the latest few: its size does not grow with the history.
+    expect(state.applied.length).toBeLessThan(APPLIED_RECENT);
+    expect(changelogJson(state)).not.toContain(state.appliedArchive);
+    expect(changelogJson(state).length).toBeLessThan(1500);
     // The latest APPLIED_LIMIT events are always remembered: each is a no-op when it comes again.
     for (const v of visits.slice(-APPLIED_LIMIT)) expect(p.ingest(v)).toBe('duplicate');
     expect(p.customers.get('busy')!.pageViews).toBe(visits.length);
+    // The first one is long forgotten: applied again, as late.
+    expect(p.ingest(visits[0]!)).toBe('accepted');
+    expect(p.customers.get('busy')!.pageViews).toBe(visits.length + 1);
+    expect(p.counters.late).toBe(1);
+  });
+
+  it('an archived hash is found only at a hash boundary of the archive', () => {
+    // Each hash is 6 characters of the archive: 'AAAAAA' (hash 0) straddles the two below (from the 4th
+    // character), and is no hash of the archive.
+    const low = 0x2a << 12; // its token ends in AAA
+    const high = 0x15 << 18; // its token starts with AAA
+    const archive = tokensOf([low, high]);
+    expect(archive.indexOf(tokensOf([0]))).toBe(3);
+    expect(archiveHas(archive, 0)).toBe(false);
+    expect(archiveHas(archive, low)).toBe(true);
+    expect(archiveHas(archive, high)).toBe(true);
+    expect(archiveHas(tokensOf([low, high, 0]), 0)).toBe(true);
+    expect(isAppliedArchive(archive)).toBe(true);
+    expect(isAppliedArchive(archive.slice(1))).toBe(false);
+  });
+
+  it('events past APPLIED_RECENT move to the archive, and are still no-ops when they come again', () => {
+    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const visits = Array.from({ length: APPLIED_RECENT + 3 }, (_, i) => tp.visit({ customerId: 'c' }, i));
+    for (const v of visits) p.ingest(v);
+    const s = p.customers.get('c')!;
+    expect(s.applied).toHaveLength(3);
+    expect(s.appliedArchive).toHaveLength(APPLIED_RECENT * APPLIED_TOKEN);
+    for (const v of visits) expect(p.ingest(v)).toBe('duplicate');
+    expect(p.customers.get('c')!.pageViews).toBe(visits.length);
   });
 
   it("merging two busy customers keeps each one's recent event ids: a recent repeat of either is a no-op", () => {
@@ -981,7 +1026,7 @@ describe('event time, order and exactly-once semantics', () => {
     const merged = p.customers.get('survivor')!;
     expect(p.customers.has('absorbed')).toBe(false);
     expect(merged.pageViews).toBe(2 * n);
-    expect(merged.applied.length).toBeLessThanOrEqual(2 * APPLIED_LIMIT);
+    expect(remembered(merged)).toBe(APPLIED_LIMIT + 1); // and the alias, applied after the merge
     for (const v of [...mine.slice(-APPLIED_LIMIT / 2), ...theirs.slice(-APPLIED_LIMIT / 2)])
       expect(p.ingest(v)).toBe('duplicate');
     expect(p.customers.get('survivor')!.pageViews).toBe(2 * n);
@@ -1061,6 +1106,25 @@ describe('event time, order and exactly-once semantics', () => {
     expect([...second.customers.values()].map(withoutFuture)).toEqual(
       [...whole.customers.values()].map(withoutFuture),
     );
+  });
+
+  it('a state stored by changelog format 4 (all its applied hashes in `applied`) restores with them archived', () => {
+    const model = loadModel('five-stage');
+    const visits = Array.from({ length: 1500 }, (_, i) => tp.visit({ customerId: 'old' }, i / 10));
+    const p = new PartitionLifecycle(model, { gracePeriodMs: 0 });
+    for (const v of visits) p.ingest(v);
+    // Format 4 kept the latest 1,024 to 2,048 hashes in `applied`, and had no archive.
+    const hashes = visits.slice(-1100).map((v) => fnv1a(v.eventId));
+    const { appliedArchive: _archive, ...rest } = JSON.parse(
+      changelogJson(p.customers.get('old')!),
+    ) as CustomerState;
+    const stored = { ...rest, applied: hashes } as unknown as CustomerState;
+    const restored = new PartitionLifecycle(model, { gracePeriodMs: 0 }, { customers: [stored] });
+    const s = restored.customers.get('old')!;
+    expect(s.applied).toHaveLength(0);
+    expect(remembered(s)).toBe(APPLIED_LIMIT);
+    for (const v of visits.slice(-APPLIED_LIMIT)) expect(restored.ingest(v)).toBe('duplicate');
+    expect(restored.customers.get('old')!.pageViews).toBe(visits.length);
   });
 
   it('stage changes explain themselves and number each customer 1, 2, 3 without gaps', () => {

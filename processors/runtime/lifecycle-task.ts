@@ -21,7 +21,7 @@ import {
   snapshotKey,
 } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
-import { toSnapshot, type CustomerState } from '../domain/customer';
+import { changelogJson, isAppliedArchive, toSnapshot, type CustomerState } from '../domain/customer';
 import { addresseeOf, homePartitionOf, type IdentityMessage, type ProfileHandoff } from '../domain/identity';
 import type { StageModel } from '../domain/model';
 import {
@@ -40,15 +40,22 @@ import {
  * 4: the first claim of a link whose other claim has not come is a record of its own (CLAIM_KEY_PREFIX),
  * and a redirect record carries the event time of the claim or notice that made it (`at`). A version before
  * this one would read a claim record as the partition's checkpoint, so it refuses format 4.
+ * 5: a customer's older applied-event hashes (`appliedArchive`, customer.ts) are a record of their own
+ * (APPLIED_KEY_PREFIX), written when they change; the customer's record holds the latest few. A version before
+ * this one would read that record as a customer, so it refuses format 5. Older states are read, and their
+ * hashes moved to the archive.
  */
-export const CHANGELOG_FORMAT_VERSION = 4;
-const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4]);
+export const CHANGELOG_FORMAT_VERSION = 5;
+const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5]);
 const PARTITION_KEY = '__partition__';
 const HELD_KEY_PREFIX = '__partition__/held/';
 /** A handoff that came before its link was applied, by link event id: also a record of its own. */
 const ARRIVED_KEY_PREFIX = '__partition__/arrived/';
 /** The first claim of a link whose other claim has not come, by source id (PartitionOutput.claims). */
 const CLAIM_KEY_PREFIX = '__partition__/claim/';
+/** A customer's older applied-event hashes, by customer id (customer.ts `appliedArchive`). */
+const APPLIED_KEY_PREFIX = '__partition__/applied/';
+export const APPLIED_KEY_PREFIX_FOR_TESTS = APPLIED_KEY_PREFIX;
 
 export interface LifecycleTaskDeps {
   readonly model: StageModel;
@@ -156,6 +163,8 @@ export function createLifecycleTask(
 
   async function outputsOf(partition: number, p: PartitionLifecycle): Promise<OutputRecord[]> {
     const { stageChanges, changed, removed, redirected, messages, claims } = p.takeOutput();
+    const archives = archivesWritten.get(partition) ?? new Map<string, string>();
+    archivesWritten.set(partition, archives);
     const out = new Pending();
     const records = out.records;
     for (const change of stageChanges)
@@ -188,10 +197,26 @@ export function createLifecycleTask(
       stateRecord(
         { topic: topics.changelog, partition, key: changelogKey(model.id, id) },
         'customer',
-        JSON.stringify(s),
+        changelogJson(s),
       );
+      const archive = s.appliedArchive;
+      if (archive !== undefined && archive !== archives.get(id)) {
+        archives.set(id, archive);
+        stateRecord(
+          { topic: topics.changelog, partition, key: changelogKey(model.id, APPLIED_KEY_PREFIX + id) },
+          'customer',
+          archive,
+        );
+      }
     }
     for (const [id, sequence] of removed) {
+      if (archives.delete(id))
+        records.push({
+          topic: topics.changelog,
+          partition,
+          key: changelogKey(model.id, APPLIED_KEY_PREFIX + id),
+          value: null,
+        });
       // A removal, not only a deletion: whoever loads the topic (the projector too) learns where the id went.
       const into = redirected.get(id);
       records.push({
@@ -313,6 +338,12 @@ export function createLifecycleTask(
   const heldWritten = new Map<number, Map<string, HeldVersion>>();
   /** Per partition, the early handoffs (by link event id) written to the changelog and not yet removed. */
   const arrivedWritten = new Map<number, Set<string>>();
+  /**
+   * Per partition, each customer's applied-hash archive as last handed out for commit. An archive is a new
+   * string whenever it changes (customer.ts), so comparing the string the state holds with this one is
+   * usually a pointer comparison.
+   */
+  const archivesWritten = new Map<number, Map<string, string>>();
 
   function deadLetter(m: IncomingMessage, reason: DeadLetterReason, error: string): OutputRecord {
     const { timestamp: _t, ...record } = deadLetterOf(m, {
@@ -335,9 +366,20 @@ export function createLifecycleTask(
       const claims = new Map<string, AppliedClaim>();
       const held = new Map<string, HeldCustomer>();
       const arrived = new Map<string, ProfileHandoff>();
+      const archives = new Map<string, string>();
       for (const record of changelog) {
         if (!record.key?.startsWith(prefix)) continue; // another model's state
         const id = record.key.slice(prefix.length);
+        if (id.startsWith(APPLIED_KEY_PREFIX)) {
+          const customerId = id.slice(APPLIED_KEY_PREFIX.length);
+          archives.delete(customerId);
+          if (!record.value) continue;
+          const decoded = await serdes.lifecycleState.decode(record.value);
+          if (!decoded.ok || !isAppliedArchive(decoded.value.state))
+            throw new Error(`changelog record ${record.key} cannot be read as applied-event hashes`);
+          archives.set(customerId, decoded.value.state);
+          continue;
+        }
         if (id.startsWith(CLAIM_KEY_PREFIX)) {
           const from = id.slice(CLAIM_KEY_PREFIX.length);
           claims.delete(from);
@@ -403,6 +445,10 @@ export function createLifecycleTask(
         throw new Error(
           `changelog of partition ${partition} has held customers or handoffs but no checkpoint`,
         );
+      for (const [id, archive] of archives) {
+        const s = customers.get(id);
+        if (s) s.appliedArchive = archive;
+      }
       const p = new PartitionLifecycle(
         model,
         { gracePeriodMs: deps.gracePeriodMs, route: { partition, partitions: deps.partitions } },
@@ -418,6 +464,13 @@ export function createLifecycleTask(
       for (const h of p.checkpoint().held ?? []) if (fromRecords.has(h.id)) written.set(h.id, versionOf(h));
       heldWritten.set(partition, written);
       arrivedWritten.set(partition, arrivedFromRecords);
+      // Archives as their records hold them; one moved out of an older format's state is written when its
+      // customer next changes.
+      const archivesNow = new Map<string, string>();
+      for (const s of p.customers.values())
+        if (s.appliedArchive !== undefined && s.appliedArchive === archives.get(s.id))
+          archivesNow.set(s.id, s.appliedArchive);
+      archivesWritten.set(partition, archivesNow);
       partitions.set(partition, p);
     },
 
@@ -463,6 +516,7 @@ export function createLifecycleTask(
       lastCheckpoint.delete(partition);
       heldWritten.delete(partition);
       arrivedWritten.delete(partition);
+      archivesWritten.delete(partition);
     },
   };
 }

@@ -21,7 +21,8 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { loadModel } from '../domain/model';
 import { partitionFor } from '../../schemas/partitioner';
 import { canonicalOrder, replay } from '../domain/replay';
-import { denseLinks, journeys } from '../../test/support/journeys';
+import { busyCustomers, denseLinks, journeys } from '../../test/support/journeys';
+import { APPLIED_KEY_PREFIX_FOR_TESTS } from './lifecycle-task';
 import { createLifecycleTask } from './lifecycle-task';
 
 const PARTITIONS = 3;
@@ -206,6 +207,46 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
         differing.push(seed);
     }
     expect(differing).toEqual([]);
+  });
+
+  it("keeps long histories' event ids in records of their own, written when they change, and restores them", async () => {
+    // 1,300 distinct touchpoints, then 400 of them again. The customer records stay small; the archives of
+    // older event ids are written once per APPLIED_RECENT events, and a crash restores them: every
+    // redelivery is a no-op, with crashes as without.
+    const distinct = busyCustomers('busy');
+    const events = busyCustomers('busy', 400);
+    const expected = expectedOf(distinct);
+    for (const crashRate of [0, 0.3]) {
+      const { stageChanges, logs } = await run(events, 11, { crashRate });
+      expect(canonicalOrder(stageChanges)).toEqual(expected);
+      const changelog = PARTITION_LIST.flatMap((p) => logs.partition(topics.changelog, p));
+      const archives = changelog.filter((m) => m.key!.includes(APPLIED_KEY_PREFIX_FOR_TESTS));
+      const customerRecords = changelog.filter(
+        (m) => m.value !== null && (JSON.parse(m.value.toString()) as { kind: string }).kind === 'customer',
+      );
+      expect(archives.length).toBeGreaterThan(10);
+      // Written when they change: far fewer than the customer records (a crash rewrites none of them).
+      expect(archives.length).toBeLessThan(distinct.length / 20);
+      for (const m of customerRecords.filter((r) => !archives.includes(r)))
+        expect(m.value!.length).toBeLessThan(2000);
+      // The merged-away customers' archives are gone from the compacted topic; the survivors' remain.
+      const table = new Map(changelog.map((m) => [m.key!, m.value]));
+      const live = [...table].filter(([k, v]) => k.includes(APPLIED_KEY_PREFIX_FOR_TESTS) && v !== null);
+      expect(live.map(([k]) => k.split('/').pop()).sort()).toEqual(
+        ['busy-c1', 'busy-c3', 'busy-c4', 'busy-c5'].sort(),
+      );
+      const snapshots = new Map(
+        PARTITION_LIST.flatMap((p) => logs.partition(topics.customerSnapshots, p)).map((m) => [
+          m.key,
+          m.value,
+        ]),
+      );
+      const replayed = replay(distinct, model, { partitions: PARTITIONS, gracePeriodMs: 0 });
+      for (const [id, s] of replayed.partitions.flatMap((p) => [...p.customers])) {
+        const snapshot = JSON.parse(snapshots.get(`five-stage/${id}`)!.toString()) as { orders: number };
+        expect(snapshot.orders).toBe(s.orders);
+      }
+    }
   });
 
   it('keeps two models apart in the shared snapshot topic: each has its own row per customer', async () => {

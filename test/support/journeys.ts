@@ -129,3 +129,47 @@ export function denseLinks(seed: number): Touchpoint[] {
     });
   return events;
 }
+
+/**
+ * Customers with long histories, for what a processor keeps of them (customer.ts `appliedArchive`): six
+ * customers with 100-300 touchpoints each (visits every day or two, purchases at their cadence), two pairs of
+ * them merged by aliases at day 200 (the two merged away have no touchpoints after that: a touchpoint under an
+ * old id is forwarded, and may come late, which replay cannot foresee); then redeliveries (the same event ids again) of `redelivered` of their
+ * earliest touchpoints, as a file imported twice brings them. In event-time order, redeliveries last.
+ */
+export function busyCustomers(prefix: string, redelivered = 0): Touchpoint[] {
+  const out: Touchpoint[] = [];
+  let n = 0;
+  const at = (day: number) => ({
+    eventId: `${prefix}-e${++n}`,
+    occurredAt: T0 + day * DAY + (n % 997) * 1000,
+    receivedAt: T0 + day * DAY,
+    source: { kind: 'api' as const, name: 'app' },
+  });
+  for (let c = 0; c < 6; c++) {
+    const customerId = `${prefix}-c${c}`;
+    const until = c === 0 || c === 2 ? 200 : 300;
+    for (let day = 0; day < until; day += 1 + (c % 2)) {
+      out.push({ ...at(day), type: 'PageViewed', customerId, payload: { path: `/p${day}` } });
+      if (day % (20 + 10 * c) === 5)
+        out.push({
+          ...at(day),
+          type: 'PurchaseCompleted',
+          customerId,
+          payload: { orderId: `${prefix}-o${n}`, lineItems: [], amountMinor: 1000 + c, currency: 'USD' },
+        });
+    }
+  }
+  for (const [from, into] of [
+    [0, 1],
+    [2, 3],
+  ] as const)
+    out.push({
+      ...at(200),
+      type: 'Aliased',
+      customerId: `${prefix}-c${into}`,
+      payload: { previousId: `${prefix}-c${from}` },
+    });
+  const sorted = out.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
+  return [...sorted, ...sorted.slice(0, redelivered)];
+}
