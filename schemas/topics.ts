@@ -69,8 +69,9 @@ export const TOPICS = {
     name: 'ciclo.lifecycle-state',
     partitions: PARTITIONS,
     key:
-      'modelId/customerId (its state, or a redirect once the id belongs to another customer), or ' +
-      'modelId/__partition__; same partition number as the input it comes from',
+      'modelId/customerId (its state, or a redirect once the id belongs to another customer), ' +
+      "modelId/__partition__/applied/customerId (the customer's older applied-event ids), or " +
+      'modelId/__partition__ and keys under it (the partition); same partition number as the input it comes from',
     description:
       "The lifecycle processor's changelog: what a started or rebalanced instance restores (internal).",
     contract: 'lifecycleState',

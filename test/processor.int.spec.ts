@@ -19,7 +19,8 @@ import { canonicalOrder, replay } from '../processors/domain/replay';
 import { CONTRACTS } from '../schemas/contracts';
 import { DEAD_LETTER_HEADERS, type StageChanged } from '../schemas/outputs';
 import { createSerde } from '../schemas/serde';
-import { touchpointRecords, valueSubject } from '../schemas/topics';
+import { provisionTopicsAndSchemas } from '../schemas/provision';
+import { TOPICS, touchpointRecords, valueSubject, type TopicDefinition } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { CICLO_BIN, runCiclo } from './support/cli';
 import { journeys } from './support/journeys';
@@ -30,14 +31,25 @@ const brokers = endpoints.kafka.brokers;
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 1);
 
+/**
+ * The topics under `prefix`, and their schemas registered, as `ciclo topics create` provisions a deployment
+ * before its processors start. Left to the instances, two started together register the same new subject at
+ * once, which the native stack's (Hortonworks) registry can corrupt for good: both then fail to start.
+ */
 async function createTopics(prefix: string): Promise<void> {
   const admin = await connectTopicAdmin(brokers);
-  await admin.ensureTopics([
-    { name: `${prefix}.touchpoints`, partitions: 3 },
-    { name: `${prefix}.stage-changes`, partitions: 3 },
-    { name: `${prefix}.customer-snapshots`, partitions: 3, config: { 'cleanup.policy': 'compact' } },
-    { name: `${prefix}.lifecycle-state`, partitions: 3, config: { 'cleanup.policy': 'compact' } },
-    { name: `${prefix}.touchpoints.dlq`, partitions: 1 },
+  const renamed = (topic: TopicDefinition, name: string): TopicDefinition => ({
+    ...topic,
+    name: `${prefix}.${name}`,
+    partitions: 3,
+  });
+  await provisionTopicsAndSchemas(admin, createAvroRegistry(endpoints.schemaRegistry.url), [
+    renamed(TOPICS.touchpoints, 'touchpoints'),
+    renamed(TOPICS.stageChanges, 'stage-changes'),
+    renamed(TOPICS.customerSnapshots, 'customer-snapshots'),
+    renamed(TOPICS.lifecycleState, 'lifecycle-state'),
+    renamed(TOPICS.lifecycleIdentity, 'lifecycle-identity'),
+    { ...renamed(TOPICS.touchpointsDeadLetter, 'touchpoints.dlq'), partitions: 1 },
   ]);
   await admin.close();
 }
