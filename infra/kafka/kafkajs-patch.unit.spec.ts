@@ -1,7 +1,9 @@
 // patches/kafkajs+2.2.4.patch changes how kafkajs encodes records (varints written in place, small varlongs
-// without Long arithmetic, unzeroed buffers) and groups a send's messages by partition (linear, not
-// quadratic). These tests hold the patched code to the Kafka protocol and to kafkajs's own behaviour: the
-// bytes must be exactly those the protocol defines, and grouping must keep every message, in order.
+// without Long arithmetic, unzeroed buffers), groups a send's messages by partition (linear, not
+// quadratic), and retries a transaction's AddPartitionsToTxn quickly while the coordinator completes the
+// previous transaction. These tests hold the patched code to the Kafka protocol and to kafkajs's own
+// behaviour: the bytes must be exactly those the protocol defines, grouping must keep every message, in
+// order, and any other error must reach the caller as before.
 /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs internals have no typings */
 
 interface KafkajsEncoder {
@@ -95,5 +97,73 @@ describe('patched kafkajs grouping by partition', () => {
         partitioner: () => 0,
       }),
     ).toEqual({});
+  });
+});
+
+interface KafkajsError extends Error {
+  type: string;
+}
+const createEosManager = require('kafkajs/src/producer/eosManager') as (args: {
+  logger: unknown;
+  cluster: unknown;
+  transactional: boolean;
+  transactionalId: string;
+}) => {
+  initProducerId(): Promise<void>;
+  beginTransaction(): void;
+  addPartitionsToTransaction(
+    topicData: { topic: string; partitions: { partition: number }[] }[],
+  ): Promise<void>;
+};
+
+/** A transactional eosManager whose coordinator fails AddPartitionsToTxn with the given errors first. */
+async function transactionWith(errors: string[]): Promise<{ calls: () => number; add: () => Promise<void> }> {
+  let calls = 0;
+  const failures = [...errors];
+  const broker = {
+    initProducerId: () => Promise.resolve({ producerId: 1, producerEpoch: 0 }),
+    addPartitionsToTxn: () => {
+      calls += 1;
+      const type = failures.shift();
+      if (type === undefined) return Promise.resolve({});
+      const error: KafkajsError = Object.assign(new Error(type), { type });
+      return Promise.reject(error);
+    },
+  };
+  const silent = { debug() {}, info() {}, warn() {}, error() {}, namespace: () => silent };
+  const eos = createEosManager({
+    logger: silent,
+    cluster: {
+      retry: { retries: 0 },
+      refreshMetadataIfNecessary: () => Promise.resolve(),
+      findGroupCoordinator: () => Promise.resolve(broker),
+    },
+    transactional: true,
+    transactionalId: 'tx',
+  });
+  await eos.initProducerId();
+  eos.beginTransaction();
+  return {
+    calls: () => calls,
+    add: () => eos.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]),
+  };
+}
+
+describe('patched kafkajs AddPartitionsToTxn', () => {
+  it('retries CONCURRENT_TRANSACTIONS itself, and adds the partitions once', async () => {
+    const tx = await transactionWith(['CONCURRENT_TRANSACTIONS', 'CONCURRENT_TRANSACTIONS']);
+    await tx.add();
+    expect(tx.calls()).toBe(3);
+    await tx.add(); // already in the transaction: no request
+    expect(tx.calls()).toBe(3);
+  });
+
+  it('gives up after ten attempts, and passes any other error on at once', async () => {
+    const busy = await transactionWith(Array.from({ length: 10 }, () => 'CONCURRENT_TRANSACTIONS'));
+    await expect(busy.add()).rejects.toMatchObject({ type: 'CONCURRENT_TRANSACTIONS' });
+    expect(busy.calls()).toBe(10);
+    const fenced = await transactionWith(['INVALID_PRODUCER_EPOCH']);
+    await expect(fenced.add()).rejects.toMatchObject({ type: 'INVALID_PRODUCER_EPOCH' });
+    expect(fenced.calls()).toBe(1);
   });
 });
