@@ -465,11 +465,14 @@ export async function collectorEventsPerSec(
     const batches = prepareBatches(events.map(toSegmentCall), client.batchSize);
     const rates: number[] = [];
     for (let r = 0; r < runs; r++) {
+      // CICLO_BENCH_CPU=1: each busy process's CPU per event over the run, as for e2e.
+      const cpuBefore = process.env.CICLO_BENCH_CPU === '1' ? cpuSnapshot() : undefined;
       const start = performance.now();
       const report = await sendPreparedToCollector({ url, writeKey }, batches, {
         concurrency: client.concurrency,
       });
       rates.push(report.accepted / ((performance.now() - start) / 1000));
+      if (cpuBefore) process.stderr.write(`${cpuPerEvent(cpuBefore, cpuSnapshot(), report.accepted)}\n`);
     }
     return median(rates);
   } finally {

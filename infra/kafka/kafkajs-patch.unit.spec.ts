@@ -167,3 +167,26 @@ describe('patched kafkajs AddPartitionsToTxn', () => {
     expect(fenced.calls()).toBe(1);
   });
 });
+
+const batchChecksum = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
+const javascriptCrc32C = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C') as (
+  buffer: Buffer,
+) => number;
+
+describe('patched kafkajs record batch checksum', () => {
+  it('is CRC-32C, as the JavaScript one computes it, on any bytes', () => {
+    expect(batchChecksum(Buffer.from('123456789'))).toBe(0xe3069283); // the CRC-32C check value
+    let x = 1;
+    for (const size of [0, 1, 7, 8, 9, 63, 64, 65, 1000, 65_537]) {
+      const bytes = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) bytes[i] = (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) >>> 24;
+      expect([size, batchChecksum(bytes)]).toEqual([size, javascriptCrc32C(bytes) >>> 0]);
+    }
+  });
+
+  it('runs in native code on this platform', () => {
+    // The patch falls back to the JavaScript one silently where no prebuilt binary exists; not here.
+    expect(() => require('@node-rs/crc32') as unknown).not.toThrow();
+    expect(String(batchChecksum)).toContain('native(');
+  });
+});
