@@ -72,10 +72,30 @@ export function foldEventsPerSec(events: readonly Touchpoint[], runs = RUNS): nu
   return median(rates);
 }
 
-/** Heap bytes per customer state after folding one purchase and one visit into each of n customers. */
-export function stateBytesPerCustomer(n: number): number {
+/** The garbage collector, which the heap figures run before they read the heap. */
+function exposedGc(): () => void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc');
+  return gc;
+}
+
+/** A page view of the heap figures' customers. */
+function pageView(eventId: string, customerId: string, at: number, utmSource?: string): Touchpoint {
+  return {
+    eventId,
+    type: 'PageViewed',
+    customerId,
+    occurredAt: at,
+    receivedAt: at,
+    source: { kind: 'api', name: 'b' },
+    ...(utmSource !== undefined ? { context: { utmSource } } : {}),
+    payload: {},
+  };
+}
+
+/** Heap bytes per customer state after folding one purchase and one visit into each of n customers. */
+export function stateBytesPerCustomer(n: number): number {
+  const gc = exposedGc();
   gc();
   const before = process.memoryUsage().heapUsed;
   const states = new Map<string, ReturnType<typeof initialState>>();
@@ -83,16 +103,7 @@ export function stateBytesPerCustomer(n: number): number {
   for (let i = 0; i < n; i++) {
     const id = `c${i}`;
     const s = initialState(id, 'reach', at);
-    evolve(s, {
-      eventId: `v${i}`,
-      type: 'PageViewed',
-      customerId: id,
-      occurredAt: at,
-      receivedAt: at,
-      source: { kind: 'api', name: 'b' },
-      context: { utmSource: 'ads' },
-      payload: {},
-    });
+    evolve(s, pageView(`v${i}`, id, at, 'ads'));
     evolve(s, {
       eventId: `p${i}`,
       type: 'PurchaseCompleted',
@@ -110,20 +121,6 @@ export function stateBytesPerCustomer(n: number): number {
   return bytes;
 }
 
-/** A customer's touchpoints for the long-history figures: page views a few minutes apart. */
-function visitOf(id: string, i: number): Touchpoint {
-  const at = DEFAULT_START + i * 300_000;
-  return {
-    eventId: `${id}-v${i}`,
-    type: 'PageViewed',
-    customerId: id,
-    occurredAt: at,
-    receivedAt: at,
-    source: { kind: 'api', name: 'b' },
-    payload: { path: '/' },
-  };
-}
-
 /**
  * What a customer with a long history costs: heap bytes per customer once each of `customers` has had
  * `touchpoints` page views, and the changelog bytes the processor writes per touchpoint of such a customer
@@ -134,8 +131,7 @@ export function longHistoryFigures(
   customers = 2_000,
   touchpoints = 2_000,
 ): { stateBytesPerLongHistoryCustomer: number; changelogBytesPerTouchpointLongHistory: number } {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
+  const gc = exposedGc();
   gc();
   const before = process.memoryUsage().heapUsed;
   const states: CustomerState[] = [];
@@ -146,7 +142,7 @@ export function longHistoryFigures(
     const s = initialState(id, 'reach', DEFAULT_START);
     let archive = s.appliedArchive;
     for (let i = 0; i < touchpoints; i++) {
-      evolve(s, visitOf(id, i));
+      evolve(s, pageView(`${id}-v${i}`, id, DEFAULT_START + i * 300_000)); // five minutes apart
       if (c === 0 && i >= touchpoints - 1000) {
         written +=
           changelogJson(s).length + (s.appliedArchive !== archive ? (s.appliedArchive?.length ?? 0) : 0);
