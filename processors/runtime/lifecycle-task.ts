@@ -182,6 +182,9 @@ export function createLifecycleTask(
       json: string,
       serde: ContractSerde<LifecycleStateRecord> = serdes.lifecycleState,
     ): void => out.push(record, serde, envelope(kind, json));
+    /** A changelog tombstone for `id` (a customer id, or a prefixed key of the partition's own records). */
+    const deleteState = (id: string): void =>
+      void records.push({ topic: topics.changelog, partition, key: changelogKey(model.id, id), value: null });
     for (const id of changed) {
       const s = p.customers.get(id);
       if (!s) continue;
@@ -210,13 +213,7 @@ export function createLifecycleTask(
       }
     }
     for (const [id, sequence] of removed) {
-      if (archives.delete(id))
-        records.push({
-          topic: topics.changelog,
-          partition,
-          key: changelogKey(model.id, APPLIED_KEY_PREFIX + id),
-          value: null,
-        });
+      if (archives.delete(id)) deleteState(APPLIED_KEY_PREFIX + id);
       // A removal, not only a deletion: whoever loads the topic (the projector too) learns where the id went.
       const into = redirected.get(id);
       records.push({
@@ -228,8 +225,7 @@ export function createLifecycleTask(
           ? { headers: { [MERGED_INTO_HEADER]: into, [SEQUENCE_HEADER]: String(sequence) } }
           : {}),
       });
-      if (!redirected.has(id))
-        records.push({ topic: topics.changelog, partition, key: changelogKey(model.id, id), value: null });
+      if (!redirected.has(id)) deleteState(id);
     }
     for (const [id, into] of redirected) {
       const at = p.redirectTimeOf(id);
@@ -240,9 +236,13 @@ export function createLifecycleTask(
       );
     }
     for (const [from, claim] of claims) {
-      const key = changelogKey(model.id, CLAIM_KEY_PREFIX + from);
-      if (claim === null) records.push({ topic: topics.changelog, partition, key, value: null });
-      else stateRecord({ topic: topics.changelog, partition, key }, 'partition', JSON.stringify(claim));
+      if (claim === null) deleteState(CLAIM_KEY_PREFIX + from);
+      else
+        stateRecord(
+          { topic: topics.changelog, partition, key: changelogKey(model.id, CLAIM_KEY_PREFIX + from) },
+          'partition',
+          JSON.stringify(claim),
+        );
     }
     for (const message of messages) {
       const to = addresseeOf(message);
@@ -276,12 +276,7 @@ export function createLifecycleTask(
     for (const id of arrivedDone) {
       if (arrivedNow.has(id)) continue;
       arrivedDone.delete(id);
-      records.push({
-        topic: topics.changelog,
-        partition,
-        key: changelogKey(model.id, ARRIVED_KEY_PREFIX + id),
-        value: null,
-      });
+      deleteState(ARRIVED_KEY_PREFIX + id);
     }
     // Held customers, each a record of its own: written when new or grown, a tombstone once released.
     const written = heldWritten.get(partition) ?? new Map<string, HeldVersion>();
@@ -307,12 +302,7 @@ export function createLifecycleTask(
     for (const id of written.keys()) {
       if (current.has(id)) continue;
       written.delete(id);
-      records.push({
-        topic: topics.changelog,
-        partition,
-        key: changelogKey(model.id, HELD_KEY_PREFIX + id),
-        value: null,
-      });
+      deleteState(HELD_KEY_PREFIX + id);
     }
     // The partition checkpoint only when it changed: an idle partition would otherwise append the same
     // record to the changelog at every idle flush, forever. Serialized once, for the comparison and the record.
