@@ -54,8 +54,7 @@ const ARRIVED_KEY_PREFIX = '__partition__/arrived/';
 /** The first claim of a link whose other claim has not come, by source id (PartitionOutput.claims). */
 const CLAIM_KEY_PREFIX = '__partition__/claim/';
 /** A customer's older applied-event hashes, by customer id (customer.ts `appliedArchive`). */
-const APPLIED_KEY_PREFIX = '__partition__/applied/';
-export const APPLIED_KEY_PREFIX_FOR_TESTS = APPLIED_KEY_PREFIX;
+export const APPLIED_KEY_PREFIX = '__partition__/applied/';
 
 export interface LifecycleTaskDeps {
   readonly model: StageModel;

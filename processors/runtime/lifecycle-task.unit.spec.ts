@@ -22,8 +22,7 @@ import { loadModel } from '../domain/model';
 import { partitionFor } from '../../schemas/partitioner';
 import { canonicalOrder, replay } from '../domain/replay';
 import { busyCustomers, denseLinks, journeys } from '../../test/support/journeys';
-import { APPLIED_KEY_PREFIX_FOR_TESTS } from './lifecycle-task';
-import { createLifecycleTask } from './lifecycle-task';
+import { APPLIED_KEY_PREFIX, createLifecycleTask } from './lifecycle-task';
 
 const PARTITIONS = 3;
 const topics = {
@@ -220,7 +219,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
       const { stageChanges, logs } = await run(events, 11, { crashRate });
       expect(canonicalOrder(stageChanges)).toEqual(expected);
       const changelog = PARTITION_LIST.flatMap((p) => logs.partition(topics.changelog, p));
-      const archives = changelog.filter((m) => m.key!.includes(APPLIED_KEY_PREFIX_FOR_TESTS));
+      const archives = changelog.filter((m) => m.key!.includes(APPLIED_KEY_PREFIX));
       const customerRecords = changelog.filter(
         (m) => m.value !== null && (JSON.parse(m.value.toString()) as { kind: string }).kind === 'customer',
       );
@@ -231,7 +230,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
         expect(m.value!.length).toBeLessThan(2000);
       // The merged-away customers' archives are gone from the compacted topic; the survivors' remain.
       const table = new Map(changelog.map((m) => [m.key!, m.value]));
-      const live = [...table].filter(([k, v]) => k.includes(APPLIED_KEY_PREFIX_FOR_TESTS) && v !== null);
+      const live = [...table].filter(([k, v]) => k.includes(APPLIED_KEY_PREFIX) && v !== null);
       expect(live.map(([k]) => k.split('/').pop()).sort()).toEqual(
         ['busy-c1', 'busy-c3', 'busy-c4', 'busy-c5'].sort(),
       );
