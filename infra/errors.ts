@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   TIMEOUT: 'an operation timed out',
   COLLECTOR_REFUSED: 'the collector refused events',
   COLLECTOR_UNAVAILABLE: 'the collector did not accept events in time',
+  DATA_CONFLICT: 'data already stored conflicts with this run',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,7 +1,7 @@
 /**
  * The main job as users run it: `ciclo demo` through the real collector, processor, projector and
  * ClickHouse prints its summary, and a second run with the same seed adds nothing (every event id repeats),
- * so its summary is the same.
+ * so its summary is the same; a run that finds another simulation's touchpoints under its event ids stops.
  */
 import { connectClickHouseServer } from '../infra/clickhouse/engine';
 import { connectTopicAdmin } from '../infra/kafka/admin';
@@ -10,6 +10,7 @@ import { homePartitionOf } from '../processors/domain/identity';
 import { replay } from '../processors/domain/replay';
 import { partitionFor } from '../schemas/partitioner';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
+import { toTouchpointRow } from '../projections/projector/rows';
 import { namespacedTopics, touchpointKeys } from '../schemas/topics';
 import { runCiclo } from './support/cli';
 import { testConfig, uniqueName } from './support/services';
@@ -121,5 +122,21 @@ describe('ciclo demo', () => {
     const second = await runCiclo(args, { timeoutMs: 300_000 });
     expect(second.code).toBe(0);
     expect(summaryOf(second.stdout)).toBe(summaryOf(first.stdout));
+
+    // An earlier version's demo, whose simulator made another journey for this seed, left a touchpoint
+    // under one of this run's event ids: the demo says so and stops before sending anything, rather than
+    // fold a mix of both simulations.
+    const [firstEvent] = events;
+    const clickhouseAgain = connectClickHouseServer({ url: endpoints.clickhouse.url });
+    await clickhouseAgain
+      .insert(`${namespace}.touchpoints`, [
+        toTouchpointRow({ ...firstEvent!, occurredAt: firstEvent!.occurredAt + 3_600_000 }, Date.now()),
+      ])
+      .finally(() => clickhouseAgain.close());
+    const third = await runCiclo(args, { timeoutMs: 300_000 });
+    expect(third.code).not.toBe(0);
+    expect(third.stderr).toContain(`earlier demo's touchpoints for seed ${seed}`);
+    expect(third.stderr).toContain(`${firstEvent!.eventId} is ${firstEvent!.type} at`);
+    expect(third.stdout).not.toContain('4/6');
   }, 600_000);
 });

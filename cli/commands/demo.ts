@@ -31,6 +31,7 @@ import { cohortReport, formatCohortTable } from '../../projections/reports/cohor
 import { identifier, stringLiteral } from '../../projections/sql';
 import { provisionTopicsAndSchemas } from '../../schemas/provision';
 import { publishClvPredictions } from './clv';
+import { earlierDemoConflict } from './demo-data';
 import { formatTable } from './report';
 import { drawProgress } from '../progress';
 import { formatStatus } from './stack';
@@ -124,6 +125,34 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           `    migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already applied`,
         );
 
+        // Poisson purchase gaps: the CLV fit's P(alive) then has churn to find (SimulationOptions).
+        const events = simulate({
+          customers,
+          seed,
+          days: 365,
+          start: DEFAULT_START,
+          purchaseGaps: 'poisson',
+        });
+        const db = identifier(endpoints.clickhouse.database);
+        const stored = await clickhouse.query<{ event_id: string; type: string; ms: string }>(
+          `SELECT DISTINCT event_id, type, occurred_at_ms AS ms FROM ${db}.touchpoints
+           WHERE event_id LIKE ${stringLiteral(`sim-${seed}-%`)}`,
+        );
+        const conflict = earlierDemoConflict(
+          stored.map((r) => ({ eventId: r.event_id, type: r.type, occurredAtMs: Number(r.ms) })),
+          events,
+        );
+        if (conflict !== undefined) {
+          await clickhouse.close();
+          throw new CicloError(
+            'DATA_CONFLICT',
+            `database ${endpoints.clickhouse.database} holds an earlier demo's touchpoints for seed ${seed} that ` +
+              `this version simulates otherwise (${conflict}): the processor would take this run's events for ` +
+              `repeats of those and fold a mix of both. For a fresh demo, run with --namespace <new name> or ` +
+              `another --seed`,
+          );
+        }
+
         say('3/6 collector, lifecycle processor (five-stage) and ClickHouse projector');
         // A write key for this run only: the demo is the collector's one client.
         const writeKey = `wk_demo_${randomBytes(12).toString('hex')}`;
@@ -169,14 +198,6 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         say(
           `4/6 simulating ${customers} visitors (seed ${seed}) and sending their touchpoints to the collector`,
         );
-        // Poisson purchase gaps: the CLV fit's P(alive) then has churn to find (SimulationOptions).
-        const events = simulate({
-          customers,
-          seed,
-          days: 365,
-          start: DEFAULT_START,
-          purchaseGaps: 'poisson',
-        });
         const sent = await sendToCollector({ url: collector.url, writeKey }, events.map(toSegmentCall), {
           batchSize: 250,
           // One request at a time, as a tracker sends a visitor's events: with several in flight, requests
@@ -188,7 +209,6 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         say(`    ${sent.accepted} touchpoints accepted by the collector in ${sent.requests} requests`);
 
         say('5/6 waiting for the projections to catch up');
-        const db = identifier(endpoints.clickhouse.database);
         // Until ClickHouse has `expected` of the touchpoints matching `where` and the stage changes have
         // stopped moving: the processor has folded them and the projector has written what it emitted.
         const waitForProjections = async (where: string, expected: number, label: string): Promise<void> => {
