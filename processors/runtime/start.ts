@@ -15,6 +15,7 @@ import { CONTRACTS } from '../../schemas/contracts';
 import { createSerde } from '../../schemas/serde';
 import { TOPICS, valueSubject } from '../../schemas/topics';
 import type { StageModel } from '../domain/model';
+import { watchHeap } from './heap-watch';
 import { createLifecycleTask } from './lifecycle-task';
 
 export interface ProcessorTopics {
@@ -77,7 +78,7 @@ export async function startLifecycleProcessor(options: {
     log: options.log,
   });
   const groupId = options.groupId ?? `ciclo-processor-${options.model.id}`;
-  return startTransactionalProcessor({
+  const running = await startTransactionalProcessor({
     brokers: options.endpoints.kafka.brokers,
     groupId,
     inputTopic: topics.touchpoints,
@@ -89,6 +90,18 @@ export async function startLifecycleProcessor(options: {
     idleFlushMs: options.idleFlushMs,
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  const stopWatching = watchHeap(options.log, () => {
+    let customers = 0;
+    for (const p of task.partitions.values()) customers += p.customers.size;
+    return customers;
+  });
+  return {
+    ...running,
+    stop: () => {
+      stopWatching();
+      return running.stop();
+    },
+  };
 }
 
 /**
