@@ -23,9 +23,9 @@ export interface BaselineRecord {
 /**
  * The records the e2e and topology runs produce for `events`, byte for byte but for the schema id: each
  * touchpoint in Avro behind the registry's 5-byte header, keyed as `touchpointRecords` keys it (a link
- * writes its routing copy too). The baseline used to send 300-byte values; the simulated touchpoints average
- * about 125 bytes, and Kafka's cost per message barely depends on its size at either, so the baseline
- * measured other messages than the ones it is the baseline for.
+ * writes its routing copy too). The baseline used to send 300-byte values under synthetic keys, while the
+ * simulated touchpoints average about 125 bytes and a link is written twice: other messages than the ones it
+ * is the baseline for (its level came out about the same).
  */
 export function baselineRecords(events: readonly Touchpoint[]): BaselineRecord[] {
   const contract = CONTRACTS.touchpoint;
