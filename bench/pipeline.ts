@@ -136,6 +136,25 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
   };
 }
 
+/** How many offsets each of a run's topics took per touchpoint: what the processor wrote for each. */
+async function printTopicSpans(
+  endpoints: ServiceEndpoints,
+  topics: Readonly<Record<string, string>>,
+  touchpoints: number,
+): Promise<void> {
+  const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+  try {
+    const spans = await admin.offsetSpans(Object.values(topics));
+    for (const [role, name] of Object.entries(topics))
+      process.stderr.write(
+        `  ${role.padEnd(20)} ${String(spans.get(name) ?? 0).padStart(9)} offsets  ${((spans.get(name) ?? 0) / touchpoints).toFixed(2)} per touchpoint\n`,
+      );
+    process.stderr.write('  (offsets of transactional topics include one commit marker per partition per transaction)\n');
+  } finally {
+    await admin.close();
+  }
+}
+
 const WORKER = path.join(__dirname, 'worker.js');
 
 /** Starts a bench/worker.ts process and resolves once it consumes. */
@@ -226,7 +245,10 @@ async function e2eOnce(endpoints: ServiceEndpoints, events: readonly Touchpoint[
       await sleep(200);
     }
     const rate = events.length / ((performance.now() - start) / 1000);
-    if (cpuBefore) process.stderr.write(`${cpuPerEvent(cpuBefore, cpuSnapshot(), events.length)}\n`);
+    if (cpuBefore) {
+      process.stderr.write(`${cpuPerEvent(cpuBefore, cpuSnapshot(), events.length)}\n`);
+      await printTopicSpans(endpoints, p.topics, events.length);
+    }
     return rate;
   } finally {
     await p.close();

@@ -9,6 +9,11 @@ export interface TopicAdmin {
   listTopics(): Promise<string[]>;
   /** Partition count of each named topic that exists. */
   partitionCounts(names: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Offsets each topic spans, summed over its partitions (end minus start): its message count, where a
+   * transactional topic's count includes one commit marker per partition per transaction.
+   */
+  offsetSpans(names: readonly string[]): Promise<Map<string, number>>;
   deleteTopics(names: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -39,6 +44,15 @@ export async function connectTopicAdmin(brokers: readonly string[], log?: Logger
       if (wanted.length === 0) return new Map();
       const { topics } = await admin.fetchTopicMetadata({ topics: [...wanted] });
       return new Map(topics.map((t) => [t.name, t.partitions.length]));
+    },
+    async offsetSpans(names) {
+      const spans = await Promise.all(
+        names.map(async (name) => {
+          const offsets = await admin.fetchTopicOffsets(name);
+          return offsets.reduce((sum, o) => sum + (Number(o.high) - Number(o.low)), 0);
+        }),
+      );
+      return new Map(names.map((name, i) => [name, spans[i]!]));
     },
     deleteTopics: (names) => admin.deleteTopics({ topics: [...names] }),
     close: () => admin.disconnect(),

@@ -10,6 +10,8 @@ interface KafkajsEncoder {
   writeVarInt(value: number): KafkajsEncoder;
   writeVarLong(value: number): KafkajsEncoder;
   writeInt32(value: number): KafkajsEncoder;
+  writeBytes(value: Buffer): KafkajsEncoder;
+  writeEncoder(value: KafkajsEncoder): KafkajsEncoder;
   readonly buffer: Buffer;
 }
 const Encoder = require('kafkajs/src/protocol/encoder') as {
@@ -69,6 +71,25 @@ describe('patched kafkajs record encoding', () => {
       const int32 = Buffer.alloc(4);
       int32.writeInt32BE(i);
       expected.push(int32, zigzagVarint(BigInt(i * 1_000_003), 64));
+    }
+    expect(encoder.buffer.equals(Buffer.concat(expected))).toBe(true);
+  });
+
+  it('copies buffers, views into larger ones included, and encoders, across growth', () => {
+    // A view whose bytes start inside a larger buffer, as kafkajs's own `buffer` getter returns: a copy
+    // that ignored the view's offset would write the larger buffer's first bytes.
+    const backing = Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 251));
+    const encoder = new Encoder(4);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 300; i++) {
+      const view = backing.subarray(i * 7, i * 7 + (i % 40));
+      const inner = new Encoder(1).writeInt32(i).writeBytes(view);
+      encoder.writeBytes(view).writeEncoder(inner);
+      const length = Buffer.alloc(4);
+      length.writeInt32BE(view.length);
+      const int32 = Buffer.alloc(4);
+      int32.writeInt32BE(i);
+      expected.push(length, view, int32, length, view);
     }
     expect(encoder.buffer.equals(Buffer.concat(expected))).toBe(true);
   });
