@@ -22,7 +22,7 @@ describe.each(engines)('ClickHouse engine: %s', (_name, open) => {
     await engine.close();
   });
 
-  it('creates a table, inserts JSON rows and aggregates them identically', async () => {
+  it('creates a table, inserts rows and aggregates them identically', async () => {
     const [version] = await engine.query<{ v: string }>('SELECT version() AS v');
     expect(version!.v).toMatch(/^\d+\.\d+/);
     await engine.command(`CREATE DATABASE IF NOT EXISTS ${db}`);
@@ -42,5 +42,39 @@ describe.each(engines)('ClickHouse engine: %s', (_name, open) => {
       ['1997-01-01', 2, 1999],
       ['1997-02-01', 1, 2550],
     ]);
+  });
+
+  it('reads back every string, array and null exactly as inserted', async () => {
+    await engine.command(`CREATE DATABASE IF NOT EXISTS ${db}`);
+    await engine.command(
+      `CREATE TABLE ${db}.texts (id UInt32, s String, ids Array(String), maybe Nullable(String), at DateTime) ENGINE = MergeTree ORDER BY id`,
+    );
+    const nasty = [
+      'tab\there',
+      'line\nbreak',
+      'back\\slash',
+      'cr\rlf',
+      'nul\0byte',
+      "it's",
+      "['x']",
+      'ünï©ødé 😀',
+      '',
+    ];
+    const rows = nasty.map((s, id) => ({
+      id,
+      s,
+      ids: [s, `${s}-2`],
+      maybe: id % 2 === 0 ? null : s,
+      at: '1997-01-01 12:34:56',
+    }));
+    await engine.insert(`${db}.texts`, rows);
+    const back = await engine.query<{
+      id: number;
+      s: string;
+      ids: string[];
+      maybe: string | null;
+      at: string;
+    }>(`SELECT id, s, ids, maybe, toString(at) AS at FROM ${db}.texts ORDER BY id`);
+    expect(back.map((r) => ({ ...r, id: Number(r.id) }))).toEqual(rows);
   });
 });

@@ -8,16 +8,33 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 
 export type Row = Record<string, string | number | readonly string[]>;
 
-const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+/** '00'..'59': the two-digit fields of a time. */
+const TWO_DIGITS: readonly string[] = Array.from({ length: 60 }, (_, n) => (n < 10 ? `0${n}` : `${n}`));
+const DAY_MS = 86_400_000;
+/** 'YYYY-MM-DD ' by day since the epoch; cleared when it holds more than DAY_CACHE_LIMIT days. */
+const dayPrefixes = new Map<number, string>();
+const DAY_CACHE_LIMIT = 10_000;
 
 /**
- * 'YYYY-MM-DD hh:mm:ss' in UTC. Built from the UTC fields rather than toISOString().slice().replace():
- * this runs for every time of every projected row, and the profile of the projector showed the string
- * surgery near the top. Years outside 1000-9999 do not occur (the contracts bound times to 1990 onwards).
+ * 'YYYY-MM-DD hh:mm:ss' in UTC, which 18.16 and 26.x both parse. This runs for every time of every projected
+ * row (four per touchpoint): the profile of the projector had Date objects and their six UTC getters at 3% of
+ * its CPU. The date part is computed once per day and remembered; the time of day is arithmetic. Years
+ * outside 1000-9999 do not occur (the contracts bound times to 1990 onwards).
  */
 export function dateTime(ms: number | undefined): string {
-  const d = new Date(ms ?? 0);
-  return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  const t = ms ?? 0;
+  const day = Math.floor(t / DAY_MS);
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    const d = new Date(day * DAY_MS);
+    prefix = `${d.getUTCFullYear()}-${TWO_DIGITS[d.getUTCMonth() + 1]!}-${TWO_DIGITS[d.getUTCDate()]!} `;
+    if (dayPrefixes.size >= DAY_CACHE_LIMIT) dayPrefixes.clear();
+    dayPrefixes.set(day, prefix);
+  }
+  const secondOfDay = Math.floor((t - day * DAY_MS) / 1000);
+  const hours = Math.floor(secondOfDay / 3600);
+  const minutes = Math.floor((secondOfDay % 3600) / 60);
+  return `${prefix}${TWO_DIGITS[hours]!}:${TWO_DIGITS[minutes]!}:${TWO_DIGITS[secondOfDay % 60]!}`;
 }
 
 /** The marketing channel of a touch: UTM source, else the referrer's host, else 'direct'. */

@@ -112,4 +112,17 @@ describe('dateTime', () => {
       expect(dateTime(ms)).toBe(new Date(ms).toISOString().slice(0, 19).replace('T', ' '));
     expect(dateTime(undefined)).toBe('1970-01-01 00:00:00');
   });
+
+  it('agrees with toISOString on times spread over 1990-2100, before and after the day cache clears', () => {
+    // More days than the cache holds, each visited twice, so remembered and fresh days are both checked.
+    let seed = 7;
+    const next = (): number => (seed = (seed * 48271) % 2147483647);
+    const from = Date.UTC(1990, 0, 1);
+    const span = Date.UTC(2100, 0, 1) - from;
+    const times = Array.from({ length: 30_000 }, () => from + Math.floor((next() / 2147483647) * span));
+    const wrong = [...times, ...times, -1, -86_400_001, Date.UTC(2000, 1, 29, 23, 59, 59, 999)]
+      .map((ms) => [ms, dateTime(ms), new Date(ms).toISOString().slice(0, 19).replace('T', ' ')])
+      .filter(([, ours, iso]) => ours !== iso);
+    expect(wrong).toEqual([]);
+  });
 });
