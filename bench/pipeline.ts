@@ -325,7 +325,10 @@ export async function topologyEventsPerSec(
         await sleep(100);
       }
       rates.push(events.length / ((performance.now() - start) / 1000));
-      if (cpuBefore) process.stderr.write(`${cpuPerEvent(cpuBefore, cpuSnapshot(), events.length)}\n`);
+      if (cpuBefore) {
+        process.stderr.write(`${cpuPerEvent(cpuBefore, cpuSnapshot(), events.length)}\n`);
+        await printTopicSpans(endpoints, topics, events.length);
+      }
       process.stderr.write(`topology run ${r + 1}: ${Math.round(rates[r]!)}/s\n`);
     } finally {
       await producer.close();
