@@ -227,6 +227,7 @@ const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as ((
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
   RecordBatch(args: {
     records: unknown[];
+    firstOffset?: unknown;
     firstTimestamp: number;
     maxTimestamp: number;
     lastOffsetDelta: number;
@@ -292,4 +293,58 @@ describe('patched kafkajs record batch writing', () => {
       records.map((r) => Object.keys(r.headers ?? {}).sort()),
     );
   });
+});
+
+const KafkajsLong = require('kafkajs/src/utils/long') as { fromValue(v: string | number): unknown };
+
+describe('patched kafkajs record reading', () => {
+  // Deltas on both sides of the 7-byte fast path (zigzag of ±2^47 and beyond), negative ones included,
+  // and first offsets and timestamps below and above 2^53, where the Long path takes over.
+  const deltas = [
+    0,
+    1,
+    -1,
+    63,
+    -64,
+    2 ** 20,
+    -(2 ** 20),
+    2 ** 47 - 1,
+    -(2 ** 47),
+    2 ** 47,
+    2 ** 52,
+    -(2 ** 52),
+  ];
+  const cases: [string, bigint][] = [
+    ['0', 1_700_000_000_000n],
+    ['123456789', 1_700_000_000_000n],
+    ['9007199254740990', 1_700_000_000_000n],
+    ['9007199254740993', 9_007_199_254_740_000n],
+    ['9223372036854770000', 1n],
+  ];
+
+  it.each(cases)(
+    'reads offsets after %s and timestamps after %s exactly, as Long arithmetic does',
+    async (first, firstTs) => {
+      const records = deltas.map((timestampDelta, i) => ({
+        key: `k${i}`,
+        value: Buffer.from([i]),
+        offsetDelta: i * 1000,
+        timestampDelta,
+      }));
+      const encoded = await RecordBatch({
+        records,
+        firstOffset: KafkajsLong.fromValue(first),
+        firstTimestamp: Number(firstTs),
+        maxTimestamp: Number(firstTs),
+        lastOffsetDelta: records.length - 1,
+      });
+      const decoded = await decodeRecordBatch(new KafkajsDecoder(encoded.buffer));
+      expect(decoded.records.map((r) => [r.offset, r.timestamp])).toEqual(
+        records.map((r) => [
+          String(BigInt(first) + BigInt(r.offsetDelta)),
+          String(firstTs + BigInt(r.timestampDelta)),
+        ]),
+      );
+    },
+  );
 });
