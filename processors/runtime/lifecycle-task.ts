@@ -99,6 +99,8 @@ const versionOf = (h: HeldCustomer): HeldVersion => ({
   length: h.queue.length,
 });
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export function changelogKey(modelId: string, id: string): string {
   return `${modelId}/${id}`;
 }
@@ -119,13 +121,15 @@ export function createLifecycleTask(
   class Pending {
     readonly records: OutputRecord[] = [];
     private readonly jobs = new Map<ContractSerde<unknown>, { values: unknown[]; at: number[] }>();
+    /** `record` becomes the output record itself (its value set when encoded): callers pass a fresh one. */
     push<T>(record: Omit<OutputRecord, 'value'>, typed: ContractSerde<T>, value: T): void {
       const serde = typed as unknown as ContractSerde<unknown>;
       let job = this.jobs.get(serde);
       if (!job) this.jobs.set(serde, (job = { values: [], at: [] }));
       job.values.push(value);
       job.at.push(this.records.length);
-      this.records.push({ ...record, value: null });
+      (record as Mutable<OutputRecord>).value = null;
+      this.records.push(record as OutputRecord);
     }
     async encoded(): Promise<OutputRecord[]> {
       for (const [serde, job] of this.jobs) {
@@ -136,10 +140,8 @@ export function createLifecycleTask(
             : // A serde that encodes one value at a time (a test double may be one).
               await Promise.all(job.values.map((v) => serde.encode(v)));
         if (state) envelopeChecked = true;
-        for (let i = 0; i < buffers.length; i++) {
-          const r = this.records[job.at[i]!]!;
-          this.records[job.at[i]!] = { ...r, value: buffers[i]! };
-        }
+        for (let i = 0; i < buffers.length; i++)
+          (this.records[job.at[i]!] as Mutable<OutputRecord>).value = buffers[i]!;
       }
       return this.records;
     }
