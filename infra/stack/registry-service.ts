@@ -117,9 +117,9 @@ logging:
 
     // The registry keeps schemas in memory (its JDBC storage needs MySQL or PostgreSQL), but Kafka keeps
     // messages that name them by id. So `stack down` saves every schema with its subject and id, and the
-    // next `stack up` registers them again in id order: the registry numbers new schemas sequentially, so
-    // they get their old ids back and messages written before the restart still decode. Checked, not
-    // assumed: a schema whose id comes back different is reported.
+    // next `stack up` registers them again in id order, with the ids the original run lost to refused
+    // registrations spent again (restorePlan): they get their old ids back and messages written before the
+    // restart still decode. Checked, not assumed: a schema whose id comes back different is reported.
     async beforeStop(say) {
       const saved = await listRegisteredSchemas(`${base}/api/v1/confluent`);
       fs.writeFileSync(snapshotFile, `${JSON.stringify(saved, null, 1)}\n`);
@@ -130,18 +130,26 @@ logging:
       if (!fs.existsSync(snapshotFile)) return;
       const saved = JSON.parse(fs.readFileSync(snapshotFile, 'utf8')) as RegisteredSchema[];
       const moved: string[] = [];
-      for (const entry of saved) {
-        const res = await fetch(
-          `${base}/api/v1/confluent/subjects/${encodeURIComponent(entry.subject)}/versions`,
-          {
-            method: 'POST',
-            headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-            body: JSON.stringify({ schema: entry.schema }),
-          },
-        );
+      const post = async (subject: string, schema: string): Promise<{ status: number; id?: number }> => {
+        const res = await fetch(`${base}/api/v1/confluent/subjects/${encodeURIComponent(subject)}/versions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+          body: JSON.stringify({ schema }),
+        });
         const body = (await res.json().catch(() => ({}))) as { id?: number };
-        if (!res.ok || body.id !== entry.id)
-          moved.push(`${entry.subject} id ${entry.id} -> ${body.id ?? `HTTP ${res.status}`}`);
+        return { status: res.status, ...(body.id !== undefined ? { id: body.id } : {}) };
+      };
+      for (const step of restorePlan(saved)) {
+        if (step.kind === 'refuse') {
+          const { status } = await post(step.subject, ID_SPENDER_SCHEMA);
+          if (status !== 409)
+            moved.push(`${step.subject} took a placeholder schema meant to be refused (HTTP ${status})`);
+          continue;
+        }
+        const { entry } = step;
+        const { status, id } = await post(entry.subject, entry.schema);
+        if (status >= 300 || id !== entry.id)
+          moved.push(`${entry.subject} id ${entry.id} -> ${id ?? `HTTP ${status}`}`);
       }
       say(
         moved.length === 0
@@ -161,6 +169,52 @@ logging:
       }
     },
   };
+}
+
+/**
+ * How Hortonworks Schema Registry 0.9.1 (in-memory storage) numbers schemas, as measured: ids start at 1;
+ * each new version takes the next id and spends one more (ids go 1, 3, 5...); a registration refused as
+ * incompatible (HTTP 409) spends one id; registering a schema a subject already has spends none.
+ */
+const FIRST_ID = 1;
+const ID_STEP_VERSION = 2;
+const ID_STEP_REFUSED = 1;
+/**
+ * A schema every subject refuses under the registry's default compatibility (BACKWARD, which a restart
+ * gives every subject back): a reader that requires a field no earlier schema of ours has cannot read their
+ * data. Registering it spends one id and adds nothing.
+ */
+const ID_SPENDER_SCHEMA = JSON.stringify({
+  type: 'record',
+  name: 'CicloRegistryIdSpender',
+  fields: [{ name: 'cicloRegistryIdSpender', type: 'string' }],
+});
+
+export type RestoreStep =
+  | { readonly kind: 'register'; readonly entry: RegisteredSchema }
+  /** A registration the registry refuses, to spend one id as a refused one did in the original run. */
+  | { readonly kind: 'refuse'; readonly subject: string };
+
+/**
+ * The registrations that give saved schemas (in id order) their ids back on an empty registry: each one in
+ * turn, and before it as many refused registrations (against the subject restored last) as ids the
+ * original run spent between it and the one before on registrations it refused. A gap before the first
+ * schema cannot be spent this way (no subject exists yet): that schema and the ones after come back with
+ * other ids, which the restore reports.
+ */
+export function restorePlan(saved: readonly RegisteredSchema[]): RestoreStep[] {
+  const steps: RestoreStep[] = [];
+  let nextId = FIRST_ID;
+  let lastSubject: string | undefined;
+  for (const entry of saved) {
+    if (lastSubject !== undefined)
+      for (let spent = nextId; spent < entry.id; spent += ID_STEP_REFUSED)
+        steps.push({ kind: 'refuse', subject: lastSubject });
+    steps.push({ kind: 'register', entry });
+    nextId = entry.id + ID_STEP_VERSION;
+    lastSubject = entry.subject;
+  }
+  return steps;
 }
 
 export interface RegisteredSchema {
