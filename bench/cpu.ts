@@ -1,7 +1,8 @@
 /**
  * CPU time per process on this machine, from /proc (Linux only; elsewhere nothing), to say where the CPU of
- * a pipeline run went: `CICLO_BENCH_CPU=1` prints, for the e2e figure, each busy process's CPU per
- * touchpoint over the timed window. Diagnostic only: no figure of results.json depends on it.
+ * a pipeline run went. results.json keeps the e2e run's CPU per touchpoint (all processes, and each) and the
+ * collector's CPU per event: unlike the rates, they do not depend on what else the machine was doing, and
+ * unlike the ratios, not on how fast the baseline is. `CICLO_BENCH_CPU=1` also prints them for every run.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -44,14 +45,35 @@ export function cpuSnapshot(): CpuSnapshot {
   return out;
 }
 
-/** CPU µs per event of each process busy between the two snapshots, busiest first, and their total. */
-export function cpuPerEvent(before: CpuSnapshot, after: CpuSnapshot, events: number): string {
+/** CPU seconds of each process (by name) that was busy between the two snapshots. */
+export function cpuSecondsByProcess(before: CpuSnapshot, after: CpuSnapshot): Map<string, number> {
   const rows = new Map<string, number>();
   for (const [pid, { name, seconds }] of after) {
     const used = seconds - (before.get(pid)?.seconds ?? 0);
     if (used > 0.05) rows.set(name, (rows.get(name) ?? 0) + used);
   }
-  const sorted = [...rows].sort((a, b) => b[1] - a[1]);
+  return rows;
+}
+
+/** CPU µs per event of each process busy between the two snapshots, and 'total' for all of them. */
+export function cpuMicrosPerEvent(
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+  events: number,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  let total = 0;
+  for (const [name, seconds] of cpuSecondsByProcess(before, after)) {
+    out.set(name, (seconds * 1e6) / events);
+    total += seconds;
+  }
+  out.set('total', (total * 1e6) / events);
+  return out;
+}
+
+/** CPU µs per event of each process busy between the two snapshots, busiest first, and their total. */
+export function cpuPerEvent(before: CpuSnapshot, after: CpuSnapshot, events: number): string {
+  const sorted = [...cpuSecondsByProcess(before, after)].sort((a, b) => b[1] - a[1]);
   const total = sorted.reduce((sum, [, s]) => sum + s, 0);
   const line = (name: string, seconds: number): string =>
     `  ${name.padEnd(34)} ${seconds.toFixed(2).padStart(6)} s  ${Math.round((seconds * 1e6) / events)

@@ -31,7 +31,7 @@ import { createSerde } from '../schemas/serde';
 import { partitionFor } from '../schemas/partitioner';
 import { touchpointRecords, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
-import { cpuPerEvent, cpuSnapshot } from './cpu';
+import { cpuMicrosPerEvent, cpuPerEvent, cpuSnapshot } from './cpu';
 import { median } from './fold';
 import { freePort } from '../infra/stack/processes';
 
@@ -149,7 +149,9 @@ async function printTopicSpans(
       process.stderr.write(
         `  ${role.padEnd(20)} ${String(spans.get(name) ?? 0).padStart(9)} offsets  ${((spans.get(name) ?? 0) / touchpoints).toFixed(2)} per touchpoint\n`,
       );
-    process.stderr.write('  (offsets of transactional topics include one commit marker per partition per transaction)\n');
+    process.stderr.write(
+      '  (offsets of transactional topics include one commit marker per partition per transaction)\n',
+    );
   } finally {
     await admin.close();
   }
@@ -204,7 +206,14 @@ async function startWorker(
 }
 
 /** Touchpoints in -> stage changes on Kafka -> rows queryable in ClickHouse, events per second. */
-async function e2eOnce(endpoints: ServiceEndpoints, events: readonly Touchpoint[]): Promise<number> {
+/** CPU µs per event of each busy process in one timed run, and 'total' (bench/cpu.ts); one map per run. */
+export type CpuRuns = Map<string, number>[];
+
+async function e2eOnce(
+  endpoints: ServiceEndpoints,
+  events: readonly Touchpoint[],
+  cpuRuns?: CpuRuns,
+): Promise<number> {
   const expectedChanges = replay(events, loadModel('five-stage'), {
     partitions: PARTITIONS,
     gracePeriodMs: 0,
@@ -219,7 +228,7 @@ async function e2eOnce(endpoints: ServiceEndpoints, events: readonly Touchpoint[
     // CICLO_BENCH_CPU=1 also prints, every second, how far each table is: which path lags; and at the end
     // each process's CPU per touchpoint: where the machine's two cores went.
     const progress = process.env.CICLO_BENCH_CPU === '1';
-    const cpuBefore = progress ? cpuSnapshot() : undefined;
+    const cpuBefore = cpuSnapshot();
     const start = performance.now();
     // One send at a time keeps each partition in the order the replay assumes (concurrent sends may
     // interleave within a partition, and with grace 0 a reordered event is late and folds differently).
@@ -245,8 +254,10 @@ async function e2eOnce(endpoints: ServiceEndpoints, events: readonly Touchpoint[
       await sleep(200);
     }
     const rate = events.length / ((performance.now() - start) / 1000);
-    if (cpuBefore) {
-      process.stderr.write(`${cpuPerEvent(cpuBefore, cpuSnapshot(), events.length)}\n`);
+    const cpuAfter = cpuSnapshot();
+    cpuRuns?.push(cpuMicrosPerEvent(cpuBefore, cpuAfter, events.length));
+    if (progress) {
+      process.stderr.write(`${cpuPerEvent(cpuBefore, cpuAfter, events.length)}\n`);
       await printTopicSpans(endpoints, p.topics, events.length);
     }
     return rate;
@@ -259,10 +270,11 @@ export async function e2eEventsPerSec(
   endpoints: ServiceEndpoints,
   events: readonly Touchpoint[],
   runs: number,
+  cpuRuns?: CpuRuns,
 ): Promise<number> {
   const rates: number[] = [];
   for (let r = 0; r < runs; r++) {
-    rates.push(await e2eOnce(endpoints, events));
+    rates.push(await e2eOnce(endpoints, events, cpuRuns));
     process.stderr.write(`e2e run ${r + 1}: ${Math.round(rates[r]!)}/s\n`);
   }
   return median(rates);
@@ -466,6 +478,7 @@ export async function collectorEventsPerSec(
   endpoints: ServiceEndpoints,
   events: readonly Touchpoint[],
   runs: number,
+  cpuRuns?: CpuRuns,
   client: { batchSize: number; concurrency: number } = { batchSize: 500, concurrency: 8 },
 ): Promise<number> {
   const run = `bench_col_${Date.now().toString(36)}`;
@@ -490,14 +503,17 @@ export async function collectorEventsPerSec(
     const batches = prepareBatches(events.map(toSegmentCall), client.batchSize);
     const rates: number[] = [];
     for (let r = 0; r < runs; r++) {
-      // CICLO_BENCH_CPU=1: each busy process's CPU per event over the run, as for e2e.
-      const cpuBefore = process.env.CICLO_BENCH_CPU === '1' ? cpuSnapshot() : undefined;
+      const cpuBefore = cpuSnapshot();
       const start = performance.now();
       const report = await sendPreparedToCollector({ url, writeKey }, batches, {
         concurrency: client.concurrency,
       });
       rates.push(report.accepted / ((performance.now() - start) / 1000));
-      if (cpuBefore) process.stderr.write(`${cpuPerEvent(cpuBefore, cpuSnapshot(), report.accepted)}\n`);
+      const cpuAfter = cpuSnapshot();
+      cpuRuns?.push(cpuMicrosPerEvent(cpuBefore, cpuAfter, report.accepted));
+      // CICLO_BENCH_CPU=1: each busy process's CPU per event over the run, as for e2e.
+      if (process.env.CICLO_BENCH_CPU === '1')
+        process.stderr.write(`${cpuPerEvent(cpuBefore, cpuAfter, report.accepted)}\n`);
     }
     return median(rates);
   } finally {

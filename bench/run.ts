@@ -9,7 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../infra/config';
-import { collectorEventsPerSec, e2eEventsPerSec, e2eLatency, topologyEventsPerSec } from './pipeline';
+import {
+  collectorEventsPerSec,
+  e2eEventsPerSec,
+  e2eLatency,
+  topologyEventsPerSec,
+  type CpuRuns,
+} from './pipeline';
 import {
   foldBenchEvents,
   foldFigures,
@@ -41,6 +47,12 @@ function clvFitMasterSec(): number {
   return median(times);
 }
 
+/** The median over runs of one process's CPU µs per event (bench/cpu.ts), to 0.1 µs; null off Linux. */
+function cpuMedian(runs: CpuRuns, name: string): number | null {
+  const values = runs.map((r) => r.get(name)).filter((v): v is number => v !== undefined);
+  return values.length === 0 ? null : Math.round(median(values) * 10) / 10;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env, ROOT);
   const events = foldBenchEvents();
@@ -53,7 +65,8 @@ async function main(): Promise<void> {
   const clv = clvFitMasterSec();
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   say(`fold ${Math.round(fold)}/s, raw kafka ${Math.round(kafka.produceConsume)}/s; now the pipeline...`);
-  const e2e = await e2eEventsPerSec(config.endpoints, events, RUNS);
+  const e2eCpu: CpuRuns = [];
+  const e2e = await e2eEventsPerSec(config.endpoints, events, RUNS, e2eCpu);
   say(`e2e ${Math.round(e2e)}/s`);
   // What the topology alone allows (no work at any stage): the ceiling the e2e figure is measured against.
   const topology = await topologyEventsPerSec(config.endpoints, events, RUNS);
@@ -61,7 +74,8 @@ async function main(): Promise<void> {
   const latencyRate = Math.round(e2e * 0.25);
   const latencies: { p50: number; p99: number; samples: number; touchpointP99: number }[] = [];
   for (let r = 0; r < RUNS; r++) latencies.push(await e2eLatency(config.endpoints, latencyRate, 30));
-  const collector = await collectorEventsPerSec(config.endpoints, events, RUNS);
+  const collectorCpu: CpuRuns = [];
+  const collector = await collectorEventsPerSec(config.endpoints, events, RUNS, collectorCpu);
   say(`collector ${Math.round(collector)}/s`);
   const results = {
     measuredAt: new Date().toISOString(),
@@ -82,6 +96,12 @@ async function main(): Promise<void> {
     rawKafkaEventsPerSec: Math.round(kafka.produceConsume),
     rawProduceEventsPerSec: Math.round(kafka.produce),
     e2eEventsPerSec: Math.round(e2e),
+    e2eCpuMicrosPerTouchpoint: cpuMedian(e2eCpu, 'total'),
+    e2eCpuMicrosPerTouchpointByProcess: Object.fromEntries(
+      ['processor', 'projector', 'kafka broker', 'clickhouse', 'bench (load generator, polling)'].map(
+        (name) => [name, cpuMedian(e2eCpu, name)],
+      ),
+    ),
     topologyEventsPerSec: Math.round(topology),
     e2eLatencyP50Ms: Math.round(median(latencies.map((l) => l.p50))),
     e2eLatencyP99Ms: Math.round(median(latencies.map((l) => l.p99))),
@@ -89,6 +109,7 @@ async function main(): Promise<void> {
     e2eLatencySamples: latencies.reduce((n, l) => n + l.samples, 0),
     touchpointQueryableP99Ms: Math.round(median(latencies.map((l) => l.touchpointP99))),
     collectorEventsPerSec: Math.round(collector),
+    collectorCpuMicrosPerEvent: cpuMedian(collectorCpu, 'collector'),
     clvFitMasterSec: Math.round(clv * 1000) / 1000,
     ratios: {
       e2eToRawKafka: Math.round((e2e / kafka.produceConsume) * 1000) / 1000,
@@ -105,8 +126,14 @@ async function main(): Promise<void> {
       e2eEventsPerSec: `${events.length} simulated touchpoints, 6 partitions, processor (five-stage, grace 0, exactly-once) and projector each in its own Node process; until ClickHouse has every touchpoint and every stage change the replay predicts`,
       topologyEventsPerSec: `the e2e run's touchpoints through ciclo's Kafka topology with no work at any stage: a relay on the processor's exactly-once runner writing per touchpoint a snapshot, a changelog record and the replay's share of stage changes, and a sink consuming touchpoints, snapshots and stage changes as the projector does, each in its own Node process, no ClickHouse; a ceiling for e2eEventsPerSec, not a target`,
       e2eLatency: `steady ${latencyRate} events/s (25% of e2e) for 30 s, first purchases of new customers; sampled send -> stage change queryable in ClickHouse, polled every 50 ms`,
+      rawProduceEventsPerSec:
+        'kafkajs produce alone (no consumer running) of the same records; touchpoints per second',
       collectorEventsPerSec:
         'the collector in its own process on a topic of its own; Segment batches of 500, 8 in flight, counted on 202',
+      e2eCpuMicrosPerTouchpoint:
+        "CPU time per touchpoint over each e2e run's timed window, summed over every busy process on the machine (from /proc), median of the runs; ByProcess: each process's own median",
+      collectorCpuMicrosPerEvent:
+        "the collector process's CPU time per accepted event over each timed run, median of the runs",
     },
   };
   fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
