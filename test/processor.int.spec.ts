@@ -77,11 +77,23 @@ afterAll(() => {
 });
 
 /** `verbose`: debug log and kafkajs' own info lines, to see where in its startup an instance is. */
-function startProcessor(prefix: string, options: { verbose?: boolean } = {}): ChildProcess {
+function startProcessor(
+  prefix: string,
+  options: { verbose?: boolean; graceMs?: number; idleFlushMs?: number } = {},
+): ChildProcess {
   const level = process.env.CICLO_TEST_CHILD_LOG_LEVEL ?? (options.verbose ? 'debug' : 'info');
   const child = spawn(
     process.execPath,
-    [CICLO_BIN, 'process', '--topics-prefix', prefix, '--grace', '0', '--idle-flush', '1000'],
+    [
+      CICLO_BIN,
+      'process',
+      '--topics-prefix',
+      prefix,
+      '--grace',
+      String(options.graceMs ?? 0),
+      '--idle-flush',
+      String(options.idleFlushMs ?? 1000),
+    ],
     {
       env: {
         ...process.env,
@@ -212,6 +224,52 @@ describe('ciclo process', () => {
       }
       const got = canonicalOrder(await readStageChanges(prefix, expected.length));
       await stopProcess(child, 'SIGTERM');
+      expect(got.length).toBe(expected.length);
+      expect(got).toEqual(expected);
+    } finally {
+      await deleteTopics(prefix);
+    }
+  });
+
+  // A grace period longer than the whole input keeps every touchpoint waiting in the reorder buffer until
+  // the input goes quiet: over 7,000 per partition here, as `--grace 60000` holds a busy shop's minute. Each
+  // waits as a changelog record of its own. When the partition's record held the whole buffer (~2 MB here),
+  // the broker refused it (message.max.bytes) and every transaction failed from then on.
+  it('keeps thousands of touchpoints waiting out a long grace period, across a SIGKILL', async () => {
+    const prefix = uniqueName('it-eos-grace');
+    await createTopics(prefix);
+    try {
+      const events = journeys(prefix, 4000);
+      const graceMs = 20 * 365 * DAY;
+      expect(events.at(-1)!.occurredAt - events[0]!.occurredAt).toBeLessThan(graceMs);
+      const expected = canonicalOrder(
+        replay(events, model, { partitions: 3, gracePeriodMs: 0 }).stageChanges,
+      );
+      // The first instance does not flush while the test runs: whatever it consumed waits in its buffer.
+      const first = startProcessor(prefix, { graceMs, idleFlushMs: 600_000 });
+      const firstLog = watchLog(first);
+      await started(first);
+      await produce(prefix, events);
+      // Until its changelog holds a record per touchpoint: the buffer, committed while it waits.
+      const admin = await connectTopicAdmin(brokers);
+      try {
+        await eventually(
+          async () => {
+            const spans = await admin.offsetSpans([`${prefix}.lifecycle-state`]);
+            return (spans.get(`${prefix}.lifecycle-state`) ?? 0) >= events.length ? true : undefined;
+          },
+          90_000,
+          'the waiting touchpoints in the changelog',
+        );
+      } finally {
+        await admin.close();
+      }
+      expect(firstLog.filter((l) => /fail|error/i.test(l.msg)).map((l) => l.msg)).toEqual([]);
+      await stopProcess(first, 'SIGKILL');
+      // The next restores the buffer from the changelog, and applies it once its input is quiet.
+      const second = startProcessor(prefix, { graceMs });
+      const got = canonicalOrder(await readStageChanges(prefix, expected.length));
+      await stopProcess(second, 'SIGTERM');
       expect(got.length).toBe(expected.length);
       expect(got).toEqual(expected);
     } finally {

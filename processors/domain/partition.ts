@@ -104,7 +104,12 @@ export interface HeldCustomer {
 
 export interface PartitionCheckpoint {
   readonly watermark: number;
-  readonly pending: readonly PendingItem[];
+  /**
+   * The reorder buffer. Left out where the runtime keeps each item as a record of its own (`checkpoint({
+   * pending: false })`, PartitionOutput.pendingEntered): with a long grace period the buffer holds minutes of
+   * input, more than one record can carry, and rewriting it whole at every batch cost time in proportion to it.
+   */
+  readonly pending?: readonly PendingItem[];
   /** Absent in checkpoints written before identity links crossed partitions. */
   readonly held?: readonly HeldCustomer[];
   /** Handoffs that came before their link was applied here. */
@@ -128,6 +133,13 @@ export interface PartitionOutput {
    * as the running partition would have (null: forgotten).
    */
   readonly claims: ReadonlyMap<string, AppliedClaim | null>;
+  /** Items that entered the reorder buffer since the last takeOutput() and are still in it. */
+  readonly pendingEntered: readonly PendingItem[];
+  /**
+   * Items that were in the reorder buffer at the last takeOutput() (or came with the restore) and have left
+   * it since, applied or passed on: with `pendingEntered`, what the buffer's changelog records add and remove.
+   */
+  readonly pendingLeft: readonly PendingItem[];
 }
 
 /**
@@ -244,6 +256,7 @@ const isTouchpoint = (item: PendingItem): item is Touchpoint =>
 const claimIdOf = (linkEventId: string): string => `${linkEventId}/claim`;
 
 const NO_MESSAGES: IdentityMessage[] = [];
+const NO_ITEMS: PendingItem[] = [];
 
 /** How many redirects `resolve` follows at most: far more than a chain grows to, unless it is a loop. */
 const MAX_REDIRECT_STEPS = 64;
@@ -254,6 +267,10 @@ export class PartitionLifecycle {
   private readonly aliases = new Aliases();
   private readonly pending = new MinHeap<PendingItem>(byEventTime);
   private readonly pendingIds = new Set<number>();
+  /** Items buffered since the last takeOutput() and still buffered (PartitionOutput.pendingEntered). */
+  private pendingEntered = new Set<PendingItem>();
+  /** Items buffered before the last takeOutput(), or restored, that have left since. */
+  private pendingLeft: PendingItem[] = NO_ITEMS;
   private readonly deadlines = new DeadlineHeap();
   private readonly rules: RuleIndex;
   private watermarkMs = -Infinity;
@@ -315,7 +332,7 @@ export class PartitionLifecycle {
     if (checkpoint) {
       this.watermarkMs = checkpoint.watermark;
       this.deadlineLimit = checkpoint.deadlineLimit ?? checkpoint.watermark - options.gracePeriodMs;
-      for (const item of checkpoint.pending) {
+      for (const item of checkpoint.pending ?? []) {
         this.pending.push(item);
         this.pendingIds.add(fnv1a(item.eventId));
       }
@@ -360,8 +377,7 @@ export class PartitionLifecycle {
       else this.forward(tp, id, 0);
       this.fireDeadlines(limit);
     } else {
-      this.pending.push(tp);
-      this.pendingIds.add(fnv1a(tp.eventId));
+      this.buffer(tp, fnv1a(tp.eventId));
       this.drain(limit, limit);
     }
     if (this.inbox.length > 0) this.handleInbox();
@@ -396,8 +412,7 @@ export class PartitionLifecycle {
     if (duplicate) this.counters.duplicates += 1;
     else {
       this.counters.accepted += 1;
-      this.pending.push(claim);
-      this.pendingIds.add(fnv1a(claim.eventId));
+      this.buffer(claim, fnv1a(claim.eventId));
     }
     this.drain(limit, limit);
     if (this.inbox.length > 0) this.handleInbox();
@@ -434,7 +449,11 @@ export class PartitionLifecycle {
       redirected: this.redirected,
       messages: this.messages,
       claims: this.claimsChanged,
+      pendingEntered: this.pendingEntered.size > 0 ? [...this.pendingEntered] : NO_ITEMS,
+      pendingLeft: this.pendingLeft,
     };
+    if (this.pendingEntered.size > 0) this.pendingEntered = new Set();
+    if (this.pendingLeft.length > 0) this.pendingLeft = NO_ITEMS;
     if (this.claimsChanged.size > 0) this.claimsChanged = new Map();
     this.changed = new Set();
     this.removed = new Map();
@@ -443,10 +462,11 @@ export class PartitionLifecycle {
     return out;
   }
 
-  checkpoint(): PartitionCheckpoint {
+  /** `pending: false` leaves the reorder buffer out (see PartitionCheckpoint.pending). */
+  checkpoint(options: { pending?: boolean } = {}): PartitionCheckpoint {
     return {
       watermark: this.watermarkMs,
-      pending: this.pending.toSortedArray(),
+      ...(options.pending !== false ? { pending: this.pending.toSortedArray() } : {}),
       ...(this.held.size > 0 ? { held: [...this.held.values()] } : {}),
       ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
       ...(this.deadlineLimit !== this.watermarkMs - this.options.gracePeriodMs
@@ -525,15 +545,26 @@ export class PartitionLifecycle {
     }
     const id = fnv1a(message.eventId);
     if (message.kind === 'claim' && this.pendingIds.has(id)) return false;
-    this.pending.push(message);
-    this.pendingIds.add(id);
+    this.buffer(message, id);
     return true;
+  }
+
+  /** Into the reorder buffer; `id`: the FNV-1a hash of its event id. */
+  private buffer(item: PendingItem, id: number): void {
+    this.pending.push(item);
+    this.pendingIds.add(id);
+    this.pendingEntered.add(item);
   }
 
   private drain(eventLimit: number, deadlineLimit: number): void {
     for (let next = this.pending.peek(); next && next.occurredAt <= eventLimit; next = this.pending.peek()) {
       this.pending.pop();
       this.pendingIds.delete(fnv1a(next.eventId));
+      // Out of the buffer: its changelog record goes, if it was written (it outlived a takeOutput()).
+      if (this.pendingEntered.size === 0 || !this.pendingEntered.delete(next)) {
+        if (this.pendingLeft === NO_ITEMS) this.pendingLeft = [];
+        this.pendingLeft.push(next);
+      }
       this.apply(next);
       // A claim this partition sent itself is ordered with what is still buffered, not after all of it.
       while (this.inbox.length > 0) this.enqueue(this.inbox.shift()!);

@@ -29,6 +29,7 @@ import {
   type AppliedClaim,
   type HeldCustomer,
   type PartitionCheckpoint,
+  type PendingItem,
 } from '../domain/partition';
 
 /**
@@ -44,9 +45,17 @@ import {
  * (APPLIED_KEY_PREFIX), written when they change; the customer's record holds the latest few. A version before
  * this one would read that record as a customer, so it refuses format 5. Older states are read, and their
  * hashes moved to the archive.
+ * 6: each item of the reorder buffer (a touchpoint waiting out the grace period, a claim or forward waiting
+ * for its time) is a record of its own (PENDING_KEY_PREFIX), written when it outlives a batch and a
+ * tombstone once it leaves the buffer, instead of a list in the partition's record. With `--grace 60000` a
+ * partition receiving a hundred touchpoints a second held ~6,000 of them, a record of several MB: past the
+ * broker's message.max.bytes, so the transaction failed and the processor stopped; and the whole list was
+ * serialized at every batch. Format 5 checkpoints (buffer inline) are still read, and their items written as
+ * records at the next commit; a version before this one would read an item's record as the partition's
+ * checkpoint, so it refuses format 6.
  */
-export const CHANGELOG_FORMAT_VERSION = 5;
-const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5]);
+export const CHANGELOG_FORMAT_VERSION = 6;
+const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6]);
 const PARTITION_KEY = '__partition__';
 const HELD_KEY_PREFIX = '__partition__/held/';
 /** A handoff that came before its link was applied, by link event id: also a record of its own. */
@@ -55,6 +64,21 @@ const ARRIVED_KEY_PREFIX = '__partition__/arrived/';
 const CLAIM_KEY_PREFIX = '__partition__/claim/';
 /** A customer's older applied-event hashes, by customer id (customer.ts `appliedArchive`). */
 export const APPLIED_KEY_PREFIX = '__partition__/applied/';
+/** An item of the reorder buffer (`pendingKeyOf`). */
+export const PENDING_KEY_PREFIX = '__partition__/pending/';
+
+/**
+ * The changelog key of a reorder-buffer item: its kind and event id, and for a forward the customer it goes
+ * to (a touchpoint can be forwarded to two customers while a chain of redirects settles). The buffer holds
+ * one touchpoint and one claim per event id (partition.ts `pendingIds`); two forwards of one touchpoint to
+ * one customer are a redelivery, of which one is applied either way. The id's length comes first, so no
+ * two (customer, event) pairs make the same key whatever characters the ids hold.
+ */
+export function pendingKeyOf(item: PendingItem): string {
+  if (!('kind' in item)) return `${PENDING_KEY_PREFIX}touchpoint/${item.eventId}`;
+  if (item.kind === 'claim') return `${PENDING_KEY_PREFIX}claim/${item.eventId}`;
+  return `${PENDING_KEY_PREFIX}forward/${item.to.length}:${item.to}/${item.eventId}`;
+}
 
 export interface LifecycleTaskDeps {
   readonly model: StageModel;
@@ -163,7 +187,8 @@ export function createLifecycleTask(
   };
 
   async function outputsOf(partition: number, p: PartitionLifecycle): Promise<OutputRecord[]> {
-    const { stageChanges, changed, removed, redirected, messages, claims } = p.takeOutput();
+    const { stageChanges, changed, removed, redirected, messages, claims, pendingEntered, pendingLeft } =
+      p.takeOutput();
     const archives = archivesWritten.get(partition) ?? new Map<string, string>();
     archivesWritten.set(partition, archives);
     const out = new Pending();
@@ -183,6 +208,12 @@ export function createLifecycleTask(
       json: string,
       serde: ContractSerde<LifecycleStateRecord> = serdes.lifecycleState,
     ): void => out.push(record, serde, envelope(kind, json));
+    const pendingRecord = (item: PendingItem): void =>
+      stateRecord(
+        { topic: topics.changelog, partition, key: changelogKey(model.id, pendingKeyOf(item)) },
+        'partition',
+        JSON.stringify(item),
+      );
     /** A changelog tombstone for `id` (a customer id, or a prefixed key of the partition's own records). */
     const deleteState = (id: string): void =>
       void records.push({ topic: topics.changelog, partition, key: changelogKey(model.id, id), value: null });
@@ -254,7 +285,18 @@ export function createLifecycleTask(
         serdes.identity,
       );
     }
-    const { held, arrived, ...checkpoint } = p.checkpoint();
+    // The reorder buffer's items, each a record of its own: removals first, as an item can leave and another
+    // with its key (a claim of the same link, delivered again) enter within one batch.
+    for (const item of pendingLeft) deleteState(pendingKeyOf(item));
+    const inline = inlinePending.get(partition);
+    if (inline) {
+      // Restored from a format 5 checkpoint: written now, those that are still waiting.
+      inlinePending.delete(partition);
+      const left = new Set(pendingLeft);
+      for (const item of inline) if (!left.has(item)) pendingRecord(item);
+    }
+    for (const item of pendingEntered) pendingRecord(item);
+    const { held, arrived, ...checkpoint } = p.checkpoint({ pending: false });
     // Early handoffs (each holds a whole profile, and a backlog can pile up many) are records of their own
     // too: written once, as they never change, and a tombstone once their link took them.
     const arrivedNow = new Set<string>();
@@ -327,6 +369,8 @@ export function createLifecycleTask(
    * queue length tell whether it changed, without serializing every held customer at every batch.
    */
   const heldWritten = new Map<number, Map<string, HeldVersion>>();
+  /** Per partition restored from a format 5 checkpoint, its buffered items, not yet records of their own. */
+  const inlinePending = new Map<number, ReadonlySet<PendingItem>>();
   /** Per partition, the early handoffs (by link event id) written to the changelog and not yet removed. */
   const arrivedWritten = new Map<number, Set<string>>();
   /**
@@ -358,9 +402,19 @@ export function createLifecycleTask(
       const held = new Map<string, HeldCustomer>();
       const arrived = new Map<string, ProfileHandoff>();
       const archives = new Map<string, string>();
+      const pending = new Map<string, PendingItem>();
       for (const record of changelog) {
         if (!record.key?.startsWith(prefix)) continue; // another model's state
         const id = record.key.slice(prefix.length);
+        if (id.startsWith(PENDING_KEY_PREFIX)) {
+          pending.delete(id);
+          if (!record.value) continue;
+          const decoded = await serdes.lifecycleState.decode(record.value);
+          if (!decoded.ok || decoded.value.kind !== 'partition')
+            throw new Error(`changelog record ${record.key} cannot be read as a buffered item`);
+          pending.set(id, JSON.parse(decoded.value.state) as PendingItem);
+          continue;
+        }
         if (id.startsWith(APPLIED_KEY_PREFIX)) {
           const customerId = id.slice(APPLIED_KEY_PREFIX.length);
           archives.delete(customerId);
@@ -425,17 +479,21 @@ export function createLifecycleTask(
       const arrivedFromRecords = new Set(arrived.keys());
       for (const h of checkpoint?.arrived ?? [])
         if (!arrived.has(h.linkEventId)) arrived.set(h.linkEventId, h);
+      const inline = checkpoint?.pending ?? [];
       if (checkpoint) {
-        const { held: _inline, arrived: _early, ...rest } = checkpoint;
+        const { held: _inline, arrived: _early, pending: _buffered, ...rest } = checkpoint;
         checkpoint = {
           ...rest,
+          pending: [...inline, ...pending.values()],
           ...(held.size > 0 ? { held: [...held.values()] } : {}),
           ...(arrived.size > 0 ? { arrived: [...arrived.values()] } : {}),
         };
-      } else if (held.size > 0 || arrived.size > 0)
+      } else if (held.size > 0 || arrived.size > 0 || pending.size > 0)
         throw new Error(
-          `changelog of partition ${partition} has held customers or handoffs but no checkpoint`,
+          `changelog of partition ${partition} has held customers, handoffs or buffered items but no checkpoint`,
         );
+      if (inline.length > 0) inlinePending.set(partition, new Set(inline));
+      else inlinePending.delete(partition);
       for (const [id, archive] of archives) {
         const s = customers.get(id);
         if (s) s.appliedArchive = archive;
@@ -505,6 +563,7 @@ export function createLifecycleTask(
     close(partition) {
       partitions.delete(partition);
       lastCheckpoint.delete(partition);
+      inlinePending.delete(partition);
       heldWritten.delete(partition);
       arrivedWritten.delete(partition);
       archivesWritten.delete(partition);
