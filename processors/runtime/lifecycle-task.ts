@@ -28,6 +28,7 @@ import {
   PartitionLifecycle,
   type AppliedClaim,
   type HeldCustomer,
+  type HeldItem,
   type PartitionCheckpoint,
   type PendingItem,
 } from '../domain/partition';
@@ -53,11 +54,21 @@ import {
  * serialized at every batch. Format 5 checkpoints (buffer inline) are still read, and their items written as
  * records at the next commit; a version before this one would read an item's record as the partition's
  * checkpoint, so it refuses format 6.
+ * Also in 6: a held customer's record names its link only, and each item queued for it is a record of its
+ * own (HELD_ITEM_KEY_PREFIX), written once: the whole queue was written again each time it grew, which for a
+ * busy customer waiting out a long grace was quadratic, and past ~3,000 queued touchpoints over the limit.
+ * Held records of formats 2-5 (queue inline) are read, and written anew at the next commit.
  */
 export const CHANGELOG_FORMAT_VERSION = 6;
 const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6]);
 const PARTITION_KEY = '__partition__';
 const HELD_KEY_PREFIX = '__partition__/held/';
+/**
+ * An item queued for a held customer: HELD_ITEM_KEY_PREFIX, its place in the queue, '/', the customer's id.
+ * The place comes first: ids can hold any character, digits and '/' never end a place.
+ */
+const HELD_ITEM_KEY_PREFIX = '__partition__/held-item/';
+const heldItemKey = (id: string, place: number): string => `${HELD_ITEM_KEY_PREFIX}${place}/${id}`;
 /** A handoff that came before its link was applied, by link event id: also a record of its own. */
 const ARRIVED_KEY_PREFIX = '__partition__/arrived/';
 /** The first claim of a link whose other claim has not come, by source id (PartitionOutput.claims). */
@@ -321,31 +332,37 @@ export function createLifecycleTask(
       arrivedDone.delete(id);
       deleteState(ARRIVED_KEY_PREFIX + id);
     }
-    // Held customers, each a record of its own: written when new or grown, a tombstone once released.
+    // Held customers: a record naming the link, and one per queued item, each written once (the queue only
+    // grows while the customer waits; a new link replaces the entry and its queue); tombstones once released.
     const written = heldWritten.get(partition) ?? new Map<string, HeldVersion>();
     heldWritten.set(partition, written);
     const current = new Set<string>();
     for (const h of held ?? []) {
       current.add(h.id);
       const before = written.get(h.id);
-      if (
-        before &&
-        before.entry === h &&
-        before.linkEventId === h.linkEventId &&
-        before.length === h.queue.length
-      )
-        continue;
+      const same = before !== undefined && before.entry === h && before.linkEventId === h.linkEventId;
+      if (same && before.length === h.queue.length) continue;
+      if (!same) {
+        stateRecord(
+          { topic: topics.changelog, partition, key: changelogKey(model.id, HELD_KEY_PREFIX + h.id) },
+          'partition',
+          JSON.stringify({ id: h.id, linkEventId: h.linkEventId }),
+        );
+        for (let i = h.queue.length; i < (before?.length ?? 0); i++) deleteState(heldItemKey(h.id, i));
+      }
+      for (let i = same ? before.length : 0; i < h.queue.length; i++)
+        stateRecord(
+          { topic: topics.changelog, partition, key: changelogKey(model.id, heldItemKey(h.id, i)) },
+          'partition',
+          JSON.stringify(h.queue[i]),
+        );
       written.set(h.id, versionOf(h));
-      stateRecord(
-        { topic: topics.changelog, partition, key: changelogKey(model.id, HELD_KEY_PREFIX + h.id) },
-        'partition',
-        JSON.stringify(h),
-      );
     }
-    for (const id of written.keys()) {
+    for (const [id, version] of written) {
       if (current.has(id)) continue;
       written.delete(id);
       deleteState(HELD_KEY_PREFIX + id);
+      for (let i = 0; i < version.length; i++) deleteState(heldItemKey(id, i));
     }
     // The partition checkpoint only when it changed: an idle partition would otherwise append the same
     // record to the changelog at every idle flush, forever. Serialized once, for the comparison and the record.
@@ -403,9 +420,31 @@ export function createLifecycleTask(
       const arrived = new Map<string, ProfileHandoff>();
       const archives = new Map<string, string>();
       const pending = new Map<string, PendingItem>();
+      /** Held customers of format 6: the link (a record without `queue`), and the queued items by place. */
+      const heldLinks = new Map<string, string>();
+      const heldItems = new Map<string, Map<number, HeldItem>>();
       for (const record of changelog) {
         if (!record.key?.startsWith(prefix)) continue; // another model's state
         const id = record.key.slice(prefix.length);
+        if (id.startsWith(HELD_ITEM_KEY_PREFIX)) {
+          const rest = id.slice(HELD_ITEM_KEY_PREFIX.length);
+          const slash = rest.indexOf('/');
+          const place = Number(rest.slice(0, slash));
+          const heldId = rest.slice(slash + 1);
+          if (slash < 1 || !Number.isInteger(place))
+            throw new Error(
+              `changelog record ${record.key} does not name a place in a held customer's queue`,
+            );
+          const items = heldItems.get(heldId) ?? new Map<number, HeldItem>();
+          heldItems.set(heldId, items);
+          items.delete(place);
+          if (!record.value) continue;
+          const decoded = await serdes.lifecycleState.decode(record.value);
+          if (!decoded.ok || decoded.value.kind !== 'partition')
+            throw new Error(`changelog record ${record.key} cannot be read as a held customer's item`);
+          items.set(place, JSON.parse(decoded.value.state) as HeldItem);
+          continue;
+        }
         if (id.startsWith(PENDING_KEY_PREFIX)) {
           pending.delete(id);
           if (!record.value) continue;
@@ -438,6 +477,7 @@ export function createLifecycleTask(
           const heldId = id.slice(HELD_KEY_PREFIX.length);
           if (!record.value) {
             held.delete(heldId);
+            heldLinks.delete(heldId);
             continue;
           }
         } else if (!record.value) {
@@ -457,8 +497,14 @@ export function createLifecycleTask(
           const h = JSON.parse(state) as ProfileHandoff;
           arrived.set(h.linkEventId, h);
         } else if (kind === 'partition' && id.startsWith(HELD_KEY_PREFIX)) {
-          const h = JSON.parse(state) as HeldCustomer;
-          held.set(h.id, h);
+          const h = JSON.parse(state) as HeldCustomer | { id: string; linkEventId: string; queue: undefined };
+          if (h.queue === undefined) {
+            heldLinks.set(h.id, h.linkEventId);
+            held.delete(h.id);
+          } else {
+            held.set(h.id, h); // formats 2-5: the queue inline
+            heldLinks.delete(h.id);
+          }
         } else if (kind === 'partition') checkpoint = JSON.parse(state) as PartitionCheckpoint;
         else if (kind === 'customer') {
           customers.set(id, JSON.parse(state) as CustomerState);
@@ -472,9 +518,19 @@ export function createLifecycleTask(
           customers.delete(id);
         } else throw new Error(`changelog record ${record.key} has kind ${kind}, which belongs elsewhere`);
       }
-      // Format 1 kept held customers in the partition's record; those are written as records of their own
-      // at the next commit (they are not in `written` below).
-      const fromRecords = new Set(held.keys());
+      // Each held customer of format 6 with its queue, which must be whole: places 0 to its length.
+      for (const [heldId, linkEventId] of heldLinks) {
+        const items = heldItems.get(heldId) ?? new Map<number, HeldItem>();
+        const queue = Array.from({ length: items.size }, (_, place) => items.get(place)!);
+        if (queue.some((item) => item === undefined) || queue.length === 0)
+          throw new Error(
+            `changelog of partition ${partition}: the queue of held customer ${heldId} is not whole`,
+          );
+        held.set(heldId, { id: heldId, linkEventId, queue });
+      }
+      // Formats 1-5 kept a held customer's queue in one record (format 1: in the partition's record); those
+      // are written as records of format 6 at the next commit (they are not in `written` below).
+      const fromRecords = new Set(heldLinks.keys());
       for (const h of checkpoint?.held ?? []) if (!held.has(h.id)) held.set(h.id, h);
       const arrivedFromRecords = new Set(arrived.keys());
       for (const h of checkpoint?.arrived ?? [])

@@ -362,6 +362,89 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     expect((await task.process(0, [])).filter((r) => r.key!.includes(PENDING_KEY_PREFIX))).toEqual([]);
   });
 
+  // A customer waits for its linked profile while the profile's partition is not processed (its owner is
+  // down), and meanwhile touchpoints queue for it: each queued item is written once, as a record of its own.
+  // The held customer's one record was rewritten whole as its queue grew: quadratic, and past ~3,000
+  // touchpoints (a bot, a long outage) over the broker's limit.
+  it('writes each item queued for a held customer once, and restores the queue', async () => {
+    const DAY = 86_400_000;
+    const t0 = Date.UTC(2025, 0, 1);
+    // A browser and a customer whose ids live on different partitions.
+    const ids = Array.from({ length: 40 }, (_, i) => `held-${i}`);
+    const anon = ids.find((id) => partitionFor(id, PARTITIONS) === 0)!;
+    const customer = ids.find((id) => partitionFor(id, PARTITIONS) === 1)!;
+    const envelope = (n: number, at: number) => ({
+      eventId: `held-e${n}`,
+      occurredAt: at,
+      receivedAt: at,
+      source: { kind: 'simulator' as const, name: 'test' },
+    });
+    const events: Touchpoint[] = [
+      { ...envelope(0, t0), type: 'PageViewed', anonymousId: anon, payload: { path: '/' } },
+      { ...envelope(1, t0 + DAY), type: 'Identified', customerId: customer, anonymousId: anon, payload: {} },
+      ...Array.from({ length: 400 }, (_, i): Touchpoint => ({
+        ...envelope(2 + i, t0 + DAY + (i + 1) * 60_000),
+        type: 'PageViewed',
+        customerId: customer,
+        payload: { path: `/p${i}` },
+      })),
+    ];
+    const logs = new Logs();
+    for (const tp of events)
+      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp))))
+        logs.append(topics.touchpoints, partitionFor(r.key, PARTITIONS), r.key, r.value, r.headers ?? {});
+    const task = createLifecycleTask({
+      model,
+      gracePeriodMs: 0,
+      partitions: PARTITIONS,
+      topics,
+      serdes: {
+        touchpoint: jsonSerde(),
+        stageChanged: jsonSerde(),
+        customerSnapshot: jsonSerde(),
+        lifecycleState: jsonSerde(),
+        identity: jsonSerde(),
+      },
+      now: () => 0,
+    });
+    for (const p of PARTITION_LIST) await task.open(p, []);
+    // The customer's partition alone, in batches of 50, with a crash halfway.
+    const input = logs.partition(topics.touchpoints, 1);
+    for (let from = 0; from < input.length; from += 50) {
+      if (from === 200) {
+        task.close(1);
+        await task.open(1, logs.partition(topics.changelog, 1));
+      }
+      logs.write(await task.process(1, input.slice(from, from + 50)));
+    }
+    expect(task.partitions.get(1)!.heldCustomers).toBe(1);
+    const heldRecords = (): IncomingMessage[] =>
+      logs.partition(topics.changelog, 1).filter((m) => m.key!.includes('__partition__/held'));
+    // The link's record, and one per queued touchpoint (the link and the 400 after it): each written once.
+    expect(heldRecords().filter((m) => m.value !== null)).toHaveLength(1 + 401);
+    for (const m of heldRecords()) expect(m.value!.length).toBeLessThan(600);
+    task.close(1);
+    await task.open(1, logs.partition(topics.changelog, 1));
+    expect(task.partitions.get(1)!.checkpoint().held![0]!.queue).toHaveLength(401);
+    // The profile's partition comes back: the claim, the handoff, and the queue applied.
+    const consumed = new Set<IncomingMessage>(input);
+    for (let round = 0; round < 3; round++)
+      for (const p of PARTITION_LIST) {
+        const fresh = (topic: string): IncomingMessage[] =>
+          logs.partition(topic, p).filter((m) => !consumed.has(m));
+        const batch = [...fresh(topics.touchpoints), ...fresh(topics.identity)];
+        for (const m of batch) consumed.add(m);
+        logs.write(await task.process(p, batch));
+      }
+    expect(task.partitions.get(1)!.heldCustomers).toBe(0);
+    const live = new Map(heldRecords().map((m) => [m.key, m.value]));
+    expect([...live.values()].filter((v) => v !== null)).toEqual([]);
+    const stageChanges = PARTITION_LIST.flatMap((p) =>
+      logs.partition(topics.stageChanges, p).map((m) => JSON.parse(m.value!.toString()) as StageChanged),
+    );
+    expect(canonicalOrder(stageChanges)).toEqual(expectedOf(events));
+  });
+
   it('keeps two models apart in the shared snapshot topic: each has its own row per customer', async () => {
     // Two models' processors on the same topics, as `ciclo process --model` runs them side by side. Keyed by
     // the customer alone, their snapshots replaced each other in the compacted topic, and one model's merge
