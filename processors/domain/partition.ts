@@ -345,6 +345,11 @@ export class PartitionLifecycle {
     return this.watermarkMs;
   }
 
+  /** Items in the reorder buffer: touchpoints waiting out the grace period, claims and forwards. */
+  get bufferedItems(): number {
+    return this.pending.size;
+  }
+
   /** Customers waiting for a handoff from another partition. */
   get heldCustomers(): number {
     return this.held.size;

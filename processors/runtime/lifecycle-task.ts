@@ -46,14 +46,12 @@ import {
  * (APPLIED_KEY_PREFIX), written when they change; the customer's record holds the latest few. A version before
  * this one would read that record as a customer, so it refuses format 5. Older states are read, and their
  * hashes moved to the archive.
- * 6: each item of the reorder buffer (a touchpoint waiting out the grace period, a claim or forward waiting
- * for its time) is a record of its own (PENDING_KEY_PREFIX), written when it outlives a batch and a
- * tombstone once it leaves the buffer, instead of a list in the partition's record. With `--grace 60000` a
- * partition receiving a hundred touchpoints a second held ~6,000 of them, a record of several MB: past the
- * broker's message.max.bytes, so the transaction failed and the processor stopped; and the whole list was
- * serialized at every batch. Format 5 checkpoints (buffer inline) are still read, and their items written as
- * records at the next commit; a version before this one would read an item's record as the partition's
- * checkpoint, so it refuses format 6.
+ * 6: a large reorder buffer (touchpoints waiting out the grace period, claims and forwards waiting for their
+ * time) is a record per item (PENDING_KEY_PREFIX, PENDING_INLINE_MAX), a tombstone once it leaves the buffer,
+ * instead of a list in the partition's record. With `--grace 60000` a partition receiving a hundred
+ * touchpoints a second held ~6,000 of them, a record of several MB: past the broker's message.max.bytes, so
+ * the transaction failed and the processor stopped; and the whole list was serialized at every batch. A
+ * version before this one would read an item's record as the partition's checkpoint, so it refuses format 6.
  * Also in 6: a held customer's record names its link only, and each item queued for it is a record of its
  * own (HELD_ITEM_KEY_PREFIX), written once: the whole queue was written again each time it grew, which for a
  * busy customer waiting out a long grace was quadratic, and past ~3,000 queued touchpoints over the limit.
@@ -69,6 +67,8 @@ const HELD_KEY_PREFIX = '__partition__/held/';
  */
 const HELD_ITEM_KEY_PREFIX = '__partition__/held-item/';
 const heldItemKey = (id: string, place: number): string => `${HELD_ITEM_KEY_PREFIX}${place}/${id}`;
+/** How many queued items a held customer's own record holds; most holds queue one to a few. */
+export const HELD_INLINE = 16;
 /** A handoff that came before its link was applied, by link event id: also a record of its own. */
 const ARRIVED_KEY_PREFIX = '__partition__/arrived/';
 /** The first claim of a link whose other claim has not come, by source id (PartitionOutput.claims). */
@@ -77,6 +77,15 @@ const CLAIM_KEY_PREFIX = '__partition__/claim/';
 export const APPLIED_KEY_PREFIX = '__partition__/applied/';
 /** An item of the reorder buffer (`pendingKeyOf`). */
 export const PENDING_KEY_PREFIX = '__partition__/pending/';
+/**
+ * Above this many items, the reorder buffer is kept as a record per item; at or below PENDING_INLINE_MIN again,
+ * in the partition's record (the gap keeps a buffer near the limit from switching at every batch). Inline, a
+ * small buffer costs one record per batch; as records, two per item (the item, and its tombstone once
+ * applied), which with no grace period, where only claims and forwards from other partitions wait, doubled
+ * the changelog's records per touchpoint. A large buffer inline passed the broker's message limit.
+ */
+export const PENDING_INLINE_MAX = 256;
+const PENDING_INLINE_MIN = 64;
 
 /**
  * The changelog key of a reorder-buffer item: its kind and event id, and for a forward the customer it goes
@@ -126,12 +135,15 @@ interface HeldVersion {
   readonly entry: HeldCustomer;
   readonly linkEventId: string;
   readonly length: number;
+  /** How many of the queue's items the customer's own record holds; the rest are records of their own. */
+  readonly inline: number;
 }
 
-const versionOf = (h: HeldCustomer): HeldVersion => ({
+const versionOf = (h: HeldCustomer, inline: number): HeldVersion => ({
   entry: h,
   linkEventId: h.linkEventId,
   length: h.queue.length,
+  inline,
 });
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -296,18 +308,28 @@ export function createLifecycleTask(
         serdes.identity,
       );
     }
-    // The reorder buffer's items, each a record of its own: removals first, as an item can leave and another
-    // with its key (a claim of the same link, delivered again) enter within one batch.
-    for (const item of pendingLeft) deleteState(pendingKeyOf(item));
-    const inline = inlinePending.get(partition);
-    if (inline) {
-      // Restored from a format 5 checkpoint: written now, those that are still waiting.
-      inlinePending.delete(partition);
-      const left = new Set(pendingLeft);
-      for (const item of inline) if (!left.has(item)) pendingRecord(item);
+    // The reorder buffer: in the partition's record while it is small, each item a record of its own while it
+    // is large (PENDING_INLINE_MAX). Removals first, as an item can leave and another with its key (a claim of
+    // the same link, delivered again) enter within one batch.
+    const pendingWritten = pendingRecordsOf(partition);
+    for (const item of pendingLeft) if (pendingWritten.delete(item)) deleteState(pendingKeyOf(item));
+    const wasInRecords = pendingInRecords.has(partition);
+    const inRecords = p.bufferedItems > (wasInRecords ? PENDING_INLINE_MIN : PENDING_INLINE_MAX);
+    if (inRecords) {
+      pendingInRecords.add(partition);
+      // Once it grew past the limit (or after a restore), every item not yet written; then the new ones.
+      const unwritten = wasInRecords ? pendingEntered : (p.checkpoint().pending ?? []);
+      for (const item of unwritten) {
+        if (pendingWritten.has(item)) continue;
+        pendingWritten.add(item);
+        pendingRecord(item);
+      }
+    } else {
+      pendingInRecords.delete(partition);
+      for (const item of pendingWritten) deleteState(pendingKeyOf(item));
+      pendingWritten.clear();
     }
-    for (const item of pendingEntered) pendingRecord(item);
-    const { held, arrived, ...checkpoint } = p.checkpoint({ pending: false });
+    const { held, arrived, ...checkpoint } = p.checkpoint({ pending: !inRecords });
     // Early handoffs (each holds a whole profile, and a backlog can pile up many) are records of their own
     // too: written once, as they never change, and a tombstone once their link took them.
     const arrivedNow = new Set<string>();
@@ -332,37 +354,47 @@ export function createLifecycleTask(
       arrivedDone.delete(id);
       deleteState(ARRIVED_KEY_PREFIX + id);
     }
-    // Held customers: a record naming the link, and one per queued item, each written once (the queue only
-    // grows while the customer waits; a new link replaces the entry and its queue); tombstones once released.
+    // Held customers: a record with the link and the first HELD_INLINE items queued (rewritten while the
+    // queue is that short, as most are), and past them one record per item, each written once (the queue
+    // only grows while the customer waits; a new link replaces the entry and its queue). Tombstones once
+    // released.
     const written = heldWritten.get(partition) ?? new Map<string, HeldVersion>();
     heldWritten.set(partition, written);
     const current = new Set<string>();
+    const itemRecord = (h: HeldCustomer, place: number): void =>
+      stateRecord(
+        { topic: topics.changelog, partition, key: changelogKey(model.id, heldItemKey(h.id, place)) },
+        'partition',
+        JSON.stringify(h.queue[place]),
+      );
     for (const h of held ?? []) {
       current.add(h.id);
       const before = written.get(h.id);
       const same = before !== undefined && before.entry === h && before.linkEventId === h.linkEventId;
       if (same && before.length === h.queue.length) continue;
-      if (!same) {
+      const length = h.queue.length;
+      let inline = same ? before.inline : 0;
+      if (!same || (before.inline === before.length && length <= HELD_INLINE)) {
+        inline = Math.min(length, HELD_INLINE);
         stateRecord(
           { topic: topics.changelog, partition, key: changelogKey(model.id, HELD_KEY_PREFIX + h.id) },
           'partition',
-          JSON.stringify({ id: h.id, linkEventId: h.linkEventId }),
+          JSON.stringify(inline === length ? h : { ...h, queue: h.queue.slice(0, inline) }),
         );
-        for (let i = h.queue.length; i < (before?.length ?? 0); i++) deleteState(heldItemKey(h.id, i));
       }
-      for (let i = same ? before.length : 0; i < h.queue.length; i++)
-        stateRecord(
-          { topic: topics.changelog, partition, key: changelogKey(model.id, heldItemKey(h.id, i)) },
-          'partition',
-          JSON.stringify(h.queue[i]),
-        );
-      written.set(h.id, versionOf(h));
+      for (let place = Math.max(inline, same ? before.length : 0); place < length; place++)
+        itemRecord(h, place);
+      // A new link's entry: the last one's item records that this one does not overwrite are gone.
+      if (before !== undefined && !same)
+        for (let place = before.inline; place < before.length; place++)
+          if (place < inline || place >= length) deleteState(heldItemKey(h.id, place));
+      written.set(h.id, versionOf(h, inline));
     }
     for (const [id, version] of written) {
       if (current.has(id)) continue;
       written.delete(id);
       deleteState(HELD_KEY_PREFIX + id);
-      for (let i = 0; i < version.length; i++) deleteState(heldItemKey(id, i));
+      for (let place = version.inline; place < version.length; place++) deleteState(heldItemKey(id, place));
     }
     // The partition checkpoint only when it changed: an idle partition would otherwise append the same
     // record to the changelog at every idle flush, forever. Serialized once, for the comparison and the record.
@@ -386,8 +418,15 @@ export function createLifecycleTask(
    * queue length tell whether it changed, without serializing every held customer at every batch.
    */
   const heldWritten = new Map<number, Map<string, HeldVersion>>();
-  /** Per partition restored from a format 5 checkpoint, its buffered items, not yet records of their own. */
-  const inlinePending = new Map<number, ReadonlySet<PendingItem>>();
+  /** Per partition, the buffered items that are records of their own (`pendingKeyOf`) as last handed out. */
+  const pendingWrittenByPartition = new Map<number, Set<PendingItem>>();
+  const pendingRecordsOf = (partition: number): Set<PendingItem> => {
+    let written = pendingWrittenByPartition.get(partition);
+    if (!written) pendingWrittenByPartition.set(partition, (written = new Set()));
+    return written;
+  };
+  /** The partitions whose buffer is in records of their own (large), not in the partition's record. */
+  const pendingInRecords = new Set<number>();
   /** Per partition, the early handoffs (by link event id) written to the changelog and not yet removed. */
   const arrivedWritten = new Map<number, Set<string>>();
   /**
@@ -420,8 +459,7 @@ export function createLifecycleTask(
       const arrived = new Map<string, ProfileHandoff>();
       const archives = new Map<string, string>();
       const pending = new Map<string, PendingItem>();
-      /** Held customers of format 6: the link (a record without `queue`), and the queued items by place. */
-      const heldLinks = new Map<string, string>();
+      /** Items queued for held customers past those their own records hold (format 6), by place. */
       const heldItems = new Map<string, Map<number, HeldItem>>();
       for (const record of changelog) {
         if (!record.key?.startsWith(prefix)) continue; // another model's state
@@ -477,7 +515,6 @@ export function createLifecycleTask(
           const heldId = id.slice(HELD_KEY_PREFIX.length);
           if (!record.value) {
             held.delete(heldId);
-            heldLinks.delete(heldId);
             continue;
           }
         } else if (!record.value) {
@@ -497,14 +534,8 @@ export function createLifecycleTask(
           const h = JSON.parse(state) as ProfileHandoff;
           arrived.set(h.linkEventId, h);
         } else if (kind === 'partition' && id.startsWith(HELD_KEY_PREFIX)) {
-          const h = JSON.parse(state) as HeldCustomer | { id: string; linkEventId: string; queue: undefined };
-          if (h.queue === undefined) {
-            heldLinks.set(h.id, h.linkEventId);
-            held.delete(h.id);
-          } else {
-            held.set(h.id, h); // formats 2-5: the queue inline
-            heldLinks.delete(h.id);
-          }
+          const h = JSON.parse(state) as HeldCustomer;
+          held.set(h.id, h);
         } else if (kind === 'partition') checkpoint = JSON.parse(state) as PartitionCheckpoint;
         else if (kind === 'customer') {
           customers.set(id, JSON.parse(state) as CustomerState);
@@ -518,19 +549,25 @@ export function createLifecycleTask(
           customers.delete(id);
         } else throw new Error(`changelog record ${record.key} has kind ${kind}, which belongs elsewhere`);
       }
-      // Each held customer of format 6 with its queue, which must be whole: places 0 to its length.
-      for (const [heldId, linkEventId] of heldLinks) {
-        const items = heldItems.get(heldId) ?? new Map<number, HeldItem>();
-        const queue = Array.from({ length: items.size }, (_, place) => items.get(place)!);
-        if (queue.some((item) => item === undefined) || queue.length === 0)
+      // Each held customer's queue: the items its record holds, then those at the places after them (format
+      // 6), which must follow on without a gap. Formats 2-5 held the whole queue in the record.
+      const inlineCounts = new Map<string, number>();
+      for (const h of held.values()) {
+        inlineCounts.set(h.id, h.queue.length);
+        const items = heldItems.get(h.id);
+        if (!items || items.size === 0) continue;
+        const queue = [...h.queue];
+        for (let item = items.get(queue.length); item !== undefined; item = items.get(queue.length))
+          queue.push(item);
+        if (queue.length !== h.queue.length + items.size)
           throw new Error(
-            `changelog of partition ${partition}: the queue of held customer ${heldId} is not whole`,
+            `changelog of partition ${partition}: the queue of held customer ${h.id} has a gap`,
           );
-        held.set(heldId, { id: heldId, linkEventId, queue });
+        held.set(h.id, { ...h, queue });
       }
-      // Formats 1-5 kept a held customer's queue in one record (format 1: in the partition's record); those
-      // are written as records of format 6 at the next commit (they are not in `written` below).
-      const fromRecords = new Set(heldLinks.keys());
+      // Format 1 kept held customers in the partition's record; those are written as records of their own
+      // at the next commit (they are not in `written` below).
+      const fromRecords = new Set(held.keys());
       for (const h of checkpoint?.held ?? []) if (!held.has(h.id)) held.set(h.id, h);
       const arrivedFromRecords = new Set(arrived.keys());
       for (const h of checkpoint?.arrived ?? [])
@@ -548,8 +585,10 @@ export function createLifecycleTask(
         throw new Error(
           `changelog of partition ${partition} has held customers, handoffs or buffered items but no checkpoint`,
         );
-      if (inline.length > 0) inlinePending.set(partition, new Set(inline));
-      else inlinePending.delete(partition);
+      // The restored items that have records (the same objects go into the partition's buffer); those that
+      // were inline are written as records at the next commit if the buffer is large then.
+      pendingWrittenByPartition.set(partition, new Set(pending.values()));
+      pendingInRecords.delete(partition);
       for (const [id, archive] of archives) {
         const s = customers.get(id);
         if (s) s.appliedArchive = archive;
@@ -566,7 +605,8 @@ export function createLifecycleTask(
         },
       );
       const written = new Map<string, HeldVersion>();
-      for (const h of p.checkpoint().held ?? []) if (fromRecords.has(h.id)) written.set(h.id, versionOf(h));
+      for (const h of p.checkpoint().held ?? [])
+        if (fromRecords.has(h.id)) written.set(h.id, versionOf(h, inlineCounts.get(h.id)!));
       heldWritten.set(partition, written);
       arrivedWritten.set(partition, arrivedFromRecords);
       // Archives as their records hold them; one moved out of an older format's state is written when its
@@ -619,7 +659,8 @@ export function createLifecycleTask(
     close(partition) {
       partitions.delete(partition);
       lastCheckpoint.delete(partition);
-      inlinePending.delete(partition);
+      pendingWrittenByPartition.delete(partition);
+      pendingInRecords.delete(partition);
       heldWritten.delete(partition);
       arrivedWritten.delete(partition);
       archivesWritten.delete(partition);

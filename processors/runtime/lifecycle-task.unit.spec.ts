@@ -25,7 +25,9 @@ import { busyCustomers, denseLinks, journeys } from '../../test/support/journeys
 import {
   APPLIED_KEY_PREFIX,
   changelogKey,
+  HELD_INLINE,
   createLifecycleTask,
+  PENDING_INLINE_MAX,
   PENDING_KEY_PREFIX,
   pendingKeyOf,
 } from './lifecycle-task';
@@ -255,17 +257,17 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     }
   });
 
-  // With a grace period, touchpoints wait in the reorder buffer: up to a few days of this input here, as
-  // `--grace 60000` holds a minute of a busy shop's. Each is a changelog record of its own; the partition's
-  // record stays a few numbers, where it once held the whole buffer (past the broker's 1 MB limit, for a
-  // real shop) and was rewritten at every batch.
-  it('keeps the reorder buffer as one record per waiting item, and restores it after crashes', async () => {
-    const gracePeriodMs = 3 * 86_400_000;
-    const events = journeys('grace', 60);
+  // With a grace period, touchpoints wait in the reorder buffer: a year of this input here, as `--grace
+  // 60000` holds a minute of a busy shop's. Past PENDING_INLINE_MAX items, each is a changelog record of its
+  // own; the partition's record once held the whole buffer (past the broker's 1 MB limit, for a real shop)
+  // and was rewritten at every batch.
+  it('keeps a large reorder buffer as one record per waiting item, and restores it after crashes', async () => {
+    const gracePeriodMs = 365 * 86_400_000;
+    const events = journeys('grace', 400);
     const expected = canonicalOrder(
       replay(events, model, { partitions: PARTITIONS, gracePeriodMs }).stageChanges,
     );
-    // Deeper: GRACE_SEEDS=40 (schedules 5 to 44) passed at the time of writing.
+    // Deeper: GRACE_SEEDS=10 (schedules 5 to 14) passed at the time of writing.
     const seeds = Array.from({ length: Number(process.env.GRACE_SEEDS ?? 1) }, (_, i) => 5 + i);
     for (const [seed, crashRate] of seeds.flatMap((seed) => [0, 0.3].map((rate) => [seed, rate] as const))) {
       const { stageChanges, logs } = await run(events, seed, { crashRate, gracePeriodMs });
@@ -273,7 +275,8 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
       const changelog = PARTITION_LIST.flatMap((p) => logs.partition(topics.changelog, p));
       const checkpoints = changelog.filter((m) => m.key === changelogKey('five-stage', '__partition__'));
       expect(checkpoints.length).toBeGreaterThan(10);
-      for (const m of checkpoints) expect(m.value!.length).toBeLessThan(300);
+      // At most PENDING_INLINE_MAX touchpoints inline (~300 bytes each, ~400 as an escaped JSON string).
+      for (const m of checkpoints) expect(m.value!.length).toBeLessThan(PENDING_INLINE_MAX * 500);
       // The most items waiting at once, on any partition, and that none is left once all input is applied.
       let mostWaiting = 0;
       const live = new Set<string>();
@@ -287,20 +290,20 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
         }
         for (const key of waiting) live.add(key);
       }
-      expect(mostWaiting).toBeGreaterThan(20);
+      expect(mostWaiting).toBeGreaterThan(PENDING_INLINE_MAX);
       expect([...live]).toEqual([]);
     }
   });
 
-  it('reads a format 5 checkpoint, whose buffer is inline, and writes its items as records of their own', async () => {
-    const gracePeriodMs = 2 * 86_400_000;
-    const events = journeys('inline', 20);
+  it('reads a format 5 checkpoint, whose buffer is inline, and writes a large one as records of their own', async () => {
+    const gracePeriodMs = 10 * 365 * 86_400_000;
+    const events = journeys('inline', 120);
     // One partition's fold, stopped with items waiting, as version 5 wrote its checkpoint.
     const fold = new PartitionLifecycle(model, { gracePeriodMs, route: { partition: 0, partitions: 1 } });
     const half = events.slice(0, events.length / 2);
     for (const tp of half) fold.ingest(tp);
     const waiting = fold.checkpoint().pending!;
-    expect(waiting.length).toBeGreaterThan(5);
+    expect(waiting.length).toBeGreaterThan(PENDING_INLINE_MAX);
     const record = (key: string, kind: string, state: unknown): IncomingMessage => ({
       topic: topics.changelog,
       partition: 0,
@@ -363,9 +366,9 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
   });
 
   // A customer waits for its linked profile while the profile's partition is not processed (its owner is
-  // down), and meanwhile touchpoints queue for it: each queued item is written once, as a record of its own.
-  // The held customer's one record was rewritten whole as its queue grew: quadratic, and past ~3,000
-  // touchpoints (a bot, a long outage) over the broker's limit.
+  // down), and meanwhile touchpoints queue for it: past the first few, each is written once, as a record of
+  // its own. The held customer's one record was rewritten whole as its queue grew: quadratic, and past
+  // ~3,000 touchpoints (a bot, a long outage) over the broker's limit.
   it('writes each item queued for a held customer once, and restores the queue', async () => {
     const DAY = 86_400_000;
     const t0 = Date.UTC(2025, 0, 1);
@@ -420,9 +423,12 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     expect(task.partitions.get(1)!.heldCustomers).toBe(1);
     const heldRecords = (): IncomingMessage[] =>
       logs.partition(topics.changelog, 1).filter((m) => m.key!.includes('__partition__/held'));
-    // The link's record, and one per queued touchpoint (the link and the 400 after it): each written once.
-    expect(heldRecords().filter((m) => m.value !== null)).toHaveLength(1 + 401);
-    for (const m of heldRecords()) expect(m.value!.length).toBeLessThan(600);
+    // The customer's record with the first HELD_INLINE queued (the link and the views after it), and one
+    // per queued touchpoint after those: each written once.
+    const written = heldRecords().filter((m) => m.value !== null);
+    expect(written.filter((m) => !m.key!.includes('held-item'))).toHaveLength(1);
+    expect(written.filter((m) => m.key!.includes('held-item'))).toHaveLength(401 - HELD_INLINE);
+    for (const m of written) expect(m.value!.length).toBeLessThan(HELD_INLINE * 600);
     task.close(1);
     await task.open(1, logs.partition(topics.changelog, 1));
     expect(task.partitions.get(1)!.checkpoint().held![0]!.queue).toHaveLength(401);
