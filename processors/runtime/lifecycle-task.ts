@@ -47,7 +47,7 @@ import {
  * this one would read that record as a customer, so it refuses format 5. Older states are read, and their
  * hashes moved to the archive.
  * 6: a large reorder buffer (touchpoints waiting out the grace period, claims and forwards waiting for their
- * time) is a record per item (PENDING_KEY_PREFIX, PENDING_INLINE_MAX), a tombstone once it leaves the buffer,
+ * time) is a record per item (PENDING_KEY_PREFIX, PENDING_INLINE_BYTES), a tombstone once it leaves the buffer,
  * instead of a list in the partition's record. With `--grace 60000` a partition receiving a hundred
  * touchpoints a second held ~6,000 of them, a record of several MB: past the broker's message.max.bytes, so
  * the transaction failed and the processor stopped; and the whole list was serialized at every batch. A
@@ -67,8 +67,13 @@ const HELD_KEY_PREFIX = '__partition__/held/';
  */
 const HELD_ITEM_KEY_PREFIX = '__partition__/held-item/';
 const heldItemKey = (id: string, place: number): string => `${HELD_ITEM_KEY_PREFIX}${place}/${id}`;
-/** How many queued items a held customer's own record holds; most holds queue one to a few. */
+/**
+ * How many queued items a held customer's own record holds at most, and in how many bytes of JSON (the link
+ * always: it is the queue's first): most holds queue one to a few. A touchpoint can be large (up to 1,000
+ * line items), so the bytes bound the record, not the count.
+ */
 export const HELD_INLINE = 16;
+const HELD_INLINE_BYTES = 64 * 1024;
 /** A handoff that came before its link was applied, by link event id: also a record of its own. */
 const ARRIVED_KEY_PREFIX = '__partition__/arrived/';
 /** The first claim of a link whose other claim has not come, by source id (PartitionOutput.claims). */
@@ -78,13 +83,14 @@ export const APPLIED_KEY_PREFIX = '__partition__/applied/';
 /** An item of the reorder buffer (`pendingKeyOf`). */
 export const PENDING_KEY_PREFIX = '__partition__/pending/';
 /**
- * Above this many items, the reorder buffer is kept as a record per item; at or below PENDING_INLINE_MIN again,
- * in the partition's record (the gap keeps a buffer near the limit from switching at every batch). Inline, a
+ * Past this many bytes of JSON, the partition's record no longer holds the reorder buffer: each item is a
+ * record of its own. Back in the partition's record once the buffer holds at most PENDING_INLINE_MIN items in
+ * a quarter of the bytes (the gap keeps a buffer near the limit from switching at every batch). Inline, a
  * small buffer costs one record per batch; as records, two per item (the item, and its tombstone once
  * applied), which with no grace period, where only claims and forwards from other partitions wait, doubled
- * the changelog's records per touchpoint. A large buffer inline passed the broker's message limit.
+ * the changelog's records per touchpoint. A large buffer inline passed the broker's message limit (1 MB).
  */
-export const PENDING_INLINE_MAX = 256;
+export const PENDING_INLINE_BYTES = 256 * 1024;
 const PENDING_INLINE_MIN = 64;
 
 /**
@@ -129,6 +135,8 @@ export interface LifecycleTaskDeps {
   };
   readonly log?: Logger;
   readonly now?: () => number;
+  /** PENDING_INLINE_BYTES unless given (tests make it small, to try both ways on small inputs). */
+  readonly pendingInlineBytes?: number;
 }
 
 interface HeldVersion {
@@ -160,6 +168,7 @@ export function createLifecycleTask(
   const partitions = new Map<number, PartitionLifecycle>();
   const prefix = `${model.id}/`;
   const snapshotPartitions = deps.snapshotPartitions ?? deps.partitions;
+  const pendingInlineBytes = deps.pendingInlineBytes ?? PENDING_INLINE_BYTES;
 
   /**
    * Values to encode for one batch's records, per serde, encoded together at the end (serde.encodeAll: one
@@ -308,28 +317,7 @@ export function createLifecycleTask(
         serdes.identity,
       );
     }
-    // The reorder buffer: in the partition's record while it is small, each item a record of its own while it
-    // is large (PENDING_INLINE_MAX). Removals first, as an item can leave and another with its key (a claim of
-    // the same link, delivered again) enter within one batch.
-    const pendingWritten = pendingRecordsOf(partition);
-    for (const item of pendingLeft) if (pendingWritten.delete(item)) deleteState(pendingKeyOf(item));
-    const wasInRecords = pendingInRecords.has(partition);
-    const inRecords = p.bufferedItems > (wasInRecords ? PENDING_INLINE_MIN : PENDING_INLINE_MAX);
-    if (inRecords) {
-      pendingInRecords.add(partition);
-      // Once it grew past the limit (or after a restore), every item not yet written; then the new ones.
-      const unwritten = wasInRecords ? pendingEntered : (p.checkpoint().pending ?? []);
-      for (const item of unwritten) {
-        if (pendingWritten.has(item)) continue;
-        pendingWritten.add(item);
-        pendingRecord(item);
-      }
-    } else {
-      pendingInRecords.delete(partition);
-      for (const item of pendingWritten) deleteState(pendingKeyOf(item));
-      pendingWritten.clear();
-    }
-    const { held, arrived, ...checkpoint } = p.checkpoint({ pending: !inRecords });
+    const { held, arrived, ...checkpoint } = p.checkpoint({ pending: false });
     // Early handoffs (each holds a whole profile, and a backlog can pile up many) are records of their own
     // too: written once, as they never change, and a tombstone once their link took them.
     const arrivedNow = new Set<string>();
@@ -354,7 +342,7 @@ export function createLifecycleTask(
       arrivedDone.delete(id);
       deleteState(ARRIVED_KEY_PREFIX + id);
     }
-    // Held customers: a record with the link and the first HELD_INLINE items queued (rewritten while the
+    // Held customers: a record with the link and the first items queued (HELD_INLINE, rewritten while the
     // queue is that short, as most are), and past them one record per item, each written once (the queue
     // only grows while the customer waits; a new link replaces the entry and its queue). Tombstones once
     // released.
@@ -374,16 +362,27 @@ export function createLifecycleTask(
       if (same && before.length === h.queue.length) continue;
       const length = h.queue.length;
       let inline = same ? before.inline : 0;
-      if (!same || (before.inline === before.length && length <= HELD_INLINE)) {
-        inline = Math.min(length, HELD_INLINE);
-        stateRecord(
-          { topic: topics.changelog, partition, key: changelogKey(model.id, HELD_KEY_PREFIX + h.id) },
-          'partition',
-          JSON.stringify(inline === length ? h : { ...h, queue: h.queue.slice(0, inline) }),
-        );
+      let from = same ? before.length : 0; // the first place written as a record of its own
+      if (!same || before.inline === before.length) {
+        // As many of the first items as fit; rewritten while more fit than it holds.
+        const parts: string[] = [];
+        let bytes = 0;
+        for (let place = 0; place < length && place < HELD_INLINE; place++) {
+          const json = JSON.stringify(h.queue[place]);
+          if (place > 0 && bytes + json.length > HELD_INLINE_BYTES) break;
+          parts.push(json);
+          bytes += json.length;
+        }
+        if (!same || parts.length > before.inline) {
+          inline = from = parts.length;
+          stateRecord(
+            { topic: topics.changelog, partition, key: changelogKey(model.id, HELD_KEY_PREFIX + h.id) },
+            'partition',
+            `{"id":${JSON.stringify(h.id)},"linkEventId":${JSON.stringify(h.linkEventId)},"queue":[${parts.join(',')}]}`,
+          );
+        }
       }
-      for (let place = Math.max(inline, same ? before.length : 0); place < length; place++)
-        itemRecord(h, place);
+      for (let place = from; place < length; place++) itemRecord(h, place);
       // A new link's entry: the last one's item records that this one does not overwrite are gone.
       if (before !== undefined && !same)
         for (let place = before.inline; place < before.length; place++)
@@ -396,9 +395,34 @@ export function createLifecycleTask(
       deleteState(HELD_KEY_PREFIX + id);
       for (let place = version.inline; place < version.length; place++) deleteState(heldItemKey(id, place));
     }
+    // The reorder buffer: in the partition's record while that stays small (PENDING_INLINE_BYTES), each item
+    // a record of its own otherwise. Removals first, as an item can leave and another with its key (a claim
+    // of the same link, delivered again) enter within one batch.
+    const pendingWritten = pendingRecordsOf(partition);
+    for (const item of pendingLeft) if (pendingWritten.delete(item)) deleteState(pendingKeyOf(item));
+    const wasInRecords = pendingInRecords.has(partition);
+    let signature: string | undefined;
+    if (!wasInRecords || p.bufferedItems <= PENDING_INLINE_MIN) {
+      const inline = JSON.stringify({ ...checkpoint, pending: p.checkpoint().pending });
+      if (inline.length <= (wasInRecords ? pendingInlineBytes / 4 : pendingInlineBytes)) signature = inline;
+    }
+    if (signature !== undefined) {
+      pendingInRecords.delete(partition);
+      for (const item of pendingWritten) deleteState(pendingKeyOf(item));
+      pendingWritten.clear();
+    } else {
+      pendingInRecords.add(partition);
+      // Once it grew past the limit (or after a restore), every item not yet written; then the new ones.
+      const unwritten = wasInRecords ? pendingEntered : (p.checkpoint().pending ?? []);
+      for (const item of unwritten) {
+        if (pendingWritten.has(item)) continue;
+        pendingWritten.add(item);
+        pendingRecord(item);
+      }
+      signature = JSON.stringify(checkpoint);
+    }
     // The partition checkpoint only when it changed: an idle partition would otherwise append the same
     // record to the changelog at every idle flush, forever. Serialized once, for the comparison and the record.
-    const signature = JSON.stringify(checkpoint);
     if (records.length > 0 || lastCheckpoint.get(partition) !== signature) {
       lastCheckpoint.set(partition, signature);
       stateRecord(

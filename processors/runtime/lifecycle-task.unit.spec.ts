@@ -27,7 +27,6 @@ import {
   changelogKey,
   HELD_INLINE,
   createLifecycleTask,
-  PENDING_INLINE_MAX,
   PENDING_KEY_PREFIX,
   pendingKeyOf,
 } from './lifecycle-task';
@@ -82,7 +81,7 @@ class Logs {
 async function run(
   events: readonly Touchpoint[],
   seed: number,
-  options: { crashRate?: number; gracePeriodMs?: number } = {},
+  options: { crashRate?: number; gracePeriodMs?: number; pendingInlineBytes?: number } = {},
 ): Promise<{ stageChanges: StageChanged[]; logs: Logs }> {
   let x = seed;
   const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
@@ -103,6 +102,7 @@ async function run(
   const task = createLifecycleTask({
     model: loadModel('five-stage'),
     gracePeriodMs: options.gracePeriodMs ?? 0,
+    ...(options.pendingInlineBytes !== undefined ? { pendingInlineBytes: options.pendingInlineBytes } : {}),
     partitions: PARTITIONS,
     topics,
     serdes: {
@@ -257,26 +257,31 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     }
   });
 
-  // With a grace period, touchpoints wait in the reorder buffer: a year of this input here, as `--grace
-  // 60000` holds a minute of a busy shop's. Past PENDING_INLINE_MAX items, each is a changelog record of its
-  // own; the partition's record once held the whole buffer (past the broker's 1 MB limit, for a real shop)
-  // and was rewritten at every batch.
+  // With a grace period, touchpoints wait in the reorder buffer: all of this input here, as `--grace
+  // 60000` holds a minute of a busy shop's. Past `pendingInlineBytes` (256 KB; 16 KB here), each is a
+  // changelog record of its own; the partition's record once held the whole buffer (past the broker's 1 MB
+  // limit, for a real shop) and was rewritten at every batch.
   it('keeps a large reorder buffer as one record per waiting item, and restores it after crashes', async () => {
     const gracePeriodMs = 365 * 86_400_000;
-    const events = journeys('grace', 400);
+    const pendingInlineBytes = 16 * 1024;
+    const events = journeys('grace', 100);
     const expected = canonicalOrder(
       replay(events, model, { partitions: PARTITIONS, gracePeriodMs }).stageChanges,
     );
     // Deeper: GRACE_SEEDS=10 (schedules 5 to 14) passed at the time of writing.
     const seeds = Array.from({ length: Number(process.env.GRACE_SEEDS ?? 1) }, (_, i) => 5 + i);
     for (const [seed, crashRate] of seeds.flatMap((seed) => [0, 0.3].map((rate) => [seed, rate] as const))) {
-      const { stageChanges, logs } = await run(events, seed, { crashRate, gracePeriodMs });
+      const { stageChanges, logs } = await run(events, seed, {
+        crashRate,
+        gracePeriodMs,
+        pendingInlineBytes,
+      });
       expect(canonicalOrder(stageChanges)).toEqual(expected);
       const changelog = PARTITION_LIST.flatMap((p) => logs.partition(topics.changelog, p));
       const checkpoints = changelog.filter((m) => m.key === changelogKey('five-stage', '__partition__'));
       expect(checkpoints.length).toBeGreaterThan(10);
-      // At most PENDING_INLINE_MAX touchpoints inline (~300 bytes each, ~400 as an escaped JSON string).
-      for (const m of checkpoints) expect(m.value!.length).toBeLessThan(PENDING_INLINE_MAX * 500);
+      // At most pendingInlineBytes of JSON inline (here an escaped string in a JSON envelope, ~1.2 times).
+      for (const m of checkpoints) expect(m.value!.length).toBeLessThan(pendingInlineBytes * 1.5);
       // The most items waiting at once, on any partition, and that none is left once all input is applied.
       let mostWaiting = 0;
       const live = new Set<string>();
@@ -290,20 +295,21 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
         }
         for (const key of waiting) live.add(key);
       }
-      expect(mostWaiting).toBeGreaterThan(PENDING_INLINE_MAX);
+      expect(mostWaiting).toBeGreaterThan(pendingInlineBytes / 400);
       expect([...live]).toEqual([]);
     }
   });
 
   it('reads a format 5 checkpoint, whose buffer is inline, and writes a large one as records of their own', async () => {
     const gracePeriodMs = 10 * 365 * 86_400_000;
-    const events = journeys('inline', 120);
+    const pendingInlineBytes = 16 * 1024;
+    const events = journeys('inline', 40);
     // One partition's fold, stopped with items waiting, as version 5 wrote its checkpoint.
     const fold = new PartitionLifecycle(model, { gracePeriodMs, route: { partition: 0, partitions: 1 } });
     const half = events.slice(0, events.length / 2);
     for (const tp of half) fold.ingest(tp);
     const waiting = fold.checkpoint().pending!;
-    expect(waiting.length).toBeGreaterThan(PENDING_INLINE_MAX);
+    expect(JSON.stringify(waiting).length).toBeGreaterThan(pendingInlineBytes);
     const record = (key: string, kind: string, state: unknown): IncomingMessage => ({
       topic: topics.changelog,
       partition: 0,
@@ -328,6 +334,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     const task = createLifecycleTask({
       model,
       gracePeriodMs,
+      pendingInlineBytes,
       partitions: 1,
       topics,
       serdes: {
