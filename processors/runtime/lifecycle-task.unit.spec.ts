@@ -27,6 +27,7 @@ import {
   changelogKey,
   HELD_INLINE,
   createLifecycleTask,
+  type LifecycleTaskDeps,
   PENDING_KEY_PREFIX,
   pendingKeyOf,
 } from './lifecycle-task';
@@ -51,6 +52,27 @@ function jsonSerde<T>(): ContractSerde<T> {
     decode: (message: Buffer) =>
       Promise.resolve({ ok: true as const, value: JSON.parse(message.toString()) as T, schemaId: 1 }),
   } as unknown as ContractSerde<T>;
+}
+
+/** The task with JSON serdes, five-stage model, a clock at 0, and `options` over the rest. */
+function testTask(
+  options: Partial<Pick<LifecycleTaskDeps, 'gracePeriodMs' | 'partitions' | 'pendingInlineBytes'>> = {},
+): ReturnType<typeof createLifecycleTask> {
+  return createLifecycleTask({
+    model: loadModel('five-stage'),
+    gracePeriodMs: 0,
+    partitions: PARTITIONS,
+    topics,
+    serdes: {
+      touchpoint: jsonSerde(),
+      stageChanged: jsonSerde(),
+      customerSnapshot: jsonSerde(),
+      lifecycleState: jsonSerde(),
+      identity: jsonSerde(),
+    },
+    now: () => 0,
+    ...options,
+  });
 }
 
 /** Kafka, reduced to what the task sees: partitioned logs, and per partition what was committed. */
@@ -99,20 +121,9 @@ async function run(
   };
   produceChunk();
 
-  const task = createLifecycleTask({
-    model: loadModel('five-stage'),
+  const task = testTask({
     gracePeriodMs: options.gracePeriodMs ?? 0,
     ...(options.pendingInlineBytes !== undefined ? { pendingInlineBytes: options.pendingInlineBytes } : {}),
-    partitions: PARTITIONS,
-    topics,
-    serdes: {
-      touchpoint: jsonSerde(),
-      stageChanged: jsonSerde(),
-      customerSnapshot: jsonSerde(),
-      lifecycleState: jsonSerde(),
-      identity: jsonSerde(),
-    },
-    now: () => 0,
   });
   /** Committed offsets per partition and input topic. */
   const committed = Array.from({ length: PARTITIONS }, () => ({
@@ -331,21 +342,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
       ...[...fold.customers.values()].map((c) => record(c.id, 'customer', c)),
       record('__partition__', 'partition', fold.checkpoint()),
     ];
-    const task = createLifecycleTask({
-      model,
-      gracePeriodMs,
-      pendingInlineBytes,
-      partitions: 1,
-      topics,
-      serdes: {
-        touchpoint: jsonSerde(),
-        stageChanged: jsonSerde(),
-        customerSnapshot: jsonSerde(),
-        lifecycleState: jsonSerde(),
-        identity: jsonSerde(),
-      },
-      now: () => 0,
-    });
+    const task = testTask({ gracePeriodMs, pendingInlineBytes, partitions: 1 });
     await task.open(0, formatFive);
     const written = await task.process(0, []);
     const items = written.filter((r) => r.key!.includes(PENDING_KEY_PREFIX));
@@ -403,20 +400,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     for (const tp of events)
       for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp))))
         logs.append(topics.touchpoints, partitionFor(r.key, PARTITIONS), r.key, r.value, r.headers ?? {});
-    const task = createLifecycleTask({
-      model,
-      gracePeriodMs: 0,
-      partitions: PARTITIONS,
-      topics,
-      serdes: {
-        touchpoint: jsonSerde(),
-        stageChanged: jsonSerde(),
-        customerSnapshot: jsonSerde(),
-        lifecycleState: jsonSerde(),
-        identity: jsonSerde(),
-      },
-      now: () => 0,
-    });
+    const task = testTask();
     for (const p of PARTITION_LIST) await task.open(p, []);
     // The customer's partition alone, in batches of 50, with a crash halfway.
     const input = logs.partition(topics.touchpoints, 1);
