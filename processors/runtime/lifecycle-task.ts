@@ -52,10 +52,10 @@ import {
  * touchpoints a second held ~6,000 of them, a record of several MB: past the broker's message.max.bytes, so
  * the transaction failed and the processor stopped; and the whole list was serialized at every batch. A
  * version before this one would read an item's record as the partition's checkpoint, so it refuses format 6.
- * Also in 6: a held customer's record names its link only, and each item queued for it is a record of its
- * own (HELD_ITEM_KEY_PREFIX), written once: the whole queue was written again each time it grew, which for a
- * busy customer waiting out a long grace was quadratic, and past ~3,000 queued touchpoints over the limit.
- * Held records of formats 2-5 (queue inline) are read, and written anew at the next commit.
+ * Also in 6: a held customer's record holds its link and the first items queued for it (HELD_INLINE), and
+ * each item after those is a record of its own (HELD_ITEM_KEY_PREFIX), written once: the whole queue was
+ * written again each time it grew, which for a busy customer waiting out a long grace was quadratic, and
+ * past ~3,000 queued touchpoints over the limit. A held record of formats 2-5 is one with every item inline.
  */
 export const CHANGELOG_FORMAT_VERSION = 6;
 const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6]);
