@@ -350,6 +350,11 @@ export class PartitionLifecycle {
     return this.pending.size;
   }
 
+  /** The reorder buffer's items in the order they will be applied (as `checkpoint().pending`). */
+  bufferedInOrder(): PendingItem[] {
+    return this.pending.toSortedArray();
+  }
+
   /** Customers waiting for a handoff from another partition. */
   get heldCustomers(): number {
     return this.held.size;
@@ -471,7 +476,7 @@ export class PartitionLifecycle {
   checkpoint(options: { pending?: boolean } = {}): PartitionCheckpoint {
     return {
       watermark: this.watermarkMs,
-      ...(options.pending !== false ? { pending: this.pending.toSortedArray() } : {}),
+      ...(options.pending !== false ? { pending: this.bufferedInOrder() } : {}),
       ...(this.held.size > 0 ? { held: [...this.held.values()] } : {}),
       ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
       ...(this.deadlineLimit !== this.watermarkMs - this.options.gracePeriodMs

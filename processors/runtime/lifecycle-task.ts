@@ -402,8 +402,10 @@ export function createLifecycleTask(
     for (const item of pendingLeft) if (pendingWritten.delete(item)) deleteState(pendingKeyOf(item));
     const wasInRecords = pendingInRecords.has(partition);
     let signature: string | undefined;
+    let buffered: PendingItem[] | undefined; // in order, taken once: only when it may be inline or just left it
     if (!wasInRecords || p.bufferedItems <= PENDING_INLINE_MIN) {
-      const inline = JSON.stringify({ ...checkpoint, pending: p.checkpoint().pending });
+      buffered = p.bufferedInOrder();
+      const inline = JSON.stringify({ ...checkpoint, pending: buffered });
       if (inline.length <= (wasInRecords ? pendingInlineBytes / 4 : pendingInlineBytes)) signature = inline;
     }
     if (signature !== undefined) {
@@ -413,7 +415,7 @@ export function createLifecycleTask(
     } else {
       pendingInRecords.add(partition);
       // Once it grew past the limit (or after a restore), every item not yet written; then the new ones.
-      const unwritten = wasInRecords ? pendingEntered : (p.checkpoint().pending ?? []);
+      const unwritten = wasInRecords ? pendingEntered : (buffered ?? p.bufferedInOrder());
       for (const item of unwritten) {
         if (pendingWritten.has(item)) continue;
         pendingWritten.add(item);
