@@ -100,6 +100,7 @@ export async function connectProducer(options: {
                 value: m.value,
                 headers: toKafkaHeaders(m.headers),
                 ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}),
+                ...(m.partition !== undefined ? { partition: m.partition } : {}),
               })),
             })),
           });

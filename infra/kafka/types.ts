@@ -7,6 +7,11 @@ export interface OutgoingMessage {
   readonly headers?: MessageHeaders;
   /** Milliseconds since the epoch; the broker's time when absent. */
   readonly timestamp?: number;
+  /**
+   * The partition to write to, for records that must reach one partition whatever their key (an import's
+   * lane control records go to every partition, schemas/lanes.ts); by the key's hash when absent.
+   */
+  readonly partition?: number;
 }
 
 export interface IncomingMessage {
