@@ -1,10 +1,11 @@
 /**
  * The lifecycle of one partition's customers, by event time. Touchpoints are held in a reorder buffer
- * until the partition's watermark (the highest event time seen) passes their time plus the grace period,
- * then applied in (occurredAt, eventId) order; before a customer's touchpoint is applied, that customer's
- * inactivity deadlines up to its time fire first. So input shuffled within the grace period yields exactly
- * the same stage changes as sorted input. A touchpoint older than what its customer already had applied
- * is applied at once, deterministically, and counted as late.
+ * until the partition's clock (lanes.ts: the lowest watermark of its sources, live traffic less the grace
+ * period and each open import run) passes their time, then applied in (occurredAt, eventId) order; before a
+ * customer's touchpoint is applied, that customer's inactivity deadlines up to its time fire first. So live
+ * input shuffled within the grace period, and imports in any order next to it, yield exactly the stage
+ * changes of the sorted input. A touchpoint older than what its customer already had applied (or than an
+ * inactivity change that fired for it) is applied at once, deterministically, and counted as late by reason.
  *
  * Pure: time comes from the touchpoints; the runtime persists `checkpoint()` and restores from it.
  */
@@ -20,6 +21,7 @@ import {
   withMergedId,
   type CustomerState,
 } from './customer';
+import { boundEventTime } from './event-time';
 import { DeadlineHeap, MinHeap } from './heap';
 import {
   addresseeOf,
@@ -32,6 +34,7 @@ import {
   type PartitionRoute,
   type ProfileHandoff,
 } from './identity';
+import { Lanes, type LanesCheckpoint } from './lanes';
 import type { StageModel } from './model';
 import {
   enterStage,
@@ -55,12 +58,39 @@ export interface PartitionOptions {
 
 export type IngestOutcome = 'accepted' | 'duplicate' | 'ignored';
 
+/** Where a record came from: its lane (schemas/lanes.ts; undefined: live) and its Kafka record timestamp. */
+export interface RecordSource {
+  readonly lane?: string | undefined;
+  /**
+   * The record's timestamp (Kafka's, or a touchpoint's receivedAt where there is no record): no event time
+   * runs ahead of it by more than MAX_EVENT_TIME_AHEAD_MS (event-time.ts).
+   */
+  readonly recordTimestamp?: number | undefined;
+}
+
+/** A lane opened or closed on this partition (schemas/lanes.ts). */
+export type LaneMarker =
+  | { readonly kind: 'open'; readonly lane: string; readonly startsAt: number }
+  | { readonly kind: 'close'; readonly lane: string };
+
 export interface PartitionCounters {
   accepted: number;
   applied: number;
   duplicates: number;
   ignored: number;
+  /**
+   * Touchpoints applied out of their customer's order (the sum of the two below): the one case where the
+   * outcome can differ from the truth (docs/event-time.md).
+   */
   late: number;
+  /** Older than a touchpoint already applied to the same customer. */
+  lateBehindCustomer: number;
+  /** Older than an inactivity change that already fired for the customer (it was not inactive then). */
+  lateBehindInactivity: number;
+  /** Event times that ran ahead of their record's timestamp and were bounded (event-time.ts). */
+  clamped: number;
+  /** Records of an import lane that is not open here (never opened, or closed): taken as live traffic. */
+  unopenedLane: number;
   merges: number;
   stageChanges: number;
   /** Links to an id that already belonged to another customer: re-pointed, not merged. */
@@ -76,6 +106,10 @@ export function emptyCounters(): PartitionCounters {
     duplicates: 0,
     ignored: 0,
     late: 0,
+    lateBehindCustomer: 0,
+    lateBehindInactivity: 0,
+    clamped: 0,
+    unopenedLane: 0,
     merges: 0,
     stageChanges: 0,
     identityConflicts: 0,
@@ -103,7 +137,10 @@ export interface HeldCustomer {
 }
 
 export interface PartitionCheckpoint {
+  /** The newest event time of any lane (before lanes, format 6 and older: the one watermark). */
   readonly watermark: number;
+  /** The lanes' progress (format 7); absent in older checkpoints, whose watermark is the live lane's. */
+  readonly lanes?: LanesCheckpoint;
   /**
    * The reorder buffer. Left out where the runtime keeps each item as a record of its own (`checkpoint({
    * pending: false })`, PartitionOutput.pendingEntered): with a long grace period the buffer holds minutes of
@@ -273,8 +310,11 @@ export class PartitionLifecycle {
   private pendingLeft: PendingItem[] = NO_ITEMS;
   private readonly deadlines = new DeadlineHeap();
   private readonly rules: RuleIndex;
-  private watermarkMs = -Infinity;
-  /** The highest limit deadlines have been fired up to (flush goes past watermark minus grace). */
+  private lanes: Lanes;
+  /**
+   * The highest limit deadlines have been fired up to since the last lane opened (a flush goes past the
+   * running limit; an import opened behind it brings it back, so that nothing fires past the import again).
+   */
   private deadlineLimit = -Infinity;
   private readonly stageChanges = new StageChangeColumns();
   private changed = new Set<string>();
@@ -316,6 +356,7 @@ export class PartitionLifecycle {
     },
   ) {
     this.rules = ruleIndexOf(model);
+    this.lanes = new Lanes(options.gracePeriodMs);
     for (const json of restored?.customers ?? []) {
       const s = restoredState(json);
       this.customers.set(s.id, s);
@@ -330,8 +371,10 @@ export class PartitionLifecycle {
     for (const [from, claim] of restored?.claims ?? []) this.claimed.set(from, claim);
     const checkpoint = restored?.checkpoint;
     if (checkpoint) {
-      this.watermarkMs = checkpoint.watermark;
-      this.deadlineLimit = checkpoint.deadlineLimit ?? checkpoint.watermark - options.gracePeriodMs;
+      this.lanes = checkpoint.lanes
+        ? Lanes.restored(options.gracePeriodMs, checkpoint.lanes)
+        : Lanes.fromWatermark(options.gracePeriodMs, checkpoint.watermark);
+      this.deadlineLimit = checkpoint.deadlineLimit ?? this.lanes.limit;
       for (const item of checkpoint.pending ?? []) {
         this.pending.push(item);
         this.pendingIds.add(fnv1a(item.eventId));
@@ -341,8 +384,28 @@ export class PartitionLifecycle {
     }
   }
 
+  /** The newest event time any lane has carried here. */
   get watermark(): number {
-    return this.watermarkMs;
+    return this.lanes.newest;
+  }
+
+  /** Up to which event time the input is complete (lanes.ts): what is applied, and when deadlines fire. */
+  get eventTimeLimit(): number {
+    return this.lanes.limit;
+  }
+
+  /** Import runs whose lanes are open here. */
+  get openLanes(): number {
+    return this.lanes.openImports;
+  }
+
+  /** An import run opened or closed its lane here: the clock may move either way. */
+  mark(marker: LaneMarker): void {
+    if (marker.kind === 'open') {
+      this.lanes.open(marker.lane, marker.startsAt);
+      if (this.lanes.limit < this.deadlineLimit) this.deadlineLimit = this.lanes.limit;
+    } else if (this.lanes.close(marker.lane)) this.drain(this.lanes.limit, this.lanes.limit);
+    if (this.inbox.length > 0) this.handleInbox();
   }
 
   /** Items in the reorder buffer: touchpoints waiting out the grace period, claims and forwards. */
@@ -360,26 +423,28 @@ export class PartitionLifecycle {
     return this.held.size;
   }
 
-  /** Accepts a touchpoint and applies whatever the watermark now allows. */
-  ingest(tp: Touchpoint): IngestOutcome {
-    const key = tp.customerId ?? tp.anonymousId;
+  /** Accepts a touchpoint and applies whatever the lanes' clock now allows. */
+  ingest(received: Touchpoint, source: RecordSource = {}): IngestOutcome {
+    const key = received.customerId ?? received.anonymousId;
     if (key === undefined) {
       this.counters.ignored += 1; // business-level facts (marketing spend) have no customer to fold into
       return 'ignored';
     }
+    const tp = this.bounded(received, source);
     const id = this.resolve(key);
     const owner = this.customers.get(id);
-    // A duplicate carries its original's event time: anything newer than what was applied cannot be one.
+    // By event id alone: a sender that retries without a timestamp gets another receivedAt, and so another
+    // event time, for the same event.
     if (
       (this.pendingIds.size > 0 && this.pendingIds.has(fnv1a(tp.eventId))) ||
-      (owner !== undefined && tp.occurredAt <= owner.lastAppliedAt && hasApplied(owner, tp.eventId))
+      (owner !== undefined && hasApplied(owner, tp.eventId))
     ) {
       this.counters.duplicates += 1;
       return 'duplicate';
     }
     this.counters.accepted += 1;
-    if (tp.occurredAt > this.watermarkMs) this.watermarkMs = tp.occurredAt;
-    const limit = this.watermarkMs - this.options.gracePeriodMs;
+    this.observe(source.lane, tp.occurredAt);
+    const limit = this.lanes.limit;
     if (this.pending.size === 0 && tp.occurredAt <= limit) {
       // Nothing is buffered and this touchpoint is due: buffering it would pop it straight back out (the
       // usual case with grace 0 and in-order input), so apply it directly, to the owner found above.
@@ -398,7 +463,8 @@ export class PartitionLifecycle {
    * Takes the routing copy of a link (schemas/topics.ts `touchpointKeys`) that reached the linked id's
    * partition: a claim in this partition's own order. Part of the input: it moves the watermark.
    */
-  ingestLinkCopy(tp: Touchpoint): IngestOutcome {
+  ingestLinkCopy(received: Touchpoint, source: RecordSource = {}): IngestOutcome {
+    const tp = this.bounded(received, source);
     const from = linkedIdOf(tp);
     const into = tp.customerId;
     if (from === undefined || into === undefined) {
@@ -414,9 +480,9 @@ export class PartitionLifecycle {
       into,
       byLinkCopy: true,
     };
-    // Either way it is this partition's input: stream time moves on, which may release the claim.
-    if (tp.occurredAt > this.watermarkMs) this.watermarkMs = tp.occurredAt;
-    const limit = this.watermarkMs - this.options.gracePeriodMs;
+    // Either way it is this partition's input: its lane's time moves on, which may release the claim.
+    this.observe(source.lane, tp.occurredAt);
+    const limit = this.lanes.limit;
     // The target's own claim for the link may be here already (or the copy was delivered twice).
     const duplicate = this.pendingIds.size > 0 && this.pendingIds.has(fnv1a(claim.eventId));
     if (duplicate) this.counters.duplicates += 1;
@@ -445,8 +511,9 @@ export class PartitionLifecycle {
    * profile before touchpoints of its own up to the link have arrived (a link's copy, which is in this
    * stream, brings the watermark to the link). At the end of all input (`lifecycle replay`), everything.
    */
-  flush(options: { endOfInput?: boolean } = {}): void {
-    this.drain(options.endOfInput ? Infinity : this.watermarkMs, this.watermarkMs);
+  flush(options: { endOfInput?: boolean; until?: number } = {}): void {
+    if (options.endOfInput) this.drain(Infinity, options.until ?? this.lanes.newest);
+    else this.drain(this.lanes.idleLimit, this.lanes.idleLimit);
     if (this.inbox.length > 0) this.handleInbox();
   }
 
@@ -475,11 +542,12 @@ export class PartitionLifecycle {
   /** `pending: false` leaves the reorder buffer out (see PartitionCheckpoint.pending). */
   checkpoint(options: { pending?: boolean } = {}): PartitionCheckpoint {
     return {
-      watermark: this.watermarkMs,
+      watermark: this.lanes.newest,
+      lanes: this.lanes.checkpoint(),
       ...(options.pending !== false ? { pending: this.bufferedInOrder() } : {}),
       ...(this.held.size > 0 ? { held: [...this.held.values()] } : {}),
       ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
-      ...(this.deadlineLimit !== this.watermarkMs - this.options.gracePeriodMs
+      ...(this.deadlineLimit !== this.lanes.limit
         ? { deadlineLimit: this.deadlineLimit }
         : {}),
     };
@@ -492,6 +560,21 @@ export class PartitionLifecycle {
       s.probabilityAlive = value;
       this.changed.add(s.id);
     }
+  }
+
+  private observe(lane: string | undefined, at: number): void {
+    if (this.lanes.observe(lane, at) === 'unopened') this.counters.unopenedLane += 1;
+  }
+
+  private bounded(tp: Touchpoint, source: RecordSource): Touchpoint {
+    const bounded = boundEventTime(tp, source.recordTimestamp);
+    if (bounded !== tp) this.counters.clamped += 1;
+    return bounded;
+  }
+
+  private countLate(reason: 'lateBehindCustomer' | 'lateBehindInactivity'): void {
+    this.counters.late += 1;
+    this.counters[reason] += 1;
   }
 
   /**
@@ -540,7 +623,7 @@ export class PartitionLifecycle {
   }
 
   private handle(message: IdentityMessage): void {
-    if (this.enqueue(message)) this.drain(this.watermarkMs - this.options.gracePeriodMs, this.deadlineLimit);
+    if (this.enqueue(message)) this.drain(this.lanes.limit, this.deadlineLimit);
   }
 
   /**
@@ -651,7 +734,7 @@ export class PartitionLifecycle {
       return;
     }
     const s = this.customers.get(id);
-    if (s && item.occurredAt <= s.lastAppliedAt && hasApplied(s, item.eventId)) {
+    if (s && hasApplied(s, item.eventId)) {
       this.counters.duplicates += 1;
       return;
     }
@@ -681,7 +764,7 @@ export class PartitionLifecycle {
       return;
     }
     const s = this.customers.get(id);
-    if (s && f.occurredAt <= s.lastAppliedAt && hasApplied(s, f.eventId)) {
+    if (s && hasApplied(s, f.eventId)) {
       this.counters.duplicates += 1;
       return;
     }
@@ -702,7 +785,8 @@ export class PartitionLifecycle {
       return;
     }
     if (s) {
-      if (tp.occurredAt < s.lastAppliedAt) this.counters.late += 1;
+      if (tp.occurredAt < s.lastAppliedAt) this.countLate('lateBehindCustomer');
+      else if (tp.occurredAt < s.stageEnteredAt) this.countLate('lateBehindInactivity');
       else this.fireCustomerDeadlines(s, tp.occurredAt);
     }
 
@@ -1121,7 +1205,7 @@ export class PartitionLifecycle {
         return;
       }
       const tp = item.tp;
-      if (tp.occurredAt <= s.lastAppliedAt && hasApplied(s, tp.eventId)) {
+      if (hasApplied(s, tp.eventId)) {
         this.counters.duplicates += 1;
         continue;
       }

@@ -20,6 +20,7 @@ import {
   SEQUENCE_HEADER,
   snapshotKey,
 } from '../../schemas/topics';
+import { laneControlOf, laneOf } from '../../schemas/lanes';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { changelogJson, isAppliedArchive, toSnapshot, type CustomerState } from '../domain/customer';
 import { addresseeOf, homePartitionOf, type IdentityMessage, type ProfileHandoff } from '../domain/identity';
@@ -57,8 +58,8 @@ import {
  * written again each time it grew, which for a busy customer waiting out a long grace was quadratic, and
  * past ~3,000 queued touchpoints over the limit. A held record of formats 2-5 is one with every item inline.
  */
-export const CHANGELOG_FORMAT_VERSION = 6;
-const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6]);
+export const CHANGELOG_FORMAT_VERSION = 7;
+const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7]);
 const PARTITION_KEY = '__partition__';
 const HELD_KEY_PREFIX = '__partition__/held/';
 /**
@@ -658,6 +659,12 @@ export function createLifecycleTask(
           p.receive(JSON.parse(decoded.value.state) as IdentityMessage);
           continue;
         }
+        const marker = laneControlOf(m.headers);
+        if (marker !== undefined) {
+          if (typeof marker === 'string') dead.push(deadLetter(m, 'invalid', marker));
+          else p.mark(marker);
+          continue;
+        }
         if (!m.value) {
           dead.push(deadLetter(m, 'undecodable', 'empty message value'));
           continue;
@@ -669,8 +676,9 @@ export function createLifecycleTask(
             dead.push(deadLetter(m, decoded.reason, decoded.error));
           continue;
         }
-        if (isLinkCopy(m.key, decoded.value)) p.ingestLinkCopy(decoded.value);
-        else p.ingest(decoded.value);
+        const source = { lane: laneOf(m.headers), recordTimestamp: m.timestamp };
+        if (isLinkCopy(m.key, decoded.value)) p.ingestLinkCopy(decoded.value, source);
+        else p.ingest(decoded.value, source);
       }
       return [...dead, ...(await outputsOf(partition, p))];
     },

@@ -75,6 +75,9 @@ function testTask(
   });
 }
 
+/** When every record was written: after any event time the tests use. */
+const RECORD_TIME = Date.UTC(2100, 0, 1);
+
 /** Kafka, reduced to what the task sees: partitioned logs, and per partition what was committed. */
 class Logs {
   readonly topics = new Map<string, IncomingMessage[][]>();
@@ -83,7 +86,7 @@ class Logs {
     let parts = this.topics.get(topic);
     if (!parts) this.topics.set(topic, (parts = Array.from({ length: PARTITIONS }, () => [])));
     const log = parts[partition]!;
-    log.push({ topic, partition, offset: String(log.length), key, value, headers, timestamp: 0 });
+    log.push({ topic, partition, offset: String(log.length), key, value, headers, timestamp: RECORD_TIME });
   }
 
   partition(topic: string, partition: number): IncomingMessage[] {

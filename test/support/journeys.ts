@@ -143,7 +143,7 @@ export function busyCustomers(prefix: string, redelivered = 0): Touchpoint[] {
   const at = (day: number) => ({
     eventId: `${prefix}-e${++n}`,
     occurredAt: T0 + day * DAY + (n % 997) * 1000,
-    receivedAt: T0 + day * DAY,
+    receivedAt: T0 + day * DAY + 997 * 1000,
     source: { kind: 'api' as const, name: 'app' },
   });
   for (let c = 0; c < 6; c++) {

@@ -1,0 +1,148 @@
+/**
+ * A partition's clock: how far in event time its input is known to be complete, from the progress of each
+ * source (lane) that writes to it. Live traffic is one lane; each import run is a lane of its own, opened on
+ * every partition before its first record and closed after its last (schemas/lanes.ts).
+ *
+ * Why lanes: with one watermark per partition (the newest event time seen), an import of last year into a
+ * running pipeline, or any record older than the newest, arrives behind the clock, and the deadlines of every
+ * customer have already fired past it: false at_risk and lapsed changes, then false reactivations. As Apache
+ * Flink does with a watermark per source split, the partition's event time is the lowest of its lanes' (Flink
+ * docs, "Generating Watermarks", "Watermarks in Parallel Streams"), so a lane that is behind holds the others
+ * back instead of being overtaken by them.
+ *
+ * - The live lane's watermark is the newest event time it has carried, less the grace period: live senders
+ *   are not ordered, and the grace period is how long the processor waits for stragglers. It holds the others
+ *   back only once it has carried a record (a pipeline fed by imports alone has no live clock to wait for).
+ * - An import lane is ordered (the import sorts by event time, producers/import): its watermark is the newest
+ *   event time it has carried, and what is older than that is complete. Until its first record arrives here,
+ *   the start time its open marker announced stands for it.
+ * - Once every lane that holds the clock back is closed, the clock is the newest event time of any lane.
+ *
+ * When the input is quiet (`idleLimit`), the live lane no longer holds anything back: there is nothing it
+ * is about to deliver. Open import lanes still do: a slow import is not a finished one. An abandoned import
+ * holds its partitions back until `ciclo import --abort <run>` closes its lane.
+ *
+ * Pure: times come from the records.
+ */
+
+/** What a lane's record is, for the partition: live traffic, a record of an open import, or neither. */
+export type LaneOfRecord = 'live' | 'import' | 'unopened';
+
+/** What the changelog keeps of a partition's lanes (format 7; docs/changelog-format.md). */
+export interface LanesCheckpoint {
+  /** The newest event time of the live lane (-Infinity: none yet, written as null in JSON). */
+  readonly live: number | null;
+  /** Open import lanes: run id -> newest event time carried, or the start its open marker announced. */
+  readonly open: Readonly<Record<string, number>>;
+  /** The newest event time of lanes closed since (-Infinity: none, written as null). */
+  readonly closed: number | null;
+}
+
+const orNull = (t: number): number | null => (Number.isFinite(t) ? t : null);
+const orMinus = (t: number | null | undefined): number => (typeof t === 'number' ? t : -Infinity);
+
+export class Lanes {
+  private liveNewest = -Infinity;
+  private readonly imports = new Map<string, number>();
+  private closedNewest = -Infinity;
+
+  constructor(private readonly gracePeriodMs: number) {}
+
+  static restored(gracePeriodMs: number, checkpoint: LanesCheckpoint): Lanes {
+    const lanes = new Lanes(gracePeriodMs);
+    lanes.liveNewest = orMinus(checkpoint.live);
+    for (const [id, at] of Object.entries(checkpoint.open)) lanes.imports.set(id, at);
+    lanes.closedNewest = orMinus(checkpoint.closed);
+    return lanes;
+  }
+
+  /** A checkpoint of format 6 or older had one watermark: the live lane's. */
+  static fromWatermark(gracePeriodMs: number, watermark: number): Lanes {
+    const lanes = new Lanes(gracePeriodMs);
+    lanes.liveNewest = watermark;
+    return lanes;
+  }
+
+  checkpoint(): LanesCheckpoint {
+    return {
+      live: orNull(this.liveNewest),
+      open: Object.fromEntries(this.imports),
+      closed: orNull(this.closedNewest),
+    };
+  }
+
+  /**
+   * An import run opens its lane here; `startsAt`, the earliest event time it will write. Opening an open
+   * lane again (a marker delivered twice) changes nothing.
+   */
+  open(lane: string, startsAt: number): void {
+    if (!this.imports.has(lane)) this.imports.set(lane, startsAt);
+  }
+
+  /** An import run has written all it will: its lane no longer holds the clock back. */
+  close(lane: string): boolean {
+    const newest = this.imports.get(lane);
+    if (newest === undefined) return false;
+    this.imports.delete(lane);
+    if (newest > this.closedNewest) this.closedNewest = newest;
+    return true;
+  }
+
+  /**
+   * A record at event time `at` came in `lane` (undefined: live). A record of a lane that is not open here
+   * (never opened, or closed already) counts as live traffic, which waits for nothing.
+   */
+  observe(lane: string | undefined, at: number): LaneOfRecord {
+    if (lane !== undefined) {
+      const newest = this.imports.get(lane);
+      if (newest !== undefined) {
+        if (at > newest) this.imports.set(lane, at);
+        return 'import';
+      }
+    }
+    if (at > this.liveNewest) this.liveNewest = at;
+    return lane === undefined ? 'live' : 'unopened';
+  }
+
+  /** Whether an import lane is open here. */
+  isOpen(lane: string): boolean {
+    return this.imports.has(lane);
+  }
+
+  get openImports(): number {
+    return this.imports.size;
+  }
+
+  /** The newest event time any lane has carried (what the end of all input brings the clock to). */
+  get newest(): number {
+    let newest = Math.max(this.liveNewest, this.closedNewest);
+    for (const at of this.imports.values()) if (at > newest) newest = at;
+    return newest;
+  }
+
+  /**
+   * Up to which event time the input is complete while it flows: touchpoints up to it are applied and
+   * deadlines up to it fire.
+   */
+  get limit(): number {
+    let limit = this.importsLimit();
+    if (this.liveNewest > -Infinity) limit = Math.min(limit, this.liveNewest - this.gracePeriodMs);
+    return limit === Infinity ? this.newest : limit;
+  }
+
+  /** The same when the input has gone quiet: the live lane waits for nothing, open imports still do. */
+  get idleLimit(): number {
+    const limit = this.importsLimit();
+    return limit === Infinity ? this.newest : limit;
+  }
+
+  /**
+   * The lowest watermark of the open import lanes (Infinity: none). An import's next record can carry the
+   * same time as its last one, so what is complete is strictly older: its newest time less 1 ms.
+   */
+  private importsLimit(): number {
+    let limit = Infinity;
+    for (const at of this.imports.values()) if (at - 1 < limit) limit = at - 1;
+    return limit;
+  }
+}
