@@ -21,6 +21,7 @@ import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { pendingMigrations } from '../migrations/migrate';
 import { CONTRACTS } from '../../schemas/contracts';
 import { deadLetterOf, type DeadLetterReason } from '../../schemas/outputs';
+import { isLaneControl } from '../../schemas/lanes';
 import { createSerde, type ContractSerde, type Decoded } from '../../schemas/serde';
 import {
   isLinkCopy,
@@ -296,9 +297,16 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     }
   }
 
-  async function project(messages: readonly IncomingMessage[], control: BatchControl): Promise<void> {
-    const target = targets.get(messages[0]?.topic ?? '');
+  async function project(batch: readonly IncomingMessage[], control: BatchControl): Promise<void> {
+    const target = targets.get(batch[0]?.topic ?? '');
     if (!target) return;
+    // An import run's lane control records (schemas/lanes.ts) tell the processor where a run starts and
+    // ends; they carry no touchpoint, so they are neither decoded, projected nor counted as received.
+    const messages =
+      batch[0]!.topic === topics.touchpoints && batch.some((m) => isLaneControl(m.headers))
+        ? batch.filter((m) => !isLaneControl(m.headers))
+        : batch;
+    if (messages.length === 0) return;
     counters.received += messages.length;
     const projectedAt = now();
     const rows: Row[] = [];
