@@ -84,3 +84,14 @@ export function laneOf(headers: MessageHeaders): string | undefined {
   const lane = headers[LANE_HEADER];
   return lane !== undefined && isLaneId(lane) ? lane : undefined;
 }
+
+/**
+ * The order of an import lane, and of the truth (`ciclo lifecycle replay` over a set): event time, then
+ * event id, so that touchpoints of the same millisecond have one order wherever they are sorted.
+ */
+export function byEventTime(
+  a: { readonly occurredAt: number; readonly eventId: string },
+  b: { readonly occurredAt: number; readonly eventId: string },
+): number {
+  return a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+}
