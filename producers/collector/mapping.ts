@@ -7,8 +7,10 @@
  *   (Ecommerce spec v2 "Order Completed"/"Order Refunded", Email spec events, and the lifecycle events in
  *   TRACK_MAPPERS below), else Tracked with the properties as strings.
  * - eventId is the call's messageId (Segment's idempotency key) or, without one, a hash of the call's
- *   content, so a retried call yields the same id either way. occurredAt is the call's timestamp, else the
- *   time it was received.
+ *   content, so a retried call yields the same id either way. occurredAt is the call's timestamp corrected
+ *   for the sender's clock by sentAt, then bounded by the kind of write key (event-time.ts: a browser key's
+ *   time outside the window is clamped to receivedAt, a server key's too far ahead is a problem at
+ *   `timestamp`); without a timestamp it is the time the call was received.
  *
  * Every problem is reported with the path of the field in the request (`batch.3.properties.total`), not in
  * the touchpoint, and all problems of a request are collected before answering.
@@ -17,12 +19,14 @@ import { CUSTOMERLESS_TYPES, type Touchpoint, type TouchpointType } from '../../
 import { validateWith, type Validated, type ValidationProblem } from '../../schemas/validation';
 import { checkTouchpoint, markContractChecked, prefixProblems } from './check';
 import { contentEventId, isSafeEventId, providerEventId } from './event-id';
+import { decideEventTime, type ClampReason, type EventTime } from './event-time';
 import { toMinorUnits } from './money';
 import {
   asParsedCall,
   CALL_SCHEMAS,
   SEGMENT_CALL_TYPES,
   SegmentBatch,
+  sentAtMillis,
   type SegmentAlias,
   type SegmentCallType,
   type SegmentContext,
@@ -39,6 +43,41 @@ export interface CollectContext {
   /** ISO 4217 code for money sent without a currency. */
   readonly defaultCurrency: string;
 }
+
+/** What a batch's top level gives each of its calls: context shared by all, and when it was sent. */
+export interface BatchEnvelope {
+  /** The batch's context; the call's own context wins field by field. */
+  readonly context?: SegmentContext | null | undefined;
+  /** The batch's sentAt in milliseconds (sentAtMillis); a call's own readable sentAt wins. */
+  readonly sentAt?: number | undefined;
+}
+
+/** A call whose time a browser key sent was replaced by receivedAt (event-time.ts), to count and log. */
+export interface ClampedTime {
+  /** Where the call is in the request: '' for a single call, `batch.<index>` in a batch. */
+  readonly path: string;
+  readonly eventId: string;
+  /** The call's timestamp as sent, and the sentAt used to correct it (undefined: none was readable). */
+  readonly timestamp: number;
+  readonly sentAt: number | undefined;
+  /** The timestamp corrected for the sender's clock, which fell outside the window. */
+  readonly correctedAt: number;
+  /** What the touchpoint got: receivedAt. */
+  readonly occurredAt: number;
+  readonly reason: ClampReason;
+}
+
+/** One call mapped: its touchpoint (and, when its time was clamped, how), or every problem with it. */
+export type MappedCall =
+  | { readonly ok: true; readonly value: Touchpoint; readonly clamped?: ClampedTime }
+  | { readonly ok: false; readonly problems: readonly ValidationProblem[] };
+
+/** A request mapped: all its touchpoints and the calls among them whose time was clamped, or every problem. */
+export type MappedRequest =
+  | { readonly ok: true; readonly value: readonly Touchpoint[]; readonly clamped: readonly ClampedTime[] }
+  | { readonly ok: false; readonly problems: readonly ValidationProblem[] };
+
+const NONE_CLAMPED: readonly ClampedTime[] = Object.freeze([]);
 
 /** Email events without a campaign (transactional mail) are filed under this campaign id. */
 export const UNCATEGORIZED_CAMPAIGN = 'uncategorized';
@@ -542,15 +581,17 @@ function queryOf(url: unknown): URLSearchParams | undefined {
 const NOT_CONTENT = ['writeKey', 'sentAt', 'receivedAt', 'type'] as const;
 
 /**
- * One Segment call to a touchpoint, or every problem with it (paths relative to the call). `sharedContext`
- * is a batch's top-level context; the call's own context wins field by field.
+ * One Segment call to a touchpoint, or every problem with it (paths relative to the call). `envelope` is
+ * what a batch gives its calls: its top-level context (the call's own context wins field by field) and its
+ * sentAt (the call's own readable sentAt wins).
  */
 export function mapSegmentCall(
   type: SegmentCallType,
   input: unknown,
   ctx: CollectContext,
-  sharedContext?: SegmentContext | null,
-): Validated<Touchpoint> {
+  envelope?: BatchEnvelope,
+): MappedCall {
+  const sharedContext = envelope?.context;
   const withContext =
     sharedContext && isObject(input)
       ? { ...input, context: { ...sharedContext, ...(isObject(input.context) ? input.context : {}) } }
@@ -573,12 +614,24 @@ export function mapSegmentCall(
         call: { ...call, ...Object.fromEntries(NOT_CONTENT.map((f) => [f, undefined])) },
       });
 
-  const fast = touchpointOf(type, call, ctx, eventId);
-  if (fast.ok) return fast;
+  const timestamp = call.timestamp ? Date.parse(call.timestamp) : undefined;
+  const sentAt = sentAtMillis(call.sentAt) ?? envelope?.sentAt;
+  const time = decideEventTime({ keyKind: ctx.source.kind, timestamp, sentAt, receivedAt: ctx.receivedAt });
+
+  const fast = touchpointOf(type, call, ctx, eventId, time);
+  if (fast.ok) {
+    if (time.outcome !== 'clamped' || timestamp === undefined) return fast;
+    const { occurredAt, correctedAt, reason } = time;
+    return {
+      ok: true,
+      value: fast.value,
+      clamped: { path: '', eventId, timestamp, sentAt, correctedAt, occurredAt, reason },
+    };
+  }
   // Something is wrong: map the call again recording origins, to name each problem's field as sent.
   recordingOrigins = true;
   try {
-    return touchpointOf(type, call, ctx, eventId);
+    return touchpointOf(type, call, ctx, eventId, time);
   } finally {
     recordingOrigins = false;
   }
@@ -595,6 +648,7 @@ function touchpointOf(
   call: CheckedCall,
   ctx: CollectContext,
   eventId: string,
+  time: EventTime,
 ): Validated<Touchpoint> {
   let draft: Draft;
   switch (type) {
@@ -625,6 +679,8 @@ function touchpointOf(
     ...draft.origins,
   };
   const problems = draft.problems;
+  if (time.outcome === 'refused')
+    problems.push({ path: 'timestamp', rule: time.rule, message: time.message });
   const customerless = CUSTOMERLESS_TYPES.has(draft.type);
   if (!customerless && !call.userId && !call.anonymousId) {
     problems.push({ path: 'userId', rule: 'custom', message: 'userId or anonymousId is required' });
@@ -639,7 +695,7 @@ function touchpointOf(
   const candidate: Record<string, unknown> = { eventId, type: draft.type };
   if (call.userId) candidate.customerId = call.userId;
   if (call.anonymousId) candidate.anonymousId = call.anonymousId;
-  candidate.occurredAt = call.timestamp ? Date.parse(call.timestamp) : ctx.receivedAt;
+  candidate.occurredAt = time.outcome === 'refused' ? ctx.receivedAt : time.occurredAt;
   candidate.receivedAt = ctx.receivedAt;
   candidate.source = { kind: ctx.source.kind, name: ctx.source.name };
   if (context) candidate.context = context;
@@ -669,15 +725,26 @@ export function mapSegmentRequest(
   route: SegmentCallType | 'batch',
   body: unknown,
   ctx: CollectContext,
-): Validated<readonly Touchpoint[]> {
+): MappedRequest {
   if (route !== 'batch') {
     const one = mapSegmentCall(route, body, ctx);
-    return one.ok ? { ok: true, value: markContractChecked([one.value]) } : one;
+    if (!one.ok) return one;
+    return {
+      ok: true,
+      value: markContractChecked([one.value]),
+      clamped: one.clamped ? [one.clamped] : NONE_CLAMPED,
+    };
   }
   const parsed = validateWith(SegmentBatch, body);
   if (!parsed.ok) return parsed;
+  // Segment's batch carries sentAt on the envelope (analytics.js, analytics-node); a call may carry its own.
+  const envelope: BatchEnvelope = {
+    context: parsed.value.context,
+    sentAt: sentAtMillis(parsed.value.sentAt),
+  };
   const touchpoints: Touchpoint[] = [];
   const problems: ValidationProblem[] = [];
+  let clamped: ClampedTime[] | undefined;
   parsed.value.batch.forEach((call, i) => {
     const type = isObject(call) ? call.type : undefined;
     if (typeof type !== 'string' || !(SEGMENT_CALL_TYPES as readonly string[]).includes(type)) {
@@ -688,13 +755,17 @@ export function mapSegmentRequest(
       });
       return;
     }
-    const mapped = mapSegmentCall(type as SegmentCallType, call, ctx, parsed.value.context);
-    if (mapped.ok) touchpoints.push(mapped.value);
-    else problems.push(...prefixProblems(`batch.${i}`, mapped.problems));
+    const mapped = mapSegmentCall(type as SegmentCallType, call, ctx, envelope);
+    if (!mapped.ok) {
+      problems.push(...prefixProblems(`batch.${i}`, mapped.problems));
+      return;
+    }
+    touchpoints.push(mapped.value);
+    if (mapped.clamped) (clamped ??= []).push({ ...mapped.clamped, path: `batch.${i}` });
   });
   // Every touchpoint here is one checkTouchpoint returned (mapSegmentCall), so publishing need not
   // validate them again.
   return problems.length > 0
     ? { ok: false, problems }
-    : { ok: true, value: markContractChecked(touchpoints) };
+    : { ok: true, value: markContractChecked(touchpoints), clamped: clamped ?? NONE_CLAMPED };
 }

@@ -353,6 +353,20 @@ describe('eventId: the same call always gets the same id', () => {
     expect(inBatch.ok && inBatch.value[0]?.eventId).toBe(first.eventId);
   });
 
+  it('is the messageId of a raw HTTP retry without a timestamp, though each arrival has its own time', () => {
+    const call = { userId: 'u1', messageId: 'ord-1042-completed', event: 'Order Completed' };
+    const props = { order_id: 'ord_1042', total: 32.97 };
+    const first = mapped('track', { ...call, properties: props });
+    const retry = mapped(
+      'track',
+      { ...call, properties: props },
+      { ...api, receivedAt: receivedAt + 90_000 },
+    );
+    expect([first.eventId, retry.eventId]).toEqual(['ord-1042-completed', 'ord-1042-completed']);
+    // Without a timestamp each arrival is stamped with its own receivedAt: dedupe is by eventId alone.
+    expect([first.occurredAt, retry.occurredAt]).toEqual([receivedAt, receivedAt + 90_000]);
+  });
+
   it('hashes a messageId the contract cannot carry, stably', () => {
     const id = mapped('track', { ...call, messageId: '{7c9e 6679}' }).eventId;
     expect(id).toMatch(/^msg:h\.[0-9a-f]{40}$/);
@@ -470,5 +484,107 @@ describe('batch', () => {
       ['Identified', { locale: 'es-ES', utmSource: 'newsletter' }],
       ['Tracked', { locale: 'en-GB', utmSource: 'newsletter' }],
     ]);
+  });
+});
+
+describe('event time: corrected by sentAt, bounded by the kind of write key (event-time.ts)', () => {
+  const YEAR = 365 * 24 * 3_600_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const page = { type: 'page', anonymousId: 'a1' };
+
+  it("corrects a browser's clock by the batch's sentAt, and a call's own sentAt wins", () => {
+    const result = mapSegmentRequest(
+      'batch',
+      {
+        sentAt: iso(receivedAt + 3 * YEAR - 500),
+        batch: [
+          { ...page, messageId: 'm1', timestamp: iso(receivedAt + 3 * YEAR - 60_500) },
+          { ...page, messageId: 'm2', timestamp: iso(receivedAt - 2_000), sentAt: iso(receivedAt - 1_000) },
+        ],
+      },
+      snippet,
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.value.map((tp) => tp.occurredAt)).toEqual([receivedAt - 60_000, receivedAt - 1_000]);
+    expect(result.clamped).toEqual([]);
+  });
+
+  it("clamps a browser's time outside the window to receivedAt and says which call, and why", () => {
+    const threeYearsAhead = receivedAt + 3 * YEAR;
+    const result = mapSegmentRequest(
+      'batch',
+      {
+        sentAt: 'not a time', // unreadable: corrects nothing
+        batch: [
+          { ...page, messageId: 'm1', timestamp: iso(receivedAt - 1_000) },
+          { ...page, messageId: 'm2', timestamp: iso(threeYearsAhead) },
+        ],
+      },
+      snippet,
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.value.map((tp) => [tp.occurredAt, tp.receivedAt])).toEqual([
+      [receivedAt - 1_000, receivedAt],
+      [receivedAt, receivedAt],
+    ]);
+    expect(result.clamped).toEqual([
+      {
+        path: 'batch.1',
+        eventId: 'm2',
+        timestamp: threeYearsAhead,
+        sentAt: undefined,
+        correctedAt: threeYearsAhead,
+        occurredAt: receivedAt,
+        reason: 'ahead',
+      },
+    ]);
+    const single = mapSegmentRequest(
+      'page',
+      { anonymousId: 'a1', timestamp: iso(receivedAt - 8 * 24 * 3_600_000) },
+      snippet,
+    );
+    expect(single.ok && single.clamped).toEqual([expect.objectContaining({ path: '', reason: 'too_old' })]);
+  });
+
+  it("keeps a server key's old timestamps as they are: backfills", () => {
+    expect(mapped('page', { anonymousId: 'a1', timestamp: '2019-05-01T00:00:00Z' }).occurredAt).toBe(
+      Date.parse('2019-05-01T00:00:00Z'),
+    );
+  });
+
+  it("refuses a server key's timestamp more than a day ahead at the field, naming the call in a batch", () => {
+    const ahead = iso(receivedAt + 25 * 3_600_000);
+    const one = mapSegmentRequest('track', { userId: 'u1', event: 'Signed Up', timestamp: ahead }, api);
+    expect(one.ok ? one.value : one.problems).toEqual([
+      {
+        path: 'timestamp',
+        rule: 'too_far_ahead',
+        message: expect.stringMatching(
+          /^timestamp .* is 1 d 1 h 0 min ahead .* at most 1 day ahead$/,
+        ) as unknown,
+      },
+    ]);
+    expect(
+      problems('batch', {
+        batch: [
+          { ...page, timestamp: iso(receivedAt) },
+          { ...page, timestamp: ahead },
+          { type: 'page', timestamp: ahead },
+        ],
+      }),
+    ).toEqual([
+      expect.objectContaining({ path: 'batch.1.timestamp', rule: 'too_far_ahead' }),
+      expect.objectContaining({ path: 'batch.2.timestamp', rule: 'too_far_ahead' }),
+      expect.objectContaining({ path: 'batch.2.userId', rule: 'custom' }),
+    ]);
+  });
+
+  it("corrects a server key's timestamp by sentAt too, as Segment does, before judging it", () => {
+    const tp = mapped('page', {
+      anonymousId: 'a1',
+      timestamp: iso(receivedAt + 3 * YEAR - 5_000),
+      sentAt: iso(receivedAt + 3 * YEAR),
+    });
+    expect(tp.occurredAt).toBe(receivedAt - 5_000);
   });
 });

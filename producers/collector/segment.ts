@@ -18,12 +18,23 @@ const idLike = z
 
 const optionalText = z.string().nullish();
 
-const timestamp = z.iso
-  .datetime({
-    offset: true,
-    error: 'must be an ISO 8601 date-time with a timezone, e.g. 2026-03-14T09:30:00Z',
-  })
-  .nullish();
+const isoDateTime = z.iso.datetime({
+  offset: true,
+  error: 'must be an ISO 8601 date-time with a timezone, e.g. 2026-03-14T09:30:00Z',
+});
+
+const timestamp = isoDateTime.nullish();
+
+/**
+ * A `sentAt` (the sender's clock when it sent the request, on the call or on a batch) in milliseconds, when
+ * it is an ISO 8601 date-time with a timezone; undefined otherwise. An unreadable sentAt is not refused:
+ * it only corrects the sender's clock (event-time.ts), and without it the time is bounded all the same.
+ */
+export function sentAtMillis(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !isoDateTime.safeParse(value).success) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
 
 const record = z.record(z.string(), z.unknown(), { error: 'must be an object' });
 

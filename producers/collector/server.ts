@@ -157,8 +157,28 @@ async function segmentRoutes(app: FastifyInstance, options: SegmentRoutesOptions
         const outcome = await publishTouchpoints(sink, mapped.value);
         if (outcome.ok) {
           counters.produced += outcome.produced;
+          // Counted once produced: a request Kafka refused is retried, and would be counted twice.
+          counters.clamped[source.kind] += mapped.clamped.length;
+          for (const c of mapped.clamped) {
+            request.log.debug(
+              {
+                source: source.name,
+                kind: source.kind,
+                route,
+                call: c.path,
+                eventId: c.eventId,
+                timestamp: c.timestamp,
+                sentAt: c.sentAt,
+                correctedAt: c.correctedAt,
+                receivedAt,
+                occurredAt: c.occurredAt,
+                reason: c.reason,
+              },
+              'event time clamped',
+            );
+          }
           request.log.info(
-            { source: source.name, route, produced: outcome.produced },
+            { source: source.name, route, produced: outcome.produced, clamped: mapped.clamped.length },
             'touchpoints produced',
           );
         } else {

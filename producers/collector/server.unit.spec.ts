@@ -13,7 +13,7 @@ const API_KEY = 'wk_backend_secret';
 const basic = (key: string): string => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 
 /** A pino logger writing JSON lines to memory, with ciclo's redaction. */
-function memoryLogger(): { log: Logger; lines: () => string[] } {
+function memoryLogger(level = 'info'): { log: Logger; lines: () => string[] } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -21,7 +21,7 @@ function memoryLogger(): { log: Logger; lines: () => string[] } {
       done();
     },
   });
-  const log = pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, stream);
+  const log = pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, stream);
   return { log, lines: () => chunks.join('').split('\n').filter(Boolean) };
 }
 
@@ -30,9 +30,11 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
-function setup(overrides: { config?: Partial<CollectorConfig>; deps?: Partial<CollectorDeps> } = {}) {
+function setup(
+  overrides: { config?: Partial<CollectorConfig>; deps?: Partial<CollectorDeps>; logLevel?: string } = {},
+) {
   const producer = inMemoryProducer();
-  const memory = memoryLogger();
+  const memory = memoryLogger(overrides.logLevel);
   const app = buildCollector({
     config: collectorConfig({
       writeKeys: new Map([
@@ -215,6 +217,134 @@ describe('POST /v1/*', () => {
     const first = (await send('2026-03-14T09:29:01Z')).json<{ eventIds: string[] }>();
     const retry = (await send('2026-03-14T09:29:31Z')).json<{ eventIds: string[] }>();
     expect(retry.eventIds).toEqual(first.eventIds);
+  });
+
+  it('gives a raw HTTP retry with the same messageId and no timestamp the same eventId', async () => {
+    let clock = now;
+    const { app, producer } = setup({ deps: { clock: () => clock } });
+    const send = () =>
+      loopbackInject(app, {
+        method: 'POST',
+        url: '/v1/track',
+        headers: { authorization: basic(API_KEY) },
+        payload: { ...orderCompleted, timestamp: undefined, messageId: 'ord-1042-completed' },
+      });
+    const first = (await send()).json<{ eventIds: string[] }>();
+    clock += 30_000;
+    const retry = (await send()).json<{ eventIds: string[] }>();
+    expect([first.eventIds, retry.eventIds]).toEqual([['ord-1042-completed'], ['ord-1042-completed']]);
+    expect(sentTouchpoints(producer).map((tp) => [tp.eventId, tp.occurredAt])).toEqual([
+      ['ord-1042-completed', now],
+      ['ord-1042-completed', now + 30_000],
+    ]);
+  });
+
+  it("corrects a browser's clock by sentAt, clamps what is still out of bounds, counts and logs it", async () => {
+    const threeYears = 3 * 365 * 86_400_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const { app, producer, logs } = setup({ logLevel: 'debug' });
+    const res = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({
+        writeKey: WEB_KEY,
+        sentAt: iso(now + threeYears),
+        batch: [
+          { type: 'page', anonymousId: 'anon_1', messageId: 'm1', timestamp: iso(now + threeYears - 60_000) },
+          {
+            type: 'page',
+            anonymousId: 'anon_1',
+            messageId: 'm2',
+            timestamp: iso(now + threeYears),
+            sentAt: 'garbage',
+          },
+          {
+            type: 'page',
+            anonymousId: 'anon_1',
+            messageId: 'm3',
+            timestamp: iso(now),
+            sentAt: iso(now - threeYears),
+          },
+        ],
+      }),
+    });
+    expect(res.statusCode).toBe(202);
+    // m2's own sentAt is unreadable, so the batch's corrects it; m3's own (3 years behind) wins and
+    // puts it 3 years ahead: clamped.
+    expect(sentTouchpoints(producer).map((tp) => [tp.eventId, tp.occurredAt])).toEqual([
+      ['m1', now - 60_000],
+      ['m2', now],
+      ['m3', now],
+    ]);
+    const health = await loopbackInject(app, { method: 'GET', url: '/health' });
+    expect(health.json()).toMatchObject({ counters: { produced: 3, clamped: { snippet: 1, api: 0 } } });
+    const clamped = logs()
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'event time clamped');
+    expect(clamped).toEqual([
+      expect.objectContaining({
+        level: 20,
+        source: 'web',
+        kind: 'snippet',
+        call: 'batch.2',
+        eventId: 'm3',
+        timestamp: now,
+        sentAt: now - threeYears,
+        correctedAt: now + threeYears,
+        receivedAt: now,
+        occurredAt: now,
+        reason: 'ahead',
+      }),
+    ]);
+  });
+
+  it("answers 400 naming timestamp for a server key's time more than a day ahead, producing nothing", async () => {
+    const { app, producer } = setup();
+    const ahead = new Date(now + 25 * 3_600_000).toISOString();
+    const one = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/track',
+      headers: { authorization: basic(API_KEY) },
+      payload: { ...orderCompleted, timestamp: ahead },
+    });
+    expect(one.statusCode).toBe(400);
+    expect(one.json()).toMatchObject({
+      code: 'INVALID_REQUEST',
+      produced: 0,
+      problems: [
+        {
+          path: 'timestamp',
+          rule: 'too_far_ahead',
+          message: `timestamp ${ahead} is 1 d 1 h 0 min ahead of the collector's clock (${new Date(now).toISOString()}); a server key's timestamp may be at most 1 day ahead`,
+        },
+      ],
+    });
+    const batch = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { authorization: basic(API_KEY) },
+      payload: {
+        batch: [
+          { type: 'track', ...orderCompleted },
+          { type: 'track', ...orderCompleted, timestamp: ahead },
+        ],
+      },
+    });
+    expect(batch.statusCode).toBe(400);
+    expect(batch.json()).toMatchObject({
+      problems: [{ path: 'batch.1.timestamp', rule: 'too_far_ahead' }],
+    });
+    expect(producer.sent).toEqual([]);
+    // An old one is a backfill, kept as it is.
+    const old = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/track',
+      headers: { authorization: basic(API_KEY) },
+      payload: { ...orderCompleted, timestamp: '2019-05-01T00:00:00Z' },
+    });
+    expect(old.statusCode).toBe(202);
+    expect(sentTouchpoints(producer)[0]!.occurredAt).toBe(Date.parse('2019-05-01T00:00:00Z'));
   });
 
   it('answers CORS preflights for browser snippets', async () => {

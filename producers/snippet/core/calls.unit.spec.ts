@@ -77,7 +77,8 @@ describe('calls the snippet makes', () => {
     ]);
     expect(mapped.value[0]).toMatchObject({
       anonymousId: 'anon-1',
-      occurredAt: Date.parse('2026-03-14T09:30:00Z'),
+      // The call's timestamp corrected for the browser's clock by the batch's sentAt: 1 s behind receivedAt.
+      occurredAt: Date.parse('2026-03-14T09:30:01Z'),
       payload: { path: '/records', title: 'Records' },
       context: {
         referrer: 'https://news.example.com/',
