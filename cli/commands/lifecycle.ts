@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
 import { DEFAULT_MODEL_ID, loadModel, PRESET_IDS } from '../../processors/domain/model';
-import { replay } from '../../processors/domain/replay';
+import { asImportRun, replay } from '../../processors/domain/replay';
 import { TOPICS } from '../../schemas/topics';
 import { TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
 import { formatProblems, validateWith } from '../../schemas/validation';
@@ -77,8 +77,19 @@ export function registerLifecycleCommands(program: Command, _getConfig: () => Ci
     )
     .option('--grace <ms>', 'grace period for out-of-order events, in milliseconds of event time', '0')
     .option('--json', 'one StageChanged JSON object per line')
+    .option(
+      '--as-arrived',
+      'fold the file in its own order, as live traffic would arrive (by default it is one import run: sorted by event time, as `ciclo import` writes it)',
+    )
     .action(
-      async (opts: { file: string; model: string; partitions: string; grace: string; json?: boolean }) => {
+      async (opts: {
+        file: string;
+        model: string;
+        partitions: string;
+        grace: string;
+        json?: boolean;
+        asArrived?: boolean;
+      }) => {
         const partitions = Number(opts.partitions);
         const grace = Number(opts.grace);
         if (!Number.isInteger(partitions) || partitions < 1)
@@ -90,7 +101,10 @@ export function registerLifecycleCommands(program: Command, _getConfig: () => Ci
           throw new CicloError('CONFIG_INVALID', `--grace must be milliseconds >= 0, got "${opts.grace}"`);
         const model = loadModel(opts.model);
         const { touchpoints, invalid } = await readTouchpointsFile(opts.file);
-        const result = replay(touchpoints, model, { partitions, gracePeriodMs: grace });
+        const result = replay(opts.asArrived ? touchpoints : asImportRun('replay', touchpoints), model, {
+          partitions,
+          gracePeriodMs: grace,
+        });
         for (const c of result.stageChanges) {
           say(
             opts.json
@@ -100,7 +114,7 @@ export function registerLifecycleCommands(program: Command, _getConfig: () => Ci
         }
         const k = result.counters;
         warn(
-          `replayed ${touchpoints.length} touchpoints (${invalid} invalid, ${k.duplicates} duplicate, ${k.late} late, ${k.ignored} without customer) with ${model.id} v${model.version}: ${result.stageChanges.length} stage changes`,
+          `replayed ${touchpoints.length} touchpoints ${opts.asArrived ? 'as they arrived' : 'in event-time order'} (${invalid} invalid, ${k.duplicates} duplicate, ${k.late} late: ${k.lateBehindCustomer} behind their customer, ${k.lateBehindInactivity} behind an inactivity change; ${k.clamped} clamped to their receivedAt, ${k.ignored} without customer) with ${model.id} v${model.version}: ${result.stageChanges.length} stage changes`,
         );
       },
     );

@@ -1,16 +1,21 @@
 /**
- * Replays touchpoints (in arrival order) through the same partition processors the runtime uses, routed
- * to partitions exactly as Kafka routes them, and returns the stage changes: what `ciclo lifecycle replay`
- * prints, and what the runtime must have produced for the same input. Identity messages between partitions
+ * Replays records (in arrival order) through the same partition processors the runtime uses, routed to
+ * partitions exactly as Kafka routes them, and returns the stage changes: what `ciclo lifecycle replay`
+ * prints, and what the runtime must have produced for the same input. A record is a touchpoint of live
+ * traffic, a touchpoint of an import run's lane, or a lane's open or close marker, which goes to every
+ * partition as the import writes it (schemas/lanes.ts). `asImportRun` makes a set into one run, sorted as
+ * `ciclo import` sorts it: the truth for a set is its replay on one partition as one run. Identity messages between partitions
  * (identity.ts) are delivered in memory as soon as they are sent; the protocol makes the outcome independent
  * of when they arrive (see `deliver`).
  */
+import { byEventTime } from '../../schemas/lanes';
 import type { StageChanged } from '../../schemas/outputs';
 import { touchpointKeys } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
+import { boundEventTime } from './event-time';
 import { addresseeOf, homePartitionOf, type IdentityMessage } from './identity';
 import type { StageModel } from './model';
-import { emptyCounters, PartitionLifecycle, type PartitionCounters } from './partition';
+import { emptyCounters, PartitionLifecycle, type LaneMarker, type PartitionCounters } from './partition';
 import { partitionFor } from '../../schemas/partitioner';
 
 export interface ReplayOptions {
@@ -24,6 +29,26 @@ export interface ReplayOptions {
   readonly deliver?: (inFlight: readonly IdentityMessage[]) => number;
 }
 
+/** A record of the touchpoint topic, as the processor tells them apart. */
+export type ReplayRecord =
+  Touchpoint | { readonly lane: string; readonly touchpoint: Touchpoint } | { readonly marker: LaneMarker };
+
+/** The records an import run writes for `touchpoints`: open, the touchpoints by event time, close. */
+export function asImportRun(lane: string, touchpoints: Iterable<Touchpoint>): ReplayRecord[] {
+  // By the event time the partition will take (event-time.ts bounds a clock ahead): sorted by the time it
+  // claimed, such a touchpoint would come last, and then be late for its customer.
+  const sorted = [...touchpoints]
+    .map((tp) => ({ tp, key: boundEventTime(tp, undefined) }))
+    .sort((a, b) => byEventTime(a.key, b.key))
+    .map(({ tp }) => tp);
+  if (sorted.length === 0) return [];
+  return [
+    { marker: { kind: 'open', lane, startsAt: boundEventTime(sorted[0]!, undefined).occurredAt } },
+    ...sorted.map((touchpoint) => ({ lane, touchpoint })),
+    { marker: { kind: 'close', lane } },
+  ];
+}
+
 export interface ReplayResult {
   readonly stageChanges: StageChanged[];
   readonly counters: PartitionCounters;
@@ -31,7 +56,7 @@ export interface ReplayResult {
 }
 
 export function replay(
-  touchpoints: Iterable<Touchpoint>,
+  records: Iterable<ReplayRecord>,
   model: StageModel,
   options: ReplayOptions,
 ): ReplayResult {
@@ -75,16 +100,26 @@ export function replay(
       deliver(count);
     }
   };
-  for (const tp of touchpoints) {
+  for (const record of records) {
+    if ('marker' in record) {
+      for (const p of partitions) {
+        p.mark(record.marker);
+        collect(p);
+      }
+      if (inFlight.length > 0) deliverAsChosen();
+      continue;
+    }
     ingested += 1;
+    const tp = 'touchpoint' in record ? record.touchpoint : record;
+    const source = 'touchpoint' in record ? { lane: record.lane } : {};
     // As ciclo's producers write it: keyed by its customer, and a link once more by the linked id.
     const [key, linked] = touchpointKeys(tp);
     const p = partitions[partitionFor(key!, n)]!;
-    p.ingest(tp);
+    p.ingest(tp, source);
     collect(p);
     if (linked !== undefined) {
       const q = partitions[partitionFor(linked, n)]!;
-      q.ingestLinkCopy(tp);
+      q.ingestLinkCopy(tp, source);
       collect(q);
     }
     if (inFlight.length > 0) deliverAsChosen();
