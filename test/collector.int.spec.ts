@@ -1,7 +1,9 @@
 /**
  * `ciclo collect` as users run it, against real Kafka and registry: a valid Segment batch gets 202 and
  * its events are on the touchpoint topic, decoded as typed touchpoints; an invalid batch gets 400 listing
- * each problem by field path and produces nothing; a missing write key gets 401.
+ * each problem by field path and produces nothing; a missing write key gets 401. Event time is bounded
+ * where it enters (issue 18): a browser's wrong clock is corrected by sentAt, or clamped to receivedAt and
+ * counted; a server key's timestamp more than a day ahead is refused with 400 naming `timestamp`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connectConsumer } from '../infra/kafka/consumer';
@@ -24,6 +26,8 @@ describe('ciclo collect', () => {
   let base: string;
   const writeKey = uniqueName('key');
   const auth = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
+  /** A browser snippet's (public) key: source `browser`, listed in CICLO_SNIPPET_SOURCES. */
+  const browserKey = uniqueName('pub');
 
   beforeAll(async () => {
     // A topic of the test's own, so nothing it sends reaches the pipeline reading ciclo.touchpoints.
@@ -33,7 +37,12 @@ describe('ciclo collect', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, [CICLO_BIN, 'collect', '--port', String(port), '--topic', TOUCHPOINTS], {
-      env: { ...process.env, CICLO_WRITE_KEYS: `web:${writeKey}`, CICLO_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        CICLO_WRITE_KEYS: `web:${writeKey},browser:${browserKey}`,
+        CICLO_SNIPPET_SOURCES: 'browser',
+        CICLO_LOG_LEVEL: 'warn',
+      },
       stdio: 'ignore',
     });
     await eventually(
@@ -60,6 +69,50 @@ describe('ciclo collect', () => {
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
+
+  /** The touchpoints on the test's topic keyed by `customer`, once `count` of them have arrived. */
+  async function touchpointsOf(customer: string, count: number): Promise<Touchpoint[]> {
+    const serde = await createSerde(
+      createAvroRegistry(endpoints.schemaRegistry.url),
+      CONTRACTS.touchpoint,
+      valueSubject(TOUCHPOINTS),
+    );
+    const found = new Map<string, Touchpoint>();
+    const consumer = await connectConsumer({
+      brokers: endpoints.kafka.brokers,
+      groupId: uniqueName('it-col-time'),
+      topics: [TOUCHPOINTS],
+      fromBeginning: true,
+      commitOffsets: false,
+    });
+    try {
+      await consumer.run(async (batch) => {
+        for (const m of batch) {
+          if (m.key !== customer) continue;
+          const d = await serde.decode(m.value!);
+          if (d.ok) found.set(d.value.eventId, d.value);
+        }
+      });
+      await eventually(
+        () => Promise.resolve(found.size >= count ? true : undefined),
+        60_000,
+        `${count} touchpoint(s) of ${customer} on Kafka`,
+      );
+    } finally {
+      await consumer.stop();
+    }
+    return [...found.values()];
+  }
+
+  const clampedBySnippets = async (): Promise<number> => {
+    const health = (await (await fetch(`${base}/health`)).json()) as {
+      counters: { clamped: { snippet: number } };
+    };
+    return health.counters.clamped.snippet;
+  };
+
+  const THREE_YEARS_MS = 3 * 365 * 86_400_000;
+  const iso = (ms: number): string => new Date(ms).toISOString();
 
   it('answers 202 only once Kafka has the events, which arrive typed and decodable', async () => {
     const run = uniqueName('col');
@@ -208,5 +261,97 @@ describe('ciclo collect', () => {
         source: { kind: 'api', name: 'web' },
       });
     }
+  });
+
+  it('corrects a browser clock 3 years ahead by sentAt: the touchpoint happened within a minute of now', async () => {
+    const run = uniqueName('skew');
+    const sent = Date.now();
+    const clockAhead = sent + THREE_YEARS_MS;
+    // What a browser whose clock is 3 years ahead sends: a page view made 2 s before its batch left.
+    const res = await post(
+      '/v1/batch',
+      {
+        sentAt: iso(clockAhead),
+        batch: [
+          {
+            type: 'page',
+            userId: `${run}-u`,
+            messageId: `${run}-m1`,
+            timestamp: iso(clockAhead - 2_000),
+            properties: { path: '/pricing' },
+          },
+        ],
+      },
+      { authorization: `Basic ${Buffer.from(`${browserKey}:`).toString('base64')}` },
+    );
+    expect(res.status).toBe(202);
+    const [view] = await touchpointsOf(`${run}-u`, 1);
+    expect(view).toMatchObject({ eventId: `${run}-m1`, source: { kind: 'snippet', name: 'browser' } });
+    expect(Math.abs(view!.occurredAt - sent)).toBeLessThan(60_000);
+    expect(view!.occurredAt).toBeLessThanOrEqual(view!.receivedAt);
+  });
+
+  it('clamps a browser time 3 years ahead without sentAt to receivedAt, and counts it', async () => {
+    const run = uniqueName('clamp');
+    const before = await clampedBySnippets();
+    const sent = Date.now();
+    // The write key in the body and JSON as text/plain, as the snippet sends it; no sentAt anywhere.
+    const res = await fetch(`${base}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({
+        writeKey: browserKey,
+        userId: `${run}-u`,
+        messageId: `${run}-m1`,
+        timestamp: iso(sent + THREE_YEARS_MS),
+        event: 'Video Played',
+      }),
+    });
+    expect(res.status).toBe(202);
+    const [played] = await touchpointsOf(`${run}-u`, 1);
+    expect(played).toMatchObject({ eventId: `${run}-m1`, source: { kind: 'snippet', name: 'browser' } });
+    expect(played!.occurredAt).toBe(played!.receivedAt);
+    expect(Math.abs(played!.receivedAt - sent)).toBeLessThan(60_000);
+    expect(await clampedBySnippets()).toBe(before + 1);
+  });
+
+  it("answers 400 naming `timestamp` for a server key's time 1 day and 1 hour ahead, producing nothing", async () => {
+    const run = uniqueName('ahead');
+    const ahead = iso(Date.now() + 25 * 3_600_000);
+    const one = await post('/v1/track', {
+      userId: `${run}-u`,
+      messageId: `${run}-m1`,
+      timestamp: ahead,
+      event: 'Signed Up',
+    });
+    expect(one.status).toBe(400);
+    const body = (await one.json()) as {
+      code: string;
+      produced: number;
+      problems: { path: string; rule: string; message: string }[];
+    };
+    expect(body).toMatchObject({ code: 'INVALID_REQUEST', produced: 0 });
+    expect(body.problems).toEqual([
+      {
+        path: 'timestamp',
+        rule: 'too_far_ahead',
+        message: expect.stringContaining(`timestamp ${ahead}`) as unknown,
+      },
+    ]);
+    const batch = await post('/v1/batch', {
+      batch: [
+        { type: 'track', userId: `${run}-u`, messageId: `${run}-m2`, event: 'Signed Up' },
+        { type: 'track', userId: `${run}-u`, messageId: `${run}-m3`, timestamp: ahead, event: 'Signed Up' },
+      ],
+    });
+    expect(batch.status).toBe(400);
+    expect(((await batch.json()) as { problems: { path: string }[] }).problems.map((p) => p.path)).toEqual([
+      'batch.1.timestamp',
+    ]);
+    // Nothing of either request reached Kafka: a later accepted call of the same customer is the only one.
+    const ok = await post('/v1/track', { userId: `${run}-u`, messageId: `${run}-m4`, event: 'Signed Up' });
+    expect(ok.status).toBe(202);
+    const arrived = await touchpointsOf(`${run}-u`, 1);
+    expect(arrived.map((tp) => tp.eventId)).toEqual([`${run}-m4`]);
   });
 });
