@@ -19,7 +19,6 @@ export const MAX_EVENT_TIME_AHEAD_MS = 5 * 60_000;
  * a producer that wrote a receivedAt of its own is still bounded by when Kafka got the record.
  */
 export function boundEventTime(tp: Touchpoint, recordTimestamp: number | undefined): Touchpoint {
-  const reference =
-    recordTimestamp === undefined ? tp.receivedAt : Math.min(recordTimestamp, tp.receivedAt);
+  const reference = recordTimestamp === undefined ? tp.receivedAt : Math.min(recordTimestamp, tp.receivedAt);
   return tp.occurredAt > reference + MAX_EVENT_TIME_AHEAD_MS ? { ...tp, occurredAt: reference } : tp;
 }

@@ -9,6 +9,7 @@
 import { DEFAULT_START, seededRandom, simulate } from '../../producers/simulate/simulate';
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
+import { clockVisits, interleaved } from '../../test/support/journeys';
 import { homePartitionOf } from './identity';
 import { loadModel, PRESET_IDS, type StageModel } from './model';
 import { PartitionLifecycle } from './partition';
@@ -17,22 +18,6 @@ import { asImportRun, canonicalOrder, replay, type ReplayRecord } from './replay
 const DAY = 86_400_000;
 const PARTITION_COUNTS = [1, 2, 3, 6, 12] as const;
 const GRACE_PERIODS = [0, 2 * DAY] as const;
-
-/**
- * One visit per partition at the end of the set: each partition's input then ends where the set does, as
- * one partition's would (a partition's clock moves with its own input only; lanes.ts).
- */
-function clocks(at: number): Touchpoint[] {
-  return Array.from({ length: 48 }, (_, i) => ({
-    eventId: `clock-${i}`,
-    type: 'PageViewed' as const,
-    customerId: `clock-${i}`,
-    occurredAt: at,
-    receivedAt: at,
-    source: { kind: 'api' as const, name: 'clock' },
-    payload: { path: '/' },
-  }));
-}
 
 const keyOf = (tp: Touchpoint): string => tp.customerId ?? tp.anonymousId ?? 'business';
 
@@ -69,18 +54,6 @@ function liveArrival(set: readonly Touchpoint[], jitterMs: number, rand: () => n
     .map(({ tp }) => tp);
 }
 
-/** Two streams merged at random, each in its own order; `from`: records of `b` start after this many of `a`. */
-function interleaved<T>(a: readonly T[], b: readonly T[], rand: () => number, from = 0): T[] {
-  const out = a.slice(0, from);
-  let i = from;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && rand() < 0.5)) out.push(a[i++]!);
-    else out.push(b[j++]!);
-  }
-  return out;
-}
-
 interface Scenario {
   readonly name: string;
   readonly records: ReplayRecord[];
@@ -93,7 +66,7 @@ function scenarios(seed: number, graceMs: number): { set: Touchpoint[]; scenario
   // A second simulated year of other customers, half a year later: it overlaps the first by six months.
   const later = simulate({ customers: 120, seed: seed + 1000, days: 365, start: DEFAULT_START + 182 * DAY });
   const end = Math.max(...[...year, ...later].map((tp) => tp.occurredAt)) + DAY;
-  const set = [...year, ...later, ...clocks(end)];
+  const set = [...year, ...later, ...clockVisits(end)];
   const live = (items: readonly Touchpoint[]): Touchpoint[] => liveArrival(items, graceMs, rand);
   const half = (tp: Touchpoint): boolean => homePartitionOf(keyOf(tp), 2) === 0;
   const yearLive = live(year);
@@ -115,14 +88,14 @@ function scenarios(seed: number, graceMs: number): { set: Touchpoint[]; scenario
         name: 'two imports at once, one in customer order, one in random order',
         records: interleaved(
           asImportRun('a', byCustomer(year)),
-          asImportRun('b', shuffled([...later, ...clocks(end)], rand)),
+          asImportRun('b', shuffled([...later, ...clockVisits(end)], rand)),
           rand,
         ),
       },
       {
         name: 'a year live, then an overlapping year imported while the live one is three quarters through',
         records: interleaved(
-          [...yearLive, ...clocks(end)],
+          [...yearLive, ...clockVisits(end)],
           asImportRun('b', byCustomer(later)),
           rand,
           Math.floor(yearLive.length * 0.75),
@@ -132,7 +105,7 @@ function scenarios(seed: number, graceMs: number): { set: Touchpoint[]; scenario
         name: 'a year imported, then an overlapping year imported after it closed',
         records: [
           ...asImportRun('a', byCustomer(year)),
-          ...asImportRun('b', shuffled([...later, ...clocks(end)], rand)),
+          ...asImportRun('b', shuffled([...later, ...clockVisits(end)], rand)),
         ],
       },
     ],

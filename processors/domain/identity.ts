@@ -109,7 +109,16 @@ export interface ForwardedTouchpoint {
   readonly touchpoint: Touchpoint;
 }
 
-export type IdentityMessage = IdentityClaim | ProfileHandoff | ForwardedTouchpoint;
+/**
+ * A message as it travels: with the import lanes open at its sender (run id -> the start its open marker
+ * announced), so that an addressee which has not read a lane's open marker yet waits for that lane before it
+ * applies anything the lane caused elsewhere (lanes.ts `adopt`). The identity topic and the touchpoint
+ * topic are read independently: without this, a claim caused by an import's record could be applied before
+ * the import's own records for the claimed id had arrived.
+ */
+export type IdentityMessage = (IdentityClaim | ProfileHandoff | ForwardedTouchpoint) & {
+  readonly lanes?: Readonly<Record<string, number>>;
+};
 
 export const MAX_FORWARD_HOPS = 8;
 

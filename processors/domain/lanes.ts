@@ -36,7 +36,17 @@ export interface LanesCheckpoint {
   readonly open: Readonly<Record<string, number>>;
   /** The newest event time of lanes closed since (-Infinity: none, written as null). */
   readonly closed: number | null;
+  /** Open import lanes: run id -> the start its open marker announced. */
+  readonly starts?: Readonly<Record<string, number>>;
+  /** The ids of the lanes closed here last (at most CLOSED_LANES_KEPT), oldest first. */
+  readonly closedIds?: readonly string[];
 }
+
+/**
+ * How many closed lanes a partition remembers, so that a message from another partition naming one of them
+ * (`adopt`) does not open it again. Far more than imports run while a message is in flight.
+ */
+export const CLOSED_LANES_KEPT = 1000;
 
 const orNull = (t: number): number | null => (Number.isFinite(t) ? t : null);
 const orMinus = (t: number | null | undefined): number => (typeof t === 'number' ? t : -Infinity);
@@ -44,7 +54,9 @@ const orMinus = (t: number | null | undefined): number => (typeof t === 'number'
 export class Lanes {
   private liveNewest = -Infinity;
   private readonly imports = new Map<string, number>();
+  private readonly starts = new Map<string, number>();
   private closedNewest = -Infinity;
+  private readonly closedIds = new Set<string>();
 
   constructor(private readonly gracePeriodMs: number) {}
 
@@ -52,6 +64,8 @@ export class Lanes {
     const lanes = new Lanes(gracePeriodMs);
     lanes.liveNewest = orMinus(checkpoint.live);
     for (const [id, at] of Object.entries(checkpoint.open)) lanes.imports.set(id, at);
+    for (const [id, at] of Object.entries(checkpoint.starts ?? {})) lanes.starts.set(id, at);
+    for (const id of checkpoint.closedIds ?? []) lanes.closedIds.add(id);
     lanes.closedNewest = orMinus(checkpoint.closed);
     return lanes;
   }
@@ -68,6 +82,8 @@ export class Lanes {
       live: orNull(this.liveNewest),
       open: Object.fromEntries(this.imports),
       closed: orNull(this.closedNewest),
+      ...(this.starts.size > 0 ? { starts: Object.fromEntries(this.starts) } : {}),
+      ...(this.closedIds.size > 0 ? { closedIds: [...this.closedIds] } : {}),
     };
   }
 
@@ -76,14 +92,40 @@ export class Lanes {
    * lane again (a marker delivered twice) changes nothing.
    */
   open(lane: string, startsAt: number): void {
-    if (!this.imports.has(lane)) this.imports.set(lane, startsAt);
+    if (this.imports.has(lane) || this.closedIds.has(lane)) return;
+    this.imports.set(lane, startsAt);
+    this.starts.set(lane, startsAt);
+  }
+
+  /** The open import lanes and their starts, for a message to another partition (identity.ts). */
+  openStarts(): Readonly<Record<string, number>> | undefined {
+    return this.starts.size > 0 ? Object.fromEntries(this.starts) : undefined;
+  }
+
+  /**
+   * Lanes open at the sender of a message: those not known here yet are opened, as their own open markers
+   * will open them (each import writes one to every partition), so that what the message brings waits for
+   * this partition's records of the same lanes. A lane closed here already stays closed.
+   */
+  adopt(lanes: Readonly<Record<string, number>>): boolean {
+    let opened = false;
+    for (const [lane, startsAt] of Object.entries(lanes))
+      if (!this.imports.has(lane) && !this.closedIds.has(lane)) {
+        this.open(lane, startsAt);
+        opened = true;
+      }
+    return opened;
   }
 
   /** An import run has written all it will: its lane no longer holds the clock back. */
   close(lane: string): boolean {
+    this.closedIds.delete(lane);
+    this.closedIds.add(lane);
+    if (this.closedIds.size > CLOSED_LANES_KEPT) this.closedIds.delete(this.closedIds.values().next().value!);
     const newest = this.imports.get(lane);
     if (newest === undefined) return false;
     this.imports.delete(lane);
+    this.starts.delete(lane);
     if (newest > this.closedNewest) this.closedNewest = newest;
     return true;
   }

@@ -500,6 +500,12 @@ export class PartitionLifecycle {
    * reorder buffer by their event time; they do not move the watermark, which is this partition's own.
    */
   receive(message: IdentityMessage): void {
+    if (
+      message.lanes !== undefined &&
+      this.lanes.adopt(message.lanes) &&
+      this.lanes.limit < this.deadlineLimit
+    )
+      this.deadlineLimit = this.lanes.limit;
     this.handle(message);
     if (this.inbox.length > 0) this.handleInbox();
   }
@@ -547,9 +553,7 @@ export class PartitionLifecycle {
       ...(options.pending !== false ? { pending: this.bufferedInOrder() } : {}),
       ...(this.held.size > 0 ? { held: [...this.held.values()] } : {}),
       ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
-      ...(this.deadlineLimit !== this.lanes.limit
-        ? { deadlineLimit: this.deadlineLimit }
-        : {}),
+      ...(this.deadlineLimit !== this.lanes.limit ? { deadlineLimit: this.deadlineLimit } : {}),
     };
   }
 
@@ -614,7 +618,8 @@ export class PartitionLifecycle {
     if (this.isHome(addresseeOf(message))) this.inbox.push(message);
     else {
       if (this.messages === NO_MESSAGES) this.messages = [];
-      this.messages.push(message);
+      const lanes = this.lanes.openStarts();
+      this.messages.push(lanes === undefined ? message : { ...message, lanes });
     }
   }
 

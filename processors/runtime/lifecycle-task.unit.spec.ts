@@ -20,8 +20,9 @@ import {
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { loadModel } from '../domain/model';
 import { partitionFor } from '../../schemas/partitioner';
-import { canonicalOrder, replay } from '../domain/replay';
-import { busyCustomers, denseLinks, journeys } from '../../test/support/journeys';
+import { asImportRun, canonicalOrder, replay, type ReplayRecord } from '../domain/replay';
+import { LANE_CONTROL_KEY, LANE_HEADER, laneControlHeaders } from '../../schemas/lanes';
+import { busyCustomers, clockVisits, denseLinks, interleaved, journeys } from '../../test/support/journeys';
 import {
   APPLIED_KEY_PREFIX,
   changelogKey,
@@ -104,7 +105,7 @@ class Logs {
  * schedule, so a run with `crashRate: 0` consumes the same batches in the same order, only never restores.
  */
 async function run(
-  events: readonly Touchpoint[],
+  events: readonly ReplayRecord[],
   seed: number,
   options: { crashRate?: number; gracePeriodMs?: number; pendingInlineBytes?: number } = {},
 ): Promise<{ stageChanges: StageChanged[]; logs: Logs }> {
@@ -118,9 +119,21 @@ async function run(
   const produceChunk = (): void => {
     const chunk = events.slice(produced, produced + Math.ceil(events.length / 4));
     produced += chunk.length;
-    for (const tp of chunk)
+    for (const record of chunk) {
+      if ('marker' in record) {
+        // As `ciclo import` writes them: to every partition.
+        for (const p of PARTITION_LIST)
+          logs.append(topics.touchpoints, p, LANE_CONTROL_KEY, null, laneControlHeaders(record.marker));
+        continue;
+      }
+      const tp = 'touchpoint' in record ? record.touchpoint : record;
+      const lane = 'touchpoint' in record ? { [LANE_HEADER]: record.lane } : {};
       for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp))))
-        logs.append(topics.touchpoints, partitionFor(r.key, PARTITIONS), r.key, r.value, r.headers ?? {});
+        logs.append(topics.touchpoints, partitionFor(r.key, PARTITIONS), r.key, r.value, {
+          ...r.headers,
+          ...lane,
+        });
+    }
   };
   produceChunk();
 
@@ -188,11 +201,65 @@ async function run(
 }
 
 const PARTITION_LIST = [...Array(PARTITIONS).keys()];
+const DAY = 86_400_000;
 
 describe('lifecycle task, under random schedules, batches, idle flushes and crashes', () => {
   const model = loadModel('five-stage');
   const expectedOf = (events: readonly Touchpoint[]): StageChanged[] =>
     canonicalOrder(replay(events, model, { partitions: PARTITIONS, gracePeriodMs: 0 }).stageChanges);
+
+  it('gives the truth for history imported in customer order next to live traffic, under crashes', async () => {
+    // A year of live traffic; three quarters through it, an import of an overlapping year of other
+    // customers, from a file in customer order; then a second import. Each partition's input ends at one
+    // time (clock visits), as one partition's would.
+    const shift = (events: Touchpoint[], days: number): Touchpoint[] =>
+      events.map((tp) => ({
+        ...tp,
+        occurredAt: tp.occurredAt + days * DAY,
+        receivedAt: tp.receivedAt + days * DAY,
+      }));
+    const live = journeys('lv', 50);
+    const history = shift(journeys('hi', 50), -90);
+    const more = shift(journeys('mo', 30), 40);
+    const end = Math.max(...[...live, ...history, ...more].map((tp) => tp.occurredAt)) + DAY;
+    const liveWithClocks = [...live, ...clockVisits(end, 24)];
+    let x = 5;
+    const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const byCustomer = (events: Touchpoint[]): Touchpoint[] =>
+      [...events].sort((a, b) =>
+        (a.customerId ?? a.anonymousId ?? '').localeCompare(b.customerId ?? b.anonymousId ?? ''),
+      );
+    const records = interleaved(
+      interleaved(
+        liveWithClocks,
+        asImportRun('hist', byCustomer(history)),
+        rand,
+        Math.floor(live.length * 0.75),
+      ),
+      asImportRun('more', byCustomer(more)),
+      rand,
+      Math.floor(live.length * 0.9),
+    );
+    const truth = canonicalOrder(
+      replay(asImportRun('truth', [...liveWithClocks, ...history, ...more]), model, {
+        partitions: 1,
+        gracePeriodMs: 0,
+      }).stageChanges,
+    );
+    expect(truth.filter((c) => c.toStage === 'at_risk').length).toBeGreaterThan(20);
+    for (const [seed, crashRate] of [
+      [3, 0],
+      [4, 0.1],
+      [5, 0.2],
+    ] as const) {
+      const { stageChanges } = await run(records, seed, { crashRate });
+      expect(canonicalOrder(stageChanges)).toEqual(truth);
+    }
+    // Without lanes (every record live, as before them), the history fires false deadlines.
+    const asLive = records.flatMap((r) => ('marker' in r ? [] : ['touchpoint' in r ? r.touchpoint : r]));
+    const { stageChanges } = await run(asLive, 3, { crashRate: 0 });
+    expect(canonicalOrder(stageChanges)).not.toEqual(truth);
+  });
 
   it('covers identity links across partitions', () => {
     const expected = expectedOf(journeys('s0', 60));
@@ -372,7 +439,6 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     expect((await task.process(0, [])).filter((r) => r.key!.includes(PENDING_KEY_PREFIX))).toEqual([]);
   });
 
-  // A customer waits for its linked profile while the profile's partition is not processed (its owner is
   // down), and meanwhile touchpoints queue for it: past the first few, each is written once, as a record of
   // its own. The held customer's one record was rewritten whole as its queue grew: quadratic, and past
   // ~3,000 touchpoints (a bot, a long outage) over the broker's limit.

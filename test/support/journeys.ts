@@ -173,3 +173,32 @@ export function busyCustomers(prefix: string, redelivered = 0): Touchpoint[] {
   const sorted = out.sort((a, b) => a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : 1));
   return [...sorted, ...sorted.slice(0, redelivered)];
 }
+
+/**
+ * One visit per customer `clock-0` .. `clock-{count-1}` at `at`: spread over every partition (of up to 12),
+ * they bring each partition's input to where the set ends, as one partition's would end (a partition's clock
+ * moves with its own input only: processors/domain/lanes.ts).
+ */
+export function clockVisits(at: number, count = 48): Touchpoint[] {
+  return Array.from({ length: count }, (_, i) => ({
+    eventId: `clock-${i}`,
+    type: 'PageViewed' as const,
+    customerId: `clock-${i}`,
+    occurredAt: at,
+    receivedAt: at,
+    source: { kind: 'api' as const, name: 'clock' },
+    payload: { path: '/' },
+  }));
+}
+
+/** Two streams merged at random, each in its own order; records of `b` start after `from` of `a`. */
+export function interleaved<T>(a: readonly T[], b: readonly T[], rand: () => number, from = 0): T[] {
+  const out = a.slice(0, from);
+  let i = from;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && rand() < 0.5)) out.push(a[i++]!);
+    else out.push(b[j++]!);
+  }
+  return out;
+}
