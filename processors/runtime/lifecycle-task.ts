@@ -21,6 +21,7 @@ import {
   snapshotKey,
 } from '../../schemas/topics';
 import { laneControlOf, laneOf } from '../../schemas/lanes';
+import { noteNotable } from './outcomes';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { changelogJson, isAppliedArchive, toSnapshot, type CustomerState } from '../domain/customer';
 import { addresseeOf, homePartitionOf, type IdentityMessage, type ProfileHandoff } from '../domain/identity';
@@ -650,6 +651,7 @@ export function createLifecycleTask(
       const p = partitions.get(partition);
       if (!p) throw new Error(`partition ${partition} was not opened`);
       const dead: OutputRecord[] = [];
+      const noted = noteNotable(deps.log, partition, p);
       for (const m of messages) {
         if (m.topic === topics.identity) {
           // Written by this processor, so it decodes; a record that does not is a bug worth stopping on.
@@ -662,7 +664,13 @@ export function createLifecycleTask(
         const marker = laneControlOf(m.headers);
         if (marker !== undefined) {
           if (typeof marker === 'string') dead.push(deadLetter(m, 'invalid', marker));
-          else p.mark(marker);
+          else {
+            p.mark(marker);
+            deps.log?.info(
+              { partition, lane: marker.lane, eventTimeLimit: p.eventTimeLimit, openLanes: p.openLanes },
+              marker.kind === 'open' ? 'import lane opened' : 'import lane closed',
+            );
+          }
           continue;
         }
         if (!m.value) {
@@ -680,6 +688,7 @@ export function createLifecycleTask(
         if (isLinkCopy(m.key, decoded.value)) p.ingestLinkCopy(decoded.value, source);
         else p.ingest(decoded.value, source);
       }
+      noted();
       return [...dead, ...(await outputsOf(partition, p))];
     },
 

@@ -17,6 +17,7 @@ import { TOPICS, valueSubject } from '../../schemas/topics';
 import type { StageModel } from '../domain/model';
 import { watchHeap } from './heap-watch';
 import { createLifecycleTask } from './lifecycle-task';
+import { watchOutcomes } from './outcomes';
 
 export interface ProcessorTopics {
   readonly touchpoints: string;
@@ -95,10 +96,12 @@ export async function startLifecycleProcessor(options: {
     for (const p of task.partitions.values()) customers += p.customers.size;
     return customers;
   });
+  const stopOutcomes = watchOutcomes(options.log, () => task.partitions.values());
   return {
     ...running,
     stop: () => {
       stopWatching();
+      stopOutcomes();
       return running.stop();
     },
   };
