@@ -22,7 +22,7 @@ import {
   type CustomerState,
 } from './customer';
 import { boundEventTime } from './event-time';
-import { DeadlineHeap, MinHeap } from './heap';
+import { DeadlineSchedule } from './deadline-schedule';
 import {
   addresseeOf,
   homePartitionOf,
@@ -36,6 +36,7 @@ import {
 } from './identity';
 import { Lanes, type LanesCheckpoint } from './lanes';
 import type { StageModel } from './model';
+import { ReorderBuffer, type PendingItem } from './reorder-buffer';
 import {
   enterStage,
   inactivityReason,
@@ -116,9 +117,6 @@ export function emptyCounters(): PartitionCounters {
     forwarded: 0,
   };
 }
-
-/** What the reorder buffer holds: touchpoints, and claims and forwards from other partitions. */
-export type PendingItem = Touchpoint | IdentityClaim | ForwardedTouchpoint;
 
 export type HeldItem =
   | { readonly tp: Touchpoint; readonly deadlinesBefore: number }
@@ -274,9 +272,6 @@ class Aliases {
   }
 }
 
-const byEventTime = (a: PendingItem, b: PendingItem): number =>
-  a.occurredAt - b.occurredAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
-
 /** What the first of a link's two claims did at the source's home (identity.ts). */
 export interface AppliedClaim {
   readonly linkEventId: string;
@@ -293,7 +288,6 @@ const isTouchpoint = (item: PendingItem): item is Touchpoint =>
 const claimIdOf = (linkEventId: string): string => `${linkEventId}/claim`;
 
 const NO_MESSAGES: IdentityMessage[] = [];
-const NO_ITEMS: PendingItem[] = [];
 
 /** How many redirects `resolve` follows at most: far more than a chain grows to, unless it is a loop. */
 const MAX_REDIRECT_STEPS = 64;
@@ -302,13 +296,8 @@ export class PartitionLifecycle {
   readonly customers = new Map<string, CustomerState>();
   readonly counters: PartitionCounters = emptyCounters();
   private readonly aliases = new Aliases();
-  private readonly pending = new MinHeap<PendingItem>(byEventTime);
-  private readonly pendingIds = new Set<number>();
-  /** Items buffered since the last takeOutput() and still buffered (PartitionOutput.pendingEntered). */
-  private pendingEntered = new Set<PendingItem>();
-  /** Items buffered before the last takeOutput(), or restored, that have left since. */
-  private pendingLeft: PendingItem[] = NO_ITEMS;
-  private readonly deadlines = new DeadlineHeap();
+  private readonly pending = new ReorderBuffer();
+  private readonly deadlines: DeadlineSchedule;
   private readonly rules: RuleIndex;
   private lanes: Lanes;
   /**
@@ -356,6 +345,7 @@ export class PartitionLifecycle {
     },
   ) {
     this.rules = ruleIndexOf(model);
+    this.deadlines = new DeadlineSchedule((s) => this.rules.deadlineAt(s));
     this.lanes = new Lanes(options.gracePeriodMs);
     for (const json of restored?.customers ?? []) {
       const s = restoredState(json);
@@ -375,10 +365,7 @@ export class PartitionLifecycle {
         ? Lanes.restored(options.gracePeriodMs, checkpoint.lanes)
         : Lanes.fromWatermark(options.gracePeriodMs, checkpoint.watermark);
       this.deadlineLimit = checkpoint.deadlineLimit ?? this.lanes.limit;
-      for (const item of checkpoint.pending ?? []) {
-        this.pending.push(item);
-        this.pendingIds.add(fnv1a(item.eventId));
-      }
+      this.pending.restore(checkpoint.pending ?? []);
       for (const h of checkpoint.held ?? []) this.held.set(h.id, { ...h, queue: [...h.queue] });
       for (const h of checkpoint.arrived ?? []) this.arrived.set(h.linkEventId, h);
     }
@@ -415,7 +402,7 @@ export class PartitionLifecycle {
 
   /** The reorder buffer's items in the order they will be applied (as `checkpoint().pending`). */
   bufferedInOrder(): PendingItem[] {
-    return this.pending.toSortedArray();
+    return this.pending.inOrder();
   }
 
   /** Customers waiting for a handoff from another partition. */
@@ -435,10 +422,7 @@ export class PartitionLifecycle {
     const owner = this.customers.get(id);
     // By event id alone: a sender that retries without a timestamp gets another receivedAt, and so another
     // event time, for the same event.
-    if (
-      (this.pendingIds.size > 0 && this.pendingIds.has(fnv1a(tp.eventId))) ||
-      (owner !== undefined && hasApplied(owner, tp.eventId))
-    ) {
+    if (this.pending.holds(tp.eventId) || (owner !== undefined && hasApplied(owner, tp.eventId))) {
       this.counters.duplicates += 1;
       return 'duplicate';
     }
@@ -452,7 +436,7 @@ export class PartitionLifecycle {
       else this.forward(tp, id, 0);
       this.fireDeadlines(limit);
     } else {
-      this.buffer(tp, fnv1a(tp.eventId));
+      this.pending.push(tp);
       this.drain(limit, limit);
     }
     if (this.inbox.length > 0) this.handleInbox();
@@ -484,11 +468,11 @@ export class PartitionLifecycle {
     this.observe(source.lane, tp.occurredAt);
     const limit = this.lanes.limit;
     // The target's own claim for the link may be here already (or the copy was delivered twice).
-    const duplicate = this.pendingIds.size > 0 && this.pendingIds.has(fnv1a(claim.eventId));
+    const duplicate = this.pending.holds(claim.eventId);
     if (duplicate) this.counters.duplicates += 1;
     else {
       this.counters.accepted += 1;
-      this.buffer(claim, fnv1a(claim.eventId));
+      this.pending.push(claim);
     }
     this.drain(limit, limit);
     if (this.inbox.length > 0) this.handleInbox();
@@ -532,17 +516,19 @@ export class PartitionLifecycle {
       redirected: this.redirected,
       messages: this.messages,
       claims: this.claimsChanged,
-      pendingEntered: this.pendingEntered.size > 0 ? [...this.pendingEntered] : NO_ITEMS,
-      pendingLeft: this.pendingLeft,
+      ...this.pendingChanges(),
     };
-    if (this.pendingEntered.size > 0) this.pendingEntered = new Set();
-    if (this.pendingLeft.length > 0) this.pendingLeft = NO_ITEMS;
     if (this.claimsChanged.size > 0) this.claimsChanged = new Map();
     this.changed = new Set();
     this.removed = new Map();
     if (this.redirected.size > 0) this.redirected = new Map();
     if (this.messages.length > 0) this.messages = NO_MESSAGES;
     return out;
+  }
+
+  private pendingChanges(): { pendingEntered: readonly PendingItem[]; pendingLeft: readonly PendingItem[] } {
+    const { entered, left } = this.pending.takeChanges();
+    return { pendingEntered: entered, pendingLeft: left };
   }
 
   /** `pending: false` leaves the reorder buffer out (see PartitionCheckpoint.pending). */
@@ -642,27 +628,13 @@ export class PartitionLifecycle {
       return false;
     }
     const id = fnv1a(message.eventId);
-    if (message.kind === 'claim' && this.pendingIds.has(id)) return false;
-    this.buffer(message, id);
+    if (message.kind === 'claim' && this.pending.holds(message.eventId, id)) return false;
+    this.pending.push(message, id);
     return true;
   }
 
-  /** Into the reorder buffer; `id`: the FNV-1a hash of its event id. */
-  private buffer(item: PendingItem, id: number): void {
-    this.pending.push(item);
-    this.pendingIds.add(id);
-    this.pendingEntered.add(item);
-  }
-
   private drain(eventLimit: number, deadlineLimit: number): void {
-    for (let next = this.pending.peek(); next && next.occurredAt <= eventLimit; next = this.pending.peek()) {
-      this.pending.pop();
-      this.pendingIds.delete(fnv1a(next.eventId));
-      // Out of the buffer: its changelog record goes, if it was written (it outlived a takeOutput()).
-      if (this.pendingEntered.size === 0 || !this.pendingEntered.delete(next)) {
-        if (this.pendingLeft === NO_ITEMS) this.pendingLeft = [];
-        this.pendingLeft.push(next);
-      }
+    for (let next = this.pending.takeDue(eventLimit); next; next = this.pending.takeDue(eventLimit)) {
       this.apply(next);
       // A claim this partition sent itself is ordered with what is still buffered, not after all of it.
       while (this.inbox.length > 0) this.enqueue(this.inbox.shift()!);
@@ -672,17 +644,13 @@ export class PartitionLifecycle {
 
   private fireDeadlines(limit: number): void {
     if (limit > this.deadlineLimit) this.deadlineLimit = limit;
-    for (let at = this.deadlines.peekAt(); at !== undefined && at <= limit; at = this.deadlines.peekAt()) {
-      const id = this.deadlines.peekId()!;
+    for (let due = this.deadlines.takeDue(limit); due; due = this.deadlines.takeDue(limit)) {
+      const { id, at } = due;
       const s = this.customers.get(id);
-      this.deadlines.pop();
-      // The heap no longer holds this deadline: forget it was scheduled, or a customer whose deadline comes
-      // back to this very value (it left for a stage without one, and returned) would never be pushed again.
-      if (this.scheduled.get(id) === at) this.scheduled.delete(id);
       if (!s) continue;
       if (this.held.size > 0 && this.held.has(id)) {
         // Fired when the hold ends, from the limits its queue recorded; scheduled again then.
-        this.scheduled.delete(id);
+        this.deadlines.forget(id);
         continue;
       }
       if (this.rules.deadlineAt(s) !== at) continue; // stale: the customer did something since
@@ -704,14 +672,8 @@ export class PartitionLifecycle {
     if (fired || this.rules.inactivityReadsPAlive) this.schedule(s);
   }
 
-  /** Deadlines already in the heap, per customer: push only when it changes (stale entries are skipped). */
-  private readonly scheduled = new Map<string, number>();
-
   private schedule(s: CustomerState): void {
-    const at = this.rules.deadlineAt(s);
-    if (at === undefined || this.scheduled.get(s.id) === at) return;
-    this.scheduled.set(s.id, at);
-    this.deadlines.push(at, s.id);
+    this.deadlines.schedule(s);
   }
 
   private emit(
@@ -927,7 +889,7 @@ export class PartitionLifecycle {
         if (claim.occurredAt >= s.lastAppliedAt) this.fireCustomerDeadlines(s, claim.occurredAt);
         state = s;
         this.customers.delete(from);
-        this.scheduled.delete(from);
+        this.deadlines.forget(from);
         this.removed.set(from, s.sequence);
         this.changed.delete(from);
         for (const alias of s.mergedIds) if (alias !== into) this.redirect(alias, into);

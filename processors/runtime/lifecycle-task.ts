@@ -32,8 +32,8 @@ import {
   type HeldCustomer,
   type HeldItem,
   type PartitionCheckpoint,
-  type PendingItem,
 } from '../domain/partition';
+import type { PendingItem } from '../domain/reorder-buffer';
 
 /**
  * 2: a held customer (waiting for a handoff) is a changelog record of its own, kind 'partition' under

@@ -1,0 +1,83 @@
+/**
+ * A partition's reorder buffer: touchpoints waiting for the partition's clock (lanes.ts) to pass their
+ * event time, and claims and forwards from other partitions waiting for theirs. Items leave in (occurredAt,
+ * eventId) order, the order of the truth (schemas/lanes.ts `byEventTime`), whatever order they came in.
+ *
+ * It also tracks what entered and left since the runtime last asked, which is what the changelog's records
+ * of a large buffer add and remove (processors/runtime/changelog).
+ */
+import { byEventTime } from '../../schemas/lanes';
+import type { Touchpoint } from '../../schemas/touchpoint';
+import { fnv1a } from './customer';
+import { MinHeap } from './heap';
+import type { ForwardedTouchpoint, IdentityClaim } from './identity';
+
+/** What the reorder buffer holds: touchpoints, and claims and forwards from other partitions. */
+export type PendingItem = Touchpoint | IdentityClaim | ForwardedTouchpoint;
+
+const NO_ITEMS: PendingItem[] = [];
+
+export class ReorderBuffer {
+  private readonly heap = new MinHeap<PendingItem>(byEventTime);
+  /**
+   * The FNV-1a hashes of the buffered items' event ids: a touchpoint delivered twice, or a link's two claims
+   * (which share an id), are found here before they are buffered twice. A hash collision takes a distinct
+   * event for a duplicate: 2^-32 per pair, as customer.ts accepts for applied ids.
+   */
+  private readonly ids = new Set<number>();
+  /** Items buffered since the last takeChanges() and still buffered. */
+  private entered = new Set<PendingItem>();
+  /** Items buffered before the last takeChanges(), or restored, that have left since. */
+  private left: PendingItem[] = NO_ITEMS;
+
+  /** Restored items: they have records already, so they are not `entered`. */
+  restore(items: Iterable<PendingItem>): void {
+    for (const item of items) {
+      this.heap.push(item);
+      this.ids.add(fnv1a(item.eventId));
+    }
+  }
+
+  get size(): number {
+    return this.heap.size;
+  }
+
+  /** The items in the order they will leave. */
+  inOrder(): PendingItem[] {
+    return this.heap.toSortedArray();
+  }
+
+  /** Whether an item with this event id is buffered (`hash`: its FNV-1a hash, if known). */
+  holds(eventId: string, hash?: number): boolean {
+    return this.ids.size > 0 && this.ids.has(hash ?? fnv1a(eventId));
+  }
+
+  /** `hash`: the FNV-1a hash of its event id, if the caller has it already. */
+  push(item: PendingItem, hash: number = fnv1a(item.eventId)): void {
+    this.heap.push(item);
+    this.ids.add(hash);
+    this.entered.add(item);
+  }
+
+  /** Takes out the next item, if it is due at `limit` (event time), else undefined. */
+  takeDue(limit: number): PendingItem | undefined {
+    const next = this.heap.peek();
+    if (next === undefined || next.occurredAt > limit) return undefined;
+    this.heap.pop();
+    this.ids.delete(fnv1a(next.eventId));
+    // Out of the buffer: its changelog record goes, if it was written (it outlived a takeChanges()).
+    if (this.entered.size === 0 || !this.entered.delete(next)) {
+      if (this.left === NO_ITEMS) this.left = [];
+      this.left.push(next);
+    }
+    return next;
+  }
+
+  /** What entered (and is still here) and what left since the last call. */
+  takeChanges(): { entered: readonly PendingItem[]; left: readonly PendingItem[] } {
+    const changes = { entered: this.entered.size > 0 ? [...this.entered] : NO_ITEMS, left: this.left };
+    if (this.entered.size > 0) this.entered = new Set();
+    if (this.left.length > 0) this.left = NO_ITEMS;
+    return changes;
+  }
+}
