@@ -1,11 +1,14 @@
 /**
- * CSV rows as touchpoints, by a mapping file (`ciclo import csv <file> --mapping m.json`). Pure: text and
- * mapping in, touchpoints and rejected rows (with line and reason, naming the column) out.
+ * CSV rows as touchpoints, by a mapping file (`ciclo import csv <file> --mapping m.json`). Pure: a parsed
+ * row and the mapping in, a touchpoint or a rejection (with a reason naming the column) out.
  *
  * Event ids come from the rows: from the mapping's `eventId.columns` when the file has an identifying
- * column (an order id), else from a hash of the row's content and how many identical rows came before it,
- * so importing the same file twice, or the same rows in another order, gives the same ids.
+ * column (an order id), else from a hash of the row's content and its number among identical rows, so
+ * importing the same file twice, or the same rows in another order, gives the same ids. Such a row is a
+ * draft (rows.ts) whose group is the id it has as the first of its kind: identical rows meet in the sort
+ * and are numbered there.
  */
+import type { Options as CsvParseOptions } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { CicloError } from '../../infra/errors';
@@ -13,7 +16,7 @@ import { Context, TOUCHPOINT_TYPES, TouchpointSchema, type Touchpoint } from '..
 import { formatProblems, problemsOf, validateWith } from '../../schemas/validation';
 import { contentEventId, providerEventId } from '../collector/event-id';
 import { toMinorUnits } from '../collector/money';
-import type { RejectedRow } from './cdnow';
+import { mapAll, type DraftIds, type MappedRow, type RejectedRow, type SourceRow } from './rows';
 
 const Column = z.string().min(1, 'a column name must not be empty');
 const TouchpointTypeName = z.enum(TOUCHPOINT_TYPES as [string, ...string[]]);
@@ -82,6 +85,41 @@ export function parseCsvMapping(json: unknown, file: string): CsvMapping {
 }
 
 type Row = Record<string, string>;
+
+/** A parsed CSV record with its line (where it ends) and its text as written. */
+export interface CsvRow extends SourceRow {
+  readonly record: Row;
+}
+
+/** A row of a file without an id column, before it is numbered among identical rows. */
+export interface CsvDraft {
+  /** The touchpoint, its id that of the first of identical rows (n = 1). */
+  readonly touchpoint: Touchpoint;
+  readonly row: Row;
+}
+
+/** How csv-parse reads a file for a mapping, streaming or not (the same records either way). */
+export function csvParseOptions(mapping: CsvMapping): CsvParseOptions {
+  return {
+    columns: true,
+    delimiter: mapping.delimiter,
+    skip_empty_lines: true,
+    trim: false,
+    bom: true,
+    info: true,
+    raw: true,
+    relax_column_count: true,
+  };
+}
+
+/** A csv-parse record with `info` and `raw` as a row: its line and its text without the line break. */
+export function csvRowOf(parsed: unknown): CsvRow {
+  const { record, info } = parsed as { record: Row; info: { lines: number; raw?: string } };
+  return { record, line: info.lines, text: (info.raw ?? '').replace(/\r?\n$/, '') };
+}
+
+const contentId = (mapping: CsvMapping, row: Row, n: number): string =>
+  contentEventId('csv', { source: mapping.source, row, n });
 
 function timestamp(text: string, format: 'iso' | 'yyyymmdd' | 'epoch-ms' | 'epoch-s'): number | string {
   const t = text.trim();
@@ -152,43 +190,15 @@ function fieldValue(
   }
 }
 
-export function csvTouchpoints(
-  text: string,
-  mapping: CsvMapping,
-  receivedAt: number,
-): { touchpoints: Touchpoint[]; rejected: RejectedRow[]; rows: number } {
-  let records: { record: Row; info: { lines: number; raw?: string } }[];
-  try {
-    records = parse(text, {
-      columns: true,
-      delimiter: mapping.delimiter,
-      skip_empty_lines: true,
-      trim: false,
-      bom: true,
-      info: true,
-      raw: true,
-      relax_column_count: true,
-    }) as unknown as { record: Row; info: { lines: number; raw?: string } }[];
-  } catch (err) {
-    throw new CicloError('EVENT_INVALID', `the CSV file cannot be read: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  const touchpoints: Touchpoint[] = [];
-  const rejected: RejectedRow[] = [];
-  const seen = new Map<string, number>();
-
-  for (const { record: row, info } of records) {
-    const line = info.lines;
-    const raw = (info.raw ?? '').replace(/\r?\n$/, '');
-    const reject = (reason: string): void => void rejected.push({ line, text: raw, reason });
-
+/** The mapping of one row, by `mapping`; `receivedAt` is the import's. */
+export function csvRow(mapping: CsvMapping, receivedAt: number): (row: CsvRow) => MappedRow<CsvDraft> {
+  return ({ record: row }) => {
+    const rejected = (reason: string): MappedRow<CsvDraft> => ({ kind: 'rejected', reason });
     const type =
       typeof mapping.type === 'string' ? mapping.type : mapping.type.values[row[mapping.type.column] ?? ''];
     if (type === undefined) {
       const column = typeof mapping.type === 'string' ? '' : mapping.type.column;
-      reject(`column "${column}": "${row[column] ?? ''}" is not one of the mapped values`);
-      continue;
+      return rejected(`column "${column}": "${row[column] ?? ''}" is not one of the mapped values`);
     }
     const currency =
       typeof mapping.currency === 'string'
@@ -232,26 +242,18 @@ export function csvTouchpoints(
       const v = column === undefined ? undefined : row[column]?.trim();
       return v === '' ? undefined : v;
     };
-    if (reasons.length > 0) {
-      reject(reasons.join('; '));
-      continue;
-    }
+    if (reasons.length > 0) return rejected(reasons.join('; '));
 
     let eventId: string;
     if (mapping.eventId) {
       const parts = mapping.eventId.columns.map((c) => row[c]?.trim() ?? '');
-      if (parts.some((p) => p === '')) {
-        reject(
+      if (parts.some((p) => p === ''))
+        return rejected(
           `eventId: column(s) ${mapping.eventId.columns.map((c) => `"${c}"`).join(', ')} must not be empty`,
         );
-        continue;
-      }
       eventId = providerEventId(`csv:${mapping.source}`, type, ...parts);
     } else {
-      const key = JSON.stringify(row);
-      const n = (seen.get(key) ?? 0) + 1;
-      seen.set(key, n);
-      eventId = contentEventId('csv', { source: mapping.source, row, n });
+      eventId = contentId(mapping, row, 1);
     }
     const candidate = {
       eventId,
@@ -265,8 +267,45 @@ export function csvTouchpoints(
       payload,
     };
     const checked = validateWith(TouchpointSchema, candidate);
-    if (checked.ok) touchpoints.push(checked.value);
-    else reject(formatProblems(checked.problems));
+    if (!checked.ok) return rejected(formatProblems(checked.problems));
+    if (mapping.eventId) return { kind: 'touchpoint', touchpoint: checked.value, validated: true };
+    return {
+      kind: 'draft',
+      at: checked.value.occurredAt,
+      group: eventId,
+      draft: { touchpoint: checked.value, row },
+    };
+  };
+}
+
+/** Identical rows (one group) numbered 1, 2, ...: two identical rows are two events, not one. */
+export function csvIds(mapping: CsvMapping): DraftIds<CsvDraft> {
+  return {
+    idsFollowGroups: false,
+    touchpoints: (_group, drafts) =>
+      drafts.map((d, i) =>
+        i === 0 ? d.touchpoint : { ...d.touchpoint, eventId: contentId(mapping, d.row, i + 1) },
+      ),
+  };
+}
+
+/** A whole CSV text at once (tests, small files): touchpoints in the import's order, rejected rows. */
+export function csvTouchpoints(
+  text: string,
+  mapping: CsvMapping,
+  receivedAt: number,
+): { touchpoints: Touchpoint[]; rejected: RejectedRow[]; rows: number } {
+  let records: unknown[];
+  try {
+    records = parse(text, csvParseOptions(mapping));
+  } catch (err) {
+    throw csvUnreadable(err);
   }
-  return { touchpoints, rejected, rows: records.length };
+  return mapAll(records.map(csvRowOf), csvRow(mapping, receivedAt), receivedAt, csvIds(mapping));
+}
+
+export function csvUnreadable(err: unknown): CicloError {
+  return new CicloError('EVENT_INVALID', `the CSV file cannot be read: ${(err as Error).message}`, {
+    cause: err,
+  });
 }

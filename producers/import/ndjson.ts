@@ -1,0 +1,32 @@
+/**
+ * NDJSON touchpoints (one JSON object per line, as `ciclo simulate --out` writes them) as touchpoints:
+ * each line is validated against the contract and keeps its own event id and times. Pure.
+ */
+import { TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
+import { formatProblems, validateWith } from '../../schemas/validation';
+import { mapAll, type MappedRow, type RejectedRow, type SourceRow } from './rows';
+
+export function ndjsonRow(raw: string): MappedRow<never> {
+  if (!raw.trim()) return { kind: 'skipped' };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { kind: 'rejected', reason: 'not valid JSON' };
+  }
+  const checked = validateWith(TouchpointSchema, json);
+  return checked.ok
+    ? { kind: 'touchpoint', touchpoint: checked.value, validated: true }
+    : { kind: 'rejected', reason: formatProblems(checked.problems) };
+}
+
+/** A whole NDJSON text at once (tests, small files): touchpoints in the import's order, rejected rows. */
+export function ndjsonTouchpoints(
+  text: string,
+  receivedAt: number,
+): { touchpoints: Touchpoint[]; rejected: RejectedRow[]; rows: number } {
+  const rows: SourceRow[] = text
+    .split('\n')
+    .map((line, i) => ({ line: i + 1, text: line.replace(/\r$/, '') }));
+  return mapAll(rows, (row) => ndjsonRow(row.text), receivedAt);
+}
