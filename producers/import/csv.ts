@@ -12,11 +12,18 @@ import type { Options as CsvParseOptions } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { CicloError } from '../../infra/errors';
-import { Context, TOUCHPOINT_TYPES, TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
-import { formatProblems, problemsOf, validateWith } from '../../schemas/validation';
+import { Context, TOUCHPOINT_TYPES, type Touchpoint } from '../../schemas/touchpoint';
+import { formatProblems, problemsOf } from '../../schemas/validation';
 import { contentEventId, providerEventId } from '../collector/event-id';
 import { toMinorUnits } from '../collector/money';
-import { mapAll, type DraftIds, type MappedRow, type RejectedRow, type SourceRow } from './rows';
+import {
+  checkedTouchpoint,
+  mapAll,
+  type DraftIds,
+  type MappedRow,
+  type RejectedRow,
+  type SourceRow,
+} from './rows';
 
 const Column = z.string().min(1, 'a column name must not be empty');
 const TouchpointTypeName = z.enum(TOUCHPOINT_TYPES as [string, ...string[]]);
@@ -266,7 +273,7 @@ export function csvRow(mapping: CsvMapping, receivedAt: number): (row: CsvRow) =
       ...(context && Object.keys(context).length > 0 ? { context } : {}),
       payload,
     };
-    const checked = validateWith(TouchpointSchema, candidate);
+    const checked = checkedTouchpoint(candidate);
     if (!checked.ok) return rejected(formatProblems(checked.problems));
     if (mapping.eventId) return { kind: 'touchpoint', touchpoint: checked.value, validated: true };
     return {

@@ -2,9 +2,9 @@
  * NDJSON touchpoints (one JSON object per line, as `ciclo simulate --out` writes them) as touchpoints:
  * each line is validated against the contract and keeps its own event id and times. Pure.
  */
-import { TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
-import { formatProblems, validateWith } from '../../schemas/validation';
-import { mapAll, type MappedRow, type RejectedRow, type SourceRow } from './rows';
+import type { Touchpoint } from '../../schemas/touchpoint';
+import { formatProblems } from '../../schemas/validation';
+import { checkedTouchpoint, mapAll, type MappedRow, type RejectedRow, type SourceRow } from './rows';
 
 export function ndjsonRow(raw: string): MappedRow<never> {
   if (!raw.trim()) return { kind: 'skipped' };
@@ -14,7 +14,7 @@ export function ndjsonRow(raw: string): MappedRow<never> {
   } catch {
     return { kind: 'rejected', reason: 'not valid JSON' };
   }
-  const checked = validateWith(TouchpointSchema, json);
+  const checked = checkedTouchpoint(json);
   return checked.ok
     ? { kind: 'touchpoint', touchpoint: checked.value, validated: true }
     : { kind: 'rejected', reason: formatProblems(checked.problems) };
