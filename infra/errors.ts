@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   COLLECTOR_REFUSED: 'the collector refused events',
   COLLECTOR_UNAVAILABLE: 'the collector did not accept events in time',
   DATA_CONFLICT: 'data already stored conflicts with this run',
+  CHANGELOG_CORRUPT: "a record of the processor's changelog cannot be read",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

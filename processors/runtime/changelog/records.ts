@@ -1,0 +1,184 @@
+/**
+ * What each changelog record holds (docs/changelog-format.md), checked when it is read back: a record that
+ * does not fit stops the restore with CHANGELOG_CORRUPT naming the partition, the key and what is wrong,
+ * rather than restoring a state the fold would trip over later, far from the cause.
+ *
+ * The checks are of shape, not of business rules: what was written passed those when it was ingested. Objects
+ * keep fields they do not name (a newer version's), as the domain's `restoredState` does.
+ */
+import { z } from 'zod';
+import { CicloError } from '../../../infra/errors';
+import type { AppliedClaim, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
+import type { CustomerState } from '../../domain/customer';
+import type { ProfileHandoff } from '../../domain/identity';
+import type { PendingItem } from '../../domain/reorder-buffer';
+import { formatProblems, problemsOf } from '../../../schemas/validation';
+
+export const CHANGELOG_FORMAT_VERSION = 7;
+/** Every format this version reads (docs/changelog-format.md); a newer one is refused. */
+export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7]);
+
+const time = z.number();
+const lanes = z.record(z.string(), z.number()).optional();
+
+const customerState = z.looseObject({
+  id: z.string(),
+  mergedIds: z.array(z.string()),
+  firstSeenAt: time,
+  lastSeenAt: time,
+  lastAppliedAt: time,
+  orders: z.number(),
+  purchaseDays: z.array(z.number()),
+  netRevenueMinor: z.number(),
+  openTickets: z.array(z.string()),
+  stage: z.string(),
+  stageEnteredAt: time,
+  sequence: z.number().optional(),
+  applied: z.array(z.number()).optional(),
+});
+
+/** A touchpoint as the buffer keeps it: checked in full when it was ingested. */
+const touchpoint = z.looseObject({
+  eventId: z.string(),
+  type: z.string(),
+  occurredAt: time,
+  receivedAt: time,
+});
+
+const claim = z.looseObject({
+  kind: z.literal('claim'),
+  eventId: z.string(),
+  occurredAt: time,
+  linkEventId: z.string(),
+  from: z.string(),
+  into: z.string(),
+  insteadOf: z.string().optional(),
+  listed: z.array(z.string()).optional(),
+  toHomeOf: z.string().optional(),
+  hops: z.number().optional(),
+  lanes,
+});
+
+const forward = z.looseObject({
+  kind: z.literal('forward'),
+  eventId: z.string(),
+  occurredAt: time,
+  to: z.string(),
+  hops: z.number(),
+  touchpoint,
+  lanes,
+});
+
+const pendingItem = z.union([claim, forward, touchpoint.refine((v) => !('kind' in v), 'an unknown kind')]);
+
+const handoff = z.looseObject({
+  kind: z.literal('handoff'),
+  linkEventId: z.string(),
+  occurredAt: time,
+  from: z.string(),
+  into: z.string(),
+  state: customerState.nullable(),
+  hops: z.number().optional(),
+  lanes,
+});
+
+const heldItem = z.union([
+  z.looseObject({ tp: touchpoint, deadlinesBefore: z.number().nullable() }),
+  z.looseObject({ claim, deadlinesBefore: z.number().nullable() }),
+]);
+
+const held = z.looseObject({ id: z.string(), linkEventId: z.string(), queue: z.array(heldItem) });
+
+const appliedClaim = z.looseObject({ linkEventId: z.string(), into: z.string(), handedOver: z.boolean() });
+
+const redirect = z.looseObject({ into: z.string(), at: time.optional() });
+
+const checkpoint = z.looseObject({
+  watermark: z.number().nullable(),
+  lanes: z
+    .looseObject({
+      live: z.number().nullable(),
+      open: z.record(z.string(), z.number()),
+      closed: z.number().nullable(),
+      starts: z.record(z.string(), z.number()).optional(),
+      closedIds: z.array(z.string()).optional(),
+    })
+    .optional(),
+  pending: z.array(pendingItem).optional(),
+  held: z.array(held).optional(),
+  arrived: z.array(handoff).optional(),
+  deadlineLimit: z.number().nullable().optional(),
+});
+
+/** The changelog of `partition` holds a record that cannot be read. */
+export function changelogCorrupt(partition: number, key: string, what: string, cause?: unknown): CicloError {
+  return new CicloError(
+    'CHANGELOG_CORRUPT',
+    `changelog of partition ${partition}, record ${key}: ${what}. The processor cannot restore this ` +
+      'partition; see docs/changelog-format.md',
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/** Where a record is read: for the error, should it not fit. */
+export interface RecordPlace {
+  readonly partition: number;
+  readonly key: string;
+}
+
+function parsed<T>(schema: z.ZodType, json: string, place: RecordPlace, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw changelogCorrupt(place.partition, place.key, `${what} is not JSON`, err);
+  }
+  // JSON has no -Infinity: a clock not yet set was written as null (JSON.stringify's choice).
+  const result = schema.safeParse(value);
+  if (!result.success)
+    throw changelogCorrupt(
+      place.partition,
+      place.key,
+      `not ${what}: ${formatProblems(problemsOf(result.error))}`,
+    );
+  return result.data as T;
+}
+
+const orMinusInfinity = (t: number | null | undefined): number | undefined => (t === null ? -Infinity : t);
+
+export const readCustomerState = (json: string, place: RecordPlace): CustomerState =>
+  parsed<CustomerState>(customerState, json, place, "a customer's state");
+
+export const readRedirect = (json: string, place: RecordPlace): { into: string; at?: number } =>
+  parsed(redirect, json, place, 'a redirect');
+
+export const readAppliedClaim = (json: string, place: RecordPlace): AppliedClaim =>
+  parsed(appliedClaim, json, place, "a link's first claim");
+
+export const readHandoff = (json: string, place: RecordPlace): ProfileHandoff =>
+  parsed(handoff, json, place, 'a handoff');
+
+export const readHeld = (json: string, place: RecordPlace): HeldCustomer =>
+  parsed(held, json, place, 'a held customer');
+
+export const readHeldItem = (json: string, place: RecordPlace): HeldItem =>
+  parsed(heldItem, json, place, "a held customer's item");
+
+export const readPendingItem = (json: string, place: RecordPlace): PendingItem =>
+  parsed(pendingItem, json, place, 'a buffered item');
+
+/** The partition's checkpoint; clocks written as null (never set) come back as -Infinity. */
+export function readCheckpoint(json: string, place: RecordPlace): PartitionCheckpoint {
+  const c = parsed<PartitionCheckpoint & { watermark: number | null; deadlineLimit?: number | null }>(
+    checkpoint,
+    json,
+    place,
+    "the partition's checkpoint",
+  );
+  const deadlineLimit = orMinusInfinity(c.deadlineLimit);
+  return {
+    ...c,
+    watermark: orMinusInfinity(c.watermark)!,
+    ...(deadlineLimit !== undefined ? { deadlineLimit } : {}),
+  };
+}
