@@ -15,7 +15,7 @@ import { connectConsumer } from '../infra/kafka/consumer';
 import { connectProducer } from '../infra/kafka/producer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { loadModel } from '../processors/domain/model';
-import { canonicalOrder, replay } from '../processors/domain/replay';
+import { asImportRun, canonicalOrder, replay } from '../processors/domain/replay';
 import { CONTRACTS } from '../schemas/contracts';
 import { DEAD_LETTER_HEADERS, type StageChanged } from '../schemas/outputs';
 import { createSerde } from '../schemas/serde';
@@ -23,13 +23,16 @@ import { provisionTopicsAndSchemas } from '../schemas/provision';
 import { TOPICS, touchpointRecords, valueSubject, type TopicDefinition } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { CICLO_BIN, runCiclo } from './support/cli';
-import { journeys } from './support/journeys';
+import { clockVisits, journeys } from './support/journeys';
+import { importFile } from '../producers/import/import';
+import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
+import { freePort } from '../infra/stack/processes';
 import { eventually, testConfig, uniqueName } from './support/services';
 
 const { endpoints } = testConfig();
 const brokers = endpoints.kafka.brokers;
 const DAY = 86_400_000;
-const T0 = Date.UTC(2025, 0, 1);
+const T0 = Date.UTC(2012, 0, 1);
 
 /**
  * The topics under `prefix`, and their schemas registered, as `ciclo topics create` provisions a deployment
@@ -194,6 +197,37 @@ async function readStageChanges(prefix: string, expected: number): Promise<Stage
   await new Promise((r) => setTimeout(r, 3000)); // a duplicate would arrive now
   await consumer.stop();
   return seen;
+}
+
+/** The latest snapshot per customer of the five-stage model, once the topic is read to its end. */
+async function readSnapshots(prefix: string): Promise<Map<string, { orders: number }>> {
+  const registry = createAvroRegistry(endpoints.schemaRegistry.url);
+  const serde = await createSerde(
+    registry,
+    CONTRACTS.customerSnapshot,
+    valueSubject(`${prefix}.customer-snapshots`),
+  );
+  const latest = new Map<string, { orders: number }>();
+  let seen = 0;
+  const consumer = await connectConsumer({
+    brokers,
+    groupId: uniqueName(`${prefix}-snapshots`),
+    topics: [`${prefix}.customer-snapshots`],
+    fromBeginning: true,
+    commitOffsets: false,
+  });
+  await consumer.run(async (batch) => {
+    for (const m of batch) {
+      seen += 1;
+      if (!m.value) continue;
+      const d = await serde.decode(m.value);
+      if (d.ok) latest.set(d.value.customerId, d.value);
+    }
+  });
+  await eventually(() => Promise.resolve(seen > 0 ? true : undefined), 60_000, 'customer snapshots');
+  await new Promise((r) => setTimeout(r, 3000)); // the rest of the topic
+  await consumer.stop();
+  return latest;
 }
 
 describe('ciclo process', () => {
@@ -484,6 +518,148 @@ describe('ciclo process', () => {
     } finally {
       await stopProcess(first, 'SIGTERM');
       await stopProcess(second, 'SIGTERM');
+      await deleteTopics(prefix);
+    }
+  });
+
+  // Issue 18 (a): the truth for a set of touchpoints is its replay on one partition, sorted by event time.
+  // A pipeline that has processed a simulated year gets a second year of other customers, overlapping the
+  // first by half a year, imported from a file sorted by customer (as shop exports come), while its processor
+  // is SIGKILLed three times. Its lane keeps the first year's clock from firing the second year's customers'
+  // deadlines, and the first year's from being fired past the import: the stage changes are the truth for
+  // both years, none missing, none extra, none twice.
+  it('gives the truth when an overlapping year is imported in customer order into a running pipeline, across three SIGKILLs', async () => {
+    const prefix = uniqueName('it-eos-import');
+    await createTopics(prefix);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ciclo-import-'));
+    const start = Date.UTC(2023, 0, 1);
+    const year = simulate({ customers: 400, seed: 181, days: 365, start });
+    const later = simulate({ customers: 400, seed: 182, days: 365, start: start + 182 * DAY });
+    const end = Math.max(...later.map((tp) => tp.occurredAt)) + DAY;
+    // One visit on every partition at the end: each partition's input ends where the set does.
+    const second = [...later, ...clockVisits(end, 24)];
+    const truth = canonicalOrder(
+      replay(asImportRun('truth', [...year, ...second]), model, { partitions: 1, gracePeriodMs: 0 })
+        .stageChanges,
+    );
+    const afterFirst = replay(asImportRun('first', year), model, { partitions: 3, gracePeriodMs: 0 });
+    expect(truth.filter((c) => c.toStage === 'at_risk').length).toBeGreaterThan(30);
+    expect(truth.filter((c) => c.toStage === 'lapsed').length).toBeGreaterThan(10);
+    const keyOf = (tp: Touchpoint): string => tp.customerId ?? tp.anonymousId ?? '';
+    const writeFile = (name: string, events: Touchpoint[]): string => {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      return file;
+    };
+    const firstFile = writeFile('year.ndjson', year);
+    const secondFile = writeFile(
+      'later-by-customer.ndjson',
+      [...second].sort((a, b) =>
+        keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : a.occurredAt - b.occurredAt,
+      ),
+    );
+    const serde = await createSerde(
+      createAvroRegistry(endpoints.schemaRegistry.url),
+      CONTRACTS.touchpoint,
+      valueSubject(`${prefix}.touchpoints`),
+    );
+    const producer = await connectProducer({ brokers, clientId: `${prefix}-import` });
+    const importRun = (file: string) =>
+      importFile({
+        format: 'ndjson',
+        file,
+        producer,
+        serde,
+        topic: `${prefix}.touchpoints`,
+        receivedAt: Date.now(),
+        partitions: 3,
+        batchSize: 100,
+      });
+    let child = startProcessor(prefix);
+    try {
+      expect((await importRun(firstFile)).eventsProduced).toBe(year.length);
+      // The first year is processed before the second comes.
+      await readStageChanges(prefix, afterFirst.stageChanges.length);
+      const importing = importRun(secondFile);
+      for (const wait of [400, 1500, 2500]) {
+        await new Promise((r) => setTimeout(r, wait));
+        await stopProcess(child, 'SIGKILL');
+        child = startProcessor(prefix);
+      }
+      expect((await importing).eventsProduced).toBe(second.length);
+      const got = canonicalOrder(await readStageChanges(prefix, truth.length));
+      expect(got.length).toBe(truth.length);
+      expect(got).toEqual(truth);
+    } finally {
+      await producer.close();
+      await stopProcess(child, 'SIGTERM');
+      await deleteTopics(prefix);
+    }
+  });
+
+  // Issue 18 (c): a raw HTTP sender that retries a call with the same messageId and no timestamp gets a
+  // second receivedAt, so a second event time, for the same event: the processor counts it once.
+  it('counts a purchase retried with the same messageId and no timestamp once', async () => {
+    const prefix = uniqueName('it-eos-retry');
+    await createTopics(prefix);
+    const writeKey = uniqueName('key');
+    const port = await freePort();
+    const collector = spawn(
+      process.execPath,
+      [CICLO_BIN, 'collect', '--port', String(port), '--topic', `${prefix}.touchpoints`],
+      {
+        env: { ...process.env, CICLO_WRITE_KEYS: `shop:${writeKey}`, CICLO_LOG_LEVEL: 'warn' },
+        stdio: 'ignore',
+      },
+    );
+    children.add(collector);
+    const processor = startProcessor(prefix);
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await eventually(
+        async () => ((await fetch(`${base}/health`).catch(() => undefined))?.ok ? true : undefined),
+        60_000,
+        'collector health',
+      );
+      const customer = `${prefix}-buyer`;
+      const call = {
+        userId: customer,
+        messageId: `${prefix}-order-1`,
+        event: 'Order Completed',
+        properties: { order_id: `${prefix}-o1`, total: 25, currency: 'EUR' },
+      };
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${base}/v1/track`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+          },
+          body: JSON.stringify(call),
+        });
+        expect(res.status).toBe(202);
+        await new Promise((r) => setTimeout(r, 1200)); // the retry comes later: another receivedAt
+      }
+      // A visit after both, so that the customer's stage changes are all in when it shows up.
+      await produce(prefix, [
+        {
+          eventId: `${prefix}-later`,
+          type: 'PageViewed',
+          customerId: customer,
+          occurredAt: Date.now(),
+          receivedAt: Date.now(),
+          source: { kind: 'api', name: 'shop' },
+          payload: { path: '/' },
+        },
+      ]);
+      const changes = (await readStageChanges(prefix, 2)).filter((c) => c.customerId === customer);
+      // reach and conversion; a purchase counted twice would be a repeat purchase: retention.
+      expect(changes.map((c) => c.toStage)).toEqual(['reach', 'conversion']);
+      const snapshots = await readSnapshots(prefix);
+      expect(snapshots.get(customer)?.orders).toBe(1);
+    } finally {
+      await stopProcess(collector, 'SIGTERM');
+      await stopProcess(processor, 'SIGTERM');
       await deleteTopics(prefix);
     }
   });
