@@ -38,7 +38,10 @@ export function isLaneId(id: string): boolean {
 
 /** A new run id: the time it started and a random suffix, so that two runs started together differ. */
 export function newLaneId(now: number, random: () => number = Math.random): string {
-  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const suffix = Math.floor(random() * 36 ** 6)
     .toString(36)
     .padStart(6, '0');

@@ -25,7 +25,7 @@ import type { Touchpoint } from '../schemas/touchpoint';
 import { CICLO_BIN, runCiclo } from './support/cli';
 import { clockVisits, journeys } from './support/journeys';
 import { importFile } from '../producers/import/import';
-import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
+import { simulate } from '../producers/simulate/simulate';
 import { freePort } from '../infra/stack/processes';
 import { eventually, testConfig, uniqueName } from './support/services';
 
