@@ -35,17 +35,12 @@ import {
   type ProfileHandoff,
 } from './identity';
 import { Lanes, type LanesCheckpoint } from './lanes';
+import { LinkClaims, type AppliedClaim } from './link-claims';
+import { Redirects } from './redirects';
+import { StageChangeColumns } from './stage-changes';
 import type { StageModel } from './model';
 import { ReorderBuffer, type PendingItem } from './reorder-buffer';
-import {
-  enterStage,
-  inactivityReason,
-  ruleIndexOf,
-  ruleReason,
-  stageChanged,
-  type InactivityDeadline,
-  type RuleIndex,
-} from './rules';
+import { ruleIndexOf, ruleReason, type InactivityDeadline, type RuleIndex } from './rules';
 
 export interface PartitionOptions {
   /** How long (event time) to wait for out-of-order touchpoints before applying one. */
@@ -177,110 +172,6 @@ export interface PartitionOutput {
   readonly pendingLeft: readonly PendingItem[];
 }
 
-/**
- * How many first claims a partition remembers at most. An entry lives until the link's other claim comes,
- * which for a producer that writes no routing copy (schemas/topics.ts) is never: the oldest is forgotten
- * then, and its link's other claim, should it still come, is decided as if it were the first.
- */
-export const CLAIMS_LIMIT = 10_000;
-
-/**
- * Stage changes since the last takeOutput(), kept as columns and made into StageChanged records only when
- * taken. A partition can emit many changes between takes (a whole batch, or a replay); a few flat arrays
- * cost the garbage collector far less than as many records, each with its id string and arrays.
- */
-class StageChangeColumns {
-  private readonly customerIds: string[] = [];
-  private readonly sequences: number[] = [];
-  private readonly fromStages: (string | undefined)[] = [];
-  private readonly toStages: string[] = [];
-  private readonly ruleIds: string[] = [];
-  private readonly occurredAts: number[] = [];
-  /** The triggering touchpoint's id; undefined for an inactivity change, which none triggered. */
-  private readonly triggers: (string | undefined)[] = [];
-  /** The reason, or the inactivity deadline it is worded from (only if it is ever taken). */
-  private readonly reasons: (string | InactivityDeadline)[] = [];
-
-  /** Moves the customer to `to` (in place) and records the change. */
-  record(
-    s: CustomerState,
-    to: string,
-    ruleId: string,
-    at: number,
-    trigger: string | undefined,
-    reason: string | InactivityDeadline,
-  ): void {
-    this.fromStages.push(s.sequence === 0 ? undefined : s.stage);
-    enterStage(s, to, at);
-    this.customerIds.push(s.id);
-    this.sequences.push(s.sequence);
-    this.toStages.push(to);
-    this.ruleIds.push(ruleId);
-    this.occurredAts.push(at);
-    this.triggers.push(trigger);
-    this.reasons.push(reason);
-  }
-
-  /** The recorded changes, in order, as StageChanged records; the columns start over. */
-  take(model: StageModel): StageChanged[] {
-    const n = this.customerIds.length;
-    const out = new Array<StageChanged>(n);
-    for (let i = 0; i < n; i++) {
-      const trigger = this.triggers[i];
-      const reason = this.reasons[i]!;
-      out[i] = stageChanged(
-        model,
-        this.customerIds[i]!,
-        this.sequences[i]!,
-        this.fromStages[i],
-        this.toStages[i]!,
-        this.ruleIds[i]!,
-        this.occurredAts[i]!,
-        trigger === undefined ? [] : [trigger],
-        typeof reason === 'string' ? reason : inactivityReason(reason, model),
-      );
-    }
-    if (n > 0) {
-      this.customerIds.length = 0;
-      this.sequences.length = 0;
-      this.fromStages.length = 0;
-      this.toStages.length = 0;
-      this.ruleIds.length = 0;
-      this.occurredAts.length = 0;
-      this.triggers.length = 0;
-      this.reasons.length = 0;
-    }
-    return out;
-  }
-}
-
-/**
- * Other ids -> the customer they now belong to. A plain map: the string's hash that a lookup computes is
- * kept in the string by V8, so the lookup of the same id in `customers` that follows reuses it, and a miss
- * costs no more than one probe. (A bitmap of FNV-1a hashes in front of the map once answered misses, but
- * hashing in JS on every touchpoint cost more than the probe it saved.)
- */
-class Aliases {
-  private readonly map = new Map<string, string>();
-
-  get(id: string): string | undefined {
-    return this.map.get(id);
-  }
-
-  set(id: string, to: string): void {
-    this.map.set(id, to);
-  }
-}
-
-/** What the first of a link's two claims did at the source's home (identity.ts). */
-export interface AppliedClaim {
-  readonly linkEventId: string;
-  /** Where it redirected the source. */
-  readonly into: string;
-  /** Whether it handed a profile over. */
-  readonly handedOver: boolean;
-}
-
 const isTouchpoint = (item: PendingItem): item is Touchpoint =>
   (item as { kind?: string }).kind === undefined;
 
@@ -289,13 +180,10 @@ const claimIdOf = (linkEventId: string): string => `${linkEventId}/claim`;
 
 const NO_MESSAGES: IdentityMessage[] = [];
 
-/** How many redirects `resolve` follows at most: far more than a chain grows to, unless it is a loop. */
-const MAX_REDIRECT_STEPS = 64;
-
 export class PartitionLifecycle {
   readonly customers = new Map<string, CustomerState>();
   readonly counters: PartitionCounters = emptyCounters();
-  private readonly aliases = new Aliases();
+  private readonly redirects = new Redirects();
   private readonly pending = new ReorderBuffer();
   private readonly deadlines: DeadlineSchedule;
   private readonly rules: RuleIndex;
@@ -308,7 +196,6 @@ export class PartitionLifecycle {
   private readonly stageChanges = new StageChangeColumns();
   private changed = new Set<string>();
   private removed = new Map<string, number>();
-  private redirected = new Map<string, string>();
   private messages: IdentityMessage[] = NO_MESSAGES;
   /** Customers waiting for a handoff (identity.ts), by id. */
   private readonly held = new Map<string, HeldCustomer>();
@@ -316,19 +203,8 @@ export class PartitionLifecycle {
   private readonly arrived = new Map<string, ProfileHandoff>();
   /** Messages this partition sent to itself, handled before its next touchpoint. */
   private readonly inbox: IdentityMessage[] = [];
-  /**
-   * The last claim applied to each source id, until the link's other claim comes (a link's copy and its
-   * target's own claim both come here; applyClaim). In the order they were last set, at most CLAIMS_LIMIT;
-   * kept in the changelog (`claims` of takeOutput).
-   */
-  private readonly claimed = new Map<string, AppliedClaim>();
-  private claimsChanged = new Map<string, AppliedClaim | null>();
-  /**
-   * When a claim or redirect notice last re-pointed an id that lives here (event time), so that a notice of
-   * an earlier link does not undo a later one, and a notice of a later link wins over an earlier re-point,
-   * as on one partition. Kept with the id's redirect in the changelog (`redirectTimeOf`).
-   */
-  private readonly redirectedAt = new Map<string, number>();
+  /** First claims of links whose other claim has not come (link-claims.ts). */
+  private readonly claims = new LinkClaims();
 
   constructor(
     readonly model: StageModel,
@@ -355,10 +231,10 @@ export class PartitionLifecycle {
     // The ids a customer lists lead to it, unless the changelog says otherwise: an id that is a customer of
     // its own, or whose redirect record (written whenever an id is re-pointed) names another customer.
     for (const s of this.customers.values())
-      for (const id of s.mergedIds) if (!this.customers.has(id)) this.aliases.set(id, s.id);
-    for (const [id, into] of restored?.redirects ?? []) this.aliases.set(id, into);
-    for (const [id, at] of restored?.redirectTimes ?? []) this.redirectedAt.set(id, at);
-    for (const [from, claim] of restored?.claims ?? []) this.claimed.set(from, claim);
+      for (const id of s.mergedIds) if (!this.customers.has(id)) this.redirects.restore(id, s.id);
+    for (const [id, into] of restored?.redirects ?? []) this.redirects.restore(id, into);
+    for (const [id, at] of restored?.redirectTimes ?? []) this.redirects.restoreTime(id, at);
+    this.claims.restore(restored?.claims ?? []);
     const checkpoint = restored?.checkpoint;
     if (checkpoint) {
       this.lanes = checkpoint.lanes
@@ -513,15 +389,13 @@ export class PartitionLifecycle {
       stageChanges: this.stageChanges.take(this.model),
       changed: this.changed,
       removed: this.removed,
-      redirected: this.redirected,
+      redirected: this.redirects.takeChanged(),
       messages: this.messages,
-      claims: this.claimsChanged,
+      claims: this.claims.takeChanged(),
       ...this.pendingChanges(),
     };
-    if (this.claimsChanged.size > 0) this.claimsChanged = new Map();
     this.changed = new Set();
     this.removed = new Map();
-    if (this.redirected.size > 0) this.redirected = new Map();
     if (this.messages.length > 0) this.messages = NO_MESSAGES;
     return out;
   }
@@ -567,32 +441,8 @@ export class PartitionLifecycle {
     this.counters[reason] += 1;
   }
 
-  /**
-   * The customer an id belongs to now: the id itself, or where its redirects lead. Usually one step, since a
-   * customer handed on redirects the ids it lists (`mergedIds`) too; but the list keeps only the latest
-   * MERGED_IDS_LIMIT, so an id absorbed long ago can still point at a customer that was itself handed on,
-   * and the chain is followed. Such chains stay short (customer.ts keeps a merged customer's own id listed),
-   * so the cut after MAX_REDIRECT_STEPS only stops a loop.
-   */
   private resolve(id: string): string {
-    let to = this.aliases.get(id);
-    if (to === undefined) return id;
-    for (let steps = 1; steps < MAX_REDIRECT_STEPS; steps++) {
-      const next = this.aliases.get(to);
-      if (next === undefined) return to;
-      to = next;
-    }
-    return to;
-  }
-
-  /** Whether the redirects from `from` pass through `id` (which redirecting `id` to `from` would loop). */
-  private leadsThrough(from: string, id: string): boolean {
-    let to: string | undefined = from;
-    for (let steps = 0; to !== undefined && steps < MAX_REDIRECT_STEPS; steps++) {
-      if (to === id) return true;
-      to = this.aliases.get(to);
-    }
-    return false;
+    return this.redirects.resolve(id);
   }
 
   private isHome(id: string): boolean {
@@ -854,12 +704,12 @@ export class PartitionLifecycle {
       waiting.queue.push({ claim, deadlinesBefore: this.deadlineLimit });
       return;
     }
-    const first = this.claimed.size > 0 ? this.claimed.get(from) : undefined;
+    const first = this.claims.get(from);
     if (first !== undefined && first.linkEventId === claim.linkEventId) {
       // The link's other claim (identity.ts). The copy's, after the target's: the target's named the
       // customer, and decided. The target's, after a copy that handed nothing over: the copy decided on what
       // this partition knows of the id the link names, which may be out of date, so this one decides again.
-      this.forgetClaim(from);
+      this.claims.forget(from);
       if (claim.byLinkCopy === true) return;
       if (first.handedOver) {
         this.redirectHandedOver(from, into, first.into);
@@ -878,7 +728,7 @@ export class PartitionLifecycle {
       // are one customer already; handing it over and redirecting `from` would make two ids point at each
       // other, and the handoff would circle between them for ever. Only an answer, for a target that waits.
       this.answer(claim, null);
-      this.rememberClaim(from, { linkEventId: claim.linkEventId, into, handedOver: false });
+      this.claims.remember(from, { linkEventId: claim.linkEventId, into, handedOver: false });
       return;
     }
     let state: CustomerState | null = null;
@@ -900,28 +750,15 @@ export class PartitionLifecycle {
       conflictWith = current;
     }
     this.redirect(from, into, claim.occurredAt);
-    if (conflictWith !== undefined && this.aliases.get(from) === into)
+    if (conflictWith !== undefined && this.redirects.get(from) === into)
       this.sendConflictNotices(claim, conflictWith);
     this.answer(claim, state);
-    this.rememberClaim(from, { linkEventId: claim.linkEventId, into, handedOver: state !== null });
-  }
-
-  /** Remembers the first claim of a link on `from` (the latest last), forgetting the oldest past the limit. */
-  private rememberClaim(from: string, claim: AppliedClaim): void {
-    this.claimed.delete(from);
-    this.claimed.set(from, claim);
-    this.claimsChanged.set(from, claim);
-    if (this.claimed.size > CLAIMS_LIMIT) this.forgetClaim(this.claimed.keys().next().value!);
-  }
-
-  private forgetClaim(from: string): void {
-    this.claimed.delete(from);
-    this.claimsChanged.set(from, null);
+    this.claims.remember(from, { linkEventId: claim.linkEventId, into, handedOver: state !== null });
   }
 
   /** When a claim or redirect notice last re-pointed `id` (event time), if one did. */
   redirectTimeOf(id: string): number | undefined {
-    return this.redirectedAt.get(id);
+    return this.redirects.timeOf(id);
   }
 
   /**
@@ -932,7 +769,7 @@ export class PartitionLifecycle {
    * claim re-pointed it meanwhile.
    */
   private redirectHandedOver(from: string, into: string, named: string): void {
-    if (into !== named && this.aliases.get(from) === named && this.resolve(into) !== from)
+    if (into !== named && this.redirects.get(from) === named && this.resolve(into) !== from)
       this.redirect(from, into);
   }
 
@@ -965,7 +802,7 @@ export class PartitionLifecycle {
    * after it and re-points every id the absorbed profile lists. A re-point by a later link stays.
    */
   private applyRedirectNotice(notice: IdentityClaim, insteadOf: string): void {
-    const older = (id: string): boolean => (this.redirectedAt.get(id) ?? Infinity) < notice.occurredAt;
+    const older = (id: string): boolean => (this.redirects.timeOf(id) ?? Infinity) < notice.occurredAt;
     if (notice.toHomeOf !== undefined) {
       // A conflict at the id's home, which knew less than this partition: the id it joined leads here to the
       // customer it left (a link's copy names an id whose redirect lives elsewhere): it has not left at all.
@@ -978,13 +815,13 @@ export class PartitionLifecycle {
         if (hops <= MAX_FORWARD_HOPS)
           this.send({ ...notice, eventId: `${notice.eventId}/${hops}`, toHomeOf: joined, hops });
     }
-    if (this.aliases.get(notice.from) !== insteadOf && !older(notice.from)) return;
+    if (this.redirects.get(notice.from) !== insteadOf && !older(notice.from)) return;
     for (const id of [notice.from, ...(notice.listed ?? [])])
       if (
         id !== notice.into && // a profile's list can name the customer it merged into: never to itself
         !this.customers.has(id) && // a customer here is one of its own (its state would be lost)
         !(this.held.size > 0 && this.held.has(id)) &&
-        (this.aliases.get(id) === insteadOf || older(id)) &&
+        (this.redirects.get(id) === insteadOf || older(id)) &&
         this.resolve(notice.into) !== id
       ) {
         this.redirect(id, notice.into, notice.occurredAt);
@@ -1028,7 +865,7 @@ export class PartitionLifecycle {
   /**
    * A touchpoint that waited for customer `id`, applied after `id` was handed on: where its own id now leads,
    * or, when that id is unknown here (absorbed long ago, it is no longer in the customer's `mergedIds`, which
-   * a restore rebuilds the aliases from), where `id` leads. It was queued for `id`, so it belongs to
+   * a restore rebuilds the redirects from), where `id` leads. It was queued for `id`, so it belongs to
    * whoever `id` became.
    */
   private applyQueuedFor(id: string, tp: Touchpoint): void {
@@ -1054,10 +891,7 @@ export class PartitionLifecycle {
    */
   private redirect(id: string, into: string, at?: number): void {
     if (id === into || this.customers.has(id) || (this.held.size > 0 && this.held.has(id))) return;
-    if (this.leadsThrough(into, id)) return;
-    this.aliases.set(id, into);
-    this.redirected.set(id, into);
-    if (at !== undefined) this.redirectedAt.set(id, at);
+    this.redirects.point(id, into, at);
   }
 
   /**

@@ -10,7 +10,7 @@ import { CicloError, errorMessage } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { OutgoingMessage } from '../../infra/kafka/types';
 import type { ContractSerde } from '../../schemas/serde';
-import { LINK_COPY_HEADER, linkedIdOf, TOPICS, touchpointKey } from '../../schemas/topics';
+import { TOPICS, touchpointRecords } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { isContractChecked } from './check';
 
@@ -43,12 +43,9 @@ export async function publishTouchpoints(
       : await Promise.all(touchpoints.map((tp) => sink.serde.encode(tp)));
     for (let i = 0; i < touchpoints.length; i++) {
       const tp = touchpoints[i]!;
-      const key = touchpointKey(tp);
-      messages.push({ key, value: values[i]!, timestamp: tp.receivedAt });
       // A link also goes to the linked id's partition, as its routing copy (schemas/topics.ts).
-      const linked = linkedIdOf(tp);
-      if (linked !== undefined && linked !== key)
-        messages.push({ key: linked, value: values[i]!, timestamp: tp.receivedAt, headers: LINK_COPY });
+      for (const record of touchpointRecords(tp, values[i]!))
+        messages.push({ ...record, timestamp: tp.receivedAt });
     }
   } catch (err) {
     // Encoding needs the registry for the schema; an unreachable registry is as retriable as Kafka.
@@ -69,7 +66,6 @@ export async function publishTouchpoints(
 }
 
 const checkedAtTheEdge = (): boolean => true;
-const LINK_COPY = { [LINK_COPY_HEADER]: '1' };
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -8,7 +8,8 @@
  */
 import { z } from 'zod';
 import { CicloError } from '../../../infra/errors';
-import type { AppliedClaim, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
+import type { AppliedClaim } from '../../domain/link-claims';
+import type { HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
 import type { CustomerState } from '../../domain/customer';
 import type { ProfileHandoff } from '../../domain/identity';
 import type { PendingItem } from '../../domain/reorder-buffer';
