@@ -298,7 +298,10 @@ export class PartitionLifecycle {
     const owner = this.customers.get(id);
     // By event id alone: a sender that retries without a timestamp gets another receivedAt, and so another
     // event time, for the same event.
-    if (this.pending.holds(tp.eventId) || (owner !== undefined && hasApplied(owner, tp.eventId))) {
+    if (
+      this.pending.holds(tp.eventId) ||
+      (owner !== undefined && hasApplied(owner, tp.eventId, tp.occurredAt))
+    ) {
       this.counters.duplicates += 1;
       return 'duplicate';
     }
@@ -551,7 +554,7 @@ export class PartitionLifecycle {
       return;
     }
     const s = this.customers.get(id);
-    if (s && hasApplied(s, item.eventId)) {
+    if (s && hasApplied(s, item.eventId, item.occurredAt)) {
       this.counters.duplicates += 1;
       return;
     }
@@ -581,7 +584,7 @@ export class PartitionLifecycle {
       return;
     }
     const s = this.customers.get(id);
-    if (s && hasApplied(s, f.eventId)) {
+    if (s && hasApplied(s, f.eventId, f.occurredAt)) {
       this.counters.duplicates += 1;
       return;
     }
@@ -1006,7 +1009,7 @@ export class PartitionLifecycle {
         return;
       }
       const tp = item.tp;
-      if (hasApplied(s, tp.eventId)) {
+      if (hasApplied(s, tp.eventId, tp.occurredAt)) {
         this.counters.duplicates += 1;
         continue;
       }
