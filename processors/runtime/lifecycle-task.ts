@@ -23,11 +23,11 @@ import {
 } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { toSnapshot } from '../domain/customer';
-import { addresseeOf, homePartitionOf, type IdentityMessage } from '../domain/identity';
+import { addresseeOf, homePartitionOf } from '../domain/identity';
 import type { StageModel } from '../domain/model';
 import { PartitionLifecycle } from '../domain/partition';
 import { changelogKey } from './changelog/keys';
-import { CHANGELOG_FORMAT_VERSION } from './changelog/records';
+import { CHANGELOG_FORMAT_VERSION, changelogCorrupt, readIdentityMessage } from './changelog/records';
 import { restoreChangelog } from './changelog/restore';
 import { ChangelogWriter, PENDING_INLINE_BYTES } from './changelog/writer';
 import { noteNotable } from './outcomes';
@@ -238,10 +238,16 @@ export function createLifecycleTask(
       for (const m of messages) {
         if (m.topic === topics.identity) {
           // Written by this processor, so it decodes; a record that does not is a bug worth stopping on.
+          const place = { partition, key: `${m.topic}@${m.offset}` };
           const decoded = m.value ? await serdes.identity.decode(m.value) : undefined;
-          if (!decoded?.ok) throw new Error(`identity message at offset ${m.offset} cannot be read`);
+          if (!decoded?.ok)
+            throw changelogCorrupt(
+              partition,
+              place.key,
+              `its envelope cannot be read${decoded ? `: ${decoded.error}` : ''}`,
+            );
           if (decoded.value.modelId !== model.id) continue; // another model's processor
-          p.receive(JSON.parse(decoded.value.state) as IdentityMessage);
+          p.receive(readIdentityMessage(decoded.value.state, place));
           continue;
         }
         const marker = laneControlOf(m.headers);

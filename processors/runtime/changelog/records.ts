@@ -11,7 +11,7 @@ import { CicloError } from '../../../infra/errors';
 import type { AppliedClaim } from '../../domain/link-claims';
 import type { HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
 import type { CustomerState } from '../../domain/customer';
-import type { ProfileHandoff } from '../../domain/identity';
+import type { IdentityMessage, ProfileHandoff } from '../../domain/identity';
 import type { PendingItem } from '../../domain/reorder-buffer';
 import { formatProblems, problemsOf } from '../../../schemas/validation';
 
@@ -111,6 +111,8 @@ const checkpoint = z.looseObject({
   deadlineLimit: z.number().nullable().optional(),
 });
 
+const identityMessage = z.union([claim, forward, handoff]);
+
 /** The changelog of `partition` holds a record that cannot be read. */
 export function changelogCorrupt(partition: number, key: string, what: string, cause?: unknown): CicloError {
   return new CicloError(
@@ -146,6 +148,13 @@ function parsed<T>(schema: z.ZodType, json: string, place: RecordPlace, what: st
 }
 
 const orMinusInfinity = (t: number | null | undefined): number | undefined => (t === null ? -Infinity : t);
+
+/**
+ * A message between the processor's partitions (the identity topic is the processor's own, as the changelog
+ * is): `place` names the identity topic's partition and the offset.
+ */
+export const readIdentityMessage = (json: string, place: RecordPlace): IdentityMessage =>
+  parsed(identityMessage, json, place, 'an identity message');
 
 export const readCustomerState = (json: string, place: RecordPlace): CustomerState =>
   parsed<CustomerState>(customerState, json, place, "a customer's state");
