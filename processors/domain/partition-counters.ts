@@ -1,0 +1,44 @@
+/** What a partition counts of its input: every outcome of ingesting a record, and of the identity protocol. */
+export interface PartitionCounters {
+  accepted: number;
+  applied: number;
+  duplicates: number;
+  ignored: number;
+  /**
+   * Touchpoints applied out of their customer's order (the sum of the two below): the one case where the
+   * outcome can differ from the truth (docs/event-time.md).
+   */
+  late: number;
+  /** Older than a touchpoint already applied to the same customer. */
+  lateBehindCustomer: number;
+  /** Older than an inactivity change that already fired for the customer (it was not inactive then). */
+  lateBehindInactivity: number;
+  /** Event times that ran ahead of their record's timestamp and were bounded (event-time.ts). */
+  clamped: number;
+  /** Records of an import lane that is not open here (never opened, or closed): taken as live traffic. */
+  unopenedLane: number;
+  merges: number;
+  stageChanges: number;
+  /** Links to an id that already belonged to another customer: re-pointed, not merged. */
+  identityConflicts: number;
+  /** Touchpoints sent on to the partition of the customer their id now belongs to. */
+  forwarded: number;
+}
+
+export function emptyCounters(): PartitionCounters {
+  return {
+    accepted: 0,
+    applied: 0,
+    duplicates: 0,
+    ignored: 0,
+    late: 0,
+    lateBehindCustomer: 0,
+    lateBehindInactivity: 0,
+    clamped: 0,
+    unopenedLane: 0,
+    merges: 0,
+    stageChanges: 0,
+    identityConflicts: 0,
+    forwarded: 0,
+  };
+}
