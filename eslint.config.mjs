@@ -42,6 +42,37 @@ export default tseslint.config(
     },
   },
   { files: ['infra/kafka/**'], rules: { 'no-restricted-imports': 'off' } },
+  // The pure domain (the fold, stage rules, lanes, identity, CLV math) does no I/O: Kafka, the registry,
+  // ClickHouse, HTTP and the runtime are reached only through the adapters around it.
+  {
+    files: ['processors/domain/**/*.ts', 'projections/clv/**/*.ts'],
+    ignores: ['**/*.spec.ts', 'projections/clv/refit.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['kafkajs', '@clickhouse/client', 'fastify', 'node:http', 'node:net', 'pino'].map(
+            (name) => ({
+              name,
+              message: 'the pure domain does no I/O: put this in an adapter (processors/runtime, infra/)',
+            }),
+          ),
+          patterns: [
+            {
+              group: [
+                '**/infra/kafka/**',
+                '**/infra/registry/**',
+                '**/infra/clickhouse/**',
+                '**/infra/stack/**',
+                '**/runtime/**',
+              ],
+              message: 'the pure domain does no I/O: put this in an adapter (processors/runtime, infra/)',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.spec.ts', 'test/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/unbound-method': 'off' },

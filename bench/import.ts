@@ -19,6 +19,7 @@ import { importFile, type ImportProgress } from '../producers/import/import';
 import { CONTRACTS } from '../schemas/contracts';
 import { isLaneControl } from '../schemas/lanes';
 import { createSerde } from '../schemas/serde';
+import { seededRandom } from '../producers/simulate/simulate';
 
 const ORDERS_PER_CUSTOMER = 10;
 const DAY = 24 * 3600 * 1000;
@@ -35,17 +36,7 @@ export interface ImportFigures {
   readonly laneControlRecords: number;
 }
 
-/** A small deterministic generator (mulberry32): the same file every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** Writes `rows` orders, customer by customer, a chunk at a time (the generator holds one chunk). */
 export function writeOrdersCsv(file: string, rows: number, now: number): void {

@@ -1,65 +1,6 @@
-/** A binary min-heap: the reorder buffer and the inactivity deadlines are both "next by time". */
-export class MinHeap<T> {
-  private readonly items: T[] = [];
-  constructor(private readonly compare: (a: T, b: T) => number) {}
+import { MinHeap } from '../../infra/min-heap';
 
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): T | undefined {
-    return this.items[0];
-  }
-
-  push(item: T): void {
-    const a = this.items;
-    // Sift up by moving parents down into the hole, then place the item once.
-    let i = a.length;
-    a.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = a[parent]!;
-      if (this.compare(item, p) >= 0) break;
-      a[i] = p;
-      i = parent;
-    }
-    a[i] = item;
-  }
-
-  pop(): T | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    const n = a.length;
-    if (n > 0 && last !== undefined) {
-      // Sift down by moving the smaller child up into the hole, then place `last` once.
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        let m = l;
-        let child = a[l]!;
-        if (r < n) {
-          const right = a[r]!;
-          if (this.compare(right, child) < 0) {
-            m = r;
-            child = right;
-          }
-        }
-        if (this.compare(child, last) >= 0) break;
-        a[i] = child;
-        i = m;
-      }
-      a[i] = last;
-    }
-    return top;
-  }
-
-  toSortedArray(): T[] {
-    return [...this.items].sort(this.compare);
-  }
-}
+export { MinHeap };
 
 /**
  * The inactivity deadlines: a MinHeap of (at, customer id) by time, then id, laid out as two parallel

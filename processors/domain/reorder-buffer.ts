@@ -9,7 +9,7 @@
 import { byEventTime } from '../../schemas/lanes';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { fnv1a } from './customer';
-import { MinHeap } from './heap';
+import { MinHeap } from '../../infra/min-heap';
 import type { ForwardedTouchpoint, IdentityClaim } from './identity';
 
 /** What the reorder buffer holds: touchpoints, and claims and forwards from other partitions. */

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MinHeap } from './min-heap';
+import { MinHeap } from '../../infra/min-heap';
 
 /** What is sorted: an event time, a key that orders items of the same time, and opaque bytes. */
 export interface SortItem {

@@ -2,19 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { compareSortItems, ExternalSorter, type SortItem } from './external-sort';
-import { MinHeap } from './min-heap';
+import { MinHeap } from '../../infra/min-heap';
+import { seededRandom } from '../simulate/simulate';
 
-/** A small deterministic generator (mulberry32), so a failing order can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const tmpDirs: string[] = [];
 function tmpDir(): string {

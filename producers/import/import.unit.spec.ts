@@ -20,22 +20,14 @@ import { cdnowTouchpoints } from './cdnow';
 import { csvTouchpoints, parseCsvMapping, type CsvMapping } from './csv';
 import { importFile, type ImportOptions, type LaneEvent } from './import';
 import { byEventTime } from './rows';
+import { seededRandom } from '../simulate/simulate';
 
 const RECEIVED = Date.parse('2026-12-01T00:00:00Z');
 const DAY = 24 * 3600 * 1000;
 const LANE = 'import-20261201T000000Z-test01';
 const TOPIC = 'spec.touchpoints';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 function shuffled<T>(list: readonly T[], seed: number): T[] {
   const random = rng(seed);
   const out = [...list];
