@@ -14,7 +14,7 @@
  *   are not ordered, and the grace period is how long the processor waits for stragglers. It holds the others
  *   back only once it has carried a record (a pipeline fed by imports alone has no live clock to wait for).
  * - An import lane is ordered (the import sorts by event time, producers/import): its watermark is the newest
- *   event time it has carried, and what is older than that is complete. Until its first record arrives here,
+ *   event time it has carried, and nothing older will come. Until its first record arrives here,
  *   the start time its open marker announced stands for it.
  * - Once every lane that holds the clock back is closed, the clock is the newest event time of any lane.
  *
@@ -32,7 +32,7 @@ export type LaneOfRecord = 'live' | 'import' | 'unopened';
 export interface LanesCheckpoint {
   /** The newest event time of the live lane (-Infinity: none yet, written as null in JSON). */
   readonly live: number | null;
-  /** Open import lanes: run id -> newest event time carried, or the start its open marker announced. */
+  /** Open import lanes: run id -> newest event time carried, or 1 ms before the start its open marker announced. */
   readonly open: Readonly<Record<string, number>>;
   /** The newest event time of lanes closed since (-Infinity: none, written as null). */
   readonly closed: number | null;
@@ -93,7 +93,8 @@ export class Lanes {
    */
   open(lane: string, startsAt: number): void {
     if (this.imports.has(lane) || this.closedIds.has(lane)) return;
-    this.imports.set(lane, startsAt);
+    // Until its first record, the lane has carried nothing at its start: what is older than it is complete.
+    this.imports.set(lane, startsAt - 1);
     this.starts.set(lane, startsAt);
   }
 
@@ -180,11 +181,12 @@ export class Lanes {
 
   /**
    * The lowest watermark of the open import lanes (Infinity: none). An import's next record can carry the
-   * same time as its last one, so what is complete is strictly older: its newest time less 1 ms.
+   * same time as its last one, but not an earlier one, and it is sorted by event id after it: a record at
+   * the lane's newest time can be applied at once, as the truth applies it before the next.
    */
   private importsLimit(): number {
     let limit = Infinity;
-    for (const at of this.imports.values()) if (at - 1 < limit) limit = at - 1;
+    for (const at of this.imports.values()) if (at < limit) limit = at;
     return limit;
   }
 }
