@@ -4,7 +4,7 @@ import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
 import { createLogger } from '../../infra/log';
 import { DEFAULT_MODEL_ID, loadModel } from '../../processors/domain/model';
-import { startLifecycleProcessor } from '../../processors/runtime/start';
+import { LANE_LEASE_MS, startLifecycleProcessor } from '../../processors/runtime/start';
 
 export function registerProcessCommand(program: Command, getConfig: () => CicloConfig): void {
   program
@@ -17,62 +17,82 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
       'apply buffered touchpoints after this long without input (wall time)',
       '2000',
     )
+    .option(
+      '--lane-lease <ms>',
+      'close an import lane that carried no record for this long (an import that died; wall time of the records)',
+      String(LANE_LEASE_MS),
+    )
     .option('--topics-prefix <prefix>', 'for tests: use <prefix>.touchpoints etc. instead of ciclo.*')
-    .action(async (opts: { model: string; grace: string; idleFlush: string; topicsPrefix?: string }) => {
-      const config = getConfig();
-      const grace = Number(opts.grace);
-      const idle = Number(opts.idleFlush);
-      if (!Number.isFinite(grace) || grace < 0)
-        throw new CicloError('CONFIG_INVALID', `--grace must be milliseconds >= 0, got "${opts.grace}"`);
-      if (!Number.isFinite(idle) || idle < 0)
-        throw new CicloError(
-          'CONFIG_INVALID',
-          `--idle-flush must be milliseconds >= 0, got "${opts.idleFlush}"`,
-        );
-      const model = loadModel(opts.model);
-      const log = createLogger({ level: config.logLevel, name: 'processor' });
-      const p = opts.topicsPrefix;
-      // Listening before starting: a Ctrl-C or SIGTERM during startup (joining, restoring) stops the processor
-      // cleanly, leaving the group at once, instead of killing it, which would make the other instances wait
-      // a session timeout for its partitions.
-      const stopRequest = new AbortController();
-      const stopRequested = new Promise<string>((resolve) => {
-        const onSignal = (signal: NodeJS.Signals): void => {
-          stopRequest.abort();
-          resolve(signal);
-        };
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-      });
-      const processor = await startLifecycleProcessor({
-        endpoints: config.endpoints,
-        model,
-        gracePeriodMs: grace,
-        idleFlushMs: idle,
-        log,
-        ...(p
-          ? {
-              topics: {
-                touchpoints: `${p}.touchpoints`,
-                identity: `${p}.lifecycle-identity`,
-                stageChanges: `${p}.stage-changes`,
-                customerSnapshots: `${p}.customer-snapshots`,
-                changelog: `${p}.lifecycle-state`,
-                deadLetter: `${p}.touchpoints.dlq`,
-              },
-              groupId: `${p}-processor-${model.id}`,
-            }
-          : {}),
-        signal: stopRequest.signal,
-      });
-      if (!stopRequest.signal.aborted)
-        log.info({ model: model.id, version: model.version }, 'processor started');
-      const reason = await Promise.race([
-        stopRequested,
-        processor.crashed.then((err) => `crash: ${err.message}`),
-      ]);
-      await processor.stop();
-      log.info({ reason }, 'processor stopped');
-      if (reason.startsWith('crash')) process.exitCode = 1;
-    });
+    .action(
+      async (opts: {
+        model: string;
+        grace: string;
+        idleFlush: string;
+        laneLease: string;
+        topicsPrefix?: string;
+      }) => {
+        const config = getConfig();
+        const grace = Number(opts.grace);
+        const idle = Number(opts.idleFlush);
+        if (!Number.isFinite(grace) || grace < 0)
+          throw new CicloError('CONFIG_INVALID', `--grace must be milliseconds >= 0, got "${opts.grace}"`);
+        if (!Number.isFinite(idle) || idle < 0)
+          throw new CicloError(
+            'CONFIG_INVALID',
+            `--idle-flush must be milliseconds >= 0, got "${opts.idleFlush}"`,
+          );
+        const laneLeaseMs = Number(opts.laneLease);
+        if (!Number.isFinite(laneLeaseMs) || laneLeaseMs <= 0)
+          throw new CicloError(
+            'CONFIG_INVALID',
+            `--lane-lease must be milliseconds > 0, got "${opts.laneLease}"`,
+          );
+        const model = loadModel(opts.model);
+        const log = createLogger({ level: config.logLevel, name: 'processor' });
+        const p = opts.topicsPrefix;
+        // Listening before starting: a Ctrl-C or SIGTERM during startup (joining, restoring) stops the processor
+        // cleanly, leaving the group at once, instead of killing it, which would make the other instances wait
+        // a session timeout for its partitions.
+        const stopRequest = new AbortController();
+        const stopRequested = new Promise<string>((resolve) => {
+          const onSignal = (signal: NodeJS.Signals): void => {
+            stopRequest.abort();
+            resolve(signal);
+          };
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+        });
+        const processor = await startLifecycleProcessor({
+          endpoints: config.endpoints,
+          model,
+          gracePeriodMs: grace,
+          idleFlushMs: idle,
+          laneLeaseMs,
+          log,
+          ...(p
+            ? {
+                topics: {
+                  touchpoints: `${p}.touchpoints`,
+                  identity: `${p}.lifecycle-identity`,
+                  stageChanges: `${p}.stage-changes`,
+                  customerSnapshots: `${p}.customer-snapshots`,
+                  changelog: `${p}.lifecycle-state`,
+                  deadLetter: `${p}.touchpoints.dlq`,
+                },
+                groupId: `${p}-processor-${model.id}`,
+              }
+            : {}),
+          signal: stopRequest.signal,
+        });
+        if (!stopRequest.signal.aborted)
+          log.info({ model: model.id, version: model.version }, 'processor started');
+        const reason = await Promise.race([
+          stopRequested,
+          processor.crashed.then((err) => `crash: ${err.message}`),
+        ]);
+        await processor.stop();
+        log.info({ reason }, 'processor stopped');
+        if (reason.startsWith('crash')) process.exitCode = 1;
+      },
+    );
 }

@@ -218,4 +218,82 @@ describe('event time: the stage changes are the truth, whatever the order of arr
     expect(p.counters.late).toBe(0);
     expect(canonicalOrder(changes)).toEqual(truthOf([...live, ...history], model));
   });
+
+  it('an import that died without closing its lane holds the clock for its lease, then is closed and counted', () => {
+    const model = loadModel('five-stage');
+    const MIN = 60_000;
+    const t0 = Date.UTC(2026, 0, 1);
+    const visit = (id: string, customerId: string, at: number): Touchpoint => ({
+      eventId: id,
+      type: 'PageViewed',
+      customerId,
+      occurredAt: at,
+      receivedAt: at,
+      source: { kind: 'api', name: 'test' },
+      payload: { path: '/' },
+    });
+    const p = new PartitionLifecycle(model, { gracePeriodMs: 0, laneLeaseMs: 10 * MIN });
+    p.mark({ kind: 'open', lane: 'dies', startsAt: t0 - 30 * DAY }, t0);
+    p.ingest(visit('h1', 'old', t0 - 30 * DAY), { lane: 'dies', recordTimestamp: t0 + MIN });
+    // Live traffic keeps coming; the import writes nothing more: its lane still holds the clock.
+    for (let m = 2; m <= 10; m++)
+      p.ingest(visit(`l${m}`, `live-${m}`, t0 + m * MIN), { recordTimestamp: t0 + m * MIN });
+    expect(p.bufferedItems).toBe(9);
+    expect(p.openLanes).toBe(1);
+    // A checkpoint keeps when the lane was last seen.
+    const restored = new PartitionLifecycle(
+      model,
+      { gracePeriodMs: 0, laneLeaseMs: 10 * MIN },
+      {
+        checkpoint: p.checkpoint(),
+        customers: p.customers.values(),
+      },
+    );
+    for (const q of [p, restored]) {
+      q.ingest(visit('l12', 'live-12', t0 + 12 * MIN), { recordTimestamp: t0 + 12 * MIN });
+      expect(q.counters.lanesExpired).toBe(1);
+      expect(q.openLanes).toBe(0);
+      expect(q.bufferedItems).toBe(0);
+      // A record of the lane that comes after all is taken as live traffic, and counted.
+      q.ingest(visit('h2', 'old', t0 - 29 * DAY), { lane: 'dies', recordTimestamp: t0 + 13 * MIN });
+      expect(q.counters.unopenedLane).toBe(1);
+    }
+  });
+
+  it('an import that keeps writing keeps its lane, however long it runs', () => {
+    const model = loadModel('five-stage');
+    const MIN = 60_000;
+    const t0 = Date.UTC(2026, 0, 1);
+    const p = new PartitionLifecycle(model, { gracePeriodMs: 0, laneLeaseMs: 10 * MIN });
+    p.mark({ kind: 'open', lane: 'slow', startsAt: t0 - 100 * DAY }, t0);
+    for (let m = 1; m <= 60; m++) {
+      const at = t0 + m * MIN;
+      p.ingest(
+        {
+          eventId: `h${m}`,
+          type: 'PageViewed',
+          customerId: `c${m % 5}`,
+          occurredAt: t0 - 100 * DAY + m * DAY,
+          receivedAt: at,
+          source: { kind: 'api', name: 'test' },
+          payload: { path: '/' },
+        },
+        { lane: 'slow', recordTimestamp: at },
+      );
+      p.ingest(
+        {
+          eventId: `l${m}`,
+          type: 'PageViewed',
+          customerId: `live-${m}`,
+          occurredAt: at,
+          receivedAt: at,
+          source: { kind: 'api', name: 'test' },
+          payload: { path: '/' },
+        },
+        { recordTimestamp: at },
+      );
+    }
+    expect(p.counters.lanesExpired).toBe(0);
+    expect(p.openLanes).toBe(1);
+  });
 });

@@ -20,7 +20,8 @@
  *
  * When the input is quiet (`idleLimit`), the live lane no longer holds anything back: there is nothing it
  * is about to deliver. Open import lanes still do: a slow import is not a finished one. An abandoned import
- * holds its partitions back until `ciclo import --abort <run>` closes its lane.
+ * holds its partitions back until `ciclo import --abort <run>` closes its lane, or until its lease runs out
+ * (`expire`): no record of its own here for that long, by the Kafka timestamps of the records that did come.
  *
  * Pure: times come from the records.
  */
@@ -40,6 +41,8 @@ export interface LanesCheckpoint {
   readonly starts?: Readonly<Record<string, number>>;
   /** The ids of the lanes closed here last (at most CLOSED_LANES_KEPT), oldest first. */
   readonly closedIds?: readonly string[];
+  /** Open import lanes: run id -> the Kafka timestamp of its latest record or marker here (`expire`). */
+  readonly seen?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -57,6 +60,7 @@ export class Lanes {
   private readonly starts = new Map<string, number>();
   private closedNewest = -Infinity;
   private readonly closedIds = new Set<string>();
+  private readonly seen = new Map<string, number>();
 
   constructor(private readonly gracePeriodMs: number) {}
 
@@ -66,6 +70,7 @@ export class Lanes {
     for (const [id, at] of Object.entries(checkpoint.open)) lanes.imports.set(id, at);
     for (const [id, at] of Object.entries(checkpoint.starts ?? {})) lanes.starts.set(id, at);
     for (const id of checkpoint.closedIds ?? []) lanes.closedIds.add(id);
+    for (const [id, at] of Object.entries(checkpoint.seen ?? {})) lanes.seen.set(id, at);
     lanes.closedNewest = orMinus(checkpoint.closed);
     return lanes;
   }
@@ -84,6 +89,7 @@ export class Lanes {
       closed: orNull(this.closedNewest),
       ...(this.starts.size > 0 ? { starts: Object.fromEntries(this.starts) } : {}),
       ...(this.closedIds.size > 0 ? { closedIds: [...this.closedIds] } : {}),
+      ...(this.seen.size > 0 ? { seen: Object.fromEntries(this.seen) } : {}),
     };
   }
 
@@ -91,8 +97,9 @@ export class Lanes {
    * An import run opens its lane here; `startsAt`, the earliest event time it will write. Opening an open
    * lane again (a marker delivered twice) changes nothing.
    */
-  open(lane: string, startsAt: number): void {
+  open(lane: string, startsAt: number, recordTimestamp?: number): void {
     if (this.imports.has(lane) || this.closedIds.has(lane)) return;
+    if (recordTimestamp !== undefined) this.seen.set(lane, recordTimestamp);
     // Until its first record, the lane has carried nothing at its start: what is older than it is complete.
     this.imports.set(lane, startsAt - 1);
     this.starts.set(lane, startsAt);
@@ -127,6 +134,7 @@ export class Lanes {
     if (newest === undefined) return false;
     this.imports.delete(lane);
     this.starts.delete(lane);
+    this.seen.delete(lane);
     if (newest > this.closedNewest) this.closedNewest = newest;
     return true;
   }
@@ -135,16 +143,29 @@ export class Lanes {
    * A record at event time `at` came in `lane` (undefined: live). A record of a lane that is not open here
    * (never opened, or closed already) counts as live traffic, which waits for nothing.
    */
-  observe(lane: string | undefined, at: number): LaneOfRecord {
+  observe(lane: string | undefined, at: number, recordTimestamp?: number): LaneOfRecord {
     if (lane !== undefined) {
       const newest = this.imports.get(lane);
       if (newest !== undefined) {
         if (at > newest) this.imports.set(lane, at);
+        if (recordTimestamp !== undefined) this.seen.set(lane, recordTimestamp);
         return 'import';
       }
     }
     if (at > this.liveNewest) this.liveNewest = at;
     return lane === undefined ? 'live' : 'unopened';
+  }
+
+  /**
+   * Closes the import lanes that carried no record here for `leaseMs` before `now` (a Kafka record timestamp
+   * of this partition's input): an import that died without closing its lane, which would otherwise hold the
+   * clock for ever. A lane opened without a record timestamp (a replay) never expires. Returns their ids.
+   */
+  expire(now: number, leaseMs: number): string[] {
+    const expired: string[] = [];
+    for (const [lane, at] of this.seen) if (now - at > leaseMs) expired.push(lane);
+    for (const lane of expired) this.close(lane);
+    return expired;
   }
 
   /** Whether an import lane is open here. */

@@ -17,6 +17,8 @@ export interface PartitionCounters {
   clamped: number;
   /** Records of an import lane that is not open here (never opened, or closed): taken as live traffic. */
   unopenedLane: number;
+  /** Import lanes closed here because they carried nothing for their lease (an import that died). */
+  lanesExpired: number;
   merges: number;
   stageChanges: number;
   /** Links to an id that already belonged to another customer: re-pointed, not merged. */
@@ -36,6 +38,7 @@ export function emptyCounters(): PartitionCounters {
     lateBehindInactivity: 0,
     clamped: 0,
     unopenedLane: 0,
+    lanesExpired: 0,
     merges: 0,
     stageChanges: 0,
     identityConflicts: 0,

@@ -48,6 +48,11 @@ export interface PartitionOptions {
    * lives here: one partition holds every customer.
    */
   readonly route?: PartitionRoute;
+  /**
+   * How long an import lane may carry no record here, by the Kafka timestamps of the records that come,
+   * before it is closed as abandoned (lanes.ts `expire`). Without it, only its close marker closes it.
+   */
+  readonly laneLeaseMs?: number;
 }
 
 export { emptyCounters, type PartitionCounters } from './partition-counters';
@@ -201,9 +206,9 @@ export class PartitionLifecycle extends IdentityProtocol {
   }
 
   /** An import run opened or closed its lane here: the clock may move either way. */
-  mark(marker: LaneMarker): void {
+  mark(marker: LaneMarker, recordTimestamp?: number): void {
     if (marker.kind === 'open') {
-      this.lanes.open(marker.lane, marker.startsAt);
+      this.lanes.open(marker.lane, marker.startsAt, recordTimestamp);
       if (this.lanes.limit < this.deadlineLimit) this.deadlineLimit = this.lanes.limit;
     } else if (this.lanes.close(marker.lane)) this.drain(this.lanes.limit, this.lanes.limit);
     if (this.inbox.length > 0) this.handleInbox();
@@ -244,7 +249,7 @@ export class PartitionLifecycle extends IdentityProtocol {
       return 'duplicate';
     }
     this.counters.accepted += 1;
-    this.observe(source.lane, tp.occurredAt);
+    this.observe(source, tp.occurredAt);
     const limit = this.lanes.limit;
     if (this.pending.size === 0 && tp.occurredAt <= limit) {
       // Nothing is buffered and this touchpoint is due: buffering it would pop it straight back out (the
@@ -282,7 +287,7 @@ export class PartitionLifecycle extends IdentityProtocol {
       byLinkCopy: true,
     };
     // Either way it is this partition's input: its lane's time moves on, which may release the claim.
-    this.observe(source.lane, tp.occurredAt);
+    this.observe(source, tp.occurredAt);
     const limit = this.lanes.limit;
     // The target's own claim for the link may be here already (or the copy was delivered twice).
     const duplicate = this.pending.holds(claim.eventId);
@@ -367,8 +372,12 @@ export class PartitionLifecycle extends IdentityProtocol {
     }
   }
 
-  private observe(lane: string | undefined, at: number): void {
-    if (this.lanes.observe(lane, at) === 'unopened') this.counters.unopenedLane += 1;
+  private observe(source: RecordSource, at: number): void {
+    if (this.lanes.observe(source.lane, at, source.recordTimestamp) === 'unopened')
+      this.counters.unopenedLane += 1;
+    const lease = this.options.laneLeaseMs;
+    if (lease !== undefined && source.recordTimestamp !== undefined && this.lanes.openImports > 0)
+      this.counters.lanesExpired += this.lanes.expire(source.recordTimestamp, lease).length;
   }
 
   private bounded(tp: Touchpoint, source: RecordSource): Touchpoint {

@@ -41,6 +41,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export interface LifecycleTaskDeps {
   readonly model: StageModel;
   readonly gracePeriodMs: number;
+  /** How long an import lane may carry nothing before it is closed as abandoned (partition.ts). */
+  readonly laneLeaseMs?: number;
   /** The touchpoint topic's partition count: where each id lives (the identity topic has as many). */
   readonly partitions: number;
   /**
@@ -217,7 +219,11 @@ export function createLifecycleTask(
       const restored = await restoreChangelog(partition, model.id, changelog, serdes.lifecycleState);
       const p = new PartitionLifecycle(
         model,
-        { gracePeriodMs: deps.gracePeriodMs, route: { partition, partitions: deps.partitions } },
+        {
+          gracePeriodMs: deps.gracePeriodMs,
+          route: { partition, partitions: deps.partitions },
+          ...(deps.laneLeaseMs !== undefined ? { laneLeaseMs: deps.laneLeaseMs } : {}),
+        },
         {
           ...(restored.checkpoint ? { checkpoint: restored.checkpoint } : {}),
           customers: restored.customers.values(),
@@ -254,7 +260,7 @@ export function createLifecycleTask(
         if (marker !== undefined) {
           if (typeof marker === 'string') dead.push(deadLetter(m, 'invalid', marker));
           else {
-            p.mark(marker);
+            p.mark(marker, m.timestamp);
             deps.log?.info(
               { partition, lane: marker.lane, eventTimeLimit: p.eventTimeLimit, openLanes: p.openLanes },
               marker.kind === 'open' ? 'import lane opened' : 'import lane closed',

@@ -18,7 +18,14 @@ export function totalOutcomes(partitions: Iterable<PartitionLifecycle>): Partiti
 }
 
 /** The outcomes that mean the result may differ from the truth, or the input was bent to fit. */
-const NOTABLE = ['late', 'lateBehindCustomer', 'lateBehindInactivity', 'clamped', 'unopenedLane'] as const;
+const NOTABLE = [
+  'late',
+  'lateBehindCustomer',
+  'lateBehindInactivity',
+  'clamped',
+  'unopenedLane',
+  'lanesExpired',
+] as const;
 
 /** Takes a partition's counters before a batch; the function it returns logs what the batch added. */
 export function noteNotable(log: Logger | undefined, partition: number, p: PartitionLifecycle): () => void {
@@ -37,7 +44,7 @@ export function noteNotable(log: Logger | undefined, partition: number, p: Parti
     if (any)
       log.warn(
         { partition, ...added, eventTimeLimit: p.eventTimeLimit },
-        'touchpoints applied late or bounded (docs/event-time.md)',
+        'touchpoints applied late or bounded, or import lanes expired (docs/event-time.md)',
       );
   };
 }

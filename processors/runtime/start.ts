@@ -19,6 +19,12 @@ import { watchHeap } from './heap-watch';
 import { createLifecycleTask } from './lifecycle-task';
 import { watchOutcomes } from './outcomes';
 
+/**
+ * An import run writes to every partition while it produces (its keys hash all over), so ten minutes without
+ * a record of its own on a partition, while others' records come, means it died without closing its lane.
+ */
+export const LANE_LEASE_MS = 10 * 60_000;
+
 export interface ProcessorTopics {
   readonly touchpoints: string;
   /** Messages between the processor's partitions (identity links); created if missing, like touchpoints. */
@@ -43,6 +49,8 @@ export async function startLifecycleProcessor(options: {
   model: StageModel;
   gracePeriodMs: number;
   idleFlushMs: number;
+  /** How long an import lane may carry nothing before it is closed as abandoned (default LANE_LEASE_MS). */
+  laneLeaseMs?: number;
   log: Logger;
   topics?: ProcessorTopics;
   groupId?: string;
@@ -55,6 +63,7 @@ export async function startLifecycleProcessor(options: {
   const task = createLifecycleTask({
     model: options.model,
     gracePeriodMs: options.gracePeriodMs,
+    laneLeaseMs: options.laneLeaseMs ?? LANE_LEASE_MS,
     partitions,
     snapshotPartitions,
     topics: {

@@ -103,6 +103,7 @@ const checkpoint = z.looseObject({
       closed: z.number().nullable(),
       starts: z.record(z.string(), z.number()).optional(),
       closedIds: z.array(z.string()).optional(),
+      seen: z.record(z.string(), z.number()).optional(),
     })
     .optional(),
   pending: z.array(pendingItem).optional(),
