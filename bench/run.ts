@@ -31,10 +31,7 @@ import { fitCdnow } from '../projections/clv/fit-cdnow';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 function clvFitMasterSec(): number {
-  const text = fs.readFileSync(
-    path.join(ROOT, '..', 'shared', 'datasets', 'cdnow', 'CDNOW_master.txt'),
-    'utf8',
-  );
+  const text = fs.readFileSync(path.join(ROOT, 'test', 'data', 'cdnow', 'CDNOW_master.txt'), 'utf8');
   const times: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const t = performance.now();

@@ -19,7 +19,7 @@ import { valueSubject } from '../schemas/topics';
 import { runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 
-const SAMPLE = path.resolve(__dirname, '..', '..', 'shared', 'datasets', 'cdnow', 'CDNOW_sample.txt');
+const SAMPLE = path.resolve(__dirname, 'data', 'cdnow', 'CDNOW_sample.txt');
 
 interface Cell {
   cohort: string;

@@ -6,7 +6,7 @@
  *   b = 2.426, log-likelihood -9582.4;
  * - Gamma-Gamma ("RFM and CLV", 2005): p = 6.25, q = 3.74, gamma = 15.44 over the 946 repeat customers.
  *
- * The dataset lives next to the repository (../shared/datasets/cdnow). Without it this test fails rather
+ * The dataset is in the repository (test/data/cdnow, with its source). Without it this test fails rather
  * than skips: the published numbers are the strongest check the models have.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { fitGammaGamma } from './gamma-gamma';
 import { summarizeRfm } from './rfm';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const DATASETS = path.resolve(REPO_ROOT, '..', 'shared', 'datasets', 'cdnow');
+const DATASETS = path.resolve(REPO_ROOT, 'test', 'data', 'cdnow');
 
 function readCdnow(name: string): CustomerPurchases[] {
   const file = path.join(DATASETS, name);

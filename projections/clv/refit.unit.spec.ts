@@ -5,7 +5,7 @@ import { parseIsoDay } from './dates';
 import { TouchpointSchema } from '../../schemas/touchpoint';
 import { clvPredictions, refitCustomers, toHistories, type PurchaseDayRow } from './refit';
 
-const SAMPLE = path.resolve(__dirname, '..', '..', '..', 'shared', 'datasets', 'cdnow', 'CDNOW_sample.txt');
+const SAMPLE = path.resolve(__dirname, '..', '..', 'test', 'data', 'cdnow', 'CDNOW_sample.txt');
 
 describe('clv refit (pure part)', () => {
   it('turns ClickHouse purchase-day rows back into histories and reproduces the published CDNOW fit', () => {
