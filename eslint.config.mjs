@@ -37,6 +37,12 @@ export default tseslint.config(
               message: 'kafkajs is imported only in infra/kafka (our seam to swap clients).',
             },
           ],
+          patterns: [
+            {
+              group: ['kafkajs/*'],
+              message: 'kafkajs is imported only in infra/kafka (our seam to swap clients).',
+            },
+          ],
         },
       ],
     },

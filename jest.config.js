@@ -5,7 +5,7 @@ const swc = [
   { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
 ];
 module.exports = {
-  // Integration tests wait on real services; unit tests finish in milliseconds either way.
+  // Integration tests wait on real services; unit tests have their own, short limit (test/setup/unit-timeout.ts).
   testTimeout: 120000,
   projects: [
     {
@@ -14,6 +14,7 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.ciclo/'],
       transform: { '^.+\\.ts$': swc },
       testEnvironment: 'node',
+      setupFilesAfterEnv: ['<rootDir>/test/setup/unit-timeout.ts'],
     },
     {
       displayName: 'integration',
