@@ -66,6 +66,7 @@ export default tseslint.config(
           patterns: [
             {
               group: [
+                'kafkajs/*',
                 '**/infra/kafka/**',
                 '**/infra/registry/**',
                 '**/infra/clickhouse/**',
