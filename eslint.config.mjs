@@ -48,6 +48,35 @@ export default tseslint.config(
     },
   },
   { files: ['infra/kafka/**'], rules: { 'no-restricted-imports': 'off' } },
+  // The contracts (schemas/) are the bottom layer: every other layer imports them, they import none, and
+  // they do no I/O (write-docs.ts is the script that writes their README).
+  {
+    files: ['schemas/**/*.ts'],
+    ignores: ['**/*.spec.ts', 'schemas/write-docs.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['kafkajs', '@clickhouse/client', 'fastify', 'node:fs', 'node:http', 'node:net', 'pino'].map(
+            (name) => ({ name, message: 'schemas/ do no I/O: put this in an adapter (infra/)' }),
+          ),
+          patterns: [
+            {
+              group: [
+                'kafkajs/*',
+                '**/infra/**',
+                '**/producers/**',
+                '**/processors/**',
+                '**/projections/**',
+                '**/cli/**',
+              ],
+              message: 'schemas/ are the bottom layer: they import nothing of ciclo but themselves',
+            },
+          ],
+        },
+      ],
+    },
+  },
   // The pure domain (the fold, stage rules, lanes, identity, CLV math) does no I/O: Kafka, the registry,
   // ClickHouse, HTTP and the runtime are reached only through the adapters around it.
   {

@@ -24,8 +24,8 @@ import { importFile } from '../producers/import/import';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { CONTRACTS } from '../schemas/contracts';
 import type { StageChanged } from '../schemas/outputs';
-import { provisionTopicsAndSchemas } from '../schemas/provision';
-import { createSerde } from '../schemas/serde';
+import { provisionTopicsAndSchemas } from '../infra/registry/provision';
+import { createSerde } from '../infra/registry/serde';
 import { TOPICS, valueSubject, type TopicDefinition } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 

@@ -10,7 +10,7 @@ import { loadModel } from '../processors/domain/model';
 import { PartitionLifecycle } from '../processors/domain/partition';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { CONTRACTS } from '../schemas/contracts';
-import { contractValueOf } from '../schemas/serde';
+import { contractValueOf } from '../infra/registry/serde';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { formatProblems } from '../schemas/validation';
 

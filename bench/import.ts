@@ -18,7 +18,7 @@ import { parseCsvMapping } from '../producers/import/csv';
 import { importFile, type ImportProgress } from '../producers/import/import';
 import { CONTRACTS } from '../schemas/contracts';
 import { isLaneControl } from '../schemas/lanes';
-import { createSerde } from '../schemas/serde';
+import { createSerde } from '../infra/registry/serde';
 import { seededRandom } from '../producers/simulate/simulate';
 
 const ORDERS_PER_CUSTOMER = 10;

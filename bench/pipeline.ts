@@ -27,7 +27,7 @@ import { toSegmentCall } from '../producers/simulate/segment-calls';
 import { migrate } from '../projections/migrations/migrate';
 import { identifier, stringLiteral } from '../projections/sql';
 import { CONTRACTS } from '../schemas/contracts';
-import { createSerde } from '../schemas/serde';
+import { createSerde } from '../infra/registry/serde';
 import { partitionFor } from '../schemas/partitioner';
 import { touchpointRecords, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';

@@ -5,7 +5,7 @@ import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectProducer, type MessageProducer } from '../infra/kafka/producer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { CONTRACTS } from '../schemas/contracts';
-import { createSerde, type ContractSerde } from '../schemas/serde';
+import { createSerde, type ContractSerde } from '../infra/registry/serde';
 import { TOPICS, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 

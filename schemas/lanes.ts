@@ -13,7 +13,8 @@
  * A control record has the key LANE_CONTROL_KEY, no value and the headers below; readers of touchpoints
  * skip it by `isLaneControl` before decoding anything.
  */
-import type { MessageHeaders } from '../infra/kafka/types';
+/** A record's headers, as the Kafka adapter gives them (infra/kafka/types.ts `MessageHeaders`). */
+type MessageHeaders = Readonly<Record<string, string>>;
 
 /** On every record of an import run, and on its control records: the run's id. */
 export const LANE_HEADER = 'ciclo-lane';

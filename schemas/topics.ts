@@ -3,10 +3,17 @@
  * values. Keys are plain UTF-8 strings (Confluent's StringSerializer convention); values are Avro in the
  * Confluent wire format, except dead letters, which keep the original bytes.
  */
-import type { TopicSpec } from '../infra/kafka/types';
 import type { Touchpoint } from './touchpoint';
 
 export type CompatibilityLevel = 'BACKWARD_TRANSITIVE' | 'FULL_TRANSITIVE';
+
+/** A topic as ciclo creates it (infra/kafka creates it from this). */
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor?: number;
+  readonly config?: Readonly<Record<string, string>>;
+}
 
 export interface TopicDefinition extends TopicSpec {
   /** What the key is; one customer's messages share a key, so they stay ordered in one partition. */

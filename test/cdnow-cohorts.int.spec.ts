@@ -14,7 +14,7 @@ import { importFile } from '../producers/import/import';
 import { migrate } from '../projections/migrations/migrate';
 import { startProjector } from '../projections/projector/projector';
 import { CONTRACTS } from '../schemas/contracts';
-import { createSerde } from '../schemas/serde';
+import { createSerde } from '../infra/registry/serde';
 import { valueSubject } from '../schemas/topics';
 import { runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';

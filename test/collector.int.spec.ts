@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { CONTRACTS } from '../schemas/contracts';
-import { createSerde } from '../schemas/serde';
+import { createSerde } from '../infra/registry/serde';
 import { valueSubject } from '../schemas/topics';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import type { Touchpoint } from '../schemas/touchpoint';

@@ -16,7 +16,7 @@ import { startProjector } from '../projections/projector/projector';
 import { CONTRACTS } from '../schemas/contracts';
 import { CUSTOMER_SNAPSHOT_EXAMPLE, TOUCHPOINT_EXAMPLES } from '../schemas/examples';
 import { DEAD_LETTER_HEADERS } from '../schemas/outputs';
-import { createSerde } from '../schemas/serde';
+import { createSerde } from '../infra/registry/serde';
 import { MERGED_INTO_HEADER, SEQUENCE_HEADER, snapshotKey, valueSubject } from '../schemas/topics';
 import type { CustomerSnapshot } from '../schemas/outputs';
 import type { Touchpoint } from '../schemas/touchpoint';

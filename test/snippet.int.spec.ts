@@ -17,7 +17,7 @@ import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { loaderSnippet } from '../producers/snippet/loader';
 import { SNIPPET_FILE } from '../producers/snippet/files';
 import { CONTRACTS } from '../schemas/contracts';
-import { createSerde } from '../schemas/serde';
+import { createSerde } from '../infra/registry/serde';
 import { LINK_COPY_HEADER, valueSubject } from '../schemas/topics';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import type { Touchpoint } from '../schemas/touchpoint';

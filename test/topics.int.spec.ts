@@ -5,7 +5,7 @@ import { CicloError } from '../infra/errors';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { CONTRACTS } from '../schemas/contracts';
 import { TOUCHPOINT_EXAMPLES } from '../schemas/examples';
-import { createSerde } from '../schemas/serde';
+import { createSerde } from '../infra/registry/serde';
 import { ALL_TOPICS, TOPICS, valueSubject } from '../schemas/topics';
 import { runCiclo } from './support/cli';
 import { testConfig, uniqueName } from './support/services';

@@ -29,7 +29,7 @@ import { startProjector } from '../../projections/projector/projector';
 import { cacReport, funnelReport } from '../../projections/reports/analytics';
 import { cohortReport, formatCohortTable } from '../../projections/reports/cohorts';
 import { identifier, stringLiteral } from '../../projections/sql';
-import { provisionTopicsAndSchemas } from '../../schemas/provision';
+import { provisionTopicsAndSchemas } from '../../infra/registry/provision';
 import { publishClvPredictions } from './clv';
 import { earlierDemoConflict } from './demo-data';
 import { formatTable } from './report';

@@ -15,7 +15,7 @@ import type { IncomingMessage, OutgoingMessage } from '../../infra/kafka/types';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { DEAD_LETTER_HEADERS } from '../../schemas/outputs';
-import { createSerde } from '../../schemas/serde';
+import { createSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords, valueSubject } from '../../schemas/topics';
 import { formatProblems, validateWith } from '../../schemas/validation';
 

@@ -7,7 +7,7 @@ import { connectConsumer } from '../../infra/kafka/consumer';
 import type { IncomingMessage } from '../../infra/kafka/types';
 import { createAvroRegistry, type AvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
-import { provisionTopicsAndSchemas } from '../../schemas/provision';
+import { provisionTopicsAndSchemas } from '../../infra/registry/provision';
 import { ALL_TOPICS } from '../../schemas/topics';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);

@@ -24,9 +24,5 @@ export interface IncomingMessage {
   readonly timestamp: number;
 }
 
-export interface TopicSpec {
-  readonly name: string;
-  readonly partitions: number;
-  readonly replicationFactor?: number;
-  readonly config?: Readonly<Record<string, string>>;
-}
+/** A topic as ciclo creates it: defined with the topics' contracts (schemas/topics.ts). */
+export type { TopicSpec } from '../../schemas/topics';

@@ -11,7 +11,7 @@ import type { IncomingMessage } from '../../infra/kafka/types';
 import type { Logger } from '../../infra/log';
 import { laneControlOf, laneOf } from '../../schemas/lanes';
 import { deadLetterOf, type DeadLetterReason, type LifecycleStateRecord } from '../../schemas/outputs';
-import type { ContractSerde } from '../../schemas/serde';
+import type { ContractSerde } from '../../infra/registry/serde';
 import type { CustomerSnapshot, StageChanged } from '../../schemas/outputs';
 import { partitionFor } from '../../schemas/partitioner';
 import {

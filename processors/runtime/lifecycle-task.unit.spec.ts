@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { OutputRecord } from '../../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../../infra/kafka/types';
 import type { StageChanged } from '../../schemas/outputs';
-import type { ContractSerde } from '../../schemas/serde';
+import type { ContractSerde } from '../../infra/registry/serde';
 import {
   MERGED_INTO_HEADER,
   parseSnapshotKey,

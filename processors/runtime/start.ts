@@ -12,7 +12,7 @@ import {
 import type { Logger } from '../../infra/log';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
-import { createSerde } from '../../schemas/serde';
+import { createSerde } from '../../infra/registry/serde';
 import { TOPICS, valueSubject } from '../../schemas/topics';
 import type { StageModel } from '../domain/model';
 import { watchHeap } from './heap-watch';

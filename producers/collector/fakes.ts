@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { CicloError } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { OutgoingMessage } from '../../infra/kafka/types';
-import type { ContractSerde } from '../../schemas/serde';
+import type { ContractSerde } from '../../infra/registry/serde';
 import { TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
 import { formatProblems, validateWith } from '../../schemas/validation';
 

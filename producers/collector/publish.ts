@@ -9,7 +9,7 @@
 import { CicloError, errorMessage } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { OutgoingMessage } from '../../infra/kafka/types';
-import type { ContractSerde } from '../../schemas/serde';
+import type { ContractSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { isContractChecked } from './check';

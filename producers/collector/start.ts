@@ -10,7 +10,7 @@ import { connectProducer } from '../../infra/kafka/producer';
 import type { Logger } from '../../infra/log';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
-import { createSerde } from '../../schemas/serde';
+import { createSerde } from '../../infra/registry/serde';
 import { TOPICS, valueSubject } from '../../schemas/topics';
 import type { WebhooksConfig } from '../webhooks/config';
 import type { CollectorConfig } from './config';

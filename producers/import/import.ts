@@ -20,7 +20,7 @@ import path from 'node:path';
 import { CicloError } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import { isLaneId, newLaneId } from '../../schemas/lanes';
-import type { ContractSerde } from '../../schemas/serde';
+import type { ContractSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { cdnowIds, cdnowRow } from './cdnow';

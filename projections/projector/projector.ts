@@ -22,7 +22,7 @@ import { pendingMigrations } from '../migrations/migrate';
 import { CONTRACTS } from '../../schemas/contracts';
 import { deadLetterOf, type DeadLetterReason } from '../../schemas/outputs';
 import { isLaneControl } from '../../schemas/lanes';
-import { createSerde, type ContractSerde, type Decoded } from '../../schemas/serde';
+import { createSerde, type ContractSerde, type Decoded } from '../../infra/registry/serde';
 import {
   isLinkCopy,
   LINK_COPY_HEADER,

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from '../../../infra/kafka/types';
 import type { LifecycleStateRecord } from '../../../schemas/outputs';
-import type { ContractSerde } from '../../../schemas/serde';
+import type { ContractSerde } from '../../../infra/registry/serde';
 import type { CustomerState } from '../../domain/customer';
 import type { ProfileHandoff } from '../../domain/identity';
 import type { AppliedClaim } from '../../domain/link-claims';

@@ -1,7 +1,7 @@
 import { CicloError } from '../../../infra/errors';
 import type { IncomingMessage } from '../../../infra/kafka/types';
 import type { LifecycleStateRecord } from '../../../schemas/outputs';
-import type { ContractSerde } from '../../../schemas/serde';
+import type { ContractSerde } from '../../../infra/registry/serde';
 import { initialState } from '../../domain/customer';
 import { changelogKey, HELD_ITEM_KEY_PREFIX, PARTITION_KEY } from './keys';
 import { CHANGELOG_FORMAT_VERSION } from './records';

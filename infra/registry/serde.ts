@@ -4,10 +4,15 @@
  * our reader schema (Avro schema resolution), then validates. Failures are returned as data.
  */
 import avro from 'avsc';
-import { CicloError } from '../infra/errors';
-import type { AvroRegistry } from '../infra/registry/schema-registry';
-import type { Contract } from './contracts';
-import { formatProblems, validateWith, type Validated, type ValidationProblem } from './validation';
+import { CicloError } from '../errors';
+import type { AvroRegistry } from './schema-registry';
+import type { Contract } from '../../schemas/contracts';
+import {
+  formatProblems,
+  validateWith,
+  type Validated,
+  type ValidationProblem,
+} from '../../schemas/validation';
 
 export type Decoded<T> =
   | { readonly ok: true; readonly value: T; readonly schemaId: number }

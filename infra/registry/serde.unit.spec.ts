@@ -1,11 +1,11 @@
 import avro from 'avsc';
 import { encode as wireEncode } from '@kafkajs/confluent-schema-registry/dist/wireEncoder';
-import { CicloError } from '../infra/errors';
-import type { AvroRegistry } from '../infra/registry/schema-registry';
-import { CONTRACTS } from './contracts';
-import { TOUCHPOINT_EXAMPLES } from './examples';
+import { CicloError } from '../errors';
+import type { AvroRegistry } from './schema-registry';
+import { CONTRACTS } from '../../schemas/contracts';
+import { TOUCHPOINT_EXAMPLES } from '../../schemas/examples';
 import { createSerde } from './serde';
-import { TOUCHPOINT_TYPES, type Touchpoint } from './touchpoint';
+import { TOUCHPOINT_TYPES, type Touchpoint } from '../../schemas/touchpoint';
 
 /** A registry that encodes as @kafkajs/confluent-schema-registry does: avsc toBuffer, then the wire header. */
 function fakeRegistry(): AvroRegistry {

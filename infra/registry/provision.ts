@@ -2,10 +2,10 @@
  * Creates ciclo's topics and registers every contract's schema with its compatibility level. Idempotent:
  * a second run finds everything in place and changes nothing. Reports what it did as data.
  */
-import type { TopicAdmin } from '../infra/kafka/admin';
-import type { AvroRegistry } from '../infra/registry/schema-registry';
-import { CONTRACTS } from './contracts';
-import { ALL_TOPICS, valueSubject, type TopicDefinition } from './topics';
+import type { TopicAdmin } from '../kafka/admin';
+import type { AvroRegistry } from './schema-registry';
+import { CONTRACTS } from '../../schemas/contracts';
+import { ALL_TOPICS, valueSubject, type TopicDefinition } from '../../schemas/topics';
 
 export interface ProvisionReport {
   readonly createdTopics: readonly string[];
