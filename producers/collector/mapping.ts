@@ -5,7 +5,7 @@
  * - page/screen -> PageViewed; identify -> Identified; alias -> Aliased.
  * - track -> a typed touchpoint when the event name is one of Segment's spec events that ciclo models
  *   (Ecommerce spec v2 "Order Completed"/"Order Refunded", Email spec events, and the lifecycle events in
- *   TRACK_MAPPERS below), else Tracked with the properties as strings.
+ *   TRACK_MAPPERS, track-mappers.ts), else Tracked with the properties as strings.
  * - eventId is the call's messageId (Segment's idempotency key) or, without one, a hash of the call's
  *   content, so a retried call yields the same id either way. occurredAt is the call's timestamp corrected
  *   for the sender's clock by sentAt, then bounded by the kind of write key (event-time.ts: a browser key's
@@ -15,12 +15,22 @@
  * Every problem is reported with the path of the field in the request (`batch.3.properties.total`), not in
  * the touchpoint, and all problems of a request are collected before answering.
  */
-import { CUSTOMERLESS_TYPES, type Touchpoint, type TouchpointType } from '../../schemas/touchpoint';
+import { CUSTOMERLESS_TYPES, type Touchpoint } from '../../schemas/touchpoint';
 import { validateWith, type Validated, type ValidationProblem } from '../../schemas/validation';
 import { checkTouchpoint, markContractChecked, prefixProblems } from './check';
 import { contentEventId, isSafeEventId, providerEventId } from './event-id';
+import {
+  asId,
+  asStrings,
+  isObject,
+  newDraft,
+  put,
+  recordingOriginsIn,
+  type Draft,
+  type Props,
+} from './draft';
 import { decideEventTime, type ClampReason, type EventTime } from './event-time';
-import { toMinorUnits } from './money';
+import { TRACK_MAPPERS } from './track-mappers';
 import {
   asParsedCall,
   CALL_SCHEMAS,
@@ -78,379 +88,6 @@ export type MappedRequest =
   | { readonly ok: false; readonly problems: readonly ValidationProblem[] };
 
 const NONE_CLAMPED: readonly ClampedTime[] = Object.freeze([]);
-
-/** Email events without a campaign (transactional mail) are filed under this campaign id. */
-export const UNCATEGORIZED_CAMPAIGN = 'uncategorized';
-
-type Props = Readonly<Record<string, unknown>>;
-
-/**
- * Whether drafts record the request path each field came from. Only a call with a problem needs them (to
- * name the sender's field), so every call is mapped without them first and, when anything is wrong, mapped
- * again with them: the mapping is pure, so the second pass builds the same touchpoint and finds the same
- * problems. True only during that second pass (mapSegmentCall).
- */
-let recordingOrigins = false;
-
-/**
- * A touchpoint payload under construction, with (when recording) the request path each payload field came
- * from so that a contract violation can be reported against what the sender wrote.
- */
-interface Draft {
-  readonly type: TouchpointType;
-  readonly payload: Record<string, unknown>;
-  /** Touchpoint path (e.g. "payload.lineItems.0.unitPriceMinor") -> request path; undefined when not recording. */
-  readonly origins: Record<string, string> | undefined;
-  readonly problems: ValidationProblem[];
-}
-
-function newDraft(type: TouchpointType, payloadOrigin: string): Draft {
-  return {
-    type,
-    payload: {},
-    origins: recordingOrigins ? { payload: payloadOrigin } : undefined,
-    problems: [],
-  };
-}
-
-/** Records where a touchpoint field came from, when the draft records origins. */
-function origin(d: Draft, path: string, from: string): void {
-  if (d.origins) d.origins[path] = from;
-}
-
-/** Sets a payload field (when present) and records where it came from. */
-function put(d: Draft, field: string, value: unknown, from: string): void {
-  if (value !== undefined && value !== null) d.payload[field] = value;
-  if (d.origins) d.origins[`payload.${field}`] = from;
-}
-
-/** The first of `keys` present in `props`, with the key it was found under. */
-function pick(props: Props, keys: readonly string[]): { key: string; value: unknown } | undefined {
-  for (const key of keys) {
-    const value = props[key];
-    if (value !== undefined && value !== null) return { key, value };
-  }
-  return undefined;
-}
-
-/** Ids may arrive as numbers (order_id: 1042); the contract wants strings. */
-function asId(value: unknown): unknown {
-  return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
-}
-
-/** Whole numbers may arrive as strings ("2"); anything else is left for the contract to judge. */
-function asInt(value: unknown): unknown {
-  return typeof value === 'string' && /^-?\d{1,9}$/.test(value.trim()) ? Number(value) : value;
-}
-
-function asCurrency(value: unknown, fallback: string): unknown {
-  if (value === undefined || value === null || value === '') return fallback;
-  return typeof value === 'string' ? value.trim().toUpperCase() : value;
-}
-
-/** Custom properties and traits as strings: strings as they are, anything else JSON-encoded. */
-function asStrings(
-  values: Props | null | undefined,
-  skip: ReadonlySet<string> = new Set(),
-): Record<string, string> | undefined {
-  if (!values) return undefined;
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined || skip.has(key)) continue;
-    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
-}
-
-function isObject(value: unknown): value is Props {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Money in major units at `origin` to a minor-units payload field; problems are recorded on the draft. */
-function putMoney(
-  d: Draft,
-  field: string,
-  found: { key: string; value: unknown } | undefined,
-  currency: unknown,
-  originBase: string,
-  fallbackOrigin: string,
-): void {
-  const from = found ? `${originBase}.${found.key}` : fallbackOrigin;
-  if (d.origins) d.origins[`payload.${field}`] = from;
-  if (!found) return;
-  const converted = toMinorUnits(found.value, typeof currency === 'string' ? currency : '');
-  if (converted.ok) d.payload[field] = converted.minor;
-  else d.problems.push({ path: from, rule: converted.rule, message: converted.message });
-}
-
-/** Milliseconds since the epoch from an ISO 8601 string or a number of milliseconds. */
-function asMillis(value: unknown): unknown {
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? value : ms;
-  }
-  return value;
-}
-
-// --- track: Segment spec events ciclo models -------------------------------------------------------------
-
-type TrackMapper = (props: Props, ctx: CollectContext, eventId: string) => Draft;
-
-/** Segment Ecommerce spec v2, "Order Completed": order_id, products[], total/revenue, currency, coupon. */
-function orderCompleted(props: Props, ctx: CollectContext): Draft {
-  const d = newDraft('PurchaseCompleted', 'properties');
-  const currency = asCurrency(props.currency, ctx.defaultCurrency);
-  put(d, 'orderId', asId(props.order_id), 'properties.order_id');
-  put(d, 'currency', currency, 'properties.currency');
-  put(d, 'coupon', props.coupon, 'properties.coupon');
-  const lineItems = toLineItems(d, props.products, currency);
-  const amount = pick(props, ['total', 'revenue', 'value']);
-  if (amount) {
-    putMoney(d, 'amountMinor', amount, currency, 'properties', 'properties.total');
-  } else if (!lineItems.complete) {
-    // No total, and the products' own problems are reported: the missing sum is the same problem.
-    origin(d, 'payload.amountMinor', 'properties.products');
-  } else if (lineItems.items.length > 0) {
-    // No order total: the sum of the line items, in exact integer arithmetic.
-    d.payload.amountMinor = sumOf(lineItems.items);
-    origin(d, 'payload.amountMinor', 'properties.products');
-  } else {
-    origin(d, 'payload.amountMinor', 'properties.total');
-    d.problems.push({
-      path: 'properties.total',
-      rule: 'required',
-      message: 'total, revenue or products is required',
-    });
-  }
-  return d;
-}
-
-function sumOf(items: readonly Record<string, unknown>[]): number {
-  return items.reduce((sum, li) => sum + Number(li.quantity) * Number(li.unitPriceMinor), 0);
-}
-
-/** products[] of the Ecommerce spec: sku or product_id, name, category, quantity (default 1), price. */
-function toLineItems(
-  d: Draft,
-  products: unknown,
-  currency: unknown,
-): { items: Record<string, unknown>[]; complete: boolean } {
-  origin(d, 'payload.lineItems', 'properties.products');
-  if (products === undefined || products === null) {
-    d.payload.lineItems = [];
-    return { items: [], complete: true };
-  }
-  if (!Array.isArray(products)) {
-    d.problems.push({
-      path: 'properties.products',
-      rule: 'invalid_type',
-      message: 'must be an array of products',
-    });
-    return { items: [], complete: false };
-  }
-  let complete = true;
-  const items = products.map((raw: unknown, i) => {
-    const at = `properties.products.${i}`;
-    origin(d, `payload.lineItems.${i}`, at);
-    if (!isObject(raw)) {
-      d.problems.push({ path: at, rule: 'invalid_type', message: 'must be an object' });
-      complete = false;
-      return {};
-    }
-    const sku = pick(raw, ['sku', 'product_id']);
-    if (d.origins) {
-      d.origins[`payload.lineItems.${i}.sku`] = `${at}.${sku?.key ?? 'sku'}`;
-      d.origins[`payload.lineItems.${i}.name`] = `${at}.name`;
-      d.origins[`payload.lineItems.${i}.category`] = `${at}.category`;
-      d.origins[`payload.lineItems.${i}.quantity`] = `${at}.quantity`;
-      d.origins[`payload.lineItems.${i}.unitPriceMinor`] = `${at}.price`;
-    }
-    const item: Record<string, unknown> = { sku: asId(sku?.value), quantity: asInt(raw.quantity ?? 1) };
-    if (raw.name !== undefined && raw.name !== null) item.name = raw.name;
-    if (raw.category !== undefined && raw.category !== null) item.category = raw.category;
-    const price = pick(raw, ['price']);
-    if (!price) {
-      d.problems.push({ path: `${at}.price`, rule: 'required', message: 'price is required' });
-      complete = false;
-    } else {
-      const converted = toMinorUnits(price.value, typeof currency === 'string' ? currency : '');
-      if (converted.ok) item.unitPriceMinor = converted.minor;
-      else {
-        d.problems.push({ path: `${at}.price`, rule: converted.rule, message: converted.message });
-        complete = false;
-      }
-    }
-    if (typeof item.quantity !== 'number' || !Number.isInteger(item.quantity)) complete = false;
-    return item;
-  });
-  d.payload.lineItems = items;
-  return { items, complete };
-}
-
-/** Ecommerce spec v2, "Order Refunded": order_id, total (or the refunded products), currency. */
-function orderRefunded(props: Props, ctx: CollectContext, eventId: string): Draft {
-  const d = newDraft('RefundIssued', 'properties');
-  const currency = asCurrency(props.currency, ctx.defaultCurrency);
-  put(d, 'orderId', asId(props.order_id), 'properties.order_id');
-  // The spec has no refund id; without one, each refund call is its own refund.
-  put(d, 'refundId', asId(props.refund_id) ?? eventId, 'properties.refund_id');
-  put(d, 'currency', currency, 'properties.currency');
-  put(d, 'reason', props.reason, 'properties.reason');
-  const amount = pick(props, ['total', 'revenue', 'value', 'amount']);
-  if (amount) {
-    putMoney(d, 'amountMinor', amount, currency, 'properties', 'properties.total');
-  } else if (props.products !== undefined) {
-    const scratch = newDraft('PurchaseCompleted', 'properties');
-    const lineItems = toLineItems(scratch, props.products, currency);
-    d.problems.push(...scratch.problems);
-    origin(d, 'payload.amountMinor', 'properties.products');
-    if (lineItems.complete) d.payload.amountMinor = sumOf(lineItems.items);
-  } else {
-    origin(d, 'payload.amountMinor', 'properties.total');
-    d.problems.push({ path: 'properties.total', rule: 'required', message: 'total or products is required' });
-  }
-  return d;
-}
-
-/** Segment's Email spec: email_id, campaign_id/campaign_name, link_url. */
-function emailEvent(type: TouchpointType): TrackMapper {
-  return (props) => {
-    const d = newDraft(type, 'properties');
-    const campaign = pick(props, ['campaign_id', 'campaign_name']);
-    put(
-      d,
-      'campaignId',
-      asId(campaign?.value) ?? UNCATEGORIZED_CAMPAIGN,
-      `properties.${campaign?.key ?? 'campaign_id'}`,
-    );
-    put(d, 'messageId', asId(props.email_id), 'properties.email_id');
-    if (type === 'EmailClicked') put(d, 'url', props.link_url, 'properties.link_url');
-    if (type === 'EmailBounced') {
-      put(
-        d,
-        'bounceType',
-        typeof props.bounce_type === 'string' ? props.bounce_type.toLowerCase() : props.bounce_type,
-        'properties.bounce_type',
-      );
-    }
-    return d;
-  };
-}
-
-const INTERVALS: Readonly<Record<string, string>> = {
-  day: 'day',
-  daily: 'day',
-  week: 'week',
-  weekly: 'week',
-  month: 'month',
-  monthly: 'month',
-  year: 'year',
-  yearly: 'year',
-  annual: 'year',
-  annually: 'year',
-};
-
-function subscriptionStarted(props: Props, ctx: CollectContext): Draft {
-  const d = newDraft('SubscriptionStarted', 'properties');
-  put(d, 'subscriptionId', asId(props.subscription_id), 'properties.subscription_id');
-  const plan = pick(props, ['plan', 'plan_id', 'plan_name']);
-  put(d, 'plan', asId(plan?.value), `properties.${plan?.key ?? 'plan'}`);
-  const amount = pick(props, ['amount', 'price', 'revenue']);
-  if (amount) {
-    const currency = asCurrency(props.currency, ctx.defaultCurrency);
-    put(d, 'currency', currency, 'properties.currency');
-    putMoney(d, 'amountMinor', amount, currency, 'properties', 'properties.amount');
-  }
-  const interval = pick(props, ['interval', 'billing_interval', 'billing_cycle']);
-  const normalized =
-    typeof interval?.value === 'string' ? INTERVALS[interval.value.toLowerCase()] : undefined;
-  put(d, 'interval', normalized ?? interval?.value, `properties.${interval?.key ?? 'interval'}`);
-  return d;
-}
-
-function subscriptionCancelled(props: Props): Draft {
-  const d = newDraft('SubscriptionCancelled', 'properties');
-  put(d, 'subscriptionId', asId(props.subscription_id), 'properties.subscription_id');
-  put(d, 'reason', props.reason, 'properties.reason');
-  return d;
-}
-
-function surveyAnswered(props: Props): Draft {
-  const d = newDraft('SurveyAnswered', 'properties');
-  put(d, 'surveyId', asId(props.survey_id), 'properties.survey_id');
-  put(d, 'nps', asInt(props.nps), 'properties.nps');
-  put(d, 'csat', asInt(props.csat), 'properties.csat');
-  put(d, 'comment', props.comment, 'properties.comment');
-  return d;
-}
-
-function ticketOpened(props: Props): Draft {
-  const d = newDraft('SupportTicketOpened', 'properties');
-  put(d, 'ticketId', asId(props.ticket_id), 'properties.ticket_id');
-  put(d, 'subject', props.subject, 'properties.subject');
-  put(
-    d,
-    'priority',
-    typeof props.priority === 'string' ? props.priority.toLowerCase() : props.priority,
-    'properties.priority',
-  );
-  return d;
-}
-
-function ticketResolved(props: Props): Draft {
-  const d = newDraft('SupportTicketResolved', 'properties');
-  put(d, 'ticketId', asId(props.ticket_id), 'properties.ticket_id');
-  put(d, 'satisfaction', asInt(props.satisfaction), 'properties.satisfaction');
-  return d;
-}
-
-function referralMade(props: Props): Draft {
-  const d = newDraft('ReferralMade', 'properties');
-  put(d, 'referralId', asId(props.referral_id), 'properties.referral_id');
-  put(d, 'refereeId', asId(props.referee_id), 'properties.referee_id');
-  return d;
-}
-
-function marketingSpendRecorded(props: Props, ctx: CollectContext): Draft {
-  const d = newDraft('MarketingSpendRecorded', 'properties');
-  const currency = asCurrency(props.currency, ctx.defaultCurrency);
-  put(d, 'channel', props.channel, 'properties.channel');
-  put(d, 'campaign', props.campaign, 'properties.campaign');
-  put(d, 'currency', currency, 'properties.currency');
-  put(d, 'periodStart', asMillis(props.period_start), 'properties.period_start');
-  put(d, 'periodEnd', asMillis(props.period_end), 'properties.period_end');
-  const amount = pick(props, ['amount', 'spend', 'cost']);
-  putMoney(d, 'amountMinor', amount, currency, 'properties', 'properties.amount');
-  if (!amount)
-    d.problems.push({ path: 'properties.amount', rule: 'required', message: 'amount is required' });
-  return d;
-}
-
-/**
- * Track event names mapped to typed touchpoints. The names are Segment's spec names where a spec exists
- * (Ecommerce v2, Email); the others follow the same "Object Action" convention.
- */
-export const TRACK_MAPPERS: Readonly<Record<string, TrackMapper>> = {
-  'Order Completed': orderCompleted,
-  'Order Refunded': orderRefunded,
-  'Email Sent': emailEvent('EmailSent'),
-  'Email Delivered': emailEvent('EmailDelivered'),
-  'Email Opened': emailEvent('EmailOpened'),
-  'Email Link Clicked': emailEvent('EmailClicked'),
-  'Email Bounced': emailEvent('EmailBounced'),
-  Unsubscribed: emailEvent('EmailUnsubscribed'),
-  'Email Unsubscribed': emailEvent('EmailUnsubscribed'),
-  // A spam complaint stops all further mail to the address: for the lifecycle it is an unsubscribe.
-  'Email Marked as Spam': emailEvent('EmailUnsubscribed'),
-  'Subscription Started': subscriptionStarted,
-  'Subscription Cancelled': subscriptionCancelled,
-  'Subscription Canceled': subscriptionCancelled,
-  'Survey Answered': surveyAnswered,
-  'Ticket Opened': ticketOpened,
-  'Ticket Resolved': ticketResolved,
-  'Referral Made': referralMade,
-  'Marketing Spend Recorded': marketingSpendRecorded,
-};
 
 // --- one call ----------------------------------------------------------------------------------------------
 
@@ -629,12 +266,7 @@ export function mapSegmentCall(
     };
   }
   // Something is wrong: map the call again recording origins, to name each problem's field as sent.
-  recordingOrigins = true;
-  try {
-    return touchpointOf(type, call, ctx, eventId, time);
-  } finally {
-    recordingOrigins = false;
-  }
+  return recordingOriginsIn(() => touchpointOf(type, call, ctx, eventId, time));
 }
 
 type CheckedCall = SegmentTrack & SegmentIdentify & SegmentPage & SegmentAlias;

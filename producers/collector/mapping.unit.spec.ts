@@ -1,7 +1,8 @@
 import type { Touchpoint } from '../../schemas/touchpoint';
 import type { ValidationProblem } from '../../schemas/validation';
 import { isContractChecked } from './check';
-import { mapSegmentCall, mapSegmentRequest, TRACK_MAPPERS, type CollectContext } from './mapping';
+import { mapSegmentCall, mapSegmentRequest, type CollectContext } from './mapping';
+import { TRACK_MAPPERS } from './track-mappers';
 import type { SegmentCallType } from './segment';
 
 const receivedAt = Date.UTC(2026, 2, 14, 9, 30, 1);

@@ -19,7 +19,7 @@ import type { Touchpoint, TouchpointType } from '../../schemas/touchpoint';
 import { problemsOf, type ValidationProblem } from '../../schemas/validation';
 import { checkTouchpoint, prefixProblems } from '../collector/check';
 import { providerEventId } from '../collector/event-id';
-import { UNCATEGORIZED_CAMPAIGN } from '../collector/mapping';
+import { UNCATEGORIZED_CAMPAIGN } from '../collector/track-mappers';
 import {
   emailAnonymousId,
   text,
