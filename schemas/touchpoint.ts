@@ -7,6 +7,14 @@ import { z } from 'zod';
 import { currencyCode, id, nonNegativeMinorUnits, smallInt, text, timestampMillis } from './fields';
 
 /** `model`: scores ciclo computes itself (`ciclo clv refit`), fed back to the processor as touchpoints. */
+/**
+ * How far an event time may be ahead of when ciclo received the event: clocks that are a little fast, and a
+ * sender's sentAt and ciclo's receivedAt not being quite the same instant (Segment's docs, "Timestamps, Time
+ * Zones, and Clock Skew"). The collector clamps or refuses past it, an import rejects the row, and the
+ * processor bounds whatever still comes (docs/event-time.md).
+ */
+export const EVENT_TIME_AHEAD_TOLERANCE_MS = 5 * 60_000;
+
 export const SOURCE_KINDS = ['snippet', 'api', 'webhook', 'import', 'simulator', 'model'] as const;
 
 export const Source = z

@@ -64,7 +64,7 @@ export interface RecordSource {
   readonly lane?: string | undefined;
   /**
    * The record's timestamp (Kafka's, or a touchpoint's receivedAt where there is no record): no event time
-   * runs ahead of it by more than MAX_EVENT_TIME_AHEAD_MS (event-time.ts).
+   * runs ahead of it by more than EVENT_TIME_AHEAD_TOLERANCE_MS (event-time.ts).
    */
   readonly recordTimestamp?: number | undefined;
 }
@@ -209,7 +209,7 @@ export class PartitionLifecycle extends IdentityProtocol {
   mark(marker: LaneMarker, recordTimestamp?: number): void {
     if (marker.kind === 'open') {
       this.lanes.open(marker.lane, marker.startsAt, recordTimestamp);
-      if (this.lanes.limit < this.deadlineLimit) this.deadlineLimit = this.lanes.limit;
+      this.holdDeadlinesAtLanes();
     } else if (this.lanes.close(marker.lane)) this.drain(this.lanes.limit, this.lanes.limit);
     if (this.inbox.length > 0) this.handleInbox();
   }
@@ -306,12 +306,7 @@ export class PartitionLifecycle extends IdentityProtocol {
    * reorder buffer by their event time; they do not move the watermark, which is this partition's own.
    */
   receive(message: IdentityMessage): void {
-    if (
-      message.lanes !== undefined &&
-      this.lanes.adopt(message.lanes) &&
-      this.lanes.limit < this.deadlineLimit
-    )
-      this.deadlineLimit = this.lanes.limit;
+    if (message.lanes !== undefined && this.lanes.adopt(message.lanes)) this.holdDeadlinesAtLanes();
     this.handle(message);
     if (this.inbox.length > 0) this.handleInbox();
   }
@@ -323,8 +318,8 @@ export class PartitionLifecycle extends IdentityProtocol {
    * profile before touchpoints of its own up to the link have arrived (a link's copy, which is in this
    * stream, brings the watermark to the link). At the end of all input (`lifecycle replay`), everything.
    */
-  flush(options: { endOfInput?: boolean; until?: number } = {}): void {
-    if (options.endOfInput) this.drain(Infinity, options.until ?? this.lanes.newest);
+  flush(options: { endOfInput?: boolean } = {}): void {
+    if (options.endOfInput) this.drain(Infinity, this.lanes.newest);
     else this.drain(this.lanes.idleLimit, this.lanes.idleLimit);
     if (this.inbox.length > 0) this.handleInbox();
   }
@@ -370,6 +365,11 @@ export class PartitionLifecycle extends IdentityProtocol {
       s.probabilityAlive = value;
       this.changed.add(s.id);
     }
+  }
+
+  /** A lane opened behind the clock: nothing fires past it from now on (deadlineLimit). */
+  private holdDeadlinesAtLanes(): void {
+    if (this.lanes.limit < this.deadlineLimit) this.deadlineLimit = this.lanes.limit;
   }
 
   private observe(source: RecordSource, at: number): void {

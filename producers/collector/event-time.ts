@@ -26,12 +26,14 @@
  * as ciclo can tell, at receivedAt.
  */
 
+import { EVENT_TIME_AHEAD_TOLERANCE_MS } from '../../schemas/touchpoint';
+
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
 /** The window a browser key's corrected time must fall in, relative to receivedAt (bounds included). */
-export const BROWSER_WINDOW = Object.freeze({ pastMs: 7 * DAY_MS, futureMs: 5 * MINUTE_MS });
+export const BROWSER_WINDOW = Object.freeze({ pastMs: 7 * DAY_MS, futureMs: EVENT_TIME_AHEAD_TOLERANCE_MS });
 
 /** How far ahead of receivedAt a server key's corrected time may be (included) before it is refused. */
 export const SERVER_MAX_AHEAD_MS = DAY_MS;

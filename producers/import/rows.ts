@@ -8,7 +8,7 @@
  * file's order without holding every row in memory.
  */
 import { CONTRACTS } from '../../schemas/contracts';
-import { TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
+import { EVENT_TIME_AHEAD_TOLERANCE_MS, TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
 import { validateWith, type Validated } from '../../schemas/validation';
 
 /** A row of the input: its line number (1-based, where it ends for a multi-line CSV record) and text. */
@@ -58,11 +58,10 @@ export interface DraftIds<D> {
 }
 
 /**
- * How far ahead of the import's receivedAt a row's event time may be: imports carry history, and a clock a
- * little ahead is no reason to refuse a row, but a touchpoint from the future would move the processor's
- * clock past every customer's deadlines (issue 18; the collector allows the same 5 minutes).
+ * Imports carry history, and a clock a little ahead (EVENT_TIME_AHEAD_TOLERANCE_MS) is no reason to refuse
+ * a row, but a touchpoint from the future would move the processor's clock past every customer's deadlines.
  */
-export const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
+export const FUTURE_TOLERANCE_MS = EVENT_TIME_AHEAD_TOLERANCE_MS;
 
 /** Why a row's event time is refused, or undefined when it is not in the future. */
 export function futureReason(occurredAt: number, receivedAt: number): string | undefined {
