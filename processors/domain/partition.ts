@@ -6,39 +6,31 @@
  * input shuffled within the grace period, and imports in any order next to it, yield exactly the stage
  * changes of the sorted input. A touchpoint older than what its customer already had applied (or than an
  * inactivity change that fired for it) is applied at once, deterministically, and counted as late by reason.
+ * Links and customers whose ids live on several partitions: identity.ts, identity-protocol.ts.
  *
  * Pure: time comes from the touchpoints; the runtime persists `checkpoint()` and restores from it.
  */
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
-import {
-  evolve,
-  fnv1a,
-  hasApplied,
-  initialState,
-  mergeInto,
-  restoredState,
-  type CustomerState,
-} from './customer';
+import { evolve, hasApplied, initialState, mergeInto, restoredState, withMergedId, type CustomerState } from './customer';
 import { boundEventTime } from './event-time';
 import { DeadlineSchedule } from './deadline-schedule';
 import {
-  addresseeOf,
   linkedIdOf,
-  MAX_FORWARD_HOPS,
-  type ForwardedTouchpoint,
-  type IdentityClaim,
+  partitionOfMessage,
   type IdentityMessage,
   type PartitionRoute,
   type ProfileHandoff,
 } from './identity';
-import { IdentityProtocol, claimIdOf } from './identity-protocol';
+import type { LinkDecision } from './identity-table';
+import { IdentityProtocol, type CustomerItem, type HeldCustomer } from './identity-protocol';
 import { Lanes, type LanesCheckpoint } from './lanes';
-import type { AppliedClaim } from './link-claims';
 import { StageChangeColumns } from './stage-changes';
 import type { StageModel } from './model';
 import { ReorderBuffer, type PendingItem } from './reorder-buffer';
 import { ruleIndexOf, ruleReason, type InactivityDeadline, type RuleIndex } from './rules';
+
+export type { CustomerItem, HeldCustomer, HeldItem } from './identity-protocol';
 
 export interface PartitionOptions {
   /** How long (event time) to wait for out-of-order touchpoints before applying one. */
@@ -74,22 +66,6 @@ export type LaneMarker =
   | { readonly kind: 'open'; readonly lane: string; readonly startsAt: number }
   | { readonly kind: 'close'; readonly lane: string };
 
-export type HeldItem =
-  | { readonly tp: Touchpoint; readonly deadlinesBefore: number }
-  | { readonly claim: IdentityClaim; readonly deadlinesBefore: number };
-
-/** A customer waiting for a handoff: the linking touchpoint first, then whatever came for it since. */
-export interface HeldCustomer {
-  readonly id: string;
-  readonly linkEventId: string;
-  /**
-   * Each touchpoint, or a claim on this very customer (it is handed on once complete) or a conflict's notice
-   * about an id it lists or gains, with the deadline limit reached before it was queued: what would have
-   * fired between them had it not waited.
-   */
-  readonly queue: HeldItem[];
-}
-
 export interface PartitionCheckpoint {
   /** The newest event time of any lane (before lanes, format 6 and older: the one watermark). */
   readonly watermark: number;
@@ -101,11 +77,19 @@ export interface PartitionCheckpoint {
    * input, more than one record can carry, and rewriting it whole at every batch cost time in proportion to it.
    */
   readonly pending?: readonly PendingItem[];
-  /** Absent in checkpoints written before identity links crossed partitions. */
+  /** Items of customers fed from elsewhere, waiting for the other partitions' progress. */
+  readonly fed?: readonly CustomerItem[];
+  /** Customers here that ids homed elsewhere lead to. */
+  readonly fedFromElsewhere?: readonly string[];
+  /** What the other partitions announced they have forwarded up to, by partition (null: nothing yet). */
+  readonly peers?: readonly (number | null)[];
   readonly held?: readonly HeldCustomer[];
   /** Handoffs that came before their link was applied here. */
   readonly arrived?: readonly ProfileHandoff[];
   readonly deadlineLimit?: number;
+  readonly fedDeadlineLimit?: number;
+  /** The limit this partition last told the others it has routed its input up to. */
+  readonly announced?: number;
 }
 
 export interface PartitionOutput {
@@ -116,14 +100,8 @@ export interface PartitionOutput {
   readonly removed: ReadonlyMap<string, number>;
   /** Ids that now belong to a customer: what the changelog keeps for them instead of a state. */
   readonly redirected: ReadonlyMap<string, string>;
-  /** Claims, handoffs and forwards for other partitions, in the order they were made. */
+  /** Handoffs, forwards and progress for other partitions, in the order they were made. */
   readonly messages: IdentityMessage[];
-  /**
-   * Source ids whose first claim (`AppliedClaim`) was remembered or forgotten since the last takeOutput():
-   * what the changelog keeps of links between their two claims, so that a restore decides the second claim
-   * as the running partition would have (null: forgotten).
-   */
-  readonly claims: ReadonlyMap<string, AppliedClaim | null>;
   /** Items that entered the reorder buffer since the last takeOutput() and are still in it. */
   readonly pendingEntered: readonly PendingItem[];
   /**
@@ -133,10 +111,8 @@ export interface PartitionOutput {
   readonly pendingLeft: readonly PendingItem[];
 }
 
-const isTouchpoint = (item: PendingItem): item is Touchpoint =>
-  (item as { kind?: string }).kind === undefined;
-
 const NO_MESSAGES: IdentityMessage[] = [];
+const orNull = (t: number): number | null => (Number.isFinite(t) ? t : null);
 
 export class PartitionLifecycle extends IdentityProtocol {
   private readonly pending = new ReorderBuffer();
@@ -145,8 +121,11 @@ export class PartitionLifecycle extends IdentityProtocol {
   private lanes: Lanes;
   private readonly stageChanges = new StageChangeColumns();
   private messages: IdentityMessage[] = NO_MESSAGES;
-  /** Messages this partition sent to itself, handled before its next touchpoint. */
+  /** Messages this partition sent to itself, handled before its next item. */
   private readonly inbox: IdentityMessage[] = [];
+  /** Up to where the input has been routed (forwards sent): what `Progress` tells the others. */
+  private routed = -Infinity;
+  private announced = -Infinity;
 
   constructor(
     readonly model: StageModel,
@@ -154,37 +133,35 @@ export class PartitionLifecycle extends IdentityProtocol {
     restored?: {
       checkpoint?: PartitionCheckpoint;
       customers?: Iterable<CustomerState>;
-      /** Ids that belong to another customer (id -> customer), restored after the customers' own. */
+      /** Ids that belong to another customer (id -> customer). */
       redirects?: Iterable<readonly [string, string]>;
-      /** When claims or notices re-pointed ids (`redirectTimeOf`). */
-      redirectTimes?: Iterable<readonly [string, number]>;
-      /** First claims of links whose other claim has not come (`PartitionOutput.claims`), oldest first. */
-      claims?: Iterable<readonly [string, AppliedClaim]>;
     },
   ) {
-    super(options);
-    this.rules = ruleIndexOf(model);
+    const rules = ruleIndexOf(model);
+    super(options, (s) => rules.deadlineAt(s));
+    this.rules = rules;
     this.deadlines = new DeadlineSchedule((s) => this.rules.deadlineAt(s));
     this.lanes = new Lanes(options.gracePeriodMs);
+    const checkpoint = restored?.checkpoint;
+    for (const id of checkpoint?.fedFromElsewhere ?? []) this.fedFromElsewhere.add(id);
     for (const json of restored?.customers ?? []) {
       const s = restoredState(json);
       this.customers.set(s.id, s);
       this.schedule(s);
     }
-    // The ids a customer lists lead to it, unless the changelog says otherwise: an id that is a customer of
-    // its own, or whose redirect record (written whenever an id is re-pointed) names another customer.
-    for (const s of this.customers.values())
-      for (const id of s.mergedIds) if (!this.customers.has(id)) this.redirects.restore(id, s.id);
-    for (const [id, into] of restored?.redirects ?? []) this.redirects.restore(id, into);
-    for (const [id, at] of restored?.redirectTimes ?? []) this.redirects.restoreTime(id, at);
-    this.claims.restore(restored?.claims ?? []);
-    const checkpoint = restored?.checkpoint;
+    for (const [id, into] of restored?.redirects ?? []) this.table.restore(id, into);
     if (checkpoint) {
       this.lanes = checkpoint.lanes
         ? Lanes.restored(options.gracePeriodMs, checkpoint.lanes)
         : Lanes.fromWatermark(options.gracePeriodMs, checkpoint.watermark);
       this.deadlineLimit = checkpoint.deadlineLimit ?? this.lanes.limit;
+      this.fedDeadlineLimit = checkpoint.fedDeadlineLimit ?? -Infinity;
+      this.routed = this.announced = checkpoint.announced ?? -Infinity;
       this.pending.restore(checkpoint.pending ?? []);
+      this.fed.restore(checkpoint.fed ?? []);
+      checkpoint.peers?.forEach((at, partition) => {
+        if (partition !== options.route?.partition) this.peers[partition] = at ?? -Infinity;
+      });
       for (const h of checkpoint.held ?? []) this.held.set(h.id, { ...h, queue: [...h.queue] });
       for (const h of checkpoint.arrived ?? []) this.arrived.set(h.linkEventId, h);
     }
@@ -211,12 +188,12 @@ export class PartitionLifecycle extends IdentityProtocol {
       this.lanes.open(marker.lane, marker.startsAt, recordTimestamp);
       this.holdDeadlinesAtLanes();
     } else if (this.lanes.close(marker.lane)) this.drain(this.lanes.limit, this.lanes.limit);
-    if (this.inbox.length > 0) this.handleInbox();
+    this.handleInbox();
   }
 
-  /** Items in the reorder buffer: touchpoints waiting out the grace period, claims and forwards. */
+  /** Items in the reorder buffers: touchpoints waiting out the grace period, items waiting for progress. */
   get bufferedItems(): number {
-    return this.pending.size;
+    return this.pending.size + this.fed.size;
   }
 
   /** The reorder buffer's items in the order they will be applied (as `checkpoint().pending`). */
@@ -229,7 +206,15 @@ export class PartitionLifecycle extends IdentityProtocol {
     return this.held.size;
   }
 
-  /** Accepts a touchpoint and applies whatever the lanes' clock now allows. */
+  /** The ids that lead to another customer, in this partition's replica of the identity table. */
+  get redirects(): number {
+    return this.table.size;
+  }
+
+  /**
+   * Accepts a touchpoint (a link too, which every partition gets) and applies whatever the lanes' clock now
+   * allows.
+   */
   ingest(received: Touchpoint, source: RecordSource = {}): IngestOutcome {
     const key = received.customerId ?? received.anonymousId;
     if (key === undefined) {
@@ -237,14 +222,10 @@ export class PartitionLifecycle extends IdentityProtocol {
       return 'ignored';
     }
     const tp = this.bounded(received, source);
-    const id = this.resolve(key);
-    const owner = this.customers.get(id);
+    const owner = this.customers.get(this.resolve(key));
     // By event id alone: a sender that retries without a timestamp gets another receivedAt, and so another
     // event time, for the same event.
-    if (
-      this.pending.holds(tp.eventId) ||
-      (owner !== undefined && hasApplied(owner, tp.eventId, tp.occurredAt))
-    ) {
+    if (this.pending.holds(tp.eventId) || (owner !== undefined && hasApplied(owner, tp.eventId, tp.occurredAt))) {
       this.counters.duplicates += 1;
       return 'duplicate';
     }
@@ -253,86 +234,46 @@ export class PartitionLifecycle extends IdentityProtocol {
     const limit = this.lanes.limit;
     if (this.pending.size === 0 && tp.occurredAt <= limit) {
       // Nothing is buffered and this touchpoint is due: buffering it would pop it straight back out (the
-      // usual case with grace 0 and in-order input), so apply it directly, to the owner found above.
-      if (id === key || this.isHome(id)) this.applyTo(tp, id, owner);
-      else this.forward(tp, id, 0);
-      this.fireDeadlines(limit);
+      // usual case with grace 0 and in-order input), so route it directly.
+      this.routeInput(tp);
+      this.handleInbox();
+      this.afterDrain(limit, limit);
     } else {
       this.pending.push(tp);
       this.drain(limit, limit);
     }
-    if (this.inbox.length > 0) this.handleInbox();
+    this.handleInbox();
     return 'accepted';
   }
 
-  /**
-   * Takes the routing copy of a link (schemas/topics.ts `touchpointKeys`) that reached the linked id's
-   * partition: a claim in this partition's own order. Part of the input: it moves the watermark.
-   */
-  ingestLinkCopy(received: Touchpoint, source: RecordSource = {}): IngestOutcome {
-    const tp = this.bounded(received, source);
-    const from = linkedIdOf(tp);
-    const into = tp.customerId;
-    if (from === undefined || into === undefined) {
-      this.counters.ignored += 1;
-      return 'ignored';
-    }
-    const claim: IdentityClaim = {
-      kind: 'claim',
-      eventId: claimIdOf(tp.eventId),
-      occurredAt: tp.occurredAt,
-      linkEventId: tp.eventId,
-      from,
-      into,
-      byLinkCopy: true,
-    };
-    // Either way it is this partition's input: its lane's time moves on, which may release the claim.
-    this.observe(source, tp.occurredAt);
-    const limit = this.lanes.limit;
-    // The target's own claim for the link may be here already (or the copy was delivered twice).
-    const duplicate = this.pending.holds(claim.eventId);
-    if (duplicate) this.counters.duplicates += 1;
-    else {
-      this.counters.accepted += 1;
-      this.pending.push(claim);
-    }
-    this.drain(limit, limit);
-    if (this.inbox.length > 0) this.handleInbox();
-    return duplicate ? 'duplicate' : 'accepted';
-  }
-
-  /**
-   * Takes a claim, handoff or forward from another partition (identity.ts). Claims and forwards join the
-   * reorder buffer by their event time; they do not move the watermark, which is this partition's own.
-   */
+  /** Takes a handoff, forward or progress from another partition (identity.ts). */
   receive(message: IdentityMessage): void {
-    if (message.lanes !== undefined && this.lanes.adopt(message.lanes)) this.holdDeadlinesAtLanes();
+    if (message.lanes !== undefined && this.adopt(message.lanes)) this.holdDeadlinesAtLanes();
     this.handle(message);
-    if (this.inbox.length > 0) this.handleInbox();
+    this.handleInbox();
   }
 
   /**
    * The partition's input has gone quiet: applies every buffered touchpoint and fires deadlines up to the
-   * watermark, without waiting out the grace period. Claims and forwards from other partitions that are
-   * ahead of this partition's own stream keep waiting for it: applying a claim early would hand over a
-   * profile before touchpoints of its own up to the link have arrived (a link's copy, which is in this
-   * stream, brings the watermark to the link). At the end of all input (`lifecycle replay`), everything.
+   * watermark, without waiting out the grace period. At the end of all input (`lifecycle replay`),
+   * everything, and deadlines up to `until` (the newest event time of the whole input, which may be on
+   * another partition), or this partition's newest.
    */
-  flush(options: { endOfInput?: boolean } = {}): void {
-    if (options.endOfInput) this.drain(Infinity, this.lanes.newest);
+  flush(options: { endOfInput?: boolean; until?: number } = {}): void {
+    if (options.endOfInput) this.drain(Infinity, Math.max(this.lanes.newest, options.until ?? -Infinity));
     else this.drain(this.lanes.idleLimit, this.lanes.idleLimit);
-    if (this.inbox.length > 0) this.handleInbox();
+    this.handleInbox();
   }
 
   /** The stage changes, changed customers and outgoing messages since the last call. */
   takeOutput(): PartitionOutput {
+    this.announceProgress();
     const out = {
       stageChanges: this.stageChanges.take(this.model),
       changed: this.changed,
       removed: this.removed,
-      redirected: this.redirects.takeChanged(),
+      redirected: this.table.takeChanged(),
       messages: this.messages,
-      claims: this.claims.takeChanged(),
       ...this.pendingChanges(),
     };
     this.changed = new Set();
@@ -352,9 +293,14 @@ export class PartitionLifecycle extends IdentityProtocol {
       watermark: this.lanes.newest,
       lanes: this.lanes.checkpoint(),
       ...(options.pending !== false ? { pending: this.bufferedInOrder() } : {}),
+      ...(this.fed.size > 0 ? { fed: this.fed.inOrder() } : {}),
+      ...(this.fedFromElsewhere.size > 0 ? { fedFromElsewhere: [...this.fedFromElsewhere] } : {}),
+      ...(this.peers.length > 0 ? { peers: this.peers.map(orNull) } : {}),
       ...(this.held.size > 0 ? { held: [...this.held.values()] } : {}),
       ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
       ...(this.deadlineLimit !== this.lanes.limit ? { deadlineLimit: this.deadlineLimit } : {}),
+      ...(Number.isFinite(this.fedDeadlineLimit) ? { fedDeadlineLimit: this.fedDeadlineLimit } : {}),
+      ...(Number.isFinite(this.announced) ? { announced: this.announced } : {}),
     };
   }
 
@@ -370,6 +316,11 @@ export class PartitionLifecycle extends IdentityProtocol {
   /** A lane opened behind the clock: nothing fires past it from now on (deadlineLimit). */
   private holdDeadlinesAtLanes(): void {
     if (this.lanes.limit < this.deadlineLimit) this.deadlineLimit = this.lanes.limit;
+    if (this.lanes.limit < this.fedDeadlineLimit) this.fedDeadlineLimit = this.lanes.limit;
+  }
+
+  private adopt(lanes: Readonly<Record<string, number>>): boolean {
+    return this.lanes.adopt(lanes);
   }
 
   private observe(source: RecordSource, at: number): void {
@@ -391,8 +342,20 @@ export class PartitionLifecycle extends IdentityProtocol {
     this.counters[reason] += 1;
   }
 
+  /** Tells every other partition how far this one has routed its input, when that changed. */
+  private announceProgress(): void {
+    const route = this.options.route;
+    if (route === undefined || this.routed === this.announced) return;
+    this.announced = this.routed;
+    for (let to = 0; to < route.partitions; to++)
+      if (to !== route.partition)
+        this.send({ kind: 'progress', partition: route.partition, to, upTo: this.routed });
+  }
+
   protected send(message: IdentityMessage): void {
-    if (this.isHome(addresseeOf(message))) this.inbox.push(message);
+    const route = this.options.route;
+    if (route === undefined || partitionOfMessage(message, route.partitions) === route.partition)
+      this.inbox.push(message);
     else {
       if (this.messages === NO_MESSAGES) this.messages = [];
       const lanes = this.lanes.openStarts();
@@ -405,32 +368,48 @@ export class PartitionLifecycle extends IdentityProtocol {
   }
 
   private handle(message: IdentityMessage): void {
-    if (this.enqueue(message)) this.drain(this.lanes.limit, this.deadlineLimit);
-  }
-
-  /**
-   * A handoff is taken at once; a claim or forward joins the reorder buffer, to be applied by event time
-   * (true: something to drain). A claim already buffered (the link's copy and the target's own claim share
-   * an id) is dropped.
-   */
-  private enqueue(message: IdentityMessage): boolean {
-    if (message.kind === 'handoff') {
-      this.completeLink(message, true);
-      return false;
+    switch (message.kind) {
+      case 'handoff':
+        this.receiveHandoff(message);
+        return;
+      case 'forward':
+        this.fed.push(message);
+        break;
+      case 'progress':
+        if (message.upTo === this.peers[message.partition]) return;
+        this.peers[message.partition] = message.upTo;
+        break;
     }
-    const id = fnv1a(message.eventId);
-    if (message.kind === 'claim' && this.pending.holds(message.eventId, id)) return false;
-    this.pending.push(message, id);
-    return true;
+    this.drainFed(this.routed, this.deadlineLimit);
   }
 
   private drain(eventLimit: number, deadlineLimit: number): void {
     for (let next = this.pending.takeDue(eventLimit); next; next = this.pending.takeDue(eventLimit)) {
-      this.apply(next);
-      // A claim this partition sent itself is ordered with what is still buffered, not after all of it.
-      while (this.inbox.length > 0) this.enqueue(this.inbox.shift()!);
+      this.routeInput(next);
+      // A handoff this partition sent itself is taken before the next item.
+      this.handleInbox();
     }
+    this.afterDrain(eventLimit, deadlineLimit);
+  }
+
+  private afterDrain(eventLimit: number, deadlineLimit: number): void {
+    this.routed = eventLimit;
     this.fireDeadlines(deadlineLimit);
+    this.drainFed(eventLimit, deadlineLimit);
+    this.handleInbox();
+  }
+
+  /** An input touchpoint, due: a link for every partition's table, else to its customer, here or elsewhere. */
+  private routeInput(tp: Touchpoint): void {
+    const key = (tp.customerId ?? tp.anonymousId)!;
+    const linked = linkedIdOf(tp);
+    if (linked !== undefined && linked !== key) {
+      this.route(tp, linked, key);
+      return;
+    }
+    const id = this.resolve(key);
+    if (!this.isHome(id)) this.forward(tp, id, 0);
+    else this.toCustomer({ kind: 'touchpoint', eventId: tp.eventId, occurredAt: tp.occurredAt, customer: id, tp });
   }
 
   private fireDeadlines(limit: number): void {
@@ -438,7 +417,7 @@ export class PartitionLifecycle extends IdentityProtocol {
     for (let due = this.deadlines.takeDue(limit); due; due = this.deadlines.takeDue(limit)) {
       const { id, at } = due;
       const s = this.customers.get(id);
-      if (!s) continue;
+      if (!s || (this.fedFromElsewhere.size > 0 && this.fedFromElsewhere.has(id))) continue;
       if (this.held.size > 0 && this.held.has(id)) {
         // Fired when the hold ends, from the limits its queue recorded; scheduled again then.
         this.deadlines.forget(id);
@@ -447,6 +426,10 @@ export class PartitionLifecycle extends IdentityProtocol {
       if (this.rules.deadlineAt(s) !== at) continue; // stale: the customer did something since
       this.fireCustomerDeadlines(s, limit);
     }
+  }
+
+  protected deadlineAtOf(s: CustomerState): number | undefined {
+    return this.rules.deadlineAt(s);
   }
 
   /** Fires this customer's inactivity changes due at or before `until`, in order. */
@@ -464,11 +447,13 @@ export class PartitionLifecycle extends IdentityProtocol {
   }
 
   protected schedule(s: CustomerState): void {
-    this.deadlines.schedule(s);
+    if (this.fedFromElsewhere.size > 0 && this.fedFromElsewhere.has(s.id)) this.fedDeadlines.schedule(s);
+    else this.deadlines.schedule(s);
   }
 
   protected forgetDeadlines(id: string): void {
     this.deadlines.forget(id);
+    this.fedDeadlines.forget(id);
   }
 
   private emit(
@@ -483,66 +468,14 @@ export class PartitionLifecycle extends IdentityProtocol {
     this.counters.stageChanges += 1;
   }
 
-  protected apply(item: PendingItem): void {
-    if (!isTouchpoint(item)) {
-      if (item.kind === 'claim') this.applyClaim(item);
-      else this.applyForwarded(item);
-      return;
-    }
-    const key = (item.customerId ?? item.anonymousId)!;
-    const id = this.resolve(key);
-    if (id !== key && !this.isHome(id)) {
-      this.forward(item, id, 0);
-      return;
-    }
+  /** Applies a touchpoint to customer `id` in its turn; `link`: what the link it is did, if it is one. */
+  protected applyTouchpoint(tp: Touchpoint, id: string, link?: LinkDecision['kind']): void {
     const s = this.customers.get(id);
-    if (s && hasApplied(s, item.eventId, item.occurredAt)) {
+    if (s && hasApplied(s, tp.eventId, tp.occurredAt)) {
       this.counters.duplicates += 1;
       return;
     }
-    this.applyTo(item, id, s);
-  }
-
-  private forward(tp: Touchpoint, to: string, hops: number): void {
-    if (hops >= MAX_FORWARD_HOPS) {
-      this.counters.ignored += 1; // a redirect chain this long is a loop: stop rather than circle forever
-      return;
-    }
-    this.counters.forwarded += 1;
-    this.send({
-      kind: 'forward',
-      eventId: tp.eventId,
-      occurredAt: tp.occurredAt,
-      to,
-      hops: hops + 1,
-      touchpoint: tp,
-    });
-  }
-
-  protected applyForwarded(f: ForwardedTouchpoint): void {
-    const id = this.resolve(f.to);
-    if (!this.isHome(id)) {
-      this.forward(f.touchpoint, id, f.hops);
-      return;
-    }
-    const s = this.customers.get(id);
-    if (s && hasApplied(s, f.eventId, f.occurredAt)) {
-      this.counters.duplicates += 1;
-      return;
-    }
-    this.applyTo(f.touchpoint, id, s);
-  }
-
-  /** Applies a touchpoint that is not a duplicate to customer `id`, whose current state is `s` if known. */
-  protected applyTo(tp: Touchpoint, id: string, s: CustomerState | undefined): void {
-    if (this.held.size > 0) {
-      const waiting = this.held.get(id);
-      if (waiting) {
-        waiting.queue.push({ tp, deadlinesBefore: this.deadlineLimit });
-        return;
-      }
-    }
-    if (s === undefined && tp.type === 'ClvPredicted') {
+    if (s === undefined && tp.type === 'ClvPredicted' && !this.adopting.has(id)) {
       this.counters.ignored += 1; // a score creates no customer (one that was merged away, or unknown here)
       return;
     }
@@ -551,50 +484,17 @@ export class PartitionLifecycle extends IdentityProtocol {
       else if (tp.occurredAt < s.stageEnteredAt) this.countLate('lateBehindInactivity');
       else this.fireCustomerDeadlines(s, tp.occurredAt);
     }
-
-    // Identity: an anonymous id or a previous customer id that now belongs to this customer. Its profile
-    // comes over from its home partition first (identity.ts); until then this customer waits. Whether the
-    // link is new is the customer's own record (mergedIds), not the alias table: the source's side of the
-    // link may already have run here, if both ids live on this partition. An id dropped from the list (past
-    // MERGED_IDS_LIMIT) looks new again: its claim finds it redirected here already and hands over nothing,
-    // so the round trip only lists it again.
+    const adopted = s === undefined ? this.adopting.get(id) : undefined;
+    if (adopted) this.adopting.delete(id);
+    const after = this.evolveAndDecide(tp, id, s, adopted);
+    // The link lists the id it names (a merge that handed a profile over listed it already).
     const linked = linkedIdOf(tp);
-    if (linked !== undefined && linked !== id && !s?.mergedIds.includes(linked)) {
-      this.held.set(id, {
-        id,
-        linkEventId: tp.eventId,
-        queue: [{ tp, deadlinesBefore: this.deadlineLimit }],
-      });
-      const early = this.arrived.get(tp.eventId);
-      if (early) {
-        this.arrived.delete(tp.eventId);
-        this.completeLink(early, false);
-        return;
-      }
-      this.send({
-        kind: 'claim',
-        eventId: claimIdOf(tp.eventId),
-        occurredAt: tp.occurredAt,
-        linkEventId: tp.eventId,
-        from: linked,
-        into: id,
-      });
-      return;
-    }
-    if (linked !== undefined && this.arrived.size > 0) {
-      // The profile for this link came while the customer waited for another one, whose answer listed the
-      // linked id already: it is merged now, or it would wait for this link for ever.
-      const early = this.arrived.get(tp.eventId);
-      if (early?.state && s !== undefined) {
-        this.arrived.delete(tp.eventId);
-        this.mergeLate(s, early.state, early);
-      }
-    }
-    this.evolveAndDecide(tp, id, s, undefined);
+    if ((link === 'merge' || link === 'repoint') && linked !== undefined && linked !== id && !after.mergedIds.includes(linked))
+      after.mergedIds = withMergedId(after.mergedIds, linked);
   }
 
   /** Folds the touchpoint into the customer (created if new) and fires the rule it triggers, if any. */
-  protected evolveAndDecide(
+  private evolveAndDecide(
     tp: Touchpoint,
     id: string,
     existing: CustomerState | undefined,

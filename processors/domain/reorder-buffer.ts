@@ -1,6 +1,6 @@
 /**
- * A partition's reorder buffer: touchpoints waiting for the partition's clock (lanes.ts) to pass their
- * event time, and claims and forwards from other partitions waiting for theirs. Items leave in (occurredAt,
+ * A reorder buffer: a partition's input waiting for its clock (lanes.ts) to pass their event time, or the
+ * items of customers fed from elsewhere waiting for the other partitions' progress (identity.ts). Items leave in (occurredAt,
  * eventId) order, the order of the truth (schemas/lanes.ts `byEventTime`), whatever order they came in.
  *
  * It also tracks what entered and left since the runtime last asked, which is what the changelog's records
@@ -10,15 +10,19 @@ import { byEventTime } from '../../schemas/lanes';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { fnv1a } from './customer';
 import { MinHeap } from '../../infra/min-heap';
-import type { ForwardedTouchpoint, IdentityClaim } from './identity';
 
-/** What the reorder buffer holds: touchpoints, and claims and forwards from other partitions. */
-export type PendingItem = Touchpoint | IdentityClaim | ForwardedTouchpoint;
+/** What a reorder buffer orders: anything with an event time and an event id. */
+export interface Timed {
+  readonly eventId: string;
+  readonly occurredAt: number;
+}
 
-const NO_ITEMS: PendingItem[] = [];
+/** What the input's reorder buffer holds: touchpoints (links included) waiting for the clock. */
+export type PendingItem = Touchpoint;
 
-export class ReorderBuffer {
-  private readonly heap = new MinHeap<PendingItem>(byEventTime);
+export class ReorderBuffer<Item extends Timed = PendingItem> {
+  private readonly NO_ITEMS: Item[] = [];
+  private readonly heap = new MinHeap<Item>(byEventTime);
   /**
    * The FNV-1a hashes of the buffered items' event ids: a touchpoint delivered twice, or a link's two claims
    * (which share an id), are found here before they are buffered twice. A hash collision takes a distinct
@@ -26,12 +30,12 @@ export class ReorderBuffer {
    */
   private readonly ids = new Set<number>();
   /** Items buffered since the last takeChanges() and still buffered. */
-  private entered = new Set<PendingItem>();
+  private entered = new Set<Item>();
   /** Items buffered before the last takeChanges(), or restored, that have left since. */
-  private left: PendingItem[] = NO_ITEMS;
+  private left: Item[] = this.NO_ITEMS;
 
   /** Restored items: they have records already, so they are not `entered`. */
-  restore(items: Iterable<PendingItem>): void {
+  restore(items: Iterable<Item>): void {
     for (const item of items) {
       this.heap.push(item);
       this.ids.add(fnv1a(item.eventId));
@@ -43,7 +47,7 @@ export class ReorderBuffer {
   }
 
   /** The items in the order they will leave. */
-  inOrder(): PendingItem[] {
+  inOrder(): Item[] {
     return this.heap.toSortedArray();
   }
 
@@ -53,31 +57,31 @@ export class ReorderBuffer {
   }
 
   /** `hash`: the FNV-1a hash of its event id, if the caller has it already. */
-  push(item: PendingItem, hash: number = fnv1a(item.eventId)): void {
+  push(item: Item, hash: number = fnv1a(item.eventId)): void {
     this.heap.push(item);
     this.ids.add(hash);
     this.entered.add(item);
   }
 
   /** Takes out the next item, if it is due at `limit` (event time), else undefined. */
-  takeDue(limit: number): PendingItem | undefined {
+  takeDue(limit: number): Item | undefined {
     const next = this.heap.peek();
     if (next === undefined || next.occurredAt > limit) return undefined;
     this.heap.pop();
     this.ids.delete(fnv1a(next.eventId));
     // Out of the buffer: its changelog record goes, if it was written (it outlived a takeChanges()).
     if (this.entered.size === 0 || !this.entered.delete(next)) {
-      if (this.left === NO_ITEMS) this.left = [];
+      if (this.left === this.NO_ITEMS) this.left = [];
       this.left.push(next);
     }
     return next;
   }
 
   /** What entered (and is still here) and what left since the last call. */
-  takeChanges(): { entered: readonly PendingItem[]; left: readonly PendingItem[] } {
-    const changes = { entered: this.entered.size > 0 ? [...this.entered] : NO_ITEMS, left: this.left };
+  takeChanges(): { entered: readonly Item[]; left: readonly Item[] } {
+    const changes = { entered: this.entered.size > 0 ? [...this.entered] : this.NO_ITEMS, left: this.left };
     if (this.entered.size > 0) this.entered = new Set();
-    if (this.left.length > 0) this.left = NO_ITEMS;
+    if (this.left.length > 0) this.left = this.NO_ITEMS;
     return changes;
   }
 }

@@ -10,10 +10,10 @@
  */
 import { byEventTime } from '../../schemas/lanes';
 import type { StageChanged } from '../../schemas/outputs';
-import { touchpointKeys } from '../../schemas/topics';
+import { linkedIdOf, touchpointKey } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { boundEventTime } from './event-time';
-import { addresseeOf, homePartitionOf, type IdentityMessage } from './identity';
+import { partitionOfMessage, type IdentityMessage } from './identity';
 import type { StageModel } from './model';
 import { emptyCounters, PartitionLifecycle, type LaneMarker, type PartitionCounters } from './partition';
 import { partitionFor } from '../../schemas/partitioner';
@@ -88,7 +88,7 @@ export function replay(
         throw new Error(
           `identity messages circle between partitions: ${delivered} delivered for ${ingested} touchpoints, the last ${JSON.stringify(m).slice(0, 300)}`,
         );
-      const target = partitions[homePartitionOf(addresseeOf(m), n)]!;
+      const target = partitions[partitionOfMessage(m, n)]!;
       target.receive(m);
       collect(target);
     }
@@ -112,23 +112,23 @@ export function replay(
     ingested += 1;
     const tp = 'touchpoint' in record ? record.touchpoint : record;
     const source = 'touchpoint' in record ? { lane: record.lane } : {};
-    // As ciclo's producers write it: keyed by its customer, and a link once more by the linked id.
-    const [key, linked] = touchpointKeys(tp);
-    const p = partitions[partitionFor(key!, n)]!;
-    p.ingest(tp, source);
-    collect(p);
-    if (linked !== undefined) {
-      const q = partitions[partitionFor(linked, n)]!;
-      q.ingestLinkCopy(tp, source);
-      collect(q);
+    // As ciclo's producers write it: keyed by its customer, and a link to every partition.
+    const key = touchpointKey(tp);
+    const linked = linkedIdOf(tp);
+    const home = partitionFor(key, n);
+    for (const p of linked !== undefined && linked !== key ? partitions : [partitions[home]!]) {
+      p.ingest(tp, source);
+      collect(p);
     }
     if (inFlight.length > 0) deliverAsChosen();
   }
   // End of input: flush and deliver until nothing moves (a handoff can release a customer that claims).
+  // Deadlines fire up to the newest event time of the input, on every partition, as on one.
+  const until = Math.max(...partitions.map((p) => p.watermark));
   do {
     deliver(inFlight.length);
     for (const p of partitions) {
-      p.flush({ endOfInput: true });
+      p.flush({ endOfInput: true, until });
       collect(p);
     }
   } while (inFlight.length > 0);
