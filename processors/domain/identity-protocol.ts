@@ -125,8 +125,8 @@ export abstract class IdentityProtocol {
    */
   protected route(tp: Touchpoint, source: string, target: string): void {
     const decision = this.table.link(source, target);
-    if (decision.kind === 'repoint') this.counters.identityConflicts += 1;
     const into = decision.target;
+    if (decision.kind === 'repoint' && this.isHome(into)) this.counters.identityConflicts += 1;
     if (decision.kind === 'merge') {
       if (this.isHome(decision.source))
         this.toCustomer({

@@ -64,6 +64,8 @@ export class IdentityTable {
 
   /** A redirect as the changelog holds it (not a change). */
   restore(id: string, into: string): void {
+    const before = this.leadsTo.get(id);
+    if (before !== undefined && before !== into) this.members.get(before)?.delete(id);
     this.leadsTo.set(id, into);
     let ids = this.members.get(into);
     if (ids === undefined) this.members.set(into, (ids = new Set()));

@@ -149,6 +149,10 @@ export class PartitionLifecycle extends IdentityProtocol {
       this.customers.set(s.id, s);
       this.schedule(s);
     }
+    // The ids a customer lists lead to it, unless the changelog says otherwise (a redirect record for each id
+    // the table re-pointed, wherever its customer lives).
+    for (const s of this.customers.values())
+      for (const id of s.mergedIds) if (!this.customers.has(id)) this.table.restore(id, s.id);
     for (const [id, into] of restored?.redirects ?? []) this.table.restore(id, into);
     if (checkpoint) {
       this.lanes = checkpoint.lanes
