@@ -27,6 +27,12 @@ export interface ReplayOptions {
    * returns how many of them to deliver now, from the front. At the end of input everything is delivered.
    */
   readonly deliver?: (inFlight: readonly IdentityMessage[]) => number;
+  /**
+   * Instead: a random source (values in [0, 1)) that delays messages and delivers them in a random order,
+   * as Kafka may, keeping only the order of each sender's messages to each partition (one producer, one topic
+   * partition): what the protocol may rely on (identity.ts).
+   */
+  readonly shuffle?: () => number;
 }
 
 /** A record of the touchpoint topic, as the processor tells them apart. */
@@ -70,42 +76,51 @@ export function replay(
       }),
   );
   const stageChanges: StageChanged[] = [];
-  const inFlight: IdentityMessage[] = [];
-  const collect = (p: PartitionLifecycle): void => {
+  const inFlight: { readonly from: number; readonly to: number; readonly message: IdentityMessage }[] = [];
+  const collect = (p: PartitionLifecycle, from: number): void => {
     const out = p.takeOutput();
     for (const c of out.stageChanges) stageChanges.push(c);
-    for (const m of out.messages) inFlight.push(m);
+    for (const message of out.messages) inFlight.push({ from, to: partitionOfMessage(message, n), message });
   };
   // Identity messages end: each link sends a claim and a handoff, forwards stop after MAX_FORWARD_HOPS. A
   // bug that made them circle would hang a replay (and a test) for ever; this says so instead.
   let delivered = 0;
   let ingested = 0;
-  /** Delivers `count` messages from the front; what they cause may send more, delivered in turn. */
+  /** Delivers the message at `index`; what it causes may send more, delivered in turn. */
+  const deliverAt = (index: number): void => {
+    const { to, message } = inFlight.splice(index, 1)[0]!;
+    if (++delivered > 1000 + 100 * ingested)
+      throw new Error(
+        `identity messages circle between partitions: ${delivered} delivered for ${ingested} touchpoints, the last ${JSON.stringify(message).slice(0, 300)}`,
+      );
+    partitions[to]!.receive(message);
+    collect(partitions[to]!, to);
+  };
   const deliver = (count: number): void => {
-    for (let i = 0; i < count && inFlight.length > 0; i++) {
-      const m = inFlight.shift()!;
-      if (++delivered > 1000 + 100 * ingested)
-        throw new Error(
-          `identity messages circle between partitions: ${delivered} delivered for ${ingested} touchpoints, the last ${JSON.stringify(m).slice(0, 300)}`,
-        );
-      const target = partitions[partitionOfMessage(m, n)]!;
-      target.receive(m);
-      collect(target);
-    }
+    for (let i = 0; i < count && inFlight.length > 0; i++) deliverAt(0);
   };
   const deliverAsChosen = (): void => {
+    const shuffle = options.shuffle;
+    if (shuffle) {
+      // Some now, the rest later: each time the first in flight on the channel of a random one.
+      while (inFlight.length > 0 && shuffle() < 0.6) {
+        const { from, to } = inFlight[Math.floor(shuffle() * inFlight.length)]!;
+        deliverAt(inFlight.findIndex((m) => m.from === from && m.to === to));
+      }
+      return;
+    }
     while (inFlight.length > 0) {
-      const count = options.deliver ? options.deliver(inFlight) : inFlight.length;
+      const count = options.deliver ? options.deliver(inFlight.map((m) => m.message)) : inFlight.length;
       if (count <= 0) return;
       deliver(count);
     }
   };
   for (const record of records) {
     if ('marker' in record) {
-      for (const p of partitions) {
+      partitions.forEach((p, i) => {
         p.mark(record.marker);
-        collect(p);
-      }
+        collect(p, i);
+      });
       if (inFlight.length > 0) deliverAsChosen();
       continue;
     }
@@ -116,10 +131,11 @@ export function replay(
     const key = touchpointKey(tp);
     const linked = linkedIdOf(tp);
     const home = partitionFor(key, n);
-    for (const p of linked !== undefined && linked !== key ? partitions : [partitions[home]!]) {
-      p.ingest(tp, source);
-      collect(p);
-    }
+    for (const [i, p] of partitions.entries())
+      if (i === home || (linked !== undefined && linked !== key)) {
+        p.ingest(tp, source);
+        collect(p, i);
+      }
     if (inFlight.length > 0) deliverAsChosen();
   }
   // End of input: flush and deliver until nothing moves (a handoff can release a customer that claims).
@@ -127,10 +143,10 @@ export function replay(
   const until = Math.max(...partitions.map((p) => p.watermark));
   do {
     deliver(inFlight.length);
-    for (const p of partitions) {
+    partitions.forEach((p, i) => {
       p.flush({ endOfInput: true, until });
-      collect(p);
-    }
+      collect(p, i);
+    });
   } while (inFlight.length > 0);
   const counters = partitions.reduce<PartitionCounters>((sum, p) => {
     for (const k of Object.keys(sum) as (keyof PartitionCounters)[]) sum[k] += p.counters[k];

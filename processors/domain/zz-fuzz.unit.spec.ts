@@ -23,6 +23,9 @@ it('fuzz', () => {
     for (let partitions = 2; partitions <= 6; partitions++) {
       if (!isDeepStrictEqual(outcome(replay(events, model, { partitions, gracePeriodMs: 0 })), one)) { bad = true; differing.push(`${seed}/${partitions}`); }
       if (!isDeepStrictEqual(outcome(replay(asImportRun('dense', events), model, { partitions, gracePeriodMs: 0 })), truth)) { bad = true; differing.push(`${seed}/${partitions}i`); }
+      let x = seed * 7 + partitions;
+      const shuffle = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+      if (!isDeepStrictEqual(outcome(replay(events, model, { partitions, gracePeriodMs: 0, shuffle })), one)) { bad = true; differing.push(`${seed}/${partitions}s`); }
     }
     void bad;
   }
