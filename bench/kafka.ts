@@ -14,26 +14,32 @@ import { touchpointRecords } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { median, RUNS } from './fold';
 
+/** The raw baseline topic's partitions, as many as the pipeline's. */
+export const BASELINE_PARTITIONS = 6;
+
 export interface BaselineRecord {
   readonly key: string;
   readonly value: Buffer;
   readonly headers?: Record<string, string>;
+  readonly partition?: number;
 }
 
 /**
  * The records the e2e and topology runs produce for `events`, byte for byte but for the schema id: each
  * touchpoint in Avro behind the registry's 5-byte header, keyed as `touchpointRecords` keys it (a link
- * writes its routing copy too). The baseline used to send 300-byte values under synthetic keys, while the
+ * writes a copy to every other partition). The baseline used to send 300-byte values under synthetic keys, while the
  * simulated touchpoints average about 125 bytes and a link is written twice: other messages than the ones it
  * is the baseline for (its level came out about the same).
  */
-export function baselineRecords(events: readonly Touchpoint[]): BaselineRecord[] {
+export function baselineRecords(events: readonly Touchpoint[], partitions: number): BaselineRecord[] {
   const contract = CONTRACTS.touchpoint;
   const writer = avro.Type.forSchema(contract.avro as avro.Schema);
   const header = Buffer.from([0, 0, 0, 0, 1]);
   const records: BaselineRecord[] = [];
   for (const tp of events)
-    records.push(...touchpointRecords(tp, Buffer.concat([header, writer.toBuffer(contract.toAvro(tp))])));
+    records.push(
+      ...touchpointRecords(tp, Buffer.concat([header, writer.toBuffer(contract.toAvro(tp))]), partitions),
+    );
   return records;
 }
 
@@ -53,7 +59,7 @@ export async function rawKafka(
   const messages = records.length;
   const topic = `ciclo.bench.raw.${Date.now()}`;
   const admin = await connectTopicAdmin(brokers);
-  await admin.ensureTopics([{ name: topic, partitions: 6 }]);
+  await admin.ensureTopics([{ name: topic, partitions: BASELINE_PARTITIONS }]);
   await admin.close();
   const producer = await connectProducer({ brokers, clientId: 'bench' });
   const produceRates: number[] = [];

@@ -223,7 +223,7 @@ async function e2eOnce(
     const encoded: { key: string; value: Buffer; headers?: Record<string, string> }[] = [];
     // One at a time: the registry client caches the schema after the first lookup, and 100k concurrent
     // first lookups would all go to the registry.
-    for (const tp of events) encoded.push(...touchpointRecords(tp, await p.encode(tp)));
+    for (const tp of events) encoded.push(...touchpointRecords(tp, await p.encode(tp), PARTITIONS));
     await sleep(3000); // consumer groups joined before the clock starts
     // CICLO_BENCH_CPU=1 also prints, every second, how far each table is: which path lags; and at the end
     // each process's CPU per touchpoint: where the machine's two cores went.
@@ -308,7 +308,7 @@ export async function topologyEventsPerSec(
       valueSubject(topics.touchpoints),
     );
     const encoded: { key: string; value: Buffer; headers?: Record<string, string> }[] = [];
-    for (const tp of events) encoded.push(...touchpointRecords(tp, await serde.encode(tp)));
+    for (const tp of events) encoded.push(...touchpointRecords(tp, await serde.encode(tp), PARTITIONS));
     // What the sink must read: every touchpoint record, and per record the relay's snapshot, and the stage
     // changes the relay writes (at offsets o of a partition where floor((o + 1) * share) > floor(o * share)).
     const relayed = encoded.length;

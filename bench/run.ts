@@ -24,7 +24,7 @@ import {
   RUNS,
   stateBytesPerCustomer,
 } from './fold';
-import { baselineRecords, rawKafka } from './kafka';
+import { BASELINE_PARTITIONS, baselineRecords, rawKafka } from './kafka';
 import { parseCdnow } from '../projections/clv/cdnow';
 import { parseIsoDay } from '../projections/clv/dates';
 import { fitCdnow } from '../projections/clv/fit-cdnow';
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const fold = folds.foldEventsPerSecPerCore;
   const state = stateBytesPerCustomer(1_000_000);
   const longHistory = longHistoryFigures();
-  const rawRecords = baselineRecords(events);
+  const rawRecords = baselineRecords(events, BASELINE_PARTITIONS);
   const kafka = await rawKafka(config.endpoints.kafka.brokers, rawRecords, events.length);
   const clv = clvFitMasterSec();
   const say = (line: string): void => void process.stderr.write(`${line}\n`);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadConfig, type ServiceEndpoints } from '../infra/config';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { foldBenchEvents, RUNS } from './fold';
-import { baselineRecords, rawKafka } from './kafka';
+import { BASELINE_PARTITIONS, baselineRecords, rawKafka } from './kafka';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -28,7 +28,11 @@ export function benchSingleFigure(figure: {
     const raw =
       process.env.CICLO_BENCH_RAW === '0'
         ? undefined
-        : await rawKafka(config.endpoints.kafka.brokers, baselineRecords(events), events.length);
+        : await rawKafka(
+            config.endpoints.kafka.brokers,
+            baselineRecords(events, BASELINE_PARTITIONS),
+            events.length,
+          );
     const value = await figure.measure(config.endpoints, events, runs);
     const baselineName = figure.baseline === 'produce' ? 'rawProduceEventsPerSec' : 'rawKafkaEventsPerSec';
     const lines = raw

@@ -13,14 +13,20 @@ export async function openTouchpointSink(
   endpoints: ServiceEndpoints,
   clientId: string,
   topic: string = TOPICS.touchpoints.name,
-): Promise<{ producer: MessageProducer; serde: ContractSerde<Touchpoint>; topic: string }> {
+): Promise<{
+  producer: MessageProducer;
+  serde: ContractSerde<Touchpoint>;
+  topic: string;
+  partitions: number;
+}> {
+  const partitions = await touchpointPartitions(endpoints, topic);
   const serde = await createSerde(
     createAvroRegistry(endpoints.schemaRegistry.url),
     CONTRACTS.touchpoint,
     valueSubject(topic),
   );
   const producer = await connectProducer({ brokers: endpoints.kafka.brokers, clientId, compression: true });
-  return { producer, serde, topic };
+  return { producer, serde, topic, partitions };
 }
 
 /**

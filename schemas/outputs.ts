@@ -103,10 +103,11 @@ export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
  */
 export const LifecycleStateRecordSchema = z
   .object({
-    // customer/partition/redirect: changelog records; claim/handoff/forward: messages between the
-    // processor's partitions on the identity topic (processors/domain/identity.ts). New kinds go last.
+    // customer/partition/redirect: changelog records; handoff/forward/progress: messages between the
+    // processor's partitions on the identity topic (processors/domain/identity.ts); claim: no longer
+    // written (changelog format 7 and older). New kinds go last.
     kind: z
-      .enum(['customer', 'partition', 'redirect', 'claim', 'handoff', 'forward'])
+      .enum(['customer', 'partition', 'redirect', 'claim', 'handoff', 'forward', 'progress'])
       .meta({ avroName: 'LifecycleStateKind' }),
     modelId: id('modelId'),
     modelVersion: smallInt().min(1),

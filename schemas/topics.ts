@@ -3,6 +3,7 @@
  * values. Keys are plain UTF-8 strings (Confluent's StringSerializer convention); values are Avro in the
  * Confluent wire format, except dead letters, which keep the original bytes.
  */
+import { partitionFor } from './partitioner';
 import type { Touchpoint } from './touchpoint';
 
 export type CompatibilityLevel = 'BACKWARD_TRANSITIVE' | 'FULL_TRANSITIVE';
@@ -145,34 +146,34 @@ export function linkedIdOf(tp: Touchpoint): string | undefined {
     : undefined;
 }
 
-/**
- * The keys a touchpoint is written under: its partitioning key, and for a touchpoint that links another id
- * to its customer, that id too. The copy lets the linked id's partition see the link in its own event
- * order, so the profile it hands over is exactly the profile as of the link (processors/domain/identity.ts).
- * Readers tell the copy by its key: `isLinkCopy`.
- */
-export function touchpointKeys(tp: Touchpoint): string[] {
-  const key = touchpointKey(tp);
-  const linked = linkedIdOf(tp);
-  return linked !== undefined && linked !== key ? [key, linked] : [key];
-}
-
-/** Marks a link's routing copy, so that readers can skip it even when its value cannot be read. */
+/** Marks a link's copy, so that readers can tell it from the fact (and skip it when its value cannot be read). */
 export const LINK_COPY_HEADER = 'ciclo-link-copy';
 
-/** The records a touchpoint is written as: `touchpointKeys`, the copy marked with LINK_COPY_HEADER. */
+/**
+ * The records a touchpoint is written as, for a topic of `partitions` partitions: the fact, keyed by its
+ * customer (`touchpointKey`); and for a touchpoint that links another id to its customer, a copy on every
+ * other partition, marked with LINK_COPY_HEADER. Every partition's processor applies every link to its
+ * replica of the identity table in its own event order (processors/domain/identity.ts).
+ */
 export function touchpointRecords<V>(
   tp: Touchpoint,
   value: V,
-): { key: string; value: V; headers?: Record<string, string> }[] {
-  return touchpointKeys(tp).map((key, i) =>
-    i === 0 ? { key, value } : { key, value, headers: { [LINK_COPY_HEADER]: '1' } },
-  );
+  partitions: number,
+): { key: string; value: V; partition?: number; headers?: Record<string, string> }[] {
+  const key = touchpointKey(tp);
+  const fact = { key, value };
+  const linked = linkedIdOf(tp);
+  if (linked === undefined || linked === key || partitions <= 1) return [fact];
+  const home = partitionFor(key, partitions);
+  const records: { key: string; value: V; partition?: number; headers?: Record<string, string> }[] = [fact];
+  for (let partition = 0; partition < partitions; partition++)
+    if (partition !== home) records.push({ key, value, partition, headers: { [LINK_COPY_HEADER]: '1' } });
+  return records;
 }
 
-/** Whether a record with this key is the routing copy of a link (see `touchpointKeys`), not the fact. */
-export function isLinkCopy(recordKey: string | null, tp: Touchpoint): boolean {
-  return recordKey !== null && recordKey !== touchpointKey(tp) && recordKey === linkedIdOf(tp);
+/** Whether a record is a link's copy (see `touchpointRecords`), not the fact. */
+export function isLinkCopy(headers: Readonly<Record<string, string | undefined>>): boolean {
+  return headers[LINK_COPY_HEADER] !== undefined;
 }
 
 /**

@@ -11,7 +11,7 @@ import { replay } from '../processors/domain/replay';
 import { partitionFor } from '../schemas/partitioner';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { toTouchpointRow } from '../projections/projector/rows';
-import { namespacedTopics, touchpointKeys } from '../schemas/topics';
+import { namespacedTopics, touchpointRecords } from '../schemas/topics';
 import { runCiclo } from './support/cli';
 import { testConfig, uniqueName } from './support/services';
 
@@ -70,11 +70,10 @@ describe('ciclo demo', () => {
     const partitions = namespacedTopics(namespace).touchpoints.partitions;
     const streamTimeOf = new Array<number>(partitions).fill(-Infinity);
     for (const e of events)
-      for (const key of touchpointKeys(e))
-        if (key !== undefined) {
-          const p = partitionFor(key, partitions);
-          streamTimeOf[p] = Math.max(streamTimeOf[p]!, e.occurredAt);
-        }
+      for (const r of touchpointRecords(e, null, partitions)) {
+        const p = r.partition ?? partitionFor(r.key, partitions);
+        streamTimeOf[p] = Math.max(streamTimeOf[p]!, e.occurredAt);
+      }
     const seen = (customerId: string, at: number): boolean =>
       at <= streamTimeOf[homePartitionOf(customerId, partitions)]!;
     const replayed = replay(events, loadModel('five-stage'), { partitions, gracePeriodMs: 0 });

@@ -39,12 +39,15 @@ const T0 = Date.UTC(2012, 0, 1);
  * before its processors start. Left to the instances, two started together register the same new subject at
  * once, which the native stack's (Hortonworks) registry can corrupt for good: both then fail to start.
  */
+/** The test topics' partition count. */
+const PARTITIONS = 3;
+
 async function createTopics(prefix: string): Promise<void> {
   const admin = await connectTopicAdmin(brokers);
   const renamed = (topic: TopicDefinition, name: string): TopicDefinition => ({
     ...topic,
     name: `${prefix}.${name}`,
-    partitions: 3,
+    partitions: PARTITIONS,
   });
   await provisionTopicsAndSchemas(admin, createAvroRegistry(endpoints.schemaRegistry.url), [
     renamed(TOPICS.touchpoints, 'touchpoints'),
@@ -165,8 +168,10 @@ async function produce(prefix: string, events: readonly Touchpoint[]): Promise<v
   const producer = await connectProducer({ brokers, clientId: `${prefix}-producer` });
   await producer.send(
     `${prefix}.touchpoints`,
-    // As ciclo's producers write them: a link also under the linked id (schemas/topics.ts touchpointKeys).
-    (await Promise.all(events.map(async (e) => touchpointRecords(e, await serde.encode(e))))).flat(),
+    // As ciclo's producers write them: a link to every partition (schemas/topics.ts touchpointRecords).
+    (
+      await Promise.all(events.map(async (e) => touchpointRecords(e, await serde.encode(e), PARTITIONS)))
+    ).flat(),
   );
   await producer.close();
 }

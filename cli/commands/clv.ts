@@ -163,13 +163,18 @@ export async function publishClvPredictions(
   result: ClickHouseRefit,
   touchpointTopic?: string,
 ): Promise<number> {
-  const { producer, serde, topic } = await openTouchpointSink(endpoints, 'ciclo-clv-refit', touchpointTopic);
+  const { producer, serde, topic, partitions } = await openTouchpointSink(
+    endpoints,
+    'ciclo-clv-refit',
+    touchpointTopic,
+  );
   try {
     return await produceTouchpoints(
       producer,
       serde,
       topic,
       clvPredictions(result, result.currencyOf, Date.now()),
+      { partitions },
     );
   } finally {
     await producer.close();

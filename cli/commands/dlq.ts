@@ -17,6 +17,7 @@ import { CONTRACTS } from '../../schemas/contracts';
 import { DEAD_LETTER_HEADERS } from '../../schemas/outputs';
 import { createSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords, valueSubject } from '../../schemas/topics';
+import { touchpointPartitions } from '../touchpoint-sink';
 import { formatProblems, validateWith } from '../../schemas/validation';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -111,6 +112,7 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
             CONTRACTS.touchpoint,
             valueSubject(opts.to),
           );
+          const partitions = await touchpointPartitions(endpoints, opts.to);
           const messages: OutgoingMessage[] = [];
           for (const [i, line] of lines.entries()) {
             let parsed: unknown;
@@ -125,7 +127,7 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
                 'EVENT_INVALID',
                 `${opts.corrected}:${i + 1}: ${formatProblems(checked.problems)}`,
               );
-            for (const r of touchpointRecords(checked.value, await serde.encode(checked.value)))
+            for (const r of touchpointRecords(checked.value, await serde.encode(checked.value), partitions))
               messages.push({ ...r, headers: { ...r.headers, 'ciclo-replayed-from': opts.topic } });
           }
           await producer.send(opts.to, messages);

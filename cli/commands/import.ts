@@ -84,8 +84,7 @@ async function runImport(
   csvMapping: CsvMapping | undefined,
 ): Promise<void> {
   const { endpoints } = getConfig();
-  const partitions = await touchpointPartitions(endpoints);
-  const { producer, serde, topic } = await openTouchpointSink(endpoints, 'ciclo-import');
+  const { producer, serde, topic, partitions } = await openTouchpointSink(endpoints, 'ciclo-import');
   const receivedAt = Date.now();
   const lane = newLaneId(receivedAt);
   say(`import run ${lane}`);

@@ -60,6 +60,12 @@ export abstract class IdentityProtocol {
   protected readonly table = new IdentityTable();
   /** Customers here that ids homed elsewhere lead to (or led to): forwards can come for them. */
   protected readonly fedFromElsewhere = new Set<string>();
+  private fedChanged = new Map<string, boolean>();
+  protected takeFedChanged(): ReadonlyMap<string, boolean> {
+    const changed = this.fedChanged;
+    if (changed.size > 0) this.fedChanged = new Map();
+    return changed;
+  }
   /** Their items, waiting for the other partitions' progress. */
   protected readonly fed = new ReorderBuffer<CustomerItem>();
   /** Up to where their items have been applied: a forward behind it is late. */
@@ -136,7 +142,8 @@ export abstract class IdentityProtocol {
           customer: decision.source,
           into,
         });
-      if (this.isHome(into)) for (const id of decision.moved) if (!this.isHome(id)) this.feedFromElsewhere(into);
+      if (this.isHome(into))
+        for (const id of decision.moved) if (!this.isHome(id)) this.feedFromElsewhere(into);
     } else if (decision.kind === 'repoint' && this.isHome(into) && !this.isHome(decision.id))
       this.feedFromElsewhere(into);
     if (this.isHome(into))
@@ -154,6 +161,7 @@ export abstract class IdentityProtocol {
   private feedFromElsewhere(id: string): void {
     if (this.fedFromElsewhere.has(id)) return;
     this.fedFromElsewhere.add(id);
+    this.fedChanged.set(id, true);
     const s = this.customers.get(id);
     if (s) {
       this.forgetDeadlines(id);
@@ -261,7 +269,7 @@ export abstract class IdentityProtocol {
       this.removed.set(from, s.sequence);
       this.changed.delete(from);
     }
-    this.fedFromElsewhere.delete(from);
+    if (this.fedFromElsewhere.delete(from)) this.fedChanged.set(from, false);
     this.send({
       kind: 'handoff',
       linkEventId: item.eventId,
@@ -292,7 +300,14 @@ export abstract class IdentityProtocol {
       return;
     }
     this.counters.forwarded += 1;
-    this.send({ kind: 'forward', eventId: tp.eventId, occurredAt: tp.occurredAt, to, hops: hops + 1, touchpoint: tp });
+    this.send({
+      kind: 'forward',
+      eventId: tp.eventId,
+      occurredAt: tp.occurredAt,
+      to,
+      hops: hops + 1,
+      touchpoint: tp,
+    });
   }
 
   /** A handoff: completes the link its target waits on, or waits for the link. */
@@ -354,7 +369,15 @@ export abstract class IdentityProtocol {
     if (item.kind === 'handover') return; // a second handover of one customer: nothing left to hand
     const tp = item.kind === 'forward' ? item.touchpoint : item.tp;
     const to = this.resolve(item.kind === 'forward' ? item.to : item.customer);
-    if (this.isHome(to)) this.applyItem({ kind: 'forward', eventId: tp.eventId, occurredAt: tp.occurredAt, to, hops: 0, touchpoint: tp });
+    if (this.isHome(to))
+      this.applyItem({
+        kind: 'forward',
+        eventId: tp.eventId,
+        occurredAt: tp.occurredAt,
+        to,
+        hops: 0,
+        touchpoint: tp,
+      });
     else this.forward(tp, to, 0);
   }
 }

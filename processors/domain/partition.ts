@@ -12,7 +12,15 @@
  */
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
-import { evolve, hasApplied, initialState, mergeInto, restoredState, withMergedId, type CustomerState } from './customer';
+import {
+  evolve,
+  hasApplied,
+  initialState,
+  mergeInto,
+  restoredState,
+  withMergedId,
+  type CustomerState,
+} from './customer';
 import { boundEventTime } from './event-time';
 import { DeadlineSchedule } from './deadline-schedule';
 import {
@@ -76,11 +84,7 @@ export interface PartitionCheckpoint {
    * pending: false })`, PartitionOutput.pendingEntered): with a long grace period the buffer holds minutes of
    * input, more than one record can carry, and rewriting it whole at every batch cost time in proportion to it.
    */
-  readonly pending?: readonly PendingItem[];
-  /** Items of customers fed from elsewhere, waiting for the other partitions' progress. */
-  readonly fed?: readonly CustomerItem[];
-  /** Customers here that ids homed elsewhere lead to. */
-  readonly fedFromElsewhere?: readonly string[];
+  readonly pending?: readonly BufferedItem[];
   /** What the other partitions announced they have forwarded up to, by partition (null: nothing yet). */
   readonly peers?: readonly (number | null)[];
   readonly held?: readonly HeldCustomer[];
@@ -102,14 +106,19 @@ export interface PartitionOutput {
   readonly redirected: ReadonlyMap<string, string>;
   /** Handoffs, forwards and progress for other partitions, in the order they were made. */
   readonly messages: IdentityMessage[];
-  /** Items that entered the reorder buffer since the last takeOutput() and are still in it. */
-  readonly pendingEntered: readonly PendingItem[];
+  /** Customers that became fed from elsewhere (true) or left (false) since the last takeOutput(). */
+  readonly fedChanged: ReadonlyMap<string, boolean>;
+  /** Items that entered the reorder buffers since the last takeOutput() and are still in them. */
+  readonly pendingEntered: readonly BufferedItem[];
   /**
    * Items that were in the reorder buffer at the last takeOutput() (or came with the restore) and have left
    * it since, applied or passed on: with `pendingEntered`, what the buffer's changelog records add and remove.
    */
-  readonly pendingLeft: readonly PendingItem[];
+  readonly pendingLeft: readonly BufferedItem[];
 }
+
+/** An item of either reorder buffer: an input touchpoint, or an item of a customer fed from elsewhere. */
+export type BufferedItem = PendingItem | CustomerItem;
 
 const NO_MESSAGES: IdentityMessage[] = [];
 const orNull = (t: number): number | null => (Number.isFinite(t) ? t : null);
@@ -135,6 +144,8 @@ export class PartitionLifecycle extends IdentityProtocol {
       customers?: Iterable<CustomerState>;
       /** Ids that belong to another customer (id -> customer). */
       redirects?: Iterable<readonly [string, string]>;
+      /** Customers here that ids homed elsewhere lead to (`PartitionOutput.fedChanged`). */
+      fedFromElsewhere?: Iterable<string>;
     },
   ) {
     const rules = ruleIndexOf(model);
@@ -143,7 +154,7 @@ export class PartitionLifecycle extends IdentityProtocol {
     this.deadlines = new DeadlineSchedule((s) => this.rules.deadlineAt(s));
     this.lanes = new Lanes(options.gracePeriodMs);
     const checkpoint = restored?.checkpoint;
-    for (const id of checkpoint?.fedFromElsewhere ?? []) this.fedFromElsewhere.add(id);
+    for (const id of restored?.fedFromElsewhere ?? []) this.fedFromElsewhere.add(id);
     for (const json of restored?.customers ?? []) {
       const s = restoredState(json);
       this.customers.set(s.id, s);
@@ -161,8 +172,9 @@ export class PartitionLifecycle extends IdentityProtocol {
       this.deadlineLimit = checkpoint.deadlineLimit ?? this.lanes.limit;
       this.fedDeadlineLimit = checkpoint.fedDeadlineLimit ?? -Infinity;
       this.routed = this.announced = checkpoint.announced ?? -Infinity;
-      this.pending.restore(checkpoint.pending ?? []);
-      this.fed.restore(checkpoint.fed ?? []);
+      for (const item of checkpoint.pending ?? [])
+        if ('kind' in item) this.fed.restore([item]);
+        else this.pending.restore([item]);
       checkpoint.peers?.forEach((at, partition) => {
         if (partition !== options.route?.partition) this.peers[partition] = at ?? -Infinity;
       });
@@ -200,14 +212,22 @@ export class PartitionLifecycle extends IdentityProtocol {
     return this.pending.size + this.fed.size;
   }
 
-  /** The reorder buffer's items in the order they will be applied (as `checkpoint().pending`). */
-  bufferedInOrder(): PendingItem[] {
-    return this.pending.inOrder();
+  /**
+   * The reorder buffers' items (`checkpoint().pending`): the input's in the order they will be routed, then
+   * the items of customers fed from elsewhere (they have a `kind`; input touchpoints have none).
+   */
+  bufferedInOrder(): BufferedItem[] {
+    return [...this.pending.inOrder(), ...this.fed.inOrder()];
   }
 
   /** Customers waiting for a handoff from another partition. */
   get heldCustomers(): number {
     return this.held.size;
+  }
+
+  /** The customer `id` belongs to now, by this partition's replica of the identity table. */
+  customerOf(id: string): string {
+    return this.resolve(id);
   }
 
   /** The ids that lead to another customer, in this partition's replica of the identity table. */
@@ -229,7 +249,10 @@ export class PartitionLifecycle extends IdentityProtocol {
     const owner = this.customers.get(this.resolve(key));
     // By event id alone: a sender that retries without a timestamp gets another receivedAt, and so another
     // event time, for the same event.
-    if (this.pending.holds(tp.eventId) || (owner !== undefined && hasApplied(owner, tp.eventId, tp.occurredAt))) {
+    if (
+      this.pending.holds(tp.eventId) ||
+      (owner !== undefined && hasApplied(owner, tp.eventId, tp.occurredAt))
+    ) {
       this.counters.duplicates += 1;
       return 'duplicate';
     }
@@ -278,6 +301,7 @@ export class PartitionLifecycle extends IdentityProtocol {
       removed: this.removed,
       redirected: this.table.takeChanged(),
       messages: this.messages,
+      fedChanged: this.takeFedChanged(),
       ...this.pendingChanges(),
     };
     this.changed = new Set();
@@ -286,9 +310,16 @@ export class PartitionLifecycle extends IdentityProtocol {
     return out;
   }
 
-  private pendingChanges(): { pendingEntered: readonly PendingItem[]; pendingLeft: readonly PendingItem[] } {
-    const { entered, left } = this.pending.takeChanges();
-    return { pendingEntered: entered, pendingLeft: left };
+  private pendingChanges(): {
+    pendingEntered: readonly BufferedItem[];
+    pendingLeft: readonly BufferedItem[];
+  } {
+    const input = this.pending.takeChanges();
+    const fed = this.fed.takeChanges();
+    return {
+      pendingEntered: fed.entered.length === 0 ? input.entered : [...input.entered, ...fed.entered],
+      pendingLeft: fed.left.length === 0 ? input.left : [...input.left, ...fed.left],
+    };
   }
 
   /** `pending: false` leaves the reorder buffer out (see PartitionCheckpoint.pending). */
@@ -297,8 +328,6 @@ export class PartitionLifecycle extends IdentityProtocol {
       watermark: this.lanes.newest,
       lanes: this.lanes.checkpoint(),
       ...(options.pending !== false ? { pending: this.bufferedInOrder() } : {}),
-      ...(this.fed.size > 0 ? { fed: this.fed.inOrder() } : {}),
-      ...(this.fedFromElsewhere.size > 0 ? { fedFromElsewhere: [...this.fedFromElsewhere] } : {}),
       ...(this.peers.length > 0 ? { peers: this.peers.map(orNull) } : {}),
       ...(this.held.size > 0 ? { held: [...this.held.values()] } : {}),
       ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
@@ -413,7 +442,14 @@ export class PartitionLifecycle extends IdentityProtocol {
     }
     const id = this.resolve(key);
     if (!this.isHome(id)) this.forward(tp, id, 0);
-    else this.toCustomer({ kind: 'touchpoint', eventId: tp.eventId, occurredAt: tp.occurredAt, customer: id, tp });
+    else
+      this.toCustomer({
+        kind: 'touchpoint',
+        eventId: tp.eventId,
+        occurredAt: tp.occurredAt,
+        customer: id,
+        tp,
+      });
   }
 
   private fireDeadlines(limit: number): void {
@@ -493,7 +529,12 @@ export class PartitionLifecycle extends IdentityProtocol {
     const after = this.evolveAndDecide(tp, id, s, adopted);
     // The link lists the id it names (a merge that handed a profile over listed it already).
     const linked = linkedIdOf(tp);
-    if ((link === 'merge' || link === 'repoint') && linked !== undefined && linked !== id && !after.mergedIds.includes(linked))
+    if (
+      (link === 'merge' || link === 'repoint') &&
+      linked !== undefined &&
+      linked !== id &&
+      !after.mergedIds.includes(linked)
+    )
       after.mergedIds = withMergedId(after.mergedIds, linked);
   }
 

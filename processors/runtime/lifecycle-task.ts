@@ -14,16 +14,10 @@ import { deadLetterOf, type DeadLetterReason, type LifecycleStateRecord } from '
 import type { ContractSerde } from '../../infra/registry/serde';
 import type { CustomerSnapshot, StageChanged } from '../../schemas/outputs';
 import { partitionFor } from '../../schemas/partitioner';
-import {
-  isLinkCopy,
-  LINK_COPY_HEADER,
-  MERGED_INTO_HEADER,
-  SEQUENCE_HEADER,
-  snapshotKey,
-} from '../../schemas/topics';
+import { LINK_COPY_HEADER, MERGED_INTO_HEADER, SEQUENCE_HEADER, snapshotKey } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { toSnapshot } from '../domain/customer';
-import { addresseeOf, homePartitionOf } from '../domain/identity';
+import { partitionOfMessage, type IdentityMessage } from '../domain/identity';
 import type { StageModel } from '../domain/model';
 import { PartitionLifecycle } from '../domain/partition';
 import { changelogKey } from './changelog/keys';
@@ -37,6 +31,18 @@ export { CHANGELOG_FORMAT_VERSION } from './changelog/records';
 export { HELD_INLINE, PENDING_INLINE_BYTES } from './changelog/writer';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The key of a message on the identity topic: the id it is for, or its sender's for a progress. */
+function keyOf(message: IdentityMessage): string {
+  switch (message.kind) {
+    case 'handoff':
+      return message.into;
+    case 'forward':
+      return message.to;
+    case 'progress':
+      return `progress/${message.partition}`;
+  }
+}
 
 export interface LifecycleTaskDeps {
   readonly model: StageModel;
@@ -133,7 +139,7 @@ export function createLifecycleTask(
 
   async function outputsOf(partition: number, p: PartitionLifecycle): Promise<OutputRecord[]> {
     const output = p.takeOutput();
-    const { stageChanges, changed, removed, redirected, messages } = output;
+    const { stageChanges, changed, removed, messages } = output;
     const out = new Pending();
     const records = out.records;
     for (const change of stageChanges)
@@ -160,21 +166,24 @@ export function createLifecycleTask(
     }
     for (const [id, sequence] of removed) {
       // A removal, not only a deletion: whoever loads the topic (the projector too) learns where the id went.
-      const into = redirected.get(id);
+      const into = p.customerOf(id);
       records.push({
         topic: topics.customerSnapshots,
         partition: partitionFor(id, snapshotPartitions),
         key: snapshotKey(model.id, id),
         value: null,
-        ...(into !== undefined
+        ...(into !== id
           ? { headers: { [MERGED_INTO_HEADER]: into, [SEQUENCE_HEADER]: String(sequence) } }
           : {}),
       });
     }
     for (const message of messages) {
-      const to = addresseeOf(message);
       out.push(
-        { topic: topics.identity, partition: homePartitionOf(to, deps.partitions), key: to },
+        {
+          topic: topics.identity,
+          partition: partitionOfMessage(message, deps.partitions),
+          key: keyOf(message),
+        },
         serdes.identity,
         envelope(message.kind, JSON.stringify(message)),
       );
@@ -228,8 +237,7 @@ export function createLifecycleTask(
           ...(restored.checkpoint ? { checkpoint: restored.checkpoint } : {}),
           customers: restored.customers.values(),
           redirects: restored.redirects,
-          redirectTimes: restored.redirectTimes,
-          claims: restored.claims,
+          fedFromElsewhere: restored.fedFromElsewhere,
         },
       );
       writers.set(partition, new ChangelogWriter(pendingInlineBytes, p, restored));
@@ -274,14 +282,13 @@ export function createLifecycleTask(
         }
         const decoded = await serdes.touchpoint.decode(m.value);
         if (!decoded.ok) {
-          // A link's routing copy is dead-lettered at the link itself; one letter per fact.
+          // A link's copy is dead-lettered at the link itself; one letter per fact.
           if (m.headers[LINK_COPY_HEADER] === undefined)
             dead.push(deadLetter(m, decoded.reason, decoded.error));
           continue;
         }
-        const source = { lane: laneOf(m.headers), recordTimestamp: m.timestamp };
-        if (isLinkCopy(m.key, decoded.value)) p.ingestLinkCopy(decoded.value, source);
-        else p.ingest(decoded.value, source);
+        // A link's copy too: every partition applies every link to its identity table.
+        p.ingest(decoded.value, { lane: laneOf(m.headers), recordTimestamp: m.timestamp });
       }
       noted();
       return [...dead, ...(await outputsOf(partition, p))];

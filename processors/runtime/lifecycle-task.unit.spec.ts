@@ -128,8 +128,8 @@ async function run(
       }
       const tp = 'touchpoint' in record ? record.touchpoint : record;
       const lane = 'touchpoint' in record ? { [LANE_HEADER]: record.lane } : {};
-      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp))))
-        logs.append(topics.touchpoints, partitionFor(r.key, PARTITIONS), r.key, r.value, {
+      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp)), PARTITIONS))
+        logs.append(topics.touchpoints, r.partition ?? partitionFor(r.key, PARTITIONS), r.key, r.value, {
           ...r.headers,
           ...lane,
         });
@@ -467,8 +467,14 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     ];
     const logs = new Logs();
     for (const tp of events)
-      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp))))
-        logs.append(topics.touchpoints, partitionFor(r.key, PARTITIONS), r.key, r.value, r.headers ?? {});
+      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp)), PARTITIONS))
+        logs.append(
+          topics.touchpoints,
+          r.partition ?? partitionFor(r.key, PARTITIONS),
+          r.key,
+          r.value,
+          r.headers ?? {},
+        );
     const task = testTask();
     for (const p of PARTITION_LIST) await task.open(p, []);
     // The customer's partition alone, in batches of 50, with a crash halfway.
@@ -518,8 +524,14 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     const events = journeys('two-models', 30);
     const logs = new Logs();
     for (const tp of events)
-      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp))))
-        logs.append(topics.touchpoints, partitionFor(r.key, PARTITIONS), r.key, r.value, r.headers ?? {});
+      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp)), PARTITIONS))
+        logs.append(
+          topics.touchpoints,
+          r.partition ?? partitionFor(r.key, PARTITIONS),
+          r.key,
+          r.value,
+          r.headers ?? {},
+        );
     const serdes = {
       touchpoint: jsonSerde<Touchpoint>(),
       stageChanged: jsonSerde<StageChanged>(),

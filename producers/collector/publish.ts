@@ -1,7 +1,7 @@
 /**
  * Producing accepted touchpoints to `ciclo.touchpoints`: encode them with the touchpoint serde (Avro,
- * Confluent wire format; all of a request's touchpoints at once), key each by customer, a link once more by the
- * linked id (schemas/topics.ts touchpointKeys), and send them in one call to the idempotent producer (acks from all in-sync replicas). Resolves `ok` only once Kafka has every message;
+ * Confluent wire format; all of a request's touchpoints at once), key each by customer, a link to every
+ * partition (schemas/topics.ts touchpointRecords), and send them in one call to the idempotent producer (acks from all in-sync replicas). Resolves `ok` only once Kafka has every message;
  * a rejected or timed-out send is an `unavailable` outcome, so the HTTP layer never answers 2xx for an event
  * that might be lost. After a timeout the send may still complete; the sender's retry then produces the
  * same eventIds again, which consumers deduplicate (at-least-once).
@@ -22,6 +22,8 @@ export interface TouchpointSink {
   readonly sendTimeoutMs: number;
   /** Defaults to TOPICS.touchpoints.name; integration tests pass their own topic. */
   readonly topic?: string;
+  /** The topic's partition count: a link goes to every partition (schemas/topics.ts touchpointRecords). */
+  readonly partitions: number;
 }
 
 export type PublishOutcome =
@@ -43,8 +45,7 @@ export async function publishTouchpoints(
       : await Promise.all(touchpoints.map((tp) => sink.serde.encode(tp)));
     for (let i = 0; i < touchpoints.length; i++) {
       const tp = touchpoints[i]!;
-      // A link also goes to the linked id's partition, as its routing copy (schemas/topics.ts).
-      for (const record of touchpointRecords(tp, values[i]!))
+      for (const record of touchpointRecords(tp, values[i]!, sink.partitions))
         messages.push({ ...record, timestamp: tp.receivedAt });
     }
   } catch (err) {

@@ -1,3 +1,4 @@
+import { partitionFor } from '../../schemas/partitioner';
 import { LINK_COPY_HEADER } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { inMemoryProducer, jsonTouchpointSerde } from './fakes';
@@ -7,7 +8,7 @@ const at = Date.UTC(2026, 0, 1);
 const base = { occurredAt: at, receivedAt: at, source: { kind: 'snippet' as const, name: 'web' } };
 
 describe('publishTouchpoints', () => {
-  it('writes a link once more keyed by the linked id, marked as its routing copy; other touchpoints once', async () => {
+  it('writes a link to every partition, the copies marked; other touchpoints once', async () => {
     const producer = inMemoryProducer();
     const touchpoints: Touchpoint[] = [
       { ...base, eventId: 'v1', type: 'PageViewed', anonymousId: 'anon-1', payload: { path: '/' } },
@@ -23,20 +24,22 @@ describe('publishTouchpoints', () => {
       },
     ];
     const outcome = await publishTouchpoints(
-      { producer, serde: jsonTouchpointSerde(), sendTimeoutMs: 1000, topic: 't' },
+      { producer, serde: jsonTouchpointSerde(), sendTimeoutMs: 1000, topic: 't', partitions: 3 },
       touchpoints,
     );
     expect(outcome).toEqual({ ok: true, produced: 4 });
     const sent = producer.sent.flatMap((s) => s.messages);
-    expect(sent.map((m) => [m.key, m.headers?.[LINK_COPY_HEADER] ?? null])).toEqual([
-      ['anon-1', null],
-      ['c-1', null],
-      ['anon-1', '1'],
-      ['c-2', null],
-      ['c-1', '1'],
-      ['c-2', null],
+    const home = (key: string): number => partitionFor(key, 3);
+    const others = (key: string): number[] => [0, 1, 2].filter((p) => p !== home(key));
+    expect(sent.map((m) => [m.key, m.partition ?? null, m.headers?.[LINK_COPY_HEADER] ?? null])).toEqual([
+      ['anon-1', null, null],
+      ['c-1', null, null],
+      ...others('c-1').map((p) => ['c-1', p, '1']),
+      ['c-2', null, null],
+      ...others('c-2').map((p) => ['c-2', p, '1']),
+      ['c-2', null, null],
     ]);
-    // The copy is the same bytes as the fact.
+    // A copy is the same bytes as the fact.
     expect(sent[2]!.value).toEqual(sent[1]!.value);
   });
 });

@@ -20,6 +20,7 @@ import fastify, {
 } from 'fastify';
 import { errorMessage } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
+import { TOPICS } from '../../schemas/topics';
 import type { Logger } from '../../infra/log';
 import { SNIPPET_ROUTE, snippetHandler } from '../snippet/serve';
 import { configuredProviders, webhooksConfig, type WebhooksConfig } from '../webhooks/config';
@@ -50,6 +51,8 @@ export interface CollectorDeps {
   readonly kafkaStatus?: () => Promise<KafkaStatus>;
   /** Defaults to TOPICS.touchpoints.name. */
   readonly topic?: string;
+  /** The topic's partition count (a link goes to every partition); TOPICS.touchpoints.partitions unless given. */
+  readonly partitions?: number;
   /** The built browser snippet served at GET /snippet/ciclo.min.js; defaults to dist/snippet/ciclo.min.js. */
   readonly snippetFile?: string;
 }
@@ -239,6 +242,7 @@ export function buildCollector(deps: CollectorDeps): FastifyInstance {
     producer: deps.producer,
     serde: deps.serde,
     sendTimeoutMs: deps.config.sendTimeoutMs,
+    partitions: deps.partitions ?? TOPICS.touchpoints.partitions,
     ...(deps.topic !== undefined ? { topic: deps.topic } : {}),
   };
 

@@ -98,7 +98,7 @@ const ENCODE_BATCH = 1000;
 export async function importFile(options: ImportOptions): Promise<ImportReport> {
   const lane = options.lane ?? newLaneId(options.receivedAt);
   if (!isLaneId(lane)) throw new CicloError('CONFIG_INVALID', `"${lane}" is not a run id`);
-  const partitions = options.partitions ?? TOPICS.touchpoints.partitions;
+  const partitions = partitionsOf(options);
   const sorter = sorterFor(options);
   const rejected = new RejectedRowsFile(options.file);
   const laneState = { opened: false };
@@ -140,6 +140,11 @@ interface Format {
   readonly rows: (onBytes: (bytes: number) => void) => AsyncIterable<SourceRow>;
   readonly map: (row: SourceRow) => MappedRow<unknown>;
   readonly ids?: DraftIds<unknown>;
+}
+
+/** The touchpoint topic's partition count: lane markers and links go to every partition. */
+function partitionsOf(options: Pick<ImportOptions, 'partitions'>): number {
+  return options.partitions ?? TOPICS.touchpoints.partitions;
 }
 
 function formatOf(options: ImportOptions): Format {
@@ -199,7 +204,7 @@ async function readInto(
       sorter.add({
         at: tp.occurredAt,
         key: tp.eventId,
-        body: packRecords(touchpointRecords(tp, values[j]!)),
+        body: packRecords(touchpointRecords(tp, values[j]!, partitionsOf(options))),
       }),
     );
   };
@@ -272,7 +277,7 @@ async function* batchesOf(
   const encoded = async (touchpoints: Touchpoint[]): Promise<RecordBatch> => {
     const values = await options.serde.encodeAll(touchpoints);
     return {
-      records: touchpoints.flatMap((tp, i) => touchpointRecords(tp, values[i]!)),
+      records: touchpoints.flatMap((tp, i) => touchpointRecords(tp, values[i]!, partitionsOf(options))),
       touchpoints: touchpoints.length,
       firstAt: touchpoints[0]!.occurredAt,
     };
@@ -532,7 +537,7 @@ export async function produceTouchpoints(
   serde: Pick<ContractSerde<Touchpoint>, 'encode'>,
   topic: string,
   touchpoints: readonly Touchpoint[],
-  options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
+  options: { partitions: number; batchSize?: number; onProgress?: (done: number, total: number) => void },
 ): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   let produced = 0;
@@ -540,7 +545,11 @@ export async function produceTouchpoints(
     const batch = touchpoints.slice(i, i + batchSize);
     await producer.send(
       topic,
-      (await Promise.all(batch.map(async (tp) => touchpointRecords(tp, await serde.encode(tp))))).flat(),
+      (
+        await Promise.all(
+          batch.map(async (tp) => touchpointRecords(tp, await serde.encode(tp), options.partitions)),
+        )
+      ).flat(),
     );
     produced += batch.length;
     options.onProgress?.(produced, touchpoints.length);

@@ -25,14 +25,12 @@ import { isLaneControl } from '../../schemas/lanes';
 import { createSerde, type ContractSerde, type Decoded } from '../../infra/registry/serde';
 import {
   isLinkCopy,
-  LINK_COPY_HEADER,
   MERGED_INTO_HEADER,
   parseSnapshotKey,
   SEQUENCE_HEADER,
   TOPICS,
   valueSubject,
 } from '../../schemas/topics';
-import type { Touchpoint } from '../../schemas/touchpoint';
 import { identifier } from '../sql';
 import {
   toCustomerStateRow,
@@ -328,15 +326,14 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
         }
         continue;
       }
-      // A link's routing copy is not a fact of its own (schemas/topics.ts touchpointKeys): the link is
-      // projected once, from its record keyed by the customer.
-      if (m.headers[LINK_COPY_HEADER] !== undefined) continue;
+      // A link's copy is not a fact of its own (schemas/topics.ts touchpointRecords): the link is projected
+      // once, from the fact.
+      if (m.topic === topics.touchpoints && isLinkCopy(m.headers)) continue;
       const decoded: Decoded<unknown> = await target.serde.decode(m.value);
       if (!decoded.ok) {
         rejected.push(deadLetter(m, decoded.reason, decoded.error));
         continue;
       }
-      if (m.topic === topics.touchpoints && isLinkCopy(m.key, decoded.value as Touchpoint)) continue;
       rows.push(target.toRow(decoded.value as never, projectedAt));
       accepted.push(m);
     }

@@ -10,11 +10,15 @@
  *   model/__partition__/held/<customer id>               a customer waiting for a handoff, and its first items
  *   model/__partition__/held-item/<place>/<customer id>  each later item queued for it
  *   model/__partition__/arrived/<link event id>          a handoff that came before its link
- *   model/__partition__/claim/<source id>                the first claim of a link whose other has not come
+ *   model/__partition__/redirect/<id>                    an id that leads to another customer (format 8; the
+ *                                                        replica of the identity table, every link's ids)
+ *   model/__partition__/fed/<customer id>                a customer that ids homed elsewhere lead to
+ *   model/__partition__/claim/<source id>                (format 7 and older) a link's first claim
  *   model/__partition__/applied/<customer id>            a customer's older applied-event hashes
- *   model/__partition__/pending/<kind>/...               an item of a large reorder buffer
+ *   model/__partition__/pending/<kind>/...               an item of a large reorder buffer (the input's, or a
+ *                                                        customer's fed from elsewhere)
  */
-import type { PendingItem } from '../../domain/reorder-buffer';
+import type { BufferedItem } from '../../domain/partition';
 
 export const PARTITION_KEY = '__partition__';
 export const HELD_KEY_PREFIX = '__partition__/held/';
@@ -25,6 +29,8 @@ export const HELD_KEY_PREFIX = '__partition__/held/';
 export const HELD_ITEM_KEY_PREFIX = '__partition__/held-item/';
 export const ARRIVED_KEY_PREFIX = '__partition__/arrived/';
 export const CLAIM_KEY_PREFIX = '__partition__/claim/';
+export const FED_KEY_PREFIX = '__partition__/fed/';
+export const REDIRECT_KEY_PREFIX = '__partition__/redirect/';
 export const APPLIED_KEY_PREFIX = '__partition__/applied/';
 export const PENDING_KEY_PREFIX = '__partition__/pending/';
 
@@ -35,16 +41,16 @@ export function changelogKey(modelId: string, id: string): string {
 export const heldItemKey = (id: string, place: number): string => `${HELD_ITEM_KEY_PREFIX}${place}/${id}`;
 
 /**
- * The key of a reorder-buffer item: its kind and event id, and for a forward the customer it goes to (a
- * touchpoint can be forwarded to two customers while a chain of redirects settles). The buffer holds one
- * touchpoint and one claim per event id (reorder-buffer.ts); two forwards of one touchpoint to one customer
- * are a redelivery, of which one is applied either way. The id's length comes first, so no two (customer,
- * event) pairs make the same key whatever characters the ids hold.
+ * The key of a reorder-buffer item: its kind and event id, and for an item of a customer (a forward, a
+ * touchpoint routed to it, a handover) that customer: a link's one event is a touchpoint for its target and a
+ * handover of its source. The buffers hold one input touchpoint per event id (reorder-buffer.ts); two forwards
+ * of one touchpoint to one customer are a redelivery, of which one is applied either way. The id's length
+ * comes first, so no two (customer, event) pairs make the same key whatever characters the ids hold.
  */
-export function pendingKeyOf(item: PendingItem): string {
+export function pendingKeyOf(item: BufferedItem): string {
   if (!('kind' in item)) return `${PENDING_KEY_PREFIX}touchpoint/${item.eventId}`;
-  if (item.kind === 'claim') return `${PENDING_KEY_PREFIX}claim/${item.eventId}`;
-  return `${PENDING_KEY_PREFIX}forward/${item.to.length}:${item.to}/${item.eventId}`;
+  const customer = item.kind === 'forward' ? item.to : item.customer;
+  return `${PENDING_KEY_PREFIX}${item.kind}/${customer.length}:${customer}/${item.eventId}`;
 }
 
 /** What a key (less its model prefix) names. */
@@ -54,6 +60,8 @@ export type ChangelogKey =
   | { readonly kind: 'held-item'; readonly customerId: string; readonly place: number }
   | { readonly kind: 'arrived'; readonly linkEventId: string }
   | { readonly kind: 'claim'; readonly from: string }
+  | { readonly kind: 'fed'; readonly customerId: string }
+  | { readonly kind: 'redirect'; readonly id: string }
   | { readonly kind: 'applied'; readonly customerId: string }
   | { readonly kind: 'pending'; readonly key: string }
   | { readonly kind: 'customer'; readonly id: string };
@@ -72,6 +80,9 @@ export function parseChangelogKey(id: string): ChangelogKey | string {
   if (id.startsWith(APPLIED_KEY_PREFIX))
     return { kind: 'applied', customerId: id.slice(APPLIED_KEY_PREFIX.length) };
   if (id.startsWith(CLAIM_KEY_PREFIX)) return { kind: 'claim', from: id.slice(CLAIM_KEY_PREFIX.length) };
+  if (id.startsWith(REDIRECT_KEY_PREFIX))
+    return { kind: 'redirect', id: id.slice(REDIRECT_KEY_PREFIX.length) };
+  if (id.startsWith(FED_KEY_PREFIX)) return { kind: 'fed', customerId: id.slice(FED_KEY_PREFIX.length) };
   if (id.startsWith(ARRIVED_KEY_PREFIX))
     return { kind: 'arrived', linkEventId: id.slice(ARRIVED_KEY_PREFIX.length) };
   if (id.startsWith(HELD_KEY_PREFIX)) return { kind: 'held', customerId: id.slice(HELD_KEY_PREFIX.length) };

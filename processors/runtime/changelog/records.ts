@@ -8,16 +8,16 @@
  */
 import { z } from 'zod';
 import { CicloError } from '../../../infra/errors';
-import type { AppliedClaim } from '../../domain/link-claims';
-import type { HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
+import type { BufferedItem, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
 import type { CustomerState } from '../../domain/customer';
 import type { IdentityMessage, ProfileHandoff } from '../../domain/identity';
-import type { PendingItem } from '../../domain/reorder-buffer';
 import { formatProblems, problemsOf } from '../../../schemas/validation';
 
-export const CHANGELOG_FORMAT_VERSION = 7;
+export const CHANGELOG_FORMAT_VERSION = 8;
 /** Every format this version reads (docs/changelog-format.md); a newer one is refused. */
-export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7]);
+export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+/** The formats before identity became a replicated table (format 8): their links in flight cannot be finished. */
+export const LAST_FORMAT_WITH_CLAIMS = 7;
 
 const time = z.number();
 const lanes = z.record(z.string(), z.number()).optional();
@@ -70,7 +70,31 @@ const forward = z.looseObject({
   lanes,
 });
 
-const pendingItem = z.union([claim, forward, touchpoint.refine((v) => !('kind' in v), 'an unknown kind')]);
+const customerTouchpoint = z.looseObject({
+  kind: z.literal('touchpoint'),
+  eventId: z.string(),
+  occurredAt: time,
+  customer: z.string(),
+  tp: touchpoint,
+  link: z.enum(['merge', 'repoint', 'none']).optional(),
+});
+
+const handover = z.looseObject({
+  kind: z.literal('handover'),
+  eventId: z.string(),
+  occurredAt: time,
+  customer: z.string(),
+  into: z.string(),
+});
+
+const customerItem = z.union([customerTouchpoint, handover, forward]);
+
+/** `claim`: format 7 and older, read to be refused (restore.ts). */
+const pendingItem = z.union([
+  customerItem,
+  claim,
+  touchpoint.refine((v) => !('kind' in v), 'an unknown kind'),
+]);
 
 const handoff = z.looseObject({
   kind: z.literal('handoff'),
@@ -83,14 +107,9 @@ const handoff = z.looseObject({
   lanes,
 });
 
-const heldItem = z.union([
-  z.looseObject({ tp: touchpoint, deadlinesBefore: z.number().nullable() }),
-  z.looseObject({ claim, deadlinesBefore: z.number().nullable() }),
-]);
+const heldItem = z.looseObject({ item: customerItem, deadlinesBefore: z.number().nullable() });
 
 const held = z.looseObject({ id: z.string(), linkEventId: z.string(), queue: z.array(heldItem) });
-
-const appliedClaim = z.looseObject({ linkEventId: z.string(), into: z.string(), handedOver: z.boolean() });
 
 const redirect = z.looseObject({ into: z.string(), at: time.optional() });
 
@@ -110,9 +129,20 @@ const checkpoint = z.looseObject({
   held: z.array(held).optional(),
   arrived: z.array(handoff).optional(),
   deadlineLimit: z.number().nullable().optional(),
+  fedDeadlineLimit: z.number().optional(),
+  peers: z.array(z.number().nullable()).optional(),
+  announced: z.number().optional(),
 });
 
-const identityMessage = z.union([claim, forward, handoff]);
+const progress = z.looseObject({
+  kind: z.literal('progress'),
+  partition: z.number().int().min(0),
+  to: z.number().int().min(0),
+  upTo: z.number(),
+  lanes,
+});
+
+const identityMessage = z.union([forward, handoff, progress]);
 
 /** The changelog of `partition` holds a record that cannot be read. */
 export function changelogCorrupt(partition: number, key: string, what: string, cause?: unknown): CicloError {
@@ -163,9 +193,6 @@ export const readCustomerState = (json: string, place: RecordPlace): CustomerSta
 export const readRedirect = (json: string, place: RecordPlace): { into: string; at?: number } =>
   parsed(redirect, json, place, 'a redirect');
 
-export const readAppliedClaim = (json: string, place: RecordPlace): AppliedClaim =>
-  parsed(appliedClaim, json, place, "a link's first claim");
-
 export const readHandoff = (json: string, place: RecordPlace): ProfileHandoff =>
   parsed(handoff, json, place, 'a handoff');
 
@@ -175,7 +202,7 @@ export const readHeld = (json: string, place: RecordPlace): HeldCustomer =>
 export const readHeldItem = (json: string, place: RecordPlace): HeldItem =>
   parsed(heldItem, json, place, "a held customer's item");
 
-export const readPendingItem = (json: string, place: RecordPlace): PendingItem =>
+export const readPendingItem = (json: string, place: RecordPlace): BufferedItem | { kind: 'claim' } =>
   parsed(pendingItem, json, place, 'a buffered item');
 
 /** The partition's checkpoint; clocks written as null (never set) come back as -Infinity. */

@@ -8,14 +8,12 @@ import type { LifecycleStateRecord } from '../../../schemas/outputs';
 import type { ContractSerde } from '../../../infra/registry/serde';
 import type { CustomerState } from '../../domain/customer';
 import type { ProfileHandoff } from '../../domain/identity';
-import type { AppliedClaim } from '../../domain/link-claims';
-import type { HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
-import type { PendingItem } from '../../domain/reorder-buffer';
+import type { BufferedItem, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
 import { isAppliedArchive } from '../../domain/customer';
 import { parseChangelogKey } from './keys';
 import {
   changelogCorrupt,
-  readAppliedClaim,
+  LAST_FORMAT_WITH_CLAIMS,
   readCheckpoint,
   readCustomerState,
   readHandoff,
@@ -31,15 +29,14 @@ export interface RestoredChangelog {
   readonly checkpoint?: PartitionCheckpoint;
   readonly customers: Map<string, CustomerState>;
   readonly redirects: Map<string, string>;
-  readonly redirectTimes: Map<string, number>;
-  /** In the order last written, as the partition kept them (it forgets the oldest first). */
-  readonly claims: Map<string, AppliedClaim>;
+  /** Customers that ids homed elsewhere lead to. */
+  readonly fedFromElsewhere: Set<string>;
   /** Held customers that have records of their own, with how many queued items those records hold. */
   readonly heldInline: Map<string, number>;
   /** Early handoffs that have records of their own, by link event id. */
   readonly arrivedInRecords: Set<string>;
   /** Buffered items that have records of their own (the same objects as in the checkpoint's buffer). */
-  readonly pendingInRecords: Set<PendingItem>;
+  readonly pendingInRecords: Set<BufferedItem>;
   /** Customers' applied-hash archives as their records hold them. */
   readonly archives: Map<string, string>;
 }
@@ -54,12 +51,11 @@ export async function restoreChangelog(
   let checkpoint: PartitionCheckpoint | undefined;
   const customers = new Map<string, CustomerState>();
   const redirects = new Map<string, string>();
-  const redirectTimes = new Map<string, number>();
-  const claims = new Map<string, AppliedClaim>();
+  const fedFromElsewhere = new Set<string>();
   const held = new Map<string, HeldCustomer>();
   const arrived = new Map<string, ProfileHandoff>();
   const archives = new Map<string, string>();
-  const pending = new Map<string, PendingItem>();
+  const pending = new Map<string, BufferedItem>();
   /** Items queued for held customers past those their own records hold (format 6), by place. */
   const heldItems = new Map<string, Map<number, HeldItem>>();
 
@@ -76,6 +72,20 @@ export async function restoreChangelog(
           '(a newer version wrote it: upgrade every processor of the model)',
       );
     return decoded.value;
+  };
+  /**
+   * Links in flight of a format before 8 were claims between partitions, which this version no longer
+   * sends or answers: a customer held for one would wait for ever.
+   */
+  const refuseLinkInFlight = (envelope: LifecycleStateRecord, place: RecordPlace, what: string): void => {
+    if (envelope.formatVersion <= LAST_FORMAT_WITH_CLAIMS)
+      throw changelogCorrupt(
+        partition,
+        place.key,
+        `it holds ${what} of changelog format ${envelope.formatVersion}, an identity link in flight that this ` +
+          'version cannot finish: run the previous version until the processor logs no held customers, ' +
+          'then upgrade, or rebuild the state (docs/changelog-format.md, "Format 8")',
+      );
   };
   const expectKind = (envelope: LifecycleStateRecord, place: RecordPlace, kind: string): void => {
     if (envelope.kind !== kind)
@@ -96,6 +106,7 @@ export async function restoreChangelog(
         if (!value) continue;
         const envelope = await envelopeOf(record, place);
         expectKind(envelope, place, 'partition');
+        refuseLinkInFlight(envelope, place, "a held customer's item");
         items.set(key.place, readHeldItem(envelope.state, place));
         continue;
       }
@@ -104,7 +115,9 @@ export async function restoreChangelog(
         if (!value) continue;
         const envelope = await envelopeOf(record, place);
         expectKind(envelope, place, 'partition');
-        pending.set(key.key, readPendingItem(envelope.state, place));
+        const item = readPendingItem(envelope.state, place);
+        if ('kind' in item && item.kind === 'claim') refuseLinkInFlight(envelope, place, 'a claim');
+        else pending.set(key.key, item);
         continue;
       }
       case 'applied': {
@@ -117,11 +130,20 @@ export async function restoreChangelog(
         continue;
       }
       case 'claim': {
-        claims.delete(key.from);
+        // A link's first claim (format 7 and older): nothing waits on it in this version's protocol.
+        continue;
+      }
+      case 'redirect': {
+        redirects.delete(key.id);
         if (!value) continue;
         const envelope = await envelopeOf(record, place);
-        expectKind(envelope, place, 'partition');
-        claims.set(key.from, readAppliedClaim(envelope.state, place));
+        expectKind(envelope, place, 'redirect');
+        redirects.set(key.id, readRedirect(envelope.state, place).into);
+        continue;
+      }
+      case 'fed': {
+        fedFromElsewhere.delete(key.customerId);
+        if (value) fedFromElsewhere.add(key.customerId);
         continue;
       }
       case 'arrived': {
@@ -138,6 +160,7 @@ export async function restoreChangelog(
         if (!value) continue;
         const envelope = await envelopeOf(record, place);
         expectKind(envelope, place, 'partition');
+        refuseLinkInFlight(envelope, place, 'a held customer');
         const h = readHeld(envelope.state, place);
         held.set(h.id, h);
         continue;
@@ -148,21 +171,19 @@ export async function restoreChangelog(
         if (!value) {
           customers.delete(id);
           redirects.delete(id);
-          redirectTimes.delete(id);
           continue;
         }
         const envelope = await envelopeOf(record, place);
-        if (envelope.kind === 'partition' && key.kind === 'checkpoint')
+        if (envelope.kind === 'partition' && key.kind === 'checkpoint') {
           checkpoint = readCheckpoint(envelope.state, place);
-        else if (envelope.kind === 'customer') {
+          if ((checkpoint.held?.length ?? 0) > 0) refuseLinkInFlight(envelope, place, 'held customers');
+          if (checkpoint.pending?.some((item) => (item as { kind?: string }).kind === 'claim'))
+            refuseLinkInFlight(envelope, place, 'a claim');
+        } else if (envelope.kind === 'customer') {
           customers.set(id, readCustomerState(envelope.state, place));
           redirects.delete(id);
-          redirectTimes.delete(id);
         } else if (envelope.kind === 'redirect') {
-          const { into, at } = readRedirect(envelope.state, place);
-          redirects.set(id, into);
-          if (at === undefined) redirectTimes.delete(id);
-          else redirectTimes.set(id, at);
+          redirects.set(id, readRedirect(envelope.state, place).into);
           customers.delete(id);
         } else
           throw changelogCorrupt(
@@ -221,8 +242,7 @@ export async function restoreChangelog(
     ...(checkpoint ? { checkpoint } : {}),
     customers,
     redirects,
-    redirectTimes,
-    claims,
+    fedFromElsewhere,
     heldInline,
     arrivedInRecords,
     pendingInRecords: new Set(pending.values()),

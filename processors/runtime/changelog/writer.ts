@@ -8,12 +8,12 @@
  */
 import type { LifecycleStateRecord } from '../../../schemas/outputs';
 import { changelogJson } from '../../domain/customer';
-import type { HeldCustomer, PartitionLifecycle, PartitionOutput } from '../../domain/partition';
-import type { PendingItem } from '../../domain/reorder-buffer';
+import type { BufferedItem, HeldCustomer, PartitionLifecycle, PartitionOutput } from '../../domain/partition';
 import {
   APPLIED_KEY_PREFIX,
   ARRIVED_KEY_PREFIX,
-  CLAIM_KEY_PREFIX,
+  FED_KEY_PREFIX,
+  REDIRECT_KEY_PREFIX,
   HELD_KEY_PREFIX,
   heldItemKey,
   PARTITION_KEY,
@@ -33,7 +33,7 @@ const HELD_INLINE_BYTES = 64 * 1024;
  * record of its own. Back in the partition's record once the buffer holds at most PENDING_INLINE_MIN items in
  * a quarter of the bytes (the gap keeps a buffer near the limit from switching at every batch). Inline, a
  * small buffer costs one record per batch; as records, two per item (the item, and its tombstone once
- * applied), which with no grace period, where only claims and forwards from other partitions wait, doubled
+ * applied), which with no grace period, where only the items of customers fed from elsewhere wait, doubled
  * the changelog's records per touchpoint. A large buffer inline passed the broker's message limit (1 MB).
  */
 export const PENDING_INLINE_BYTES = 256 * 1024;
@@ -70,7 +70,7 @@ export class ChangelogWriter {
    */
   private readonly heldWritten = new Map<string, HeldVersion>();
   /** Buffered items that are records of their own (`pendingKeyOf`) as last handed out. */
-  private readonly pendingWritten: Set<PendingItem>;
+  private readonly pendingWritten: Set<BufferedItem>;
   /** Whether the buffer is in records of their own (large), not in the partition's record. */
   private pendingInRecords = false;
   /** Early handoffs (by link event id) written and not yet removed. */
@@ -117,9 +117,9 @@ export class ChangelogWriter {
       sink.tombstone(key);
     };
     this.writeCustomers(p, out, state, tombstone);
-    for (const [from, claim] of out.claims) {
-      if (claim === null) tombstone(CLAIM_KEY_PREFIX + from);
-      else state(CLAIM_KEY_PREFIX + from, 'partition', JSON.stringify(claim));
+    for (const [id, fed] of out.fedChanged) {
+      if (fed) state(FED_KEY_PREFIX + id, 'partition', '{}');
+      else tombstone(FED_KEY_PREFIX + id);
     }
     const { held, arrived, ...checkpoint } = p.checkpoint({ pending: false });
     this.writeArrived(arrived ?? [], state, tombstone);
@@ -151,12 +151,10 @@ export class ChangelogWriter {
     }
     for (const id of out.removed.keys()) {
       if (this.archivesWritten.delete(id)) tombstone(APPLIED_KEY_PREFIX + id);
-      if (!out.redirected.has(id)) tombstone(id);
+      tombstone(id);
     }
-    for (const [id, into] of out.redirected) {
-      const at = p.redirectTimeOf(id);
-      state(id, 'redirect', JSON.stringify(at === undefined ? { into } : { into, at }));
-    }
+    for (const [id, into] of out.redirected)
+      state(REDIRECT_KEY_PREFIX + id, 'redirect', JSON.stringify({ into }));
   }
 
   /** Early handoffs (each holds a whole profile): written once, as they never change; a tombstone once used. */
@@ -238,7 +236,7 @@ export class ChangelogWriter {
   /**
    * The reorder buffer: in the partition's record while that stays small (pendingInlineBytes), each item a
    * record of its own otherwise. Removals first, as an item can leave and another with its key (a claim of
-   * the same link, delivered again) enter within one batch. Returns the partition's record.
+   * the same event, delivered again) enter within one batch. Returns the partition's record.
    */
   private writePending(
     p: PartitionLifecycle,
@@ -251,7 +249,7 @@ export class ChangelogWriter {
     for (const item of out.pendingLeft) if (written.delete(item)) tombstone(pendingKeyOf(item));
     const wasInRecords = this.pendingInRecords;
     let signature: string | undefined;
-    let buffered: PendingItem[] | undefined; // in order, taken once: only when it may be inline or just left it
+    let buffered: BufferedItem[] | undefined; // in order, taken once: only when it may be inline or just left it
     if (!wasInRecords || p.bufferedItems <= PENDING_INLINE_MIN) {
       buffered = p.bufferedInOrder();
       const inline = JSON.stringify({ ...checkpoint, pending: buffered });
