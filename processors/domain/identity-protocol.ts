@@ -224,11 +224,11 @@ export abstract class IdentityProtocol {
 
   /** The link of a merge, at the target: with the profile if it is here, else the target waits for it. */
   private applyMerge(item: CustomerTouchpoint): void {
+    // What fires for the target before the link fires first, whether the profile is here or not.
+    const s = this.customers.get(item.customer);
+    if (s && item.occurredAt >= s.lastAppliedAt) this.fireCustomerDeadlines(s, item.occurredAt);
     const handoff = this.arrived.get(item.eventId);
     if (handoff === undefined) {
-      const s = this.customers.get(item.customer);
-      // What fires before the link fires now, as it would had the profile been here.
-      if (s && item.occurredAt >= s.lastAppliedAt) this.fireCustomerDeadlines(s, item.occurredAt);
       this.held.set(item.customer, {
         id: item.customer,
         linkEventId: item.eventId,

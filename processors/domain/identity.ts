@@ -60,6 +60,8 @@ export interface Progress {
   readonly partition: number;
   readonly to: number;
   readonly upTo: number;
+  /** The newest event time the sender's input has carried: how far a partition that went quiet may go. */
+  readonly newest: number;
 }
 
 /**

@@ -94,6 +94,8 @@ export interface PartitionCheckpoint {
   readonly fedDeadlineLimit?: number;
   /** The limit this partition last told the others it has routed its input up to. */
   readonly announced?: number;
+  /** The newest event time the other partitions announced. */
+  readonly othersNewest?: number;
 }
 
 export interface PartitionOutput {
@@ -135,6 +137,8 @@ export class PartitionLifecycle extends IdentityProtocol {
   /** Up to where the input has been routed (forwards sent): what `Progress` tells the others. */
   private routed = -Infinity;
   private announced = -Infinity;
+  /** The newest event time the other partitions announced (`Progress.newest`). */
+  private othersNewest = -Infinity;
 
   constructor(
     readonly model: StageModel,
@@ -172,6 +176,7 @@ export class PartitionLifecycle extends IdentityProtocol {
       this.deadlineLimit = checkpoint.deadlineLimit ?? this.lanes.limit;
       this.fedDeadlineLimit = checkpoint.fedDeadlineLimit ?? -Infinity;
       this.routed = this.announced = checkpoint.announced ?? -Infinity;
+      this.othersNewest = checkpoint.othersNewest ?? -Infinity;
       for (const item of checkpoint.pending ?? [])
         if ('kind' in item) this.fed.restore([item]);
         else this.pending.restore([item]);
@@ -282,13 +287,19 @@ export class PartitionLifecycle extends IdentityProtocol {
 
   /**
    * The partition's input has gone quiet: applies every buffered touchpoint and fires deadlines up to the
-   * watermark, without waiting out the grace period. At the end of all input (`lifecycle replay`),
+   * watermark, without waiting out the grace period; with no import open here, up to the newest event time
+   * any partition has announced, as one partition holding every customer would (a partition whose customers
+   * are quiet would otherwise hold every customer fed from it back). At the end of all input (`lifecycle replay`),
    * everything, and deadlines up to `until` (the newest event time of the whole input, which may be on
    * another partition), or this partition's newest.
    */
   flush(options: { endOfInput?: boolean; until?: number } = {}): void {
     if (options.endOfInput) this.drain(Infinity, Math.max(this.lanes.newest, options.until ?? -Infinity));
-    else this.drain(this.lanes.idleLimit, this.lanes.idleLimit);
+    else {
+      const limit =
+        this.lanes.openImports === 0 ? Math.max(this.lanes.idleLimit, this.othersNewest) : this.lanes.idleLimit;
+      this.drain(limit, limit);
+    }
     this.handleInbox();
   }
 
@@ -334,6 +345,7 @@ export class PartitionLifecycle extends IdentityProtocol {
       ...(this.deadlineLimit !== this.lanes.limit ? { deadlineLimit: this.deadlineLimit } : {}),
       ...(Number.isFinite(this.fedDeadlineLimit) ? { fedDeadlineLimit: this.fedDeadlineLimit } : {}),
       ...(Number.isFinite(this.announced) ? { announced: this.announced } : {}),
+      ...(Number.isFinite(this.othersNewest) ? { othersNewest: this.othersNewest } : {}),
     };
   }
 
@@ -382,7 +394,7 @@ export class PartitionLifecycle extends IdentityProtocol {
     this.announced = this.routed;
     for (let to = 0; to < route.partitions; to++)
       if (to !== route.partition)
-        this.send({ kind: 'progress', partition: route.partition, to, upTo: this.routed });
+        this.send({ kind: 'progress', partition: route.partition, to, upTo: this.routed, newest: this.lanes.newest });
   }
 
   protected send(message: IdentityMessage): void {
@@ -409,6 +421,7 @@ export class PartitionLifecycle extends IdentityProtocol {
         this.fed.push(message);
         break;
       case 'progress':
+        if (message.newest > this.othersNewest) this.othersNewest = message.newest;
         if (message.upTo === this.peers[message.partition]) return;
         this.peers[message.partition] = message.upTo;
         break;

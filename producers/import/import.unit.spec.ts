@@ -1,3 +1,4 @@
+import { partitionFor } from '../../schemas/partitioner';
 /**
  * The import as one piece, against a fake producer that records what it is sent and a JSON serde: files in
  * temporary folders, the sort forced onto disk by a tiny budget. An adapter-level test, in milliseconds.
@@ -323,10 +324,11 @@ describe('ciclo import: its lane', () => {
     // Nothing but the two sets of control records is a control record; every record carries the lane.
     const middle = messages.slice(3, -3);
     expect(middle.some((m) => isLaneControl(m.headers ?? {}))).toBe(false);
-    expect(middle).toHaveLength(24);
+    expect(middle).toHaveLength(25); // 23 touchpoints, and the link's copies on the two other partitions
     for (const m of messages) expect(m.headers?.[LANE_HEADER]).toBe(LANE);
     const copies = middle.filter((m) => m.headers?.[LINK_COPY_HEADER] !== undefined);
-    expect(copies.map((m) => m.key)).toEqual(['a-1']);
+    expect(copies.map((m) => m.key)).toEqual(['a-1', 'a-1']);
+    expect(copies.map((m) => m.partition)).toEqual([0, 1, 2].filter((p) => p !== partitionFor('a-1', 3)));
     expect(copies[0]!.headers).toEqual({ [LINK_COPY_HEADER]: '1', [LANE_HEADER]: LANE });
     expect(laneControlOf(open[0]!.headers!)).toEqual({ kind: 'open', lane: LANE, startsAt });
     expect(touchpointsSent(sends).map((t) => t.eventId)).toEqual([

@@ -132,6 +132,7 @@ const checkpoint = z.looseObject({
   fedDeadlineLimit: z.number().optional(),
   peers: z.array(z.number().nullable()).optional(),
   announced: z.number().optional(),
+  othersNewest: z.number().optional(),
 });
 
 const progress = z.looseObject({
@@ -139,6 +140,7 @@ const progress = z.looseObject({
   partition: z.number().int().min(0),
   to: z.number().int().min(0),
   upTo: z.number(),
+  newest: z.number().nullable(),
   lanes,
 });
 
@@ -184,8 +186,13 @@ const orMinusInfinity = (t: number | null | undefined): number | undefined => (t
  * A message between the processor's partitions (the identity topic is the processor's own, as the changelog
  * is): `place` names the identity topic's partition and the offset.
  */
-export const readIdentityMessage = (json: string, place: RecordPlace): IdentityMessage =>
-  parsed(identityMessage, json, place, 'an identity message');
+export function readIdentityMessage(json: string, place: RecordPlace): IdentityMessage {
+  const message = parsed<IdentityMessage>(identityMessage, json, place, 'an identity message');
+  // A progress's newest event time is -Infinity (written as null) while its sender has carried nothing.
+  return message.kind === 'progress' && (message.newest as number | null) === null
+    ? { ...message, newest: -Infinity }
+    : message;
+}
 
 export const readCustomerState = (json: string, place: RecordPlace): CustomerState =>
   parsed<CustomerState>(customerState, json, place, "a customer's state");
