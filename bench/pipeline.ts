@@ -220,7 +220,7 @@ async function e2eOnce(
   }).stageChanges.length;
   const p = await startPipeline(endpoints, 'e2e');
   try {
-    const encoded: { key: string; value: Buffer; headers?: Record<string, string> }[] = [];
+    const encoded: ReturnType<typeof touchpointRecords<Buffer>> = [];
     // One at a time: the registry client caches the schema after the first lookup, and 100k concurrent
     // first lookups would all go to the registry.
     for (const tp of events) encoded.push(...touchpointRecords(tp, await p.encode(tp), PARTITIONS));
@@ -307,13 +307,13 @@ export async function topologyEventsPerSec(
       CONTRACTS.touchpoint,
       valueSubject(topics.touchpoints),
     );
-    const encoded: { key: string; value: Buffer; headers?: Record<string, string> }[] = [];
+    const encoded: ReturnType<typeof touchpointRecords<Buffer>> = [];
     for (const tp of events) encoded.push(...touchpointRecords(tp, await serde.encode(tp), PARTITIONS));
     // What the sink must read: every touchpoint record, and per record the relay's snapshot, and the stage
     // changes the relay writes (at offsets o of a partition where floor((o + 1) * share) > floor(o * share)).
     const relayed = encoded.length;
     const perPartition = new Array<number>(PARTITIONS).fill(0);
-    for (const r of encoded) perPartition[partitionFor(r.key, PARTITIONS)]! += 1;
+    for (const r of encoded) perPartition[r.partition ?? partitionFor(r.key, PARTITIONS)]! += 1;
     const stageChanges = perPartition.reduce((n, count) => n + Math.floor(count * stageChangesPerEvent), 0);
     const workers = await Promise.all(
       (['relay', 'sink'] as const).map((role) =>

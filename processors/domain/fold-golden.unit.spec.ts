@@ -165,7 +165,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '12816',
       counters:
         '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":866,"stageChanges":5802,"identityConflicts":0,"forwarded":0}',
-      log: '0d44efdbb554f3c4',
+      log: '12e1349b23fc2833',
       changes: 'b2ed989bb3041f9a',
       states: '17b98f30b187b4fb',
     },
@@ -174,7 +174,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '12818',
       counters:
         '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":877,"stageChanges":5859,"identityConflicts":0,"forwarded":0}',
-      log: 'c6e43bfab80da9ab',
+      log: '22400408edb62d8d',
       changes: 'e5ed811f2b230ba0',
       states: '2bb7f5bb259e3437',
     },
@@ -183,7 +183,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '12768',
       counters:
         '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":300,"lateBehindCustomer":298,"lateBehindInactivity":2,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":863,"stageChanges":5810,"identityConflicts":0,"forwarded":0}',
-      log: 'e399bc36a73946f7',
+      log: 'a6be8e84903464e9',
       changes: '0bc701fa79e45ce5',
       states: '27ac7ccaa5d60de1',
     },
@@ -192,7 +192,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '12135',
       counters:
         '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3155,"lateBehindCustomer":3151,"lateBehindInactivity":4,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":613,"stageChanges":5508,"identityConflicts":0,"forwarded":0}',
-      log: '69acc6a1977f3b13',
+      log: 'a89a92e88b8a08d7',
       changes: '1110ed1b00c5cae5',
       states: '7ac00b2dcb75b2d5',
     },
@@ -203,7 +203,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '15742',
       counters:
         '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":866,"stageChanges":6929,"identityConflicts":0,"forwarded":0}',
-      log: 'c9d023428faa90f9',
+      log: 'ed30aab28eb88964',
       changes: '8200640d7919b1ec',
       states: 'a39acfa53768e20f',
     },
@@ -212,7 +212,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '15746',
       counters:
         '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":877,"stageChanges":7003,"identityConflicts":0,"forwarded":0}',
-      log: 'e07ed77792eb830c',
+      log: 'f3434138acf98756',
       changes: 'bda6765be1951752',
       states: '046ec5fc68191c78',
     },
@@ -221,7 +221,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '15627',
       counters:
         '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":300,"lateBehindCustomer":298,"lateBehindInactivity":2,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":863,"stageChanges":6920,"identityConflicts":0,"forwarded":0}',
-      log: 'ed14094fa3da433b',
+      log: '72018b4c1c1c7d72',
       changes: '70a178114e3dae3b',
       states: '7886267fdd58e33d',
     },
@@ -230,7 +230,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '14289',
       counters:
         '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3155,"lateBehindCustomer":3151,"lateBehindInactivity":4,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":613,"stageChanges":6336,"identityConflicts":0,"forwarded":0}',
-      log: '77967b365fc2c468',
+      log: '5f0aa907acd12479',
       changes: '90ed2aa2d6e422b3',
       states: 'fcb0ee864ae1b60d',
     },
@@ -241,7 +241,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '11136',
       counters:
         '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":866,"stageChanges":5224,"identityConflicts":0,"forwarded":0}',
-      log: '229858a75906e38e',
+      log: '36427feeea15083d',
       changes: 'd5f6b1b1d84e6d9e',
       states: '78b3db9b06381fee',
     },
@@ -250,7 +250,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '11136',
       counters:
         '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":877,"stageChanges":5271,"identityConflicts":0,"forwarded":0}',
-      log: '888f7f3ddfe8eb87',
+      log: '1ac128a85c4071ae',
       changes: 'd5f6b1b1d84e6d9e',
       states: 'e4789aea5d10ecc8',
     },
@@ -259,7 +259,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '11127',
       counters:
         '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":300,"lateBehindCustomer":298,"lateBehindInactivity":2,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":863,"stageChanges":5249,"identityConflicts":0,"forwarded":0}',
-      log: 'f0564c9128ca8052',
+      log: '645eb32e760fab7d',
       changes: '4e9ce6a6c64ba9b4',
       states: 'e74a7deefee43f40',
     },
@@ -268,7 +268,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '10516',
       counters:
         '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3160,"lateBehindCustomer":3151,"lateBehindInactivity":9,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":613,"stageChanges":4960,"identityConflicts":0,"forwarded":0}',
-      log: 'a4f5b33bdc52f0dd',
+      log: 'a05db3355798dd2f',
       changes: '99dbf429b8aa71a4',
       states: '0640839117e834b5',
     },

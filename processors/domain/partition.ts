@@ -92,6 +92,8 @@ export interface PartitionCheckpoint {
   readonly arrived?: readonly ProfileHandoff[];
   readonly deadlineLimit?: number;
   readonly fedDeadlineLimit?: number;
+  /** Up to where the items of customers fed from elsewhere have been applied. */
+  readonly fedDrainedTo?: number;
   /** The limit this partition last told the others it has routed its input up to. */
   readonly announced?: number;
   /** The newest event time the other partitions announced. */
@@ -175,6 +177,7 @@ export class PartitionLifecycle extends IdentityProtocol {
         : Lanes.fromWatermark(options.gracePeriodMs, checkpoint.watermark);
       this.deadlineLimit = checkpoint.deadlineLimit ?? this.lanes.limit;
       this.fedDeadlineLimit = checkpoint.fedDeadlineLimit ?? -Infinity;
+      this.fedDrainedTo = checkpoint.fedDrainedTo ?? -Infinity;
       this.routed = this.announced = checkpoint.announced ?? -Infinity;
       this.othersNewest = checkpoint.othersNewest ?? -Infinity;
       for (const item of checkpoint.pending ?? [])
@@ -297,7 +300,9 @@ export class PartitionLifecycle extends IdentityProtocol {
     if (options.endOfInput) this.drain(Infinity, Math.max(this.lanes.newest, options.until ?? -Infinity));
     else {
       const limit =
-        this.lanes.openImports === 0 ? Math.max(this.lanes.idleLimit, this.othersNewest) : this.lanes.idleLimit;
+        this.lanes.openImports === 0
+          ? Math.max(this.lanes.idleLimit, this.othersNewest)
+          : this.lanes.idleLimit;
       this.drain(limit, limit);
     }
     this.handleInbox();
@@ -344,6 +349,7 @@ export class PartitionLifecycle extends IdentityProtocol {
       ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
       ...(this.deadlineLimit !== this.lanes.limit ? { deadlineLimit: this.deadlineLimit } : {}),
       ...(Number.isFinite(this.fedDeadlineLimit) ? { fedDeadlineLimit: this.fedDeadlineLimit } : {}),
+      ...(Number.isFinite(this.fedDrainedTo) ? { fedDrainedTo: this.fedDrainedTo } : {}),
       ...(Number.isFinite(this.announced) ? { announced: this.announced } : {}),
       ...(Number.isFinite(this.othersNewest) ? { othersNewest: this.othersNewest } : {}),
     };
@@ -394,7 +400,13 @@ export class PartitionLifecycle extends IdentityProtocol {
     this.announced = this.routed;
     for (let to = 0; to < route.partitions; to++)
       if (to !== route.partition)
-        this.send({ kind: 'progress', partition: route.partition, to, upTo: this.routed, newest: this.lanes.newest });
+        this.send({
+          kind: 'progress',
+          partition: route.partition,
+          to,
+          upTo: this.routed,
+          newest: this.lanes.newest,
+        });
   }
 
   protected send(message: IdentityMessage): void {

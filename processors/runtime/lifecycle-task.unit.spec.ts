@@ -25,6 +25,7 @@ import { byEventTime, LANE_CONTROL_KEY, LANE_HEADER, laneControlHeaders } from '
 import { busyCustomers, clockVisits, denseLinks, interleaved, journeys } from '../../test/support/journeys';
 import {
   APPLIED_KEY_PREFIX,
+  CHANGELOG_FORMAT_VERSION,
   changelogKey,
   HELD_INLINE,
   createLifecycleTask,
@@ -476,10 +477,30 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
           r.value,
           r.headers ?? {},
         );
+    // The other partitions have announced that they have forwarded everything (identity.ts `Progress`), so
+    // the customer waits for the browser's profile alone: what it gets meanwhile is queued.
+    for (const from of [0, 2]) {
+      const progress = { kind: 'progress', partition: from, to: 1, upTo: t0 + 2 * DAY, newest: t0 + 2 * DAY };
+      logs.append(
+        topics.identity,
+        1,
+        `progress/${from}`,
+        Buffer.from(
+          JSON.stringify({
+            kind: 'progress',
+            modelId: 'five-stage',
+            modelVersion: 1,
+            formatVersion: CHANGELOG_FORMAT_VERSION,
+            state: JSON.stringify(progress),
+          }),
+        ),
+        {},
+      );
+    }
     const task = testTask();
     for (const p of PARTITION_LIST) await task.open(p, []);
     // The customer's partition alone, in batches of 50, with a crash halfway.
-    const input = logs.partition(topics.touchpoints, 1);
+    const input = [...logs.partition(topics.identity, 1), ...logs.partition(topics.touchpoints, 1)];
     for (let from = 0; from < input.length; from += 50) {
       if (from === 200) {
         task.close(1);
@@ -499,7 +520,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     task.close(1);
     await task.open(1, logs.partition(topics.changelog, 1));
     expect(task.partitions.get(1)!.checkpoint().held![0]!.queue).toHaveLength(401);
-    // The profile's partition comes back: the claim, the handoff, and the queue applied.
+    // The profile's partition comes back: the handoff, and the queue applied.
     const consumed = new Set<IncomingMessage>(input);
     for (let round = 0; round < 3; round++)
       for (const p of PARTITION_LIST) {

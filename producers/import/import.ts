@@ -246,7 +246,7 @@ async function readInto(
 
 /** What the produce loop sends at once: a batch of touchpoints as records, and its first event time. */
 interface RecordBatch {
-  readonly records: { key: string; value: Buffer; headers?: Record<string, string> }[];
+  readonly records: { key: string; value: Buffer; partition?: number; headers?: Record<string, string> }[];
   readonly touchpoints: number;
   readonly firstAt: number;
 }
@@ -440,26 +440,28 @@ async function produceSorted(
 }
 
 /**
- * A touchpoint's records (`touchpointRecords`: the fact, and a link's routing copy) in one buffer for the
- * sort: a count byte, then per record its key and its headers as JSON (uint16 length each), then the value
- * the records share.
+ * A touchpoint's records (`touchpointRecords`: the fact, and a link's copy on every other partition) in one
+ * buffer for the sort: a record count (uint16), then per record its key and its headers as JSON (uint16
+ * length each) and its partition (int16, -1: by its key), then the value the records share.
  */
 export function packRecords(
-  records: readonly { key: string; value: Buffer; headers?: Record<string, string> }[],
+  records: readonly { key: string; value: Buffer; partition?: number; headers?: Record<string, string> }[],
 ): Buffer {
   const parts = records.map((r) => ({
     key: Buffer.from(r.key, 'utf8'),
     headers: Buffer.from(r.headers ? JSON.stringify(r.headers) : '', 'utf8'),
+    partition: r.partition ?? -1,
   }));
   const value = records[0]!.value;
-  const size = 1 + parts.reduce((n, p) => n + 4 + p.key.length + p.headers.length, 0) + value.length;
+  const size = 2 + parts.reduce((n, p) => n + 6 + p.key.length + p.headers.length, 0) + value.length;
   const out = Buffer.allocUnsafe(size);
-  let pos = out.writeUInt8(parts.length, 0);
+  let pos = out.writeUInt16LE(parts.length, 0);
   for (const p of parts) {
     pos = out.writeUInt16LE(p.key.length, pos);
     pos += p.key.copy(out, pos);
     pos = out.writeUInt16LE(p.headers.length, pos);
     pos += p.headers.copy(out, pos);
+    pos = out.writeInt16LE(p.partition, pos);
   }
   value.copy(out, pos);
   return out;
@@ -467,10 +469,10 @@ export function packRecords(
 
 export function unpackRecords(
   body: Buffer,
-): { key: string; value: Buffer; headers?: Record<string, string> }[] {
-  const count = body.readUInt8(0);
-  let pos = 1;
-  const heads: { key: string; headers?: Record<string, string> }[] = [];
+): { key: string; value: Buffer; partition?: number; headers?: Record<string, string> }[] {
+  const count = body.readUInt16LE(0);
+  let pos = 2;
+  const heads: { key: string; partition?: number; headers?: Record<string, string> }[] = [];
   for (let i = 0; i < count; i++) {
     const keyLength = body.readUInt16LE(pos);
     const key = body.toString('utf8', pos + 2, pos + 2 + keyLength);
@@ -481,7 +483,9 @@ export function unpackRecords(
         ? (JSON.parse(body.toString('utf8', pos + 2, pos + 2 + headersLength)) as Record<string, string>)
         : undefined;
     pos += 2 + headersLength;
-    heads.push(headers ? { key, headers } : { key });
+    const partition = body.readInt16LE(pos);
+    pos += 2;
+    heads.push({ key, ...(partition >= 0 ? { partition } : {}), ...(headers ? { headers } : {}) });
   }
   const value = body.subarray(pos);
   return heads.map((h) => ({ ...h, value }));

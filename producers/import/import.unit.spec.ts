@@ -327,8 +327,8 @@ describe('ciclo import: its lane', () => {
     expect(middle).toHaveLength(25); // 23 touchpoints, and the link's copies on the two other partitions
     for (const m of messages) expect(m.headers?.[LANE_HEADER]).toBe(LANE);
     const copies = middle.filter((m) => m.headers?.[LINK_COPY_HEADER] !== undefined);
-    expect(copies.map((m) => m.key)).toEqual(['a-1', 'a-1']);
-    expect(copies.map((m) => m.partition)).toEqual([0, 1, 2].filter((p) => p !== partitionFor('a-1', 3)));
+    expect(copies.map((m) => m.key)).toEqual(['c-1', 'c-1']);
+    expect(copies.map((m) => m.partition)).toEqual([0, 1, 2].filter((p) => p !== partitionFor('c-1', 3)));
     expect(copies[0]!.headers).toEqual({ [LINK_COPY_HEADER]: '1', [LANE_HEADER]: LANE });
     expect(laneControlOf(open[0]!.headers!)).toEqual({ kind: 'open', lane: LANE, startsAt });
     expect(touchpointsSent(sends).map((t) => t.eventId)).toEqual([

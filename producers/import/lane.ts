@@ -27,12 +27,14 @@ export function inLane(
   readonly key: string;
   readonly value: Buffer;
   readonly headers?: Readonly<Record<string, string>>;
+  readonly partition?: number;
 }) => OutgoingMessage {
   const laneOnly = { [LANE_HEADER]: lane };
   return (record) => ({
     key: record.key,
     value: record.value,
     headers: record.headers ? { ...record.headers, [LANE_HEADER]: lane } : laneOnly,
+    ...(record.partition !== undefined ? { partition: record.partition } : {}),
   });
 }
 

@@ -130,6 +130,7 @@ const checkpoint = z.looseObject({
   arrived: z.array(handoff).optional(),
   deadlineLimit: z.number().nullable().optional(),
   fedDeadlineLimit: z.number().optional(),
+  fedDrainedTo: z.number().optional(),
   peers: z.array(z.number().nullable()).optional(),
   announced: z.number().optional(),
   othersNewest: z.number().optional(),

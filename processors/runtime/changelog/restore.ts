@@ -52,6 +52,8 @@ export async function restoreChangelog(
   const customers = new Map<string, CustomerState>();
   const redirects = new Map<string, string>();
   const fedFromElsewhere = new Set<string>();
+  /** Redirects of format 7 and older, in the record keyed by the id itself (which a customer's replaces). */
+  const redirectsInIdRecords = new Map<string, string>();
   const held = new Map<string, HeldCustomer>();
   const arrived = new Map<string, ProfileHandoff>();
   const archives = new Map<string, string>();
@@ -170,7 +172,7 @@ export async function restoreChangelog(
         const id = key.kind === 'customer' ? key.id : record.key.slice(prefix.length);
         if (!value) {
           customers.delete(id);
-          redirects.delete(id);
+          redirectsInIdRecords.delete(id);
           continue;
         }
         const envelope = await envelopeOf(record, place);
@@ -181,9 +183,9 @@ export async function restoreChangelog(
             refuseLinkInFlight(envelope, place, 'a claim');
         } else if (envelope.kind === 'customer') {
           customers.set(id, readCustomerState(envelope.state, place));
-          redirects.delete(id);
+          redirectsInIdRecords.delete(id);
         } else if (envelope.kind === 'redirect') {
-          redirects.set(id, readRedirect(envelope.state, place).into);
+          redirectsInIdRecords.set(id, readRedirect(envelope.state, place).into);
           customers.delete(id);
         } else
           throw changelogCorrupt(
@@ -234,6 +236,7 @@ export async function restoreChangelog(
       '__partition__',
       'it is missing, though held customers, handoffs or buffered items are there',
     );
+  for (const [id, into] of redirectsInIdRecords) if (!redirects.has(id)) redirects.set(id, into);
   for (const [id, archive] of archives) {
     const s = customers.get(id);
     if (s) s.appliedArchive = archive;
