@@ -20,7 +20,12 @@
 
 /** What a link did. */
 export type LinkDecision =
-  | { readonly kind: 'merge'; readonly source: string; readonly target: string; readonly moved: readonly string[] }
+  | {
+      readonly kind: 'merge';
+      readonly source: string;
+      readonly target: string;
+      readonly moved: readonly string[];
+    }
   | { readonly kind: 'repoint'; readonly id: string; readonly left: string; readonly target: string }
   | { readonly kind: 'none'; readonly target: string };
 
