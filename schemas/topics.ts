@@ -35,8 +35,8 @@ export const TOPICS = {
     partitions: PARTITIONS,
     key:
       'customerId, else anonymousId, else "business" for customerless events such as marketing spend; a ' +
-      'touchpoint that links ids (Identified with both ids, Aliased) is written a second time keyed by the ' +
-      "linked id (anonymousId or previousId): a routing copy for that id's partition, which readers of facts skip",
+      'touchpoint that links ids (Identified with both ids, Aliased) is also written to every other partition ' +
+      "(explicitly, same key, header ciclo-link-copy): a copy for that partition's identity table, which readers of facts skip",
     description:
       'Every accepted touchpoint, as produced by the collector, webhooks, imports and the simulator.',
     contract: 'touchpoint',

@@ -128,7 +128,7 @@ describe('browser snippet', () => {
     await consumer.run(async (batch) => {
       for (const m of batch) {
         if (m.key !== userId && m.key !== anonymousId) continue;
-        // An identify call's routing copy (keyed by the anonymous id) is not a second fact.
+        // An identify call's copies (on the other partitions) are not facts of their own.
         if (m.headers[LINK_COPY_HEADER] !== undefined) continue;
         const decoded = await serde.decode(m.value!);
         if (decoded.ok) seen.push(decoded.value);

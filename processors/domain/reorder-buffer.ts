@@ -24,8 +24,8 @@ export class ReorderBuffer<Item extends Timed = PendingItem> {
   private readonly NO_ITEMS: Item[] = [];
   private readonly heap = new MinHeap<Item>(byEventTime);
   /**
-   * The FNV-1a hashes of the buffered items' event ids: a touchpoint delivered twice, or a link's two claims
-   * (which share an id), are found here before they are buffered twice. A hash collision takes a distinct
+   * The FNV-1a hashes of the buffered items' event ids: a touchpoint delivered twice is found here before it
+   * is buffered twice. A hash collision takes a distinct
    * event for a duplicate: 2^-32 per pair, as customer.ts accepts for applied ids.
    */
   private readonly ids = new Set<number>();

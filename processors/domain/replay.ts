@@ -3,10 +3,11 @@
  * partitions exactly as Kafka routes them, and returns the stage changes: what `ciclo lifecycle replay`
  * prints, and what the runtime must have produced for the same input. A record is a touchpoint of live
  * traffic, a touchpoint of an import run's lane, or a lane's open or close marker, which goes to every
- * partition as the import writes it (schemas/lanes.ts). `asImportRun` makes a set into one run, sorted as
- * `ciclo import` sorts it: the truth for a set is its replay on one partition as one run. Identity messages between partitions
- * (identity.ts) are delivered in memory as soon as they are sent; the protocol makes the outcome independent
- * of when they arrive (see `deliver`).
+ * partition as the import writes it (schemas/lanes.ts); a link goes to every partition, as ciclo's
+ * producers write it. `asImportRun` makes a set into one run, sorted as `ciclo import` sorts it: the truth
+ * for a set is its replay on one partition as one run. Identity messages between partitions (identity.ts)
+ * are delivered in memory as soon as they are sent, or as a test chooses (`deliver`, `shuffle`); the
+ * protocol makes the outcome independent of when they arrive.
  */
 import { byEventTime } from '../../schemas/lanes';
 import type { StageChanged } from '../../schemas/outputs';
@@ -82,7 +83,7 @@ export function replay(
     for (const c of out.stageChanges) stageChanges.push(c);
     for (const message of out.messages) inFlight.push({ from, to: partitionOfMessage(message, n), message });
   };
-  // Identity messages end: each link sends a claim and a handoff, forwards stop after MAX_FORWARD_HOPS. A
+  // Identity messages end: a link sends one handoff, forwards stop after MAX_FORWARD_HOPS, progress only moves on. A
   // bug that made them circle would hang a replay (and a test) for ever; this says so instead.
   let delivered = 0;
   let ingested = 0;
@@ -138,7 +139,7 @@ export function replay(
       }
     if (inFlight.length > 0) deliverAsChosen();
   }
-  // End of input: flush and deliver until nothing moves (a handoff can release a customer that claims).
+  // End of input: flush and deliver until nothing moves (a handoff can release a held customer).
   // Deadlines fire up to the newest event time of the input, on every partition, as on one.
   const until = Math.max(...partitions.map((p) => p.watermark));
   do {

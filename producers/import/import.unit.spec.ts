@@ -288,7 +288,7 @@ describe('ciclo import: its lane', () => {
   const linked = [
     tp('e-3', RECEIVED - 1 * DAY),
     tp('e-1', RECEIVED - 3 * DAY),
-    // A link: written twice, the fact and its routing copy keyed by the anonymous id.
+    // A link: the fact, and its copies on the other partitions.
     tp('e-2', RECEIVED - 2 * DAY, { type: 'Identified', customerId: 'c-1', anonymousId: 'a-1' }),
     ...Array.from({ length: 20 }, (_, i) => tp(`f-${i}`, RECEIVED - 30 * DAY + i * 1000)),
   ];

@@ -235,8 +235,8 @@ export class ChangelogWriter {
 
   /**
    * The reorder buffer: in the partition's record while that stays small (pendingInlineBytes), each item a
-   * record of its own otherwise. Removals first, as an item can leave and another with its key (a claim of
-   * the same event, delivered again) enter within one batch. Returns the partition's record.
+   * record of its own otherwise. Removals first, as an item can leave and another with its key (the same
+   * event, delivered again) enter within one batch. Returns the partition's record.
    */
   private writePending(
     p: PartitionLifecycle,
