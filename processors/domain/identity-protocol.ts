@@ -19,6 +19,7 @@ import {
 import { IdentityTable, type LinkDecision } from './identity-table';
 import type { PartitionCounters, PartitionOptions } from './partition';
 import { emptyCounters } from './partition-counters';
+import { PeerImports } from './peer-imports';
 import { ReorderBuffer } from './reorder-buffer';
 
 /** A touchpoint for customer `customer`; `link`: what the link it is did (identity-table.ts), if it is one. */
@@ -95,7 +96,10 @@ export abstract class IdentityProtocol {
     this.fedDeadlines = new DeadlineSchedule(deadlineAt);
     const route = options.route;
     this.peers = route ? Array.from({ length: route.partitions }, () => -Infinity) : [];
-    if (route) this.peers[route.partition] = Infinity;
+    if (route) {
+      this.peers[route.partition] = Infinity;
+      this.peerImports = new PeerImports(route.partitions, route.partition);
+    }
   }
 
   protected abstract send(message: IdentityMessage): void;
@@ -107,9 +111,15 @@ export abstract class IdentityProtocol {
   /** Up to where every other partition has forwarded what it will (Infinity: there are none). */
   protected get othersProgress(): number {
     let min = Infinity;
-    for (const at of this.peers) if (at < min) min = at;
+    this.peers.forEach((upTo, partition) => {
+      const at = this.peerImports ? this.peerImports.bound(partition, upTo) : upTo;
+      if (at < min) min = at;
+    });
     return min;
   }
+
+  /** What the other partitions know of imports (peer-imports.ts); undefined on one partition. */
+  protected peerImports: PeerImports | undefined;
 
   protected resolve(id: string): string {
     return this.table.resolve(id);

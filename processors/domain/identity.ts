@@ -62,6 +62,12 @@ export interface Progress {
   readonly upTo: number;
   /** The newest event time the sender's input has carried: how far a partition that went quiet may go. */
   readonly newest: number;
+  /**
+   * The import lanes the sender closed last (with `lanes`, those open there: what it knows of imports). Its
+   * `upTo` covers no import it has not seen: for a lane open at the addressee and unknown to the sender, the
+   * sender has forwarded nothing of it yet (identity-protocol.ts `othersProgress`).
+   */
+  readonly closed?: readonly string[];
 }
 
 /**

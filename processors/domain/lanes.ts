@@ -105,6 +105,12 @@ export class Lanes {
     this.starts.set(lane, startsAt);
   }
 
+  /** The ids of the lanes closed here last (at most `count`), for another partition (identity.ts). */
+  recentlyClosed(count: number): string[] {
+    const ids = [...this.closedIds];
+    return ids.slice(Math.max(0, ids.length - count));
+  }
+
   /** The open import lanes and their starts, for a message to another partition (identity.ts). */
   openStarts(): Readonly<Record<string, number>> | undefined {
     return this.starts.size > 0 ? Object.fromEntries(this.starts) : undefined;

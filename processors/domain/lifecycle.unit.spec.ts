@@ -599,6 +599,42 @@ describe('identity across partitions', () => {
       expect(totals(loop, partitions)).toEqual({ pageViews: 0, orders: 1 });
   });
 
+  it('a forward of an import the sending partition had not seen yet comes before its customer moves on', () => {
+    // An import opens its lane on every partition, which read their inputs at their own pace. The
+    // customer's partition has the lane open; the browser's has not read its open marker yet, and its live
+    // clock is well past the import's times: its progress says nothing of the import.
+    const model = loadModel('five-stage');
+    const anon = livingApartFrom('cat', 'cat-browser-', 2);
+    const home = homePartitionOf('cat', 2);
+    const route = (partition: number) => ({ gracePeriodMs: 0, route: { partition, partitions: 2 } });
+    const customer = new PartitionLifecycle(model, route(home));
+    const browser = new PartitionLifecycle(model, route(1 - home));
+    const deliver = (from: PartitionLifecycle, to: PartitionLifecycle): void => {
+      for (const m of from.takeOutput().messages) to.receive(m);
+    };
+    const link = tp.identify('cat', anon, 1);
+    customer.ingest(link);
+    browser.ingest(link);
+    // Live traffic on both partitions up to day 10.
+    browser.ingest(tp.visit({ anonymousId: livingApartFrom('cat', 'other-', 2) }, 10));
+    customer.ingest(tp.visit({ anonymousId: livingApartFrom(anon, 'here-', 2) }, 10));
+    deliver(browser, customer);
+    deliver(customer, browser);
+    const lane = 'import-20120101T000000Z-a';
+    customer.mark({ kind: 'open', lane, startsAt: T0 + 2 * DAY });
+    customer.ingest(tp.buy('cat', 5), { lane });
+    customer.mark({ kind: 'close', lane });
+    deliver(customer, browser);
+    expect(customer.customers.get('cat')!.orders).toBe(0); // the browser may still forward day 2 to 5
+    // The browser's partition reads the import now: a visit on day 3, forwarded, then its progress.
+    browser.mark({ kind: 'open', lane, startsAt: T0 + 2 * DAY });
+    browser.ingest(tp.visit({ anonymousId: anon }, 3, 'pod'), { lane });
+    browser.mark({ kind: 'close', lane });
+    deliver(browser, customer);
+    expect(customer.customers.get('cat')).toMatchObject({ orders: 1, pageViews: 1 });
+    expect(customer.counters.late).toBe(0);
+  });
+
   it('a customer waiting for a handoff is checkpointed and restored with what it waits for', () => {
     const model = loadModel('five-stage');
     const anon = livingApartFrom('vic', 'vic-browser-', 2);

@@ -33,6 +33,7 @@ import {
 import type { LinkDecision } from './identity-table';
 import { IdentityProtocol, type CustomerItem, type HeldCustomer } from './identity-protocol';
 import { Lanes, type LanesCheckpoint } from './lanes';
+import { PeerImports, type PeerImportsCheckpoint } from './peer-imports';
 import { StageChangeColumns } from './stage-changes';
 import type { StageModel } from './model';
 import { ReorderBuffer, type PendingItem } from './reorder-buffer';
@@ -87,6 +88,10 @@ export interface PartitionCheckpoint {
   readonly pending?: readonly BufferedItem[];
   /** What the other partitions announced they have forwarded up to, by partition (null: nothing yet). */
   readonly peers?: readonly (number | null)[];
+  /** What the other partitions know of imports (peer-imports.ts). */
+  readonly peerImports?: PeerImportsCheckpoint;
+  /** The import lanes open and last closed here when progress was last announced (`open,.../closed,...`). */
+  readonly announcedLanes?: string;
   readonly held?: readonly HeldCustomer[];
   /** Handoffs that came before their link was applied here. */
   readonly arrived?: readonly ProfileHandoff[];
@@ -125,6 +130,8 @@ export interface PartitionOutput {
 export type BufferedItem = PendingItem | CustomerItem;
 
 const NO_MESSAGES: IdentityMessage[] = [];
+/** How many of its last closed import lanes a partition names in its progress (`Progress.closed`). */
+const RECENTLY_CLOSED_ANNOUNCED = 16;
 const orNull = (t: number): number | null => (Number.isFinite(t) ? t : null);
 
 export class PartitionLifecycle extends IdentityProtocol {
@@ -139,6 +146,8 @@ export class PartitionLifecycle extends IdentityProtocol {
   /** Up to where the input has been routed (forwards sent): what `Progress` tells the others. */
   private routed = -Infinity;
   private announced = -Infinity;
+  /** The import lanes open and last closed here when progress was last announced. */
+  private announcedLanes = '/';
   /** The newest event time the other partitions announced (`Progress.newest`). */
   private othersNewest = -Infinity;
 
@@ -183,6 +192,13 @@ export class PartitionLifecycle extends IdentityProtocol {
       for (const item of checkpoint.pending ?? [])
         if ('kind' in item) this.fed.restore([item]);
         else this.pending.restore([item]);
+      if (checkpoint.peerImports && options.route)
+        this.peerImports = PeerImports.restored(
+          options.route.partitions,
+          options.route.partition,
+          checkpoint.peerImports,
+        );
+      this.announcedLanes = checkpoint.announcedLanes ?? '/';
       checkpoint.peers?.forEach((at, partition) => {
         if (partition !== options.route?.partition) this.peers[partition] = at ?? -Infinity;
       });
@@ -210,6 +226,7 @@ export class PartitionLifecycle extends IdentityProtocol {
   mark(marker: LaneMarker, recordTimestamp?: number): void {
     if (marker.kind === 'open') {
       this.lanes.open(marker.lane, marker.startsAt, recordTimestamp);
+      this.peerImports?.seen(marker.lane, marker.startsAt);
       this.holdDeadlinesAtLanes();
     } else if (this.lanes.close(marker.lane)) this.drain(this.lanes.limit, this.lanes.limit);
     this.handleInbox();
@@ -345,6 +362,10 @@ export class PartitionLifecycle extends IdentityProtocol {
       lanes: this.lanes.checkpoint(),
       ...(options.pending !== false ? { pending: this.bufferedInOrder() } : {}),
       ...(this.peers.length > 0 ? { peers: this.peers.map(orNull) } : {}),
+      ...(this.peerImports && !this.peerImports.isEmpty
+        ? { peerImports: this.peerImports.checkpoint() }
+        : {}),
+      ...(this.announcedLanes !== '/' ? { announcedLanes: this.announcedLanes } : {}),
       ...(this.held.size > 0 ? { held: [...this.held.values()] } : {}),
       ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
       ...(this.deadlineLimit !== this.lanes.limit ? { deadlineLimit: this.deadlineLimit } : {}),
@@ -371,6 +392,7 @@ export class PartitionLifecycle extends IdentityProtocol {
   }
 
   private adopt(lanes: Readonly<Record<string, number>>): boolean {
+    for (const [lane, start] of Object.entries(lanes)) this.peerImports?.seen(lane, start);
     return this.lanes.adopt(lanes);
   }
 
@@ -396,8 +418,14 @@ export class PartitionLifecycle extends IdentityProtocol {
   /** Tells every other partition how far this one has routed its input, when that changed. */
   private announceProgress(): void {
     const route = this.options.route;
-    if (route === undefined || this.routed === this.announced) return;
+    if (route === undefined) return;
+    // What it knows of imports goes with it (`Progress.closed`, and the open lanes every message carries):
+    // a change there is news too (peer-imports.ts).
+    const closed = this.lanes.recentlyClosed(RECENTLY_CLOSED_ANNOUNCED);
+    const lanes = `${Object.keys(this.lanes.openStarts() ?? {}).join(',')}/${closed.join(',')}`;
+    if (this.routed === this.announced && lanes === this.announcedLanes) return;
     this.announced = this.routed;
+    this.announcedLanes = lanes;
     for (let to = 0; to < route.partitions; to++)
       if (to !== route.partition)
         this.send({
@@ -406,6 +434,7 @@ export class PartitionLifecycle extends IdentityProtocol {
           to,
           upTo: this.routed,
           newest: this.lanes.newest,
+          ...(closed.length > 0 ? { closed } : {}),
         });
   }
 
@@ -434,7 +463,10 @@ export class PartitionLifecycle extends IdentityProtocol {
         break;
       case 'progress':
         if (message.newest > this.othersNewest) this.othersNewest = message.newest;
-        if (message.upTo === this.peers[message.partition]) return;
+        this.peerImports?.report(message.partition, [
+          ...Object.keys(message.lanes ?? {}),
+          ...(message.closed ?? []),
+        ]);
         this.peers[message.partition] = message.upTo;
         break;
     }

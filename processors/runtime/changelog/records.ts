@@ -132,6 +132,13 @@ const checkpoint = z.looseObject({
   fedDeadlineLimit: z.number().optional(),
   fedDrainedTo: z.number().optional(),
   peers: z.array(z.number().nullable()).optional(),
+  peerImports: z
+    .looseObject({
+      awaiting: z.record(z.string(), z.tuple([z.number(), z.array(z.number())])),
+      named: z.array(z.array(z.string()).nullable()),
+    })
+    .optional(),
+  announcedLanes: z.string().optional(),
   announced: z.number().optional(),
   othersNewest: z.number().optional(),
 });
@@ -142,6 +149,7 @@ const progress = z.looseObject({
   to: z.number().int().min(0),
   upTo: z.number(),
   newest: z.number().nullable(),
+  closed: z.array(z.string()).optional(),
   lanes,
 });
 
