@@ -1,4 +1,4 @@
-import { PeerImports } from './peer-imports';
+import { PeerImports, type PeerImportsCheckpoint } from './peer-imports';
 
 describe('what the other partitions know of imports', () => {
   it("bounds a partition's progress at the start of an import it has not named, until it does", () => {
@@ -25,7 +25,7 @@ describe('what the other partitions know of imports', () => {
     const p = new PeerImports(3, 2);
     p.seen('run-c', 100);
     p.report(0, ['run-c', 'run-d']);
-    const q = PeerImports.restored(3, 2, JSON.parse(JSON.stringify(p.checkpoint())));
+    const q = PeerImports.restored(3, 2, JSON.parse(JSON.stringify(p.checkpoint())) as PeerImportsCheckpoint);
     expect(q.bound(0, 500)).toBe(500);
     expect(q.bound(1, 500)).toBe(99);
     q.seen('run-d', 10);
