@@ -11,6 +11,7 @@ import { hasApplied, mergeInto, type CustomerState } from './customer';
 import { DeadlineSchedule } from './deadline-schedule';
 import {
   homePartitionOf,
+  linkedIdOf,
   MAX_FORWARD_HOPS,
   type ForwardedTouchpoint,
   type IdentityMessage,
@@ -318,6 +319,52 @@ export abstract class IdentityProtocol {
       hops: hops + 1,
       touchpoint: tp,
     });
+  }
+
+  /**
+   * Up to where every handoff this partition will send has been sent: its input is routed that far, the
+   * items of customers fed from elsewhere applied that far, and no customer waits before it (a waiting
+   * customer's handover is queued with it).
+   */
+  protected handedUpTo(): number {
+    let upTo = this.routedUpTo();
+    if (this.fedFromElsewhere.size > 0 && this.fedDrainedTo < upTo) upTo = this.fedDrainedTo;
+    for (const h of this.held.values()) {
+      const at = h.queue[0]!.item.occurredAt - 1;
+      if (at < upTo) upTo = at;
+    }
+    return upTo;
+  }
+
+  protected abstract routedUpTo(): number;
+
+  /**
+   * Partition `partition` has sent every handoff up to `upTo` (identity.ts `Progress.handedUpTo`; no further
+   * than the start of an import it has not named, peer-imports.ts), and a handoff comes before the progress
+   * that covers it: a customer here still waiting for the profile of a link before then, from that
+   * partition, gets none. That partition decided the link otherwise (it applied a late link at another point
+   * than this one). The customer stops waiting and applies the link without the profile, counted; should
+   * the profile come after all, it is merged then (`receiveHandoff`).
+   */
+  protected giveUpWaitingOn(partition: number, handedUpTo: number): void {
+    const route = this.options.route;
+    if (this.held.size === 0 || route === undefined) return;
+    const upTo = this.peerImports ? this.peerImports.bound(partition, handedUpTo) : handedUpTo;
+    for (const waiting of [...this.held.values()]) {
+      const link = waiting.queue[0]!.item as CustomerTouchpoint;
+      const source = linkedIdOf(link.tp);
+      if (!(link.occurredAt < upTo) || source === undefined) continue;
+      if (homePartitionOf(source, route.partitions) !== partition) continue;
+      this.counters.handoffsMissing += 1;
+      this.complete(waiting, {
+        kind: 'handoff',
+        linkEventId: waiting.linkEventId,
+        occurredAt: link.occurredAt,
+        from: source,
+        into: waiting.id,
+        state: null,
+      });
+    }
   }
 
   /** A handoff: completes the link its target waits on, or waits for the link. */

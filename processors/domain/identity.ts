@@ -68,6 +68,12 @@ export interface Progress {
    * sender has forwarded nothing of it yet (identity-protocol.ts `othersProgress`).
    */
   readonly closed?: readonly string[];
+  /**
+   * Up to where the sender has sent every handoff it will send (absent: `upTo`). A customer waiting for a
+   * handoff from the sender for a link before it gets none: the sender's table decided that link otherwise
+   * (replicas that applied a late link at different points), and the customer stops waiting.
+   */
+  readonly handedUpTo?: number;
 }
 
 /**

@@ -635,6 +635,35 @@ describe('identity across partitions', () => {
     expect(customer.counters.late).toBe(0);
   });
 
+  it('a customer waiting for a profile its source partition will not send stops waiting, and says so', () => {
+    // Replicas that applied a late link at different points can decide a later link differently: the
+    // source's partition then sends no profile. Its progress says it has sent every handoff up to the link.
+    const model = loadModel('five-stage');
+    const anon = livingApartFrom('una', 'una-browser-', 2);
+    const home = homePartitionOf('una', 2);
+    const target = new PartitionLifecycle(model, {
+      gracePeriodMs: 0,
+      route: { partition: home, partitions: 2 },
+    });
+    target.ingest(tp.identify('una', anon, 1));
+    target.ingest(tp.buy('una', 2));
+    const progress = (upTo: number, handedUpTo: number) =>
+      ({
+        kind: 'progress',
+        partition: 1 - home,
+        to: home,
+        upTo: T0 + upTo * DAY,
+        newest: T0 + upTo * DAY,
+        handedUpTo: T0 + handedUpTo * DAY,
+      }) as const;
+    target.receive(progress(3, 0)); // routed past the link, a handoff before it may still come
+    expect(target.heldCustomers).toBe(1);
+    target.receive(progress(3, 3));
+    expect(target.heldCustomers).toBe(0);
+    expect(target.counters.handoffsMissing).toBe(1);
+    expect(target.customers.get('una')).toMatchObject({ orders: 1, mergedIds: [anon], stage: 'conversion' });
+  });
+
   it('a customer waiting for a handoff is checkpointed and restored with what it waits for', () => {
     const model = loadModel('five-stage');
     const anon = livingApartFrom('vic', 'vic-browser-', 2);

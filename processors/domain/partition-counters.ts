@@ -25,6 +25,11 @@ export interface PartitionCounters {
   identityConflicts: number;
   /** Touchpoints sent on to the partition of the customer their id now belongs to. */
   forwarded: number;
+  /**
+   * Links applied without the profile they waited for: the source's partition decided the link otherwise
+   * (it applied a late link at another point than this partition). Zero unless links come late.
+   */
+  handoffsMissing: number;
 }
 
 export function emptyCounters(): PartitionCounters {
@@ -43,5 +48,6 @@ export function emptyCounters(): PartitionCounters {
     stageChanges: 0,
     identityConflicts: 0,
     forwarded: 0,
+    handoffsMissing: 0,
   };
 }

@@ -92,6 +92,8 @@ export interface PartitionCheckpoint {
   readonly peerImports?: PeerImportsCheckpoint;
   /** The import lanes open and last closed here when progress was last announced (`open,.../closed,...`). */
   readonly announcedLanes?: string;
+  /** The limit it last told them it has sent every handoff up to, where lower than `announced`. */
+  readonly announcedHanded?: number;
   readonly held?: readonly HeldCustomer[];
   /** Handoffs that came before their link was applied here. */
   readonly arrived?: readonly ProfileHandoff[];
@@ -148,6 +150,7 @@ export class PartitionLifecycle extends IdentityProtocol {
   private announced = -Infinity;
   /** The import lanes open and last closed here when progress was last announced. */
   private announcedLanes = '/';
+  private announcedHanded = -Infinity;
   /** The newest event time the other partitions announced (`Progress.newest`). */
   private othersNewest = -Infinity;
 
@@ -199,6 +202,7 @@ export class PartitionLifecycle extends IdentityProtocol {
           checkpoint.peerImports,
         );
       this.announcedLanes = checkpoint.announcedLanes ?? '/';
+      this.announcedHanded = checkpoint.announcedHanded ?? this.announced;
       checkpoint.peers?.forEach((at, partition) => {
         if (partition !== options.route?.partition) this.peers[partition] = at ?? -Infinity;
       });
@@ -366,6 +370,9 @@ export class PartitionLifecycle extends IdentityProtocol {
         ? { peerImports: this.peerImports.checkpoint() }
         : {}),
       ...(this.announcedLanes !== '/' ? { announcedLanes: this.announcedLanes } : {}),
+      ...(this.announcedHanded !== this.announced && Number.isFinite(this.announcedHanded)
+        ? { announcedHanded: this.announcedHanded }
+        : {}),
       ...(this.held.size > 0 ? { held: [...this.held.values()] } : {}),
       ...(this.arrived.size > 0 ? { arrived: [...this.arrived.values()] } : {}),
       ...(this.deadlineLimit !== this.lanes.limit ? { deadlineLimit: this.deadlineLimit } : {}),
@@ -423,9 +430,16 @@ export class PartitionLifecycle extends IdentityProtocol {
     // a change there is news too (peer-imports.ts).
     const closed = this.lanes.recentlyClosed(RECENTLY_CLOSED_ANNOUNCED);
     const lanes = `${Object.keys(this.lanes.openStarts() ?? {}).join(',')}/${closed.join(',')}`;
-    if (this.routed === this.announced && lanes === this.announcedLanes) return;
+    const handedUpTo = this.handedUpTo();
+    if (
+      this.routed === this.announced &&
+      lanes === this.announcedLanes &&
+      handedUpTo === this.announcedHanded
+    )
+      return;
     this.announced = this.routed;
     this.announcedLanes = lanes;
+    this.announcedHanded = handedUpTo;
     for (let to = 0; to < route.partitions; to++)
       if (to !== route.partition)
         this.send({
@@ -435,6 +449,7 @@ export class PartitionLifecycle extends IdentityProtocol {
           upTo: this.routed,
           newest: this.lanes.newest,
           ...(closed.length > 0 ? { closed } : {}),
+          ...(handedUpTo < this.routed ? { handedUpTo } : {}),
         });
   }
 
@@ -468,6 +483,7 @@ export class PartitionLifecycle extends IdentityProtocol {
           ...(message.closed ?? []),
         ]);
         this.peers[message.partition] = message.upTo;
+        this.giveUpWaitingOn(message.partition, message.handedUpTo ?? message.upTo);
         break;
     }
     this.drainFed(this.routed, this.deadlineLimit);
@@ -523,6 +539,10 @@ export class PartitionLifecycle extends IdentityProtocol {
       if (this.rules.deadlineAt(s) !== at) continue; // stale: the customer did something since
       this.fireCustomerDeadlines(s, limit);
     }
+  }
+
+  protected routedUpTo(): number {
+    return this.routed;
   }
 
   protected deadlineAtOf(s: CustomerState): number | undefined {

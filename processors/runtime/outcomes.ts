@@ -25,6 +25,7 @@ const NOTABLE = [
   'clamped',
   'unopenedLane',
   'lanesExpired',
+  'handoffsMissing',
 ] as const;
 
 /** Takes a partition's counters before a batch; the function it returns logs what the batch added. */

@@ -139,6 +139,7 @@ const checkpoint = z.looseObject({
     })
     .optional(),
   announcedLanes: z.string().optional(),
+  announcedHanded: z.number().optional(),
   announced: z.number().optional(),
   othersNewest: z.number().optional(),
 });
@@ -150,6 +151,7 @@ const progress = z.looseObject({
   upTo: z.number(),
   newest: z.number().nullable(),
   closed: z.array(z.string()).optional(),
+  handedUpTo: z.number().nullable().optional(),
   lanes,
 });
 
@@ -197,10 +199,15 @@ const orMinusInfinity = (t: number | null | undefined): number | undefined => (t
  */
 export function readIdentityMessage(json: string, place: RecordPlace): IdentityMessage {
   const message = parsed<IdentityMessage>(identityMessage, json, place, 'an identity message');
-  // A progress's newest event time is -Infinity (written as null) while its sender has carried nothing.
-  return message.kind === 'progress' && (message.newest as number | null) === null
-    ? { ...message, newest: -Infinity }
-    : message;
+  // A progress's times are -Infinity (written as null) while its sender has carried (or handed) nothing.
+  if (message.kind !== 'progress') return message;
+  const orMinus = (t: number | null | undefined): number | undefined => (t === null ? -Infinity : t);
+  const handedUpTo = orMinus(message.handedUpTo as number | null | undefined);
+  return {
+    ...message,
+    newest: orMinus(message.newest as number | null)!,
+    ...(handedUpTo !== undefined ? { handedUpTo } : {}),
+  };
 }
 
 export const readCustomerState = (json: string, place: RecordPlace): CustomerState =>
