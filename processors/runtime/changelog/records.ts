@@ -202,10 +202,10 @@ export function readIdentityMessage(json: string, place: RecordPlace): IdentityM
   // A progress's times are -Infinity (written as null) while its sender has carried (or handed) nothing.
   if (message.kind !== 'progress') return message;
   const orMinus = (t: number | null | undefined): number | undefined => (t === null ? -Infinity : t);
-  const handedUpTo = orMinus(message.handedUpTo as number | null | undefined);
+  const handedUpTo = orMinus(message.handedUpTo);
   return {
     ...message,
-    newest: orMinus(message.newest as number | null)!,
+    newest: orMinus(message.newest)!,
     ...(handedUpTo !== undefined ? { handedUpTo } : {}),
   };
 }
