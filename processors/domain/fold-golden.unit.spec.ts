@@ -165,7 +165,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '12816',
       counters:
         '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":866,"stageChanges":5802,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: 'e66fbe606988cfb9',
+      log: '4f55d07920fff998',
       changes: 'b2ed989bb3041f9a',
       states: '17b98f30b187b4fb',
     },
@@ -174,7 +174,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '12818',
       counters:
         '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":877,"stageChanges":5859,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: '04dec28a69723bcd',
+      log: '95a608bae63a7ad7',
       changes: 'e5ed811f2b230ba0',
       states: '2bb7f5bb259e3437',
     },
@@ -183,7 +183,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '12768',
       counters:
         '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":300,"lateBehindCustomer":298,"lateBehindInactivity":2,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":863,"stageChanges":5810,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: 'c6b43c58a5dc1a93',
+      log: 'a4cae8f7255efdb3',
       changes: '0bc701fa79e45ce5',
       states: '27ac7ccaa5d60de1',
     },
@@ -192,7 +192,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '12135',
       counters:
         '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3155,"lateBehindCustomer":3151,"lateBehindInactivity":4,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":613,"stageChanges":5508,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: '6fb6c92b2e9c3f9b',
+      log: '2e17d4ede00a2756',
       changes: '1110ed1b00c5cae5',
       states: '7ac00b2dcb75b2d5',
     },
@@ -203,7 +203,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '15742',
       counters:
         '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":866,"stageChanges":6929,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: '029e0a5e5888df0a',
+      log: 'b035ed4f0cdc6894',
       changes: '8200640d7919b1ec',
       states: 'a39acfa53768e20f',
     },
@@ -212,7 +212,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '15746',
       counters:
         '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":877,"stageChanges":7003,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: 'ad56f90c264927fb',
+      log: '3248935c31955139',
       changes: 'bda6765be1951752',
       states: '046ec5fc68191c78',
     },
@@ -221,7 +221,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '15627',
       counters:
         '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":300,"lateBehindCustomer":298,"lateBehindInactivity":2,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":863,"stageChanges":6920,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: 'd65a152dcff6fc58',
+      log: 'b0ad8c3c24989010',
       changes: '70a178114e3dae3b',
       states: '7886267fdd58e33d',
     },
@@ -230,7 +230,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '14289',
       counters:
         '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3155,"lateBehindCustomer":3151,"lateBehindInactivity":4,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":613,"stageChanges":6336,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: 'c36ccc84b8db2298',
+      log: 'ef1abc69e6f95d6a',
       changes: '90ed2aa2d6e422b3',
       states: 'fcb0ee864ae1b60d',
     },
@@ -241,7 +241,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '11136',
       counters:
         '{"accepted":13580,"applied":13580,"duplicates":294,"ignored":57,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":866,"stageChanges":5224,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: 'aea577231abea87f',
+      log: 'caebd790db674365',
       changes: 'd5f6b1b1d84e6d9e',
       states: '78b3db9b06381fee',
     },
@@ -250,7 +250,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '11136',
       counters:
         '{"accepted":13591,"applied":13695,"duplicates":255,"ignored":59,"late":0,"lateBehindCustomer":0,"lateBehindInactivity":0,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":877,"stageChanges":5271,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: '3c3f67c6e9625b39',
+      log: '8b1d73e7ad4aaff8',
       changes: 'd5f6b1b1d84e6d9e',
       states: 'e4789aea5d10ecc8',
     },
@@ -259,7 +259,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '11127',
       counters:
         '{"accepted":13594,"applied":13652,"duplicates":272,"ignored":57,"late":300,"lateBehindCustomer":298,"lateBehindInactivity":2,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":863,"stageChanges":5249,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: '212caa5946d4d935',
+      log: 'f8acdffda50a7d37',
       changes: '4e9ce6a6c64ba9b4',
       states: 'e74a7deefee43f40',
     },
@@ -268,7 +268,7 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
       stageChanges: '10516',
       counters:
         '{"accepted":13591,"applied":13591,"duplicates":255,"ignored":59,"late":3160,"lateBehindCustomer":3151,"lateBehindInactivity":9,"clamped":0,"unopenedLane":0,"lanesExpired":0,"merges":613,"stageChanges":4960,"identityConflicts":0,"forwarded":0,"handoffsMissing":0}',
-      log: '5f8da03f4f47aceb',
+      log: 'e700327b79f44cde',
       changes: '99dbf429b8aa71a4',
       states: '0640839117e834b5',
     },

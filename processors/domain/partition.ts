@@ -501,7 +501,7 @@ export class PartitionLifecycle extends IdentityProtocol {
   private afterDrain(eventLimit: number, deadlineLimit: number): void {
     this.routed = eventLimit;
     this.fireDeadlines(deadlineLimit);
-    this.drainFed(eventLimit, deadlineLimit);
+    if (this.fed.size > 0 || this.fedFromElsewhere.size > 0) this.drainFed(eventLimit, deadlineLimit);
     this.handleInbox();
   }
 
@@ -515,6 +515,11 @@ export class PartitionLifecycle extends IdentityProtocol {
     }
     const id = this.resolve(key);
     if (!this.isHome(id)) this.forward(tp, id, 0);
+    else if (
+      (this.fedFromElsewhere.size === 0 || !this.fedFromElsewhere.has(id)) &&
+      (this.held.size === 0 || !this.held.has(id))
+    )
+      this.applyTouchpoint(tp, id); // its turn is now: no item made for it (the usual case)
     else
       this.toCustomer({
         kind: 'touchpoint',
@@ -605,14 +610,11 @@ export class PartitionLifecycle extends IdentityProtocol {
     if (adopted) this.adopting.delete(id);
     const after = this.evolveAndDecide(tp, id, s, adopted);
     // The link lists the id it names (a merge that handed a profile over listed it already).
-    const linked = linkedIdOf(tp);
-    if (
-      (link === 'merge' || link === 'repoint') &&
-      linked !== undefined &&
-      linked !== id &&
-      !after.mergedIds.includes(linked)
-    )
-      after.mergedIds = withMergedId(after.mergedIds, linked);
+    if (link === 'merge' || link === 'repoint') {
+      const linked = linkedIdOf(tp);
+      if (linked !== undefined && linked !== id && !after.mergedIds.includes(linked))
+        after.mergedIds = withMergedId(after.mergedIds, linked);
+    }
   }
 
   /** Folds the touchpoint into the customer (created if new) and fires the rule it triggers, if any. */
