@@ -77,8 +77,9 @@ export default tseslint.config(
       ],
     },
   },
-  // The pure domain (the fold, stage rules, lanes, identity, CLV math) does no I/O: Kafka, the registry,
-  // ClickHouse, HTTP and the runtime are reached only through the adapters around it.
+  // The pure domain (the fold, stage rules, lanes, identity, stage models, CLV math) does no I/O: files,
+  // Kafka, the registry, ClickHouse, HTTP and the runtime are reached only through the adapters around it,
+  // which also turn its errors into the CLI's (infra/errors).
   {
     files: ['processors/domain/**/*.ts', 'projections/clv/**/*.ts'],
     ignores: ['**/*.spec.ts', 'projections/clv/refit.ts'],
@@ -86,12 +87,20 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['kafkajs', '@clickhouse/client', 'fastify', 'node:http', 'node:net', 'pino'].map(
-            (name) => ({
-              name,
-              message: 'the pure domain does no I/O: put this in an adapter (processors/runtime, infra/)',
-            }),
-          ),
+          paths: [
+            'kafkajs',
+            '@clickhouse/client',
+            'fastify',
+            'node:http',
+            'node:net',
+            'node:fs',
+            'fs',
+            'node:child_process',
+            'pino',
+          ].map((name) => ({
+            name,
+            message: 'the pure domain does no I/O: put this in an adapter (processors/runtime, infra/)',
+          })),
           patterns: [
             {
               group: [
@@ -100,6 +109,7 @@ export default tseslint.config(
                 '**/infra/registry/**',
                 '**/infra/clickhouse/**',
                 '**/infra/stack/**',
+                '**/infra/errors',
                 '**/runtime/**',
               ],
               message: 'the pure domain does no I/O: put this in an adapter (processors/runtime, infra/)',

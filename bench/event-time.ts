@@ -18,7 +18,7 @@ import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { connectProducer } from '../infra/kafka/producer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
-import { loadModel } from '../processors/domain/model';
+import { loadModel } from '../processors/runtime/model-file';
 import { asImportRun, replay } from '../processors/domain/replay';
 import { importFile } from '../producers/import/import';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';

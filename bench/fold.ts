@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import avro from 'avsc';
 import { changelogJson, evolve, initialState, type CustomerState } from '../processors/domain/customer';
-import { loadModel } from '../processors/domain/model';
+import { loadModel } from '../processors/runtime/model-file';
 import { PartitionLifecycle } from '../processors/domain/partition';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { CONTRACTS } from '../schemas/contracts';

@@ -20,7 +20,7 @@ import type { ServiceEndpoints } from '../infra/config';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectProducer, type MessageProducer } from '../infra/kafka/producer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
-import { loadModel } from '../processors/domain/model';
+import { loadModel } from '../processors/runtime/model-file';
 import { replay } from '../processors/domain/replay';
 import { prepareBatches, sendPreparedToCollector } from '../producers/collector/client';
 import { toSegmentCall } from '../producers/simulate/segment-calls';

@@ -12,7 +12,7 @@ import {
   type StreamTask,
 } from '../infra/kafka/transactional-processor';
 import { createLogger } from '../infra/log';
-import { loadModel } from '../processors/domain/model';
+import { loadModel } from '../processors/runtime/model-file';
 import { startLifecycleProcessor, type ProcessorTopics } from '../processors/runtime/start';
 import { loadCollectorConfig } from '../producers/collector/config';
 import { startCollector } from '../producers/collector/start';

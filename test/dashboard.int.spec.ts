@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { connectClickHouseServer } from '../infra/clickhouse/engine';
 import { createLogger } from '../infra/log';
 import { toSnapshot } from '../processors/domain/customer';
-import { loadModel } from '../processors/domain/model';
+import { loadModel } from '../processors/runtime/model-file';
 import { replay } from '../processors/domain/replay';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { refitFromClickHouse } from '../projections/clv/refit';

@@ -5,7 +5,7 @@
  */
 import { connectClickHouseServer } from '../infra/clickhouse/engine';
 import { connectTopicAdmin } from '../infra/kafka/admin';
-import { loadModel } from '../processors/domain/model';
+import { loadModel } from '../processors/runtime/model-file';
 import { homePartitionOf } from '../processors/domain/identity';
 import { replay } from '../processors/domain/replay';
 import { partitionFor } from '../schemas/partitioner';

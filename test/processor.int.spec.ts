@@ -14,7 +14,7 @@ import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { connectProducer } from '../infra/kafka/producer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
-import { loadModel } from '../processors/domain/model';
+import { loadModel } from '../processors/runtime/model-file';
 import { asImportRun, canonicalOrder, replay } from '../processors/domain/replay';
 import { CONTRACTS } from '../schemas/contracts';
 import { DEAD_LETTER_HEADERS, type StageChanged } from '../schemas/outputs';

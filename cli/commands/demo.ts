@@ -14,7 +14,7 @@ import { connectTopicAdmin } from '../../infra/kafka/admin';
 import { createLogger } from '../../infra/log';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { createStack } from '../../infra/stack/stack';
-import { loadModel } from '../../processors/domain/model';
+import { loadModel } from '../../processors/runtime/model-file';
 import { startLifecycleProcessor } from '../../processors/runtime/start';
 import { sendToCollector } from '../../producers/collector/client';
 import { loadCollectorConfig } from '../../producers/collector/config';

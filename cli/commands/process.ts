@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
 import { createLogger } from '../../infra/log';
-import { DEFAULT_MODEL_ID, loadModel } from '../../processors/domain/model';
+import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
+import { loadModel } from '../../processors/runtime/model-file';
 import { LANE_LEASE_MS, startLifecycleProcessor } from '../../processors/runtime/start';
 
 export function registerProcessCommand(program: Command, getConfig: () => CicloConfig): void {

@@ -11,7 +11,7 @@ import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { clockVisits, interleaved } from '../../test/support/journeys';
 import { homePartitionOf } from './identity';
-import { loadModel, PRESET_IDS, type StageModel } from './model';
+import { PRESET_IDS, type StageModel, presetModel } from './model';
 import { PartitionLifecycle } from './partition';
 import { asImportRun, canonicalOrder, replay, type ReplayRecord } from './replay';
 
@@ -116,7 +116,7 @@ describe('event time: the stage changes are the truth, whatever the order of arr
   PRESET_IDS.forEach((preset, p) => {
     for (const graceMs of GRACE_PERIODS) {
       const { set, scenarios: cases } = scenarios(31 + p, graceMs);
-      const model = loadModel(preset);
+      const model = presetModel(preset);
       const truth = truthOf(set, model);
       for (const scenario of cases)
         it(`${preset}, grace ${graceMs / DAY} d: ${scenario.name}, on 1, 2, 3, 6 and 12 partitions`, () => {
@@ -132,7 +132,7 @@ describe('event time: the stage changes are the truth, whatever the order of arr
   });
 
   it('live traffic out of order beyond the grace period differs only where it counts touchpoints as late', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const set = simulate({ customers: 200, seed: 5, days: 365, start: DEFAULT_START });
     const truth = truthOf(set, model);
     const rand = seededRandom(9);
@@ -149,7 +149,7 @@ describe('event time: the stage changes are the truth, whatever the order of arr
   });
 
   it('a clock years ahead is bounded by its receivedAt and counted, and moves no one else', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const set = simulate({ customers: 200, seed: 6, days: 365, start: DEFAULT_START });
     // The last touchpoint's customer, sending a view with its clock three years ahead.
     const last = sorted(set)
@@ -179,7 +179,7 @@ describe('event time: the stage changes are the truth, whatever the order of arr
   });
 
   it('the same event id with another event time is a duplicate (a retry that got a new receivedAt)', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const set = sorted(simulate({ customers: 50, seed: 8, days: 200, start: DEFAULT_START }));
     const purchase = set.find((tp) => tp.type === 'PurchaseCompleted')!;
     const retried: Touchpoint = {
@@ -197,7 +197,7 @@ describe('event time: the stage changes are the truth, whatever the order of arr
   });
 
   it('an open import holds live traffic back until it passes it, and its close lets it through', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const live = sorted(simulate({ customers: 30, seed: 12, days: 100, start: DEFAULT_START + 50 * DAY }));
     const history = sorted(simulate({ customers: 30, seed: 13, days: 100, start: DEFAULT_START }));
     const p = new PartitionLifecycle(model, { gracePeriodMs: 0 });
@@ -220,7 +220,7 @@ describe('event time: the stage changes are the truth, whatever the order of arr
   });
 
   it('an import that died without closing its lane holds the clock for its lease, then is closed and counted', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const MIN = 60_000;
     const t0 = Date.UTC(2026, 0, 1);
     const visit = (id: string, customerId: string, at: number): Touchpoint => ({
@@ -261,7 +261,7 @@ describe('event time: the stage changes are the truth, whatever the order of arr
   });
 
   it('an import that keeps writing keeps its lane, however long it runs', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const MIN = 60_000;
     const t0 = Date.UTC(2026, 0, 1);
     const p = new PartitionLifecycle(model, { gracePeriodMs: 0, laneLeaseMs: 10 * MIN });

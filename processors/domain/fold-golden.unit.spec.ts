@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_START, seededRandom, simulate } from '../../producers/simulate/simulate';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { toSnapshot, type CustomerState } from './customer';
-import { loadModel, PRESET_IDS, type StageModel } from './model';
+import { PRESET_IDS, type StageModel, presetModel } from './model';
 import { PartitionLifecycle, type PartitionCheckpoint } from './partition';
 import { canonicalOrder } from './replay';
 import type { StageChanged } from '../../schemas/outputs';
@@ -279,7 +279,7 @@ describe('lifecycle fold golden output', () => {
   const events = journeys();
   for (const id of PRESET_IDS) {
     it(`${id}: byte-identical stage changes, snapshots and state`, () => {
-      const model = loadModel(id);
+      const model = presetModel(id);
       const got = SCENARIOS.map((s) => run(model, s, arrivals(events, s)));
       if (process.env.CICLO_PRINT_GOLDEN) process.stdout.write(`${JSON.stringify({ [id]: got })}\n`);
       expect(got).toEqual(GOLDEN[id]);

@@ -17,7 +17,7 @@ import {
   type CustomerState,
 } from './customer';
 import { homePartitionOf } from './identity';
-import { loadModel, PRESET_IDS, parseModel } from './model';
+import { PRESET_IDS, parseModel, presetModel, type PresetId } from './model';
 import { PartitionLifecycle } from './partition';
 import { asImportRun, canonicalOrder, replay } from './replay';
 import { denseLinks, journeys } from '../../test/support/journeys';
@@ -133,8 +133,8 @@ function shuffleWithin(events: Touchpoint[], maxShiftMs: number, seed: number): 
 }
 
 /** given a model and touchpoints, when they are replayed, then these are the stage changes. */
-function given(modelId: string, touchpoints: Touchpoint[], gracePeriodMs = 0) {
-  const model = loadModel(modelId);
+function given(modelId: PresetId, touchpoints: Touchpoint[], gracePeriodMs = 0) {
+  const model = presetModel(modelId);
   for (const t of touchpoints) expect(TouchpointSchema.safeParse(t).success).toBe(true);
   const result = replay(touchpoints, model, { partitions: 3, gracePeriodMs });
   const path = (customerId: string): string[] =>
@@ -152,13 +152,13 @@ function given(modelId: string, touchpoints: Touchpoint[], gracePeriodMs = 0) {
 
 describe('stage models', () => {
   it.each(PRESET_IDS)('preset %s loads and validates', (id) => {
-    const model = loadModel(id);
+    const model = presetModel(id);
     expect(model.id).toBe(id);
     expect(model.stages.map((s) => s.id)).toContain(model.initialStage);
   });
 
   it('a custom model with a rule to an unknown stage is refused, naming the rule', () => {
-    const bad = { ...loadModel('four-stage'), rules: [{ id: 'oops', from: '*', to: 'nirvana', when: {} }] };
+    const bad = { ...presetModel('four-stage'), rules: [{ id: 'oops', from: '*', to: 'nirvana', when: {} }] };
     expect(() => parseModel(bad, 'custom.json')).toThrow(
       'invalid stage model custom.json: rules.0.to: unknown stage "nirvana"',
     );
@@ -169,7 +169,7 @@ describe('stage models', () => {
     // deadline gone, the heap entry left behind as stale) and comes back with the very same deadline, as
     // inactivity counts from the last purchase. The deadline must be scheduled again, not taken for the
     // stale entry already popped, or it would fire only at the customer's next touchpoint, if any.
-    const base = loadModel('four-stage');
+    const base = presetModel('four-stage');
     const model = parseModel(
       {
         ...base,
@@ -222,10 +222,6 @@ describe('stage models', () => {
       'lapsed:inactive-lapsed',
     ]);
   });
-
-  it('an unknown model id says what exists', () => {
-    expect(() => loadModel('seven-stage')).toThrow('use one of five-stage, six-stage, four-stage');
-  });
 });
 
 describe('five-stage journeys', () => {
@@ -277,7 +273,7 @@ describe('five-stage journeys', () => {
   });
 
   it('inactivity is relative to cadence: a monthly buyer is at risk long before a yearly one', () => {
-    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const p = new PartitionLifecycle(presetModel('five-stage'), { gracePeriodMs: 0 });
     for (const t of [
       tp.buy('yearly', 0),
       tp.buy('monthly', 670),
@@ -347,7 +343,7 @@ describe('five-stage journeys', () => {
     expect(merged.purchaseDays).toHaveLength(3);
     expect(j.stateOf('old-id')).toBeUndefined();
     expect(j.result.counters.forwarded).toBe(1); // the purchase under the old id, after the alias
-    const single = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const single = new PartitionLifecycle(presetModel('five-stage'), { gracePeriodMs: 0 });
     for (const t of [
       tp.buy('p', 0, 1000),
       tp.buy('q', 5, 2500),
@@ -438,7 +434,7 @@ describe('identity across partitions', () => {
   });
 
   it('a customer linked to more browsers than it lists still gets the visits of the oldest, here and after a merge', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const browsers = Array.from({ length: MERGED_IDS_LIMIT + 50 }, (_, i) => `bot-browser-${i}`);
     const events: Touchpoint[] = [];
     browsers.forEach((b, i) => {
@@ -490,7 +486,7 @@ describe('identity across partitions', () => {
   });
 
   it('a customer with more browsers than it lists, renamed nine times, gets the visits of its old ids', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const browsers = Array.from({ length: MERGED_IDS_LIMIT }, (_, i) => `bot-tab-${i}`);
     const events: Touchpoint[] = [];
     browsers.forEach((b, i) => events.push(tp.identify('renamed-0', b, i / 100)));
@@ -517,7 +513,7 @@ describe('identity across partitions', () => {
       tp.visit({ customerId: old }, 5),
       ...Array.from({ length: 6 }, (_, i) => tp.visit({ customerId: `clock-${i}` }, 9)),
     ];
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const one = replay(events, model, { partitions: 1, gracePeriodMs: 0 });
     const three = replay(events, model, { partitions: 3, gracePeriodMs: 0 });
     for (const result of [one, three]) {
@@ -541,7 +537,7 @@ describe('identity across partitions', () => {
       tp.identify('c2', 'a0', 4),
       ...Array.from({ length: 6 }, (_, i) => tp.visit({ customerId: `clock-${i}` }, 9)),
     ];
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const one = replay(events, model, { partitions: 1, gracePeriodMs: 0 });
     expect(one.partitions[0]!.customers.get('c0')).toMatchObject({ orders: 1, pageViews: 1 });
     for (const partitions of [2, 3]) {
@@ -557,7 +553,10 @@ describe('identity across partitions', () => {
   /** Each customer's page views and orders, and nothing left waiting, whatever the partition count. */
   const totals = (events: Touchpoint[], partitions: number): unknown => {
     const clocks = Array.from({ length: 12 }, (_, i) => tp.visit({ customerId: `clock-${i}` }, 30));
-    const result = replay([...events, ...clocks], loadModel('five-stage'), { partitions, gracePeriodMs: 0 });
+    const result = replay([...events, ...clocks], presetModel('five-stage'), {
+      partitions,
+      gracePeriodMs: 0,
+    });
     for (const p of result.partitions) {
       expect(p.heldCustomers).toBe(0);
       expect(p.checkpoint().arrived).toBeUndefined();
@@ -603,7 +602,7 @@ describe('identity across partitions', () => {
     // An import opens its lane on every partition, which read their inputs at their own pace. The
     // customer's partition has the lane open; the browser's has not read its open marker yet, and its live
     // clock is well past the import's times: its progress says nothing of the import.
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const anon = livingApartFrom('cat', 'cat-browser-', 2);
     const home = homePartitionOf('cat', 2);
     const route = (partition: number) => ({ gracePeriodMs: 0, route: { partition, partitions: 2 } });
@@ -638,7 +637,7 @@ describe('identity across partitions', () => {
   it('a customer waiting for a profile its source partition will not send stops waiting, and says so', () => {
     // Replicas that applied a late link at different points can decide a later link differently: the
     // source's partition then sends no profile. Its progress says it has sent every handoff up to the link.
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const anon = livingApartFrom('una', 'una-browser-', 2);
     const home = homePartitionOf('una', 2);
     const target = new PartitionLifecycle(model, {
@@ -665,7 +664,7 @@ describe('identity across partitions', () => {
   });
 
   it('a customer waiting for a handoff is checkpointed and restored with what it waits for', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const anon = livingApartFrom('vic', 'vic-browser-', 2);
     const home = homePartitionOf('vic', 2);
     const route = (partition: number) => ({ gracePeriodMs: 0, route: { partition, partitions: 2 } });
@@ -735,7 +734,7 @@ describe('identity across partitions', () => {
     partitions.flatMap((p) => [...p.customers.values()]).sort((a, b) => (a.id < b.id ? -1 : 1));
 
   it('where ids live changes nothing: 1, 2, 3, 6 and 12 partitions give the same changes and states', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const events = linkedJourneys();
     for (const gracePeriodMs of [0, 3 * DAY]) {
       for (const partitions of [2, 3, 6, 12])
@@ -773,7 +772,7 @@ describe('identity across partitions', () => {
   it('simulated journeys with aliases between known customers, messages shuffled: 2 to 6 partitions give one', () => {
     // Found here and not by the dense fuzzer: a merge's profile that came before its link was absorbed before
     // the target's own deadlines up to the link fired.
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     for (let seed = 1; seed <= 12; seed++) {
       const events = [...journeys(`s${seed}`, 60)].sort(byEventTime);
       const one = canonicalOrder(replay(events, model, { partitions: 1, gracePeriodMs: 0 }).stageChanges);
@@ -787,7 +786,7 @@ describe('identity across partitions', () => {
   });
 
   it('when identity messages arrive does not change the outcome', () => {
-    const model = loadModel('four-stage');
+    const model = presetModel('four-stage');
     const events = linkedJourneys();
     const prompt = replay(events, model, { partitions: 4, gracePeriodMs: DAY });
     for (const seed of [1, 2, 3]) {
@@ -811,7 +810,7 @@ describe('identity across partitions', () => {
  */
 describe('identity across partitions: aliases between known customers', () => {
   const sameAsOnePartition = (events: Touchpoint[], partitions: number, gracePeriodMs = 0): void => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const all = [
       ...events,
       ...Array.from({ length: 12 }, (_, i) => tp.visit({ customerId: `clock-${i}` }, 30)),
@@ -902,7 +901,7 @@ describe('identity across partitions: aliases between known customers', () => {
   // Every seed of 2,000, on 2 to 6 partitions against one: in time order with messages delivered at once and
   // shuffled (each sender's order to each partition kept, as Kafka keeps it), and as one import run.
   const denseLinkSeeds = (from: number, to: number): void => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const outcome = (r: ReturnType<typeof replay>): unknown => ({
       changes: canonicalOrder(r.stageChanges),
       states: r.partitions
@@ -1002,7 +1001,7 @@ describe('event time, order and exactly-once semantics', () => {
   }
 
   it('input shuffled within the grace period gives exactly the same stage changes and state', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const ordered = journeyMix();
     const expected = replay(ordered, model, { partitions: 3, gracePeriodMs: 5 * DAY });
     expect(expected.stageChanges.length).toBeGreaterThan(100);
@@ -1016,7 +1015,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it('events later than the grace period are applied deterministically and counted as late', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const p = new PartitionLifecycle(model, { gracePeriodMs: DAY });
     p.ingest(tp.buy('g', 0));
     p.ingest(tp.buy('g', 30));
@@ -1028,7 +1027,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it('a repeated event id is a no-op, buffered or already applied', () => {
-    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 2 * DAY });
+    const p = new PartitionLifecycle(presetModel('five-stage'), { gracePeriodMs: 2 * DAY });
     const buy = tp.buy('h', 0);
     expect(p.ingest(buy)).toBe('accepted');
     expect(p.ingest(buy)).toBe('duplicate'); // still buffered
@@ -1039,7 +1038,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it("a customer's remembered event ids are bounded, and a recent repeat is still a no-op", () => {
-    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const p = new PartitionLifecycle(presetModel('five-stage'), { gracePeriodMs: 0 });
     const visits = Array.from({ length: 5 * APPLIED_LIMIT }, (_, i) =>
       tp.visit({ customerId: 'busy' }, i / 100),
     );
@@ -1077,7 +1076,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it('events past APPLIED_RECENT move to the archive, and are still no-ops when they come again', () => {
-    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const p = new PartitionLifecycle(presetModel('five-stage'), { gracePeriodMs: 0 });
     const visits = Array.from({ length: APPLIED_RECENT + 3 }, (_, i) => tp.visit({ customerId: 'c' }, i));
     for (const v of visits) p.ingest(v);
     const s = p.customers.get('c')!;
@@ -1088,7 +1087,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it("merging two busy customers keeps each one's recent event ids: a recent repeat of either is a no-op", () => {
-    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const p = new PartitionLifecycle(presetModel('five-stage'), { gracePeriodMs: 0 });
     const n = 3 * APPLIED_LIMIT;
     const mine = Array.from({ length: n }, (_, i) => tp.visit({ customerId: 'survivor' }, i / 1000));
     const theirs = Array.from({ length: n }, (_, i) => tp.visit({ customerId: 'absorbed' }, i / 1000));
@@ -1108,7 +1107,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it('a customer lists at most OPEN_TICKETS_LIMIT open tickets, the latest opened', () => {
-    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const p = new PartitionLifecycle(presetModel('five-stage'), { gracePeriodMs: 0 });
     const tickets = Array.from({ length: OPEN_TICKETS_LIMIT + 20 }, (_, i) => `tk${i}`);
     tickets.forEach((t, i) => p.ingest(tp.ticket('desk', i / 100, t)));
     const s = p.customers.get('desk')!;
@@ -1117,7 +1116,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it('a checkpoint and restore mid-stream gives the same result as an uninterrupted run', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const events = journeyMix().filter((e) => e.customerId !== undefined || e.anonymousId !== undefined);
     const whole = new PartitionLifecycle(model, { gracePeriodMs: 3 * DAY });
     const wholeChanges: StageChanged[] = [];
@@ -1150,7 +1149,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it('a state stored by changelog format 2 restores without its stage history; a newer field is kept', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const events = journeyMix().filter((e) => e.customerId !== undefined || e.anonymousId !== undefined);
     const whole = new PartitionLifecycle(model, { gracePeriodMs: 0 });
     for (const e of events) whole.ingest(e);
@@ -1184,7 +1183,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it('a state stored by changelog format 4 (all its applied hashes in `applied`) restores with them archived', () => {
-    const model = loadModel('five-stage');
+    const model = presetModel('five-stage');
     const visits = Array.from({ length: 1500 }, (_, i) => tp.visit({ customerId: 'old' }, i / 10));
     const p = new PartitionLifecycle(model, { gracePeriodMs: 0 });
     for (const v of visits) p.ingest(v);
@@ -1216,7 +1215,7 @@ describe('event time, order and exactly-once semantics', () => {
   });
 
   it('marketing spend has no customer and is ignored by the fold', () => {
-    const p = new PartitionLifecycle(loadModel('five-stage'), { gracePeriodMs: 0 });
+    const p = new PartitionLifecycle(presetModel('five-stage'), { gracePeriodMs: 0 });
     expect(
       p.ingest({
         eventId: 'sp1',

@@ -8,10 +8,10 @@
  * fires (one change per touchpoint). Inactivity rules (`when.inactivity`) never fire on a touchpoint: they
  * fire when stream time passes the customer's inactivity deadline (see rules.ts).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
-import { CicloError } from '../../infra/errors';
+import fiveStage from './presets/five-stage.json';
+import fourStage from './presets/four-stage.json';
+import sixStage from './presets/six-stage.json';
 import { TOUCHPOINT_TYPES, type TouchpointType } from '../../schemas/touchpoint';
 import { formatProblems, problemsOf } from '../../schemas/validation';
 
@@ -126,43 +126,33 @@ export type StageModel = z.infer<typeof StageModelSchema>;
 export const PRESET_IDS = ['five-stage', 'six-stage', 'four-stage'] as const;
 export const DEFAULT_MODEL_ID = 'five-stage';
 
-/** Preset JSON files are read from the source tree (they are not compiled into dist/). */
-const PRESETS_DIR = fs.existsSync(path.join(__dirname, 'presets'))
-  ? path.join(__dirname, 'presets')
-  : path.resolve(__dirname, '..', '..', '..', 'processors', 'domain', 'presets');
+/** A model that does not fit the schema: `origin` names where it came from (a file, a preset). */
+export class InvalidStageModel extends Error {
+  constructor(origin: string, problems: string) {
+    super(`invalid stage model ${origin}: ${problems}`);
+    this.name = 'InvalidStageModel';
+  }
+}
 
 export function parseModel(json: unknown, origin: string): StageModel {
   const parsed = StageModelSchema.safeParse(json);
-  if (!parsed.success)
-    throw new CicloError(
-      'CONFIG_INVALID',
-      `invalid stage model ${origin}: ${formatProblems(problemsOf(parsed.error))}`,
-    );
+  if (!parsed.success) throw new InvalidStageModel(origin, formatProblems(problemsOf(parsed.error)));
   return parsed.data;
 }
 
-/** A preset id, or a path to a custom model's JSON file. */
-export function loadModel(idOrPath: string): StageModel {
-  const file = (PRESET_IDS as readonly string[]).includes(idOrPath)
-    ? path.join(PRESETS_DIR, `${idOrPath}.json`)
-    : idOrPath;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new CicloError(
-      'CONFIG_INVALID',
-      `no stage model "${idOrPath}": use one of ${PRESET_IDS.join(', ')} or a path to a model JSON file`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new CicloError(
-      'CONFIG_INVALID',
-      `stage model ${file} is not valid JSON: ${(err as Error).message}`,
-    );
-  }
-  return parseModel(json, file);
+export type PresetId = (typeof PRESET_IDS)[number];
+
+const PRESET_JSON: Readonly<Record<PresetId, unknown>> = {
+  'five-stage': fiveStage,
+  'six-stage': sixStage,
+  'four-stage': fourStage,
+};
+
+export function isPresetId(id: string): id is PresetId {
+  return (PRESET_IDS as readonly string[]).includes(id);
+}
+
+/** A preset model (presets/*.json, compiled in), checked like any model. */
+export function presetModel(id: PresetId): StageModel {
+  return parseModel(structuredClone(PRESET_JSON[id]), `preset ${id}`);
 }

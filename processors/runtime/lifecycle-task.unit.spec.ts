@@ -18,7 +18,7 @@ import {
   touchpointRecords,
 } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
-import { loadModel } from '../domain/model';
+import { loadModel } from '../runtime/model-file';
 import { partitionFor } from '../../schemas/partitioner';
 import { asImportRun, canonicalOrder, replay, type ReplayRecord } from '../domain/replay';
 import { byEventTime, LANE_CONTROL_KEY, LANE_HEADER, laneControlHeaders } from '../../schemas/lanes';

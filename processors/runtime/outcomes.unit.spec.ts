@@ -1,6 +1,6 @@
 import type { Logger } from '../../infra/log';
 import type { Touchpoint } from '../../schemas/touchpoint';
-import { loadModel } from '../domain/model';
+import { loadModel } from '../runtime/model-file';
 import { PartitionLifecycle } from '../domain/partition';
 import { noteNotable, totalOutcomes } from './outcomes';
 
