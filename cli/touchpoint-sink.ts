@@ -1,7 +1,6 @@
 /** What the CLI commands that write touchpoints share: an idempotent producer and the registered serde. */
 import type { ServiceEndpoints } from '../infra/config';
-import { CicloError } from '../infra/errors';
-import { connectTopicAdmin } from '../infra/kafka/admin';
+import { partitionCountOf } from '../infra/kafka/admin';
 import { connectProducer, type MessageProducer } from '../infra/kafka/producer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { CONTRACTS } from '../schemas/contracts';
@@ -29,21 +28,10 @@ export async function openTouchpointSink(
   return { producer, serde, topic, partitions };
 }
 
-/**
- * The touchpoint topic's partition count, from the broker's metadata (an import run opens and closes its
- * lane on every partition, however many the topic was created with).
- */
+/** The touchpoint topic's partition count, from the broker's metadata. */
 export async function touchpointPartitions(
   endpoints: ServiceEndpoints,
   topic: string = TOPICS.touchpoints.name,
 ): Promise<number> {
-  const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-  try {
-    const partitions = (await admin.partitionCounts([topic])).get(topic);
-    if (partitions === undefined)
-      throw new CicloError('CONFIG_INVALID', `topic ${topic} does not exist: run \`ciclo topics ensure\``);
-    return partitions;
-  } finally {
-    await admin.close();
-  }
+  return partitionCountOf(endpoints.kafka.brokers, topic);
 }

@@ -1,4 +1,5 @@
 /** Topic administration: create topics idempotently, list and delete them. */
+import { CicloError } from '../errors';
 import type { Logger } from '../log';
 import { createKafka } from './client';
 import type { TopicSpec } from './types';
@@ -57,4 +58,20 @@ export async function connectTopicAdmin(brokers: readonly string[], log?: Logger
     deleteTopics: (names) => admin.deleteTopics({ topics: [...names] }),
     close: () => admin.disconnect(),
   };
+}
+
+/**
+ * An existing topic's partition count, from the broker's metadata (import lanes and link copies go to every
+ * partition, however many the topic was created with); CONFIG_INVALID when the topic does not exist.
+ */
+export async function partitionCountOf(brokers: readonly string[], topic: string): Promise<number> {
+  const admin = await connectTopicAdmin(brokers);
+  try {
+    const partitions = (await admin.partitionCounts([topic])).get(topic);
+    if (partitions === undefined)
+      throw new CicloError('CONFIG_INVALID', `topic ${topic} does not exist: run \`ciclo topics ensure\``);
+    return partitions;
+  } finally {
+    await admin.close();
+  }
 }

@@ -6,7 +6,7 @@
 import { CicloError, errorMessage } from '../../infra/errors';
 import type { ServiceEndpoints } from '../../infra/config';
 import { describeKafkaCluster } from '../../infra/kafka/health';
-import { connectTopicAdmin } from '../../infra/kafka/admin';
+import { partitionCountOf } from '../../infra/kafka/admin';
 import { connectProducer } from '../../infra/kafka/producer';
 import type { Logger } from '../../infra/log';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
@@ -40,19 +40,6 @@ function cachedKafkaStatus(brokers: readonly string[], ttlMs = 5000): () => Prom
     }
     return last.status;
   };
-}
-
-/** The touchpoint topic's partition count: a link goes to every partition (schemas/topics.ts). */
-async function touchpointPartitionsOf(brokers: readonly string[], topic: string): Promise<number> {
-  const admin = await connectTopicAdmin([...brokers]);
-  try {
-    const partitions = (await admin.partitionCounts([topic])).get(topic);
-    if (partitions === undefined)
-      throw new CicloError('CONFIG_INVALID', `topic ${topic} does not exist: run \`ciclo topics ensure\``);
-    return partitions;
-  } finally {
-    await admin.close();
-  }
 }
 
 export async function startCollector(options: {
@@ -94,7 +81,7 @@ export async function startCollector(options: {
       },
     );
   });
-  const partitions = await touchpointPartitionsOf(endpoints.kafka.brokers, topic);
+  const partitions = await partitionCountOf(endpoints.kafka.brokers, topic);
   const app = buildCollector({
     partitions,
     config: options.config,
