@@ -128,12 +128,8 @@ async function run(
         continue;
       }
       const tp = 'touchpoint' in record ? record.touchpoint : record;
-      const lane = 'touchpoint' in record ? { [LANE_HEADER]: record.lane } : {};
-      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp)), PARTITIONS))
-        logs.append(topics.touchpoints, r.partition ?? partitionFor(r.key, PARTITIONS), r.key, r.value, {
-          ...r.headers,
-          ...lane,
-        });
+      const lane: Record<string, string> = 'touchpoint' in record ? { [LANE_HEADER]: record.lane } : {};
+      produce(logs, tp, lane);
     }
   };
   produceChunk();
@@ -202,6 +198,15 @@ async function run(
 }
 
 const PARTITION_LIST = [...Array(PARTITIONS).keys()];
+
+/** Writes a touchpoint as ciclo's producers do (schemas/topics.ts touchpointRecords), JSON for its value. */
+function produce(logs: Logs, tp: Touchpoint, headers: Record<string, string> = {}): void {
+  for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp)), PARTITIONS))
+    logs.append(topics.touchpoints, r.partition ?? partitionFor(r.key, PARTITIONS), r.key, r.value, {
+      ...r.headers,
+      ...headers,
+    });
+}
 const inTimeOrder = (events: readonly Touchpoint[]): Touchpoint[] => [...events].sort(byEventTime);
 const DAY = 86_400_000;
 
@@ -473,15 +478,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
       })),
     ];
     const logs = new Logs();
-    for (const tp of events)
-      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp)), PARTITIONS))
-        logs.append(
-          topics.touchpoints,
-          r.partition ?? partitionFor(r.key, PARTITIONS),
-          r.key,
-          r.value,
-          r.headers ?? {},
-        );
+    for (const tp of events) produce(logs, tp);
     // The other partitions have announced that they have forwarded everything (identity.ts `Progress`), so
     // the customer waits for the browser's profile alone: what it gets meanwhile is queued.
     for (const from of [0, 2]) {
@@ -550,15 +547,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     // tombstone deleted the other's row.
     const events = journeys('two-models', 30);
     const logs = new Logs();
-    for (const tp of events)
-      for (const r of touchpointRecords(tp, Buffer.from(JSON.stringify(tp)), PARTITIONS))
-        logs.append(
-          topics.touchpoints,
-          r.partition ?? partitionFor(r.key, PARTITIONS),
-          r.key,
-          r.value,
-          r.headers ?? {},
-        );
+    for (const tp of events) produce(logs, tp);
     const serdes = {
       touchpoint: jsonSerde<Touchpoint>(),
       stageChanged: jsonSerde<StageChanged>(),
