@@ -15,7 +15,7 @@ import { createLogger } from '../infra/log';
 import { loadModel } from '../processors/runtime/model-file';
 import { startLifecycleProcessor, type ProcessorTopics } from '../processors/runtime/start';
 import { loadCollectorConfig } from '../producers/collector/config';
-import { startCollector } from '../producers/collector/start';
+import { startCollector } from '../producers/server/start';
 import { loadWebhooksConfig } from '../producers/webhooks/config';
 import { startProjector } from '../projections/projector/projector';
 

@@ -4,6 +4,7 @@
  * (schemas/avro.ts) and a test checks that both accept and reject the same events.
  */
 import { z } from 'zod';
+import { EVENT_ID_MAX_LENGTH, EVENT_ID_PATTERN } from './event-id';
 import { currencyCode, id, nonNegativeMinorUnits, smallInt, text, timestampMillis } from './fields';
 
 /** `model`: scores ciclo computes itself (`ciclo clv refit`), fed back to the processor as touchpoints. */
@@ -62,8 +63,12 @@ export const Aliased = z
   })
   .meta({ avroName: 'AliasedPayload' });
 
+/** The campaignId of email events sent outside any campaign (transactional mail). */
+export const UNCATEGORIZED_CAMPAIGN = 'uncategorized';
+
 export const EmailEngagement = z
   .object({
+    /** The campaign the email belongs to, else UNCATEGORIZED_CAMPAIGN. */
     campaignId: id('campaignId'),
     messageId: id('messageId').optional(),
     /** For EmailClicked: the link clicked. */
@@ -227,8 +232,8 @@ export const EnvelopeFields = {
   eventId: z
     .string()
     .min(1, 'eventId must not be empty')
-    .max(128, 'eventId must be at most 128 characters')
-    .regex(/^[A-Za-z0-9._:@-]+$/, 'eventId may contain only letters, digits and . _ : @ -'),
+    .max(EVENT_ID_MAX_LENGTH, `eventId must be at most ${EVENT_ID_MAX_LENGTH} characters`)
+    .regex(EVENT_ID_PATTERN, 'eventId may contain only letters, digits and . _ : @ -'),
   customerId: id('customerId').optional(),
   anonymousId: id('anonymousId').optional(),
   /** Event time at the source. Lifecycle state is computed by this time, not by arrival. */

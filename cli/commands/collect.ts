@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { createLogger } from '../../infra/log';
 import { loadCollectorConfig } from '../../producers/collector/config';
-import { startCollector } from '../../producers/collector/start';
+import { startCollector } from '../../producers/server/start';
 import { loadWebhooksConfig } from '../../producers/webhooks/config';
 import { parsePort, untilSignal } from '../serve';
 

@@ -18,7 +18,7 @@ import { loadModel } from '../../processors/runtime/model-file';
 import { startLifecycleProcessor } from '../../processors/runtime/start';
 import { sendToCollector } from '../../producers/collector/client';
 import { loadCollectorConfig } from '../../producers/collector/config';
-import { startCollector } from '../../producers/collector/start';
+import { startCollector } from '../../producers/server/start';
 import { toSegmentCall } from '../../producers/simulate/segment-calls';
 import { loadWebhooksConfig } from '../../producers/webhooks/config';
 import { startDashboard } from '../../projections/dashboard/server';

@@ -6,7 +6,7 @@
  */
 import type { TouchpointType } from '../../schemas/touchpoint';
 import type { ValidationProblem } from '../../schemas/validation';
-import { toMinorUnits } from './money';
+import { toMinorUnits } from '../edge/money';
 
 export type Props = Readonly<Record<string, unknown>>;
 

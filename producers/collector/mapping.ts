@@ -17,8 +17,8 @@
  */
 import { CUSTOMERLESS_TYPES, type Touchpoint } from '../../schemas/touchpoint';
 import { validateWith, type Validated, type ValidationProblem } from '../../schemas/validation';
-import { checkTouchpoint, markContractChecked, prefixProblems } from './check';
-import { contentEventId, isSafeEventId, providerEventId } from './event-id';
+import { checkTouchpoint, markContractChecked, prefixProblems } from '../edge/check';
+import { contentEventId, isSafeEventId, providerEventId } from '../../schemas/event-id';
 import {
   asId,
   asStrings,

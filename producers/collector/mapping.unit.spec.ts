@@ -1,6 +1,6 @@
 import type { Touchpoint } from '../../schemas/touchpoint';
 import type { ValidationProblem } from '../../schemas/validation';
-import { isContractChecked } from './check';
+import { isContractChecked } from '../edge/check';
 import { mapSegmentCall, mapSegmentRequest, type CollectContext } from './mapping';
 import { TRACK_MAPPERS } from './track-mappers';
 import type { SegmentCallType } from './segment';

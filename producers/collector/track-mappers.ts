@@ -3,7 +3,7 @@
  * lifecycle events named in the same "Object Action" convention. Each maps a call's properties to a draft
  * (draft.ts); any other event is a Tracked touchpoint (mapping.ts).
  */
-import type { TouchpointType } from '../../schemas/touchpoint';
+import { UNCATEGORIZED_CAMPAIGN, type TouchpointType } from '../../schemas/touchpoint';
 import {
   asCurrency,
   asId,
@@ -19,10 +19,7 @@ import {
   type Props,
 } from './draft';
 import type { CollectContext } from './mapping';
-import { toMinorUnits } from './money';
-
-/** Email events without a campaign (transactional mail) are filed under this campaign id. */
-export const UNCATEGORIZED_CAMPAIGN = 'uncategorized';
+import { toMinorUnits } from '../edge/money';
 
 // --- track: Segment spec events ciclo models -------------------------------------------------------------
 

@@ -11,7 +11,7 @@
  * it always has, so the ids of the customer's other rows that day do not depend on it being fixed.
  */
 import type { Touchpoint } from '../../schemas/touchpoint';
-import { toMinorUnits } from '../collector/money';
+import { toMinorUnits } from '../edge/money';
 import { mapAll, type DraftIds, type MappedRow, type RejectedRow, type SourceRow } from './rows';
 
 /** A valid row before its id: customer (without leading zeros), yyyymmdd, CDs, dollars as written. */

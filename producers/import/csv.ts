@@ -14,8 +14,8 @@ import { z } from 'zod';
 import { CicloError } from '../../infra/errors';
 import { Context, TOUCHPOINT_TYPES, type Touchpoint } from '../../schemas/touchpoint';
 import { formatProblems, problemsOf } from '../../schemas/validation';
-import { contentEventId, providerEventId } from '../collector/event-id';
-import { toMinorUnits } from '../collector/money';
+import { contentEventId, providerEventId } from '../../schemas/event-id';
+import { toMinorUnits } from '../edge/money';
 import {
   checkedTouchpoint,
   mapAll,

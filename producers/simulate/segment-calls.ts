@@ -6,7 +6,7 @@
  * timestamp), so the collector path and the direct-to-Kafka path produce identical events.
  */
 import type { Touchpoint } from '../../schemas/touchpoint';
-import { minorUnitExponent } from '../collector/money';
+import { minorUnitExponent } from '../edge/money';
 
 export interface SegmentCallBody {
   readonly type: 'track' | 'identify' | 'page' | 'alias';

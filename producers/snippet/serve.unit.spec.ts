@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { collectorConfig } from '../collector/config';
-import { inMemoryProducer, jsonTouchpointSerde, loopbackInject } from '../collector/fakes';
-import { buildCollector } from '../collector/server';
+import { loopbackInject } from '../../test/support/loopback';
+import { WEB_KEY, testCollector } from '../server/fakes';
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
@@ -13,18 +11,8 @@ afterEach(async () => {
 });
 
 function collectorServing(snippetFile: string): FastifyInstance {
-  const producer = inMemoryProducer();
+  const { app, producer } = testCollector({ snippetFile });
   producer.behaviour = 'reject'; // Kafka down: every /v1 call is answered 503
-  const app = buildCollector({
-    config: collectorConfig({
-      writeKeys: new Map([['wk_web', { name: 'web', kind: 'snippet' as const }]]),
-    }),
-    producer,
-    serde: jsonTouchpointSerde(),
-    log: pino({ level: 'silent' }),
-    clock: () => Date.UTC(2026, 2, 14),
-    snippetFile,
-  });
   apps.push(app);
   return app;
 }
@@ -71,7 +59,7 @@ describe('GET /snippet/ciclo.min.js', () => {
       url: '/v1/batch',
       headers: { origin: 'https://shop.example.com', 'content-type': 'text/plain' },
       payload: JSON.stringify({
-        writeKey: 'wk_web',
+        writeKey: WEB_KEY,
         batch: [{ type: 'track', anonymousId: 'a', event: 'E' }],
       }),
     });

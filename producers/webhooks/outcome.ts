@@ -4,7 +4,7 @@
  */
 import type { Touchpoint } from '../../schemas/touchpoint';
 import type { ValidationProblem } from '../../schemas/validation';
-import { sha256Hex } from '../collector/event-id';
+import { sha256Hex } from '../../schemas/event-id';
 
 export interface IgnoredEvent {
   /** The provider's id for the event (Stripe event id, SendGrid sg_event_id, Typeform token). */

@@ -3,15 +3,15 @@
  * body is kept as raw bytes (this plugin's own content-type parser), the provider's signature is verified
  * over those bytes, and only then is the JSON parsed and mapped (stripe.ts, sendgrid.ts, typeform.ts).
  *
- * Consumes: signed provider deliveries. Produces: touchpoints to `ciclo.touchpoints` (publish.ts).
+ * Consumes: signed provider deliveries. Produces: touchpoints to `ciclo.touchpoints` (../edge/publish.ts).
  * Guarantee: 202 only after Kafka has acknowledged every touchpoint of the delivery; a bad or missing
  * signature is 401 and an invalid payload 400, both producing nothing; 503 when Kafka cannot take them, so
  * the provider retries. Redeliveries map to the same eventIds.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Counters } from '../collector/counters';
-import { publishTouchpoints, type TouchpointSink } from '../collector/publish';
-import { replyError, replyPublished } from '../collector/replies';
+import type { Counters } from '../edge/counters';
+import { publishTouchpoints, type TouchpointSink } from '../edge/publish';
+import { replyError, replyPublished } from '../edge/replies';
 import type { WebhookProvider, WebhooksConfig } from './config';
 import type { WebhookContext, WebhookMapping } from './outcome';
 import { mapSendgridDelivery } from './sendgrid';

@@ -2,13 +2,11 @@ import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
-import { collectorConfig } from '../collector/config';
-import { inMemoryProducer, jsonTouchpointSerde, loopbackInject, sentTouchpoints } from '../collector/fakes';
-import { buildCollector } from '../collector/server';
+import { loopbackInject } from '../../test/support/loopback';
+import { sentTouchpoints } from '../edge/fakes';
+import { TEST_NOW, testCollector } from '../server/fakes';
 import { parseSendgridPublicKey, webhooksConfig } from './config';
 
-const now = Date.UTC(2026, 2, 14, 9, 30);
 const STRIPE_SECRET = 'whsec_test_0a1b2c3d4e5f';
 const TYPEFORM_SECRET = '8f2d0c4b6a1e3f5d7c9b';
 const sendgridKeys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -17,7 +15,7 @@ const sendgridKeys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const fixture = (name: string): Buffer => fs.readFileSync(path.join(__dirname, 'fixtures', name));
 
 // Each provider's documented signing, written out here independently of the code under test.
-const stripeSignature = (body: Buffer, t = Math.floor(now / 1000), secret = STRIPE_SECRET): string =>
+const stripeSignature = (body: Buffer, t = Math.floor(TEST_NOW / 1000), secret = STRIPE_SECRET): string =>
   `t=${t},v1=${createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex')}`;
 const typeformSignature = (body: Buffer, secret = TYPEFORM_SECRET): string =>
   `sha256=${createHmac('sha256', secret).update(body).digest('base64')}`;
@@ -36,9 +34,8 @@ afterEach(async () => {
 });
 
 function setup() {
-  const producer = inMemoryProducer();
-  const app = buildCollector({
-    config: collectorConfig({ sendTimeoutMs: 50 }),
+  const { app, producer } = testCollector({
+    config: { sendTimeoutMs: 50 },
     webhooks: webhooksConfig({
       stripe: { secrets: [STRIPE_SECRET], toleranceSeconds: 300 },
       typeform: { secrets: [TYPEFORM_SECRET] },
@@ -50,10 +47,6 @@ function setup() {
         ],
       },
     }),
-    producer,
-    serde: jsonTouchpointSerde(),
-    log: pino({ level: 'silent' }),
-    clock: () => now,
   });
   apps.push(app);
   const post = (url: string, body: Buffer, headers: Record<string, string>) =>
@@ -80,14 +73,14 @@ describe('POST /webhooks/stripe', () => {
       ignored: [],
     });
     expect(producer.sent[0]!.messages[0]!.key).toBe('cus_8c1f2a');
-    expect(sentTouchpoints(producer)[0]).toMatchObject({ type: 'PurchaseCompleted', receivedAt: now });
+    expect(sentTouchpoints(producer)[0]).toMatchObject({ type: 'PurchaseCompleted', receivedAt: TEST_NOW });
   });
 
   it('gives a redelivery the same eventId', async () => {
     const { producer, post } = setup();
     await post('/webhooks/stripe', body, { 'stripe-signature': stripeSignature(body) });
     await post('/webhooks/stripe', body, {
-      'stripe-signature': stripeSignature(body, Math.floor(now / 1000) - 60),
+      'stripe-signature': stripeSignature(body, Math.floor(TEST_NOW / 1000) - 60),
     });
     const ids = sentTouchpoints(producer).map((tp) => tp.eventId);
     expect(ids).toEqual(['stripe:evt_1PqR7sLkdIwHu7ix5tNvb0Ck', 'stripe:evt_1PqR7sLkdIwHu7ix5tNvb0Ck']);
@@ -96,7 +89,7 @@ describe('POST /webhooks/stripe', () => {
   it.each([
     ['no signature', {}],
     ['another secret', { 'stripe-signature': stripeSignature(body, undefined, 'whsec_other') }],
-    ['a stale timestamp', { 'stripe-signature': stripeSignature(body, Math.floor(now / 1000) - 3600) }],
+    ['a stale timestamp', { 'stripe-signature': stripeSignature(body, Math.floor(TEST_NOW / 1000) - 3600) }],
   ])('answers 401 and produces nothing for %s', async (_case, headers: Record<string, string>) => {
     const { producer, post } = setup();
     const res = await post('/webhooks/stripe', body, headers);
@@ -183,14 +176,7 @@ describe('POST /webhooks/typeform', () => {
 
 describe('webhooks without configured secrets', () => {
   it('answer 401: an unverifiable delivery is never accepted', async () => {
-    const producer = inMemoryProducer();
-    const app = buildCollector({
-      config: collectorConfig(),
-      producer,
-      serde: jsonTouchpointSerde(),
-      log: pino({ level: 'silent' }),
-      clock: () => now,
-    });
+    const { app } = testCollector();
     apps.push(app);
     const body = fixture('typeform/nps_response.json');
     const res = await loopbackInject(app, {

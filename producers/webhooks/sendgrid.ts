@@ -15,11 +15,10 @@
  * else the first category.
  */
 import { z } from 'zod';
-import type { Touchpoint, TouchpointType } from '../../schemas/touchpoint';
+import { UNCATEGORIZED_CAMPAIGN, type Touchpoint, type TouchpointType } from '../../schemas/touchpoint';
 import { problemsOf, type ValidationProblem } from '../../schemas/validation';
-import { checkTouchpoint, prefixProblems } from '../collector/check';
-import { providerEventId } from '../collector/event-id';
-import { UNCATEGORIZED_CAMPAIGN } from '../collector/track-mappers';
+import { checkTouchpoint, prefixProblems } from '../edge/check';
+import { providerEventId } from '../../schemas/event-id';
 import {
   emailAnonymousId,
   text,

@@ -22,8 +22,8 @@
 import { z } from 'zod';
 import type { Touchpoint, TouchpointType } from '../../schemas/touchpoint';
 import { problemsOf } from '../../schemas/validation';
-import { checkTouchpoint, type Origins } from '../collector/check';
-import { providerEventId } from '../collector/event-id';
+import { checkTouchpoint, type Origins } from '../edge/check';
+import { providerEventId } from '../../schemas/event-id';
 import { emailAnonymousId, isRecord, text, type WebhookContext, type WebhookMapping } from './outcome';
 
 const StripeEvent = z.looseObject({

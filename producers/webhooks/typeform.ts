@@ -15,8 +15,8 @@
  */
 import { z } from 'zod';
 import { problemsOf } from '../../schemas/validation';
-import { checkTouchpoint } from '../collector/check';
-import { providerEventId } from '../collector/event-id';
+import { checkTouchpoint } from '../edge/check';
+import { providerEventId } from '../../schemas/event-id';
 import { emailAnonymousId, isRecord, text, type WebhookContext, type WebhookMapping } from './outcome';
 
 const Answer = z.looseObject({

@@ -6,7 +6,7 @@
  */
 import type { ClickHouseEngine } from '../../infra/clickhouse/engine';
 import { CicloError } from '../../infra/errors';
-import { providerEventId } from '../../producers/collector/event-id';
+import { providerEventId } from '../../schemas/event-id';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { identifier } from '../sql';
 import { expectedPurchases, fitBgNbd, probabilityAlive, type BgNbdFit } from './bgnbd';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ClickHouseEngine } from '../../infra/clickhouse/engine';
 import { createLogger } from '../../infra/log';
-import { loopbackInject } from '../../producers/collector/fakes';
+import { loopbackInject } from '../../test/support/loopback';
 import { buildDashboard } from './server';
 
 /** An engine that records every query and answers with no rows, or fails as told. */

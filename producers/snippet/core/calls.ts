@@ -1,7 +1,7 @@
 /**
  * The Segment calls the snippet sends (https://segment.com/docs/connections/spec/): page, identify, track
  * and alias, each with a `messageId` made once when the call is made, so every retry of it carries the same
- * id and the collector derives the same eventId from it (producers/collector/event-id.ts); a `timestamp` of
+ * id and the collector derives the same eventId from it (schemas/event-id.ts); a `timestamp` of
  * when it happened, so an event delivered late still counts at its time; and the page it happened on.
  * Pure: ids, the clock and the page are passed in.
  */

@@ -1,4 +1,4 @@
-import { isSafeEventId } from '../../collector/event-id';
+import { isSafeEventId } from '../../../schemas/event-id';
 import { mapSegmentRequest } from '../../collector/mapping';
 import { makeCall, pageFields, pageInfo, type CallEnv } from './calls';
 

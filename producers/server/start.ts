@@ -14,7 +14,7 @@ import { CONTRACTS } from '../../schemas/contracts';
 import { createSerde } from '../../infra/registry/serde';
 import { TOPICS, valueSubject } from '../../schemas/topics';
 import type { WebhooksConfig } from '../webhooks/config';
-import type { CollectorConfig } from './config';
+import type { CollectorConfig } from '../collector/config';
 import { buildCollector, type KafkaStatus } from './server';
 
 export interface RunningCollector {

@@ -1,56 +1,28 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
-import { REDACTED_PATHS, type Logger } from '../../infra/log';
-import { TOPICS } from '../../schemas/topics';
-import { collectorConfig, type CollectorConfig } from './config';
-import { inMemoryProducer, jsonTouchpointSerde, loopbackInject, sentTouchpoints } from './fakes';
 import type { FastifyInstance } from 'fastify';
-import { buildCollector, writeKeyFrom, type CollectorDeps } from './server';
-
-const now = Date.UTC(2026, 2, 14, 9, 30);
-const WEB_KEY = 'wk_web_public';
-const API_KEY = 'wk_backend_secret';
-const basic = (key: string): string => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
-
-/** A pino logger writing JSON lines to memory, with ciclo's redaction. */
-function memoryLogger(level = 'info'): { log: Logger; lines: () => string[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const log = pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, stream);
-  return { log, lines: () => chunks.join('').split('\n').filter(Boolean) };
-}
+import { loopbackInject } from '../../test/support/loopback';
+import { TOPICS } from '../../schemas/topics';
+import { sentTouchpoints } from '../edge/fakes';
+import {
+  API_KEY,
+  TEST_NOW,
+  WEB_KEY,
+  basicAuth,
+  testCollector,
+  type TestCollector,
+  type TestCollectorOptions,
+} from '../server/fakes';
+import { writeKeyFrom } from './routes';
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
-function setup(
-  overrides: { config?: Partial<CollectorConfig>; deps?: Partial<CollectorDeps>; logLevel?: string } = {},
-) {
-  const producer = inMemoryProducer();
-  const memory = memoryLogger(overrides.logLevel);
-  const app = buildCollector({
-    config: collectorConfig({
-      writeKeys: new Map([
-        [WEB_KEY, { name: 'web', kind: 'snippet' }],
-        [API_KEY, { name: 'backend', kind: 'api' }],
-      ]),
-      ...overrides.config,
-    }),
-    producer,
-    serde: jsonTouchpointSerde(),
-    log: memory.log,
-    clock: () => now,
-    ...overrides.deps,
-  });
-  apps.push(app);
-  return { app, producer, logs: memory.lines };
+/** The collector under test, closed after each test even when an expectation fails. */
+function setup(options: TestCollectorOptions = {}): TestCollector {
+  const collector = testCollector(options);
+  apps.push(collector.app);
+  return collector;
 }
 
 const orderCompleted = {
@@ -71,7 +43,7 @@ describe('POST /v1/*', () => {
     const res = await loopbackInject(app, {
       method: 'POST',
       url: '/v1/track',
-      headers: { authorization: basic(API_KEY), 'x-request-id': 'req-42' },
+      headers: { authorization: basicAuth(API_KEY), 'x-request-id': 'req-42' },
       payload: { ...orderCompleted, messageId: 'msg-1' },
     });
     expect(res.statusCode).toBe(202);
@@ -79,13 +51,13 @@ describe('POST /v1/*', () => {
     expect(res.headers['x-request-id']).toBe('req-42');
     expect(producer.sent).toHaveLength(1);
     expect(producer.sent[0]!.topic).toBe(TOPICS.touchpoints.name);
-    expect(producer.sent[0]!.messages[0]).toMatchObject({ key: 'cus_8c1f2a', timestamp: now });
+    expect(producer.sent[0]!.messages[0]).toMatchObject({ key: 'cus_8c1f2a', timestamp: TEST_NOW });
     expect(sentTouchpoints(producer)).toEqual([
       expect.objectContaining({
         eventId: 'msg-1',
         type: 'PurchaseCompleted',
         occurredAt: Date.UTC(2026, 2, 14, 9, 29),
-        receivedAt: now,
+        receivedAt: TEST_NOW,
         source: { kind: 'api', name: 'backend' },
       }),
     ]);
@@ -113,7 +85,7 @@ describe('POST /v1/*', () => {
     const unknown = await loopbackInject(app, {
       method: 'POST',
       url: '/v1/track',
-      headers: { authorization: basic('wk_nope') },
+      headers: { authorization: basicAuth('wk_nope') },
       payload: orderCompleted,
     });
     expect([missing.statusCode, unknown.statusCode]).toEqual([401, 401]);
@@ -127,7 +99,7 @@ describe('POST /v1/*', () => {
     const res = await loopbackInject(app, {
       method: 'POST',
       url: '/v1/batch',
-      headers: { authorization: basic(API_KEY) },
+      headers: { authorization: basicAuth(API_KEY) },
       payload: {
         batch: [
           { type: 'track', ...orderCompleted },
@@ -165,7 +137,7 @@ describe('POST /v1/*', () => {
     const res = await loopbackInject(app, {
       method: 'POST',
       url: '/v1/track',
-      headers: { authorization: basic(API_KEY), 'content-type': 'application/json' },
+      headers: { authorization: basicAuth(API_KEY), 'content-type': 'application/json' },
       payload: '{"event": ',
     });
     expect(res.statusCode).toBe(400);
@@ -180,7 +152,7 @@ describe('POST /v1/*', () => {
     const res = await loopbackInject(app, {
       method: 'POST',
       url: '/v1/track',
-      headers: { authorization: basic(API_KEY) },
+      headers: { authorization: basicAuth(API_KEY) },
       payload: { ...orderCompleted, properties: { note: 'x'.repeat(2000) } },
     });
     expect(res.statusCode).toBe(413);
@@ -197,7 +169,7 @@ describe('POST /v1/*', () => {
     const res = await loopbackInject(app, {
       method: 'POST',
       url: '/v1/track',
-      headers: { authorization: basic(API_KEY) },
+      headers: { authorization: basicAuth(API_KEY) },
       payload: orderCompleted,
     });
     expect(res.statusCode).toBe(503);
@@ -211,7 +183,7 @@ describe('POST /v1/*', () => {
       loopbackInject(app, {
         method: 'POST',
         url: '/v1/track',
-        headers: { authorization: basic(API_KEY) },
+        headers: { authorization: basicAuth(API_KEY) },
         payload: { ...orderCompleted, sentAt },
       });
     const first = (await send('2026-03-14T09:29:01Z')).json<{ eventIds: string[] }>();
@@ -220,13 +192,13 @@ describe('POST /v1/*', () => {
   });
 
   it('gives a raw HTTP retry with the same messageId and no timestamp the same eventId', async () => {
-    let clock = now;
-    const { app, producer } = setup({ deps: { clock: () => clock } });
+    let clock = TEST_NOW;
+    const { app, producer } = setup({ clock: () => clock });
     const send = () =>
       loopbackInject(app, {
         method: 'POST',
         url: '/v1/track',
-        headers: { authorization: basic(API_KEY) },
+        headers: { authorization: basicAuth(API_KEY) },
         payload: { ...orderCompleted, timestamp: undefined, messageId: 'ord-1042-completed' },
       });
     const first = (await send()).json<{ eventIds: string[] }>();
@@ -234,8 +206,8 @@ describe('POST /v1/*', () => {
     const retry = (await send()).json<{ eventIds: string[] }>();
     expect([first.eventIds, retry.eventIds]).toEqual([['ord-1042-completed'], ['ord-1042-completed']]);
     expect(sentTouchpoints(producer).map((tp) => [tp.eventId, tp.occurredAt])).toEqual([
-      ['ord-1042-completed', now],
-      ['ord-1042-completed', now + 30_000],
+      ['ord-1042-completed', TEST_NOW],
+      ['ord-1042-completed', TEST_NOW + 30_000],
     ]);
   });
 
@@ -249,22 +221,27 @@ describe('POST /v1/*', () => {
       headers: { 'content-type': 'text/plain' },
       payload: JSON.stringify({
         writeKey: WEB_KEY,
-        sentAt: iso(now + threeYears),
+        sentAt: iso(TEST_NOW + threeYears),
         batch: [
-          { type: 'page', anonymousId: 'anon_1', messageId: 'm1', timestamp: iso(now + threeYears - 60_000) },
+          {
+            type: 'page',
+            anonymousId: 'anon_1',
+            messageId: 'm1',
+            timestamp: iso(TEST_NOW + threeYears - 60_000),
+          },
           {
             type: 'page',
             anonymousId: 'anon_1',
             messageId: 'm2',
-            timestamp: iso(now + threeYears),
+            timestamp: iso(TEST_NOW + threeYears),
             sentAt: 'garbage',
           },
           {
             type: 'page',
             anonymousId: 'anon_1',
             messageId: 'm3',
-            timestamp: iso(now),
-            sentAt: iso(now - threeYears),
+            timestamp: iso(TEST_NOW),
+            sentAt: iso(TEST_NOW - threeYears),
           },
         ],
       }),
@@ -273,9 +250,9 @@ describe('POST /v1/*', () => {
     // m2's own sentAt is unreadable, so the batch's corrects it; m3's own (3 years behind) wins and
     // puts it 3 years ahead: clamped.
     expect(sentTouchpoints(producer).map((tp) => [tp.eventId, tp.occurredAt])).toEqual([
-      ['m1', now - 60_000],
-      ['m2', now],
-      ['m3', now],
+      ['m1', TEST_NOW - 60_000],
+      ['m2', TEST_NOW],
+      ['m3', TEST_NOW],
     ]);
     const health = await loopbackInject(app, { method: 'GET', url: '/health' });
     expect(health.json()).toMatchObject({ counters: { produced: 3, clamped: { snippet: 1, api: 0 } } });
@@ -289,11 +266,11 @@ describe('POST /v1/*', () => {
         kind: 'snippet',
         call: 'batch.2',
         eventId: 'm3',
-        timestamp: now,
-        sentAt: now - threeYears,
-        correctedAt: now + threeYears,
-        receivedAt: now,
-        occurredAt: now,
+        timestamp: TEST_NOW,
+        sentAt: TEST_NOW - threeYears,
+        correctedAt: TEST_NOW + threeYears,
+        receivedAt: TEST_NOW,
+        occurredAt: TEST_NOW,
         reason: 'ahead',
       }),
     ]);
@@ -301,11 +278,11 @@ describe('POST /v1/*', () => {
 
   it("answers 400 naming timestamp for a server key's time more than a day ahead, producing nothing", async () => {
     const { app, producer } = setup();
-    const ahead = new Date(now + 25 * 3_600_000).toISOString();
+    const ahead = new Date(TEST_NOW + 25 * 3_600_000).toISOString();
     const one = await loopbackInject(app, {
       method: 'POST',
       url: '/v1/track',
-      headers: { authorization: basic(API_KEY) },
+      headers: { authorization: basicAuth(API_KEY) },
       payload: { ...orderCompleted, timestamp: ahead },
     });
     expect(one.statusCode).toBe(400);
@@ -316,14 +293,14 @@ describe('POST /v1/*', () => {
         {
           path: 'timestamp',
           rule: 'too_far_ahead',
-          message: `timestamp ${ahead} is 1 d 1 h 0 min ahead of the collector's clock (${new Date(now).toISOString()}); a server key's timestamp may be at most 1 day ahead`,
+          message: `timestamp ${ahead} is 1 d 1 h 0 min ahead of the collector's clock (${new Date(TEST_NOW).toISOString()}); a server key's timestamp may be at most 1 day ahead`,
         },
       ],
     });
     const batch = await loopbackInject(app, {
       method: 'POST',
       url: '/v1/batch',
-      headers: { authorization: basic(API_KEY) },
+      headers: { authorization: basicAuth(API_KEY) },
       payload: {
         batch: [
           { type: 'track', ...orderCompleted },
@@ -340,7 +317,7 @@ describe('POST /v1/*', () => {
     const old = await loopbackInject(app, {
       method: 'POST',
       url: '/v1/track',
-      headers: { authorization: basic(API_KEY) },
+      headers: { authorization: basicAuth(API_KEY) },
       payload: { ...orderCompleted, timestamp: '2019-05-01T00:00:00Z' },
     });
     expect(old.statusCode).toBe(202);
@@ -367,7 +344,7 @@ describe('POST /v1/*', () => {
     await loopbackInject(app, {
       method: 'POST',
       url: '/v1/identify',
-      headers: { authorization: basic(API_KEY), 'x-request-id': 'req-7' },
+      headers: { authorization: basicAuth(API_KEY), 'x-request-id': 'req-7' },
       payload: {
         userId: 'cus_1',
         traits: { email: 'ana@example.com', name: 'Ana Ruiz' },
@@ -382,62 +359,9 @@ describe('POST /v1/*', () => {
   });
 });
 
-describe('GET /health and the rest', () => {
-  it('reports Kafka connectivity and what the collector has done', async () => {
-    let up = true;
-    const { app } = setup({ deps: { kafkaStatus: () => Promise.resolve({ up, detail: '1 broker(s)' }) } });
-    await loopbackInject(app, {
-      method: 'POST',
-      url: '/v1/track',
-      headers: { authorization: basic(API_KEY) },
-      payload: orderCompleted,
-    });
-    const healthy = await loopbackInject(app, { method: 'GET', url: '/health' });
-    expect(healthy.statusCode).toBe(200);
-    expect(healthy.json()).toMatchObject({
-      status: 'ok',
-      kafka: { up: true, detail: '1 broker(s)' },
-      counters: { received: 1, produced: 1, invalid: 0 },
-    });
-    up = false;
-    expect((await loopbackInject(app, { method: 'GET', url: '/health' })).statusCode).toBe(503);
-  });
-
-  it('answers 404 in the same format for unknown routes', async () => {
-    const { app } = setup();
-    const res = await loopbackInject(app, { method: 'POST', url: '/v1/group' });
-    expect(res.statusCode).toBe(404);
-    expect(res.json()).toMatchObject({ code: 'NOT_FOUND' });
-  });
-
-  it('on close, finishes the request in flight before stopping', async () => {
-    const { app, producer } = setup();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const send = producer.send.bind(producer);
-    producer.send = async (topic, messages) => {
-      await gate;
-      return send(topic, messages);
-    };
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    const inFlight = fetch(`${address}/v1/track`, {
-      method: 'POST',
-      headers: { authorization: basic(API_KEY), 'content-type': 'application/json' },
-      body: JSON.stringify(orderCompleted),
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const closed = app.close();
-    release();
-    const res = await inFlight;
-    await closed;
-    expect(res.status).toBe(202);
-    expect(producer.sent).toHaveLength(1);
-  });
-});
-
 describe('writeKeyFrom', () => {
   it('reads the Basic auth user name, else writeKey in the body', () => {
-    expect(writeKeyFrom(basic('k1'), { writeKey: 'k2' })).toBe('k1');
+    expect(writeKeyFrom(basicAuth('k1'), { writeKey: 'k2' })).toBe('k1');
     expect(writeKeyFrom(`basic ${Buffer.from('k1').toString('base64')}`, undefined)).toBe('k1');
     expect(writeKeyFrom(undefined, { writeKey: 'k2' })).toBe('k2');
     expect(writeKeyFrom('Bearer k1', [])).toBeUndefined();

@@ -1,16 +1,17 @@
 /**
- * Event ids at the edge. A touchpoint's eventId is its idempotency key downstream, so it must be the same
- * every time the same event arrives: the sender's own id when it has one (Segment's messageId, Stripe's
- * event id, SendGrid's sg_event_id, Typeform's response token), else a hash of the event's content.
+ * Event ids. A touchpoint's eventId is its idempotency key downstream, so it must be the same every time
+ * the same event arrives: the sender's own id when it has one (Segment's messageId, Stripe's event id,
+ * SendGrid's sg_event_id, Typeform's response token, a CSV row's key columns), else a hash of the event's
+ * content. Every edge derives ids here, and so does `ciclo clv refit` for the predictions it feeds back.
  */
 import { createHash } from 'node:crypto';
 
-/** The characters and length the touchpoint contract allows in an eventId (schemas/touchpoint.ts). */
-const EVENT_ID_SAFE = /^[A-Za-z0-9._:@-]+$/;
-const EVENT_ID_MAX = 128;
+/** The characters an eventId may contain (the touchpoint contract's rule, touchpoint.ts). */
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9._:@-]+$/;
+export const EVENT_ID_MAX_LENGTH = 128;
 
 export function isSafeEventId(id: string): boolean {
-  return id.length > 0 && id.length <= EVENT_ID_MAX && EVENT_ID_SAFE.test(id);
+  return id.length > 0 && id.length <= EVENT_ID_MAX_LENGTH && EVENT_ID_PATTERN.test(id);
 }
 
 /** JSON with object keys sorted at every level, so equal content always gives equal text. */
