@@ -2,6 +2,34 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const KAFKAJS_SEAM = 'kafkajs is imported only in infra/kafka (our seam to swap clients).';
+
+/**
+ * One `no-restricted-imports` setting made of several restrictions. ESLint keeps only the options of the last
+ * config that sets a rule for a file, so every setting repeats the kafkajs restriction.
+ */
+function restrictImports(...restrictions) {
+  return [
+    'error',
+    {
+      paths: [{ name: 'kafkajs', message: KAFKAJS_SEAM }, ...restrictions.flatMap((r) => r.paths ?? [])],
+      patterns: [
+        { group: ['kafkajs/*'], message: KAFKAJS_SEAM },
+        ...restrictions.flatMap((r) => r.patterns ?? []),
+      ],
+    },
+  ];
+}
+
+/** Imports of these folders of producers/ (as `../<folder>/...` or by any longer path), with why not. */
+function producerFolders(folders, message) {
+  return { patterns: [{ group: folders.map((f) => `**/${f}/**`), message }] };
+}
+
+const WAYS_IN_APART =
+  'the ways in (producers/collector, producers/webhooks, ...) import none of each other: what they share ' +
+  'goes in producers/edge/, and producers/server/ composes their routes';
+
 export default tseslint.config(
   {
     ignores: [
@@ -28,26 +56,61 @@ export default tseslint.config(
         { considerDefaultExhaustiveForUnions: true },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            {
-              name: 'kafkajs',
-              message: 'kafkajs is imported only in infra/kafka (our seam to swap clients).',
-            },
-          ],
-          patterns: [
-            {
-              group: ['kafkajs/*'],
-              message: 'kafkajs is imported only in infra/kafka (our seam to swap clients).',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': restrictImports(),
     },
   },
   { files: ['infra/kafka/**'], rules: { 'no-restricted-imports': 'off' } },
+  // What the ways in share is the bottom of producers/: it imports none of them.
+  {
+    files: ['producers/edge/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrictImports(
+        producerFolders(
+          ['collector', 'webhooks', 'server', 'import', 'simulate', 'snippet'],
+          'producers/edge/ is what the ways in share: it imports none of them',
+        ),
+      ),
+    },
+  },
+  // The collector's /v1 and the webhooks are peers: neither imports the other, nor producers/server/, which
+  // composes them (a cycle); their specs may build that server to test their routes over HTTP.
+  {
+    files: ['producers/collector/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': restrictImports(producerFolders(['webhooks', 'server'], WAYS_IN_APART)),
+    },
+  },
+  {
+    files: ['producers/collector/**/*.spec.ts'],
+    rules: { 'no-restricted-imports': restrictImports(producerFolders(['webhooks'], WAYS_IN_APART)) },
+  },
+  {
+    files: ['producers/webhooks/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': restrictImports(producerFolders(['collector', 'server'], WAYS_IN_APART)),
+    },
+  },
+  {
+    files: ['producers/webhooks/**/*.spec.ts'],
+    rules: { 'no-restricted-imports': restrictImports(producerFolders(['collector'], WAYS_IN_APART)) },
+  },
+  // Projections read what the processors and the stores hold; nothing of how touchpoints get in. (Before the
+  // pure domain's block below, which covers projections/clv and restricts producers/ there itself.)
+  {
+    files: ['projections/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrictImports({
+        patterns: [
+          {
+            group: ['**/producers/**'],
+            message: 'projections/ import nothing from producers/: share it through schemas/ (or infra/)',
+          },
+        ],
+      }),
+    },
+  },
   // The contracts (schemas/) are the bottom layer: every other layer imports them, they import none, and
   // they do no I/O (write-docs.ts is the script that writes their README).
   {
@@ -113,6 +176,10 @@ export default tseslint.config(
                 '**/runtime/**',
               ],
               message: 'the pure domain does no I/O: put this in an adapter (processors/runtime, infra/)',
+            },
+            {
+              group: ['**/producers/**', '**/cli/**'],
+              message: 'the pure domain imports nothing of how touchpoints get in, nor the CLI',
             },
           ],
         },
