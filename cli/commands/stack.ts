@@ -5,7 +5,7 @@ import { CicloError } from '../../infra/errors';
 import type { ServiceName } from '../../infra/stack/service';
 import { createStack, type ServiceReport } from '../../infra/stack/stack';
 
-const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'schema-registry', 'clickhouse'];
+const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'clickhouse', 'postgresql', 'schema-registry'];
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 export function formatStatus(reports: readonly ServiceReport[]): string {
@@ -31,7 +31,7 @@ export function formatStatus(reports: readonly ServiceReport[]): string {
 export function registerStackCommands(program: Command, getConfig: () => CicloConfig): void {
   const stack = program
     .command('stack')
-    .description('run the native Kafka, Schema Registry and ClickHouse services');
+    .description('run the native Kafka, ClickHouse, PostgreSQL and Schema Registry services');
 
   stack
     .command('up')

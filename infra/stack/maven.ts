@@ -11,13 +11,15 @@ export interface MavenArtifact {
   readonly groupId: string;
   readonly artifactId: string;
   readonly version: string;
+  /** Transitive dependencies left out (e.g. one replaced by a newer artifact listed beside it). */
+  readonly exclusions?: readonly { readonly groupId: string; readonly artifactId: string }[];
 }
 
 export function pomFor(name: string, artifacts: readonly MavenArtifact[], extra = ''): string {
   const deps = artifacts
     .map(
       (a) =>
-        `    <dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId><version>${a.version}</version></dependency>`,
+        `    <dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId><version>${a.version}</version>${exclusionsXml(a)}</dependency>`,
     )
     .join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -34,6 +36,16 @@ ${deps}
 ${extra}
 </project>
 `;
+}
+
+function exclusionsXml(a: MavenArtifact): string {
+  if (!a.exclusions?.length) return '';
+  const each = a.exclusions
+    .map(
+      (e) => `<exclusion><groupId>${e.groupId}</groupId><artifactId>${e.artifactId}</artifactId></exclusion>`,
+    )
+    .join('');
+  return `<exclusions>${each}</exclusions>`;
 }
 
 export async function copyDependencies(

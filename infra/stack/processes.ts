@@ -35,6 +35,8 @@ export function startDetached(options: {
   logFile: string;
   pidFile: string;
   env?: NodeJS.ProcessEnv;
+  /** Runs the process as this user (when ciclo runs as root and the service refuses root). */
+  user?: SystemUser;
 }): number {
   const out = fs.openSync(options.logFile, 'a');
   const child = spawn(options.command, [...options.args], {
@@ -42,6 +44,7 @@ export function startDetached(options: {
     detached: true, // own process group: `stop` signals the group, children included
     stdio: ['ignore', out, out],
     env: options.env ?? process.env,
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
   });
   fs.closeSync(out);
   if (child.pid === undefined) {
@@ -50,6 +53,24 @@ export function startDetached(options: {
   child.unref();
   fs.writeFileSync(options.pidFile, `${child.pid}\n`);
   return child.pid;
+}
+
+export interface SystemUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** A system account by name (e.g. the `postgres` user Debian's package creates), or undefined. */
+export async function systemUser(name: string): Promise<SystemUser | undefined> {
+  try {
+    const [uid, gid] = await Promise.all(
+      ['-u', '-g'].map(async (flag) => Number((await execFileAsync('id', [flag, name])).stdout.trim())),
+    );
+    return uid !== undefined && gid !== undefined ? { name, uid, gid } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -1,5 +1,5 @@
 /** What `ciclo stack` needs to know about each native service it runs. */
-export type ServiceName = 'kafka' | 'schema-registry' | 'clickhouse';
+export type ServiceName = 'kafka' | 'postgresql' | 'schema-registry' | 'clickhouse';
 
 export interface ServiceHealth {
   readonly healthy: boolean;
@@ -19,10 +19,13 @@ export interface NativeService {
   /** Installs what is missing (idempotent); returns true when it had to install something. */
   install(say: (line: string) => void): Promise<boolean>;
   /** Writes config and launches the process, detached. */
-  start(): Promise<void>;
+  start(say: (line: string) => void): Promise<void>;
+  /**
+   * A clean shutdown the service prefers to signals; the stack then stops what is left of the process
+   * group (TERM, then KILL).
+   */
+  stop?(): Promise<void>;
   probe(): Promise<ServiceHealth>;
-  /** Runs once a start this stack made is healthy (e.g. restoring state the service cannot keep itself). */
+  /** Runs once a start this stack made is healthy. */
   afterStart?(say: (line: string) => void): Promise<void>;
-  /** Runs before a stop while the service still answers (e.g. saving that state). */
-  beforeStop?(say: (line: string) => void): Promise<void>;
 }

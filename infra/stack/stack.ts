@@ -9,6 +9,7 @@ import { CicloError } from '../errors';
 import { describeKafkaCluster } from '../kafka/health';
 import { clickhouseService } from './clickhouse-service';
 import { kafkaService } from './kafka-service';
+import { postgresqlService } from './postgresql-service';
 import { isAlive, isPortFree, readPid, stopProcessGroup, tailFile, waitFor } from './processes';
 import { schemaRegistryService } from './registry-service';
 import type { NativeService, ServiceHealth, ServiceName } from './service';
@@ -28,16 +29,22 @@ export interface Stack {
   logs(name: ServiceName | undefined, lines: number): string;
 }
 
-/** Order matters: the registry keeps its schemas in Kafka. */
+/**
+ * Order matters: the registry keeps its schemas in PostgreSQL, which is part of the stack only when the
+ * registry is (a registry of one's own brings its own storage).
+ */
 export function createStack(config: CicloConfig): Stack {
   const ep = config.endpoints;
+  const postgresql = postgresqlService(config.home);
   const services: { service: NativeService; external: boolean }[] = [
     { service: kafkaService(config.home), external: ep.kafka.external },
     { service: clickhouseService(config.home), external: ep.clickhouse.external },
-    { service: schemaRegistryService(config.home), external: ep.schemaRegistry.external },
+    ...(ep.schemaRegistry.external ? [] : [{ service: postgresql, external: false }]),
+    { service: schemaRegistryService(config.home, postgresql), external: ep.schemaRegistry.external },
   ];
 
-  const externalProbe: Record<ServiceName, () => Promise<ServiceHealth>> = {
+  /** PostgreSQL is never external: with a registry of one's own it is not part of the stack at all. */
+  const externalProbe: Record<Exclude<ServiceName, 'postgresql'>, () => Promise<ServiceHealth>> = {
     kafka: async () => {
       try {
         const info = await describeKafkaCluster(ep.kafka.brokers, 3000);
@@ -56,7 +63,7 @@ export function createStack(config: CicloConfig): Stack {
   };
 
   async function report(s: NativeService, external: boolean): Promise<ServiceReport> {
-    const health = external ? await externalProbe[s.name]() : await s.probe();
+    const health = external && s.name !== 'postgresql' ? await externalProbe[s.name]() : await s.probe();
     const pid = readPid(s.pidFile);
     return {
       name: s.name,
@@ -99,7 +106,7 @@ export function createStack(config: CicloConfig): Stack {
           }
           await s.install(say);
           const started = Date.now();
-          await s.start();
+          await s.start(say);
           say(`${s.name}: starting`);
           const newPid = readPid(s.pidFile);
           await waitFor(
@@ -136,12 +143,7 @@ export function createStack(config: CicloConfig): Stack {
           say(`${s.name}: external, left running`);
           continue;
         }
-        if (s.beforeStop && (await s.probe()).healthy)
-          await s
-            .beforeStop(say)
-            .catch((err: unknown) =>
-              say(`${s.name}: could not save its state before stopping: ${(err as Error).message}`),
-            );
+        await s.stop?.();
         const stopped = await stopProcessGroup(s.pidFile);
         say(`${s.name}: ${stopped ? 'stopped' : 'not running'}`);
       }
@@ -171,6 +173,8 @@ function envVarFor(name: ServiceName): string {
       return 'SCHEMA_REGISTRY_URL';
     case 'clickhouse':
       return 'CLICKHOUSE_URL';
+    case 'postgresql':
+      return 'SCHEMA_REGISTRY_URL (a registry of your own brings its own storage)';
     default: {
       const never: never = name;
       return never;

@@ -15,6 +15,13 @@ export const STACK_VERSIONS = {
   hortonworksRegistry: '0.9.1',
   /** For docker-compose and testcontainers, where images can be pulled: Karapace, the original choice. */
   karapaceImage: 'ghcr.io/aiven-open/karapace:4.1.0',
+  /**
+   * HikariCP, the registry's JDBC pool: 0.9.1 depends on HikariCP-java6 2.2.5, whose runtime proxies fail
+   * Java 17's verifier (VerifyError in ConnectionJavassistProxy); 4.x is its Java 8+ line, same API.
+   */
+  hikariCp: '4.0.3',
+  /** Debian's PostgreSQL, where the registry keeps its schemas (the newest major installed is used). */
+  postgresqlDebianPackage: 'postgresql',
   /** Debian bookworm's ClickHouse server package: old (18.16), which is why our SQL stays portable. */
   clickhouseDebianPackage: 'clickhouse-server',
   /** Minimum Java for Kafka 4.x brokers. */
@@ -26,6 +33,7 @@ export const STACK_PORTS = {
   kafkaController: 9093,
   schemaRegistry: 8081,
   schemaRegistryAdmin: 8082,
+  postgresql: 15432,
   clickhouseHttp: 8123,
   clickhouseNative: 9000,
 } as const;

@@ -31,7 +31,7 @@ export async function createOwnKafka(): Promise<OwnKafka> {
   await service.install((line) => process.stderr.write(`[own-kafka] ${line}\n`));
 
   const start = async (): Promise<void> => {
-    await service.start();
+    await service.start((line) => process.stderr.write(`[own-kafka] ${line}\n`));
     await waitFor('own Kafka broker', async () => ((await service.probe()).healthy ? true : undefined), {
       timeoutMs: service.startTimeoutMs,
     }).catch((err: unknown) => {
