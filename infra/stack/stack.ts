@@ -143,9 +143,11 @@ export function createStack(config: CicloConfig): Stack {
           say(`${s.name}: external, left running`);
           continue;
         }
-        await s.stop?.();
-        const stopped = await stopProcessGroup(s.pidFile);
-        say(`${s.name}: ${stopped ? 'stopped' : 'not running'}`);
+        const pid = readPid(s.pidFile);
+        const wasRunning = pid !== undefined && isAlive(pid);
+        if (wasRunning) await s.stop?.();
+        await stopProcessGroup(s.pidFile);
+        say(`${s.name}: ${wasRunning ? 'stopped' : 'not running'}`);
       }
     },
 
