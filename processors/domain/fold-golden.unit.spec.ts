@@ -7,10 +7,17 @@
  * customer's snapshot and full state. The expected digests were generated from the fold before it was
  * optimized; a mismatch means the fold's behaviour changed. Only for an intended change of behaviour,
  * print new digests with `CICLO_PRINT_GOLDEN=1 npx jest --selectProjects unit --testPathPatterns fold-golden`.
+ *
+ * The output behind the digests is some 9 MB a scenario, too much to commit; a passing run keeps it on this
+ * machine (test/support/golden-cache.ts), so that a failing one prints the first record that differs in
+ * each output, expected against actual (test/support/fold-golden-report.ts).
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_START, seededRandom, simulate } from '../../producers/simulate/simulate';
 import type { Touchpoint } from '../../schemas/touchpoint';
+import { keepGoldenOutput, storedGoldenOutput } from '../../test/support/golden-cache';
+import { digestDifferences, foldDifferences, type FoldOutput } from '../../test/support/fold-golden-report';
 import { toSnapshot, type CustomerState } from './customer';
 import { PRESET_IDS, type StageModel, presetModel } from './model';
 import { PartitionLifecycle, type PartitionCheckpoint } from './partition';
@@ -99,13 +106,37 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]): Record<string, string> {
-  const log = createHash('sha256');
-  const changes = createHash('sha256');
-  const states = createHash('sha256');
-  const write = (h: ReturnType<typeof createHash>, v: unknown): void => {
-    h.update(JSON.stringify(v));
-    h.update('\n');
+/** One output of a run: its records as JSON text, and the digest over them. */
+class Stream {
+  readonly records: string[] = [];
+  private readonly hash = createHash('sha256');
+  write(value: unknown): void {
+    const json = JSON.stringify(value);
+    this.records.push(json);
+    this.hash.update(json);
+    this.hash.update('\n');
+  }
+  digest(): string {
+    return this.hash.digest('hex').slice(0, 16);
+  }
+}
+
+interface Run {
+  readonly digests: Record<string, string>;
+  readonly output: FoldOutput;
+  /** For each record of the log, the index in the input of the touchpoint ingested last before it. */
+  readonly logAfter: number[];
+}
+
+function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]): Run {
+  const log = new Stream();
+  const changes = new Stream();
+  const states = new Stream();
+  const logAfter: number[] = [];
+  let ingested = -1;
+  const writeLog = (value: unknown): void => {
+    log.write(value);
+    logAfter.push(ingested);
   };
   const rand = seededRandom(31);
   let p = new PartitionLifecycle(model, { gracePeriodMs: scenario.gracePeriodMs });
@@ -116,7 +147,7 @@ function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]
     const out = p.takeOutput();
     stageChanges += out.stageChanges.length;
     for (const c of out.stageChanges) emitted.push(c);
-    write(log, {
+    writeLog({
       changed: [...out.changed],
       removed: [...out.removed.keys()],
       redirected: [...out.redirected],
@@ -124,7 +155,8 @@ function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]
     });
   };
   input.forEach((tp, i) => {
-    write(log, p.ingest(tp));
+    ingested = i;
+    writeLog(p.ingest(tp));
     if (i % 997 === 0 && tp.customerId !== undefined)
       p.setProbabilityAlive(tp.customerId, rand() < 0.5 ? 0.1 : 0.8);
     if (i % 13 === 0) drainOutput();
@@ -132,7 +164,7 @@ function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]
       // What the runtime does on a rebalance: persist, then restore from the JSON changelog.
       drainOutput();
       const checkpoint = JSON.parse(JSON.stringify(p.checkpoint())) as PartitionCheckpoint;
-      write(log, checkpoint);
+      writeLog(checkpoint);
       const customers = [...p.customers.values()].map((s) => JSON.parse(JSON.stringify(s)) as CustomerState);
       p = new PartitionLifecycle(model, p.options, { checkpoint, customers });
     }
@@ -140,20 +172,24 @@ function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]
   drainOutput();
   p.flush();
   drainOutput();
-  write(log, { watermark: p.watermark, checkpoint: p.checkpoint(), counters: p.counters });
-  for (const c of canonicalOrder(emitted)) write(changes, c);
+  writeLog({ watermark: p.watermark, checkpoint: p.checkpoint(), counters: p.counters });
+  for (const c of canonicalOrder(emitted)) changes.write(c);
   for (const id of [...p.customers.keys()].sort()) {
     const s = p.customers.get(id)!;
-    write(states, toSnapshot(s, model));
-    write(states, canonical(s));
+    states.write(toSnapshot(s, model));
+    states.write(canonical(s));
   }
   return {
-    scenario: scenario.name,
-    stageChanges: String(stageChanges),
-    counters: JSON.stringify(p.counters),
-    log: log.digest('hex').slice(0, 16),
-    changes: changes.digest('hex').slice(0, 16),
-    states: states.digest('hex').slice(0, 16),
+    digests: {
+      scenario: scenario.name,
+      stageChanges: String(stageChanges),
+      counters: JSON.stringify(p.counters),
+      log: log.digest(),
+      changes: changes.digest(),
+      states: states.digest(),
+    },
+    output: { log: log.records, changes: changes.records, states: states.records },
+    logAfter,
   };
 }
 
@@ -275,14 +311,55 @@ const GOLDEN: Record<string, Record<string, string>[]> = {
   ],
 };
 
+/**
+ * Why the runs no longer match GOLDEN[id]: the digests that changed in each scenario, then the first record
+ * that differs in each output of the first scenario that changed, when this machine kept its output.
+ */
+function mismatchReport(id: string, runs: readonly (Run & { input: readonly Touchpoint[] })[]): string {
+  const expected = GOLDEN[id]!;
+  const changed = runs.flatMap((r, i) => (isDeepStrictEqual(r.digests, expected[i]) ? [] : [i]));
+  const sections = [
+    `${id}: the fold's output no longer matches its golden digests.`,
+    ...changed.map((i) => digestDifferences(expected[i]!, runs[i]!.digests)),
+  ];
+  const first = changed[0]!;
+  const stored = storedGoldenOutput<FoldOutput[]>(`fold-golden-${id}`, expected)?.[first];
+  sections.push(
+    stored
+      ? foldDifferences({
+          label: `${id}, ${expected[first]!.scenario}`,
+          expected: stored,
+          actual: runs[first]!.output,
+          logAfter: runs[first]!.logAfter,
+          input: runs[first]!.input,
+        })
+      : 'This machine has not kept the output the digests were made from, so the records that differ cannot ' +
+          'be shown: run this test once where it passes (before your change), then here again.',
+  );
+  sections.push(
+    'Only for an intended change of behaviour: `CICLO_PRINT_GOLDEN=1 npx jest --selectProjects unit ' +
+      '--testPathPatterns fold-golden` prints the new digests.',
+  );
+  return sections.join('\n\n');
+}
+
 describe('lifecycle fold golden output', () => {
   const events = journeys();
   for (const id of PRESET_IDS) {
     it(`${id}: byte-identical stage changes, snapshots and state`, () => {
       const model = presetModel(id);
-      const got = SCENARIOS.map((s) => run(model, s, arrivals(events, s)));
+      const runs = SCENARIOS.map((s) => {
+        const input = arrivals(events, s);
+        return { ...run(model, s, input), input };
+      });
+      const got = runs.map((r) => r.digests);
       if (process.env.CICLO_PRINT_GOLDEN) process.stdout.write(`${JSON.stringify({ [id]: got })}\n`);
-      expect(got).toEqual(GOLDEN[id]);
+      if (!isDeepStrictEqual(got, GOLDEN[id])) throw new Error(mismatchReport(id, runs));
+      keepGoldenOutput(
+        `fold-golden-${id}`,
+        GOLDEN[id],
+        runs.map((r) => r.output),
+      );
     });
   }
 });
