@@ -58,8 +58,11 @@ describe('GET /health and the rest', () => {
     const { app, producer } = setup();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let arrived!: () => void;
+    const sending = new Promise<void>((resolve) => (arrived = resolve));
     const send = producer.send.bind(producer);
     producer.send = async (topic, messages) => {
+      arrived();
       await gate;
       return send(topic, messages);
     };
@@ -69,7 +72,8 @@ describe('GET /health and the rest', () => {
       headers: { authorization: basicAuth(API_KEY), 'content-type': 'application/json' },
       body: JSON.stringify(orderCompleted),
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Closed only once the request is in the handler, waiting on Kafka: the case the test is about.
+    await sending;
     const closed = app.close();
     release();
     const res = await inFlight;
