@@ -2,7 +2,8 @@
  * Confluent's official clients read ciclo's outputs with the settings README.md and schemas/README.md give:
  * confluent-kafka for Python (`subject.name.strategy.type: TOPIC`) and @confluentinc/schemaregistry for
  * Node (`subjectNameStrategyType: TOPIC`). With their defaults (the ASSOCIATED strategy) both first ask the
- * registry `GET /associations/resources/-/<topic>`, and only a 404 there means "no association, use the
+ * registry `GET /associations/resources/<namespace>/<topic>` (the Kafka cluster id from Python's
+ * DeserializingConsumer, "-" from Node's deserializer), and only a 404 there means "no association, use the
  * topic's subject" to them; the native stack's registry (Hortonworks) answers 500, so the defaults fail
  * there. The last test says so, and fails with a note to update the docs once that registry answers 404.
  *
