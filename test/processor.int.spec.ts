@@ -13,6 +13,7 @@ import path from 'node:path';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { connectProducer } from '../infra/kafka/producer';
+import type { IncomingMessage } from '../infra/kafka/types';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { loadModel } from '../processors/runtime/model-file';
 import { asImportRun, canonicalOrder, replay } from '../processors/domain/replay';
@@ -27,6 +28,7 @@ import { clockVisits, journeys } from './support/journeys';
 import { importFile } from '../producers/import/import';
 import { simulate } from '../producers/simulate/simulate';
 import { freePort } from '../infra/stack/processes';
+import { topicFence } from './support/fence';
 import { eventually, testConfig, uniqueName } from './support/services';
 
 const { endpoints } = testConfig();
@@ -176,35 +178,94 @@ async function produce(prefix: string, events: readonly Touchpoint[]): Promise<v
   await producer.close();
 }
 
-/** Reads the stage-changes topic (read committed) until it holds `expected` records and stays there. */
+/**
+ * Waits until the run's processors have consumed every touchpoint (committed with their outputs), then
+ * fences the topic and returns once a reader has passed the fence (test/support/fence.ts).
+ */
+async function processedAll(prefix: string): Promise<void> {
+  await untilLag(prefix, (lag) => lag === 0, 'the processors to consume every touchpoint');
+}
+
+/** Waits until the processors have committed part of what is waiting for them now. */
+async function committedSome(prefix: string): Promise<void> {
+  const admin = await connectTopicAdmin(brokers);
+  const waiting = await admin
+    .groupLag(processorGroup(prefix), `${prefix}.touchpoints`)
+    .finally(() => admin.close());
+  await untilLag(prefix, (lag) => lag < waiting, 'the processor to commit a transaction');
+}
+
+const processorGroup = (prefix: string): string => `${prefix}-processor-five-stage`;
+
+async function untilLag(prefix: string, reached: (lag: number) => boolean, what: string): Promise<void> {
+  const admin = await connectTopicAdmin(brokers);
+  try {
+    await eventually(
+      async () =>
+        reached(await admin.groupLag(processorGroup(prefix), `${prefix}.touchpoints`)) ? true : undefined,
+      120_000,
+      what,
+    );
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * Every record of an output topic (read committed) once the processors are done: the reader runs until it
+ * holds at least `atLeast` records, the processors have consumed all input, and a fence has been passed,
+ * so a duplicate committed at any time before would be among them.
+ */
+async function readOutput(
+  prefix: string,
+  topic: string,
+  atLeast: number,
+  onRecord: (m: IncomingMessage) => Promise<boolean>,
+): Promise<void> {
+  const fence = topicFence(brokers, topic, PARTITIONS);
+  let kept = 0;
+  const consumer = await connectConsumer({
+    brokers,
+    groupId: uniqueName(`${prefix}-reader`),
+    topics: [topic],
+    fromBeginning: true,
+    commitOffsets: false,
+  });
+  try {
+    await consumer.run(async (batch) => {
+      for (const m of batch) if (!fence.isFence(m) && (await onRecord(m))) kept += 1;
+    });
+    await eventually(
+      () => Promise.resolve(kept >= atLeast ? true : undefined),
+      120_000,
+      `${atLeast} records of ${topic} (saw ${kept})`,
+    );
+    await processedAll(prefix);
+    await fence.raise();
+    await eventually(
+      () => Promise.resolve(fence.passed() ? true : undefined),
+      60_000,
+      `the fence of ${topic}`,
+    );
+  } finally {
+    await consumer.stop();
+  }
+}
+
+/** The stage changes of a run, once the processors are done (at least `expected` of them). */
 async function readStageChanges(prefix: string, expected: number): Promise<StageChanged[]> {
   const registry = createAvroRegistry(endpoints.schemaRegistry.url);
   const serde = await createSerde(registry, CONTRACTS.stageChanged, valueSubject(`${prefix}.stage-changes`));
   const seen: StageChanged[] = [];
-  const consumer = await connectConsumer({
-    brokers,
-    groupId: uniqueName(`${prefix}-reader`),
-    topics: [`${prefix}.stage-changes`],
-    fromBeginning: true,
-    commitOffsets: false,
+  await readOutput(prefix, `${prefix}.stage-changes`, expected, async (m) => {
+    const d = await serde.decode(m.value!);
+    if (d.ok) seen.push(d.value);
+    return d.ok;
   });
-  await consumer.run(async (batch) => {
-    for (const m of batch) {
-      const d = await serde.decode(m.value!);
-      if (d.ok) seen.push(d.value);
-    }
-  });
-  await eventually(
-    () => Promise.resolve(seen.length >= expected ? true : undefined),
-    120_000,
-    `${expected} stage changes (saw ${seen.length})`,
-  );
-  await new Promise((r) => setTimeout(r, 3000)); // a duplicate would arrive now
-  await consumer.stop();
   return seen;
 }
 
-/** The latest snapshot per customer of the five-stage model, once the topic is read to its end. */
+/** The latest snapshot per customer of the five-stage model, once the processors are done. */
 async function readSnapshots(prefix: string): Promise<Map<string, { orders: number }>> {
   const registry = createAvroRegistry(endpoints.schemaRegistry.url);
   const serde = await createSerde(
@@ -213,25 +274,12 @@ async function readSnapshots(prefix: string): Promise<Map<string, { orders: numb
     valueSubject(`${prefix}.customer-snapshots`),
   );
   const latest = new Map<string, { orders: number }>();
-  let seen = 0;
-  const consumer = await connectConsumer({
-    brokers,
-    groupId: uniqueName(`${prefix}-snapshots`),
-    topics: [`${prefix}.customer-snapshots`],
-    fromBeginning: true,
-    commitOffsets: false,
+  await readOutput(prefix, `${prefix}.customer-snapshots`, 1, async (m) => {
+    if (!m.value) return true;
+    const d = await serde.decode(m.value);
+    if (d.ok) latest.set(d.value.customerId, d.value);
+    return true;
   });
-  await consumer.run(async (batch) => {
-    for (const m of batch) {
-      seen += 1;
-      if (!m.value) continue;
-      const d = await serde.decode(m.value);
-      if (d.ok) latest.set(d.value.customerId, d.value);
-    }
-  });
-  await eventually(() => Promise.resolve(seen > 0 ? true : undefined), 60_000, 'customer snapshots');
-  await new Promise((r) => setTimeout(r, 3000)); // the rest of the topic
-  await consumer.stop();
   return latest;
 }
 
@@ -256,7 +304,7 @@ describe('ciclo process', () => {
       for (let k = 0; k < chunks; k++) {
         await produce(prefix, events.slice(k * size, (k + 1) * size));
         if (k === 1 || k === 3 || k === 5) {
-          await new Promise((r) => setTimeout(r, 800 + k * 300)); // let it be mid-work
+          await committedSome(prefix); // mid-work: it has committed a transaction since it started
           await stopProcess(child, 'SIGKILL');
           child = startProcessor(prefix);
         }
@@ -454,7 +502,7 @@ describe('ciclo process', () => {
         { key: `${prefix}-c1`, value: Buffer.from('{"not":"avro"}') },
       ]);
       await poison.close();
-      await new Promise((r) => setTimeout(r, 4000));
+      await processedAll(prefix);
       await stopProcess(first, 'SIGTERM');
       await produce(prefix, events.slice(half));
       const got = canonicalOrder(await readStageChanges(prefix, expected.length));
@@ -586,6 +634,7 @@ describe('ciclo process', () => {
       // The first year is processed before the second comes.
       await readStageChanges(prefix, afterFirst.stageChanges.length);
       const importing = importRun(secondFile);
+      // Kills at fixed moments of the import: a schedule of faults, not a wait for something to happen.
       for (const wait of [400, 1500, 2500]) {
         await new Promise((r) => setTimeout(r, wait));
         await stopProcess(child, 'SIGKILL');

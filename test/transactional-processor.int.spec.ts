@@ -13,6 +13,7 @@ import {
   type StreamTask,
 } from '../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../infra/kafka/types';
+import { topicFence } from './support/fence';
 import { eventually, testConfig, uniqueName } from './support/services';
 
 const { endpoints } = testConfig();
@@ -56,11 +57,21 @@ async function produce(topic: string, from: number, to: number): Promise<void> {
 }
 
 /** Everything written to `topic` from its beginning (read committed), collected as it arrives. */
+/**
+ * Reads a topic from its start (read committed). `drained` returns once the group has committed all of its
+ * input and the reader has passed a fence written after that (test/support/fence.ts): anything extra, a
+ * duplicate included, is in `seen` by then.
+ */
 async function readAll(
   topic: string,
   name: string,
-): Promise<{ seen: IncomingMessage[]; reader: { stop(): Promise<void> } }> {
+): Promise<{
+  seen: IncomingMessage[];
+  reader: { stop(): Promise<void> };
+  drained(groupId: string, inputTopic: string): Promise<void>;
+}> {
   const seen: IncomingMessage[] = [];
+  const fence = topicFence(brokers, topic, 2);
   const reader = await connectConsumer({
     brokers,
     groupId: uniqueName(name),
@@ -68,10 +79,28 @@ async function readAll(
     fromBeginning: true,
   });
   await reader.run((batch) => {
-    seen.push(...batch);
+    for (const m of batch) if (!fence.isFence(m)) seen.push(m);
     return Promise.resolve();
   });
-  return { seen, reader };
+  const drained = async (groupId: string, inputTopic: string): Promise<void> => {
+    const admin = await connectTopicAdmin(brokers);
+    try {
+      await eventually(
+        async () => ((await admin.groupLag(groupId, inputTopic)) === 0 ? true : undefined),
+        60_000,
+        `${groupId} to commit all of ${inputTopic}`,
+      );
+    } finally {
+      await admin.close();
+    }
+    await fence.raise();
+    await eventually(
+      () => Promise.resolve(fence.passed() ? true : undefined),
+      60_000,
+      `the fence of ${topic}`,
+    );
+  };
+  return { seen, reader, drained };
 }
 
 describe('transactional processor', () => {
@@ -108,7 +137,7 @@ describe('transactional processor', () => {
     await produce(input, 0, 100);
     const first = countingTask(output, changelog);
     const one = await startTransactionalProcessor({ ...options, task: first });
-    const { seen, reader } = await readAll(output, 'it-eos-reader');
+    const { seen, reader, drained } = await readAll(output, 'it-eos-reader');
     await eventually(() => Promise.resolve(seen.length >= 100 ? true : undefined), 60_000, '100 outputs');
     await one.stop();
 
@@ -116,7 +145,7 @@ describe('transactional processor', () => {
     const second = countingTask(output, changelog);
     const two = await startTransactionalProcessor({ ...options, task: second });
     await eventually(() => Promise.resolve(seen.length >= 150 ? true : undefined), 60_000, '150 outputs');
-    await new Promise((r) => setTimeout(r, 1000)); // anything extra would show up now
+    await drained(groupId, input);
     await two.stop();
     await reader.stop();
 
@@ -152,7 +181,7 @@ describe('transactional processor', () => {
       transactionalIdPrefix: groupId,
       sessionTimeoutMs: 60_000,
     };
-    const { seen, reader } = await readAll(stopOut, 'it-eos-stop-reader');
+    const { seen, reader, drained } = await readAll(stopOut, 'it-eos-stop-reader');
     try {
       await produce(stopIn, 0, 100);
       const one = await startTransactionalProcessor({ ...options, task: countingTask(stopOut, stopLog) });
@@ -185,7 +214,7 @@ describe('transactional processor', () => {
       await eventually(() => Promise.resolve(seen.length >= 150 ? true : undefined), 30_000, '150 outputs');
       expect(Date.now() - started).toBeLessThan(30_000); // not held up by a member that never left
       expect(three.ownedPartitions()).toEqual([0, 1]);
-      await new Promise((r) => setTimeout(r, 1000)); // anything extra would show up now
+      await drained(groupId, stopIn);
       await three.stop();
 
       const values = seen.map((m) => m.value!.toString());

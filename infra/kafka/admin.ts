@@ -15,6 +15,12 @@ export interface TopicAdmin {
    * transactional topic's count includes one commit marker per partition per transaction.
    */
   offsetSpans(names: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Records of the topic the consumer group has not committed yet, summed over partitions (a partition it
+   * never committed counts from its start). Meaningful for topics written without transactions, whose end
+   * offset is their last record's plus one.
+   */
+  groupLag(groupId: string, topic: string): Promise<number>;
   deleteTopics(names: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -54,6 +60,17 @@ export async function connectTopicAdmin(brokers: readonly string[], log?: Logger
         }),
       );
       return new Map(names.map((name, i) => [name, spans[i]!]));
+    },
+    async groupLag(groupId, topic) {
+      const [ends, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
+      const at = new Map(committed?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+      return ends.reduce((lag, o) => {
+        const done = at.get(o.partition) ?? -1;
+        return lag + Number(o.high) - (done >= 0 ? done : Number(o.low));
+      }, 0);
     },
     deleteTopics: (names) => admin.deleteTopics({ topics: [...names] }),
     close: () => admin.disconnect(),
