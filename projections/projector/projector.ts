@@ -5,10 +5,12 @@
  * FINAL: a redelivered event replaces itself.
  *
  * Batching: the broker batches fetches by size and time (minBytes, maxWaitTimeMs); the rows of the batches
- * handled at once are coalesced into one insert per table. Offsets are committed only after the insert succeeded. When ClickHouse is down,
- * the batch is held and retried with backoff (consumption pauses, the group membership is kept alive) and
- * resumes where it stopped. Undecodable or invalid messages, and rows ClickHouse rejects as bad data (never
- * retried), go to the projector's dead-letter topic with the reason in headers.
+ * handled at once are coalesced into one insert per table, sent in blocks of at most as many month
+ * partitions as the server takes in one insert (partitions.ts). Offsets are committed only after the insert
+ * succeeded. When ClickHouse is down, the batch is held and retried with backoff (consumption pauses, the
+ * group membership is kept alive) and resumes where it stopped. Undecodable or invalid messages, and rows
+ * ClickHouse rejects as bad data (never retried), go to the projector's dead-letter topic with the reason in
+ * headers.
  */
 import { connectClickHouseServer, type ClickHouseEngine } from '../../infra/clickhouse/engine';
 import type { ServiceEndpoints } from '../../infra/config';
@@ -32,6 +34,7 @@ import {
   valueSubject,
 } from '../../schemas/topics';
 import { identifier } from '../sql';
+import { insertByPartition, occurredMonthOf, type BlockOutcome } from './partitions';
 import {
   toCustomerStateRow,
   toRemovedCustomerRow,
@@ -48,6 +51,8 @@ export interface ProjectorCounters {
   superseded: number;
   deadLettered: number;
   insertRetries: number;
+  /** Inserts whose rows spanned more partitions than one insert may hold, so were sent in several blocks. */
+  splitInserts: number;
 }
 
 export interface RunningProjector {
@@ -63,6 +68,11 @@ export interface ProjectorOptions {
   readonly minBytes?: number;
   readonly maxWaitTimeMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * At most this many partitions in one insert, below the server's own limit (read at start); for tests that
+   * split inserts on a server without a limit (18.16).
+   */
+  readonly maxPartitionsPerInsert?: number;
   /** Topic names, overridable so tests can run on their own topics. */
   readonly topics?: {
     touchpoints: string;
@@ -89,14 +99,60 @@ const BAD_DATA_CODES = new Set([
   '241',
 ]);
 
+/**
+ * The ClickHouse error code of an error: `code` as the HTTP client (@clickhouse/client) sets it, else the
+ * 'Code: 252.' that the server's message starts with (what chdb throws, with a code of its own).
+ */
+function clickHouseCodeOf(err: unknown): string | undefined {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && /^\d+$/.test(code)) return code;
+  return typeof message === 'string' ? /\bCode: (\d+)/.exec(message)?.[1] : undefined;
+}
+
 export function isBadDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && BAD_DATA_CODES.has(code);
+  const code = clickHouseCodeOf(err);
+  return code !== undefined && BAD_DATA_CODES.has(code);
+}
+
+/**
+ * An insert refused because its rows span more partitions than `max_partitions_per_insert_block`: never
+ * transient, the same rows are refused again (partitions.ts). TOO_MANY_PARTS (252) also names a partition
+ * with more active parts than merges keep up with ('Too many parts (300)...'), which is transient: ClickHouse
+ * asks the writer to slow down. Only the message tells them apart: 'Too many partitions for single INSERT
+ * block (more than 100)' as 26.7 words it, 'for a single INSERT block' as the settings' docs quote it.
+ */
+export function isTooManyPartitionsError(err: unknown): boolean {
+  const message = (err as { message?: unknown } | undefined)?.message;
+  return (
+    clickHouseCodeOf(err) === '252' &&
+    typeof message === 'string' &&
+    /too many partitions for (a )?single insert block/i.test(message)
+  );
+}
+
+/**
+ * The most partitions one insert may hold on this server: its `max_partitions_per_insert_block` (0 is no
+ * limit), as this connection's profile sets it. Debian's 18.16 has no such setting (its library holds no
+ * such name) and no limit.
+ */
+export async function partitionLimitOf(engine: ClickHouseEngine): Promise<number> {
+  const rows = await engine.query<{ value: string }>(
+    "SELECT value FROM system.settings WHERE name = 'max_partitions_per_insert_block'",
+  );
+  const limit = Number(rows[0]?.value);
+  return Number.isSafeInteger(limit) && limit > 0 ? limit : Infinity;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-type Target = { table: string; toRow: (value: never, now: number) => Row; serde: ContractSerde<unknown> };
+type Target = {
+  table: string;
+  toRow: (value: never, now: number) => Row;
+  serde: ContractSerde<unknown>;
+  /** The table's PARTITION BY, computed from a row (migrations/sql); one partition for a table without. */
+  partitionOf: (row: Row) => string;
+};
+const ONE_PARTITION = (): string => '';
 
 /**
  * A snapshot tombstone that says where the profile went (the processor's merge of a profile into another
@@ -153,6 +209,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       {
         table: `${db}.touchpoints`,
         toRow: toTouchpointRow,
+        partitionOf: occurredMonthOf,
         serde: await createSerde(registry, CONTRACTS.touchpoint, valueSubject(topics.touchpoints)),
       },
     ],
@@ -161,6 +218,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       {
         table: `${db}.stage_changes`,
         toRow: toStageChangeRow,
+        partitionOf: occurredMonthOf,
         serde: await createSerde(registry, CONTRACTS.stageChanged, valueSubject(topics.stageChanges)),
       },
     ],
@@ -169,6 +227,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       {
         table: `${db}.customer_state`,
         toRow: toCustomerStateRow,
+        partitionOf: ONE_PARTITION,
         serde: await createSerde(
           registry,
           CONTRACTS.customerSnapshot,
@@ -181,12 +240,14 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     url: endpoints.clickhouse.url,
     requestTimeoutMs: 10_000,
   });
-  const pending = await pendingMigrations(engine, endpoints.clickhouse.database).catch(
-    async (err: unknown) => {
-      await engine.close();
-      throw err;
-    },
-  );
+  const [pending, serverPartitionLimit] = await Promise.all([
+    pendingMigrations(engine, endpoints.clickhouse.database),
+    partitionLimitOf(engine),
+  ]).catch(async (err: unknown) => {
+    await engine.close();
+    throw err;
+  });
+  const partitionLimit = Math.min(serverPartitionLimit, options.maxPartitionsPerInsert ?? Infinity);
   if (pending.length > 0) {
     await engine.close();
     throw new CicloError(
@@ -205,6 +266,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     superseded: 0,
     deadLettered: 0,
     insertRetries: 0,
+    splitInserts: 0,
   };
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
 
@@ -213,14 +275,34 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
 
   let stopping = false;
 
-  /** One insert, retried with backoff while ClickHouse is unavailable; bad data is never retried. */
-  async function insertWithRetry(table: string, rows: Row[]): Promise<'inserted' | 'rejected'> {
+  /**
+   * One insert, in blocks of at most `partitionLimit` partitions (partitions.ts), each retried with backoff
+   * while ClickHouse is unavailable; bad data is never retried.
+   */
+  async function insertWithRetry(target: Target, rows: Row[]): Promise<'inserted' | 'rejected'> {
+    let blocks = 0;
+    const outcome = await insertByPartition(rows, target.partitionOf, partitionLimit, (block) => {
+      blocks += 1;
+      return insertBlockWithRetry(target.table, block);
+    });
+    if (blocks > 1) counters.splitInserts += 1;
+    return outcome;
+  }
+
+  async function insertBlockWithRetry(table: string, rows: readonly Row[]): Promise<BlockOutcome> {
     let backoff = 250;
     for (;;) {
       try {
         await engine.insert(table, rows);
         return 'inserted';
       } catch (err) {
+        if (isTooManyPartitionsError(err)) {
+          log.warn(
+            { table, rows: rows.length, partitionLimit, error: (err as Error).message },
+            'ClickHouse refused the insert for its partitions: sending it one partition per insert',
+          );
+          return 'too-many-partitions';
+        }
         if (isBadDataError(err)) {
           log.error(
             { err, table, rows: rows.length },
@@ -253,8 +335,8 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     reject(err: unknown): void;
   }
 
-  async function drainTable(table: string): Promise<void> {
-    const queue = tableQueues.get(table)!;
+  async function drainTable(target: Target): Promise<void> {
+    const queue = tableQueues.get(target.table)!;
     if (queue.busy) return;
     queue.busy = true;
     try {
@@ -262,11 +344,11 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
         const taken = queue.waiting.splice(0, queue.waiting.length);
         try {
           const outcome = await insertWithRetry(
-            table,
+            target,
             taken.flatMap((t) => t.rows),
           );
           if (outcome === 'inserted' || taken.length === 1) for (const t of taken) t.resolve(outcome);
-          else for (const t of taken) t.resolve(await insertWithRetry(table, t.rows));
+          else for (const t of taken) t.resolve(await insertWithRetry(target, t.rows));
         } catch (err) {
           for (const t of taken) t.reject(err);
         }
@@ -277,16 +359,16 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   }
 
   async function insertRows(
-    table: string,
+    target: Target,
     rows: Row[],
     control: BatchControl,
   ): Promise<'inserted' | 'rejected'> {
-    let queue = tableQueues.get(table);
-    if (!queue) tableQueues.set(table, (queue = { waiting: [], busy: false }));
+    let queue = tableQueues.get(target.table);
+    if (!queue) tableQueues.set(target.table, (queue = { waiting: [], busy: false }));
     const result = new Promise<'inserted' | 'rejected'>((resolve, reject) => {
       queue.waiting.push({ rows, resolve, reject });
     });
-    void drainTable(table);
+    void drainTable(target);
     // Keep the group membership alive while the insert waits (a ClickHouse outage can hold it for long).
     for (;;) {
       const outcome = await Promise.race([result, sleep(3000).then(() => undefined)]);
@@ -338,7 +420,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       accepted.push(m);
     }
     if (rows.length > 0) {
-      const outcome = await insertRows(target.table, rows, control);
+      const outcome = await insertRows(target, rows, control);
       if (outcome === 'inserted') counters.inserted += rows.length;
       else
         for (const m of accepted)

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from '../../infra/kafka/types';
 import { MERGED_INTO_HEADER, SEQUENCE_HEADER } from '../../schemas/topics';
-import { latestSnapshots, removalOf } from './projector';
+import { ClickHouseError } from '@clickhouse/client';
+import { isBadDataError, isTooManyPartitionsError, latestSnapshots, removalOf } from './projector';
 
 const message = (
   key: string | null,
@@ -76,5 +77,44 @@ describe('removalOf', () => {
     expect(
       removalOf(message('five-stage/a', null, 0, { [MERGED_INTO_HEADER]: 'b', [SEQUENCE_HEADER]: 'x' })),
     ).toBe(undefined);
+  });
+});
+
+describe('insert errors', () => {
+  // As @clickhouse/client raises them from a server's answer, and as chdb throws them (its own code, the
+  // server's in the message).
+  const server = (code: string, type: string, message: string) =>
+    new ClickHouseError({ code, type, message });
+  const chdb = (message: string) =>
+    Object.assign(new Error(`Query failed: ${message}`), { code: 'CHDB_QUERY' });
+  const tooManyPartitions =
+    "Too many partitions for single INSERT block (more than 100). The limit is controlled by 'max_partitions_per_insert_block' setting.";
+
+  it('tell an insert over the partition limit, which never passes as it is, from anything transient', () => {
+    expect(isTooManyPartitionsError(server('252', 'TOO_MANY_PARTS', tooManyPartitions))).toBe(true);
+    expect(
+      isTooManyPartitionsError(chdb(`Code: 252. DB::Exception: ${tooManyPartitions} (TOO_MANY_PARTS)`)),
+    ).toBe(true);
+    const newerWording = 'Too many partitions for a single INSERT block (150 partitions, limit is 100).';
+    expect(isTooManyPartitionsError(server('252', 'TOO_MANY_PARTS', newerWording))).toBe(true);
+    // The same code for a partition whose merges lag behind: ClickHouse asks to slow down, so it is retried.
+    const tooManyParts = server(
+      '252',
+      'TOO_MANY_PARTS',
+      'Too many parts (300). Merges are processing significantly slower than inserts',
+    );
+    expect(isTooManyPartitionsError(tooManyParts)).toBe(false);
+    expect(isBadDataError(tooManyParts)).toBe(false);
+  });
+
+  it('read the code of bad data from either engine, and nothing from a network error', () => {
+    expect(isBadDataError(server('27', 'CANNOT_PARSE_INPUT_ASSERTION_FAILED', 'Cannot parse input'))).toBe(
+      true,
+    );
+    expect(isBadDataError(chdb('Code: 27. DB::Exception: Cannot parse input'))).toBe(true);
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
+    expect(isBadDataError(refused)).toBe(false);
+    expect(isTooManyPartitionsError(refused)).toBe(false);
+    expect(isBadDataError(undefined)).toBe(false);
   });
 });
