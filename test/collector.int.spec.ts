@@ -105,7 +105,8 @@ describe('ciclo collect', () => {
   }
 
   const clampedBySnippets = async (): Promise<number> => {
-    const health = (await (await fetch(`${base}/health`)).json()) as {
+    // The counters are a detail: only a server key's /health shows them.
+    const health = (await (await fetch(`${base}/health`, { headers: { authorization: auth } })).json()) as {
       counters: { clamped: { snippet: number } };
     };
     return health.counters.clamped.snippet;

@@ -1,11 +1,13 @@
 /**
  * `ciclo collect [--port 8090] [--host 127.0.0.1]`: the HTTP collector (Segment-compatible /v1 API) and the
  * provider webhooks, producing touchpoints to Kafka. Reads its own variables (CICLO_WRITE_KEYS,
- * CICLO_WEBHOOK_SECRETS, ...; see producers/collector/README.md) from the environment here, once. Stops on
- * SIGINT/SIGTERM: no new requests, requests in flight finish, then the producer is closed.
+ * CICLO_WEBHOOK_SECRETS, CICLO_HTTP_*_TIMEOUT_MS, ...; see producers/collector/README.md) from the
+ * environment here, once. Stops on SIGINT/SIGTERM: no new requests, requests in flight finish, then the
+ * producer is closed.
  */
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
+import { loadHttpServerTimeouts } from '../../infra/http-timeouts';
 import { createLogger } from '../../infra/log';
 import { loadCollectorConfig } from '../../producers/collector/config';
 import { startCollector } from '../../producers/server/start';
@@ -31,6 +33,7 @@ export function registerCollectCommand(program: Command, getConfig: () => CicloC
       const { endpoints, logLevel } = getConfig();
       const collectorConfig = loadCollectorConfig(process.env);
       const webhooks = loadWebhooksConfig(process.env);
+      const timeouts = loadHttpServerTimeouts(process.env);
       const log = createLogger({ level: logLevel, name: 'ciclo-collect' });
 
       const collector = await startCollector({
@@ -40,6 +43,7 @@ export function registerCollectCommand(program: Command, getConfig: () => CicloC
         log,
         port,
         host: opts.host,
+        timeouts,
         ...(opts.topic !== undefined ? { topic: opts.topic } : {}),
       });
       try {

@@ -4,8 +4,10 @@
  * on both, which is how we keep our SQL portable across eight years of ClickHouse.
  */
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { redactUrl } from '../url-credentials';
 
 export interface ClickHouseEngine {
+  /** Which engine, for messages: a server's URL without its password. */
   readonly name: string;
   /** DDL or any statement without a result. */
   command(sql: string): Promise<void>;
@@ -31,7 +33,7 @@ export function connectClickHouseServer(options: {
     clickhouse_settings: {},
   });
   return {
-    name: `server ${options.url}`,
+    name: `server ${redactUrl(options.url)}`,
     client,
     async command(sql) {
       await client.command({ query: sql });

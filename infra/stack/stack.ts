@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { CicloConfig } from '../config';
 import { CicloError } from '../errors';
 import { describeKafkaCluster } from '../kafka/health';
+import { redactUrl, splitUrlCredentials } from '../url-credentials';
 import { clickhouseService } from './clickhouse-service';
 import { kafkaService } from './kafka-service';
 import { postgresqlService } from './postgresql-service';
@@ -16,6 +17,7 @@ import type { NativeService, ServiceHealth, ServiceName } from './service';
 
 export interface ServiceReport {
   readonly name: ServiceName;
+  /** Where it answers, without a password (redactUrl): reports are printed. */
   readonly address: string;
   readonly managed: boolean;
   readonly running: boolean;
@@ -59,7 +61,7 @@ export function createStack(config: CicloConfig): Stack {
   const addressOf = (s: NativeService, external: boolean): string => {
     if (!external) return s.address;
     if (s.name === 'kafka') return ep.kafka.brokers.join(',');
-    return s.name === 'clickhouse' ? ep.clickhouse.url : ep.schemaRegistry.url;
+    return redactUrl(s.name === 'clickhouse' ? ep.clickhouse.url : ep.schemaRegistry.url);
   };
 
   async function report(s: NativeService, external: boolean): Promise<ServiceReport> {
@@ -184,9 +186,14 @@ function envVarFor(name: ServiceName): string {
   }
 }
 
-async function probeHttp(url: string): Promise<ServiceHealth> {
+/** An endpoint's credentials go in a header: fetch refuses them in a URL, and its error would print them. */
+async function probeHttp(endpoint: string): Promise<ServiceHealth> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    const { url, authorization } = splitUrlCredentials(endpoint);
+    const res = await fetch(url, {
+      signal: AbortSignal.timeout(3000),
+      ...(authorization ? { headers: { authorization } } : {}),
+    });
     return res.ok ? { healthy: true } : { healthy: false, detail: `HTTP ${res.status}` };
   } catch (err) {
     return { healthy: false, detail: (err as Error).message };

@@ -254,7 +254,11 @@ describe('POST /v1/*', () => {
       ['m2', TEST_NOW],
       ['m3', TEST_NOW],
     ]);
-    const health = await loopbackInject(app, { method: 'GET', url: '/health' });
+    const health = await loopbackInject(app, {
+      method: 'GET',
+      url: '/health',
+      headers: { authorization: basicAuth(API_KEY) },
+    });
     expect(health.json()).toMatchObject({ counters: { produced: 3, clamped: { snippet: 1, api: 0 } } });
     const clamped = logs()
       .map((l) => JSON.parse(l) as Record<string, unknown>)

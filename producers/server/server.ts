@@ -20,7 +20,11 @@ import fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { errorMessage } from '../../infra/errors';
+import {
+  DEFAULT_HTTP_SERVER_TIMEOUTS,
+  fastifyTimeoutOptions,
+  type HttpServerTimeouts,
+} from '../../infra/http-timeouts';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { Logger } from '../../infra/log';
 import { TOPICS } from '../../schemas/topics';
@@ -32,11 +36,7 @@ import { replyError } from '../edge/replies';
 import { SNIPPET_ROUTE, snippetHandler } from '../snippet/serve';
 import { configuredProviders, webhooksConfig, type WebhooksConfig } from '../webhooks/config';
 import { webhookRoutes } from '../webhooks/routes';
-
-export interface KafkaStatus {
-  readonly up: boolean;
-  readonly detail?: string;
-}
+import { healthHandler, type KafkaStatus } from './health';
 
 export interface CollectorDeps {
   readonly config: CollectorConfig;
@@ -56,6 +56,8 @@ export interface CollectorDeps {
   readonly partitions?: number;
   /** The built browser snippet served at GET /snippet/ciclo.min.js; defaults to dist/snippet/ciclo.min.js. */
   readonly snippetFile?: string;
+  /** How long a client may take (../../infra/http-timeouts.ts); the defaults unless given. */
+  readonly timeouts?: HttpServerTimeouts;
 }
 
 /** A caller's X-Request-Id when it is a plain token, else a new UUID; it labels every log line (`reqId`). */
@@ -103,6 +105,7 @@ export function buildCollector(deps: CollectorDeps): FastifyInstance {
     requestIdHeader: false,
     bodyLimit: Math.max(deps.config.bodyLimitBytes, webhooks.bodyLimitBytes),
     return503OnClosing: true,
+    ...fastifyTimeoutOptions(deps.timeouts ?? DEFAULT_HTTP_SERVER_TIMEOUTS),
   });
   const counters = createCounters();
   const sink: TouchpointSink = {
@@ -120,18 +123,15 @@ export function buildCollector(deps: CollectorDeps): FastifyInstance {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((_request, reply) => replyError(reply, 'NOT_FOUND'));
 
-  app.get('/health', async (_request, reply) => {
-    if (!deps.kafkaStatus) return reply.send({ status: 'ok', counters });
-    let kafka: KafkaStatus;
-    try {
-      kafka = await deps.kafkaStatus();
-    } catch (err) {
-      kafka = { up: false, detail: errorMessage(err) };
-    }
-    return reply
-      .code(kafka.up ? 200 : 503)
-      .send({ status: kafka.up ? 'ok' : 'unavailable', kafka, counters });
-  });
+  app.get(
+    '/health',
+    healthHandler({
+      config: deps.config,
+      counters,
+      log,
+      ...(deps.kafkaStatus ? { kafkaStatus: deps.kafkaStatus } : {}),
+    }),
+  );
 
   app.get(SNIPPET_ROUTE, snippetHandler(deps.snippetFile));
   void app.register(segmentRoutes, { prefix: '/v1', config: deps.config, sink, clock: deps.clock, counters });

@@ -5,6 +5,7 @@
  */
 import { CicloError, errorMessage } from '../../infra/errors';
 import type { ServiceEndpoints } from '../../infra/config';
+import type { HttpServerTimeouts } from '../../infra/http-timeouts';
 import { describeKafkaCluster } from '../../infra/kafka/health';
 import { partitionCountOf } from '../../infra/kafka/admin';
 import { connectProducer } from '../../infra/kafka/producer';
@@ -12,10 +13,12 @@ import type { Logger } from '../../infra/log';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { createSerde } from '../../infra/registry/serde';
+import { redactUrl } from '../../infra/url-credentials';
 import { TOPICS, valueSubject } from '../../schemas/topics';
 import type { WebhooksConfig } from '../webhooks/config';
 import type { CollectorConfig } from '../collector/config';
-import { buildCollector, type KafkaStatus } from './server';
+import type { KafkaStatus } from './health';
+import { buildCollector } from './server';
 
 export interface RunningCollector {
   /** e.g. http://127.0.0.1:8090 */
@@ -51,6 +54,8 @@ export async function startCollector(options: {
   host: string;
   /** The touchpoint topic; defaults to TOPICS.touchpoints.name (benchmarks use one of their own). */
   topic?: string;
+  /** How long a client may take; DEFAULT_HTTP_SERVER_TIMEOUTS unless given. */
+  timeouts?: HttpServerTimeouts;
 }): Promise<RunningCollector> {
   const { endpoints, log } = options;
   const topic = options.topic ?? TOPICS.touchpoints.name;
@@ -63,7 +68,7 @@ export async function startCollector(options: {
     if (err instanceof CicloError) throw err;
     throw new CicloError(
       'SERVICE_UNREACHABLE',
-      `schema registry at ${endpoints.schemaRegistry.url}: ${errorMessage(err)} (is the stack up? \`ciclo stack status\`)`,
+      `schema registry at ${redactUrl(endpoints.schemaRegistry.url)}: ${errorMessage(err)} (is the stack up? \`ciclo stack status\`)`,
       { retriable: true, cause: err },
     );
   });
@@ -92,6 +97,7 @@ export async function startCollector(options: {
     clock: Date.now,
     kafkaStatus: cachedKafkaStatus(endpoints.kafka.brokers),
     topic,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   try {
     await app.listen({ port: options.port, host: options.host });
