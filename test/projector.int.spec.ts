@@ -1,7 +1,7 @@
 /**
  * The projector on real Kafka, registry and ClickHouse: every valid event lands once (redeliveries
- * included), a poison message is dead-lettered with its reason, and a 30-second ClickHouse outage during
- * projection loses and doubles nothing.
+ * included), a poison message is dead-lettered with its reason, a 30-second ClickHouse outage during
+ * projection loses and doubles nothing, and a batch spanning 150 month partitions lands whole.
  */
 import { connectClickHouseServer } from '../infra/clickhouse/engine';
 import type { ServiceEndpoints } from '../infra/config';
@@ -283,5 +283,68 @@ describe('projector', () => {
       `SELECT count() AS n, uniqExact(event_id) AS u FROM ${database}.touchpoints FINAL WHERE event_id LIKE '${run}-b-%'`,
     );
     expect(rows[0]).toEqual({ n: '300', u: '300' });
+  });
+
+  it('lands a batch of touchpoints spanning 150 months exactly once, in inserts under the partition limit', async () => {
+    // Its own touchpoint topic, so the batch holds only these and nothing else is dead-lettered.
+    const own = { ...topics, touchpoints: `${run}.tp150` };
+    const admin = await connectTopicAdmin(base.kafka.brokers);
+    await admin.ensureTopics([{ name: own.touchpoints, partitions: 2 }]);
+    await admin.close();
+    const months = 150; // twelve and a half years: more partitions than a modern server takes in one insert
+    const events: Touchpoint[] = Array.from({ length: months * 2 }, (_, i) => ({
+      ...TOUCHPOINT_EXAMPLES.PurchaseCompleted,
+      eventId: `${run}-y-${i}`,
+      customerId: `${run}-y-c${i % 7}`,
+      occurredAt: Date.UTC(2000, i % months, 1 + (i % 28), 12),
+      payload: { ...TOUCHPOINT_EXAMPLES.PurchaseCompleted.payload, orderId: `${run}-y-o${i}` },
+    }));
+    const serde = await createSerde(
+      createAvroRegistry(base.schemaRegistry.url),
+      CONTRACTS.touchpoint,
+      valueSubject(own.touchpoints),
+    );
+    const encoded = await Promise.all(
+      events.map(async (e) => ({ key: e.customerId!, value: await serde.encode(e) })),
+    );
+    const producer = await connectProducer({ brokers: base.kafka.brokers, clientId: 'it-proj' });
+    await producer.send(own.touchpoints, [...encoded, ...encoded.slice(0, 50)]); // 50 redelivered
+    await producer.close();
+
+    // 18.16 has no partition limit; a modern server's is 100 by default. A cap of 40 makes the projector split
+    // on either, so the split itself is what lands the rows.
+    const projector = await startProjector({
+      endpoints,
+      groupId: `${run}-g6`,
+      log,
+      topics: own,
+      maxPartitionsPerInsert: 40,
+    });
+    const landed = async (): Promise<{ n: string; ids: string; months: string }> =>
+      (
+        await clickhouse.query<{ n: string; ids: string; months: string }>(
+          `SELECT count() AS n, uniqExact(event_id) AS ids, uniqExact(toYYYYMM(occurred_at)) AS months
+           FROM ${database}.touchpoints FINAL WHERE event_id LIKE '${run}-y-%'`,
+        )
+      )[0]!;
+    try {
+      await eventually(
+        async () =>
+          Number((await landed()).n) === events.length && projector.counters.received >= events.length + 50
+            ? true
+            : undefined,
+        60_000,
+        `${events.length} rows over ${months} months`,
+      );
+    } finally {
+      await projector.stop();
+      const cleanup = await connectTopicAdmin(base.kafka.brokers);
+      await cleanup.deleteTopics([own.touchpoints]);
+      await cleanup.close();
+    }
+    expect(await landed()).toEqual({ n: '300', ids: '300', months: '150' });
+    expect(projector.counters.splitInserts).toBeGreaterThan(0);
+    expect(projector.counters.deadLettered).toBe(0);
+    expect(projector.counters.insertRetries).toBe(0);
   });
 });
