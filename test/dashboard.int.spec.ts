@@ -15,6 +15,7 @@ import { loadModel } from '../processors/runtime/model-file';
 import { replay } from '../processors/domain/replay';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { refitFromClickHouse } from '../projections/clv/refit';
+import { dashboardAccess, type DashboardAccess } from '../projections/dashboard/config';
 import { startDashboard, type RunningDashboard } from '../projections/dashboard/server';
 import { migrate } from '../projections/migrations/migrate';
 import { toCustomerStateRow, toStageChangeRow, toTouchpointRow } from '../projections/projector/rows';
@@ -186,7 +187,7 @@ describe('dashboard', () => {
   const running: RunningDashboard[] = [];
 
   const start = async (
-    options: { database?: string; clickhouseUrl?: string } = {},
+    options: { database?: string; clickhouseUrl?: string; access?: DashboardAccess } = {},
   ): Promise<RunningDashboard> => {
     const dashboard = await startDashboard({
       clickhouse: { url: options.clickhouseUrl ?? base.clickhouse.url },
@@ -195,6 +196,7 @@ describe('dashboard', () => {
       port: 0,
       host: '127.0.0.1',
       log,
+      ...(options.access ? { access: options.access } : {}),
     });
     running.push(dashboard);
     return dashboard;
@@ -360,6 +362,42 @@ describe('dashboard', () => {
     expect(page.url()).toContain('from=2024-02-01');
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('with a token: the page asks for it, takes it from #token=, and only then are customers named', async () => {
+    // Runs after the seeded test: c6 and c7 are likely gone (P(alive) < 0.5).
+    const token = `tok_${run}_0123456789`;
+    const { url } = await start({ access: dashboardAccess({ token }) });
+    const refused = await fetch(`${url}api/clv`);
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).not.toContain('c6');
+    const clv = (await (
+      await fetch(`${url}api/clv`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { topAtRisk: { customerId: string }[] };
+    expect(clv.topAtRisk.map((c) => c.customerId).sort()).toEqual(['c6', 'c7']);
+
+    const asked = await open(url);
+    expect(await asked.page.getAttribute('#banner', 'data-code')).toBe('TOKEN_REQUIRED');
+    await asked.page.fill('#token', token);
+    await asked.page.click('#token-form button[type="submit"]');
+    await asked.page.waitForSelector('body[data-ready="true"]');
+    expect(await stateOf(asked.page, 'cohorts')).toBe('ready');
+    expect(await asked.page.isVisible('#banner')).toBe(false);
+    await asked.page.close();
+
+    const { page, errors } = await open(`${url}#token=${token}`);
+    for (const panel of ['cohorts', 'funnel', 'flows', 'clv', 'cac', 'nps', 'churn'])
+      expect([panel, await stateOf(page, panel)]).toEqual([panel, 'ready']);
+    expect(page.url()).not.toContain(token); // taken out of the address bar
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('without a token names no customer', async () => {
+    const { url } = await start();
+    const clv = (await (await fetch(`${url}api/clv`)).json()) as Record<string, unknown>;
+    expect(clv.customers).toBe(7);
+    expect(clv).not.toHaveProperty('topAtRisk');
   });
 
   it('renders a simulated year through the lifecycle fold and the CLV refit without errors', async () => {

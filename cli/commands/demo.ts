@@ -21,6 +21,7 @@ import { loadCollectorConfig } from '../../producers/collector/config';
 import { startCollector } from '../../producers/server/start';
 import { toSegmentCall } from '../../producers/simulate/segment-calls';
 import { loadWebhooksConfig } from '../../producers/webhooks/config';
+import { loadDashboardAccess } from '../../projections/dashboard/config';
 import { startDashboard } from '../../projections/dashboard/server';
 import { DEFAULT_START, simulate } from '../../producers/simulate/simulate';
 import { clvPredictionTime, refitFromClickHouse } from '../../projections/clv/refit';
@@ -75,6 +76,8 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           );
         const seed = Number(opts.seed) | 0;
         const config = getConfig();
+        // The dashboard of --serve follows CICLO_DASHBOARD_TOKEN (and its ids rule) as `ciclo dashboard` does.
+        const dashboardAccess = loadDashboardAccess(process.env);
         // --namespace: topics <ns>.*, consumer groups <ns>-*, ClickHouse database <ns>: a demo of its own.
         const namespace = opts.namespace;
         if (namespace !== undefined && !/^[a-z][a-z0-9_]{0,39}$/.test(namespace))
@@ -289,6 +292,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
             port: dashboardPort,
             host: '127.0.0.1',
             log,
+            access: dashboardAccess,
           });
           say(`\ndashboard: ${dashboard.url}`);
           say(`collector: ${collector.url} (write key ${writeKey}); pipeline running, Ctrl-C to stop`);

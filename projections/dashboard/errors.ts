@@ -1,6 +1,7 @@
 /**
- * What a dashboard panel shows when its query fails: a closed list of codes, each with an HTTP status and,
- * where the fix is known, a hint. Pure, so the mapping from ClickHouse and network errors is unit-tested.
+ * What a dashboard panel shows when its query fails or its request is refused (access.ts): a closed list of
+ * codes, each with an HTTP status and, where the fix is known, a hint. Pure, so the mapping from ClickHouse
+ * and network errors is unit-tested.
  */
 import { CicloError, errorMessage } from '../../infra/errors';
 
@@ -12,6 +13,14 @@ export const DASHBOARD_ERRORS = {
   },
   NOT_MIGRATED: { status: 503, hint: 'run `ciclo migrate` to create the tables' },
   QUERY_FAILED: { status: 500, hint: undefined },
+  TOKEN_REQUIRED: {
+    status: 401,
+    hint: 'open the dashboard as `http://<host>:<port>/#token=<CICLO_DASHBOARD_TOKEN>`, or enter the token',
+  },
+  HOST_NOT_ALLOWED: {
+    status: 403,
+    hint: 'open it by a name it answers to, or add the name to CICLO_DASHBOARD_HOSTS',
+  },
 } as const;
 
 export type DashboardErrorCode = keyof typeof DASHBOARD_ERRORS;

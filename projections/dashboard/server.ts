@@ -5,6 +5,10 @@
  * (shape.ts); no SQL lives here. Query parameters are validated with zod and reach SQL only through the
  * report functions, which format every value with the validated-literal helpers in projections/sql.ts.
  *
+ * Every request passes access.ts first: a Host header the dashboard does not answer to is 403
+ * HOST_NOT_ALLOWED, an /api request without the configured token 401 TOKEN_REQUIRED; answers name
+ * customers only when a token is configured. It refuses to listen beyond loopback without a token.
+ *
  * Consumes: ClickHouse (the projected tables). Produces: HTML and JSON over HTTP. Failures are answers, not
  * crashes: an unreachable ClickHouse is 503 CLICKHOUSE_UNREACHABLE, a missing schema 503 NOT_MIGRATED, a bad
  * parameter 400 BAD_QUERY, each with a hint the page shows in its banner.
@@ -20,13 +24,20 @@ import fastify, {
 import { z } from 'zod';
 import { connectClickHouseServer, type ClickHouseEngine } from '../../infra/clickhouse/engine';
 import { CicloError } from '../../infra/errors';
+import {
+  DEFAULT_HTTP_SERVER_TIMEOUTS,
+  fastifyTimeoutOptions,
+  type HttpServerTimeouts,
+} from '../../infra/http-timeouts';
 import type { Logger } from '../../infra/log';
 import { DEFAULT_MODEL_ID, PRESET_IDS } from '../../processors/domain/model';
 import { loadModel } from '../../processors/runtime/model-file';
 import { cacReport, churnReport, clvReport, funnelReport, npsReport } from '../reports/analytics';
 import { cohortReport, type ReportRange } from '../reports/cohorts';
 import { identifier } from '../sql';
-import { DASHBOARD_ERRORS, toDashboardError } from './errors';
+import { assertListenable, decideAccess, namesCustomers } from './access';
+import { dashboardAccess, type DashboardAccess } from './config';
+import { DASHBOARD_ERRORS, toDashboardError, type DashboardErrorCode } from './errors';
 import { blendedCac, clvHistogram, cohortHeatmap, funnelView, observedChurn } from './shape';
 
 /** The page is not compiled: read it from the source tree, from src (tests) or from dist/. */
@@ -62,6 +73,12 @@ export interface DashboardDeps {
   /** The stage model the funnel and CAC use unless the page asks for another (`?model=`). */
   readonly modelId: string;
   readonly log: Logger;
+  /** Token and extra host names (config.ts); none unless given. */
+  readonly access?: DashboardAccess;
+  /** The address it listens on, a host name the Host check accepts; DEFAULT_DASHBOARD_HOST unless given. */
+  readonly listenHost?: string;
+  /** How long a client may take (infra/http-timeouts.ts); the defaults unless given. */
+  readonly timeouts?: HttpServerTimeouts;
 }
 
 /** A preset's stages in lifecycle order; a custom model's id is not a file we can read, so it has none. */
@@ -82,9 +99,37 @@ export function buildDashboard(deps: DashboardDeps): FastifyInstance {
     // A dashboard polls; per-request lines would drown the log. Failures are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    ...fastifyTimeoutOptions(deps.timeouts ?? DEFAULT_HTTP_SERVER_TIMEOUTS),
   });
   const page = fs.readFileSync(PAGE_FILE, 'utf8');
   const { engine } = deps;
+  const access = deps.access ?? dashboardAccess();
+  const listenHost = deps.listenHost ?? DEFAULT_DASHBOARD_HOST;
+
+  const refuse = (reply: FastifyReply, code: DashboardErrorCode, message: string): FastifyReply => {
+    const { status, hint } = DASHBOARD_ERRORS[code];
+    return reply
+      .code(status)
+      .header('cache-control', 'no-store')
+      .send({ error: { code, status, message, ...(hint ? { hint } : {}) } });
+  };
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const decision = decideAccess(
+      {
+        path: request.url.split('?')[0] ?? '',
+        ...(request.headers.host !== undefined ? { host: request.headers.host } : {}),
+        ...(request.headers.authorization !== undefined
+          ? { authorization: request.headers.authorization }
+          : {}),
+      },
+      listenHost,
+      access,
+    );
+    if (decision.kind === 'allowed') return done();
+    log.warn({ code: decision.code, url: request.url }, 'dashboard request refused');
+    void refuse(reply, decision.code, decision.message);
+  });
 
   const fail = (reply: FastifyReply, err: unknown, route: string): FastifyReply => {
     const e = toDashboardError(err, database);
@@ -100,11 +145,8 @@ export function buildDashboard(deps: DashboardDeps): FastifyInstance {
     app.get(`/api/${route}`, async (request, reply) => {
       void reply.header('cache-control', 'no-store');
       const parsed = DashboardQuerySchema.safeParse(request.query);
-      if (!parsed.success) {
-        const message = parsed.error.issues.map((i) => i.message).join('; ');
-        const { status, hint } = DASHBOARD_ERRORS.BAD_QUERY;
-        return reply.code(status).send({ error: { code: 'BAD_QUERY', status, message, hint } });
-      }
+      if (!parsed.success)
+        return refuse(reply, 'BAD_QUERY', parsed.error.issues.map((i) => i.message).join('; '));
       const q = parsed.data;
       const range: ReportRange = { ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}) };
       try {
@@ -138,8 +180,9 @@ export function buildDashboard(deps: DashboardDeps): FastifyInstance {
     funnelView(await funnelReport(engine, database, modelId, range), stagesOf(modelId)),
   );
   api('clv', async () => {
-    const { histogram, ...summary } = await clvReport(engine, database);
-    return { ...summary, bins: clvHistogram(histogram) };
+    const { histogram, topAtRisk, ...summary } = await clvReport(engine, database);
+    // The at-risk list is a list of customer ids: only for a dashboard with a token (access.ts).
+    return { ...summary, bins: clvHistogram(histogram), ...(namesCustomers(access) ? { topAtRisk } : {}) };
   });
   api('cac', async ({ range, modelId }) => {
     const channels = await cacReport(engine, database, modelId, range);
@@ -169,6 +212,9 @@ export interface DashboardOptions {
   readonly port?: number;
   readonly host?: string;
   readonly log: Logger;
+  /** Token and extra host names; without a token it listens on loopback only. */
+  readonly access?: DashboardAccess;
+  readonly timeouts?: HttpServerTimeouts;
 }
 
 export interface RunningDashboard {
@@ -179,6 +225,9 @@ export interface RunningDashboard {
 }
 
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
+  const host = options.host ?? DEFAULT_DASHBOARD_HOST;
+  const access = options.access ?? dashboardAccess();
+  assertListenable(host, access);
   const owned = !('query' in options.clickhouse);
   const engine =
     'query' in options.clickhouse
@@ -189,8 +238,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     database: options.database,
     modelId: options.modelId ?? DEFAULT_MODEL_ID,
     log: options.log,
+    access,
+    listenHost: host,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
-  const host = options.host ?? DEFAULT_DASHBOARD_HOST;
   const wanted = options.port ?? DEFAULT_DASHBOARD_PORT;
   try {
     await app.listen({ port: wanted, host });
@@ -208,7 +259,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   // An IPv6 literal needs brackets in a URL; a wildcard address is reachable on loopback.
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `http://${shown}:${port}/`;
-  options.log.info({ url, database: options.database }, 'dashboard listening');
+  options.log.info(
+    { url, database: options.database, token: access.token !== undefined },
+    'dashboard listening',
+  );
   let stopped: Promise<void> | undefined;
   return {
     url,
