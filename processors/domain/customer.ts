@@ -26,8 +26,11 @@ export interface CustomerState {
   /** Last touch before the first purchase. */
   convertingChannel?: string;
   orders: number;
-  /** Distinct purchase days (days since 1970), ascending. */
+  /** The latest distinct purchase days (days since 1970), ascending: every one while there are at most
+   *  PURCHASE_DAYS_LIMIT (see there). */
   purchaseDays: number[];
+  /** How many distinct purchase days came before `purchaseDays`: undefined while it lists them all. */
+  earlierPurchaseDays: number | undefined;
   firstPurchaseAt?: number;
   lastPurchaseAt?: number;
   netRevenueMinor: number;
@@ -183,6 +186,7 @@ export function initialState(id: string, stage: string, at: number): CustomerSta
     convertingChannel: undefined,
     orders: 0,
     purchaseDays: NONE,
+    earlierPurchaseDays: undefined,
     firstPurchaseAt: undefined,
     lastPurchaseAt: undefined,
     netRevenueMinor: 0,
@@ -226,6 +230,7 @@ export function restoredState(json: CustomerState): CustomerState {
     convertingChannel: json.convertingChannel,
     orders: json.orders,
     purchaseDays: json.purchaseDays,
+    earlierPurchaseDays: json.earlierPurchaseDays,
     firstPurchaseAt: json.firstPurchaseAt,
     lastPurchaseAt: json.lastPurchaseAt,
     netRevenueMinor: json.netRevenueMinor,
@@ -253,6 +258,12 @@ export function restoredState(json: CustomerState): CustomerState {
   if (s.applied.length >= APPLIED_RECENT) {
     s.appliedArchive = archived(s.appliedArchive, s.applied);
     s.applied = NONE;
+  }
+  // A state of changelog format 8 or before lists every distinct purchase day.
+  const over = s.purchaseDays.length - PURCHASE_DAYS_LIMIT;
+  if (over > 0) {
+    s.purchaseDays = s.purchaseDays.slice(over);
+    s.earlierPurchaseDays = (s.earlierPurchaseDays ?? 0) + over;
   }
   return s;
 }
@@ -290,22 +301,70 @@ export const MERGED_IDS_LIMIT = 1000;
  */
 export const OPEN_TICKETS_LIMIT = 1000;
 
-/** The last `limit` items of a list (appends go to its end), the list itself when it is no longer. */
-function latest<T>(items: T[], limit: number): T[] {
-  return items.length > limit ? items.slice(items.length - limit) : items;
+/**
+ * How many bytes of JSON a customer's linked ids take at most, and likewise its open tickets. The counts above
+ * bound them for ids of usual lengths (1,000 UUIDs are 39 KB), but an id may have 256 characters of up to 6
+ * bytes of JSON each (a control character is written `\u00XX`): 1,000 of them were 1.5 MB, past Kafka's 1 MiB
+ * on their own. Past this, the oldest are dropped as past the count.
+ */
+export const LIST_BYTES_LIMIT = 128 * 1024;
+
+/** What `text` adds to a JSON list in UTF-8 (JSON.stringify's escapes): its bytes, its quotes and a comma. */
+export function jsonBytes(text: string): number {
+  let bytes = 3;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20) bytes += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 2 : 6;
+    else if (c === 0x22 || c === 0x5c) bytes += 2;
+    else if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c < 0xd800 || c > 0xdfff) bytes += 3;
+    else if (c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4; // a surrogate pair: one character of 4 bytes
+      i++;
+    } else bytes += 6; // a lone surrogate, escaped
+  }
+  return bytes;
+}
+
+/** Where the latest items of a list begin that are at most `count` and fit in `bytes` of JSON. */
+function latestFrom(items: readonly string[], count: number, bytes: number): number {
+  const from = Math.max(0, items.length - count);
+  let chars = 0;
+  for (let i = from; i < items.length; i++) chars += items[i]!.length;
+  if (chars * 6 + (items.length - from) * 3 <= bytes) return from; // cannot take more, whatever they hold
+  let i = items.length;
+  for (let used = 0; i > from; i--) {
+    used += jsonBytes(items[i - 1]!);
+    if (used > bytes) break;
+  }
+  return i;
 }
 
 /**
- * The last MERGED_IDS_LIMIT of a merge's ids, and `absorbed` (the id of the customer merged in) among them
- * in its place even when it is older. A customer's own id is the link that later renames go through: kept,
- * it is redirected along with the survivor when that is merged on in turn, so the redirects of ids dropped
- * earlier (which lead to it) stay a chain of two or three steps instead of growing by one per rename.
+ * The last `limit` items of a list (appends go to its end) that fit in LIST_BYTES_LIMIT, the list itself
+ * when it is no longer.
+ */
+function latest(items: string[], limit: number): string[] {
+  const from = latestFrom(items, limit, LIST_BYTES_LIMIT);
+  return from > 0 ? items.slice(from) : items;
+}
+
+/**
+ * The last of a merge's ids (`latest`), and `absorbed` (the id of the customer merged in) among them in its
+ * place even when it is older. A customer's own id is the link that later renames go through: kept, it is
+ * redirected along with the survivor when that is merged on in turn, so the redirects of ids dropped earlier
+ * (which lead to it) stay a chain of two or three steps instead of growing by one per rename.
  */
 function latestMergedIds(ids: string[], absorbed: string): string[] {
-  if (ids.length <= MERGED_IDS_LIMIT) return ids;
-  const tail = ids.slice(ids.length - MERGED_IDS_LIMIT);
-  if (tail.includes(absorbed) || !ids.includes(absorbed)) return tail;
-  tail[0] = absorbed; // it comes before the whole tail in `ids`, so the order stays that of `ids`
+  const from = latestFrom(ids, MERGED_IDS_LIMIT, LIST_BYTES_LIMIT);
+  if (from === 0) return ids;
+  const at = ids.indexOf(absorbed);
+  if (at === -1 || at >= from) return ids.slice(from);
+  // It comes before the whole tail in `ids`, so the order stays that of `ids`.
+  const tail = ids.slice(latestFrom(ids, MERGED_IDS_LIMIT - 1, LIST_BYTES_LIMIT - jsonBytes(absorbed)));
+  tail.unshift(absorbed);
   return tail;
 }
 
@@ -394,14 +453,53 @@ export function hasApplied(state: CustomerState, eventId: string, occurredAt?: n
   );
 }
 
-/** The distinct days, ascending, with `day` added (the same array, or a copy when it grows). */
-function addPurchaseDay(days: number[], day: number): number[] {
+/**
+ * How many distinct purchase days a customer lists, at most: the latest. Rules read only how many there are
+ * (`minPurchaseDays`) and the cadence (first to last over their count), so the count of the days before the
+ * list (`earlierPurchaseDays`) and the first purchase (`firstPurchaseAt`) keep both exact for purchases that
+ * come in event-time order, however many; CLV (projections/clv) fits on ClickHouse's purchases, not on these.
+ * Unbounded, the list grew by a day for every day with a purchase, and one id with purchases on about 150,000
+ * distinct days (a client can send any time from 1990 to 2999) took its changelog record past Kafka's 1 MiB
+ * message limit and stopped the processor. A list of 1,000 days (five and a half years of a purchase every
+ * other day) is 7 KB of JSON at most.
+ *
+ * What the list no longer holds is approximated, for customers past the limit only. A late purchase on a day
+ * older than the list and after the first purchase day is taken as on a day counted already: the count may
+ * miss such a day, but does not count the day of a purchase delivered again (its event id long forgotten, see
+ * APPLIED_LIMIT) twice. A profile merged in is another id's purchases: those of its days that cannot be
+ * checked (older than the survivor's list and after its first day, or before the absorbed's own list) are
+ * taken as days the survivor did not buy on.
+ */
+export const PURCHASE_DAYS_LIMIT = 1000;
+
+/** How many distinct days the customer made purchases on. */
+export function purchaseDayCount(state: CustomerState): number {
+  return (state.earlierPurchaseDays ?? 0) + state.purchaseDays.length;
+}
+
+/**
+ * `day` counted among the customer's distinct purchase days (in place), before `firstPurchaseAt` takes the
+ * purchase in. A day older than the list is new when it is before the first purchase day, and otherwise when
+ * `uncheckedIsNew` (PURCHASE_DAYS_LIMIT).
+ */
+function addPurchaseDay(state: CustomerState, day: number, uncheckedIsNew: boolean): void {
+  let days = state.purchaseDays;
+  const earlier = state.earlierPurchaseDays;
+  if (earlier !== undefined && day < days[0]!) {
+    const first = state.firstPurchaseAt === undefined ? Infinity : Math.floor(state.firstPurchaseAt / DAY_MS);
+    if (day < first || (uncheckedIsNew && day !== first)) state.earlierPurchaseDays = earlier + 1;
+    return;
+  }
   let i = days.length;
   while (i > 0 && days[i - 1]! > day) i--;
-  if (days[i - 1] === day) return days;
-  if (i === days.length) return appendedNumber(days, day);
-  days.splice(i, 0, day);
-  return days;
+  if (days[i - 1] === day) return;
+  if (i === days.length) days = appendedNumber(days, day);
+  else days.splice(i, 0, day);
+  if (days.length > PURCHASE_DAYS_LIMIT) {
+    days.shift();
+    state.earlierPurchaseDays = (earlier ?? 0) + 1;
+  }
+  state.purchaseDays = days;
 }
 
 function revenue(state: CustomerState, amountMinor: number, currency: string): void {
@@ -463,7 +561,7 @@ export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
         state.acquisitionChannel ??= 'direct';
       }
       state.orders += 1;
-      state.purchaseDays = addPurchaseDay(state.purchaseDays, Math.floor(at / DAY_MS));
+      addPurchaseDay(state, Math.floor(at / DAY_MS), false);
       state.firstPurchaseAt = Math.min(state.firstPurchaseAt ?? at, at);
       state.lastPurchaseAt = Math.max(state.lastPurchaseAt ?? at, at);
       revenue(state, tp.payload.amountMinor, tp.payload.currency);
@@ -508,7 +606,10 @@ export function evolve(state: CustomerState, tp: Touchpoint): CustomerState {
 /** Mean days between distinct purchase days; undefined until there are two. */
 export function purchaseCadenceDays(state: CustomerState): number | undefined {
   const d = state.purchaseDays;
-  return d.length >= 2 ? (d[d.length - 1]! - d[0]!) / (d.length - 1) : undefined;
+  const earlier = state.earlierPurchaseDays;
+  if (earlier === undefined) return d.length >= 2 ? (d[d.length - 1]! - d[0]!) / (d.length - 1) : undefined;
+  const first = Math.floor(state.firstPurchaseAt! / DAY_MS);
+  return (d[d.length - 1]! - first) / (earlier + d.length - 1);
 }
 
 /**
@@ -569,7 +670,7 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
   survivor.lastAppliedAt = Math.max(survivor.lastAppliedAt, absorbed.lastAppliedAt);
   if (absorbedNewer && absorbed.lastTouchChannel) survivor.lastTouchChannel = absorbed.lastTouchChannel;
   survivor.orders += absorbed.orders;
-  for (const day of absorbed.purchaseDays) survivor.purchaseDays = addPurchaseDay(survivor.purchaseDays, day);
+  mergePurchaseDays(survivor, absorbed);
   if (absorbed.firstPurchaseAt !== undefined)
     survivor.firstPurchaseAt = Math.min(survivor.firstPurchaseAt ?? Infinity, absorbed.firstPurchaseAt);
   if (absorbed.lastPurchaseAt !== undefined)
@@ -595,6 +696,20 @@ export function mergeInto(survivor: CustomerState, absorbed: CustomerState): Cus
   survivor.referralsMade += absorbed.referralsMade;
   mergeApplied(survivor, absorbed);
   return survivor;
+}
+
+/**
+ * The absorbed profile's purchase days counted into the survivor's, before the survivor's `firstPurchaseAt`
+ * takes the absorbed's in. Of a profile that lists fewer than all its days, its first is counted as a day,
+ * and the days between that and its list as days the survivor did not buy on (PURCHASE_DAYS_LIMIT).
+ */
+function mergePurchaseDays(survivor: CustomerState, absorbed: CustomerState): void {
+  const unlisted = absorbed.earlierPurchaseDays;
+  if (unlisted !== undefined) addPurchaseDay(survivor, Math.floor(absorbed.firstPurchaseAt! / DAY_MS), true);
+  const days = absorbed.purchaseDays;
+  for (let i = 0; i < days.length; i++) addPurchaseDay(survivor, days[i]!, true);
+  if (unlisted !== undefined && unlisted > 1)
+    survivor.earlierPurchaseDays = (survivor.earlierPurchaseDays ?? 0) + unlisted - 1;
 }
 
 export function cloneState(state: CustomerState): CustomerState {

@@ -8,10 +8,18 @@ import {
   APPLIED_TOKEN,
   archiveHas,
   changelogJson,
+  evolve,
   fnv1a,
+  initialState,
   isAppliedArchive,
+  jsonBytes,
+  LIST_BYTES_LIMIT,
+  mergeInto,
   MERGED_IDS_LIMIT,
   OPEN_TICKETS_LIMIT,
+  purchaseCadenceDays,
+  purchaseDayCount,
+  PURCHASE_DAYS_LIMIT,
   tokensOf,
   toSnapshot,
   type CustomerState,
@@ -1226,5 +1234,139 @@ describe('event time, order and exactly-once semantics', () => {
         payload: { channel: 'ads', amountMinor: 100, currency: 'EUR', periodStart: T0, periodEnd: T0 },
       }),
     ).toBe('ignored');
+  });
+});
+
+describe("a customer's state is bounded, whatever a client sends", () => {
+  /** A customer who bought on these days (offsets from T0), in this order. */
+  const buyer = (id: string, days: readonly number[]): CustomerState => {
+    const s = initialState(id, 'reach', T0 + (days[0] ?? 0) * DAY);
+    for (const d of days) evolve(s, tp.buy(id, d));
+    return s;
+  };
+  /** What the full set of distinct days says: how many, the mean gap, the latest PURCHASE_DAYS_LIMIT. */
+  const exact = (days: readonly number[]) => {
+    const d = [...new Set(days)].sort((a, b) => a - b);
+    return {
+      count: d.length,
+      cadence: d.length >= 2 ? (d.at(-1)! - d[0]!) / (d.length - 1) : undefined,
+      latest: d.slice(-PURCHASE_DAYS_LIMIT).map((x) => x + T0 / DAY),
+    };
+  };
+  const evenDays = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + 2 * i);
+
+  it('up to PURCHASE_DAYS_LIMIT distinct purchase days, in any order, repeated, merged: every day is listed', () => {
+    let x = 17;
+    const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    for (let run = 0; run < 40; run++) {
+      const distinct = 1 + Math.floor(rand() * PURCHASE_DAYS_LIMIT);
+      const pool = Array.from({ length: 3 * PURCHASE_DAYS_LIMIT }, (_, i) => i - PURCHASE_DAYS_LIMIT);
+      const chosen = pool.sort(() => rand() - 0.5).slice(0, distinct);
+      const days = [...chosen, ...chosen.filter(() => rand() < 0.3)].sort(() => rand() - 0.5);
+      const cut = Math.floor(rand() * days.length);
+      const whole = buyer('w', days);
+      const merged = mergeInto(buyer('a', days.slice(0, cut)), buyer('b', days.slice(cut)));
+      const want = exact(days);
+      for (const s of [whole, merged]) {
+        expect(s.earlierPurchaseDays).toBeUndefined();
+        expect(s.purchaseDays).toEqual(want.latest);
+        expect(purchaseDayCount(s)).toBe(want.count);
+        expect(purchaseCadenceDays(s)).toBe(want.cadence);
+      }
+    }
+  });
+
+  it('past the limit, in event-time order: the latest days listed, the count and cadence exact, the record small', () => {
+    const days = evenDays(3 * PURCHASE_DAYS_LIMIT);
+    const s = buyer('whale', [...days, ...days.slice(-10)]); // the last ten days bought on twice
+    expect(s.purchaseDays).toEqual(exact(days).latest);
+    expect(s.earlierPurchaseDays).toBe(2 * PURCHASE_DAYS_LIMIT);
+    expect(purchaseDayCount(s)).toBe(days.length);
+    expect(purchaseCadenceDays(s)).toBe(2);
+    expect(toSnapshot(s, presetModel('five-stage')).purchaseCadenceDays).toBe(2);
+    expect(s.orders).toBe(days.length + 10);
+    expect(changelogJson(s).length).toBeLessThan(8 * 1024);
+  });
+
+  it('past the limit, a late purchase older than the list counts only when it is before the first day', () => {
+    const days = evenDays(2 * PURCHASE_DAYS_LIMIT);
+    const s = buyer('whale', days);
+    const count = purchaseDayCount(s);
+    evolve(s, tp.buy('whale', 1)); // after the first day, before the list: taken as a day counted already
+    expect(purchaseDayCount(s)).toBe(count);
+    evolve(s, tp.buy('whale', days.at(-1)! - 1)); // a day the list can check
+    expect(purchaseDayCount(s)).toBe(count + 1);
+    evolve(s, tp.buy('whale', -5)); // before the first day
+    expect(purchaseDayCount(s)).toBe(count + 2);
+    expect(purchaseCadenceDays(s)).toBe((days.at(-1)! + 5) / (count + 1));
+    expect(s.orders).toBe(days.length + 3);
+  });
+
+  it('merging profiles past the limit counts the days the survivor cannot check as new', () => {
+    const mine = evenDays(1500); // days 0, 2, ..., 2998
+    const theirs = evenDays(1200, 1); // days 1, 3, ..., 2399: none of them mine
+    const merged = mergeInto(buyer('a', mine), buyer('b', theirs));
+    const want = exact([...mine, ...theirs]);
+    expect(purchaseDayCount(merged)).toBe(want.count);
+    expect(purchaseCadenceDays(merged)).toBe(want.cadence);
+    expect(merged.purchaseDays).toEqual(want.latest);
+    // And the other way round.
+    const other = mergeInto(buyer('b', theirs), buyer('a', mine));
+    expect(purchaseDayCount(other)).toBe(want.count);
+    expect(purchaseCadenceDays(other)).toBe(want.cadence);
+  });
+
+  it('a state of changelog format 8, listing every purchase day, restores with the latest listed', () => {
+    const days = evenDays(2500);
+    const { earlierPurchaseDays: _e, ...now } = JSON.parse(
+      changelogJson(buyer('old', days)),
+    ) as CustomerState;
+    const stored = { ...now, purchaseDays: days.map((d) => d + T0 / DAY) } as CustomerState;
+    const p = new PartitionLifecycle(
+      presetModel('five-stage'),
+      { gracePeriodMs: 0 },
+      { customers: [stored] },
+    );
+    const s = p.customers.get('old')!;
+    expect(s.purchaseDays).toEqual(exact(days).latest);
+    expect(purchaseDayCount(s)).toBe(days.length);
+    expect(purchaseCadenceDays(s)).toBe(2);
+  });
+
+  it('jsonBytes is what a string adds to a JSON list in UTF-8', () => {
+    for (const text of [
+      '',
+      'cust-42',
+      'a"b\\c',
+      'tab\tnew\nline\u0001\u001f',
+      'été',
+      '中文',
+      '😀x',
+      '\ud800',
+      'a\udc00b',
+      '\ud83d',
+    ])
+      expect(jsonBytes(text)).toBe(
+        Buffer.byteLength(JSON.stringify([text, text])) - Buffer.byteLength(JSON.stringify([text])),
+      );
+  });
+
+  it('1,000 linked ids and open tickets of 256 control characters each fit in LIST_BYTES_LIMIT, the latest kept', () => {
+    // Each is 1.5 KB of JSON (\u0001 takes six bytes): 1,000 of them were 1.5 MB, past Kafka's 1 MiB alone.
+    const long = (i: number): string => `${i}`.padStart(6, '0') + '\u0001'.repeat(250);
+    const p = new PartitionLifecycle(presetModel('five-stage'), { gracePeriodMs: 0 });
+    for (let i = 0; i < MERGED_IDS_LIMIT; i++) {
+      p.ingest(tp.visit({ anonymousId: long(i) }, i / 1000));
+      p.ingest(tp.identify('bot', long(i), i / 1000 + 0.0001));
+      p.ingest(tp.ticket('bot', i / 1000 + 0.0002, long(i)));
+    }
+    const s = p.customers.get('bot')!;
+    for (const list of [s.mergedIds, s.openTickets]) {
+      expect(Buffer.byteLength(JSON.stringify(list))).toBeLessThanOrEqual(LIST_BYTES_LIMIT);
+      expect(list.length).toBeGreaterThan(LIST_BYTES_LIMIT / jsonBytes(long(0)) - 1);
+      expect(list.at(-1)).toBe(long(MERGED_IDS_LIMIT - 1));
+    }
+    expect(Buffer.byteLength(changelogJson(s))).toBeLessThan(2 * LIST_BYTES_LIMIT + 16 * 1024);
+    expect(toSnapshot(s, p.model).openTickets).toBe(s.openTickets.length);
   });
 });

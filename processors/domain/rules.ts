@@ -6,7 +6,7 @@
  */
 import type { StageChanged } from '../../schemas/outputs';
 import type { TouchpointType } from '../../schemas/touchpoint';
-import { purchaseCadenceDays, type CustomerState } from './customer';
+import { purchaseCadenceDays, purchaseDayCount, type CustomerState } from './customer';
 import type { Rule, StageModel } from './model';
 
 const DAY_MS = 86_400_000;
@@ -55,7 +55,7 @@ interface StageRules {
 /** Every condition except `inactivity` (handled by the deadline) and `eventTypes` (matched by the index). */
 function stateHolds(c: StateCondition, s: CustomerState): boolean {
   if (c.minOrders !== undefined && s.orders < c.minOrders) return false;
-  if (c.minPurchaseDays !== undefined && s.purchaseDays.length < c.minPurchaseDays) return false;
+  if (c.minPurchaseDays !== undefined && purchaseDayCount(s) < c.minPurchaseDays) return false;
   if (c.minNetRevenueMinor !== undefined && s.netRevenueMinor < c.minNetRevenueMinor) return false;
   if (c.minPageViews !== undefined && s.pageViews < c.minPageViews) return false;
   if (c.minEmailsEngaged !== undefined && s.emailsOpened + s.emailsClicked < c.minEmailsEngaged) return false;
