@@ -16,15 +16,20 @@ export const WEBHOOK_PROVIDERS = ['sendgrid', 'stripe', 'typeform'] as const;
 export type WebhookProvider = (typeof WEBHOOK_PROVIDERS)[number];
 
 export interface WebhooksConfig {
-  readonly stripe: { readonly secrets: readonly string[]; readonly toleranceSeconds: number };
+  readonly stripe: { readonly secrets: readonly string[] };
   readonly typeform: { readonly secrets: readonly string[] };
   readonly sendgrid: { readonly publicKeys: readonly KeyObject[] };
+  /** How far a signed timestamp (Stripe's, SendGrid's) may be from now: the replay window. */
+  readonly toleranceSeconds: number;
   /** Largest accepted webhook body, in bytes. */
   readonly bodyLimitBytes: number;
 }
 
-/** Stripe's libraries reject signatures older than five minutes by default (stripe-node DEFAULT_TOLERANCE). */
-export const DEFAULT_STRIPE_TOLERANCE_SECONDS = 300;
+/**
+ * Stripe's libraries reject signatures older than five minutes by default (stripe-node DEFAULT_TOLERANCE);
+ * SendGrid documents no window, and gets the same one.
+ */
+export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
 export const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** SendGrid shows the verification key as base64 DER (SubjectPublicKeyInfo), without PEM framing. */
@@ -82,9 +87,13 @@ const positiveInt = (what: string) =>
 
 export const WebhooksEnvSchema = z.object({
   CICLO_WEBHOOK_SECRETS: pairs.default([]),
-  CICLO_STRIPE_TOLERANCE_SECONDS: positiveInt('CICLO_STRIPE_TOLERANCE_SECONDS').default(
-    DEFAULT_STRIPE_TOLERANCE_SECONDS,
+  CICLO_WEBHOOK_TOLERANCE_SECONDS: positiveInt('CICLO_WEBHOOK_TOLERANCE_SECONDS').default(
+    DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
   ),
+  // Refused rather than ignored, so a deployment that set it does not silently get the default.
+  CICLO_STRIPE_TOLERANCE_SECONDS: z
+    .never('renamed CICLO_WEBHOOK_TOLERANCE_SECONDS: the window now holds for SendGrid too')
+    .optional(),
   CICLO_WEBHOOK_BODY_LIMIT: positiveInt('CICLO_WEBHOOK_BODY_LIMIT (bytes)').default(
     DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
   ),
@@ -101,9 +110,10 @@ export function loadWebhooksConfig(env: Readonly<Record<string, string | undefin
   const of = (p: WebhookProvider): string[] =>
     e.CICLO_WEBHOOK_SECRETS.filter((x) => x.provider === p).map((x) => x.secret);
   return webhooksConfig({
-    stripe: { secrets: of('stripe'), toleranceSeconds: e.CICLO_STRIPE_TOLERANCE_SECONDS },
+    stripe: { secrets: of('stripe') },
     typeform: { secrets: of('typeform') },
     sendgrid: { publicKeys: of('sendgrid').map(parseSendgridPublicKey) },
+    toleranceSeconds: e.CICLO_WEBHOOK_TOLERANCE_SECONDS,
     bodyLimitBytes: e.CICLO_WEBHOOK_BODY_LIMIT,
   });
 }
@@ -111,9 +121,10 @@ export function loadWebhooksConfig(env: Readonly<Record<string, string | undefin
 /** A complete, frozen config from the given fields and the defaults (no provider configured). */
 export function webhooksConfig(fields: Partial<WebhooksConfig> = {}): WebhooksConfig {
   return Object.freeze({
-    stripe: fields.stripe ?? { secrets: [], toleranceSeconds: DEFAULT_STRIPE_TOLERANCE_SECONDS },
+    stripe: fields.stripe ?? { secrets: [] },
     typeform: fields.typeform ?? { secrets: [] },
     sendgrid: fields.sendgrid ?? { publicKeys: [] },
+    toleranceSeconds: fields.toleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
     bodyLimitBytes: fields.bodyLimitBytes ?? DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
   });
 }

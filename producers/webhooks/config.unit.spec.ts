@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { CicloError } from '../../infra/errors';
-import { configuredProviders, DEFAULT_STRIPE_TOLERANCE_SECONDS, loadWebhooksConfig } from './config';
+import { configuredProviders, DEFAULT_WEBHOOK_TOLERANCE_SECONDS, loadWebhooksConfig } from './config';
 
 const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const base64Der = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
@@ -10,10 +10,8 @@ describe('loadWebhooksConfig', () => {
     const config = loadWebhooksConfig({
       CICLO_WEBHOOK_SECRETS: `stripe:whsec_a, stripe:whsec_b,typeform:tf:with:colons,sendgrid:${base64Der}`,
     });
-    expect(config.stripe).toEqual({
-      secrets: ['whsec_a', 'whsec_b'],
-      toleranceSeconds: DEFAULT_STRIPE_TOLERANCE_SECONDS,
-    });
+    expect(config.stripe).toEqual({ secrets: ['whsec_a', 'whsec_b'] });
+    expect(config.toleranceSeconds).toBe(DEFAULT_WEBHOOK_TOLERANCE_SECONDS);
     expect(config.typeform.secrets).toEqual(['tf:with:colons']);
     expect(config.sendgrid.publicKeys.map((k) => k.asymmetricKeyType)).toEqual(['ec']);
     expect(configuredProviders(config)).toEqual(['sendgrid', 'stripe', 'typeform']);
@@ -28,7 +26,7 @@ describe('loadWebhooksConfig', () => {
     try {
       loadWebhooksConfig({
         CICLO_WEBHOOK_SECRETS: 'stripe:whsec_ok,paypal:sekrit,sendgrid:bm90LWEta2V5',
-        CICLO_STRIPE_TOLERANCE_SECONDS: '0',
+        CICLO_WEBHOOK_TOLERANCE_SECONDS: '0',
       });
     } catch (err) {
       error = err;
@@ -36,8 +34,15 @@ describe('loadWebhooksConfig', () => {
     expect(error).toBeInstanceOf(CicloError);
     const message = (error as CicloError).message;
     expect(message).toContain('CICLO_WEBHOOK_SECRETS.1: each entry must be provider:secret');
-    expect(message).toContain('CICLO_STRIPE_TOLERANCE_SECONDS: CICLO_STRIPE_TOLERANCE_SECONDS must be > 0');
+    expect(message).toContain('CICLO_WEBHOOK_TOLERANCE_SECONDS: CICLO_WEBHOOK_TOLERANCE_SECONDS must be > 0');
     expect(message).not.toContain('sekrit');
+  });
+
+  it('reads one replay window for every signed timestamp, and refuses the old Stripe-only name', () => {
+    expect(loadWebhooksConfig({ CICLO_WEBHOOK_TOLERANCE_SECONDS: '600' }).toleranceSeconds).toBe(600);
+    expect(() => loadWebhooksConfig({ CICLO_STRIPE_TOLERANCE_SECONDS: '600' })).toThrow(
+      /CICLO_STRIPE_TOLERANCE_SECONDS: renamed CICLO_WEBHOOK_TOLERANCE_SECONDS/,
+    );
   });
 
   it('refuses a SendGrid key that is not an ECDSA public key', () => {

@@ -51,17 +51,19 @@ function providers(config: WebhooksConfig): Record<WebhookProvider, Provider> {
           header: header(request, 'stripe-signature'),
           secrets: config.stripe.secrets,
           nowMs,
-          toleranceSeconds: config.stripe.toleranceSeconds,
+          toleranceSeconds: config.toleranceSeconds,
         }),
       map: mapStripeEvent,
     },
     sendgrid: {
-      verify: (request, rawBody) =>
+      verify: (request, rawBody, nowMs) =>
         verifySendgridSignature({
           rawBody,
           signature: header(request, 'x-twilio-email-event-webhook-signature'),
           timestamp: header(request, 'x-twilio-email-event-webhook-timestamp'),
           publicKeys: config.sendgrid.publicKeys,
+          nowMs,
+          toleranceSeconds: config.toleranceSeconds,
         }),
       map: mapSendgridDelivery,
     },

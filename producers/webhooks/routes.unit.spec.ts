@@ -37,7 +37,8 @@ function setup() {
   const { app, producer } = testCollector({
     config: { sendTimeoutMs: 50 },
     webhooks: webhooksConfig({
-      stripe: { secrets: [STRIPE_SECRET], toleranceSeconds: 300 },
+      stripe: { secrets: [STRIPE_SECRET] },
+      toleranceSeconds: 300,
       typeform: { secrets: [TYPEFORM_SECRET] },
       sendgrid: {
         publicKeys: [
@@ -147,6 +148,16 @@ describe('POST /webhooks/sendgrid', () => {
     const { producer, post } = setup();
     const headers = { ...sendgridHeaders(body), 'x-twilio-email-event-webhook-timestamp': '1773480601' };
     expect((await post('/webhooks/sendgrid', body, headers)).statusCode).toBe(401);
+    expect(producer.sent).toEqual([]);
+  });
+
+  it('answers 401 to a validly signed delivery replayed after the window, producing nothing', async () => {
+    const { producer, post } = setup();
+    const tenMinutesAgo = String(Math.floor(TEST_NOW / 1000) - 600);
+    const res = await post('/webhooks/sendgrid', body, sendgridHeaders(body, tenMinutesAgo));
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ code: 'SIGNATURE_INVALID' });
+    expect(res.json<{ detail: string }>().detail).toMatch(/600 s from now/);
     expect(producer.sent).toEqual([]);
   });
 });

@@ -5,12 +5,16 @@
  *
  * - Stripe (https://docs.stripe.com/webhooks#verify-manually): header `Stripe-Signature: t=<unix>,v1=<hex>`
  *   (several v1 during secret rotation); v1 = hex HMAC-SHA256 of `<t>.<raw body>` keyed by the endpoint
- *   secret; a timestamp further than the tolerance (default 300 s) from now is refused against replays.
+ *   secret.
  * - Typeform (https://www.typeform.com/developers/webhooks/secure-your-webhooks/): header
  *   `Typeform-Signature: sha256=<base64 HMAC-SHA256 of the raw body keyed by the webhook secret>`.
  * - SendGrid Signed Event Webhook (https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features):
  *   header `X-Twilio-Email-Event-Webhook-Signature` is a base64 DER ECDSA (P-256, SHA-256) signature of
  *   `X-Twilio-Email-Event-Webhook-Timestamp` + raw body, verified with the account's public key.
+ *
+ * A signed timestamp (Stripe's and SendGrid's) is held to one replay window, `checkSignedTimestamp`: a
+ * valid signature is refused once its timestamp is further from now than the tolerance (300 s by default,
+ * Stripe's libraries' default; SendGrid documents none), so a captured delivery cannot be replayed later.
  */
 import { createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 
@@ -21,6 +25,21 @@ const fail = (reason: string): Verification => ({ ok: false, reason });
 
 function safeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The replay window: a signed Unix timestamp (seconds) at most `toleranceSeconds` from now, either way.
+ * Checked only after the signature matched, so a forged header learns nothing from the answer's timing.
+ */
+export function checkSignedTimestamp(
+  timestamp: string,
+  nowMs: number,
+  toleranceSeconds: number,
+  header: string,
+): Verification {
+  if (!/^\d{1,12}$/.test(timestamp)) return fail(`${header} is not a Unix time in seconds`);
+  const ageSeconds = Math.abs(Math.floor(nowMs / 1000) - Number(timestamp));
+  return ageSeconds > toleranceSeconds ? fail(`${header} is ${ageSeconds} s from now`) : OK;
 }
 
 export function stripeSignature(secret: string, timestamp: number | string, rawBody: Buffer): string {
@@ -54,11 +73,7 @@ export function verifyStripeSignature(input: {
     return signatures.some((s) => /^[0-9a-f]{64}$/i.test(s) && safeEqual(expected, Buffer.from(s, 'hex')));
   });
   if (!matched) return fail('no Stripe signature matches the body');
-  // Checked after the signature, so an attacker learns nothing about timing from a forged header.
-  const ageSeconds = Math.abs(Math.floor(input.nowMs / 1000) - Number(timestamp));
-  if (ageSeconds > input.toleranceSeconds)
-    return fail(`Stripe-Signature timestamp is ${ageSeconds} s from now`);
-  return OK;
+  return checkSignedTimestamp(timestamp, input.nowMs, input.toleranceSeconds, 'Stripe-Signature timestamp');
 }
 
 export function typeformSignature(secret: string, rawBody: Buffer): string {
@@ -84,6 +99,8 @@ export function verifySendgridSignature(input: {
   readonly signature: string | undefined;
   readonly timestamp: string | undefined;
   readonly publicKeys: readonly KeyObject[];
+  readonly nowMs: number;
+  readonly toleranceSeconds: number;
 }): Verification {
   if (input.publicKeys.length === 0) return fail('no SendGrid verification key is configured');
   if (!input.signature) return fail('X-Twilio-Email-Event-Webhook-Signature header is missing');
@@ -97,5 +114,11 @@ export function verifySendgridSignature(input: {
       return false; // a malformed DER signature is a bad signature, not a server error
     }
   });
-  return matched ? OK : fail('X-Twilio-Email-Event-Webhook-Signature does not verify');
+  if (!matched) return fail('X-Twilio-Email-Event-Webhook-Signature does not verify');
+  return checkSignedTimestamp(
+    input.timestamp,
+    input.nowMs,
+    input.toleranceSeconds,
+    'X-Twilio-Email-Event-Webhook-Timestamp',
+  );
 }

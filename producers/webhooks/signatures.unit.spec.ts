@@ -2,6 +2,7 @@ import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import signedSample from './fixtures/sendgrid/signed-sample.json';
 import { parseSendgridPublicKey } from './config';
 import {
+  checkSignedTimestamp,
   verifySendgridSignature,
   verifyStripeSignature,
   verifyTypeformSignature,
@@ -106,6 +107,9 @@ describe('X-Twilio-Email-Event-Webhook-Signature', () => {
       signature: signedSample.signature,
       timestamp: signedSample.timestamp,
       publicKeys,
+      // The vector was signed on 2020-05-06: verified as of then.
+      nowMs: Number(signedSample.timestamp) * 1000,
+      toleranceSeconds: 300,
     };
     expect(verifySendgridSignature(input)).toEqual({ ok: true });
     expect(verifySendgridSignature({ ...input, rawBody: Buffer.from('payload') })).toMatchObject({
@@ -123,18 +127,80 @@ describe('X-Twilio-Email-Event-Webhook-Signature', () => {
     );
     const base64Der = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
     const verifyWith = (keys = [parseSendgridPublicKey(base64Der)], sig: string | undefined = signature) =>
-      verifySendgridSignature({ rawBody: body, signature: sig, timestamp, publicKeys: keys });
+      verifySendgridSignature({
+        rawBody: body,
+        signature: sig,
+        timestamp,
+        publicKeys: keys,
+        nowMs: now,
+        toleranceSeconds: 300,
+      });
 
     expect(verifyWith()).toEqual({ ok: true });
     expect(verifyWith([other, parseSendgridPublicKey(base64Der)])).toEqual({ ok: true });
     expect(verifyWith([other])).toMatchObject({ ok: false });
     expect(verifyWith(undefined, 'bm90IGEgc2lnbmF0dXJl')).toMatchObject({ ok: false });
     expect(
-      verifySendgridSignature({ rawBody: body, signature: undefined, timestamp, publicKeys: [other] }),
+      verifySendgridSignature({
+        rawBody: body,
+        signature: undefined,
+        timestamp,
+        publicKeys: [other],
+        nowMs: now,
+        toleranceSeconds: 300,
+      }),
     ).toEqual({
       ok: false,
       reason: 'X-Twilio-Email-Event-Webhook-Signature header is missing',
     });
     expect(verifyWith([])).toEqual({ ok: false, reason: 'no SendGrid verification key is configured' });
+  });
+});
+
+describe('the replay window of signed timestamps', () => {
+  it('refuses a validly signed SendGrid delivery once its timestamp is older (or newer) than the tolerance', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const publicKeys = [publicKey];
+    const signedAt = (timestamp: string) => ({
+      rawBody: body,
+      timestamp,
+      signature: sign('sha256', Buffer.concat([Buffer.from(timestamp), body]), privateKey).toString('base64'),
+      publicKeys,
+      nowMs: now,
+      toleranceSeconds: 300,
+    });
+    expect(verifySendgridSignature(signedAt(String(t - 300)))).toEqual({ ok: true });
+    expect(verifySendgridSignature(signedAt(String(t - 301)))).toEqual({
+      ok: false,
+      reason: 'X-Twilio-Email-Event-Webhook-Timestamp is 301 s from now',
+    });
+    expect(verifySendgridSignature(signedAt(String(t - 86_400)))).toMatchObject({ ok: false });
+    expect(verifySendgridSignature(signedAt(String(t + 301)))).toMatchObject({ ok: false });
+    // SendGrid's own published vector is from 2020: a replay of it today is refused.
+    const replayed = verifySendgridSignature({
+      rawBody: Buffer.from(signedSample.payload, 'utf8'),
+      signature: signedSample.signature,
+      timestamp: signedSample.timestamp,
+      publicKeys: [parseSendgridPublicKey(signedSample.publicKey)],
+      nowMs: now,
+      toleranceSeconds: 300,
+    });
+    expect(replayed.ok ? '' : replayed.reason).toMatch(
+      /^X-Twilio-Email-Event-Webhook-Timestamp is \d+ s from now$/,
+    );
+  });
+
+  it('is one rule for every provider: a Unix time in seconds within the tolerance either way', () => {
+    expect(checkSignedTimestamp(String(t), now, 300, 'h')).toEqual({ ok: true });
+    expect(checkSignedTimestamp(String(t - 301), now, 300, 'h')).toEqual({
+      ok: false,
+      reason: 'h is 301 s from now',
+    });
+    expect(checkSignedTimestamp(String(t + 301), now, 300, 'h')).toMatchObject({ ok: false });
+    expect(checkSignedTimestamp(`${t}000`, now, 300, 'h')).toMatchObject({ ok: false }); // milliseconds
+    expect(checkSignedTimestamp('soon', now, 300, 'h')).toEqual({
+      ok: false,
+      reason: 'h is not a Unix time in seconds',
+    });
   });
 });
