@@ -3,6 +3,12 @@
  * the same event arrives: the sender's own id when it has one (Segment's messageId, Stripe's event id,
  * SendGrid's sg_event_id, Typeform's response token, a CSV row's key columns), else a hash of the event's
  * content. Every edge derives ids here, and so does `ciclo clv refit` for the predictions it feeds back.
+ *
+ * Each way in mints under a prefix of its own (`seg:` the collector, `stripe:`, `sendgrid:`, `typeform:`,
+ * `csv:<source>:`, `cdnow:`, `clv:`, `sim-` the simulator), and an id a sender chose is never used as it
+ * is: the collector scopes a messageId by `seg:` and the write key's source (`collectorEventId`), so no
+ * client, least of all a browser holding a public key, can send an id another source mints and shadow
+ * its event in dedupe.
  */
 import { createHash } from 'node:crypto';
 
@@ -44,4 +50,18 @@ export function providerEventId(provider: string, ...parts: readonly string[]): 
   const plain = [provider, ...parts].join(':');
   if (isSafeEventId(plain)) return plain;
   return `${provider}:h.${sha256Hex(canonicalJson(parts)).slice(0, 40)}`;
+}
+
+/**
+ * The eventId of a Segment call with a messageId, sent with a write key of `source`:
+ * `seg:<source>:<messageId>`. The same messageId from the same source is the same event (Segment's
+ * idempotency key: a retry dedupes); from another source it is another event, and it can never equal an id
+ * of another way in (see the prefixes above). A messageId the contract cannot carry (characters outside
+ * EVENT_ID_PATTERN, or too long once scoped) becomes `seg:<source>:h.<hash>`; a messageId that itself
+ * starts with `h.` is hashed too, so that no sent id can spell another's hash.
+ */
+export function collectorEventId(source: string, messageId: string): string {
+  const plain = `seg:${source}:${messageId}`;
+  if (!messageId.startsWith('h.') && isSafeEventId(plain)) return plain;
+  return `seg:${source}:h.${sha256Hex(messageId).slice(0, 40)}`;
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { id, minorUnits, smallInt, timestampMillis } from './fields';
+import { formatProblems, type ValidationProblem } from './validation';
 
 export const StageChangedSchema = z
   .object({
@@ -75,7 +76,9 @@ export type CustomerSnapshot = z.infer<typeof CustomerSnapshotSchema>;
 
 /**
  * Dead letters keep the original message bytes untouched (they may not even be Avro), so they are the one
- * thing on Kafka that is not registry-encoded. The why travels in these headers.
+ * thing on Kafka that is not registry-encoded. The why travels in these headers. A call the collector could
+ * not map was never on a topic: its dead letter has no source topic, partition or offset (so `ciclo dlq
+ * replay` leaves it alone), and says instead who sent it, where in the request it was, and every problem.
  */
 export const DEAD_LETTER_HEADERS = {
   reason: 'ciclo-dlq-reason',
@@ -85,7 +88,15 @@ export const DEAD_LETTER_HEADERS = {
   sourceOffset: 'ciclo-dlq-source-offset',
   failedAt: 'ciclo-dlq-failed-at',
   stage: 'ciclo-dlq-stage',
+  /** Collector: every problem, as JSON `[{path, rule, message}]` (cut past PROBLEMS_HEADER_MAX_CHARS). */
+  problems: 'ciclo-dlq-problems',
+  /** Collector: the source whose write key sent the call. */
+  sender: 'ciclo-dlq-sender',
+  /** Collector: where the call was in its request (`batch.3`, or the route's type for a single call). */
+  call: 'ciclo-dlq-call',
 } as const;
+
+export type DeadLetterStage = 'processor' | 'projector' | 'collector';
 
 export const DEAD_LETTER_REASONS = [
   'undecodable',
@@ -131,7 +142,7 @@ export function deadLetterOf(
     headers: Readonly<Record<string, string>>;
     timestamp?: number;
   },
-  why: { reason: DeadLetterReason; error: string; stage: 'processor' | 'projector'; failedAt: number },
+  why: { reason: DeadLetterReason; error: string; stage: DeadLetterStage; failedAt: number },
 ): { key: string | null; value: Buffer | null; headers: Record<string, string>; timestamp?: number } {
   return {
     key: message.key,
@@ -147,5 +158,69 @@ export function deadLetterOf(
       [DEAD_LETTER_HEADERS.stage]: why.stage,
     },
     ...(message.timestamp ? { timestamp: message.timestamp } : {}),
+  };
+}
+
+/**
+ * How much of a call's problems its dead letter's header carries. A call of half a MB can break the
+ * contract thousands of times; the first problems say what is wrong, and the record must stay far below
+ * Kafka's 1 MiB message limit, which a poison record would otherwise hit on every retry.
+ */
+export const PROBLEMS_HEADER_MAX_CHARS = 16_000;
+
+/** The problems as JSON within `maxChars`: those that fit, then one `truncated` entry counting the rest. */
+export function problemsHeader(problems: readonly ValidationProblem[], maxChars: number): string {
+  const kept: ValidationProblem[] = [];
+  let chars = 2;
+  for (const p of problems) {
+    const entry = { path: p.path, rule: p.rule, message: p.message };
+    const size = JSON.stringify(entry).length + 1;
+    if (chars + size > maxChars - 100) break;
+    kept.push(entry);
+    chars += size;
+  }
+  const rest = problems.length - kept.length;
+  return JSON.stringify(
+    rest > 0 ? [...kept, { path: '', rule: 'truncated', message: `${rest} more problem(s)` }] : kept,
+  );
+}
+
+/** Ids as a Segment call carries them: strings, or whole numbers as their decimal text. */
+function callId(value: unknown): string | undefined {
+  if (typeof value === 'string' && value !== '') return value;
+  return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : undefined;
+}
+
+/**
+ * A dead letter for a call the collector could not map: the call as sent (JSON, UTF-8), keyed by its
+ * userId, else its anonymousId (null without either), with every problem and who sent it in the headers.
+ * `call` must be serialisable (the collector cuts calls that nest too deep before they get here).
+ */
+export function callDeadLetterOf(
+  call: unknown,
+  why: {
+    problems: readonly ValidationProblem[];
+    sender: string;
+    at: string;
+    failedAt: number;
+  },
+): { key: string | null; value: Buffer; headers: Record<string, string>; timestamp: number } {
+  const fields =
+    call !== null && typeof call === 'object' && !Array.isArray(call)
+      ? (call as Record<string, unknown>)
+      : {};
+  return {
+    key: callId(fields.userId) ?? callId(fields.anonymousId) ?? null,
+    value: Buffer.from(JSON.stringify(call) ?? 'null', 'utf8'),
+    headers: {
+      [DEAD_LETTER_HEADERS.reason]: 'invalid',
+      [DEAD_LETTER_HEADERS.error]: formatProblems(why.problems).slice(0, 2000),
+      [DEAD_LETTER_HEADERS.problems]: problemsHeader(why.problems, PROBLEMS_HEADER_MAX_CHARS),
+      [DEAD_LETTER_HEADERS.failedAt]: new Date(why.failedAt).toISOString(),
+      [DEAD_LETTER_HEADERS.stage]: 'collector',
+      [DEAD_LETTER_HEADERS.sender]: why.sender,
+      [DEAD_LETTER_HEADERS.call]: why.at,
+    },
+    timestamp: why.failedAt,
   };
 }

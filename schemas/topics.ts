@@ -46,8 +46,10 @@ export const TOPICS = {
   touchpointsDeadLetter: {
     name: 'ciclo.touchpoints.dlq',
     partitions: 1,
-    key: 'the original key',
-    description: 'Touchpoints the processor could not decode or validate, with typed reasons in headers.',
+    key: "the original key; for the collector's, the call's userId, else its anonymousId",
+    description:
+      'Touchpoints the processor could not decode or validate, and Segment calls the collector could not ' +
+      'map (the call as sent, stage collector, every problem), with typed reasons in headers.',
     contract: 'raw',
     config: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) },
   },
@@ -120,6 +122,14 @@ export function namespacedTopics(namespace: string): typeof TOPICS {
       { ...t, name: `${namespace}${t.name.slice('ciclo'.length)}` },
     ]),
   ) as unknown as typeof TOPICS;
+}
+
+/**
+ * Where the collector dead-letters the calls it cannot map when it produces to `touchpointTopic`:
+ * `<topic>.dlq`, so `ciclo.touchpoints.dlq` for the default and `<ns>.touchpoints.dlq` in a namespace.
+ */
+export function deadLetterTopicFor(touchpointTopic: string): string {
+  return `${touchpointTopic}.dlq`;
 }
 
 /** Confluent's TopicNameStrategy: the value subject of a topic. */

@@ -24,9 +24,28 @@ export interface CollectorConfig {
   readonly sendTimeoutMs: number;
   /** Retry-After on a 503, in seconds. */
   readonly retryAfterSeconds: number;
+  /** Calls each write key may send (rate-limit.ts); undefined: no limit. */
+  readonly rateLimit: RateLimit | undefined;
+}
+
+/**
+ * A token bucket per write key (rate-limit.ts): `callsPerSecond` sustained, up to `burst` at once. The key
+ * of a browser snippet is shared by every visitor of a site, so the limit is the site's, not a visitor's.
+ */
+export interface RateLimit {
+  readonly callsPerSecond: number;
+  readonly burst: number;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 512 * 1024;
+
+/**
+ * 2,000 calls a second per key (7 million an hour) with bursts of 20,000: above what a busy shop's
+ * visitors or backend send, and a small part of what one collector process takes (~78,000 a second,
+ * bench/RESULTS.md), so one key, such as a public one in hostile hands, cannot take the collector or
+ * flood the pipeline. Raise it for bulk senders, or turn it off (`CICLO_RATE_LIMIT=off`).
+ */
+export const DEFAULT_RATE_LIMIT: RateLimit = Object.freeze({ callsPerSecond: 2000, burst: 20_000 });
 
 const SOURCE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -97,6 +116,15 @@ export const CollectorEnvSchema = z
       .regex(/^[A-Z]{3}$/, 'must be a three-letter ISO 4217 code such as USD')
       .default('USD'),
     CICLO_COLLECTOR_SEND_TIMEOUT_MS: positiveInt('CICLO_COLLECTOR_SEND_TIMEOUT_MS').default(10_000),
+    /** Calls per second per write key, or "off". */
+    CICLO_RATE_LIMIT: z
+      .string()
+      .regex(/^(off|\d+)$/, 'must be calls per second per write key (a whole number), or off')
+      .transform((v) => (v === 'off' ? ('off' as const) : Number(v)))
+      .pipe(z.union([z.literal('off'), z.number().int().positive('must be > 0, or off')]))
+      .optional(),
+    /** Calls a key may send at once before the rate applies; default 10 seconds' worth. */
+    CICLO_RATE_LIMIT_BURST: positiveInt('CICLO_RATE_LIMIT_BURST (calls)').optional(),
   })
   .superRefine((env, ctx) => {
     const sources = new Set(env.CICLO_WRITE_KEYS.map((p) => p.source));
@@ -131,7 +159,14 @@ export function loadCollectorConfig(env: Readonly<Record<string, string | undefi
     corsOrigins: e.CICLO_CORS_ORIGINS === '*' ? true : e.CICLO_CORS_ORIGINS,
     defaultCurrency: e.CICLO_DEFAULT_CURRENCY,
     sendTimeoutMs: e.CICLO_COLLECTOR_SEND_TIMEOUT_MS,
+    rateLimit: rateLimitOf(e.CICLO_RATE_LIMIT, e.CICLO_RATE_LIMIT_BURST),
   });
+}
+
+function rateLimitOf(rate: number | 'off' | undefined, burst: number | undefined): RateLimit | undefined {
+  if (rate === 'off') return undefined;
+  if (rate === undefined) return burst === undefined ? DEFAULT_RATE_LIMIT : { ...DEFAULT_RATE_LIMIT, burst };
+  return { callsPerSecond: rate, burst: burst ?? rate * 10 };
 }
 
 /** A complete, frozen config from the given fields and the defaults (tests build theirs with it). */
@@ -143,5 +178,6 @@ export function collectorConfig(fields: Partial<CollectorConfig> = {}): Collecto
     defaultCurrency: fields.defaultCurrency ?? 'USD',
     sendTimeoutMs: fields.sendTimeoutMs ?? 10_000,
     retryAfterSeconds: fields.retryAfterSeconds ?? 5,
+    rateLimit: 'rateLimit' in fields ? fields.rateLimit : DEFAULT_RATE_LIMIT,
   });
 }

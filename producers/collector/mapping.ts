@@ -6,19 +6,20 @@
  * - track -> a typed touchpoint when the event name is one of Segment's spec events that ciclo models
  *   (Ecommerce spec v2 "Order Completed"/"Order Refunded", Email spec events, and the lifecycle events in
  *   TRACK_MAPPERS, track-mappers.ts), else Tracked with the properties as strings.
- * - eventId is the call's messageId (Segment's idempotency key) or, without one, a hash of the call's
- *   content, so a retried call yields the same id either way. occurredAt is the call's timestamp corrected
+ * - eventId is the call's messageId (Segment's idempotency key) scoped by the write key's source
+ *   (`seg:<source>:<messageId>`, schemas/event-id.ts: no client can send an id another source mints) or,
+ *   without one, a hash of the call's content, so a retried call yields the same id either way. occurredAt is the call's timestamp corrected
  *   for the sender's clock by sentAt, then bounded by the kind of write key (event-time.ts: a browser key's
  *   time outside the window is clamped to receivedAt, a server key's too far ahead is a problem at
  *   `timestamp`); without a timestamp it is the time the call was received.
  *
- * Every problem is reported with the path of the field in the request (`batch.3.properties.total`), not in
- * the touchpoint, and all problems of a request are collected before answering.
+ * Every problem is reported with the path of the field in the call (`properties.total`), not in the
+ * touchpoint; a request is judged call by call in request.ts.
  */
 import { CUSTOMERLESS_TYPES, type Touchpoint } from '../../schemas/touchpoint';
 import { validateWith, type Validated, type ValidationProblem } from '../../schemas/validation';
-import { checkTouchpoint, markContractChecked, prefixProblems } from '../edge/check';
-import { contentEventId, isSafeEventId, providerEventId } from '../../schemas/event-id';
+import { checkTouchpoint } from '../edge/check';
+import { collectorEventId, contentEventId } from '../../schemas/event-id';
 import {
   asId,
   asStrings,
@@ -34,8 +35,6 @@ import { TRACK_MAPPERS } from './track-mappers';
 import {
   asParsedCall,
   CALL_SCHEMAS,
-  SEGMENT_CALL_TYPES,
-  SegmentBatch,
   sentAtMillis,
   type SegmentAlias,
   type SegmentCallType,
@@ -81,13 +80,6 @@ export interface ClampedTime {
 export type MappedCall =
   | { readonly ok: true; readonly value: Touchpoint; readonly clamped?: ClampedTime }
   | { readonly ok: false; readonly problems: readonly ValidationProblem[] };
-
-/** A request mapped: all its touchpoints and the calls among them whose time was clamped, or every problem. */
-export type MappedRequest =
-  | { readonly ok: true; readonly value: readonly Touchpoint[]; readonly clamped: readonly ClampedTime[] }
-  | { readonly ok: false; readonly problems: readonly ValidationProblem[] };
-
-const NONE_CLAMPED: readonly ClampedTime[] = Object.freeze([]);
 
 // --- one call ----------------------------------------------------------------------------------------------
 
@@ -242,9 +234,7 @@ export function mapSegmentCall(
   }
 
   const eventId = call.messageId
-    ? isSafeEventId(call.messageId)
-      ? call.messageId
-      : providerEventId('msg', call.messageId)
+    ? collectorEventId(ctx.source.name, call.messageId)
     : contentEventId('seg', {
         source: ctx.source.name,
         type,
@@ -347,57 +337,4 @@ function touchpointOf(
     }
   }
   return { ok: false, problems };
-}
-
-/**
- * A whole request body to touchpoints: all of them, or every problem in the request with its path (batch
- * calls prefixed `batch.<index>`). A request with any problem yields no touchpoints at all.
- */
-export function mapSegmentRequest(
-  route: SegmentCallType | 'batch',
-  body: unknown,
-  ctx: CollectContext,
-): MappedRequest {
-  if (route !== 'batch') {
-    const one = mapSegmentCall(route, body, ctx);
-    if (!one.ok) return one;
-    return {
-      ok: true,
-      value: markContractChecked([one.value]),
-      clamped: one.clamped ? [one.clamped] : NONE_CLAMPED,
-    };
-  }
-  const parsed = validateWith(SegmentBatch, body);
-  if (!parsed.ok) return parsed;
-  // Segment's batch carries sentAt on the envelope (analytics.js, analytics-node); a call may carry its own.
-  const envelope: BatchEnvelope = {
-    context: parsed.value.context,
-    sentAt: sentAtMillis(parsed.value.sentAt),
-  };
-  const touchpoints: Touchpoint[] = [];
-  const problems: ValidationProblem[] = [];
-  let clamped: ClampedTime[] | undefined;
-  parsed.value.batch.forEach((call, i) => {
-    const type = isObject(call) ? call.type : undefined;
-    if (typeof type !== 'string' || !(SEGMENT_CALL_TYPES as readonly string[]).includes(type)) {
-      problems.push({
-        path: `batch.${i}.type`,
-        rule: 'invalid_value',
-        message: `must be one of ${SEGMENT_CALL_TYPES.join(', ')}`,
-      });
-      return;
-    }
-    const mapped = mapSegmentCall(type as SegmentCallType, call, ctx, envelope);
-    if (!mapped.ok) {
-      problems.push(...prefixProblems(`batch.${i}`, mapped.problems));
-      return;
-    }
-    touchpoints.push(mapped.value);
-    if (mapped.clamped) (clamped ??= []).push({ ...mapped.clamped, path: `batch.${i}` });
-  });
-  // Every touchpoint here is one checkTouchpoint returned (mapSegmentCall), so publishing need not
-  // validate them again.
-  return problems.length > 0
-    ? { ok: false, problems }
-    : { ok: true, value: markContractChecked(touchpoints), clamped: clamped ?? NONE_CLAMPED };
 }

@@ -1,7 +1,8 @@
 import type { Touchpoint } from '../../schemas/touchpoint';
 import type { ValidationProblem } from '../../schemas/validation';
 import { isContractChecked } from '../edge/check';
-import { mapSegmentCall, mapSegmentRequest, type CollectContext } from './mapping';
+import { mapSegmentCall, type ClampedTime, type CollectContext } from './mapping';
+import { judgeSegmentRequest, type SegmentRoute } from './request';
 import { TRACK_MAPPERS } from './track-mappers';
 import type { SegmentCallType } from './segment';
 
@@ -16,8 +17,28 @@ function mapped(type: SegmentCallType, call: Record<string, unknown>, ctx: Colle
   return result.value;
 }
 
-function problems(route: SegmentCallType | 'batch', body: unknown): ValidationProblem[] {
-  const result = mapSegmentRequest(route, body, api);
+/**
+ * A request as the collector judges it (request.ts): its touchpoints and clamped calls when every call is
+ * accepted or ignored, else the problems of every call refused (and of the body, when it is no request).
+ */
+function mapSegmentRequest(
+  route: SegmentRoute,
+  body: unknown,
+  ctx: CollectContext,
+):
+  | { ok: true; value: readonly Touchpoint[]; clamped: readonly ClampedTime[] }
+  | { ok: false; problems: readonly ValidationProblem[] } {
+  const judged = judgeSegmentRequest(route, body, ctx);
+  if (!judged.ok) return judged;
+  const refused = judged.verdicts.flatMap((v) =>
+    v.kind === 'invalid' || v.kind === 'forbidden' ? v.problems : [],
+  );
+  if (refused.length > 0) return { ok: false, problems: refused };
+  return { ok: true, value: judged.touchpoints, clamped: judged.clamped };
+}
+
+function problems(route: SegmentRoute, body: unknown, ctx: CollectContext = api): ValidationProblem[] {
+  const result = mapSegmentRequest(route, body, ctx);
   if (result.ok) throw new Error(`expected problems, got ${JSON.stringify(result.value)}`);
   return [...result.problems];
 }
@@ -50,7 +71,7 @@ describe('page and screen', () => {
       snippet,
     );
     expect(tp).toEqual({
-      eventId: 'ajs-next-1773480600000-6f0e',
+      eventId: 'seg:web:ajs-next-1773480600000-6f0e',
       type: 'PageViewed',
       anonymousId: 'anon_5d0e77',
       occurredAt: Date.UTC(2026, 2, 14, 9, 30),
@@ -159,6 +180,19 @@ describe('identify and alias', () => {
       payload: { previousId: '7' },
     });
   });
+
+  it('refuses numeric ids past 2^53, which two different ids would share after parsing', () => {
+    // 9007199254740993 parses as 9007199254740992: String() would make them one customer.
+    const message = expect.stringContaining('at most 2^53 - 1') as unknown;
+    expect(problems('identify', JSON.parse('{"userId": 9007199254740993, "anonymousId": 1e21}'))).toEqual([
+      { path: 'userId', rule: 'custom', message },
+      { path: 'anonymousId', rule: 'custom', message },
+    ]);
+    expect(problems('alias', { userId: 'u', previousId: 2 ** 53 })).toEqual([
+      { path: 'previousId', rule: 'custom', message },
+    ]);
+    expect(mapped('identify', { userId: Number.MAX_SAFE_INTEGER }).customerId).toBe('9007199254740991');
+  });
 });
 
 describe('track: Segment spec events become typed touchpoints', () => {
@@ -210,7 +244,7 @@ describe('track: Segment spec events become typed touchpoints', () => {
       type: 'RefundIssued',
       payload: {
         orderId: 'ord_1042',
-        refundId: 'msg-1',
+        refundId: 'seg:backend:msg-1',
         amountMinor: 999,
         currency: 'EUR',
         reason: 'damaged',
@@ -330,10 +364,23 @@ describe('eventId: the same call always gets the same id', () => {
     timestamp: '2026-03-14T09:30:00Z',
   };
 
-  it("is Segment's messageId when the call has one", () => {
+  it("is Segment's messageId when the call has one, scoped by the write key's source", () => {
     expect(mapped('track', { ...call, messageId: 'node-next-1773480600-abc' }).eventId).toBe(
-      'node-next-1773480600-abc',
+      'seg:backend:node-next-1773480600-abc',
     );
+    expect(mapped('track', { ...call, messageId: 'node-next-1773480600-abc' }, snippet).eventId).toBe(
+      'seg:web:node-next-1773480600-abc',
+    );
+  });
+
+  it('never equals an id another source mints, whatever messageId a client sends', () => {
+    for (const shadow of ['csv:shop:PurchaseCompleted:1042', 'stripe:evt_1N2b3c', 'sim-42-1', 'seg:0a1b'])
+      expect(mapped('track', { ...call, messageId: shadow }, snippet).eventId).toBe(`seg:web:${shadow}`);
+    // A messageId that spells a hashed id is hashed itself, so it cannot equal another messageId's hash.
+    const hashed = mapped('track', { ...call, messageId: '{7c9e 6679}' }, snippet).eventId;
+    const spelled = mapped('track', { ...call, messageId: hashed.slice('seg:web:'.length) }, snippet);
+    expect(spelled.eventId).toMatch(/^seg:web:h\.[0-9a-f]{40}$/);
+    expect(spelled.eventId).not.toBe(hashed);
   });
 
   it('is a hash of the content otherwise, unchanged by a retry with a new sentAt or key placement', () => {
@@ -363,14 +410,17 @@ describe('eventId: the same call always gets the same id', () => {
       { ...call, properties: props },
       { ...api, receivedAt: receivedAt + 90_000 },
     );
-    expect([first.eventId, retry.eventId]).toEqual(['ord-1042-completed', 'ord-1042-completed']);
+    expect([first.eventId, retry.eventId]).toEqual([
+      'seg:backend:ord-1042-completed',
+      'seg:backend:ord-1042-completed',
+    ]);
     // Without a timestamp each arrival is stamped with its own receivedAt: dedupe is by eventId alone.
     expect([first.occurredAt, retry.occurredAt]).toEqual([receivedAt, receivedAt + 90_000]);
   });
 
   it('hashes a messageId the contract cannot carry, stably', () => {
     const id = mapped('track', { ...call, messageId: '{7c9e 6679}' }).eventId;
-    expect(id).toMatch(/^msg:h\.[0-9a-f]{40}$/);
+    expect(id).toMatch(/^seg:backend:h\.[0-9a-f]{40}$/);
     expect(mapped('track', { ...call, messageId: '{7c9e 6679}' }).eventId).toBe(id);
   });
 });
@@ -383,7 +433,7 @@ describe('problems are reported in the sender terms, for the whole request', () 
     expect(one.ok && isContractChecked(one.value)).toBe(true);
   });
 
-  it('a batch with any invalid call yields no touchpoints and every problem with its path and rule', () => {
+  it('every problem of every call of a batch, with its path and rule', () => {
     const found = problems('batch', {
       batch: [
         { type: 'track', userId: 'u1', event: 'Signed Up' },
@@ -394,7 +444,7 @@ describe('problems are reported in the sender terms, for the whole request', () 
           properties: { order_id: 'o1', total: '12,99' },
         },
         { type: 'page', name: 'Home' },
-        { type: 'group', userId: 'u1', groupId: 'g1' },
+        { type: 'group', userId: 'u1', groupId: 'g1' }, // ignored: no problem
         { type: 'identify', userId: 'u1', traits: { email: 'not-an-email' }, timestamp: 'yesterday' },
         { type: 'track', userId: 'u1', event: 'Survey Answered', properties: { survey_id: 's', nps: 11 } },
         {
@@ -418,11 +468,6 @@ describe('problems are reported in the sender terms, for the whole request', () 
         message: 'must be a decimal amount such as 12.99, got "12,99"',
       },
       { path: 'batch.2.userId', rule: 'custom', message: 'userId or anonymousId is required' },
-      {
-        path: 'batch.3.type',
-        rule: 'invalid_value',
-        message: 'must be one of track, identify, page, screen, alias',
-      },
       {
         path: 'batch.4.timestamp',
         rule: 'invalid_format',
@@ -531,7 +576,7 @@ describe('event time: corrected by sentAt, bounded by the kind of write key (eve
     expect(result.clamped).toEqual([
       {
         path: 'batch.1',
-        eventId: 'm2',
+        eventId: 'seg:web:m2',
         timestamp: threeYearsAhead,
         sentAt: undefined,
         correctedAt: threeYearsAhead,

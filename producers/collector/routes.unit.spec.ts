@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { loopbackInject } from '../../test/support/loopback';
 import { TOPICS } from '../../schemas/topics';
-import { sentTouchpoints } from '../edge/fakes';
+import { sentDeadLetters, sentTouchpoints } from '../edge/fakes';
 import {
   API_KEY,
   TEST_NOW,
@@ -47,14 +47,14 @@ describe('POST /v1/*', () => {
       payload: { ...orderCompleted, messageId: 'msg-1' },
     });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ success: true, accepted: 1, eventIds: ['msg-1'] });
+    expect(res.json()).toEqual({ success: true, accepted: 1, eventIds: ['seg:backend:msg-1'] });
     expect(res.headers['x-request-id']).toBe('req-42');
     expect(producer.sent).toHaveLength(1);
     expect(producer.sent[0]!.topic).toBe(TOPICS.touchpoints.name);
     expect(producer.sent[0]!.messages[0]).toMatchObject({ key: 'cus_8c1f2a', timestamp: TEST_NOW });
     expect(sentTouchpoints(producer)).toEqual([
       expect.objectContaining({
-        eventId: 'msg-1',
+        eventId: 'seg:backend:msg-1',
         type: 'PurchaseCompleted',
         occurredAt: Date.UTC(2026, 2, 14, 9, 29),
         receivedAt: TEST_NOW,
@@ -94,7 +94,75 @@ describe('POST /v1/*', () => {
     expect(producer.sent).toEqual([]);
   });
 
-  it('answers 400 listing every problem of the request, and produces none of its events', async () => {
+  it('judges a batch call by call: produces the valid, dead-letters the invalid, lists each', async () => {
+    const { app, producer } = setup();
+    const invalidCall = {
+      type: 'track',
+      userId: 'u1',
+      messageId: 'bad-1',
+      event: 'Order Completed',
+      properties: { order_id: 'o', total: 'free' },
+    };
+    const res = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { authorization: basicAuth(API_KEY) },
+      payload: {
+        batch: [
+          { type: 'track', messageId: 'good-1', ...orderCompleted },
+          invalidCall,
+          { type: 'identify', traits: { email: 'ana@example.com' } },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({
+      success: true,
+      accepted: 1,
+      eventIds: ['seg:backend:good-1'],
+      rejected: [
+        {
+          index: 1,
+          outcome: 'dead-lettered',
+          problems: [
+            {
+              path: 'batch.1.properties.total',
+              rule: 'invalid_format',
+              message: 'must be a decimal amount such as 12.99, got "free"',
+            },
+          ],
+        },
+        {
+          index: 2,
+          outcome: 'dead-lettered',
+          problems: [
+            { path: 'batch.2.userId', rule: 'custom', message: 'userId or anonymousId is required' },
+          ],
+        },
+      ],
+    });
+    expect(sentTouchpoints(producer).map((tp) => tp.eventId)).toEqual(['seg:backend:good-1']);
+    const letters = sentDeadLetters(producer);
+    expect(letters.map((l) => [l.topic, l.key])).toEqual([
+      [`${TOPICS.touchpoints.name}.dlq`, 'u1'],
+      [`${TOPICS.touchpoints.name}.dlq`, null],
+    ]);
+    // The call as sent, and every problem with it, and who sent it.
+    expect(JSON.parse(letters[0]!.value)).toEqual(invalidCall);
+    expect(letters[0]!.headers).toMatchObject({
+      'ciclo-dlq-reason': 'invalid',
+      'ciclo-dlq-stage': 'collector',
+      'ciclo-dlq-sender': 'backend',
+      'ciclo-dlq-call': 'batch.1',
+      'ciclo-dlq-failed-at': new Date(TEST_NOW).toISOString(),
+    });
+    expect(JSON.parse(letters[0]!.headers['ciclo-dlq-problems']!)).toEqual([
+      expect.objectContaining({ path: 'batch.1.properties.total', rule: 'invalid_format' }),
+    ]);
+    expect(letters[0]!.headers).not.toHaveProperty('ciclo-dlq-source-topic');
+  });
+
+  it('answers 400 listing every problem when no call of the request is valid, and dead-letters them', async () => {
     const { app, producer } = setup();
     const res = await loopbackInject(app, {
       method: 'POST',
@@ -102,7 +170,6 @@ describe('POST /v1/*', () => {
       headers: { authorization: basicAuth(API_KEY) },
       payload: {
         batch: [
-          { type: 'track', ...orderCompleted },
           {
             type: 'track',
             userId: 'u1',
@@ -119,16 +186,30 @@ describe('POST /v1/*', () => {
       code: 'INVALID_REQUEST',
       message: 'the request has problems; no event in it was produced',
       produced: 0,
-      detail: '2 problem(s) in 3 event(s); none of them was produced',
+      detail: '2 of 2 call(s) invalid, kept on the dead-letter topic with their problems; none was produced',
       problems: [
         {
-          path: 'batch.1.properties.total',
+          path: 'batch.0.properties.total',
           rule: 'invalid_format',
           message: 'must be a decimal amount such as 12.99, got "free"',
         },
-        { path: 'batch.2.userId', rule: 'custom', message: 'userId or anonymousId is required' },
+        { path: 'batch.1.userId', rule: 'custom', message: 'userId or anonymousId is required' },
       ],
     });
+    expect(sentTouchpoints(producer)).toEqual([]);
+    expect(sentDeadLetters(producer)).toHaveLength(2);
+  });
+
+  it('answers 400 for a batch without a list of calls, keeping nothing', async () => {
+    const { app, producer } = setup();
+    const res = await loopbackInject(app, {
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { authorization: basicAuth(API_KEY) },
+      payload: { batch: 'none' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'INVALID_REQUEST', problems: [{ path: 'batch' }] });
     expect(producer.sent).toEqual([]);
   });
 
@@ -204,10 +285,11 @@ describe('POST /v1/*', () => {
     const first = (await send()).json<{ eventIds: string[] }>();
     clock += 30_000;
     const retry = (await send()).json<{ eventIds: string[] }>();
-    expect([first.eventIds, retry.eventIds]).toEqual([['ord-1042-completed'], ['ord-1042-completed']]);
+    const id = 'seg:backend:ord-1042-completed';
+    expect([first.eventIds, retry.eventIds]).toEqual([[id], [id]]);
     expect(sentTouchpoints(producer).map((tp) => [tp.eventId, tp.occurredAt])).toEqual([
-      ['ord-1042-completed', TEST_NOW],
-      ['ord-1042-completed', TEST_NOW + 30_000],
+      [id, TEST_NOW],
+      [id, TEST_NOW + 30_000],
     ]);
   });
 
@@ -250,9 +332,9 @@ describe('POST /v1/*', () => {
     // m2's own sentAt is unreadable, so the batch's corrects it; m3's own (3 years behind) wins and
     // puts it 3 years ahead: clamped.
     expect(sentTouchpoints(producer).map((tp) => [tp.eventId, tp.occurredAt])).toEqual([
-      ['m1', TEST_NOW - 60_000],
-      ['m2', TEST_NOW],
-      ['m3', TEST_NOW],
+      ['seg:web:m1', TEST_NOW - 60_000],
+      ['seg:web:m2', TEST_NOW],
+      ['seg:web:m3', TEST_NOW],
     ]);
     const health = await loopbackInject(app, {
       method: 'GET',
@@ -269,7 +351,7 @@ describe('POST /v1/*', () => {
         source: 'web',
         kind: 'snippet',
         call: 'batch.2',
-        eventId: 'm3',
+        eventId: 'seg:web:m3',
         timestamp: TEST_NOW,
         sentAt: TEST_NOW - threeYears,
         correctedAt: TEST_NOW + threeYears,
@@ -280,7 +362,7 @@ describe('POST /v1/*', () => {
     ]);
   });
 
-  it("answers 400 naming timestamp for a server key's time more than a day ahead, producing nothing", async () => {
+  it("refuses a server key's time more than a day ahead, naming timestamp, call by call", async () => {
     const { app, producer } = setup();
     const ahead = new Date(TEST_NOW + 25 * 3_600_000).toISOString();
     const one = await loopbackInject(app, {
@@ -312,11 +394,13 @@ describe('POST /v1/*', () => {
         ],
       },
     });
-    expect(batch.statusCode).toBe(400);
+    expect(batch.statusCode).toBe(202);
     expect(batch.json()).toMatchObject({
-      problems: [{ path: 'batch.1.timestamp', rule: 'too_far_ahead' }],
+      accepted: 1,
+      rejected: [{ index: 1, problems: [{ path: 'batch.1.timestamp', rule: 'too_far_ahead' }] }],
     });
-    expect(producer.sent).toEqual([]);
+    expect(sentTouchpoints(producer)).toHaveLength(1);
+    expect(sentDeadLetters(producer)).toHaveLength(2);
     // An old one is a backfill, kept as it is.
     const old = await loopbackInject(app, {
       method: 'POST',
@@ -325,7 +409,7 @@ describe('POST /v1/*', () => {
       payload: { ...orderCompleted, timestamp: '2019-05-01T00:00:00Z' },
     });
     expect(old.statusCode).toBe(202);
-    expect(sentTouchpoints(producer)[0]!.occurredAt).toBe(Date.parse('2019-05-01T00:00:00Z'));
+    expect(sentTouchpoints(producer)[1]!.occurredAt).toBe(Date.parse('2019-05-01T00:00:00Z'));
   });
 
   it('answers CORS preflights for browser snippets', async () => {

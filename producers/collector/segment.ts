@@ -1,20 +1,53 @@
 /**
  * The shapes of Segment's HTTP Tracking API calls, as ciclo accepts them
  * (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/): track, identify, page,
- * screen, alias and batch, in JSON. Only the fields ciclo reads are checked here; unknown fields pass
+ * screen, alias, group and batch, in JSON. Only the fields ciclo reads are checked here; unknown fields pass
  * through untouched (Segment libraries add their own, such as `_metadata` or `integrations`). What the
  * fields mean for ciclo is decided in mapping.ts.
  */
 import { z } from 'zod';
 
+/** The calls that become touchpoints (mapping.ts). */
 export const SEGMENT_CALL_TYPES = ['track', 'identify', 'page', 'screen', 'alias'] as const;
 export type SegmentCallType = (typeof SEGMENT_CALL_TYPES)[number];
 
+/**
+ * The calls ciclo accepts and records nowhere, answered 2xx and listed as ignored (README, "API"): `group`
+ * ties a user to an account, which no stage model reads; Segment's libraries send it in the same batches
+ * as the calls ciclo does read, and treat a 400 as final, so refusing it would lose those too.
+ */
+export const IGNORED_CALL_TYPES = ['group'] as const;
+export type IgnoredCallType = (typeof IGNORED_CALL_TYPES)[number];
+
+/** Every call type a request or a batch entry may have. */
+export type AnyCallType = SegmentCallType | IgnoredCallType;
+export const ANY_CALL_TYPES: readonly AnyCallType[] = [...SEGMENT_CALL_TYPES, ...IGNORED_CALL_TYPES];
+
+export function isCallType(value: unknown): value is AnyCallType {
+  return typeof value === 'string' && (ANY_CALL_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * A JSON number is a double: whole numbers past 2^53 - 1 lose digits when parsed (9007199254740993 reads
+ * as 9007199254740992), so two such ids would become one customer after String(n). They are refused, per
+ * call; smaller whole numbers are exact and become their decimal text.
+ */
+const UNSAFE_NUMERIC_ID =
+  'must be a string, or a whole number of at most 2^53 - 1 (larger numbers lose digits in JSON: send them as strings)';
+
+/** A string, or a number that is exact as an id (becoming its decimal text); `error` for any other type. */
+function idOf(error: string, text: z.ZodString = z.string()) {
+  return z.union([text, z.number()], { error }).transform((v, ctx) => {
+    if (typeof v === 'string') return v;
+    if (Number.isSafeInteger(v)) return String(v);
+    ctx.issues.push({ code: 'custom', input: v, message: UNSAFE_NUMERIC_ID });
+    return z.NEVER;
+  });
+}
+
 /** Segment libraries send ids as strings; some servers send numbers. Both become strings; null is absent. */
-const idLike = z
-  .union([z.string(), z.number()], { error: 'must be a string' })
-  .transform((v) => String(v))
-  .nullish();
+const id = idOf('must be a string');
+const idLike = id.nullish();
 
 const optionalText = z.string().nullish();
 
@@ -92,15 +125,21 @@ export const SegmentPage = z.looseObject({
 
 export const SegmentAlias = z.looseObject({
   ...common,
-  previousId: z
-    .union([z.string(), z.number()], { error: 'must be the id being merged, as a string' })
-    .transform((v) => String(v)),
+  previousId: idOf('must be the id being merged, as a string'),
+});
+
+/** group: checked as Segment requires it (a groupId), then ignored (IGNORED_CALL_TYPES). */
+export const SegmentGroup = z.looseObject({
+  ...common,
+  groupId: idOf('must be the id of the group, as a string', z.string().min(1, 'must not be empty')),
+  traits: record.nullish(),
 });
 
 export type SegmentTrack = z.infer<typeof SegmentTrack>;
 export type SegmentIdentify = z.infer<typeof SegmentIdentify>;
 export type SegmentPage = z.infer<typeof SegmentPage>;
 export type SegmentAlias = z.infer<typeof SegmentAlias>;
+export type SegmentGroup = z.infer<typeof SegmentGroup>;
 
 export const CALL_SCHEMAS = {
   track: SegmentTrack,

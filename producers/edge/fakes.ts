@@ -56,9 +56,29 @@ export function jsonTouchpointSerde(): Pick<ContractSerde<Touchpoint>, 'encode'>
   };
 }
 
-/** The touchpoints an in-memory producer was sent, decoded from the JSON serde. */
+const isDeadLetterTopic = (topic: string): boolean => topic.endsWith('.dlq');
+
+/** The touchpoints an in-memory producer was sent, decoded from the JSON serde (dead letters left out). */
 export function sentTouchpoints(producer: InMemoryProducer): Touchpoint[] {
-  return producer.sent.flatMap((s) =>
-    s.messages.map((m) => JSON.parse((m.value ?? Buffer.alloc(0)).toString('utf8')) as Touchpoint),
-  );
+  return producer.sent
+    .filter((s) => !isDeadLetterTopic(s.topic))
+    .flatMap((s) =>
+      s.messages.map((m) => JSON.parse((m.value ?? Buffer.alloc(0)).toString('utf8')) as Touchpoint),
+    );
+}
+
+/** The dead letters an in-memory producer was sent: topic, key, the value as JSON text, and headers. */
+export function sentDeadLetters(
+  producer: InMemoryProducer,
+): { topic: string; key: string | null; value: string; headers: Readonly<Record<string, string>> }[] {
+  return producer.sent
+    .filter((s) => isDeadLetterTopic(s.topic))
+    .flatMap((s) =>
+      s.messages.map((m) => ({
+        topic: s.topic,
+        key: m.key,
+        value: (m.value ?? Buffer.alloc(0)).toString('utf8'),
+        headers: m.headers ?? {},
+      })),
+    );
 }

@@ -4,7 +4,9 @@
  * partition (schemas/topics.ts touchpointRecords), and send them in one call to the idempotent producer (acks from all in-sync replicas). Resolves `ok` only once Kafka has every message;
  * a rejected or timed-out send is an `unavailable` outcome, so the HTTP layer never answers 2xx for an event
  * that might be lost. After a timeout the send may still complete; the sender's retry then produces the
- * same eventIds again, which consumers deduplicate (at-least-once).
+ * same eventIds again, which consumers deduplicate (at-least-once). A request's dead letters (the collector's
+ * invalid calls) go to the sink's dead-letter topic in the same call and the same outcome: `ok` only once
+ * Kafka has them too, since a sender told its call was refused will not send it again.
  */
 import { CicloError, errorMessage } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
@@ -24,6 +26,8 @@ export interface TouchpointSink {
   readonly topic?: string;
   /** The topic's partition count: a link goes to every partition (schemas/topics.ts touchpointRecords). */
   readonly partitions: number;
+  /** Where dead letters go: schemas/topics.ts deadLetterTopicFor(topic). */
+  readonly deadLetterTopic: string;
 }
 
 export type PublishOutcome =
@@ -35,8 +39,9 @@ export type PublishOutcome =
 export async function publishTouchpoints(
   sink: TouchpointSink,
   touchpoints: readonly Touchpoint[],
+  deadLetters: readonly OutgoingMessage[] = [],
 ): Promise<PublishOutcome> {
-  if (touchpoints.length === 0) return { ok: true, produced: 0 };
+  if (touchpoints.length === 0 && deadLetters.length === 0) return { ok: true, produced: 0 };
   const messages: OutgoingMessage[] = [];
   try {
     // Touchpoints the edge checked against the contract (checkTouchpoint) are not validated again.
@@ -56,10 +61,10 @@ export async function publishTouchpoints(
     return { ok: false, reason: 'unavailable', error: `encoding failed: ${errorMessage(err)}` };
   }
   try {
-    await withTimeout(
-      sink.producer.send(sink.topic ?? TOPICS.touchpoints.name, messages),
-      sink.sendTimeoutMs,
-    );
+    const sends: Promise<void>[] = [];
+    if (messages.length > 0) sends.push(sink.producer.send(sink.topic ?? TOPICS.touchpoints.name, messages));
+    if (deadLetters.length > 0) sends.push(sink.producer.send(sink.deadLetterTopic, deadLetters));
+    await withTimeout(Promise.all(sends), sink.sendTimeoutMs);
     return { ok: true, produced: touchpoints.length };
   } catch (err) {
     return { ok: false, reason: 'unavailable', error: errorMessage(err) };

@@ -24,7 +24,14 @@ describe('publishTouchpoints', () => {
       },
     ];
     const outcome = await publishTouchpoints(
-      { producer, serde: jsonTouchpointSerde(), sendTimeoutMs: 1000, topic: 't', partitions: 3 },
+      {
+        producer,
+        serde: jsonTouchpointSerde(),
+        sendTimeoutMs: 1000,
+        topic: 't',
+        partitions: 3,
+        deadLetterTopic: 't.dlq',
+      },
       touchpoints,
     );
     expect(outcome).toEqual({ ok: true, produced: 4 });

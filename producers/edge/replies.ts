@@ -11,9 +11,18 @@ export const REPLY_CODES = {
   INVALID_REQUEST: { status: 400, message: 'the request has problems; no event in it was produced' },
   UNAUTHORIZED: { status: 401, message: 'missing or unknown write key' },
   SIGNATURE_INVALID: { status: 401, message: 'missing or invalid webhook signature; nothing was produced' },
+  FORBIDDEN: { status: 403, message: 'the write key may not send these calls; nothing of them was written' },
   NOT_FOUND: { status: 404, message: 'no such route' },
   BODY_TOO_LARGE: { status: 413, message: 'request body is larger than the limit; nothing was produced' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send JSON (application/json or text/plain)' },
+  UNSUPPORTED_ENCODING: {
+    status: 415,
+    message: 'send the body as it is, or with Content-Encoding gzip or deflate',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    message: 'too many calls for this write key; nothing was produced, retry later',
+  },
   INTERNAL: { status: 500, message: 'internal error; nothing was produced' },
   UNAVAILABLE: { status: 503, message: 'Kafka could not take the events; nothing was accepted, retry later' },
 } as const;

@@ -27,7 +27,7 @@ import {
 } from '../../infra/http-timeouts';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { Logger } from '../../infra/log';
-import { TOPICS } from '../../schemas/topics';
+import { deadLetterTopicFor, TOPICS } from '../../schemas/topics';
 import type { CollectorConfig } from '../collector/config';
 import { segmentRoutes } from '../collector/routes';
 import { createCounters } from '../edge/counters';
@@ -50,7 +50,7 @@ export interface CollectorDeps {
   readonly clock: () => number;
   /** Kafka connectivity for GET /health, when the caller can tell. */
   readonly kafkaStatus?: () => Promise<KafkaStatus>;
-  /** Defaults to TOPICS.touchpoints.name. */
+  /** Defaults to TOPICS.touchpoints.name; the collector's dead letters go to `<topic>.dlq` (deadLetterTopicFor). */
   readonly topic?: string;
   /** The topic's partition count (a link goes to every partition); TOPICS.touchpoints.partitions unless given. */
   readonly partitions?: number;
@@ -71,8 +71,15 @@ function requestSummary(req: { method?: string; url?: string }): Record<string, 
   return { method: req.method, url: req.url };
 }
 
-/** Framework errors (body too large, unreadable JSON, wrong media type) in the collector's reply format. */
-function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * Framework errors (body too large, unreadable JSON or compression, wrong media type) in the collector's
+ * reply format; an error that names the rule it broke (`rule`, as the collector's body decoding does) keeps it.
+ */
+function handleError(
+  error: FastifyError & { rule?: unknown },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   const status = error.statusCode ?? 500;
   if (status === 413) return replyError(reply, 'BODY_TOO_LARGE', { detail: error.message });
   if (status === 415) return replyError(reply, 'UNSUPPORTED_MEDIA_TYPE', { detail: error.message });
@@ -81,7 +88,12 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
       problems: [
         {
           path: '',
-          rule: error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'empty_body' : 'invalid_json',
+          rule:
+            typeof error.rule === 'string'
+              ? error.rule
+              : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+                ? 'empty_body'
+                : 'invalid_json',
           message: error.message,
         },
       ],
@@ -113,6 +125,7 @@ export function buildCollector(deps: CollectorDeps): FastifyInstance {
     serde: deps.serde,
     sendTimeoutMs: deps.config.sendTimeoutMs,
     partitions: deps.partitions ?? TOPICS.touchpoints.partitions,
+    deadLetterTopic: deadLetterTopicFor(deps.topic ?? TOPICS.touchpoints.name),
     ...(deps.topic !== undefined ? { topic: deps.topic } : {}),
   };
 

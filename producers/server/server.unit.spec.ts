@@ -98,7 +98,7 @@ describe('GET /health and the rest', () => {
 
   it('answers 404 in the same format for unknown routes', async () => {
     const { app } = setup();
-    const res = await loopbackInject(app, { method: 'POST', url: '/v1/group' });
+    const res = await loopbackInject(app, { method: 'POST', url: '/v1/nope' });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ code: 'NOT_FOUND' });
   });

@@ -2,9 +2,11 @@
  * Touchpoints back to the Segment calls a website or backend would have sent for them, so simulated
  * journeys can go in through the collector (`ciclo simulate --collector`, the demo, the collector benchmark)
  * exactly as real traffic does. Pure. The inverse of producers/collector/mapping.ts: a unit test maps every
- * simulated touchpoint through here and back and gets the same touchpoint (eventId = messageId, event time =
- * timestamp), so the collector path and the direct-to-Kafka path produce identical events.
+ * simulated touchpoint through here and back and gets the same touchpoint (event time = timestamp; eventId
+ * = the messageId as the collector scopes it by the write key's source, `collectedAs`), so the collector
+ * path and the direct-to-Kafka path produce the same events, under the collector's ids.
  */
+import { collectorEventId } from '../../schemas/event-id';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { minorUnitExponent } from '../edge/money';
 
@@ -230,4 +232,12 @@ export function toSegmentCall(tp: Touchpoint): SegmentCallBody {
     default:
       return { ...envelope, type: 'track', ...trackOf(tp) };
   }
+}
+
+/**
+ * The touchpoint the collector makes of `toSegmentCall(tp)` sent with a write key of `source`: `tp` under
+ * the collector's eventId for its messageId (schemas/event-id.ts collectorEventId: `seg:<source>:<id>`).
+ */
+export function collectedAs(tp: Touchpoint, source: string): Touchpoint {
+  return { ...tp, eventId: collectorEventId(source, tp.eventId) };
 }

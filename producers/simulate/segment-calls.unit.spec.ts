@@ -1,6 +1,6 @@
-import { mapSegmentRequest } from '../collector/mapping';
+import { judgeSegmentRequest } from '../collector/request';
 import { TOUCHPOINT_TYPES, type Touchpoint } from '../../schemas/touchpoint';
-import { toSegmentCall } from './segment-calls';
+import { collectedAs, toSegmentCall } from './segment-calls';
 import { DEFAULT_START, simulate } from './simulate';
 
 const ctx = {
@@ -12,13 +12,21 @@ const ctx = {
 /** What the collector cannot reproduce from a call: where and when it received it. */
 const comparable = (tp: Touchpoint) => ({ ...tp, receivedAt: 0, source: undefined });
 
+/** The touchpoints the collector makes of a batch of calls, every one of them accepted. */
+function collected(calls: readonly unknown[]): readonly Touchpoint[] {
+  const judged = judgeSegmentRequest('batch', { batch: calls }, ctx);
+  if (!judged.ok) throw new Error(JSON.stringify(judged.problems.slice(0, 3)));
+  const refused = judged.verdicts.filter((v) => v.kind !== 'accepted');
+  if (refused.length > 0) throw new Error(JSON.stringify(refused.slice(0, 3)));
+  return judged.touchpoints;
+}
+
 describe('simulated touchpoints as Segment calls', () => {
   const events = simulate({ customers: 400, seed: 11, days: 365, start: DEFAULT_START });
 
   it('come back from the collector mapping as the same touchpoints', () => {
-    const mapped = mapSegmentRequest('batch', { batch: events.map(toSegmentCall) }, ctx);
-    if (!mapped.ok) throw new Error(JSON.stringify(mapped.problems.slice(0, 3)));
-    expect(mapped.value.map(comparable)).toEqual(events.map(comparable));
+    const mapped = collected(events.map(toSegmentCall));
+    expect(mapped.map(comparable)).toEqual(events.map((e) => comparable(collectedAs(e, 'sim'))));
     // The simulator covers most types; the round trip is only meaningful if it does.
     expect(new Set(events.map((e) => e.type)).size).toBeGreaterThanOrEqual(11);
   });
@@ -83,9 +91,8 @@ describe('simulated touchpoints as Segment calls', () => {
         },
       },
     ];
-    const mapped = mapSegmentRequest('batch', { batch: extra.map(toSegmentCall) }, ctx);
-    if (!mapped.ok) throw new Error(JSON.stringify(mapped.problems));
-    expect(mapped.value.map(comparable)).toEqual(extra.map(comparable));
+    const mapped = collected(extra.map(toSegmentCall));
+    expect(mapped.map(comparable)).toEqual(extra.map((e) => comparable(collectedAs(e, 'sim'))));
     const covered = new Set([...events, ...extra].map((e) => e.type));
     // ClvPredicted is ciclo's own score (clv refit), never sent by a website or backend.
     expect(TOUCHPOINT_TYPES.filter((t) => !covered.has(t))).toEqual(['EmailDelivered', 'ClvPredicted']);

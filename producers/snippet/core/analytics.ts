@@ -124,7 +124,11 @@ export class Analytics {
     this.enqueue('track', { event, ...(isProperties(properties) ? { properties } : {}) });
   }
 
-  /** Merges `previousId` (default: the current user id, else the anonymous id) into `userId`. */
+  /**
+   * Merges `previousId` (default: this browser's anonymous id) into `userId`. The collector takes from a
+   * browser's key only an alias of the call's own anonymous id (producers/collector/rights.ts): an alias of
+   * a user id could merge two customers, and belongs to a server.
+   */
   alias(userId: unknown, previousId?: unknown): void {
     const to = typeof userId === 'number' ? String(userId) : userId;
     if (typeof to !== 'string' || to === '')
@@ -132,7 +136,7 @@ export class Analytics {
     const from =
       typeof previousId === 'string' || typeof previousId === 'number'
         ? String(previousId)
-        : (this.userId() ?? this.anonymousId());
+        : this.anonymousId();
     this.enqueue('alias', { userId: to, previousId: from });
   }
 

@@ -303,7 +303,8 @@ describe('the snippet core', () => {
       traits: { email: 'ana@example.com' },
     });
     expect(after).toMatchObject({ userId: 'cus_1', anonymousId });
-    expect(alias).toMatchObject({ type: 'alias', userId: 'cus_2', previousId: 'cus_1' });
+    // By default the browser's own anonymous id: the one alias a browser key may send.
+    expect(alias).toMatchObject({ type: 'alias', userId: 'cus_2', previousId: anonymousId, anonymousId });
     expect(b.open('p2').user()).toEqual({ userId: 'cus_1', anonymousId });
     ciclo.reset();
     expect(ciclo.user().userId).toBeUndefined();

@@ -1,5 +1,5 @@
 import { isSafeEventId } from '../../../schemas/event-id';
-import { mapSegmentRequest } from '../../collector/mapping';
+import { judgeSegmentRequest } from '../../collector/request';
 import { makeCall, pageFields, pageInfo, type CallEnv } from './calls';
 
 const page = pageInfo(
@@ -47,7 +47,7 @@ describe('calls the snippet makes', () => {
     expect(call).toMatchObject({ timestamp: '2026-03-14T09:30:00.000Z', anonymousId: 'anon-1' });
   });
 
-  it('are accepted by the collector as they are, with their messageId as eventId', () => {
+  it('are accepted by the collector as they are, with their messageId (scoped by source) as eventId', () => {
     const messageIds = [1, 2, 3, 4].map((i) => `ciclo-0b6f1d2e-8c4a-4f7e-9a51-3d2c1b0a9f8${i}`);
     expect(messageIds.every(isSafeEventId)).toBe(true);
     const batch = [
@@ -57,9 +57,10 @@ describe('calls the snippet makes', () => {
         traits: { email: 'ana@example.com' },
       }),
       makeCall('track', env(messageIds[2]!, 'cus_1'), { event: 'Video Played', properties: { seconds: 42 } }),
-      makeCall('alias', env(messageIds[3]!, 'cus_1'), { userId: 'cus_2', previousId: 'cus_1' }),
+      // A browser key may alias only its own anonymous id (collector/rights.ts).
+      makeCall('alias', env(messageIds[3]!, 'cus_1'), { userId: 'cus_1', previousId: 'anon-1' }),
     ];
-    const mapped = mapSegmentRequest(
+    const mapped = judgeSegmentRequest(
       'batch',
       JSON.parse(JSON.stringify({ batch, sentAt: '2026-03-14T09:30:01.000Z', writeKey: 'wk' })),
       {
@@ -69,13 +70,14 @@ describe('calls the snippet makes', () => {
       },
     );
     if (!mapped.ok) throw new Error(JSON.stringify(mapped.problems));
-    expect(mapped.value.map((tp) => [tp.type, tp.eventId])).toEqual([
-      ['PageViewed', messageIds[0]],
-      ['Identified', messageIds[1]],
-      ['Tracked', messageIds[2]],
-      ['Aliased', messageIds[3]],
+    expect(mapped.verdicts.map((v) => v.kind)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    expect(mapped.touchpoints.map((tp) => [tp.type, tp.eventId])).toEqual([
+      ['PageViewed', `seg:web:${messageIds[0]}`],
+      ['Identified', `seg:web:${messageIds[1]}`],
+      ['Tracked', `seg:web:${messageIds[2]}`],
+      ['Aliased', `seg:web:${messageIds[3]}`],
     ]);
-    expect(mapped.value[0]).toMatchObject({
+    expect(mapped.touchpoints[0]).toMatchObject({
       anonymousId: 'anon-1',
       // The call's timestamp corrected for the browser's clock by the batch's sentAt: 1 s behind receivedAt.
       occurredAt: Date.parse('2026-03-14T09:30:01Z'),
@@ -88,6 +90,6 @@ describe('calls the snippet makes', () => {
         locale: 'pt-PT',
       },
     });
-    expect(mapped.value[3]).toMatchObject({ customerId: 'cus_2', payload: { previousId: 'cus_1' } });
+    expect(mapped.touchpoints[3]).toMatchObject({ customerId: 'cus_1', payload: { previousId: 'anon-1' } });
   });
 });

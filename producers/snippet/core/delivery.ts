@@ -251,6 +251,14 @@ export class Delivery {
     const settlement = settle(answer, batch);
     switch (settlement.kind) {
       case 'delivered':
+        for (const { call, reasons } of settlement.dropped) {
+          report('error', 'the collector refused a call; it was dropped', {
+            messageId: call.messageId,
+            type: call.type,
+            event: call.event,
+            reasons,
+          });
+        }
         this.settled(new Set(ids));
         return true;
       case 'rejected':

@@ -1,7 +1,8 @@
 /**
  * What a collector answer means for the calls of a batch (producers/collector/README.md, "Answers"):
- * - 2xx: delivered, Kafka has them.
- * - 400: the collector produced none of them and lists each problem with its path, `batch.<i>.<field>`.
+ * - 2xx: delivered: Kafka has them. The collector judges each call; those it lists under `rejected`
+ *   (dead-lettered as invalid, or forbidden for a browser's key) are done too, and reported with its reasons.
+ * - 400, 403: the collector produced none of them and lists each problem with its path, `batch.<i>.<field>`.
  *   The calls it names can never succeed: they are dropped, with the collector's reasons; the others are
  *   sent again at once. A problem naming no call (an unreadable body) drops the whole batch.
  * - 413: the batch is too large; it is split (or, a single call, dropped).
@@ -26,7 +27,8 @@ export interface DroppedCall {
 }
 
 export type Settlement =
-  | { readonly kind: 'delivered' }
+  /** `dropped`: the calls the collector took but refused (dead-lettered or forbidden), to report. */
+  | { readonly kind: 'delivered'; readonly dropped: readonly DroppedCall[] }
   | { readonly kind: 'rejected'; readonly dropped: readonly DroppedCall[] }
   | { readonly kind: 'too-large' }
   | { readonly kind: 'retry'; readonly retryAfter: string | null }
@@ -46,14 +48,29 @@ function reasonOf(p: Problem): string {
   return `${typeof p.path === 'string' ? p.path : ''}: ${typeof p.message === 'string' ? p.message : 'invalid'}`;
 }
 
+/** The calls a 2xx answer lists as refused (`rejected: [{index, outcome, problems}]`), with the reasons. */
+function refusedIn(body: unknown, batch: readonly Call[]): DroppedCall[] {
+  const rejected = (body as { rejected?: unknown } | null)?.rejected;
+  if (!Array.isArray(rejected)) return [];
+  const dropped: DroppedCall[] = [];
+  for (const r of rejected as { index?: unknown; outcome?: unknown; problems?: unknown }[]) {
+    const call = typeof r.index === 'number' ? batch[r.index] : undefined;
+    if (!call) continue;
+    const problems = Array.isArray(r.problems) ? (r.problems as Problem[]) : [];
+    const outcome = typeof r.outcome === 'string' ? r.outcome : 'rejected';
+    dropped.push({ call, reasons: [outcome, ...problems.map(reasonOf)] });
+  }
+  return dropped;
+}
+
 /** `answer` is undefined when the request got no answer (network error, collector down). */
 export function settle(answer: CollectorAnswer | undefined, batch: readonly Call[]): Settlement {
   if (!answer) return { kind: 'retry', retryAfter: null };
   const { status } = answer;
-  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  if (status >= 200 && status < 300) return { kind: 'delivered', dropped: refusedIn(answer.body, batch) };
   if (status === 429 || status >= 500) return { kind: 'retry', retryAfter: answer.retryAfter };
   if (status === 413) return { kind: 'too-large' };
-  if (status === 400) {
+  if (status === 400 || status === 403) {
     const byIndex = new Map<number, string[]>();
     const unattributed: string[] = [];
     for (const p of problemsOf(answer.body)) {
@@ -64,7 +81,8 @@ export function settle(answer: CollectorAnswer | undefined, batch: readonly Call
       else unattributed.push(reasonOf(p));
     }
     if (byIndex.size === 0) {
-      const reasons = unattributed.length > 0 ? unattributed : ['the collector refused the request (400)'];
+      const reasons =
+        unattributed.length > 0 ? unattributed : [`the collector refused the request (${status})`];
       return { kind: 'rejected', dropped: batch.map((call) => ({ call, reasons })) };
     }
     return {

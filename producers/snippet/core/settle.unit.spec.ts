@@ -12,7 +12,48 @@ const answer = (status: number, body: unknown = {}, retryAfter: string | null = 
 
 describe('settle', () => {
   it('2xx delivers the batch', () => {
-    expect(settle(answer(202), batch)).toEqual({ kind: 'delivered' });
+    expect(settle(answer(202), batch)).toEqual({ kind: 'delivered', dropped: [] });
+  });
+
+  it('2xx delivers the batch and reports the calls the collector refused in it, with its reasons', () => {
+    const s = settle(
+      answer(202, {
+        success: true,
+        accepted: 1,
+        eventIds: ['seg:web:m0'],
+        rejected: [
+          { index: 1, outcome: 'dead-lettered', problems: [{ path: 'batch.1.event', message: 'required' }] },
+          {
+            index: 2,
+            outcome: 'forbidden',
+            problems: [{ path: 'batch.2.event', message: 'server key only' }],
+          },
+          { index: 9, outcome: 'forbidden', problems: [] },
+        ],
+      }),
+      batch,
+    );
+    expect(s).toEqual({
+      kind: 'delivered',
+      dropped: [
+        { call: batch[1], reasons: ['dead-lettered', 'batch.1.event: required'] },
+        { call: batch[2], reasons: ['forbidden', 'batch.2.event: server key only'] },
+      ],
+    });
+  });
+
+  it('403 drops the calls the collector names as forbidden, and sends the rest again', () => {
+    const s = settle(
+      answer(403, {
+        code: 'FORBIDDEN',
+        problems: [{ path: 'batch.0.event', rule: 'browser_key_event_forbidden', message: 'server key' }],
+      }),
+      batch,
+    );
+    expect(s).toEqual({
+      kind: 'rejected',
+      dropped: [{ call: batch[0], reasons: ['batch.0.event: server key'] }],
+    });
   });
 
   it('400 drops only the calls the collector names, with its reasons', () => {
