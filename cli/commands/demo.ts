@@ -33,7 +33,7 @@ import { identifier, stringLiteral } from '../../projections/sql';
 import { provisionTopicsAndSchemas } from '../../infra/registry/provision';
 import { publishClvPredictions } from './clv';
 import { earlierDemoConflict } from './demo-data';
-import { formatTable } from './report';
+import { formatTable } from '../table';
 import { drawProgress } from '../progress';
 import { formatStatus } from './stack';
 import { parsePort } from '../serve';

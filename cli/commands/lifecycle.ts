@@ -14,6 +14,7 @@ import { asImportRun, replay } from '../../processors/domain/replay';
 import { TOPICS } from '../../schemas/topics';
 import { TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
 import { formatProblems, validateWith } from '../../schemas/validation';
+import { printable } from '../terminal-text';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const warn = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -110,7 +111,7 @@ export function registerLifecycleCommands(program: Command, _getConfig: () => Ci
           say(
             opts.json
               ? JSON.stringify(c)
-              : `${new Date(c.occurredAt).toISOString().slice(0, 10)}  ${c.customerId.padEnd(20)} ${(c.fromStage ?? '-').padEnd(12)} -> ${c.toStage.padEnd(12)} ${c.ruleId}  (${c.reason ?? ''})`,
+              : `${new Date(c.occurredAt).toISOString().slice(0, 10)}  ${printable(c.customerId).padEnd(20)} ${(c.fromStage ?? '-').padEnd(12)} -> ${c.toStage.padEnd(12)} ${c.ruleId}  (${c.reason ?? ''})`,
           );
         }
         const k = result.counters;

@@ -12,24 +12,10 @@ import {
   npsReport,
 } from '../../projections/reports/analytics';
 import { cohortReport, formatCohortTable } from '../../projections/reports/cohorts';
+import { formatTable } from '../table';
 
 export const REPORTS = ['cohorts', 'clv', 'funnel', 'cac', 'churn', 'nps'] as const;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
-
-/** A plain aligned table of objects' fields. */
-export function formatTable(rows: readonly Record<string, unknown>[]): string {
-  if (rows.length === 0) return '(no data)';
-  const header = Object.keys(rows[0]!);
-  const show = (v: unknown): string => {
-    if (v === null || v === undefined) return '-';
-    if (typeof v === 'string') return v;
-    if (typeof v === 'number' || typeof v === 'boolean') return `${v}`;
-    return JSON.stringify(v);
-  };
-  const cells = rows.map((r) => header.map((h) => show(r[h])));
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  return [header, ...cells].map((c) => c.map((v, i) => v.padStart(widths[i]!)).join('  ')).join('\n');
-}
 
 export function registerReportCommand(program: Command, getConfig: () => CicloConfig): void {
   program
