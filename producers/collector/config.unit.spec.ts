@@ -1,5 +1,5 @@
 import { CicloError } from '../../infra/errors';
-import { DEFAULT_BODY_LIMIT_BYTES, loadCollectorConfig } from './config';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_LIMIT, loadCollectorConfig } from './config';
 
 describe('loadCollectorConfig', () => {
   it('reads write keys per source, marks snippet sources, and defaults the rest', () => {
@@ -18,8 +18,29 @@ describe('loadCollectorConfig', () => {
       defaultCurrency: 'USD',
       sendTimeoutMs: 10_000,
       retryAfterSeconds: 5,
+      rateLimit: DEFAULT_RATE_LIMIT,
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes a rate limit per write key in calls per second, with a burst of 10 seconds unless given', () => {
+    expect(loadCollectorConfig({ CICLO_RATE_LIMIT: '50' }).rateLimit).toEqual({
+      callsPerSecond: 50,
+      burst: 500,
+    });
+    expect(loadCollectorConfig({ CICLO_RATE_LIMIT: '50', CICLO_RATE_LIMIT_BURST: '60' }).rateLimit).toEqual({
+      callsPerSecond: 50,
+      burst: 60,
+    });
+    expect(loadCollectorConfig({ CICLO_RATE_LIMIT_BURST: '100' }).rateLimit).toEqual({
+      callsPerSecond: DEFAULT_RATE_LIMIT.callsPerSecond,
+      burst: 100,
+    });
+    expect(loadCollectorConfig({ CICLO_RATE_LIMIT: 'off' }).rateLimit).toBeUndefined();
+    expect(() => loadCollectorConfig({ CICLO_RATE_LIMIT: '10/s' })).toThrow(
+      /CICLO_RATE_LIMIT: must be calls per second per write key \(a whole number\), or off/,
+    );
+    expect(() => loadCollectorConfig({ CICLO_RATE_LIMIT: '0' })).toThrow(/CICLO_RATE_LIMIT: must be > 0/);
   });
 
   it('takes limits, origins and currency from the environment', () => {
