@@ -6,8 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
-import { REDACTED_PATHS, type Logger } from '../../infra/log';
+import { createLogger, type Logger } from '../../infra/log';
 import { collectorConfig, type CollectorConfig } from '../collector/config';
 import { inMemoryProducer, jsonTouchpointSerde, type InMemoryProducer } from '../edge/fakes';
 import { buildCollector, type CollectorDeps } from './server';
@@ -32,7 +31,7 @@ export function memoryLogger(level = 'info'): { log: Logger; lines: () => string
       done();
     },
   });
-  const log = pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, stream);
+  const log = createLogger({ level, destination: stream });
   return { log, lines: () => chunks.join('').split('\n').filter(Boolean) };
 }
 
