@@ -222,7 +222,18 @@ export function expectedPurchases(params: BgNbdParams, history: RepeatPurchaseHi
 
 const A_NEAR_ONE = 1e-7;
 
-/** The first two factors of eq. 10: expected purchases in the next t for a customer alive at T. */
+/**
+ * The first two factors of eq. 10: expected purchases in the next t for a customer alive at T.
+ *
+ * Eq. 10 as printed multiplies ((alpha + T) / (alpha + T + t))^(r + x), which underflows for frequent
+ * buyers, by 2F1(r + x, b + x; a + b + x - 1; z), whose series overflows (x = 700, T = 100, t = 260 gave
+ * 0 * Infinity = NaN). Euler's transformation (Abramowitz & Stegun 15.3.3),
+ *   2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z),
+ * with 1 - z = (alpha + T) / (alpha + T + t) and C - A - B = a - 1 - r - x, turns the product into
+ *   (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z),
+ * whose parameters no longer grow with x: the power stays in (0, 1] for a > 1 or finite for a < 1, and the
+ * series converges fast because C grows with x while the upper parameters do not.
+ */
 function aliveExpectation(
   { r, alpha, b }: BgNbdParams,
   a: number,
@@ -230,7 +241,8 @@ function aliveExpectation(
   t: number,
 ): number {
   const z = t / (alpha + T + t);
-  const bracket = 1 - Math.pow((alpha + T) / (alpha + T + t), r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z);
+  const oneMinusZ = (alpha + T) / (alpha + T + t);
+  const bracket = 1 - Math.pow(oneMinusZ, a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z);
   return ((a + b + x - 1) / (a - 1)) * bracket;
 }
 

@@ -221,6 +221,24 @@ describe('expectedPurchases (FHL 2005, eq. 10)', () => {
     expect(expectedPurchasesNewCustomer({ r: 0.5, alpha: 2, a: 2, b: 1e6 }, 10)).toBeCloseTo(2.5, 4);
   });
 
+  // Eq. 10 as printed overflows here (its 2F1 series) while its power underflows: 0 * Infinity = NaN, which
+  // reached the processor as P(alive) input. Reference values: eq. 10 as printed in mpmath at 60 digits
+  // (mpmath.hyp2f1), CDNOW's parameters.
+  it.each([
+    [700, 99, 100, 260, 511.52784834464009],
+    [700, 99, 100, 520, 776.32820067742171],
+    [700, 80, 100, 1000, 4.0942249906158413e-59],
+    [2, 30.43, 38.86, 39, 1.2260281747671445],
+    [0, 0, 38.86, 39, 0.19509805201126264],
+  ])(
+    'is finite for frequent buyers over long horizons: x = %d, tx = %d, T = %d, t = %d',
+    (x, tx, T, t, ref) => {
+      const got = expectedPurchases(CDNOW, { x, tx, T }, t);
+      expect(Number.isFinite(got)).toBe(true);
+      expect(Math.abs(got - ref) / ref).toBeLessThan(1e-9);
+    },
+  );
+
   it('is 0 over no time, and refuses a negative horizon', () => {
     expect(expectedPurchases(CDNOW, { x: 2, tx: 10, T: 20 }, 0)).toBe(0);
     expect(() => expectedPurchases(CDNOW, { x: 2, tx: 10, T: 20 }, -1)).toThrow(RangeError);
