@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   COLLECTOR_UNAVAILABLE: 'the collector did not accept events in time',
   DATA_CONFLICT: 'data already stored conflicts with this run',
   CHANGELOG_CORRUPT: "a record of the processor's changelog cannot be read",
+  FILE_UNSAFE: 'a file ciclo would write is not safe to write (a link, or not a regular file)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

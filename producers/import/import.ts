@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CicloError } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
+import { createPrivateFile } from '../../infra/private-file';
 import { isLaneId, newLaneId } from '../../schemas/lanes';
 import type { ContractSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords } from '../../schemas/topics';
@@ -522,14 +523,20 @@ class RejectedRowsFile {
     this.lines = [];
   }
 
+  /**
+   * Rejected rows are input verbatim, personal data included: a private file (0600) that is never written
+   * through a link (infra/private-file.ts). Beside the input, else, when that folder is not writable, here.
+   */
   private open(): void {
     const beside = `${this.input}.rejected.ndjson`;
     try {
-      this.fd = fs.openSync(beside, 'w');
+      this.fd = createPrivateFile(beside);
       this.file = beside;
-    } catch {
+    } catch (err) {
+      // A link or a folder at the path is said, not worked around.
+      if (err instanceof CicloError && err.code === 'FILE_UNSAFE') throw err;
       const here = path.resolve(`${path.basename(this.input)}.rejected.ndjson`);
-      this.fd = fs.openSync(here, 'w');
+      this.fd = createPrivateFile(here);
       this.file = here;
     }
   }

@@ -284,6 +284,27 @@ describe('ciclo import: event time bounded', () => {
   });
 });
 
+describe('ciclo import: the rejected-rows file', () => {
+  const rows = [tp('e-1', RECEIVED - DAY), tp('e-2', RECEIVED + 3 * 365 * DAY)].join('\n');
+
+  it("is readable by its owner only, and replaces an earlier run's", async () => {
+    const file = write('tps.ndjson', rows);
+    fs.writeFileSync(`${file}.rejected.ndjson`, 'an earlier run\n', { mode: 0o644 });
+    const { report } = await run({ format: 'ndjson', file });
+    expect(report.rejectedFile).toBe(`${file}.rejected.ndjson`);
+    expect(fs.statSync(report.rejectedFile!).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(report.rejectedFile!, 'utf8')).not.toContain('an earlier run');
+  });
+
+  it("is never written through a symbolic link: the import stops, the link's target is untouched", async () => {
+    const file = write('tps.ndjson', rows);
+    const target = write('somebody-elses.txt', 'precious\n');
+    fs.symlinkSync(target, `${file}.rejected.ndjson`);
+    await expect(run({ format: 'ndjson', file })).rejects.toMatchObject({ code: 'FILE_UNSAFE' });
+    expect(fs.readFileSync(target, 'utf8')).toBe('precious\n');
+  });
+});
+
 describe('ciclo import: its lane', () => {
   const linked = [
     tp('e-3', RECEIVED - 1 * DAY),
