@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type CicloConfig } from '../infra/config';
 import { CicloError } from '../infra/errors';
+import { redactUrlsIn } from '../infra/url-credentials';
 import { registerStackCommands } from './commands/stack';
 import { registerDemoCommand } from './commands/demo';
 import { registerTopicsCommands } from './commands/topics';
@@ -55,7 +56,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof CicloError) {
-      process.stderr.write(`ciclo: ${err.message}\n`);
+      // A client's error may quote an endpoint with its password: every URL is shown without one.
+      process.stderr.write(`ciclo: ${redactUrlsIn(err.message)}\n`);
       return 1;
     }
     throw err;

@@ -1,8 +1,10 @@
 /**
  * Endpoints may carry credentials (`CLICKHOUSE_URL=http://user:password@host:8123`, a registry behind basic
  * auth). Every endpoint ciclo prints, logs or puts in an error message goes through `redactUrl`, so a
- * password never reaches a terminal, a log or a bug report. `splitUrlCredentials` is for clients that will
- * not take credentials in a URL: Node's fetch throws on them, with the whole URL in its message.
+ * password never reaches a terminal, a log or a bug report; `redactUrlsIn` does the same for every URL in a
+ * message ciclo did not word itself (a client's error), before the CLI prints it. `splitUrlCredentials` is
+ * for clients that will not take credentials in a URL: Node's fetch throws on them, with the whole URL in
+ * its message.
  */
 
 const SECRET_PARAMS = /^(password|pass|passwd|pwd|secret|token|api[-_]?key|access[-_]?key)$/i;
@@ -46,4 +48,11 @@ export function splitUrlCredentials(text: string): { url: string; authorization?
     url: url.toString(),
     authorization: `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`,
   };
+}
+
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+
+/** `text` with every URL in it passed through redactUrl. */
+export function redactUrlsIn(text: string): string {
+  return text.replace(URL_IN_TEXT, (url) => redactUrl(url));
 }

@@ -1,4 +1,4 @@
-import { redactUrl, splitUrlCredentials } from './url-credentials';
+import { redactUrl, redactUrlsIn, splitUrlCredentials } from './url-credentials';
 
 describe('redactUrl', () => {
   it.each([
@@ -33,5 +33,19 @@ describe('splitUrlCredentials', () => {
 
   it('leaves a URL without credentials as it is', () => {
     expect(splitUrlCredentials('http://127.0.0.1:8123/ping')).toEqual({ url: 'http://127.0.0.1:8123/ping' });
+  });
+});
+
+describe('redactUrlsIn', () => {
+  it('hides the password of every URL in a message, and leaves the rest of it alone', () => {
+    const message =
+      'schema registry at http://svc:***@sr.example:8081: Request cannot be constructed from a URL that ' +
+      'includes credentials: http://svc:hunter2@sr.example:8081/subjects (see https://example.com/docs)';
+    const shown = redactUrlsIn(message);
+    expect(shown).not.toContain('hunter2');
+    expect(shown).toContain(
+      'credentials: http://svc:***@sr.example:8081/subjects (see https://example.com/docs)',
+    );
+    expect(redactUrlsIn('connect ECONNREFUSED 127.0.0.1:9092')).toBe('connect ECONNREFUSED 127.0.0.1:9092');
   });
 });
