@@ -747,7 +747,7 @@ describe('ciclo process', () => {
     let child = startProcessor(prefix);
     try {
       await produce(prefix, buys.slice(0, days / 2), recordTime);
-      await committedSome(prefix);
+      await processedAll(prefix);
       await stopProcess(child, 'SIGKILL'); // the next instance restores the customer from the changelog
       child = startProcessor(prefix);
       await produce(prefix, buys.slice(days / 2), recordTime);
@@ -765,5 +765,5 @@ describe('ciclo process', () => {
       await stopProcess(child, 'SIGTERM');
       await deleteTopics(prefix);
     }
-  });
+  }, 300_000); // 200,000 touchpoints to produce and process
 });
