@@ -51,6 +51,10 @@ export function decodedBody(
   },
 ): DecodedBody {
   const out = Object.assign(new PassThrough(), { receivedEncodedLength: 0 });
+  // Fastify listens for this stream's error only while it reads the body; a body it never reads (a media
+  // type it refuses) or stopped reading (past the limit) can still fail to inflate, and an 'error' with no
+  // listener would bring the whole process down. Fastify's own listener, when there is one, still answers.
+  out.on('error', () => undefined);
   const inflater = encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate();
   let decoded = 0;
   let failed = false;
