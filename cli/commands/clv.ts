@@ -14,8 +14,9 @@ import { openTouchpointSink } from '../touchpoint-sink';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError, errorMessage } from '../../infra/errors';
 import { fitCdnow, type CdnowFit } from '../../projections/clv/fit-cdnow';
-import { parseCdnow } from '../../projections/clv/cdnow';
+import { parseCdnow, type CustomerPurchases } from '../../projections/clv/cdnow';
 import { formatIsoDay, parseIsoDay } from '../../projections/clv/dates';
+import { registerClvValidate } from './clv-validate';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -82,21 +83,32 @@ function readTransactions(file: string): string {
   }
 }
 
-/** Fits the models to a CDNOW file; every expected failure is a CicloError naming what is wrong. */
-export function fitCdnowFile(file: string, calibrationEndText: string): CdnowFit {
-  const calibrationEnd = parseIsoDay(calibrationEndText);
-  if (calibrationEnd === undefined) {
+/** A date option as a day number; CONFIG_INVALID naming the option otherwise. */
+export function dayOption(option: string, text: string): number {
+  const day = parseIsoDay(text);
+  if (day === undefined)
     throw new CicloError(
       'CONFIG_INVALID',
-      `--calibration-end: "${calibrationEndText}" is not a real date in yyyy-mm-dd form (e.g. 1997-09-30)`,
+      `${option}: "${text}" is not a real date in yyyy-mm-dd form (e.g. 1997-09-30)`,
     );
-  }
+  return day;
+}
+
+/** A CDNOW transaction file's customers; every expected failure is a CicloError naming what is wrong. */
+export function readCdnowFile(file: string): readonly CustomerPurchases[] {
   const resolved = path.resolve(file);
   const parsed = parseCdnow(readTransactions(resolved));
   if (!parsed.ok) {
     throw new CicloError('EVENT_INVALID', `${resolved}:${parsed.line}: ${parsed.reason}`);
   }
-  const fit = fitCdnow(parsed.customers, calibrationEnd);
+  return parsed.customers;
+}
+
+/** Fits the models to a CDNOW file; every expected failure is a CicloError naming what is wrong. */
+export function fitCdnowFile(file: string, calibrationEndText: string): CdnowFit {
+  const calibrationEnd = dayOption('--calibration-end', calibrationEndText);
+  const resolved = path.resolve(file);
+  const fit = fitCdnow(readCdnowFile(file), calibrationEnd);
   if (!fit.ok) {
     throw new CicloError(
       'CONFIG_INVALID',
@@ -125,6 +137,8 @@ export function registerClvCommands(program: Command, getConfig: () => CicloConf
       }
       say(opts.json ? JSON.stringify(toClvFitReport(fit)) : formatClvFit(fit, opts.calibrationEnd));
     });
+
+  registerClvValidate(clv, getConfig);
 
   clv
     .command('refit')

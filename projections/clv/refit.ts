@@ -121,11 +121,8 @@ export interface ClickHouseRefit extends RefitResult {
   readonly currencyOf: ReadonlyMap<string, string>;
 }
 
-export async function refitFromClickHouse(
-  engine: ClickHouseEngine,
-  database: string,
-  fittedAtMs: number,
-): Promise<ClickHouseRefit> {
+/** Each customer's purchase days in ClickHouse, ordered by customer and day; fails when there are none. */
+export async function purchaseDays(engine: ClickHouseEngine, database: string): Promise<PurchaseDayRow[]> {
   const db = identifier(database);
   const rows = await engine.query<PurchaseDayRow>(
     `SELECT customer_id, toUInt32(toDate(revenue_at)) AS day, sum(amount_minor) AS amount_minor, any(currency) AS currency
@@ -135,8 +132,18 @@ export async function refitFromClickHouse(
   if (rows.length === 0)
     throw new CicloError(
       'EVENT_INVALID',
-      `no purchases in ${db}.touchpoints yet: import or collect some first`,
+      `no purchases in ${db}.revenue_events yet: import or collect some first`,
     );
+  return rows;
+}
+
+export async function refitFromClickHouse(
+  engine: ClickHouseEngine,
+  database: string,
+  fittedAtMs: number,
+): Promise<ClickHouseRefit> {
+  const db = identifier(database);
+  const rows = await purchaseDays(engine, database);
   const asOfDay = Math.max(...rows.map((r) => Number(r.day)));
   const result = refitCustomers(toHistories(rows), asOfDay);
   const fittedAt = new Date(fittedAtMs).toISOString().slice(0, 19).replace('T', ' ');
