@@ -7,8 +7,8 @@
  * compares Content-Length with `receivedEncodedLength`, the compressed bytes read (its preParsing
  * contract). On top of that, a body that inflates more than MAX_INFLATE_RATIO times its compressed size
  * past INFLATE_RATIO_FLOOR_BYTES is cut off with 413: a zip bomb (a few KB that inflate to the body
- * limit) costs no more than the few KB. Real batches of JSON calls compress 5-20 times; the simulator's
- * look-alike calls about 30 times.
+ * limit) costs no more than the few KB. Batches of JSON calls compress far less: the simulator's, of 20
+ * to 500 calls, 7 to 13 times.
  *
  * Consumes: the raw request stream. Produces: the decompressed stream, or an error with the HTTP status
  * for fastify's error handler (400 for bytes that are not what the header says, 413 past the ratio).
