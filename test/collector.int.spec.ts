@@ -1,18 +1,21 @@
 /**
  * `ciclo collect` as users run it, against real Kafka and registry: a valid Segment batch gets 202 and
- * its events are on the touchpoint topic, decoded as typed touchpoints; an invalid batch gets 400 listing
- * each problem by field path and produces nothing; a missing write key gets 401. Event time is bounded
- * where it enters (issue 18): a browser's wrong clock is corrected by sentAt, or clamped to receivedAt and
- * counted; a server key's timestamp more than a day ahead is refused with 400 naming `timestamp`.
+ * its events are on the touchpoint topic, decoded as typed touchpoints; a batch of invalid calls only gets
+ * 400 listing each problem by field path and produces no touchpoint; a missing write key gets 401. Event
+ * time is bounded where it enters (issue 18): a browser's wrong clock is corrected by sentAt, or clamped
+ * to receivedAt and counted; a server key's timestamp more than a day ahead is refused naming `timestamp`.
+ * The collector's edge (issue 20: Segment's own library, dead letters, gzip, rights by key kind, fuzz) is
+ * in collector-edge.int.spec.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../infra/registry/serde';
-import { valueSubject } from '../schemas/topics';
+import { deadLetterTopicFor, valueSubject } from '../schemas/topics';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import type { Touchpoint } from '../schemas/touchpoint';
+import { collectedAs } from '../producers/simulate/segment-calls';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { CICLO_BIN, runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
@@ -32,7 +35,10 @@ describe('ciclo collect', () => {
   beforeAll(async () => {
     // A topic of the test's own, so nothing it sends reaches the pipeline reading ciclo.touchpoints.
     const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    await admin.ensureTopics([{ name: TOUCHPOINTS, partitions: 3 }]);
+    await admin.ensureTopics([
+      { name: TOUCHPOINTS, partitions: 3 },
+      { name: deadLetterTopicFor(TOUCHPOINTS), partitions: 1 },
+    ]);
     await admin.close();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
@@ -59,7 +65,7 @@ describe('ciclo collect', () => {
       await exited;
     }
     const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    await admin.deleteTopics([TOUCHPOINTS]);
+    await admin.deleteTopics([TOUCHPOINTS, deadLetterTopicFor(TOUCHPOINTS)]);
     await admin.close();
   });
 
@@ -182,7 +188,7 @@ describe('ciclo collect', () => {
     });
   });
 
-  it('answers 400 listing each problem by field path, and 401 without a write key', async () => {
+  it('answers 400 listing each problem by field path when no call is valid, and 401 without a write key', async () => {
     const bad = await post('/v1/batch', {
       batch: [
         {
@@ -243,7 +249,8 @@ describe('ciclo collect', () => {
       await consumer.run(async (batch) => {
         for (const m of batch) {
           const d = await serde.decode(m.value!);
-          if (d.ok && d.value.eventId.startsWith(`sim-${seed}-`)) arrived.set(d.value.eventId, d.value);
+          if (d.ok && d.value.eventId.startsWith(`seg:web:sim-${seed}-`))
+            arrived.set(d.value.eventId, d.value);
         }
       });
       await eventually(
@@ -254,7 +261,8 @@ describe('ciclo collect', () => {
     } finally {
       await consumer.stop();
     }
-    for (const tp of expected) {
+    // Under the collector's ids: the simulator's scoped by the write key's source (schemas/event-id.ts).
+    for (const tp of expected.map((e) => collectedAs(e, 'web'))) {
       expect(arrived.get(tp.eventId)).toMatchObject({
         type: tp.type,
         occurredAt: tp.occurredAt,
@@ -287,7 +295,10 @@ describe('ciclo collect', () => {
     );
     expect(res.status).toBe(202);
     const [view] = await touchpointsOf(`${run}-u`, 1);
-    expect(view).toMatchObject({ eventId: `${run}-m1`, source: { kind: 'snippet', name: 'browser' } });
+    expect(view).toMatchObject({
+      eventId: `seg:browser:${run}-m1`,
+      source: { kind: 'snippet', name: 'browser' },
+    });
     expect(Math.abs(view!.occurredAt - sent)).toBeLessThan(60_000);
     expect(view!.occurredAt).toBeLessThanOrEqual(view!.receivedAt);
   });
@@ -310,13 +321,16 @@ describe('ciclo collect', () => {
     });
     expect(res.status).toBe(202);
     const [played] = await touchpointsOf(`${run}-u`, 1);
-    expect(played).toMatchObject({ eventId: `${run}-m1`, source: { kind: 'snippet', name: 'browser' } });
+    expect(played).toMatchObject({
+      eventId: `seg:browser:${run}-m1`,
+      source: { kind: 'snippet', name: 'browser' },
+    });
     expect(played!.occurredAt).toBe(played!.receivedAt);
     expect(Math.abs(played!.receivedAt - sent)).toBeLessThan(60_000);
     expect(await clampedBySnippets()).toBe(before + 1);
   });
 
-  it("answers 400 naming `timestamp` for a server key's time 1 day and 1 hour ahead, producing nothing", async () => {
+  it("refuses a server key's time 1 day and 1 hour ahead naming `timestamp`, call by call", async () => {
     const run = uniqueName('ahead');
     const ahead = iso(Date.now() + 25 * 3_600_000);
     const one = await post('/v1/track', {
@@ -345,14 +359,17 @@ describe('ciclo collect', () => {
         { type: 'track', userId: `${run}-u`, messageId: `${run}-m3`, timestamp: ahead, event: 'Signed Up' },
       ],
     });
-    expect(batch.status).toBe(400);
-    expect(((await batch.json()) as { problems: { path: string }[] }).problems.map((p) => p.path)).toEqual([
-      'batch.1.timestamp',
-    ]);
-    // Nothing of either request reached Kafka: a later accepted call of the same customer is the only one.
+    // The batch keeps its valid call; the one ahead is dead-lettered and listed.
+    expect(batch.status).toBe(202);
+    const answer = (await batch.json()) as {
+      eventIds: string[];
+      rejected: { problems: { path: string }[] }[];
+    };
+    expect(answer.eventIds).toEqual([`seg:web:${run}-m2`]);
+    expect(answer.rejected.flatMap((r) => r.problems.map((p) => p.path))).toEqual(['batch.1.timestamp']);
     const ok = await post('/v1/track', { userId: `${run}-u`, messageId: `${run}-m4`, event: 'Signed Up' });
     expect(ok.status).toBe(202);
-    const arrived = await touchpointsOf(`${run}-u`, 1);
-    expect(arrived.map((tp) => tp.eventId)).toEqual([`${run}-m4`]);
+    const arrived = await touchpointsOf(`${run}-u`, 2);
+    expect(arrived.map((tp) => tp.eventId).sort()).toEqual([`seg:web:${run}-m2`, `seg:web:${run}-m4`]);
   });
 });

@@ -204,7 +204,8 @@ describe('browser snippet', () => {
         utmCampaign: 'spring-sale',
       },
     });
-    expect(view!.eventId).toMatch(/^ciclo-[0-9a-f-]{36}$/);
+    // The snippet's messageId, scoped by the write key's source (schemas/event-id.ts).
+    expect(view!.eventId).toMatch(/^seg:web:ciclo-[0-9a-f-]{36}$/);
     // The anonymous id survives localStorage being cleared: it is in a first-party cookie too.
     expect(await inPage<string>('document.cookie')).toContain(`ciclo.anonymousId=${anonymousId}`);
 
