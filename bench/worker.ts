@@ -123,7 +123,11 @@ async function main(): Promise<void> {
   } else if (role === 'collector') {
     const collector = await startCollector({
       endpoints: options.endpoints,
-      config: loadCollectorConfig({ CICLO_WRITE_KEYS: `bench:${options.writeKey ?? ''}` }),
+      // The benchmark measures the collector, not its per-key rate limit (which would cap it).
+      config: loadCollectorConfig({
+        CICLO_WRITE_KEYS: `bench:${options.writeKey ?? ''}`,
+        CICLO_RATE_LIMIT: 'off',
+      }),
       webhooks: loadWebhooksConfig({}),
       log,
       port: options.port ?? 0,

@@ -10,6 +10,7 @@ import { homePartitionOf } from '../processors/domain/identity';
 import { replay } from '../processors/domain/replay';
 import { partitionFor } from '../schemas/partitioner';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
+import { collectedAs } from '../producers/simulate/segment-calls';
 import { toTouchpointRow } from '../projections/projector/rows';
 import { namespacedTopics, touchpointRecords } from '../schemas/topics';
 import { runCiclo } from './support/cli';
@@ -125,17 +126,18 @@ describe('ciclo demo', () => {
     // An earlier version's demo, whose simulator made another journey for this seed, left a touchpoint
     // under one of this run's event ids: the demo says so and stops before sending anything, rather than
     // fold a mix of both simulations.
-    const [firstEvent] = events;
+    // The demo's events are stored under the collector's ids for them (the source of its key, `demo`).
+    const firstEvent = collectedAs(events[0]!, 'demo');
     const clickhouseAgain = connectClickHouseServer({ url: endpoints.clickhouse.url });
     await clickhouseAgain
       .insert(`${namespace}.touchpoints`, [
-        toTouchpointRow({ ...firstEvent!, occurredAt: firstEvent!.occurredAt + 3_600_000 }, Date.now()),
+        toTouchpointRow({ ...firstEvent, occurredAt: firstEvent.occurredAt + 3_600_000 }, Date.now()),
       ])
       .finally(() => clickhouseAgain.close());
     const third = await runCiclo(args, { timeoutMs: 300_000 });
     expect(third.code).not.toBe(0);
     expect(third.stderr).toContain(`earlier demo's touchpoints for seed ${seed}`);
-    expect(third.stderr).toContain(`${firstEvent!.eventId} is ${firstEvent!.type} at`);
+    expect(third.stderr).toContain(`${firstEvent.eventId} is ${firstEvent.type} at`);
     expect(third.stdout).not.toContain('4/6');
   }, 600_000);
 });

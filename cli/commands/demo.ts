@@ -19,7 +19,8 @@ import { startLifecycleProcessor } from '../../processors/runtime/start';
 import { sendToCollector } from '../../producers/collector/client';
 import { loadCollectorConfig } from '../../producers/collector/config';
 import { startCollector } from '../../producers/server/start';
-import { toSegmentCall } from '../../producers/simulate/segment-calls';
+import { collectedAs, toSegmentCall } from '../../producers/simulate/segment-calls';
+import { collectorEventId } from '../../schemas/event-id';
 import { loadWebhooksConfig } from '../../producers/webhooks/config';
 import { loadDashboardAccess } from '../../projections/dashboard/config';
 import { startDashboard } from '../../projections/dashboard/server';
@@ -42,6 +43,9 @@ import { namespacedTopics, TOPICS } from '../../schemas/topics';
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The source of the demo's write key: the collector scopes the simulator's ids by it. */
+const DEMO_SOURCE = 'demo';
 
 export function registerDemoCommand(program: Command, getConfig: () => CicloConfig): void {
   program
@@ -136,14 +140,20 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           start: DEFAULT_START,
           purchaseGaps: 'poisson',
         });
+        // Through the collector, each event is stored under the collector's id for it (`seg:demo:sim-...`,
+        // schemas/event-id.ts). Earlier ciclo versions stored the simulator's own (`sim-...`): those are
+        // another run's, which the check below reports.
+        const collected = events.map((tp) => collectedAs(tp, DEMO_SOURCE));
+        const collectedPrefix = collectorEventId(DEMO_SOURCE, `sim-${seed}-`);
         const db = identifier(endpoints.clickhouse.database);
         const stored = await clickhouse.query<{ event_id: string; type: string; ms: string }>(
           `SELECT DISTINCT event_id, type, occurred_at_ms AS ms FROM ${db}.touchpoints
-           WHERE event_id LIKE ${stringLiteral(`sim-${seed}-%`)}`,
+           WHERE event_id LIKE ${stringLiteral(`sim-${seed}-%`)}
+              OR event_id LIKE ${stringLiteral(`${collectedPrefix}%`)}`,
         );
         const conflict = earlierDemoConflict(
           stored.map((r) => ({ eventId: r.event_id, type: r.type, occurredAtMs: Number(r.ms) })),
-          events,
+          collected,
         );
         if (conflict !== undefined) {
           await clickhouse.close();
@@ -161,7 +171,11 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         const writeKey = `wk_demo_${randomBytes(12).toString('hex')}`;
         const collector = await startCollector({
           endpoints,
-          config: loadCollectorConfig({ CICLO_WRITE_KEYS: `demo:${writeKey}` }),
+          // The demo is this collector's one client, with a key of this run's: no rate limit.
+          config: loadCollectorConfig({
+            CICLO_WRITE_KEYS: `${DEMO_SOURCE}:${writeKey}`,
+            CICLO_RATE_LIMIT: 'off',
+          }),
           webhooks: loadWebhooksConfig({}),
           log,
           port: opts.serve ? collectorPort : 0,
@@ -236,7 +250,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           }
         };
         await waitForProjections(
-          `event_id LIKE ${stringLiteral(`sim-${seed}-%`)}`,
+          `event_id LIKE ${stringLiteral(`${collectedPrefix}%`)}`,
           events.length,
           'projected',
         );

@@ -2,7 +2,9 @@
  * `ciclo dlq list [--topic t] [--json]` and `ciclo dlq replay [--topic t] [--corrected file.ndjson]`.
  * Dead letters keep the original bytes; replay sends them back to the topic they came from (after a fix
  * in ciclo), or sends corrected touchpoints read from a file in their place. Either way the original event
- * time is kept: it is inside the touchpoint, and the Kafka timestamp is carried over.
+ * time is kept: it is inside the touchpoint, and the Kafka timestamp is carried over. The collector's dead
+ * letters (Segment calls it could not map) came from no topic: replay leaves them, and `--corrected` is
+ * their way back.
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
@@ -72,7 +74,11 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
           key: m.key,
           reason: h[DEAD_LETTER_HEADERS.reason],
           error: h[DEAD_LETTER_HEADERS.error],
-          source: `${h[DEAD_LETTER_HEADERS.sourceTopic]}[${h[DEAD_LETTER_HEADERS.sourcePartition]}]@${h[DEAD_LETTER_HEADERS.sourceOffset]}`,
+          // A collector's dead letter was never on a topic: it names the sender and the call instead.
+          source:
+            h[DEAD_LETTER_HEADERS.sourceTopic] !== undefined
+              ? `${h[DEAD_LETTER_HEADERS.sourceTopic]}[${h[DEAD_LETTER_HEADERS.sourcePartition]}]@${h[DEAD_LETTER_HEADERS.sourceOffset]}`
+              : `source ${h[DEAD_LETTER_HEADERS.sender]} ${h[DEAD_LETTER_HEADERS.call]}`,
           stage: h[DEAD_LETTER_HEADERS.stage],
           failedAt: h[DEAD_LETTER_HEADERS.failedAt],
           bytes: m.value?.length ?? 0,

@@ -1,9 +1,11 @@
 /**
  * A sender of Segment calls to a ciclo collector (`/v1/batch`), for the simulator, the demo and the
- * collector benchmark: what a server-side Segment library does. Batches are sent with a few in flight; a 503
- * or a refused connection is retried after the collector's Retry-After (else exponential backoff with
- * jitter), because the collector answers 503 exactly when Kafka could not take the events. A 400 or 401 is
- * not retried: it is a bug or a wrong key, and the error says which events and why.
+ * collector benchmark: what a server-side Segment library does. Batches are sent with a few in flight; a 503,
+ * a 429 (rate limit) or a refused connection is retried after the collector's Retry-After (else exponential
+ * backoff with jitter), because the collector answers so exactly when it kept nothing and will take the
+ * events later. A 400, 401, 403 or 413 is not retried, and neither is a 2xx that lists calls the collector
+ * refused (`rejected`): these senders make calls the collector must take, so it is a bug or a wrong key,
+ * and the error says which events and why.
  */
 import { CicloError } from '../../infra/errors';
 
@@ -97,6 +99,16 @@ export function sendPreparedToCollector(
 
 const DEFAULT_BATCH_SIZE = 200;
 
+/** Whether a 2xx answer lists calls the collector refused (dead-lettered or forbidden). */
+function refusedIn(answer: string): boolean {
+  try {
+    const rejected = (JSON.parse(answer) as { rejected?: unknown } | null)?.rejected;
+    return Array.isArray(rejected) && rejected.length > 0;
+  } catch {
+    return false;
+  }
+}
+
 async function send(
   target: CollectorTarget,
   total: number,
@@ -128,12 +140,13 @@ async function send(
         });
         status = res.status;
         detail = await res.text();
-        if (status === 202) {
+        const refused = status >= 200 && status < 300 ? refusedIn(detail) : false;
+        if (status >= 200 && status < 300 && !refused) {
           accepted += count;
           options.onProgress?.(accepted, total);
           return;
         }
-        if (status === 400 || status === 401 || status === 413)
+        if (refused || status === 400 || status === 401 || status === 403 || status === 413)
           throw new CicloError(
             'COLLECTOR_REFUSED',
             `the collector at ${endpoint} answered ${status} for events ${first}-${first + count - 1}: ${detail.slice(0, 2000)}`,

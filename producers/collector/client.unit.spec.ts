@@ -2,21 +2,26 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { prepareBatches, sendPreparedToCollector, sendToCollector } from './client';
 
-/** A stand-in collector: records each request body, answers 503 (Retry-After 0) to the first one. */
-async function fakeCollector(): Promise<{ url: string; bodies: string[]; close(): Promise<void> }> {
+/**
+ * A stand-in collector: records each request body, answers `first` (503 by default, Retry-After 0) to the
+ * first one and `then` to the others (202).
+ */
+async function fakeCollector(
+  first: { status: number; body: string } = { status: 503, body: '{}' },
+  then: { status: number; body: string } = { status: 202, body: '{}' },
+): Promise<{ url: string; bodies: string[]; close(): Promise<void> }> {
   const bodies: string[] = [];
-  let refusedOnce = false;
+  let answeredFirst = false;
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     req.on('end', () => {
-      if (!refusedOnce) {
-        refusedOnce = true;
-        res.writeHead(503, { 'retry-after': '0' }).end('{}');
-        return;
-      }
-      bodies.push(body);
-      res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+      const answer = answeredFirst ? then : first;
+      if (!answeredFirst) answeredFirst = true;
+      if (answer.status === 202 || answer.status === 200) bodies.push(body);
+      res
+        .writeHead(answer.status, { 'content-type': 'application/json', 'retry-after': '0' })
+        .end(answer.body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -57,6 +62,32 @@ describe('collector client', () => {
       expect(sentCalls(collector.bodies)).toEqual(calls);
     } finally {
       await collector.close();
+    }
+  });
+
+  it('retries a 429 after Retry-After, and takes any 2xx', async () => {
+    const collector = await fakeCollector({ status: 429, body: '{}' }, { status: 200, body: '{}' });
+    try {
+      const report = await sendToCollector({ url: collector.url, writeKey: 'k' }, calls, { batchSize: 10 });
+      expect(report).toEqual({ accepted: 23, requests: 4, retries: 1 });
+    } finally {
+      await collector.close();
+    }
+  });
+
+  it('stops at a 403, and at a 2xx that lists refused calls, naming the events', async () => {
+    for (const refusal of [
+      { status: 403, body: '{"code":"FORBIDDEN"}' },
+      { status: 202, body: '{"accepted":9,"rejected":[{"index":3,"outcome":"dead-lettered"}]}' },
+    ]) {
+      const collector = await fakeCollector(refusal, refusal);
+      try {
+        await expect(
+          sendToCollector({ url: collector.url, writeKey: 'k' }, calls, { batchSize: 10 }),
+        ).rejects.toThrow(new RegExp(`answered ${refusal.status} for events 0-9`));
+      } finally {
+        await collector.close();
+      }
     }
   });
 });
