@@ -1,4 +1,7 @@
-/** `ciclo process [--model id|path] [--grace ms] [--idle-flush ms]`: the lifecycle processor, until Ctrl-C. */
+/**
+ * `ciclo process [--model id|path] [--grace ms] [--idle-flush ms] [--metrics-port n]`: the lifecycle
+ * processor, until Ctrl-C.
+ */
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
@@ -6,9 +9,10 @@ import { createLogger } from '../../infra/log';
 import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
 import { loadModel } from '../../processors/runtime/model-file';
 import { LANE_LEASE_MS, startLifecycleProcessor } from '../../processors/runtime/start';
+import { startMetricsEndpoint, withMetricsOptions, type MetricsOptions } from '../metrics-endpoint';
 
 export function registerProcessCommand(program: Command, getConfig: () => CicloConfig): void {
-  program
+  const command = program
     .command('process')
     .description('run the lifecycle processor: touchpoints in, stage changes and snapshots out, exactly once')
     .option('--model <id|path>', 'stage model', DEFAULT_MODEL_ID)
@@ -23,77 +27,85 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
       'close an import lane that carried no record for this long (an import that died; wall time of the records)',
       String(LANE_LEASE_MS),
     )
-    .option('--topics-prefix <prefix>', 'for tests: use <prefix>.touchpoints etc. instead of ciclo.*')
-    .action(
-      async (opts: {
+    .option('--topics-prefix <prefix>', 'for tests: use <prefix>.touchpoints etc. instead of ciclo.*');
+  withMetricsOptions(command).action(
+    async (
+      opts: {
         model: string;
         grace: string;
         idleFlush: string;
         laneLease: string;
         topicsPrefix?: string;
-      }) => {
-        const config = getConfig();
-        const grace = Number(opts.grace);
-        const idle = Number(opts.idleFlush);
-        if (!Number.isFinite(grace) || grace < 0)
-          throw new CicloError('CONFIG_INVALID', `--grace must be milliseconds >= 0, got "${opts.grace}"`);
-        if (!Number.isFinite(idle) || idle < 0)
-          throw new CicloError(
-            'CONFIG_INVALID',
-            `--idle-flush must be milliseconds >= 0, got "${opts.idleFlush}"`,
-          );
-        const laneLeaseMs = Number(opts.laneLease);
-        if (!Number.isFinite(laneLeaseMs) || laneLeaseMs <= 0)
-          throw new CicloError(
-            'CONFIG_INVALID',
-            `--lane-lease must be milliseconds > 0, got "${opts.laneLease}"`,
-          );
-        const model = loadModel(opts.model);
-        const log = createLogger({ level: config.logLevel, name: 'processor' });
-        const p = opts.topicsPrefix;
-        // Listening before starting: a Ctrl-C or SIGTERM during startup (joining, restoring) stops the processor
-        // cleanly, leaving the group at once, instead of killing it, which would make the other instances wait
-        // a session timeout for its partitions.
-        const stopRequest = new AbortController();
-        const stopRequested = new Promise<string>((resolve) => {
-          const onSignal = (signal: NodeJS.Signals): void => {
-            stopRequest.abort();
-            resolve(signal);
-          };
-          process.once('SIGINT', onSignal);
-          process.once('SIGTERM', onSignal);
-        });
-        const processor = await startLifecycleProcessor({
-          endpoints: config.endpoints,
-          model,
-          gracePeriodMs: grace,
-          idleFlushMs: idle,
-          laneLeaseMs,
-          log,
-          ...(p
-            ? {
-                topics: {
-                  touchpoints: `${p}.touchpoints`,
-                  identity: `${p}.lifecycle-identity`,
-                  stageChanges: `${p}.stage-changes`,
-                  customerSnapshots: `${p}.customer-snapshots`,
-                  changelog: `${p}.lifecycle-state`,
-                  deadLetter: `${p}.touchpoints.dlq`,
-                },
-                groupId: `${p}-processor-${model.id}`,
-              }
-            : {}),
-          signal: stopRequest.signal,
-        });
-        if (!stopRequest.signal.aborted)
-          log.info({ model: model.id, version: model.version }, 'processor started');
-        const reason = await Promise.race([
-          stopRequested,
-          processor.crashed.then((err) => `crash: ${err.message}`),
-        ]);
-        await processor.stop();
-        log.info({ reason }, 'processor stopped');
-        if (reason.startsWith('crash')) process.exitCode = 1;
-      },
-    );
+      } & MetricsOptions,
+    ) => {
+      const config = getConfig();
+      const grace = Number(opts.grace);
+      const idle = Number(opts.idleFlush);
+      if (!Number.isFinite(grace) || grace < 0)
+        throw new CicloError('CONFIG_INVALID', `--grace must be milliseconds >= 0, got "${opts.grace}"`);
+      if (!Number.isFinite(idle) || idle < 0)
+        throw new CicloError(
+          'CONFIG_INVALID',
+          `--idle-flush must be milliseconds >= 0, got "${opts.idleFlush}"`,
+        );
+      const laneLeaseMs = Number(opts.laneLease);
+      if (!Number.isFinite(laneLeaseMs) || laneLeaseMs <= 0)
+        throw new CicloError(
+          'CONFIG_INVALID',
+          `--lane-lease must be milliseconds > 0, got "${opts.laneLease}"`,
+        );
+      const model = loadModel(opts.model);
+      const log = createLogger({ level: config.logLevel, name: 'processor' });
+      const p = opts.topicsPrefix;
+      const { metrics, endpoint } = await startMetricsEndpoint(opts, log);
+      // Listening before starting: a Ctrl-C or SIGTERM during startup (joining, restoring) stops the processor
+      // cleanly, leaving the group at once, instead of killing it, which would make the other instances wait
+      // a session timeout for its partitions.
+      const stopRequest = new AbortController();
+      const stopRequested = new Promise<string>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals): void => {
+          stopRequest.abort();
+          resolve(signal);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+      });
+      const processor = await startLifecycleProcessor({
+        endpoints: config.endpoints,
+        model,
+        gracePeriodMs: grace,
+        idleFlushMs: idle,
+        laneLeaseMs,
+        log,
+        ...(p
+          ? {
+              topics: {
+                touchpoints: `${p}.touchpoints`,
+                identity: `${p}.lifecycle-identity`,
+                stageChanges: `${p}.stage-changes`,
+                customerSnapshots: `${p}.customer-snapshots`,
+                changelog: `${p}.lifecycle-state`,
+                deadLetter: `${p}.touchpoints.dlq`,
+              },
+              groupId: `${p}-processor-${model.id}`,
+            }
+          : {}),
+        signal: stopRequest.signal,
+        ...(metrics ? { metrics } : {}),
+      }).catch(async (err: unknown) => {
+        await endpoint?.close();
+        throw err;
+      });
+      if (!stopRequest.signal.aborted)
+        log.info({ model: model.id, version: model.version }, 'processor started');
+      const reason = await Promise.race([
+        stopRequested,
+        processor.crashed.then((err) => `crash: ${err.message}`),
+      ]);
+      await processor.stop();
+      await endpoint?.close();
+      log.info({ reason }, 'processor stopped');
+      if (reason.startsWith('crash')) process.exitCode = 1;
+    },
+  );
 }

@@ -1,8 +1,22 @@
-/** Topic administration: create topics idempotently, list and delete them. */
+/**
+ * Topic administration: create topics idempotently, list and delete them; consumer groups' state and lag
+ * (lag.ts).
+ */
 import { CicloError } from '../errors';
 import type { Logger } from '../log';
 import { createKafka } from './client';
+import { lagOfPartitions, type PartitionLag } from './lag';
 import type { TopicSpec } from './types';
+
+export type { PartitionLag } from './lag';
+
+/** A consumer group as the broker describes it. */
+export interface ConsumerGroupState {
+  readonly group: string;
+  /** Kafka's group state: Stable, Empty (no member), PreparingRebalance, CompletingRebalance, Dead, ... */
+  readonly state: string;
+  readonly members: number;
+}
 
 export interface TopicAdmin {
   /** Creates the topics that do not exist yet; returns the names it created. */
@@ -21,6 +35,11 @@ export interface TopicAdmin {
    * offset is their last record's plus one.
    */
   groupLag(groupId: string, topic: string): Promise<number>;
+  /** The same, per partition of each topic (lag.ts); topics that do not exist are left out. */
+  partitionLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>;
+  /** The ids of the broker's consumer groups. */
+  listGroups(): Promise<string[]>;
+  describeGroups(groupIds: readonly string[]): Promise<ConsumerGroupState[]>;
   deleteTopics(names: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -28,6 +47,24 @@ export interface TopicAdmin {
 export async function connectTopicAdmin(brokers: readonly string[], log?: Logger): Promise<TopicAdmin> {
   const admin = createKafka({ brokers, clientId: 'ciclo-admin', ...(log ? { log } : {}) }).admin();
   await admin.connect();
+  async function partitionLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]> {
+    const existing = new Set(await admin.listTopics());
+    const wanted = topics.filter((t) => existing.has(t));
+    if (wanted.length === 0) return [];
+    const [ends, committed] = await Promise.all([
+      Promise.all(wanted.map((topic) => admin.fetchTopicOffsets(topic))),
+      admin.fetchOffsets({ groupId, topics: [...wanted] }),
+    ]);
+    return wanted.flatMap((topic, i) => {
+      const at = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      return lagOfPartitions(
+        groupId,
+        topic,
+        ends[i]!,
+        new Map(at.map((p) => [p.partition, Number(p.offset)])),
+      );
+    });
+  }
   return {
     async ensureTopics(specs) {
       const existing = new Set(await admin.listTopics());
@@ -62,15 +99,16 @@ export async function connectTopicAdmin(brokers: readonly string[], log?: Logger
       return new Map(names.map((name, i) => [name, spans[i]!]));
     },
     async groupLag(groupId, topic) {
-      const [ends, [committed]] = await Promise.all([
-        admin.fetchTopicOffsets(topic),
-        admin.fetchOffsets({ groupId, topics: [topic] }),
-      ]);
-      const at = new Map(committed?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-      return ends.reduce((lag, o) => {
-        const done = at.get(o.partition) ?? -1;
-        return lag + Number(o.high) - (done >= 0 ? done : Number(o.low));
-      }, 0);
+      return (await partitionLag(groupId, [topic])).reduce((sum, p) => sum + p.lag, 0);
+    },
+    partitionLag,
+    async listGroups() {
+      return (await admin.listGroups()).groups.map((g) => g.groupId);
+    },
+    async describeGroups(groupIds) {
+      if (groupIds.length === 0) return [];
+      const { groups } = await admin.describeGroups([...groupIds]);
+      return groups.map((g) => ({ group: g.groupId, state: g.state, members: g.members.length }));
     },
     deleteTopics: (names) => admin.deleteTopics({ topics: [...names] }),
     close: () => admin.disconnect(),

@@ -79,12 +79,25 @@ export interface LifecycleTaskDeps {
   readonly pendingInlineBytes?: number;
 }
 
-export function createLifecycleTask(
-  deps: LifecycleTaskDeps,
-): StreamTask & { partitions: Map<number, PartitionLifecycle> } {
+/**
+ * What the task counts of a partition's input beside the fold's own counters (partition-counters.ts):
+ * like those, since the partition was opened (restored) here, and gone with it.
+ */
+export interface IntakeCounters {
+  /** Touchpoints decoded and handed to the fold (a link's copy on every partition it reaches). */
+  touchpoints: number;
+  /** Input records written to the dead-letter topic, by reason. */
+  deadLetters: Partial<Record<DeadLetterReason, number>>;
+}
+
+export function createLifecycleTask(deps: LifecycleTaskDeps): StreamTask & {
+  partitions: Map<number, PartitionLifecycle>;
+  intake: Map<number, IntakeCounters>;
+} {
   const { model, topics, serdes } = deps;
   const now = deps.now ?? Date.now;
   const partitions = new Map<number, PartitionLifecycle>();
+  const intake = new Map<number, IntakeCounters>();
   const writers = new Map<number, ChangelogWriter>();
   const snapshotPartitions = deps.snapshotPartitions ?? deps.partitions;
   const pendingInlineBytes = deps.pendingInlineBytes ?? PENDING_INLINE_BYTES;
@@ -213,6 +226,8 @@ export function createLifecycleTask(
   }
 
   function deadLetter(m: IncomingMessage, reason: DeadLetterReason, error: string): OutputRecord {
+    const counted = intake.get(m.partition)?.deadLetters;
+    if (counted) counted[reason] = (counted[reason] ?? 0) + 1;
     const { timestamp: _t, ...record } = deadLetterOf(m, {
       reason,
       error,
@@ -224,6 +239,7 @@ export function createLifecycleTask(
 
   return {
     partitions,
+    intake,
     async open(partition, changelog) {
       const restored = await restoreChangelog(partition, model.id, changelog, serdes.lifecycleState);
       const p = new PartitionLifecycle(
@@ -242,12 +258,14 @@ export function createLifecycleTask(
       );
       writers.set(partition, new ChangelogWriter(pendingInlineBytes, p, restored));
       partitions.set(partition, p);
+      intake.set(partition, { touchpoints: 0, deadLetters: {} });
     },
 
     async process(partition, messages) {
       const p = partitions.get(partition);
       if (!p) throw new Error(`partition ${partition} was not opened`);
       const dead: OutputRecord[] = [];
+      const counted = intake.get(partition)!;
       const noted = noteNotable(deps.log, partition, p);
       for (const m of messages) {
         if (m.topic === topics.identity) {
@@ -288,6 +306,7 @@ export function createLifecycleTask(
           continue;
         }
         // A link's copy too: every partition applies every link to its identity table.
+        counted.touchpoints += 1;
         p.ingest(decoded.value, { lane: laneOf(m.headers), recordTimestamp: m.timestamp });
       }
       noted();
@@ -303,6 +322,7 @@ export function createLifecycleTask(
 
     close(partition) {
       partitions.delete(partition);
+      intake.delete(partition);
       writers.delete(partition);
     },
   };

@@ -10,6 +10,8 @@ import {
   type RunningProcessor,
 } from '../../infra/kafka/transactional-processor';
 import type { Logger } from '../../infra/log';
+import { observeConsumerLag } from '../../infra/metrics/consumer-lag';
+import type { Metrics } from '../../infra/metrics/registry';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { createSerde } from '../../infra/registry/serde';
@@ -17,6 +19,7 @@ import { TOPICS, valueSubject } from '../../schemas/topics';
 import type { StageModel } from '../domain/model';
 import { watchHeap } from './heap-watch';
 import { createLifecycleTask } from './lifecycle-task';
+import { registerProcessorMetrics } from './metrics';
 import { watchOutcomes } from './outcomes';
 
 /**
@@ -56,6 +59,8 @@ export async function startLifecycleProcessor(options: {
   groupId?: string;
   /** Stops the processor when aborted, also while it is still starting (see startTransactionalProcessor). */
   signal?: AbortSignal;
+  /** Where to report the processor's metrics (metrics.ts) and its consumer lag; none when absent. */
+  metrics?: Metrics;
 }): Promise<RunningProcessor> {
   const topics = options.topics ?? DEFAULT_PROCESSOR_TOPICS;
   const { partitions, snapshotPartitions } = await topicLayout(options.endpoints.kafka.brokers, topics);
@@ -88,6 +93,14 @@ export async function startLifecycleProcessor(options: {
     log: options.log,
   });
   const groupId = options.groupId ?? `ciclo-processor-${options.model.id}`;
+  const metrics = options.metrics && registerProcessorMetrics(options.metrics, options.model.id, task);
+  const lag =
+    options.metrics &&
+    observeConsumerLag(options.metrics, {
+      brokers: options.endpoints.kafka.brokers,
+      groups: [{ group: groupId, topics: [topics.touchpoints, topics.identity] }],
+      log: options.log,
+    });
   const running = await startTransactionalProcessor({
     brokers: options.endpoints.kafka.brokers,
     groupId,
@@ -99,6 +112,10 @@ export async function startLifecycleProcessor(options: {
     log: options.log,
     idleFlushMs: options.idleFlushMs,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(metrics ? { onTransaction: metrics.onTransaction } : {}),
+  }).catch(async (err: unknown) => {
+    await lag?.close();
+    throw err;
   });
   const stopWatching = watchHeap(options.log, () => {
     let customers = 0;
@@ -108,10 +125,11 @@ export async function startLifecycleProcessor(options: {
   const stopOutcomes = watchOutcomes(options.log, () => task.partitions.values());
   return {
     ...running,
-    stop: () => {
+    stop: async () => {
       stopWatching();
       stopOutcomes();
-      return running.stop();
+      await running.stop();
+      await lag?.close();
     },
   };
 }

@@ -19,6 +19,8 @@ import { connectConsumer, type BatchControl, type MessageConsumer } from '../../
 import { connectProducer, type MessageProducer } from '../../infra/kafka/producer';
 import type { IncomingMessage, OutgoingMessage } from '../../infra/kafka/types';
 import type { Logger } from '../../infra/log';
+import { observeConsumerLag } from '../../infra/metrics/consumer-lag';
+import type { Metrics } from '../../infra/metrics/registry';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { pendingMigrations } from '../migrations/migrate';
 import { CONTRACTS } from '../../schemas/contracts';
@@ -34,6 +36,7 @@ import {
   valueSubject,
 } from '../../schemas/topics';
 import { identifier } from '../sql';
+import { registerProjectorMetrics } from './metrics';
 import { insertByPartition, occurredMonthOf, type BlockOutcome } from './partitions';
 import {
   toCustomerStateRow,
@@ -73,6 +76,8 @@ export interface ProjectorOptions {
    * split inserts on a server without a limit (18.16).
    */
   readonly maxPartitionsPerInsert?: number;
+  /** Where to report the projector's metrics (metrics.ts) and its consumer lag; none when absent. */
+  readonly metrics?: Metrics;
   /** Topic names, overridable so tests can run on their own topics. */
   readonly topics?: {
     touchpoints: string;
@@ -269,6 +274,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     splitInserts: 0,
   };
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
+  const observeInsert = options.metrics && registerProjectorMetrics(options.metrics, counters);
 
   const deadLetter = (m: IncomingMessage, reason: DeadLetterReason, error: string): OutgoingMessage =>
     deadLetterOf(m, { reason, error, stage: 'projector', failedAt: now() });
@@ -293,7 +299,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     let backoff = 250;
     for (;;) {
       try {
+        const began = performance.now();
         await engine.insert(table, rows);
+        observeInsert?.({ table, durationMs: performance.now() - began });
         return 'inserted';
       } catch (err) {
         if (isTooManyPartitionsError(err)) {
@@ -432,10 +440,19 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     }
   }
 
+  const groupId = options.groupId ?? 'ciclo-projector';
+  const consumedTopics = [topics.touchpoints, topics.stageChanges, topics.customerSnapshots];
+  const lag =
+    options.metrics &&
+    observeConsumerLag(options.metrics, {
+      brokers: endpoints.kafka.brokers,
+      groups: [{ group: groupId, topics: consumedTopics }],
+      log,
+    });
   const consumer: MessageConsumer = await connectConsumer({
     brokers: endpoints.kafka.brokers,
-    groupId: options.groupId ?? 'ciclo-projector',
-    topics: [topics.touchpoints, topics.stageChanges, topics.customerSnapshots],
+    groupId,
+    topics: consumedTopics,
     fromBeginning: true,
     minBytes: options.minBytes ?? 64 * 1024,
     maxWaitTimeMs: options.maxWaitTimeMs ?? 250,
@@ -454,6 +471,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       await consumer.stop();
       await deadLetters.close();
       await engine.close();
+      await lag?.close();
     },
   };
 }
