@@ -238,8 +238,9 @@ describe('dashboard', () => {
   it('shows a clear "no data yet" state in every panel while the tables are empty', async () => {
     const { url } = await start();
     const { page, errors } = await open(url);
-    for (const panel of ['cohorts', 'funnel', 'flows', 'clv', 'cac', 'nps', 'churn'])
+    for (const panel of ['cohorts', 'funnel', 'flows', 'clv', 'clvAccuracy', 'cac', 'nps', 'churn'])
       expect([panel, await stateOf(page, panel)]).toEqual([panel, 'empty']);
+    expect(await text(page, '#panel-clvAccuracy')).toContain('no purchases yet');
     expect(await text(page, '#panel-cohorts')).toContain('No data yet');
     expect(await text(page, '#panel-clv')).toContain('ciclo clv refit');
     expect(await page.isVisible('#banner')).toBe(false);
@@ -274,7 +275,7 @@ describe('dashboard', () => {
       await clickhouse.insert(`${database}.${table}`, rows);
     const { url } = await start();
     const { page, errors } = await open(url);
-    for (const panel of ['cohorts', 'funnel', 'flows', 'clv', 'cac', 'nps', 'churn'])
+    for (const panel of ['cohorts', 'funnel', 'flows', 'clv', 'clvAccuracy', 'cac', 'nps', 'churn'])
       expect([panel, await stateOf(page, panel)]).toEqual([panel, 'ready']);
 
     // Cohort heatmap: one row per cohort, a cell per month since acquisition up to the last month of data.
@@ -313,6 +314,10 @@ describe('dashboard', () => {
     expect(await text(page, '[data-kpi="customers"] .value')).toBe('7');
 
     // CLV: summary and a histogram whose bars hold all seven customers.
+    // The forecast check holds out the seeded purchases' last half and names the command that repeats it.
+    expect(await text(page, '#panel-clvAccuracy .stats')).toMatch(/Predicted.*Actual.*Error/);
+    expect(await text(page, '#panel-clvAccuracy')).toContain('ciclo clv validate --calibration-end ');
+    expect(await texts(page, '#panel-clvAccuracy tr[data-frequency] td:first-child')).toContain('0');
     expect(await text(page, '#panel-clv .stats')).toContain('118.57Mean');
     expect(await text(page, '#panel-clv .stats')).toContain('2 (29%)Likely gone');
     const bins = await texts(page, '#panel-clv g[data-bin] title');
@@ -386,7 +391,7 @@ describe('dashboard', () => {
     await asked.page.close();
 
     const { page, errors } = await open(`${url}#token=${token}`);
-    for (const panel of ['cohorts', 'funnel', 'flows', 'clv', 'cac', 'nps', 'churn'])
+    for (const panel of ['cohorts', 'funnel', 'flows', 'clv', 'clvAccuracy', 'cac', 'nps', 'churn'])
       expect([panel, await stateOf(page, panel)]).toEqual([panel, 'ready']);
     expect(page.url()).not.toContain(token); // taken out of the address bar
     expect(errors).toEqual([]);
@@ -421,7 +426,7 @@ describe('dashboard', () => {
 
     const { url } = await start({ database: showcase });
     const { page, errors } = await open(url);
-    for (const panel of ['cohorts', 'funnel', 'flows', 'clv', 'cac', 'nps', 'churn'])
+    for (const panel of ['cohorts', 'funnel', 'flows', 'clv', 'clvAccuracy', 'cac', 'nps', 'churn'])
       expect([panel, await stateOf(page, panel)]).toEqual([panel, 'ready']);
     expect(errors).toEqual([]);
     if (process.env.CICLO_UPDATE_SCREENSHOT === '1') {

@@ -9,43 +9,10 @@ import { connectClickHouseServer } from '../../infra/clickhouse/engine';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
 import type { CustomerPurchases } from '../../projections/clv/cdnow';
-import { validateHoldout, type HoldoutValidation } from '../../projections/clv/holdout';
+import { toValidationReport, validateHoldout, type ClvValidationReport } from '../../projections/clv/holdout';
 import { purchaseDays, toHistories } from '../../projections/clv/refit';
 import { formatTable } from '../table';
 import { dayOption, readCdnowFile } from './clv';
-
-/** What `ciclo clv validate --json` prints. */
-export interface ClvValidationReport {
-  readonly calibrationEnd: string;
-  readonly holdoutEnd: string;
-  readonly holdoutWeeks: number;
-  readonly customers: number;
-  readonly predictedRepeatPurchases: number;
-  readonly actualRepeatPurchases: number;
-  readonly relativeError: number | null;
-  readonly meanAbsoluteError: number;
-  readonly bgnbd: { r: number; alpha: number; a: number; b: number; logLikelihood: number };
-  readonly byFrequency: HoldoutValidation['byFrequency'];
-}
-
-export function toValidationReport(
-  v: HoldoutValidation,
-  calibrationEnd: string,
-  holdoutEnd: string,
-): ClvValidationReport {
-  return {
-    calibrationEnd,
-    holdoutEnd,
-    holdoutWeeks: v.holdoutWeeks,
-    customers: v.customers,
-    predictedRepeatPurchases: v.predictedRepeatPurchases,
-    actualRepeatPurchases: v.actualRepeatPurchases,
-    relativeError: v.relativeError,
-    meanAbsoluteError: v.meanAbsoluteError,
-    bgnbd: { ...v.fit.params, logLikelihood: v.fit.logLikelihood },
-    byFrequency: v.byFrequency,
-  };
-}
 
 export function formatValidation(report: ClvValidationReport): string {
   const pct = report.relativeError === null ? '-' : `${(report.relativeError * 100).toFixed(1)}%`;

@@ -92,3 +92,53 @@ export function validateHoldout(
       .filter((row) => row.customers > 0),
   };
 }
+
+/** The longest holdout a default window takes: 39 weeks, the published CDNOW analyses' holdout. */
+const DEFAULT_HOLDOUT_DAYS = 39 * DAYS_PER_WEEK;
+
+/**
+ * A window for data whose purchases span firstDay..lastDay when the user names none: the holdout ends on
+ * the last purchase day and is the shorter of 39 weeks and half the span, so the calibration period is at
+ * least as long as the holdout. Undefined when the span is under two days (no holdout fits).
+ */
+export function defaultHoldoutWindow(
+  firstDay: number,
+  lastDay: number,
+): { readonly calibrationEnd: number; readonly holdoutEnd: number } | undefined {
+  const holdoutDays = Math.min(DEFAULT_HOLDOUT_DAYS, Math.floor((lastDay - firstDay) / 2));
+  if (holdoutDays < 1) return undefined;
+  return { calibrationEnd: lastDay - holdoutDays, holdoutEnd: lastDay };
+}
+
+/** A validation as `ciclo clv validate --json` prints it and the dashboard serves it. */
+export interface ClvValidationReport {
+  readonly calibrationEnd: string;
+  readonly holdoutEnd: string;
+  readonly holdoutWeeks: number;
+  readonly customers: number;
+  readonly predictedRepeatPurchases: number;
+  readonly actualRepeatPurchases: number;
+  readonly relativeError: number | null;
+  readonly meanAbsoluteError: number;
+  readonly bgnbd: { r: number; alpha: number; a: number; b: number; logLikelihood: number };
+  readonly byFrequency: readonly HoldoutByFrequency[];
+}
+
+export function toValidationReport(
+  v: HoldoutValidation,
+  calibrationEnd: string,
+  holdoutEnd: string,
+): ClvValidationReport {
+  return {
+    calibrationEnd,
+    holdoutEnd,
+    holdoutWeeks: v.holdoutWeeks,
+    customers: v.customers,
+    predictedRepeatPurchases: v.predictedRepeatPurchases,
+    actualRepeatPurchases: v.actualRepeatPurchases,
+    relativeError: v.relativeError,
+    meanAbsoluteError: v.meanAbsoluteError,
+    bgnbd: { ...v.fit.params, logLikelihood: v.fit.logLikelihood },
+    byFrequency: v.byFrequency,
+  };
+}

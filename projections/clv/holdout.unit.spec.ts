@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCdnow } from './cdnow';
 import { parseIsoDay } from './dates';
-import { validateHoldout } from './holdout';
+import { defaultHoldoutWindow, validateHoldout } from './holdout';
 
 const MASTER = path.resolve(__dirname, '..', '..', 'test', 'data', 'cdnow', 'CDNOW_master.txt');
 
@@ -85,5 +85,13 @@ describe('validateHoldout', () => {
       ok: false,
       reason: 'no customer made a repeat purchase by the calibration end',
     });
+  });
+});
+
+describe('defaultHoldoutWindow', () => {
+  it('ends on the last purchase day and holds out the shorter of 39 weeks and half the span', () => {
+    expect(defaultHoldoutWindow(0, 1000)).toEqual({ calibrationEnd: 1000 - 273, holdoutEnd: 1000 });
+    expect(defaultHoldoutWindow(0, 100)).toEqual({ calibrationEnd: 50, holdoutEnd: 100 });
+    expect(defaultHoldoutWindow(5, 6)).toBeUndefined();
   });
 });

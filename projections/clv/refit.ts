@@ -121,18 +121,25 @@ export interface ClickHouseRefit extends RefitResult {
   readonly currencyOf: ReadonlyMap<string, string>;
 }
 
-/** Each customer's purchase days in ClickHouse, ordered by customer and day; fails when there are none. */
-export async function purchaseDays(engine: ClickHouseEngine, database: string): Promise<PurchaseDayRow[]> {
-  const db = identifier(database);
-  const rows = await engine.query<PurchaseDayRow>(
+/** Each customer's purchase days in ClickHouse, ordered by customer and day (none when nothing was bought). */
+export async function queryPurchaseDays(
+  engine: ClickHouseEngine,
+  database: string,
+): Promise<PurchaseDayRow[]> {
+  return engine.query<PurchaseDayRow>(
     `SELECT customer_id, toUInt32(toDate(revenue_at)) AS day, sum(amount_minor) AS amount_minor, any(currency) AS currency
-     FROM ${db}.revenue_events WHERE kind = 'purchase' AND customer_id != ''
+     FROM ${identifier(database)}.revenue_events WHERE kind = 'purchase' AND customer_id != ''
      GROUP BY customer_id, day ORDER BY customer_id, day`,
   );
+}
+
+/** queryPurchaseDays for the fits, which need purchases: EVENT_INVALID when there are none. */
+export async function purchaseDays(engine: ClickHouseEngine, database: string): Promise<PurchaseDayRow[]> {
+  const rows = await queryPurchaseDays(engine, database);
   if (rows.length === 0)
     throw new CicloError(
       'EVENT_INVALID',
-      `no purchases in ${db}.revenue_events yet: import or collect some first`,
+      `no purchases in ${identifier(database)}.revenue_events yet: import or collect some first`,
     );
   return rows;
 }

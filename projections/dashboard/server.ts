@@ -13,6 +13,7 @@
  * crashes: an unreachable ClickHouse is 503 CLICKHOUSE_UNREACHABLE, a missing schema 503 NOT_MIGRATED, a bad
  * parameter 400 BAD_QUERY, each with a hint the page shows in its banner.
  */
+import { clvAccuracy } from './clv-accuracy';
 import fs from 'node:fs';
 import path from 'node:path';
 import fastify, {
@@ -184,6 +185,8 @@ export function buildDashboard(deps: DashboardDeps): FastifyInstance {
     // The at-risk list is a list of customer ids: only for a dashboard with a token (access.ts).
     return { ...summary, bins: clvHistogram(histogram), ...(namesCustomers(access) ? { topAtRisk } : {}) };
   });
+  // The page's date range is not a holdout window: the default one (clv-accuracy.ts) is used.
+  api('clv-accuracy', async () => clvAccuracy(engine, database));
   api('cac', async ({ range, modelId }) => {
     const channels = await cacReport(engine, database, modelId, range);
     return { channels, blended: blendedCac(channels) };
