@@ -1,6 +1,8 @@
 /**
- * The CDNOW sample end to end: imported (twice), projected into ClickHouse, and `ciclo report cohorts
- * --json` checked cell by cell against an independent computation straight from the file.
+ * The CDNOW sample end to end: imported (twice), folded by the lifecycle processor (five-stage), projected
+ * into ClickHouse, and `ciclo report cohorts --json` checked cell by cell against an independent computation
+ * straight from the file; the analysts' `customers` view holds each of the file's 2,357 customers once, and
+ * every column of the database has a comment (docs/analytics.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,17 +11,23 @@ import type { ServiceEndpoints } from '../infra/config';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectProducer } from '../infra/kafka/producer';
 import { createLogger } from '../infra/log';
+import { provisionTopicsAndSchemas } from '../infra/registry/provision';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
+import { loadModel } from '../processors/runtime/model-file';
+import { startLifecycleProcessor } from '../processors/runtime/start';
 import { importFile } from '../producers/import/import';
 import { migrate } from '../projections/migrations/migrate';
 import { startProjector } from '../projections/projector/projector';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../infra/registry/serde';
-import { valueSubject } from '../schemas/topics';
+import { TOPICS, valueSubject, type TopicDefinition } from '../schemas/topics';
 import { runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 
 const SAMPLE = path.resolve(__dirname, 'data', 'cdnow', 'CDNOW_sample.txt');
+/** Distinct customers in the sample (its README: 2,357 of CDNOW_master's 23,570). */
+const SAMPLE_CUSTOMERS = 2357;
+const PARTITIONS = 3;
 
 interface Cell {
   cohort: string;
@@ -76,21 +84,48 @@ describe('CDNOW sample: import, projection and cohort report', () => {
     customerSnapshots: `${run}.cs`,
     deadLetter: `${run}.dlq`,
   };
+  const processorTopics = {
+    touchpoints: topics.touchpoints,
+    identity: `${run}.identity`,
+    stageChanges: topics.stageChanges,
+    customerSnapshots: topics.customerSnapshots,
+    changelog: `${run}.state`,
+    deadLetter: `${run}.tp-dlq`,
+  };
   const database = `it_${run}`;
   const endpoints: ServiceEndpoints = { ...base, clickhouse: { ...base.clickhouse, database } };
   const clickhouse = connectClickHouseServer({ url: base.clickhouse.url });
 
+  /** Stops what the test started and has not stopped yet (a failed test leaves them running). */
+  const running: { stop(): Promise<void> }[] = [];
+
   afterAll(async () => {
+    for (const r of running.splice(0)) await r.stop();
     const admin = await connectTopicAdmin(base.kafka.brokers);
-    await admin.deleteTopics(Object.values(topics));
+    await admin.deleteTopics([...new Set([...Object.values(topics), ...Object.values(processorTopics)])]);
     await admin.close();
     await clickhouse.command(`DROP DATABASE IF EXISTS ${database}`);
     await clickhouse.close();
   });
 
-  it('reports the Jan/Feb/Mar 1997 cohorts exactly as computed from the file, and a second import changes nothing', async () => {
+  it('reports the Jan/Feb/Mar 1997 cohorts exactly as computed from the file, counts each customer once, and a second import changes nothing', async () => {
+    // Provisioned before the processor and projector start: both register these subjects (see
+    // test/processor.int.spec.ts on the native registry and subjects registered at once).
     const admin = await connectTopicAdmin(base.kafka.brokers);
-    await admin.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 3 })));
+    const renamed = (topic: TopicDefinition, name: string, partitions = PARTITIONS): TopicDefinition => ({
+      ...topic,
+      name,
+      partitions,
+    });
+    await provisionTopicsAndSchemas(admin, createAvroRegistry(base.schemaRegistry.url), [
+      renamed(TOPICS.touchpoints, processorTopics.touchpoints),
+      renamed(TOPICS.lifecycleIdentity, processorTopics.identity),
+      renamed(TOPICS.stageChanges, processorTopics.stageChanges),
+      renamed(TOPICS.customerSnapshots, processorTopics.customerSnapshots),
+      renamed(TOPICS.lifecycleState, processorTopics.changelog),
+      renamed(TOPICS.touchpointsDeadLetter, processorTopics.deadLetter, 1),
+      renamed(TOPICS.projectorDeadLetter, topics.deadLetter, 1),
+    ]);
     await admin.close();
     await migrate(clickhouse, database);
 
@@ -107,15 +142,27 @@ describe('CDNOW sample: import, projection and cohort report', () => {
       serde,
       topic: topics.touchpoints,
       receivedAt: Date.UTC(2026, 0, 1),
+      partitions: PARTITIONS,
     });
     expect(first).toEqual({ rowsRead: 6919, eventsProduced: 6919, rowsRejected: 0 });
 
+    const processor = await startLifecycleProcessor({
+      endpoints,
+      model: loadModel('five-stage'),
+      gracePeriodMs: 0,
+      idleFlushMs: 500,
+      log: createLogger({ level: 'silent' }),
+      topics: processorTopics,
+      groupId: `${run}-processor`,
+    });
+    running.push(processor);
     const projector = await startProjector({
       endpoints,
       groupId: `${run}-projector`,
       log: createLogger({ level: 'silent' }),
       topics,
     });
+    running.push(projector);
     const rows = async (): Promise<number> =>
       Number(
         (await clickhouse.query<{ n: string }>(`SELECT count() AS n FROM ${database}.touchpoints FINAL`))[0]!
@@ -137,6 +184,26 @@ describe('CDNOW sample: import, projection and cohort report', () => {
     const got = await report();
     expect(got).toEqual(expected);
 
+    // Each customer of the file once in the analysts' view, as the issue's done-when query counts them.
+    const customers = async (): Promise<[number, number]> => {
+      const [row] = await clickhouse.query<{ n: string; ids: string }>(
+        `SELECT count() AS n, uniqExact(customer_id) AS ids FROM ${database}.customers
+         WHERE customer_id LIKE 'cdnow-%' AND model_id = 'five-stage'`,
+      );
+      return [Number(row!.n), Number(row!.ids)];
+    };
+    await eventually(
+      async () => ((await customers())[1] === SAMPLE_CUSTOMERS ? true : undefined),
+      120_000,
+      `${SAMPLE_CUSTOMERS} customers folded and projected`,
+    );
+    expect(await customers()).toEqual([SAMPLE_CUSTOMERS, SAMPLE_CUSTOMERS]);
+    const uncommented = await clickhouse.query<{ table: string; name: string }>(
+      `SELECT table, name FROM system.columns WHERE database = '${database}' AND comment = ''`,
+    );
+    expect(uncommented).toEqual([]);
+    const receivedBefore = projector.counters.received;
+
     // Importing the same file again: the same event ids, so every downstream count stays the same.
     await importFile({
       format: 'cdnow',
@@ -145,15 +212,17 @@ describe('CDNOW sample: import, projection and cohort report', () => {
       serde,
       topic: topics.touchpoints,
       receivedAt: Date.UTC(2026, 0, 2),
+      partitions: PARTITIONS,
     });
     await producer.close();
     await eventually(
-      () => Promise.resolve(projector.counters.received >= 2 * 6919 ? true : undefined),
+      () => Promise.resolve(projector.counters.received >= receivedBefore + 6919 ? true : undefined),
       90_000,
       'the second import projected',
     );
     expect(await rows()).toBe(6919);
     expect(await report()).toEqual(expected);
-    await projector.stop();
+    expect(await customers()).toEqual([SAMPLE_CUSTOMERS, SAMPLE_CUSTOMERS]);
+    for (const r of running.splice(0)) await r.stop();
   });
 });
