@@ -21,6 +21,7 @@ import { registerCollectCommand } from './commands/collect';
 import { registerImportCommand } from './commands/import';
 import { registerSimulateCommand } from './commands/simulate';
 import { registerDashboardCommand } from './commands/dashboard';
+import { registerStatusCommand } from './commands/status';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -43,6 +44,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerSimulateCommand(program, getConfig);
   registerDemoCommand(program, getConfig);
   registerDashboardCommand(program, getConfig);
+  registerStatusCommand(program, getConfig);
   return program;
 }
 

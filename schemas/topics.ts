@@ -124,6 +124,16 @@ export function namespacedTopics(namespace: string): typeof TOPICS {
   ) as unknown as typeof TOPICS;
 }
 
+/** The consumer group of a stage model's lifecycle processor in a namespace: `<ns>-processor-<model>`. */
+export function processorGroupOf(namespace: string, modelId: string): string {
+  return `${namespace}-processor-${modelId}`;
+}
+
+/** The ClickHouse projector's consumer group in a namespace: `<ns>-projector`. */
+export function projectorGroupOf(namespace: string): string {
+  return `${namespace}-projector`;
+}
+
 /**
  * Where the collector dead-letters the calls it cannot map when it produces to `touchpointTopic`:
  * `<topic>.dlq`, so `ciclo.touchpoints.dlq` for the default and `<ns>.touchpoints.dlq` in a namespace.

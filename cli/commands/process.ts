@@ -9,6 +9,7 @@ import { createLogger } from '../../infra/log';
 import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
 import { loadModel } from '../../processors/runtime/model-file';
 import { LANE_LEASE_MS, startLifecycleProcessor } from '../../processors/runtime/start';
+import { processorGroupOf } from '../../schemas/topics';
 import { startMetricsEndpoint, withMetricsOptions, type MetricsOptions } from '../metrics-endpoint';
 
 export function registerProcessCommand(program: Command, getConfig: () => CicloConfig): void {
@@ -87,7 +88,7 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
                 changelog: `${p}.lifecycle-state`,
                 deadLetter: `${p}.touchpoints.dlq`,
               },
-              groupId: `${p}-processor-${model.id}`,
+              groupId: processorGroupOf(p, model.id),
             }
           : {}),
         signal: stopRequest.signal,

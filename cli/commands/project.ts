@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { createLogger } from '../../infra/log';
 import { startProjector } from '../../projections/projector/projector';
+import { projectorGroupOf } from '../../schemas/topics';
 import { startMetricsEndpoint, withMetricsOptions, type MetricsOptions } from '../metrics-endpoint';
 
 export function registerProjectCommand(program: Command, getConfig: () => CicloConfig): void {
   const command = program
     .command('project')
     .description('project touchpoints, stage changes and snapshots into ClickHouse (runs until stopped)')
-    .option('--group <id>', 'consumer group', 'ciclo-projector');
+    .option('--group <id>', 'consumer group', projectorGroupOf('ciclo'));
   withMetricsOptions(command).action(async (opts: { group: string } & MetricsOptions) => {
     const config = getConfig();
     const log = createLogger({ level: config.logLevel, name: 'projector' });

@@ -44,8 +44,18 @@ export interface TopicAdmin {
   close(): Promise<void>;
 }
 
-export async function connectTopicAdmin(brokers: readonly string[], log?: Logger): Promise<TopicAdmin> {
-  const admin = createKafka({ brokers, clientId: 'ciclo-admin', ...(log ? { log } : {}) }).admin();
+/** `retries`: of each request, before it fails (8 unless given); probes that must answer soon take fewer. */
+export async function connectTopicAdmin(
+  brokers: readonly string[],
+  log?: Logger,
+  options: { retries?: number } = {},
+): Promise<TopicAdmin> {
+  const admin = createKafka({
+    brokers,
+    clientId: 'ciclo-admin',
+    ...(log ? { log } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+  }).admin();
   await admin.connect();
   async function partitionLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]> {
     const existing = new Set(await admin.listTopics());

@@ -31,7 +31,7 @@ export function observeConsumerLag(
     help: 'Scrapes whose consumer lag could not be read from Kafka',
   });
   const lag = cachedFor(options.cacheMs ?? LAG_CACHE_MS, async (): Promise<PartitionLag[]> => {
-    admin ??= connectTopicAdmin(options.brokers);
+    admin ??= connectTopicAdmin(options.brokers, undefined, { retries: 1 }); // a scrape waits for it
     const connected = admin;
     try {
       const a = await connected;

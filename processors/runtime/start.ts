@@ -15,7 +15,7 @@ import type { Metrics } from '../../infra/metrics/registry';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { createSerde } from '../../infra/registry/serde';
-import { TOPICS, valueSubject } from '../../schemas/topics';
+import { processorGroupOf, TOPICS, valueSubject } from '../../schemas/topics';
 import type { StageModel } from '../domain/model';
 import { watchHeap } from './heap-watch';
 import { createLifecycleTask } from './lifecycle-task';
@@ -92,7 +92,7 @@ export async function startLifecycleProcessor(options: {
     },
     log: options.log,
   });
-  const groupId = options.groupId ?? `ciclo-processor-${options.model.id}`;
+  const groupId = options.groupId ?? processorGroupOf('ciclo', options.model.id);
   const metrics = options.metrics && registerProcessorMetrics(options.metrics, options.model.id, task);
   const lag =
     options.metrics &&
