@@ -26,7 +26,7 @@ export function registerCollectCommand(program: Command, getConfig: () => CicloC
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option(
       '--topic <name>',
-      'touchpoint topic to produce to (it must exist; default ciclo.touchpoints, which the processor reads)',
+      'touchpoint topic to produce to (it must exist, and <name>.dlq for invalid calls; default ciclo.touchpoints, which the processor reads)',
     )
     .action(async (opts: { port: string; host: string; topic?: string }) => {
       const port = parsePort(opts.port);

@@ -252,7 +252,7 @@ export class Delivery {
     switch (settlement.kind) {
       case 'delivered':
         for (const { call, reasons } of settlement.dropped) {
-          report('error', 'the collector refused a call; it was dropped', {
+          report('error', 'the collector rejected a call; it was dropped', {
             messageId: call.messageId,
             type: call.type,
             event: call.event,
