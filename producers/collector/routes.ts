@@ -17,7 +17,7 @@ import { errorMessage } from '../../infra/errors';
 import type { OutgoingMessage } from '../../infra/kafka/types';
 import { callDeadLetterOf } from '../../schemas/outputs';
 import type { Counters } from '../edge/counters';
-import { createLogGate } from '../edge/log-gate';
+import { createLogGate, UNAUTHORIZED_LOG_INTERVAL_MS } from '../edge/log-gate';
 import { publishTouchpoints, type TouchpointSink } from '../edge/publish';
 import { replyError, replyPublished } from '../edge/replies';
 import { answerTo } from './answer';
@@ -50,9 +50,6 @@ export interface SegmentRoutesOptions {
   readonly clock: () => number;
   readonly counters: Counters;
 }
-
-/** 401s are logged at most once per this interval, with how many were not (the counters have them all). */
-const UNAUTHORIZED_LOG_INTERVAL_MS = 10_000;
 
 export async function segmentRoutes(app: FastifyInstance, options: SegmentRoutesOptions): Promise<void> {
   const { config, sink, clock, counters } = options;

@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Counters } from '../edge/counters';
+import { createLogGate, UNAUTHORIZED_LOG_INTERVAL_MS } from '../edge/log-gate';
 import { publishTouchpoints, type TouchpointSink } from '../edge/publish';
 import { replyError, replyPublished } from '../edge/replies';
 import type { WebhookProvider, WebhooksConfig } from './config';
@@ -85,6 +86,7 @@ export function webhookRoutes(
   done: (err?: Error) => void,
 ): void {
   const { config, sink, clock, counters } = options;
+  const unauthorizedLog = createLogGate(UNAUTHORIZED_LOG_INTERVAL_MS);
   // Signatures are over the exact bytes received: keep every body as a Buffer in this plugin's scope.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -105,7 +107,13 @@ export function webhookRoutes(
         const verification = provider.verify(request, rawBody, receivedAt);
         if (!verification.ok) {
           counters.unauthorized += 1;
-          request.log.warn({ provider: name, reason: verification.reason }, 'webhook signature rejected');
+          // Anyone can post a bad signature: logged at most once per interval, as the collector's 401s are.
+          const gate = unauthorizedLog.pass(receivedAt);
+          if (gate.log)
+            request.log.warn(
+              { provider: name, reason: verification.reason, notLogged: gate.suppressed },
+              'webhook signature rejected',
+            );
           return replyError(reply, 'SIGNATURE_INVALID', { detail: verification.reason });
         }
         let body: unknown;

@@ -34,7 +34,7 @@ afterEach(async () => {
 });
 
 function setup() {
-  const { app, producer } = testCollector({
+  const { app, producer, logs } = testCollector({
     config: { sendTimeoutMs: 50 },
     webhooks: webhooksConfig({
       stripe: { secrets: [STRIPE_SECRET] },
@@ -57,7 +57,7 @@ function setup() {
       headers: { 'content-type': 'application/json', ...headers },
       payload: body,
     });
-  return { app, producer, post };
+  return { app, producer, post, logs };
 }
 
 describe('POST /webhooks/stripe', () => {
@@ -105,6 +105,18 @@ describe('POST /webhooks/stripe', () => {
     const res = await post('/webhooks/stripe', reserialised, { 'stripe-signature': stripeSignature(body) });
     expect(res.statusCode).toBe(401);
     expect(producer.sent).toEqual([]);
+  });
+
+  it('logs bad signatures at most once per 10 s, however many arrive', async () => {
+    const { post, logs } = setup();
+    for (let i = 0; i < 20; i++)
+      expect((await post('/webhooks/stripe', body, { 'stripe-signature': `t=1,v1=${i}` })).statusCode).toBe(
+        401,
+      );
+    const lines = logs()
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'webhook signature rejected');
+    expect(lines).toHaveLength(1);
   });
 
   it('answers 200 for an event type it does not record, saying so', async () => {
