@@ -55,7 +55,7 @@ export function registerClvValidate(clv: Command, getConfig: () => CicloConfig):
           'CONFIG_INVALID',
           `${result.reason} (--calibration-end ${opts.calibrationEnd}, --holdout-end ${opts.holdoutEnd})`,
         );
-      const report = toValidationReport(result, opts.calibrationEnd, opts.holdoutEnd);
+      const report = toValidationReport(result.validation, opts.calibrationEnd, opts.holdoutEnd);
       process.stdout.write(`${opts.json ? JSON.stringify(report) : formatValidation(report)}\n`);
     });
 }

@@ -39,7 +39,8 @@ export interface HoldoutValidation {
 }
 
 export type HoldoutResult =
-  ({ readonly ok: true } & HoldoutValidation) | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly validation: HoldoutValidation }
+  | { readonly ok: false; readonly reason: string };
 
 /** calibrationEnd and holdoutEnd are day numbers (dates.ts), both inclusive. */
 export function validateHoldout(
@@ -73,8 +74,7 @@ export function validateHoldout(
     row.actual += actual;
     row.predicted += predicted;
   }
-  return {
-    ok: true,
+  const validation: HoldoutValidation = {
     fit,
     holdoutWeeks,
     customers: summary.length,
@@ -91,6 +91,7 @@ export function validateHoldout(
       }))
       .filter((row) => row.customers > 0),
   };
+  return { ok: true, validation };
 }
 
 /** The longest holdout a default window takes: 39 weeks, the published CDNOW analyses' holdout. */
@@ -110,35 +111,22 @@ export function defaultHoldoutWindow(
   return { calibrationEnd: lastDay - holdoutDays, holdoutEnd: lastDay };
 }
 
-/** A validation as `ciclo clv validate --json` prints it and the dashboard serves it. */
-export interface ClvValidationReport {
+/** A validation as `ciclo clv validate --json` prints it and the dashboard serves it: plain JSON. */
+export interface ClvValidationReport extends Omit<HoldoutValidation, 'fit'> {
   readonly calibrationEnd: string;
   readonly holdoutEnd: string;
-  readonly holdoutWeeks: number;
-  readonly customers: number;
-  readonly predictedRepeatPurchases: number;
-  readonly actualRepeatPurchases: number;
-  readonly relativeError: number | null;
-  readonly meanAbsoluteError: number;
   readonly bgnbd: { r: number; alpha: number; a: number; b: number; logLikelihood: number };
-  readonly byFrequency: readonly HoldoutByFrequency[];
 }
 
 export function toValidationReport(
-  v: HoldoutValidation,
+  { fit, ...validation }: HoldoutValidation,
   calibrationEnd: string,
   holdoutEnd: string,
 ): ClvValidationReport {
   return {
     calibrationEnd,
     holdoutEnd,
-    holdoutWeeks: v.holdoutWeeks,
-    customers: v.customers,
-    predictedRepeatPurchases: v.predictedRepeatPurchases,
-    actualRepeatPurchases: v.actualRepeatPurchases,
-    relativeError: v.relativeError,
-    meanAbsoluteError: v.meanAbsoluteError,
-    bgnbd: { ...v.fit.params, logLikelihood: v.fit.logLikelihood },
-    byFrequency: v.byFrequency,
+    ...validation,
+    bgnbd: { ...fit.params, logLikelihood: fit.logLikelihood },
   };
 }

@@ -28,8 +28,9 @@ const LIFETIMES_BY_FREQUENCY: readonly [string, number, number, number][] = [
 describe('validateHoldout on CDNOW master', () => {
   const parsed = parseCdnow(readFileSync(MASTER, 'utf8'));
   if (!parsed.ok) throw new Error(`${MASTER}:${parsed.line}: ${parsed.reason}`);
-  const result = validateHoldout(parsed.customers, parseIsoDay('1997-09-30')!, parseIsoDay('1998-06-30')!);
-  if (!result.ok) throw new Error(result.reason);
+  const outcome = validateHoldout(parsed.customers, parseIsoDay('1997-09-30')!, parseIsoDay('1998-06-30')!);
+  if (!outcome.ok) throw new Error(outcome.reason);
+  const result = outcome.validation;
 
   it('predicts and counts the holdout repeat purchases as lifetimes does', () => {
     expect(result.customers).toBe(23570);
@@ -60,7 +61,7 @@ describe('validateHoldout', () => {
   });
 
   it('counts distinct purchase days after the calibration end up to the holdout end, inclusive', () => {
-    const result = validateHoldout(
+    const outcome = validateHoldout(
       [
         customer('a', '2020-01-01', '2020-02-01', '2020-03-02', '2020-03-31', '2020-04-01'),
         customer('b', '2020-01-05', '2020-01-20'),
@@ -69,9 +70,9 @@ describe('validateHoldout', () => {
       day('2020-03-01'),
       day('2020-03-31'),
     );
-    if (!result.ok) throw new Error(result.reason);
-    expect(result.customers).toBe(2);
-    expect(result.actualRepeatPurchases).toBe(2); // a: 03-02 and 03-31; 04-01 is past the holdout
+    if (!outcome.ok) throw new Error(outcome.reason);
+    expect(outcome.validation.customers).toBe(2);
+    expect(outcome.validation.actualRepeatPurchases).toBe(2); // a: 03-02 and 03-31; 04-01 is past the holdout
   });
 
   it('refuses a holdout that does not follow the calibration period, and data without repeat purchases', () => {

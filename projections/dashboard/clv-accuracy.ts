@@ -36,6 +36,6 @@ export async function clvAccuracy(
   if (!result.ok) return { available: false, reason: result.reason };
   return {
     available: true,
-    ...toValidationReport(result, formatIsoDay(calibrationEnd), formatIsoDay(holdoutEnd)),
+    ...toValidationReport(result.validation, formatIsoDay(calibrationEnd), formatIsoDay(holdoutEnd)),
   };
 }
