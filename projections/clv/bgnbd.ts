@@ -225,14 +225,15 @@ const A_NEAR_ONE = 1e-7;
 /**
  * The first two factors of eq. 10: expected purchases in the next t for a customer alive at T.
  *
- * Eq. 10 as printed multiplies ((alpha + T) / (alpha + T + t))^(r + x), which underflows for frequent
- * buyers, by 2F1(r + x, b + x; a + b + x - 1; z), whose series overflows (x = 700, T = 100, t = 260 gave
+ * Eq. 10 multiplies ((alpha + T) / (alpha + T + t))^(r + x) by 2F1(r + x, b + x; a + b + x - 1; z). For
+ * frequent buyers the power underflows while the series overflows (x = 700, T = 100, t = 260 gave
  * 0 * Infinity = NaN). Euler's transformation (Abramowitz & Stegun 15.3.3),
  *   2F1(A, B; C; z) = (1 - z)^(C - A - B) 2F1(C - A, C - B; C; z),
- * with 1 - z = (alpha + T) / (alpha + T + t) and C - A - B = a - 1 - r - x, turns the product into
+ * with 1 - z = (alpha + T) / (alpha + T + t) and C - A - B = a - 1 - r - x, gives the same product as
  *   (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z),
- * whose parameters no longer grow with x: the power stays in (0, 1] for a > 1 or finite for a < 1, and the
- * series converges fast because C grows with x while the upper parameters do not.
+ * whose upper parameters do not grow with x but do with a and b: a fit where almost nobody drops out
+ * (a = 5e4, b = 1.6e5) overflows this form instead. Each form's series grows by about A B / C per term at
+ * first, so the form with the smaller |A B| is used; both are exact.
  */
 function aliveExpectation(
   { r, alpha, b }: BgNbdParams,
@@ -242,8 +243,12 @@ function aliveExpectation(
 ): number {
   const z = t / (alpha + T + t);
   const oneMinusZ = (alpha + T) / (alpha + T + t);
-  const bracket = 1 - Math.pow(oneMinusZ, a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z);
-  return ((a + b + x - 1) / (a - 1)) * bracket;
+  const c = a + b + x - 1;
+  const euler = Math.abs((a + b - 1 - r) * (a - 1)) < Math.abs((r + x) * (b + x));
+  const product = euler
+    ? Math.pow(oneMinusZ, a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+    : Math.pow(oneMinusZ, r + x) * hyp2f1(r + x, b + x, c, z);
+  return ((a + b + x - 1) / (a - 1)) * (1 - product);
 }
 
 /** E[X(t)]: expected repeat purchases in (0, t] for a customer just acquired (FHL 2005, eq. 7). */

@@ -239,6 +239,21 @@ describe('expectedPurchases (FHL 2005, eq. 10)', () => {
     },
   );
 
+  // Euler's form overflows where eq. 10 as printed does not: a fit where almost nobody drops out, as the
+  // demo's simulated shop gives. Reference values: mpmath at 80 digits, eq. 10 as printed.
+  it.each([
+    [3, 20, 30, 52, 1.382857456441305],
+    [0, 0, 30, 52, 0.5297761219705485],
+    [40, 29, 30, 52, 2.245115937468183],
+  ])(
+    'is finite when almost nobody drops out (a = 5e4, b = 1.6e5): x = %d, tx = %d, T = %d, t = %d',
+    (x, tx, T, t, ref) => {
+      const got = expectedPurchases({ r: 0.5, alpha: 10, a: 5e4, b: 1.6e5 }, { x, tx, T }, t);
+      expect(Number.isFinite(got)).toBe(true);
+      expect(Math.abs(got - ref) / ref).toBeLessThan(1e-9);
+    },
+  );
+
   it('is 0 over no time, and refuses a negative horizon', () => {
     expect(expectedPurchases(CDNOW, { x: 2, tx: 10, T: 20 }, 0)).toBe(0);
     expect(() => expectedPurchases(CDNOW, { x: 2, tx: 10, T: 20 }, -1)).toThrow(RangeError);
