@@ -149,7 +149,7 @@ const progress = z.looseObject({
   kind: z.literal('progress'),
   partition: z.number().int().min(0),
   to: z.number().int().min(0),
-  upTo: z.number(),
+  upTo: z.number().nullable(),
   newest: z.number().nullable(),
   closed: z.array(z.string()).optional(),
   handedUpTo: z.number().nullable().optional(),
@@ -206,6 +206,7 @@ export function readIdentityMessage(json: string, place: RecordPlace): IdentityM
   const handedUpTo = orMinus(message.handedUpTo);
   return {
     ...message,
+    upTo: orMinus(message.upTo)!,
     newest: orMinus(message.newest)!,
     ...(handedUpTo !== undefined ? { handedUpTo } : {}),
   };
