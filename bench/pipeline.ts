@@ -29,7 +29,7 @@ import { identifier, stringLiteral } from '../projections/sql';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../infra/registry/serde';
 import { partitionFor } from '../schemas/partitioner';
-import { touchpointRecords, valueSubject } from '../schemas/topics';
+import { deadLetterTopicFor, touchpointRecords, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { cpuMicrosPerEvent, cpuPerEvent, cpuSnapshot } from './cpu';
 import { median } from './fold';
@@ -93,6 +93,7 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
     ...runTopicNames(run),
     deadLetter: `${run}.dlq`,
     projectorDeadLetter: `${run}.projector-dlq`,
+    collectorDeadLetter: deadLetterTopicFor(`${run}.touchpoints`),
   };
   await createRunTopics(endpoints, topics);
   const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
@@ -484,7 +485,10 @@ export async function collectorEventsPerSec(
   const run = `bench_col_${Date.now().toString(36)}`;
   const topic = `${run}.touchpoints`;
   const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-  await admin.ensureTopics([{ name: topic, partitions: PARTITIONS }]);
+  await admin.ensureTopics([
+    { name: topic, partitions: PARTITIONS },
+    { name: deadLetterTopicFor(topic), partitions: PARTITIONS },
+  ]);
   await admin.close();
   await sleep(2000);
   const writeKey = `wk_${run}`;

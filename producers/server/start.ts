@@ -14,7 +14,7 @@ import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { createSerde } from '../../infra/registry/serde';
 import { redactUrl } from '../../infra/url-credentials';
-import { TOPICS, valueSubject } from '../../schemas/topics';
+import { deadLetterTopicFor, TOPICS, valueSubject } from '../../schemas/topics';
 import type { WebhooksConfig } from '../webhooks/config';
 import type { CollectorConfig } from '../collector/config';
 import type { KafkaStatus } from './health';
@@ -87,6 +87,8 @@ export async function startCollector(options: {
     );
   });
   const partitions = await partitionCountOf(endpoints.kafka.brokers, topic);
+  // Invalid calls go there; checked now rather than answered 503 at the first one.
+  await partitionCountOf(endpoints.kafka.brokers, deadLetterTopicFor(topic));
   const app = buildCollector({
     partitions,
     config: options.config,
