@@ -12,22 +12,13 @@ import {
   TEST_NOW,
   WEB_KEY,
   basicAuth,
-  testCollector,
+  testCollectorsClosedAfterEach,
   type TestCollector,
-  type TestCollectorOptions,
 } from '../server/fakes';
 import { MAX_BATCH_CALLS } from './request';
 
-const apps: FastifyInstance[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-function setup(options: TestCollectorOptions = {}): TestCollector {
-  const collector = testCollector(options);
-  apps.push(collector.app);
-  return collector;
-}
+/** The collector under test, closed after each test even when an expectation fails. */
+const setup = testCollectorsClosedAfterEach();
 
 const post = (
   app: FastifyInstance,

@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import { loopbackInject } from '../../test/support/loopback';
 import { TOPICS } from '../../schemas/topics';
 import { sentDeadLetters, sentTouchpoints } from '../edge/fakes';
@@ -7,35 +6,15 @@ import {
   TEST_NOW,
   WEB_KEY,
   basicAuth,
-  testCollector,
-  type TestCollector,
-  type TestCollectorOptions,
+  ORDER_COMPLETED_CALL,
+  testCollectorsClosedAfterEach,
 } from '../server/fakes';
 import { writeKeyFrom } from './routes';
 
-const apps: FastifyInstance[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
 /** The collector under test, closed after each test even when an expectation fails. */
-function setup(options: TestCollectorOptions = {}): TestCollector {
-  const collector = testCollector(options);
-  apps.push(collector.app);
-  return collector;
-}
+const setup = testCollectorsClosedAfterEach();
 
-const orderCompleted = {
-  userId: 'cus_8c1f2a',
-  event: 'Order Completed',
-  timestamp: '2026-03-14T09:29:00Z',
-  properties: {
-    order_id: 'ord_1042',
-    total: 32.97,
-    currency: 'EUR',
-    products: [{ sku: 'CD-0042', price: 12.99 }],
-  },
-};
+const orderCompleted = ORDER_COMPLETED_CALL;
 
 describe('POST /v1/*', () => {
   it('answers 202 once Kafka has the touchpoint: keyed by customer, stamped with receivedAt', async () => {

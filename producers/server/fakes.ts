@@ -68,3 +68,32 @@ export function testCollector(options: TestCollectorOptions = {}): TestCollector
   });
   return { app, producer, logs: memory.lines };
 }
+
+/**
+ * For a spec file's top level: a testCollector maker whose apps are closed after each test, even when an
+ * expectation fails.
+ */
+export function testCollectorsClosedAfterEach(): (options?: TestCollectorOptions) => TestCollector {
+  const apps: FastifyInstance[] = [];
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+  return (options = {}) => {
+    const collector = testCollector(options);
+    apps.push(collector.app);
+    return collector;
+  };
+}
+
+/** A server's Segment `track` call of a purchase, as the specs send it. */
+export const ORDER_COMPLETED_CALL = {
+  userId: 'cus_8c1f2a',
+  event: 'Order Completed',
+  timestamp: '2026-03-14T09:29:00Z',
+  properties: {
+    order_id: 'ord_1042',
+    total: 32.97,
+    currency: 'EUR',
+    products: [{ sku: 'CD-0042', price: 12.99 }],
+  },
+};

@@ -1,38 +1,11 @@
 import net from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { loopbackInject } from '../../test/support/loopback';
-import {
-  API_KEY,
-  basicAuth,
-  testCollector,
-  WEB_KEY,
-  type TestCollector,
-  type TestCollectorOptions,
-} from './fakes';
-
-const apps: FastifyInstance[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
+import { API_KEY, basicAuth, ORDER_COMPLETED_CALL, testCollectorsClosedAfterEach, WEB_KEY } from './fakes';
 
 /** The collector under test, closed after each test even when an expectation fails. */
-function setup(options: TestCollectorOptions = {}): TestCollector {
-  const collector = testCollector(options);
-  apps.push(collector.app);
-  return collector;
-}
+const setup = testCollectorsClosedAfterEach();
 
-const orderCompleted = {
-  userId: 'cus_8c1f2a',
-  event: 'Order Completed',
-  timestamp: '2026-03-14T09:29:00Z',
-  properties: {
-    order_id: 'ord_1042',
-    total: 32.97,
-    currency: 'EUR',
-    products: [{ sku: 'CD-0042', price: 12.99 }],
-  },
-};
+const orderCompleted = ORDER_COMPLETED_CALL;
 
 describe('GET /health and the rest', () => {
   it('tells anyone only ok or degraded, and a server key the details', async () => {
