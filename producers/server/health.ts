@@ -26,8 +26,11 @@ export interface HealthOptions {
   readonly log: Logger;
 }
 
-/** Whether the request carries a write key of a server source (not a browser snippet's public key). */
-function fromServerKey(request: FastifyRequest, config: CollectorConfig): boolean {
+/**
+ * Whether the request carries a write key of a server source (not a browser snippet's public key): who may
+ * see the collector's counters, here and on GET /metrics.
+ */
+export function fromServerKey(request: FastifyRequest, config: CollectorConfig): boolean {
   const key = writeKeyFrom(request.headers.authorization, undefined);
   return key !== undefined && config.writeKeys.get(key)?.kind === 'api';
 }

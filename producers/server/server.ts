@@ -2,7 +2,7 @@
  * The collector's HTTP service (fastify), what `ciclo collect` runs: it composes the routes of each way in
  * on one port (Segment-compatible calls under /v1 from ../collector, provider webhooks under /webhooks from
  * ../webhooks, the browser snippet from ../snippet) and adds what they share: request ids, logging, the
- * reply format for framework errors, the counters and GET /health. The routes are thin: they authenticate,
+ * reply format for framework errors, the counters, GET /health and GET /metrics. The routes are thin: they authenticate,
  * stamp receivedAt, hand the body to the pure mappings and the touchpoints to Kafka (../edge/publish.ts),
  * and turn outcomes into answers.
  *
@@ -27,6 +27,7 @@ import {
 } from '../../infra/http-timeouts';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { Logger } from '../../infra/log';
+import { createMetrics, type Metrics } from '../../infra/metrics/registry';
 import { deadLetterTopicFor, TOPICS } from '../../schemas/topics';
 import type { CollectorConfig } from '../collector/config';
 import { segmentRoutes } from '../collector/routes';
@@ -37,6 +38,7 @@ import { SNIPPET_ROUTE, snippetHandler } from '../snippet/serve';
 import { configuredProviders, webhooksConfig, type WebhooksConfig } from '../webhooks/config';
 import { webhookRoutes } from '../webhooks/routes';
 import { healthHandler, type KafkaStatus } from './health';
+import { metricsHandler, registerCollectorMetrics } from './metrics';
 
 export interface CollectorDeps {
   readonly config: CollectorConfig;
@@ -58,6 +60,8 @@ export interface CollectorDeps {
   readonly snippetFile?: string;
   /** How long a client may take (../../infra/http-timeouts.ts); the defaults unless given. */
   readonly timeouts?: HttpServerTimeouts;
+  /** Where GET /metrics reads from (the counters are added to it); a registry of its own unless given. */
+  readonly metrics?: Metrics;
 }
 
 /** A caller's X-Request-Id when it is a plain token, else a new UUID; it labels every log line (`reqId`). */
@@ -145,6 +149,10 @@ export function buildCollector(deps: CollectorDeps): FastifyInstance {
       ...(deps.kafkaStatus ? { kafkaStatus: deps.kafkaStatus } : {}),
     }),
   );
+
+  const metrics = deps.metrics ?? createMetrics();
+  registerCollectorMetrics(metrics, counters);
+  app.get('/metrics', metricsHandler({ config: deps.config, metrics }));
 
   app.get(SNIPPET_ROUTE, snippetHandler(deps.snippetFile));
   void app.register(segmentRoutes, { prefix: '/v1', config: deps.config, sink, clock: deps.clock, counters });

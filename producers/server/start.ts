@@ -10,6 +10,7 @@ import { describeKafkaCluster } from '../../infra/kafka/health';
 import { partitionCountOf } from '../../infra/kafka/admin';
 import { connectProducer } from '../../infra/kafka/producer';
 import type { Logger } from '../../infra/log';
+import { createMetrics } from '../../infra/metrics/registry';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { createSerde } from '../../infra/registry/serde';
@@ -100,6 +101,7 @@ export async function startCollector(options: {
     kafkaStatus: cachedKafkaStatus(endpoints.kafka.brokers),
     topic,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    metrics: createMetrics({ processMetrics: true }),
   });
   try {
     await app.listen({ port: options.port, host: options.host });
