@@ -17,6 +17,7 @@ import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { refitFromClickHouse } from '../projections/clv/refit';
 import { dashboardAccess, type DashboardAccess } from '../projections/dashboard/config';
 import { startDashboard, type RunningDashboard } from '../projections/dashboard/server';
+import type { PipelineTargets } from '../infra/pipeline-health/probe';
 import { migrate } from '../projections/migrations/migrate';
 import { toCustomerStateRow, toStageChangeRow, toTouchpointRow } from '../projections/projector/rows';
 import { CUSTOMER_SNAPSHOT_EXAMPLE, STAGE_CHANGED_EXAMPLE, TOUCHPOINT_EXAMPLES } from '../schemas/examples';
@@ -187,7 +188,12 @@ describe('dashboard', () => {
   const running: RunningDashboard[] = [];
 
   const start = async (
-    options: { database?: string; clickhouseUrl?: string; access?: DashboardAccess } = {},
+    options: {
+      database?: string;
+      clickhouseUrl?: string;
+      access?: DashboardAccess;
+      pipeline?: PipelineTargets;
+    } = {},
   ): Promise<RunningDashboard> => {
     const dashboard = await startDashboard({
       clickhouse: { url: options.clickhouseUrl ?? base.clickhouse.url },
@@ -197,6 +203,7 @@ describe('dashboard', () => {
       host: '127.0.0.1',
       log,
       ...(options.access ? { access: options.access } : {}),
+      ...(options.pipeline ? { pipeline: options.pipeline } : {}),
     });
     running.push(dashboard);
     return dashboard;
@@ -245,6 +252,28 @@ describe('dashboard', () => {
     expect(await text(page, '#panel-clv')).toContain('ciclo clv refit');
     expect(await page.isVisible('#banner')).toBe(false);
     expect(await text(page, '#status')).toContain(`database ${database}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("shows the pipeline's stages from Kafka: here none runs, so the processor and projector are down", async () => {
+    const prefix = uniqueName('it-dash-pipeline');
+    const { url } = await start({ pipeline: { brokers: base.kafka.brokers, prefix } });
+    const { page, errors } = await open(url);
+    expect(await stateOf(page, 'pipeline')).toBe('ready');
+    expect(await text(page, '#panel-pipeline .stats')).toContain('a stage is down');
+    expect(await attributes(page, '#panel-pipeline tr[data-stage]', 'data-stage')).toEqual([
+      'collector',
+      'processor',
+      'projector',
+    ]);
+    expect(await attributes(page, '#panel-pipeline tr[data-stage]', 'data-health')).toEqual([
+      'unknown',
+      'down',
+      'down',
+    ]);
+    expect(await text(page, '#panel-pipeline tr[data-stage="processor"]')).toContain(`${prefix}-processor-*`);
+    expect(await text(page, '#panel-pipeline')).toContain('CICLO_PROCESSOR_METRICS_URL');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -2,12 +2,14 @@
  * `ciclo dashboard [--port 8070] [--host 127.0.0.1] [--model id]`: the web dashboard over ClickHouse
  * (cohort retention, stages and flows, CLV, CAC/ROI, NPS, churn). Read-only; serves until SIGINT/SIGTERM,
  * then stops accepting requests, lets those in flight finish and closes its ClickHouse client. Reads its own
- * variables (CICLO_DASHBOARD_TOKEN, CICLO_DASHBOARD_HOSTS, CICLO_HTTP_*_TIMEOUT_MS) here, once.
+ * variables (CICLO_DASHBOARD_TOKEN, CICLO_DASHBOARD_HOSTS, CICLO_HTTP_*_TIMEOUT_MS; for the pipeline panel
+ * CICLO_COLLECTOR_URL and CICLO_PROCESSOR_METRICS_URL) here, once.
  */
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { loadHttpServerTimeouts } from '../../infra/http-timeouts';
 import { createLogger } from '../../infra/log';
+import { loadPipelineHealthConfig } from '../../infra/pipeline-health/config';
 import { redactUrl } from '../../infra/url-credentials';
 import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
 import { parsePort, untilSignal } from '../serve';
@@ -31,11 +33,17 @@ export function registerDashboardCommand(program: Command, getConfig: () => Cicl
       DEFAULT_DASHBOARD_HOST,
     )
     .option('--model <id>', 'default stage model for the funnel and CAC', DEFAULT_MODEL_ID)
-    .action(async (opts: { port: string; host: string; model: string }) => {
+    .option(
+      '--topics-prefix <prefix>',
+      "the pipeline panel's namespace of topics and groups (process --topics-prefix, demo --namespace)",
+      'ciclo',
+    )
+    .action(async (opts: { port: string; host: string; model: string; topicsPrefix: string }) => {
       const port = parsePort(opts.port);
       const { endpoints, logLevel } = getConfig();
       const access = loadDashboardAccess(process.env);
       const timeouts = loadHttpServerTimeouts(process.env);
+      const pipeline = loadPipelineHealthConfig(process.env);
       const log = createLogger({ level: logLevel, name: 'ciclo-dashboard' });
       const dashboard = await startDashboard({
         clickhouse: endpoints.clickhouse,
@@ -46,6 +54,7 @@ export function registerDashboardCommand(program: Command, getConfig: () => Cicl
         log,
         access,
         timeouts,
+        pipeline: { brokers: endpoints.kafka.brokers, prefix: opts.topicsPrefix, ...pipeline },
       });
       say(
         `ciclo dashboard on ${dashboard.url} (ClickHouse ${redactUrl(endpoints.clickhouse.url)}, database ${endpoints.clickhouse.database}); Ctrl-C to stop`,

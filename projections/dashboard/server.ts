@@ -31,6 +31,8 @@ import {
   type HttpServerTimeouts,
 } from '../../infra/http-timeouts';
 import type { Logger } from '../../infra/log';
+import { cachedFor } from '../../infra/metrics/cache';
+import { probePipeline, type PipelineReport, type PipelineTargets } from '../../infra/pipeline-health/probe';
 import { DEFAULT_MODEL_ID, PRESET_IDS } from '../../processors/domain/model';
 import { loadModel } from '../../processors/runtime/model-file';
 import { cacReport, churnReport, clvReport, funnelReport, npsReport } from '../reports/analytics';
@@ -80,6 +82,8 @@ export interface DashboardDeps {
   readonly listenHost?: string;
   /** How long a client may take (infra/http-timeouts.ts); the defaults unless given. */
   readonly timeouts?: HttpServerTimeouts;
+  /** The pipeline's health for /api/pipeline (infra/pipeline-health); the panel says "not configured" without. */
+  readonly pipeline?: () => Promise<PipelineReport>;
 }
 
 /** A preset's stages in lifecycle order; a custom model's id is not a file we can read, so it has none. */
@@ -176,6 +180,17 @@ export function buildDashboard(deps: DashboardDeps): FastifyInstance {
     }
   });
 
+  // Kafka's view of the pipeline, not ClickHouse's: answered whether or not ClickHouse is up.
+  app.get('/api/pipeline', async (_request, reply) => {
+    void reply.header('cache-control', 'no-store');
+    if (!deps.pipeline) return reply.send({ configured: false });
+    try {
+      return reply.send({ configured: true, ...(await deps.pipeline()) });
+    } catch (err) {
+      return fail(reply, err, 'pipeline');
+    }
+  });
+
   api('cohorts', async ({ range }) => cohortHeatmap(await cohortReport(engine, database, range)));
   api('funnel', async ({ range, modelId }) =>
     funnelView(await funnelReport(engine, database, modelId, range), stagesOf(modelId)),
@@ -218,7 +233,12 @@ export interface DashboardOptions {
   /** Token and extra host names; without a token it listens on loopback only. */
   readonly access?: DashboardAccess;
   readonly timeouts?: HttpServerTimeouts;
+  /** What the pipeline-health panel looks at; no panel data without. */
+  readonly pipeline?: PipelineTargets;
 }
+
+/** How long the pipeline's health is reused: each open page polls, the broker is asked once. */
+const PIPELINE_CACHE_MS = 5000;
 
 export interface RunningDashboard {
   /** Where the page is served, e.g. http://127.0.0.1:8070/ */
@@ -244,6 +264,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     access,
     listenHost: host,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(options.pipeline
+      ? { pipeline: cachedFor(PIPELINE_CACHE_MS, () => probePipeline(options.pipeline!)) }
+      : {}),
   });
   const wanted = options.port ?? DEFAULT_DASHBOARD_PORT;
   try {

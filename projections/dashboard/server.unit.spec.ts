@@ -141,6 +141,32 @@ describe('dashboard API', () => {
   });
 });
 
+describe('the pipeline panel', () => {
+  it("answers the pipeline's health, also while ClickHouse is away, and says when it has none", async () => {
+    const report = {
+      healthy: true,
+      stages: [{ stage: 'processor', name: 'ciclo-processor-five-stage', health: 'ok', detail: 'caught up' }],
+      lag: [{ group: 'ciclo-processor-five-stage', topic: 'ciclo.touchpoints', partition: 0, lag: 0 }],
+    } as const;
+    const away = fakeEngine(new Error('connect ECONNREFUSED 127.0.0.1:8123'));
+    const app = dashboard(away, { pipeline: () => Promise.resolve(report) });
+    const res = await loopbackInject(app, { url: '/api/pipeline' });
+    expect([res.statusCode, res.json()]).toEqual([200, { configured: true, ...report }]);
+    const none = await loopbackInject(dashboard(fakeEngine()), { url: '/api/pipeline' });
+    expect(none.json()).toEqual({ configured: false });
+  });
+
+  it('needs the token like every /api route', async () => {
+    const app = dashboard(fakeEngine(), {
+      access: dashboardAccess({ token: TOKEN }),
+      pipeline: () => Promise.resolve({ healthy: true, stages: [], lag: [] }),
+    });
+    expect((await loopbackInject(app, { url: '/api/pipeline' })).statusCode).toBe(401);
+    const res = await loopbackInject(app, { url: '/api/pipeline', headers: bearer(TOKEN) });
+    expect(res.statusCode).toBe(200);
+  });
+});
+
 describe('who the dashboard answers', () => {
   it.each([
     'localhost:8070',
