@@ -307,6 +307,12 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
             host: '127.0.0.1',
             log,
             access: dashboardAccess,
+            // The pipeline panel watches this run's stages: its namespace, its collector.
+            pipeline: {
+              brokers: endpoints.kafka.brokers,
+              prefix: namespace ?? 'ciclo',
+              collectorUrl: collector.url,
+            },
           });
           say(`\ndashboard: ${dashboard.url}`);
           say(`collector: ${collector.url} (write key ${writeKey}); pipeline running, Ctrl-C to stop`);
