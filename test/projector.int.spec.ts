@@ -233,7 +233,7 @@ describe('projector', () => {
           topics,
         }),
       ).rejects.toThrow(
-        /lacks migrations 003_merged_profiles, 004_identity_resolved_revenue: run ciclo migrate/,
+        /lacks migrations 003_merged_profiles, 004_identity_resolved_revenue, 005_column_comments, 006_analyst_views: run ciclo migrate/,
       );
     } finally {
       await clickhouse.command(`DROP DATABASE IF EXISTS ${bare}`);
