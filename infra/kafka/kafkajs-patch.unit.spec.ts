@@ -1,7 +1,7 @@
 // patches/kafkajs+2.2.4.patch changes how kafkajs encodes records (varints written in place, small varlongs
 // without Long arithmetic, unzeroed buffers), groups a send's messages by partition (linear, not
-// quadratic), and retries a transaction's AddPartitionsToTxn quickly while the coordinator completes the
-// previous transaction. These tests hold the patched code to the Kafka protocol and to kafkajs's own
+// quadratic), and retries a transaction's first request (AddPartitionsToTxn, AddOffsetsToTxn) quickly while
+// the coordinator completes the previous transaction. These tests hold the patched code to the Kafka protocol and to kafkajs's own
 // behaviour: the bytes must be exactly those the protocol defines, grouping must keep every message, in
 // order, and any other error must reach the caller as before.
 /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs internals have no typings */
@@ -135,21 +135,35 @@ const createEosManager = require('kafkajs/src/producer/eosManager') as (args: {
   addPartitionsToTransaction(
     topicData: { topic: string; partitions: { partition: number }[] }[],
   ): Promise<void>;
+  sendOffsets(args: {
+    consumerGroupId: string;
+    topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+  }): Promise<void>;
 };
 
-/** A transactional eosManager whose coordinator fails AddPartitionsToTxn with the given errors first. */
-async function transactionWith(errors: string[]): Promise<{ calls: () => number; add: () => Promise<void> }> {
+/**
+ * A transactional eosManager whose coordinator fails the transaction's first request (AddPartitionsToTxn,
+ * or AddOffsetsToTxn for a transaction that sends no records) with the given errors first.
+ */
+async function transactionWith(errors: string[]): Promise<{
+  calls: () => number;
+  add: () => Promise<void>;
+  addOffsets: () => Promise<void>;
+}> {
   let calls = 0;
   const failures = [...errors];
+  const firstRequest = (): Promise<object> => {
+    calls += 1;
+    const type = failures.shift();
+    if (type === undefined) return Promise.resolve({});
+    const error: KafkajsError = Object.assign(new Error(type), { type });
+    return Promise.reject(error);
+  };
   const broker = {
     initProducerId: () => Promise.resolve({ producerId: 1, producerEpoch: 0 }),
-    addPartitionsToTxn: () => {
-      calls += 1;
-      const type = failures.shift();
-      if (type === undefined) return Promise.resolve({});
-      const error: KafkajsError = Object.assign(new Error(type), { type });
-      return Promise.reject(error);
-    },
+    addPartitionsToTxn: firstRequest,
+    addOffsetsToTxn: firstRequest,
+    txnOffsetCommit: () => Promise.resolve({}),
   };
   const silent = { debug() {}, info() {}, warn() {}, error() {}, namespace: () => silent };
   const eos = createEosManager({
@@ -167,8 +181,29 @@ async function transactionWith(errors: string[]): Promise<{ calls: () => number;
   return {
     calls: () => calls,
     add: () => eos.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]),
+    addOffsets: () =>
+      eos.sendOffsets({
+        consumerGroupId: 'g',
+        topics: [{ topic: 't', partitions: [{ partition: 0, offset: '1' }] }],
+      }),
   };
 }
+
+describe('patched kafkajs AddOffsetsToTxn', () => {
+  // Seen in CI: a transaction with no records met the coordinator still completing the previous one, failed,
+  // and the processor restored its partition from the changelog.
+  it('retries CONCURRENT_TRANSACTIONS itself, and passes any other error on at once', async () => {
+    const tx = await transactionWith(['CONCURRENT_TRANSACTIONS', 'CONCURRENT_TRANSACTIONS']);
+    await tx.addOffsets();
+    expect(tx.calls()).toBe(3);
+    const busy = await transactionWith(Array.from({ length: 10 }, () => 'CONCURRENT_TRANSACTIONS'));
+    await expect(busy.addOffsets()).rejects.toMatchObject({ type: 'CONCURRENT_TRANSACTIONS' });
+    expect(busy.calls()).toBe(10);
+    const fenced = await transactionWith(['INVALID_PRODUCER_EPOCH']);
+    await expect(fenced.addOffsets()).rejects.toMatchObject({ type: 'INVALID_PRODUCER_EPOCH' });
+    expect(fenced.calls()).toBe(1);
+  });
+});
 
 describe('patched kafkajs AddPartitionsToTxn', () => {
   it('retries CONCURRENT_TRANSACTIONS itself, and adds the partitions once', async () => {
