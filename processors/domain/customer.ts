@@ -9,6 +9,8 @@
 import type { CustomerSnapshot } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 
+import { APPLIED_TOKEN, archiveHas, fnv1a, tokensOf } from './applied-archive';
+
 const DAY_MS = 86_400_000;
 
 export interface CustomerState {
@@ -81,36 +83,6 @@ export const APPLIED_LIMIT = 1024;
  */
 export const APPLIED_RECENT = 64;
 
-/** Characters per hash in `appliedArchive`: 6 of base64url's, 36 bits for 32. */
-export const APPLIED_TOKEN = 6;
-const TOKEN_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-function tokenOf(hash: number): string {
-  let token = '';
-  for (let shift = 0; shift < 36; shift += 6) token += TOKEN_DIGITS[(hash >>> shift) & 63];
-  return token;
-}
-
-/** Hashes as `appliedArchive` holds them. */
-export function tokensOf(hashes: readonly number[]): string {
-  let tokens = '';
-  for (let i = 0; i < hashes.length; i++) tokens += tokenOf(hashes[i]!);
-  return tokens;
-}
-
-/** Whether an archive holds the hash: a match at a token's start (a match may also straddle two tokens). */
-export function archiveHas(archive: string, hash: number): boolean {
-  const token = tokenOf(hash);
-  let at = archive.indexOf(token);
-  while (at !== -1 && at % APPLIED_TOKEN !== 0) at = archive.indexOf(token, at + 1);
-  return at !== -1;
-}
-
-/** Whether a string can be an `appliedArchive`: whole tokens of the digits above (checked on restore). */
-export function isAppliedArchive(value: unknown): value is string {
-  return typeof value === 'string' && value.length % APPLIED_TOKEN === 0 && /^[A-Za-z0-9_-]*$/.test(value);
-}
-
 /** `archive` with `hashes` after it, then only the latest APPLIED_LIMIT. */
 function archived(archive: string | undefined, hashes: readonly number[]): string {
   const all = (archive ?? '') + tokensOf(hashes);
@@ -148,15 +120,6 @@ function mergeApplied(survivor: CustomerState, absorbed: CustomerState): void {
   }
   survivor.appliedArchive = merged;
   survivor.applied = NONE;
-}
-
-export function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 /**

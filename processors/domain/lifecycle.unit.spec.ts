@@ -5,13 +5,9 @@ import { TouchpointSchema } from '../../schemas/touchpoint';
 import {
   APPLIED_LIMIT,
   APPLIED_RECENT,
-  APPLIED_TOKEN,
-  archiveHas,
   changelogJson,
   evolve,
-  fnv1a,
   initialState,
-  isAppliedArchive,
   jsonBytes,
   LIST_BYTES_LIMIT,
   mergeInto,
@@ -20,10 +16,10 @@ import {
   purchaseCadenceDays,
   purchaseDayCount,
   PURCHASE_DAYS_LIMIT,
-  tokensOf,
   toSnapshot,
   type CustomerState,
 } from './customer';
+import { APPLIED_TOKEN, archiveHas, fnv1a, isAppliedArchive, tokensOf } from './applied-archive';
 import { homePartitionOf } from './identity';
 import { PRESET_IDS, parseModel, presetModel, type PresetId } from './model';
 import { PartitionLifecycle } from './partition';

@@ -8,7 +8,7 @@
  */
 import { byEventTime } from '../../schemas/lanes';
 import type { Touchpoint } from '../../schemas/touchpoint';
-import { fnv1a } from './customer';
+import { fnv1a } from './applied-archive';
 import { MinHeap } from '../../infra/min-heap';
 
 /** What a reorder buffer orders: anything with an event time and an event id. */

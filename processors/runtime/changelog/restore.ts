@@ -9,7 +9,7 @@ import type { ContractSerde } from '../../../infra/registry/serde';
 import type { CustomerState } from '../../domain/customer';
 import type { ProfileHandoff } from '../../domain/identity';
 import type { BufferedItem, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
-import { isAppliedArchive } from '../../domain/customer';
+import { isAppliedArchive } from '../../domain/applied-archive';
 import { parseChangelogKey } from './keys';
 import {
   changelogCorrupt,
