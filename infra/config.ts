@@ -32,6 +32,8 @@ const EnvSchema = z.object({
     .default('ciclo'),
   CICLO_HOME: z.string().optional(),
   CICLO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Base64 of the installation's secret (infra/privacy/installation-secret.ts); else a file in CICLO_HOME. */
+  CICLO_PSEUDONYM_SECRET: z.string().min(1).optional(),
 });
 
 export interface ServiceEndpoints {
@@ -45,6 +47,8 @@ export interface CicloConfig {
   /** Where `ciclo stack` keeps installs, data and logs (gitignored). */
   readonly home: string;
   readonly logLevel: string;
+  /** The installation's secret as configured (base64), if it is; else it lives in `home`. */
+  readonly pseudonymSecret?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv, projectRoot: string): CicloConfig {
@@ -69,5 +73,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, projectRoot: string): CicloCo
     }),
     home: path.resolve(e.CICLO_HOME ?? path.join(projectRoot, '.ciclo')),
     logLevel: e.CICLO_LOG_LEVEL,
+    ...(e.CICLO_PSEUDONYM_SECRET !== undefined ? { pseudonymSecret: e.CICLO_PSEUDONYM_SECRET } : {}),
   });
 }

@@ -1,7 +1,12 @@
 /**
  * Every Kafka topic ciclo uses, in one place: name, partitions, key, cleanup policy and the contract of its
  * values. Keys are plain UTF-8 strings (Confluent's StringSerializer convention); values are Avro in the
- * Confluent wire format, except dead letters, which keep the original bytes.
+ * Confluent wire format, except dead letters, which keep the original bytes, and the privacy topics (person
+ * keys, the suppression list), whose small values ciclo alone reads (infra/privacy/).
+ *
+ * Compacted topics that hold a person's data roll a segment a day and are compacted within a day of a record
+ * being superseded (max.compaction.lag.ms, Kafka 2.3+, KIP-354), and tombstones stay a day for readers to see
+ * (delete.retention.ms): what a tombstone erases is gone from the broker's disks within about two days of it.
  */
 import { partitionFor } from './partitioner';
 import type { Touchpoint } from './touchpoint';
@@ -28,6 +33,15 @@ export interface TopicDefinition extends TopicSpec {
 
 const DAY_MS = 24 * 3600 * 1000;
 const PARTITIONS = 6;
+
+/** Compaction that removes what a tombstone erases within about two days (see the top of this file). */
+const ERASABLE_COMPACTION = {
+  'cleanup.policy': 'compact',
+  'min.compaction.lag.ms': '60000',
+  'max.compaction.lag.ms': String(DAY_MS),
+  'segment.ms': String(DAY_MS),
+  'delete.retention.ms': String(DAY_MS),
+} as const;
 
 export const TOPICS = {
   touchpoints: {
@@ -60,7 +74,8 @@ export const TOPICS = {
     description: 'Every lifecycle stage change, with the model, rule and triggering events that explain it.',
     contract: 'stageChanged',
     compatibility: 'FULL_TRANSITIVE',
-    config: { 'cleanup.policy': 'delete', 'retention.ms': '-1' },
+    // As long as the touchpoints that explain them; the snapshots keep every customer's current stage.
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(365 * DAY_MS) },
   },
   customerSnapshots: {
     name: 'ciclo.customer-snapshots',
@@ -73,7 +88,7 @@ export const TOPICS = {
       'The latest lifecycle snapshot per customer and stage model (compacted): a table other services can load.',
     contract: 'customerSnapshot',
     compatibility: 'FULL_TRANSITIVE',
-    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
+    config: ERASABLE_COMPACTION,
   },
   lifecycleState: {
     name: 'ciclo.lifecycle-state',
@@ -86,7 +101,7 @@ export const TOPICS = {
       "The lifecycle processor's changelog: what a started or rebalanced instance restores (internal).",
     contract: 'lifecycleState',
     compatibility: 'BACKWARD_TRANSITIVE',
-    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
+    config: ERASABLE_COMPACTION,
   },
   lifecycleIdentity: {
     name: 'ciclo.lifecycle-identity',
@@ -106,6 +121,26 @@ export const TOPICS = {
     description: 'Messages the ClickHouse projector could not decode or map, with typed reasons in headers.',
     contract: 'raw',
     config: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) },
+  },
+  personKeys: {
+    name: 'ciclo.person-keys',
+    partitions: PARTITIONS,
+    key: '<pseudonym of the id>/<key id> (schemas/pseudonym.ts): one record per key, so writers never overwrite each other',
+    description:
+      "Per-person keys that seal personal fields of touchpoints and dead letters (crypto-shredding): `ciclo forget` " +
+      'tombstones a person\'s keys, and what they sealed can no longer be read anywhere (infra/privacy/).',
+    contract: 'raw',
+    config: ERASABLE_COMPACTION,
+  },
+  forgotten: {
+    name: 'ciclo.forgotten',
+    partitions: 1,
+    key: 'the pseudonym of a forgotten id (schemas/pseudonym.ts)',
+    description:
+      'The suppression list: ids `ciclo forget` erased. The collector, webhooks, imports and the projector drop ' +
+      'touchpoints of these ids, and count them. Kept for good: a tombstone would let the person back in.',
+    contract: 'raw',
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
   },
 } as const satisfies Record<string, TopicDefinition>;
 
@@ -216,3 +251,17 @@ export function parseSnapshotKey(key: string): { modelId: string; customerId: st
 export const MERGED_INTO_HEADER = 'ciclo-merged-into';
 /** On a snapshot tombstone: the merged profile's last sequence, which the removal outranks on a tie. */
 export const SEQUENCE_HEADER = 'ciclo-sequence';
+
+/**
+ * The person-key and suppression topics of a touchpoint topic's pipeline: `<ns>.person-keys` and
+ * `<ns>.forgotten` for `<ns>.touchpoints`; for a topic of another name (a benchmark's), `<topic>.person-keys`
+ * and `<topic>.forgotten`.
+ */
+export function privacyTopicsFor(touchpointTopic: string): { personKeys: string; forgotten: string } {
+  const suffix = TOPICS.touchpoints.name.slice('ciclo'.length);
+  const base = touchpointTopic.endsWith(suffix) ? touchpointTopic.slice(0, -suffix.length) : touchpointTopic;
+  return {
+    personKeys: `${base}${TOPICS.personKeys.name.slice('ciclo'.length)}`,
+    forgotten: `${base}${TOPICS.forgotten.name.slice('ciclo'.length)}`,
+  };
+}
