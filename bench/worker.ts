@@ -4,6 +4,7 @@
  * stops cleanly on SIGTERM. Only the benchmarks use it: they need their own topics and database, so that a
  * benchmark never writes into the topics and tables a user's pipeline reads.
  */
+import { randomBytes } from 'node:crypto';
 import type { ServiceEndpoints } from '../infra/config';
 import { connectConsumer } from '../infra/kafka/consumer';
 import {
@@ -128,7 +129,8 @@ async function main(): Promise<void> {
         CICLO_WRITE_KEYS: `bench:${options.writeKey ?? ''}`,
         CICLO_RATE_LIMIT: 'off',
       }),
-      webhooks: loadWebhooksConfig({}),
+      // No webhook is configured or sent: a secret of this run's keys nothing.
+      webhooks: loadWebhooksConfig({}, randomBytes(32)),
       log,
       port: options.port ?? 0,
       host: '127.0.0.1',

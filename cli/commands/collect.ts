@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { loadHttpServerTimeouts } from '../../infra/http-timeouts';
 import { createLogger } from '../../infra/log';
+import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
 import { loadCollectorConfig } from '../../producers/collector/config';
 import { startCollector } from '../../producers/server/start';
 import { loadWebhooksConfig } from '../../producers/webhooks/config';
@@ -30,9 +31,12 @@ export function registerCollectCommand(program: Command, getConfig: () => CicloC
     )
     .action(async (opts: { port: string; host: string; topic?: string }) => {
       const port = parsePort(opts.port);
-      const { endpoints, logLevel } = getConfig();
+      const config = getConfig();
+      const { endpoints, logLevel } = config;
+      // The key of every pseudonym this process writes (email-derived ids): the installation's, once.
+      const pseudonymSecret = loadInstallationSecret(config.home, config.pseudonymSecret);
       const collectorConfig = loadCollectorConfig(process.env);
-      const webhooks = loadWebhooksConfig(process.env);
+      const webhooks = loadWebhooksConfig(process.env, pseudonymSecret);
       const timeouts = loadHttpServerTimeouts(process.env);
       const log = createLogger({ level: logLevel, name: 'ciclo-collect' });
 

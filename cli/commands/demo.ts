@@ -12,6 +12,7 @@ import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
 import { connectTopicAdmin } from '../../infra/kafka/admin';
 import { createLogger } from '../../infra/log';
+import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { createStack } from '../../infra/stack/stack';
 import { loadModel } from '../../processors/runtime/model-file';
@@ -176,7 +177,8 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
             CICLO_WRITE_KEYS: `${DEMO_SOURCE}:${writeKey}`,
             CICLO_RATE_LIMIT: 'off',
           }),
-          webhooks: loadWebhooksConfig({}),
+          // The installation's secret, as `ciclo collect` loads it: email-derived ids are the installation's.
+          webhooks: loadWebhooksConfig({}, loadInstallationSecret(config.home, config.pseudonymSecret)),
           log,
           port: opts.serve ? collectorPort : 0,
           host: '127.0.0.1',

@@ -11,7 +11,7 @@
  * with any invalid event is 400 and produces nothing; 503 with Retry-After when Kafka cannot take them.
  * Nothing is ever answered 2xx that might be lost; a retried request maps to the same eventIds.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import fastify, {
   type FastifyBaseLogger,
@@ -42,7 +42,7 @@ import { metricsHandler, registerCollectorMetrics } from './metrics';
 
 export interface CollectorDeps {
   readonly config: CollectorConfig;
-  /** Provider secrets; without it every webhook answers 401. */
+  /** Provider secrets and the installation's secret; without it every webhook answers 401. */
   readonly webhooks?: WebhooksConfig;
   readonly producer: MessageProducer;
   /** The touchpoint serde, created (and its schema registered) at startup; see TouchpointSink. */
@@ -112,7 +112,8 @@ function handleError(
  * `app.inject()` tests it, `app.close()` stops accepting and waits for requests in flight.
  */
 export function buildCollector(deps: CollectorDeps): FastifyInstance {
-  const webhooks = deps.webhooks ?? webhooksConfig();
+  // No provider is configured then, so no delivery is mapped and this secret keys nothing.
+  const webhooks = deps.webhooks ?? webhooksConfig({ pseudonymSecret: randomBytes(32) });
   const log = deps.log.child({ component: 'collector' }, { serializers: { req: requestSummary } });
   const loggerInstance: FastifyBaseLogger = log;
   const app = fastify({

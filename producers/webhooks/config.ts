@@ -7,6 +7,9 @@
  * - `typeform:<secret>`: the `secret` set on the Typeform webhook.
  * - `sendgrid:<public key>`: the Signed Event Webhook's verification key, base64 DER as SendGrid shows it.
  *   It is a public key, not a secret, but it is configured the same way.
+ *
+ * The installation's secret (infra/privacy/installation-secret.ts), the key of the email-derived ids, is
+ * loaded by the entry point, as every process of the installation loads it, and passed in with these.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
@@ -23,6 +26,8 @@ export interface WebhooksConfig {
   readonly toleranceSeconds: number;
   /** Largest accepted webhook body, in bytes. */
   readonly bodyLimitBytes: number;
+  /** The installation's secret: the key of `emailAnonymousId` (schemas/pseudonym.ts). */
+  readonly pseudonymSecret: Buffer;
 }
 
 /**
@@ -99,7 +104,11 @@ export const WebhooksEnvSchema = z.object({
   ),
 });
 
-export function loadWebhooksConfig(env: Readonly<Record<string, string | undefined>>): WebhooksConfig {
+/** The webhooks' variables from an environment record, with the installation's secret the entry point loaded. */
+export function loadWebhooksConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  pseudonymSecret: Buffer,
+): WebhooksConfig {
   const parsed = WebhooksEnvSchema.safeParse(env);
   if (!parsed.success) {
     // Never echo the secrets themselves: name the variable and the entry's position.
@@ -115,17 +124,24 @@ export function loadWebhooksConfig(env: Readonly<Record<string, string | undefin
     sendgrid: { publicKeys: of('sendgrid').map(parseSendgridPublicKey) },
     toleranceSeconds: e.CICLO_WEBHOOK_TOLERANCE_SECONDS,
     bodyLimitBytes: e.CICLO_WEBHOOK_BODY_LIMIT,
+    pseudonymSecret,
   });
 }
 
-/** A complete, frozen config from the given fields and the defaults (no provider configured). */
-export function webhooksConfig(fields: Partial<WebhooksConfig> = {}): WebhooksConfig {
+/**
+ * A complete, frozen config from the given fields and the defaults (no provider configured). The secret has
+ * no default: a fixed one would make email-derived ids an unkeyed hash again.
+ */
+export function webhooksConfig(
+  fields: Partial<WebhooksConfig> & Pick<WebhooksConfig, 'pseudonymSecret'>,
+): WebhooksConfig {
   return Object.freeze({
     stripe: fields.stripe ?? { secrets: [] },
     typeform: fields.typeform ?? { secrets: [] },
     sendgrid: fields.sendgrid ?? { publicKeys: [] },
     toleranceSeconds: fields.toleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
     bodyLimitBytes: fields.bodyLimitBytes ?? DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
+    pseudonymSecret: fields.pseudonymSecret,
   });
 }
 

@@ -1,8 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { CicloError } from '../../infra/errors';
-import { configuredProviders, DEFAULT_WEBHOOK_TOLERANCE_SECONDS, loadWebhooksConfig } from './config';
+import {
+  configuredProviders,
+  DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+  loadWebhooksConfig as loadWith,
+} from './config';
+import { TEST_PSEUDONYM_SECRET } from './fakes';
 
 const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const loadWebhooksConfig = (env: Record<string, string>) => loadWith(env, TEST_PSEUDONYM_SECRET);
 const base64Der = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
 
 describe('loadWebhooksConfig', () => {
@@ -15,6 +21,7 @@ describe('loadWebhooksConfig', () => {
     expect(config.typeform.secrets).toEqual(['tf:with:colons']);
     expect(config.sendgrid.publicKeys.map((k) => k.asymmetricKeyType)).toEqual(['ec']);
     expect(configuredProviders(config)).toEqual(['sendgrid', 'stripe', 'typeform']);
+    expect(config.pseudonymSecret).toBe(TEST_PSEUDONYM_SECRET);
   });
 
   it('configures nothing when the variable is absent: every webhook then answers 401', () => {

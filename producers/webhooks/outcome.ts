@@ -4,7 +4,6 @@
  */
 import type { Touchpoint } from '../../schemas/touchpoint';
 import type { ValidationProblem } from '../../schemas/validation';
-import { sha256Hex } from '../../schemas/event-id';
 
 export interface IgnoredEvent {
   /** The provider's id for the event (Stripe event id, SendGrid sg_event_id, Typeform token). */
@@ -23,14 +22,12 @@ export type WebhookMapping =
 export interface WebhookContext {
   /** When ciclo received the delivery (ms since the epoch). */
   readonly receivedAt: number;
-}
-
-/**
- * The anonymous id for someone known only by email address: the same in every provider's events, so they
- * stay together, without putting the address itself on Kafka. A later alias can merge it into a customer.
- */
-export function emailAnonymousId(email: string): string {
-  return `email:${sha256Hex(email.trim().toLowerCase()).slice(0, 32)}`;
+  /**
+   * The installation's secret: someone known only by email address gets `emailAnonymousId(secret, email)`
+   * (schemas/pseudonym.ts), the same in every provider's events, so they stay together, without the
+   * address, or a hash anyone can recompute from it, on Kafka. A later alias can merge it into a customer.
+   */
+  readonly pseudonymSecret: Buffer;
 }
 
 export function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {

@@ -125,7 +125,7 @@ export function webhookRoutes(
             problems: [{ path: '', rule: 'invalid_json', message: 'the body is not valid JSON' }],
           });
         }
-        const mapped = provider.map(body, { receivedAt });
+        const mapped = provider.map(body, { receivedAt, pseudonymSecret: config.pseudonymSecret });
         if (!mapped.ok) {
           counters.invalid += 1;
           request.log.warn({ provider: name, problems: mapped.problems.length }, 'webhook payload rejected');

@@ -2,10 +2,12 @@ import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { emailAnonymousId } from '../../schemas/pseudonym';
 import { loopbackInject } from '../../test/support/loopback';
 import { sentTouchpoints } from '../edge/fakes';
 import { TEST_NOW, testCollector } from '../server/fakes';
 import { parseSendgridPublicKey, webhooksConfig } from './config';
+import { TEST_PSEUDONYM_SECRET } from './fakes';
 
 const STRIPE_SECRET = 'whsec_test_0a1b2c3d4e5f';
 const TYPEFORM_SECRET = '8f2d0c4b6a1e3f5d7c9b';
@@ -39,6 +41,7 @@ function setup() {
     webhooks: webhooksConfig({
       stripe: { secrets: [STRIPE_SECRET] },
       toleranceSeconds: 300,
+      pseudonymSecret: TEST_PSEUDONYM_SECRET,
       typeform: { secrets: [TYPEFORM_SECRET] },
       sendgrid: {
         publicKeys: [
@@ -154,6 +157,10 @@ describe('POST /webhooks/sendgrid', () => {
     expect(res.statusCode).toBe(202);
     expect(res.json()).toMatchObject({ accepted: 8, ignored: [{}, {}, {}] });
     expect(producer.sent[0]!.messages).toHaveLength(8);
+    // Addresses without a customer arg become the installation's keyed pseudonym, as config gives it.
+    expect(sentTouchpoints(producer)[0]!.anonymousId).toBe(
+      emailAnonymousId(TEST_PSEUDONYM_SECRET, 'example@test.com'),
+    );
   });
 
   it('answers 401 for a signature over another timestamp, producing nothing', async () => {

@@ -19,13 +19,8 @@ import { UNCATEGORIZED_CAMPAIGN, type Touchpoint, type TouchpointType } from '..
 import { problemsOf, type ValidationProblem } from '../../schemas/validation';
 import { checkTouchpoint, prefixProblems } from '../edge/check';
 import { providerEventId } from '../../schemas/event-id';
-import {
-  emailAnonymousId,
-  text,
-  type IgnoredEvent,
-  type WebhookContext,
-  type WebhookMapping,
-} from './outcome';
+import { emailAnonymousId } from '../../schemas/pseudonym';
+import { text, type IgnoredEvent, type WebhookContext, type WebhookMapping } from './outcome';
 
 const SendgridEvent = z.looseObject({
   event: z.string().min(1),
@@ -89,7 +84,7 @@ function mapOne(
     : anonymous
       ? { anonymousId: anonymous.value }
       : email
-        ? { anonymousId: emailAnonymousId(email) }
+        ? { anonymousId: emailAnonymousId(ctx.pseudonymSecret, email) }
         : {};
   const campaign = campaignOf(e);
   const payload: Record<string, unknown> = { campaignId: campaign.value };

@@ -1,10 +1,14 @@
 import campaignDelivery from './fixtures/sendgrid/campaign-delivery.json';
 import documentedEvents from './fixtures/sendgrid/documented-events.json';
-import { emailAnonymousId, type WebhookMapping } from './outcome';
+import { createHash } from 'node:crypto';
+import { emailAnonymousId } from '../../schemas/pseudonym';
+import { TEST_PSEUDONYM_SECRET } from './fakes';
+import type { WebhookMapping } from './outcome';
 import { mapSendgridDelivery } from './sendgrid';
 
 const receivedAt = Date.UTC(2026, 2, 14, 10, 0);
-const map = (body: unknown): WebhookMapping => mapSendgridDelivery(body, { receivedAt });
+const map = (body: unknown): WebhookMapping =>
+  mapSendgridDelivery(body, { receivedAt, pseudonymSecret: TEST_PSEUDONYM_SECRET });
 
 function mapped(body: unknown) {
   const result = map(body);
@@ -33,7 +37,7 @@ describe('SendGrid Event Webhook deliveries to email touchpoints', () => {
     expect(touchpoints[3]).toEqual({
       eventId: 'sendgrid:click:sg_event_id',
       type: 'EmailClicked',
-      anonymousId: emailAnonymousId('example@test.com'),
+      anonymousId: emailAnonymousId(TEST_PSEUDONYM_SECRET, 'example@test.com'),
       occurredAt: 1513299569_000,
       receivedAt,
       source: { kind: 'webhook', name: 'sendgrid' },
@@ -62,7 +66,7 @@ describe('SendGrid Event Webhook deliveries to email touchpoints', () => {
       ],
       [
         'EmailBounced',
-        emailAnonymousId('noemail@this.does.not.exist.tld'),
+        emailAnonymousId(TEST_PSEUDONYM_SECRET, 'noemail@this.does.not.exist.tld'),
         {
           campaignId: '12345',
           messageId: 'euo2iKxdSayPF4YE4--I7A.recvd-5f54b5d587-pczjm-1-67BADEEA-6.0',
@@ -76,6 +80,19 @@ describe('SendGrid Event Webhook deliveries to email touchpoints', () => {
         reason: 'machine open (privacy proxy), not engagement',
       },
     ]);
+  });
+
+  it('names someone known only by address with a keyed pseudonym: no hash anyone can recompute from it', () => {
+    const click = [{ event: 'click', sg_event_id: 'e1', timestamp: 1513299569, email: ' Ana@Example.com' }];
+    const id = mapped(click).touchpoints[0]!.anonymousId!;
+    expect(id).toBe(emailAnonymousId(TEST_PSEUDONYM_SECRET, 'ana@example.com'));
+    // Not the unsalted SHA-256 of the address that ciclo wrote before, whole or cut.
+    const unkeyed = createHash('sha256').update('ana@example.com').digest();
+    expect(id).not.toContain(unkeyed.toString('hex').slice(0, 16));
+    expect(id).not.toContain(unkeyed.toString('base64url').slice(0, 16));
+    // Another installation (another secret) names the same address otherwise.
+    const elsewhere = mapSendgridDelivery(click, { receivedAt, pseudonymSecret: Buffer.alloc(32, 1) });
+    expect(elsewhere.ok && elsewhere.touchpoints[0]!.anonymousId).not.toBe(id);
   });
 
   it('derives a contract-safe, stable eventId from a base64 sg_event_id', () => {

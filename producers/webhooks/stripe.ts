@@ -24,7 +24,8 @@ import type { Touchpoint, TouchpointType } from '../../schemas/touchpoint';
 import { problemsOf } from '../../schemas/validation';
 import { checkTouchpoint, type Origins } from '../edge/check';
 import { providerEventId } from '../../schemas/event-id';
-import { emailAnonymousId, isRecord, text, type WebhookContext, type WebhookMapping } from './outcome';
+import { emailAnonymousId } from '../../schemas/pseudonym';
+import { isRecord, text, type WebhookContext, type WebhookMapping } from './outcome';
 
 const StripeEvent = z.looseObject({
   id: z.string().min(1),
@@ -318,8 +319,14 @@ function mapByType(event: StripeEvent): Mapped {
   }
 }
 
-/** Who the event is about: the integration's own id, else Checkout's reference, else Stripe's customer. */
-function identityOf(obj: StripeObject): {
+/**
+ * Who the event is about: the integration's own id, else Checkout's reference, else Stripe's customer,
+ * else the keyed pseudonym of the email (schemas/pseudonym.ts).
+ */
+function identityOf(
+  obj: StripeObject,
+  pseudonymSecret: Buffer,
+): {
   fields: { customerId?: string; anonymousId?: string };
   origins: Record<string, string>;
 } {
@@ -334,7 +341,7 @@ function identityOf(obj: StripeObject): {
   const billing = isRecord(obj.billing_details) ? obj.billing_details : {};
   const email =
     text(details.email) ?? text(obj.customer_email) ?? text(billing.email) ?? text(obj.receipt_email);
-  if (email) return { fields: { anonymousId: emailAnonymousId(email) }, origins: {} };
+  if (email) return { fields: { anonymousId: emailAnonymousId(pseudonymSecret, email) }, origins: {} };
   return { fields: {}, origins: { customerId: `${O}.customer` } };
 }
 
@@ -346,7 +353,7 @@ export function mapStripeEvent(body: unknown, ctx: WebhookContext): WebhookMappi
   if (mapped.kind === 'ignored')
     return { ok: true, touchpoints: [], ignored: [{ id: event.id, reason: mapped.reason }] };
 
-  const identity = identityOf(mapped.obj);
+  const identity = identityOf(mapped.obj, ctx.pseudonymSecret);
   const origins: Origins = { eventId: 'id', occurredAt: 'created', ...identity.origins, ...mapped.origins };
   const checked = checkTouchpoint(
     {

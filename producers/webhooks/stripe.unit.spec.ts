@@ -5,11 +5,14 @@ import subscriptionCreated from './fixtures/stripe/customer.subscription.created
 import subscriptionDeleted from './fixtures/stripe/customer.subscription.deleted.json';
 import invoicePaid from './fixtures/stripe/invoice.paid.json';
 import paymentIntentCreated from './fixtures/stripe/payment_intent.created.json';
-import { emailAnonymousId, type WebhookMapping } from './outcome';
+import { emailAnonymousId } from '../../schemas/pseudonym';
+import { TEST_PSEUDONYM_SECRET } from './fakes';
+import type { WebhookMapping } from './outcome';
 import { mapStripeEvent } from './stripe';
 
 const receivedAt = Date.UTC(2026, 2, 14, 9, 31);
-const map = (event: unknown): WebhookMapping => mapStripeEvent(event, { receivedAt });
+const map = (event: unknown): WebhookMapping =>
+  mapStripeEvent(event, { receivedAt, pseudonymSecret: TEST_PSEUDONYM_SECRET });
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 /** A copy of a fixture event with some fields of its data.object changed. */
 function changed(
@@ -76,7 +79,7 @@ describe('Stripe events to touchpoints', () => {
     const tp = only(map(chargeSucceeded));
     expect(tp).toMatchObject({
       type: 'PurchaseCompleted',
-      anonymousId: emailAnonymousId('jenny.rosen@example.com'),
+      anonymousId: emailAnonymousId(TEST_PSEUDONYM_SECRET, 'jenny.rosen@example.com'),
       payload: { orderId: 'ord_1043', amountMinor: 1299, currency: 'USD', lineItems: [] },
     });
     expect(tp.customerId).toBeUndefined();

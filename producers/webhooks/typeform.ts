@@ -17,7 +17,8 @@ import { z } from 'zod';
 import { problemsOf } from '../../schemas/validation';
 import { checkTouchpoint } from '../edge/check';
 import { providerEventId } from '../../schemas/event-id';
-import { emailAnonymousId, isRecord, text, type WebhookContext, type WebhookMapping } from './outcome';
+import { emailAnonymousId } from '../../schemas/pseudonym';
+import { isRecord, text, type WebhookContext, type WebhookMapping } from './outcome';
 
 const Answer = z.looseObject({
   type: z.string(),
@@ -105,7 +106,9 @@ export function mapTypeformEvent(body: unknown, ctx: WebhookContext): WebhookMap
     : anonymous
       ? { anonymousId: anonymous.value }
       : {
-          anonymousId: email ? emailAnonymousId(email) : providerEventId('typeform-response', response.token),
+          anonymousId: email
+            ? emailAnonymousId(ctx.pseudonymSecret, email)
+            : providerEventId('typeform-response', response.token),
         };
   if (customer) origins.customerId = `${R}.hidden.${customer.name}`;
   if (anonymous) origins.anonymousId = `${R}.hidden.${anonymous.name}`;

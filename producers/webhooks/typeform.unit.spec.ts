@@ -1,10 +1,13 @@
 import formResponse from './fixtures/typeform/form_response.json';
 import npsResponse from './fixtures/typeform/nps_response.json';
+import { emailAnonymousId } from '../../schemas/pseudonym';
+import { TEST_PSEUDONYM_SECRET } from './fakes';
 import type { WebhookMapping } from './outcome';
 import { mapTypeformEvent } from './typeform';
 
 const receivedAt = Date.UTC(2026, 2, 14, 9, 31);
-const map = (body: unknown): WebhookMapping => mapTypeformEvent(body, { receivedAt });
+const map = (body: unknown): WebhookMapping =>
+  mapTypeformEvent(body, { receivedAt, pseudonymSecret: TEST_PSEUDONYM_SECRET });
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 describe('Typeform form_response to SurveyAnswered', () => {
@@ -49,7 +52,9 @@ describe('Typeform form_response to SurveyAnswered', () => {
     const byEmail = copy(formResponse) as { form_response: { hidden?: unknown } };
     delete byEmail.form_response.hidden;
     const tp = map(byEmail);
-    expect(tp.ok && tp.touchpoints[0]?.anonymousId).toMatch(/^email:[0-9a-f]{32}$/);
+    expect(tp.ok && tp.touchpoints[0]?.anonymousId).toBe(
+      emailAnonymousId(TEST_PSEUDONYM_SECRET, 'laura@example.com'),
+    );
     const anonymous = copy(npsResponse) as { form_response: { hidden?: unknown } };
     delete anonymous.form_response.hidden;
     const anon = map(anonymous);
