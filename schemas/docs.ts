@@ -23,7 +23,7 @@ export function renderSchemaReference(): string {
   ];
   for (const t of ALL_TOPICS) {
     out.push(
-      `| \`${t.name}\` | ${t.partitions} | ${t.key} | ${t.config?.['cleanup.policy'] ?? 'delete'} | ${t.contract === 'raw' ? 'original bytes' : t.contract} | ${t.compatibility ?? '-'} |`,
+      `| \`${t.name}\` | ${t.partitions} | ${t.key} | ${t.config?.['cleanup.policy'] ?? 'delete'} | ${t.contract === 'raw' ? 'original bytes' : t.contract === 'private' ? 'ciclo-private bytes' : t.contract} | ${t.compatibility ?? '-'} |`,
     );
   }
   out.push('', '## Touchpoint types', '');

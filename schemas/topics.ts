@@ -25,8 +25,11 @@ export interface TopicDefinition extends TopicSpec {
   /** What the key is; one customer's messages share a key, so they stay ordered in one partition. */
   readonly key: string;
   readonly description: string;
-  /** The contract of the values, or 'raw' for dead letters. */
-  readonly contract: 'touchpoint' | 'stageChanged' | 'customerSnapshot' | 'lifecycleState' | 'raw';
+  /**
+   * The contract of the values; 'raw' for dead letters (the original bytes), 'private' for the privacy topics
+   * (ciclo's own small values, read by infra/privacy/ only).
+   */
+  readonly contract: 'touchpoint' | 'stageChanged' | 'customerSnapshot' | 'lifecycleState' | 'raw' | 'private';
   /** Subjects other services consume are FULL_TRANSITIVE: readers and writers of any version interoperate. */
   readonly compatibility?: CompatibilityLevel;
 }
@@ -129,7 +132,7 @@ export const TOPICS = {
     description:
       "Per-person keys that seal personal fields of touchpoints and dead letters (crypto-shredding): `ciclo forget` " +
       'tombstones a person\'s keys, and what they sealed can no longer be read anywhere (infra/privacy/).',
-    contract: 'raw',
+    contract: 'private',
     config: ERASABLE_COMPACTION,
   },
   forgotten: {
@@ -139,7 +142,7 @@ export const TOPICS = {
     description:
       'The suppression list: ids `ciclo forget` erased. The collector, webhooks, imports and the projector drop ' +
       'touchpoints of these ids, and count them. Kept for good: a tombstone would let the person back in.',
-    contract: 'raw',
+    contract: 'private',
     config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000' },
   },
 } as const satisfies Record<string, TopicDefinition>;

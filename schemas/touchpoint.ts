@@ -242,6 +242,12 @@ export const EnvelopeFields = {
   receivedAt: timestampMillis(),
   source: Source,
   context: Context.optional(),
+  /**
+   * The touchpoint's personal fields (schemas/personal-fields.ts), sealed with a key of its person
+   * (infra/privacy/): absent from the fields above while sealed. `ciclo forget` destroys the key, and with it
+   * every reader's way to them.
+   */
+  sealed: z.string().max(1_000_000, 'sealed must be at most 1,000,000 characters').optional(),
 };
 
 const variants = TOUCHPOINT_TYPES.map((type) =>

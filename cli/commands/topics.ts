@@ -132,7 +132,7 @@ async function describeValue(registry: AvroRegistry, m: IncomingMessage): Promis
     try {
       const schemaId = m.value.readInt32BE(1);
       const definition = ALL_TOPICS.find((t) => t.name === m.topic);
-      if (definition && definition.contract !== 'raw') {
+      if (definition && definition.contract !== 'raw' && definition.contract !== 'private') {
         const contract = CONTRACTS[definition.contract];
         const record = await registry.decode<Record<string, unknown>>(m.value);
         return { value: contract.fromAvro(record), schemaId, encoding: 'avro' };

@@ -27,7 +27,7 @@ export async function provisionTopicsAndSchemas(
   const createdTopics = await admin.ensureTopics(topics);
   const subjects: ProvisionReport['subjects'][number][] = [];
   for (const topic of topics) {
-    if (topic.contract === 'raw' || !topic.compatibility) continue;
+    if (topic.contract === 'raw' || topic.contract === 'private' || !topic.compatibility) continue;
     const subject = valueSubject(topic.name);
     const before = await registry.listVersions(subject);
     // Compatibility first, so even the first version is checked under the right rule from then on.
