@@ -10,6 +10,7 @@ import { connectClickHouseServer } from '../../infra/clickhouse/engine';
 import { clvPredictions, refitFromClickHouse, type ClickHouseRefit } from '../../projections/clv/refit';
 import { produceTouchpoints } from '../../producers/import/import';
 import type { ServiceEndpoints } from '../../infra/config';
+import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
 import { openTouchpointSink } from '../touchpoint-sink';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError, errorMessage } from '../../infra/errors';
@@ -154,7 +155,13 @@ export function registerClvCommands(program: Command, getConfig: () => CicloConf
       try {
         const result = await refitFromClickHouse(engine, clickhouse.database, Date.now());
         // P(alive) back to the processor, whose stage rules may use it (five-stage: low-probability-alive).
-        const published = opts.publish ? await publishClvPredictions(endpoints, result) : 0;
+        const published = opts.publish
+          ? await publishClvPredictions(
+              endpoints,
+              loadInstallationSecret(getConfig().home, getConfig().pseudonymSecret),
+              result,
+            )
+          : 0;
         const summary = {
           bgnbd: result.bgNbd.params,
           gammaGamma: result.gammaGamma.params,
@@ -174,14 +181,12 @@ export function registerClvCommands(program: Command, getConfig: () => CicloConf
 /** Sends a fit's ClvPredicted touchpoints to ciclo.touchpoints; resolves with how many Kafka took. */
 export async function publishClvPredictions(
   endpoints: ServiceEndpoints,
+  secret: Buffer,
   result: ClickHouseRefit,
   touchpointTopic?: string,
 ): Promise<number> {
-  const { producer, serde, topic, partitions } = await openTouchpointSink(
-    endpoints,
-    'ciclo-clv-refit',
-    touchpointTopic,
-  );
+  const sink = await openTouchpointSink(endpoints, secret, 'ciclo-clv-refit', touchpointTopic);
+  const { producer, serde, topic, partitions } = sink;
   try {
     return await produceTouchpoints(
       producer,
@@ -191,6 +196,6 @@ export async function publishClvPredictions(
       { partitions },
     );
   } finally {
-    await producer.close();
+    await sink.close();
   }
 }

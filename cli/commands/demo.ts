@@ -257,7 +257,12 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           'projected',
         );
         const refit = await refitFromClickHouse(clickhouse, endpoints.clickhouse.database, Date.now());
-        const scored = await publishClvPredictions(endpoints, refit, topics.touchpoints.name);
+        const scored = await publishClvPredictions(
+          endpoints,
+          loadInstallationSecret(config.home, config.pseudonymSecret),
+          refit,
+          topics.touchpoints.name,
+        );
         say(
           `    CLV refit on ${refit.customers.length} customers; ${scored} P(alive) scores sent to the processor`,
         );

@@ -20,6 +20,7 @@ import { sendLaneControl } from '../../producers/import/lane';
 import { isLaneId, newLaneId } from '../../schemas/lanes';
 import { TOPICS } from '../../schemas/topics';
 import { drawProgress } from '../progress';
+import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
 import { openTouchpointSink, touchpointPartitions } from '../touchpoint-sink';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -83,8 +84,13 @@ async function runImport(
   file: string,
   csvMapping: CsvMapping | undefined,
 ): Promise<void> {
-  const { endpoints } = getConfig();
-  const { producer, serde, topic, partitions } = await openTouchpointSink(endpoints, 'ciclo-import');
+  const config = getConfig();
+  const sink = await openTouchpointSink(
+    config.endpoints,
+    loadInstallationSecret(config.home, config.pseudonymSecret),
+    'ciclo-import',
+  );
+  const { producer, serde, topic, partitions } = sink;
   const receivedAt = Date.now();
   const lane = newLaneId(receivedAt);
   say(`import run ${lane}`);
@@ -117,11 +123,12 @@ async function runImport(
       signal: interrupt.signal,
       onProgress: progress,
       onLane: (event) => sayLane(event, progress.end),
+      isSuppressed: (tp) => sink.privacy.isSuppressed(tp),
     });
     progress.end();
     if (report.eventsProduced === 0) say('nothing to produce: no lane opened');
     say(
-      `rows read ${report.rowsRead}, events produced ${report.eventsProduced}, rows rejected ${report.rowsRejected}${report.rejectedFile ? ` (see ${report.rejectedFile})` : ''}`,
+      `rows read ${report.rowsRead}, events produced ${report.eventsProduced}${report.eventsSuppressed > 0 ? `, events of forgotten people dropped ${report.eventsSuppressed}` : ''}, rows rejected ${report.rowsRejected}${report.rejectedFile ? ` (see ${report.rejectedFile})` : ''}`,
     );
   } catch (err) {
     progress.end();
@@ -131,7 +138,7 @@ async function runImport(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await producer.close();
+    await sink.close();
   }
 }
 

@@ -61,7 +61,10 @@ function readSecretFile(file: string): Buffer | undefined {
   try {
     const stat = fs.lstatSync(file);
     if (!stat.isFile())
-      throw new CicloError('FILE_UNSAFE', `${file} is not a regular file: ciclo does not read its secret through it`);
+      throw new CicloError(
+        'FILE_UNSAFE',
+        `${file} is not a regular file: ciclo does not read its secret through it`,
+      );
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ENOENT') return undefined;

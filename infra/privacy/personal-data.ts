@@ -10,6 +10,7 @@ import { CicloError } from '../errors';
 import { splitPersonal, withPersonal, type PersonalFields } from '../../schemas/personal-fields';
 import { touchpointKey } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
+import type { ContractSerde } from '../registry/serde';
 import type { KeyRing } from './key-ring';
 import type { PersonKey } from './seal';
 import { seal, sealedKeyId, unseal } from './seal';
@@ -24,6 +25,9 @@ export type Opened =
 const SEALED_LIMIT = 1_000_000;
 
 export interface TouchpointPrivacy {
+  /** The touchpoints with their personal fields sealed (keys created where needed). */
+  seal(touchpoints: readonly Touchpoint[]): Promise<Touchpoint[]>;
+  /** Suppressed touchpoints apart, the rest sealed. */
   prepare(touchpoints: readonly Touchpoint[]): Promise<{ kept: Touchpoint[]; suppressed: Touchpoint[] }>;
   open(touchpoint: Touchpoint): Promise<Opened>;
   /** Whether any id of the touchpoint was forgotten. */
@@ -42,36 +46,38 @@ export function touchpointPrivacy(keys: KeyRing, suppression: SuppressionList): 
     ((tp.customerId !== undefined && suppression.isForgotten(tp.customerId)) ||
       (tp.anonymousId !== undefined && suppression.isForgotten(tp.anonymousId)) ||
       (tp.type === 'Aliased' && suppression.isForgotten(tp.payload.previousId)));
+  async function sealAll(touchpoints: readonly Touchpoint[]): Promise<Touchpoint[]> {
+    const split = touchpoints.map((tp) =>
+      tp.sealed === undefined ? splitPersonal(tp) : { clear: tp, personal: undefined },
+    );
+    const kept: Touchpoint[] = [];
+    const subjects = split.filter((s) => s.personal).map((s) => touchpointKey(s.clear));
+    const keyOf = subjects.length > 0 ? await keys.keysFor(subjects) : new Map<string, PersonKey>();
+    for (const { clear, personal } of split) {
+      if (!personal) {
+        kept.push(clear);
+        continue;
+      }
+      const sealed = seal(keyOf.get(touchpointKey(clear))!, clear.eventId, JSON.stringify(personal));
+      if (sealed.length > SEALED_LIMIT)
+        throw new CicloError(
+          'EVENT_INVALID',
+          `touchpoint ${clear.eventId}: its personal fields (traits, properties, text) take more than ${SEALED_LIMIT} characters sealed`,
+        );
+      kept.push({ ...clear, sealed });
+    }
+    return kept;
+  }
   return {
     isSuppressed,
     async prepare(touchpoints) {
-      const kept: Touchpoint[] = [];
+      const admitted: Touchpoint[] = [];
       const suppressed: Touchpoint[] = [];
-      const split: { clear: Touchpoint; personal: PersonalFields | undefined }[] = [];
-      for (const tp of touchpoints) {
-        if (isSuppressed(tp)) {
-          suppressed.push(tp);
-          continue;
-        }
-        split.push(tp.sealed === undefined ? splitPersonal(tp) : { clear: tp, personal: undefined });
-      }
-      const subjects = split.filter((s) => s.personal).map((s) => touchpointKey(s.clear));
-      const keyOf = subjects.length > 0 ? await keys.keysFor(subjects) : new Map<string, PersonKey>();
-      for (const { clear, personal } of split) {
-        if (!personal) {
-          kept.push(clear);
-          continue;
-        }
-        const sealed = seal(keyOf.get(touchpointKey(clear))!, clear.eventId, JSON.stringify(personal));
-        if (sealed.length > SEALED_LIMIT)
-          throw new CicloError(
-            'EVENT_INVALID',
-            `touchpoint ${clear.eventId}: its personal fields (traits, properties, text) take more than ${SEALED_LIMIT} characters sealed`,
-          );
-        kept.push({ ...clear, sealed });
-      }
-      return { kept, suppressed };
+      for (const tp of touchpoints) (isSuppressed(tp) ? suppressed : admitted).push(tp);
+      return { kept: await sealAll(admitted), suppressed };
     },
+    seal: sealAll,
+
     async open(tp) {
       if (tp.sealed === undefined) return { state: 'clear', touchpoint: tp };
       const { sealed: _sealed, ...clear } = tp;
@@ -93,6 +99,38 @@ export function touchpointPrivacy(keys: KeyRing, suppression: SuppressionList): 
       const key = keyId === undefined ? undefined : await keys.find(id, keyId);
       const plain = key && unseal(key, boundTo, sealed);
       return plain === undefined ? undefined : Buffer.from(plain, 'base64');
+    },
+  };
+}
+
+/**
+ * The touchpoint serde of a pipeline's writers and readers: `encode`/`encodeAll` seal personal fields first,
+ * `decode` opens them (without the key, a decoded touchpoint has none). The processor uses the plain serde:
+ * no stage rule reads a personal field.
+ */
+export function privateSerde(
+  inner: ContractSerde<Touchpoint>,
+  privacy: TouchpointPrivacy,
+): ContractSerde<Touchpoint> & { readonly privacy: TouchpointPrivacy } {
+  return {
+    privacy,
+    subject: inner.subject,
+    schemaId: inner.schemaId,
+    async encode(value) {
+      return inner.encode((await privacy.seal([value]))[0]!);
+    },
+    async encodeAll(values, alreadyValid) {
+      const sealed = await privacy.seal(values);
+      // Sealing keeps a valid touchpoint valid (optional fields out, `sealed` within its bound).
+      const origin = new Map<Touchpoint, Touchpoint>();
+      sealed.forEach((tp, i) => origin.set(tp, values[i]!));
+      const valid = alreadyValid && ((tp: Touchpoint): boolean => alreadyValid(origin.get(tp)!));
+      return inner.encodeAll(sealed, valid);
+    },
+    async decode(message) {
+      const decoded = await inner.decode(message);
+      if (!decoded.ok || decoded.value.sealed === undefined) return decoded;
+      return { ...decoded, value: (await privacy.open(decoded.value)).touchpoint };
     },
   };
 }

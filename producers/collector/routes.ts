@@ -140,6 +140,8 @@ export async function segmentRoutes(app: FastifyInstance, options: SegmentRoutes
       source,
       receivedAt,
       defaultCurrency: config.defaultCurrency,
+      urlQueryAllowlist: config.urlQueryAllowlist,
+      ipRetention: config.ipRetention,
     });
     if (!judged.ok) {
       counters.invalid += callCount(route, request.body);
@@ -183,6 +185,7 @@ export async function segmentRoutes(app: FastifyInstance, options: SegmentRoutes
       return replyPublished(reply, outcome, [], config.retryAfterSeconds);
     }
     counters.produced += outcome.produced;
+    counters.suppressed += outcome.suppressed;
     counters.deadLettered += deadLetters.length;
     // Counted once produced: a request Kafka refused is retried, and would be counted twice.
     counters.clamped[source.kind] += clamped.length;
@@ -210,7 +213,13 @@ export async function segmentRoutes(app: FastifyInstance, options: SegmentRoutes
         'invalid calls dead-lettered',
       );
     request.log.info(
-      { source: source.name, route, produced: outcome.produced, clamped: clamped.length },
+      {
+        source: source.name,
+        route,
+        produced: outcome.produced,
+        suppressed: outcome.suppressed,
+        clamped: clamped.length,
+      },
       'touchpoints produced',
     );
     const answer = answerTo(judged.verdicts);

@@ -17,6 +17,8 @@ export interface Counters {
   rateLimited: number;
   unavailable: number;
   ignored: number;
+  /** Dropped because an id of theirs was forgotten (`ciclo forget`, the suppression list). */
+  suppressed: number;
   /** Produced with occurredAt clamped to receivedAt, by source kind (only browser keys are clamped today). */
   clamped: { snippet: number; api: number };
 }
@@ -32,6 +34,7 @@ export function createCounters(): Counters {
     rateLimited: 0,
     unavailable: 0,
     ignored: 0,
+    suppressed: 0,
     clamped: { snippet: 0, api: 0 },
   };
 }

@@ -7,10 +7,15 @@
  * same eventIds again, which consumers deduplicate (at-least-once). A request's dead letters (the collector's
  * invalid calls) go to the sink's dead-letter topic in the same call and the same outcome: `ok` only once
  * Kafka has them too, since a sender told its call was refused will not send it again.
+ *
+ * With the sink's privacy (infra/privacy/personal-data.ts), touchpoints of a forgotten id are dropped and
+ * counted as suppressed, the personal fields of the others are sealed with their person's key, and so is a
+ * dead letter's value (bound to its key: the person's id).
  */
 import { CicloError, errorMessage } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { OutgoingMessage } from '../../infra/kafka/types';
+import type { TouchpointPrivacy } from '../../infra/privacy/personal-data';
 import type { ContractSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
@@ -28,10 +33,13 @@ export interface TouchpointSink {
   readonly partitions: number;
   /** Where dead letters go: schemas/topics.ts deadLetterTopicFor(topic). */
   readonly deadLetterTopic: string;
+  /** Suppression and sealing; without it (unit tests of other concerns), touchpoints go as they are. */
+  readonly privacy?: TouchpointPrivacy;
 }
 
 export type PublishOutcome =
-  | { readonly ok: true; readonly produced: number }
+  /** `suppressed`: touchpoints of forgotten ids, dropped (not produced). */
+  | { readonly ok: true; readonly produced: number; readonly suppressed: number }
   | { readonly ok: false; readonly reason: 'unavailable'; readonly error: string }
   /** The serde refused a touchpoint the edge had validated: a bug, not the sender's fault. */
   | { readonly ok: false; readonly reason: 'rejected'; readonly error: string };
@@ -41,15 +49,26 @@ export async function publishTouchpoints(
   touchpoints: readonly Touchpoint[],
   deadLetters: readonly OutgoingMessage[] = [],
 ): Promise<PublishOutcome> {
-  if (touchpoints.length === 0 && deadLetters.length === 0) return { ok: true, produced: 0 };
+  if (touchpoints.length === 0 && deadLetters.length === 0) return { ok: true, produced: 0, suppressed: 0 };
   const messages: OutgoingMessage[] = [];
+  let outgoing = touchpoints;
+  let letters = deadLetters;
+  let suppressed = 0;
   try {
-    // Touchpoints the edge checked against the contract (checkTouchpoint) are not validated again.
+    // Touchpoints the edge checked against the contract (checkTouchpoint) are not validated again: sealing
+    // moves optional fields into `sealed`, whose bound `prepare` checks.
+    const checked = isContractChecked(touchpoints);
+    if (sink.privacy) {
+      const prepared = await sink.privacy.prepare(touchpoints);
+      outgoing = prepared.kept;
+      suppressed = prepared.suppressed.length;
+      letters = await Promise.all(deadLetters.map((m) => sealDeadLetter(sink.privacy!, m)));
+    }
     const values = sink.serde.encodeAll
-      ? await sink.serde.encodeAll(touchpoints, isContractChecked(touchpoints) ? checkedAtTheEdge : undefined)
-      : await Promise.all(touchpoints.map((tp) => sink.serde.encode(tp)));
-    for (let i = 0; i < touchpoints.length; i++) {
-      const tp = touchpoints[i]!;
+      ? await sink.serde.encodeAll(outgoing, checked ? checkedAtTheEdge : undefined)
+      : await Promise.all(outgoing.map((tp) => sink.serde.encode(tp)));
+    for (let i = 0; i < outgoing.length; i++) {
+      const tp = outgoing[i]!;
       for (const record of touchpointRecords(tp, values[i]!, sink.partitions))
         messages.push({ ...record, timestamp: tp.receivedAt });
     }
@@ -63,15 +82,21 @@ export async function publishTouchpoints(
   try {
     const sends: Promise<void>[] = [];
     if (messages.length > 0) sends.push(sink.producer.send(sink.topic ?? TOPICS.touchpoints.name, messages));
-    if (deadLetters.length > 0) sends.push(sink.producer.send(sink.deadLetterTopic, deadLetters));
+    if (letters.length > 0) sends.push(sink.producer.send(sink.deadLetterTopic, letters));
     await withTimeout(Promise.all(sends), sink.sendTimeoutMs);
-    return { ok: true, produced: touchpoints.length };
+    return { ok: true, produced: outgoing.length, suppressed };
   } catch (err) {
     return { ok: false, reason: 'unavailable', error: errorMessage(err) };
   }
 }
 
 const checkedAtTheEdge = (): boolean => true;
+
+/** A dead letter of a person (its key is their id) sealed with their key; one without a key stays as it is. */
+async function sealDeadLetter(privacy: TouchpointPrivacy, letter: OutgoingMessage): Promise<OutgoingMessage> {
+  if (letter.key === null || letter.value === null) return letter;
+  return { ...letter, value: await privacy.sealBytes(letter.key, letter.key, letter.value) };
+}
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

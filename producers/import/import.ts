@@ -45,6 +45,8 @@ export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 export interface ImportReport {
   readonly rowsRead: number;
   readonly eventsProduced: number;
+  /** Events of forgotten people, dropped (`ciclo forget`). */
+  readonly eventsSuppressed: number;
   readonly rowsRejected: number;
   readonly rejectedFile?: string;
 }
@@ -88,6 +90,8 @@ export interface ImportOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ImportProgress) => void;
   readonly onLane?: (event: LaneEvent) => void;
+  /** Whether a touchpoint's person was forgotten (infra/privacy/): such rows are dropped and counted. */
+  readonly isSuppressed?: (tp: Touchpoint) => boolean;
 }
 
 /** Sends of a run in flight at once: reading, encoding and Kafka's round trips overlap. */
@@ -117,6 +121,7 @@ export async function importFile(options: ImportOptions): Promise<ImportReport> 
     return {
       rowsRead: read.rows,
       eventsProduced: produced,
+      eventsSuppressed: suppressedCount(options),
       rowsRejected: rejected.count,
       ...(rejected.file !== undefined ? { rejectedFile: rejected.file } : {}),
     };
@@ -197,8 +202,8 @@ async function readInto(
   let pendingValidated: boolean[] = [];
   const encodePending = async (): Promise<void> => {
     if (pending.length === 0) return;
-    const touchpoints = pending;
-    const validated = new Set(touchpoints.filter((_, i) => pendingValidated[i]));
+    const validated = new Set(pending.filter((_, i) => pendingValidated[i]));
+    const touchpoints = admittedOnly(pending, options);
     [pending, pendingValidated] = [[], []];
     const values = await options.serde.encodeAll(touchpoints, (tp) => validated.has(tp));
     touchpoints.forEach((tp, j) =>
@@ -275,12 +280,13 @@ async function* batchesOf(
     return;
   }
   let batch: Touchpoint[] = [];
-  const encoded = async (touchpoints: Touchpoint[]): Promise<RecordBatch> => {
+  const encoded = async (drafted: Touchpoint[]): Promise<RecordBatch> => {
+    const touchpoints = admittedOnly(drafted, options);
     const values = await options.serde.encodeAll(touchpoints);
     return {
       records: touchpoints.flatMap((tp, i) => touchpointRecords(tp, values[i]!, partitionsOf(options))),
       touchpoints: touchpoints.length,
-      firstAt: touchpoints[0]!.occurredAt,
+      firstAt: drafted[0]!.occurredAt,
     };
   };
   for (const tp of draftsInOrder(sorter.sorted(), format.ids, options)) {
@@ -540,6 +546,22 @@ class RejectedRowsFile {
       this.file = here;
     }
   }
+}
+
+const suppressedByRun = new WeakMap<ImportOptions, number>();
+
+/** The touchpoints whose person was not forgotten; the others are counted for the run's report. */
+function admittedOnly(touchpoints: Touchpoint[], options: ImportOptions): Touchpoint[] {
+  const isSuppressed = options.isSuppressed;
+  if (!isSuppressed) return touchpoints;
+  const kept = touchpoints.filter((tp) => !isSuppressed(tp));
+  if (kept.length < touchpoints.length)
+    suppressedByRun.set(options, suppressedCount(options) + touchpoints.length - kept.length);
+  return kept;
+}
+
+function suppressedCount(options: ImportOptions): number {
+  return suppressedByRun.get(options) ?? 0;
 }
 
 /** Produces touchpoints in batches, each keyed by customer, in the live lane; resolves once Kafka has all. */

@@ -29,6 +29,7 @@ const DISCARDED = {
   rateLimited: 'rate_limited',
   unavailable: 'unavailable',
   ignored: 'ignored',
+  suppressed: 'suppressed',
 } as const satisfies Partial<Record<keyof Counters, string>>;
 
 /** Every counter has its metric (metrics.unit.spec.ts checks that none is left out). */
@@ -47,7 +48,7 @@ export const COLLECTOR_METRICS: readonly CollectorMetric[] = [
     name: 'ciclo_collector_events_discarded_total',
     help:
       'Events not produced, by reason: invalid (dead-lettered), forbidden for the write key, unauthorized, ' +
-      'rate_limited, unavailable (Kafka could not take them), ignored on purpose',
+      'rate_limited, unavailable (Kafka could not take them), ignored on purpose, suppressed (an id forgotten by `ciclo forget`)',
     labelNames: ['reason'],
     series: (c) =>
       Object.entries(DISCARDED).map(([key, reason]) => ({

@@ -33,6 +33,7 @@ import type { CollectorConfig } from '../collector/config';
 import { segmentRoutes } from '../collector/routes';
 import { createCounters } from '../edge/counters';
 import type { TouchpointSink } from '../edge/publish';
+import type { TouchpointPrivacy } from '../../infra/privacy/personal-data';
 import { replyError } from '../edge/replies';
 import { SNIPPET_ROUTE, snippetHandler } from '../snippet/serve';
 import { configuredProviders, webhooksConfig, type WebhooksConfig } from '../webhooks/config';
@@ -62,6 +63,8 @@ export interface CollectorDeps {
   readonly timeouts?: HttpServerTimeouts;
   /** Where GET /metrics reads from (the counters are added to it); a registry of its own unless given. */
   readonly metrics?: Metrics;
+  /** Suppression and sealing of personal fields (infra/privacy/); startCollector always passes it. */
+  readonly privacy?: TouchpointPrivacy;
 }
 
 /** A caller's X-Request-Id when it is a plain token, else a new UUID; it labels every log line (`reqId`). */
@@ -132,6 +135,7 @@ export function buildCollector(deps: CollectorDeps): FastifyInstance {
     partitions: deps.partitions ?? TOPICS.touchpoints.partitions,
     deadLetterTopic: deadLetterTopicFor(deps.topic ?? TOPICS.touchpoints.name),
     ...(deps.topic !== undefined ? { topic: deps.topic } : {}),
+    ...(deps.privacy ? { privacy: deps.privacy } : {}),
   };
 
   app.addHook('onRequest', (request, reply, done) => {

@@ -16,6 +16,7 @@ import { CONTRACTS } from '../../schemas/contracts';
 import { createSerde } from '../../infra/registry/serde';
 import { redactUrl } from '../../infra/url-credentials';
 import { deadLetterTopicFor, TOPICS, valueSubject } from '../../schemas/topics';
+import { connectPrivacy } from '../../infra/privacy/connect';
 import type { WebhooksConfig } from '../webhooks/config';
 import type { CollectorConfig } from '../collector/config';
 import type { KafkaStatus } from './health';
@@ -90,6 +91,21 @@ export async function startCollector(options: {
   const partitions = await partitionCountOf(endpoints.kafka.brokers, topic);
   // Invalid calls go there; checked now rather than answered 503 at the first one.
   await partitionCountOf(endpoints.kafka.brokers, deadLetterTopicFor(topic));
+  // The suppression list and key ring, read whole before the first request.
+  const privacy = await connectPrivacy({
+    brokers: endpoints.kafka.brokers,
+    touchpointTopic: topic,
+    secret: options.webhooks.pseudonymSecret,
+    clientId: 'ciclo-collector',
+    writable: true,
+    log: log.child({ component: 'privacy' }),
+  }).catch(async (err: unknown) => {
+    await producer.close();
+    throw new CicloError('SERVICE_UNREACHABLE', `Kafka's privacy topics: ${errorMessage(err)}`, {
+      retriable: true,
+      cause: err,
+    });
+  });
   const app = buildCollector({
     partitions,
     config: options.config,
@@ -102,12 +118,14 @@ export async function startCollector(options: {
     topic,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     metrics: createMetrics({ processMetrics: true }),
+    privacy: privacy.privacy,
   });
   try {
     await app.listen({ port: options.port, host: options.host });
   } catch (err) {
     await app.close();
     await producer.close();
+    await privacy.close();
     if ((err as { code?: unknown }).code === 'EADDRINUSE')
       throw new CicloError(
         'PORT_TAKEN',
@@ -128,6 +146,7 @@ export async function startCollector(options: {
         await app.close();
       } finally {
         await producer.close();
+        await privacy.close();
       }
     },
   };

@@ -143,6 +143,7 @@ export function webhookRoutes(
         const outcome = await publishTouchpoints(sink, mapped.touchpoints);
         if (outcome.ok) {
           counters.produced += outcome.produced;
+          counters.suppressed += outcome.suppressed;
           request.log.info({ provider: name, produced: outcome.produced }, 'webhook touchpoints produced');
         } else {
           counters.unavailable += mapped.touchpoints.length;
