@@ -28,7 +28,10 @@ import {
 } from './statements';
 
 export interface Erasure {
-  /** Rows deleted per table that holds persons' rows (0 where the person had none), counted before the delete. */
+  /**
+   * Rows deleted per table that holds persons' rows (0 where the person had none), counted before the delete.
+   * Past ID_CHUNK ids a row naming ids of two chunks counts twice.
+   */
   readonly deleted: Readonly<Record<string, number>>;
   /** Rows of other persons whose payload named the person (a referral's referee), per table; the field is cut out. */
   readonly scrubbed: Readonly<Record<string, number>>;
@@ -71,7 +74,8 @@ export async function eraseFromClickHouse(
     mutated.add(step.table);
     mutations++;
   }
-  if (mutated.size > 0) await awaitMutations(client, database, [...mutated], timeoutMs, pollMs);
+  if (mutations === 0) return { deleted, scrubbed, mutations };
+  await awaitMutations(client, database, [...mutated], timeoutMs, pollMs);
 
   const left: string[] = [];
   for (const step of steps) {
