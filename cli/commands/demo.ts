@@ -205,6 +205,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         const projector = await startProjector({
           endpoints,
           log,
+          secret: loadInstallationSecret(config.home, config.pseudonymSecret),
           topics: {
             touchpoints: topics.touchpoints.name,
             stageChanges: topics.stageChanges.name,

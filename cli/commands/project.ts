@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { createLogger } from '../../infra/log';
 import { startProjector } from '../../projections/projector/projector';
+import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
 import { projectorGroupOf } from '../../schemas/topics';
 import { startMetricsEndpoint, withMetricsOptions, type MetricsOptions } from '../metrics-endpoint';
 
@@ -19,6 +20,7 @@ export function registerProjectCommand(program: Command, getConfig: () => CicloC
       endpoints: config.endpoints,
       groupId: opts.group,
       log,
+      secret: loadInstallationSecret(config.home, config.pseudonymSecret),
       ...(metrics ? { metrics } : {}),
     }).catch(async (err: unknown) => {
       await endpoint?.close();

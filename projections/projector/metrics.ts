@@ -26,6 +26,10 @@ export const PROJECTOR_COUNTER_METRICS: Readonly<
     name: 'ciclo_projector_insert_retries_total',
     help: 'Inserts tried again because ClickHouse was unavailable',
   },
+  suppressed: {
+    name: 'ciclo_projector_suppressed_total',
+    help: 'Messages of ids forgotten by `ciclo forget`, not projected',
+  },
   splitInserts: {
     name: 'ciclo_projector_split_inserts_total',
     help: 'Inserts sent in several blocks because their rows spanned more partitions than one insert may hold',

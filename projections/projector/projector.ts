@@ -26,6 +26,10 @@ import { pendingMigrations } from '../migrations/migrate';
 import { CONTRACTS } from '../../schemas/contracts';
 import { deadLetterOf, type DeadLetterReason } from '../../schemas/outputs';
 import { isLaneControl } from '../../schemas/lanes';
+import { forgetMarkerOf, isForgetMarker } from '../../schemas/forget';
+import { connectPrivacy } from '../../infra/privacy/connect';
+import { privateSerde } from '../../infra/privacy/personal-data';
+import { forgottenIds, idsOfRecord, idsOfValue } from './forgotten';
 import { createSerde, type ContractSerde, type Decoded } from '../../infra/registry/serde';
 import {
   isLinkCopy,
@@ -56,6 +60,8 @@ export interface ProjectorCounters {
   insertRetries: number;
   /** Inserts whose rows spanned more partitions than one insert may hold, so were sent in several blocks. */
   splitInserts: number;
+  /** Messages of forgotten ids, not projected (`ciclo forget`). */
+  suppressed: number;
 }
 
 export interface RunningProjector {
@@ -78,6 +84,13 @@ export interface ProjectorOptions {
   readonly maxPartitionsPerInsert?: number;
   /** Where to report the projector's metrics (metrics.ts) and its consumer lag; none when absent. */
   readonly metrics?: Metrics;
+  /**
+   * The installation's secret (infra/privacy/installation-secret.ts): with it, the projector opens sealed
+   * personal fields (infra/privacy/personal-data.ts) and drops what it reads of forgotten ids (the suppression
+   * list, and forget markers on the touchpoint topic). The CLI always passes it; tests of other concerns
+   * may leave it out.
+   */
+  readonly secret?: Buffer;
   /** Topic names, overridable so tests can run on their own topics. */
   readonly topics?: {
     touchpoints: string;
@@ -159,6 +172,9 @@ type Target = {
 };
 const ONE_PARTITION = (): string => '';
 
+const isControl = (headers: IncomingMessage['headers']): boolean =>
+  isLaneControl(headers) || isForgetMarker(headers);
+
 /**
  * A snapshot tombstone that says where the profile went (the processor's merge of a profile into another
  * customer): projected as a removal row. A tombstone without these headers only deletes (the form before).
@@ -208,6 +224,18 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   };
   const db = identifier(endpoints.clickhouse.database);
   const registry = createAvroRegistry(endpoints.schemaRegistry.url);
+  const privacy =
+    options.secret &&
+    (await connectPrivacy({
+      brokers: endpoints.kafka.brokers,
+      touchpointTopic: topics.touchpoints,
+      secret: options.secret,
+      clientId: 'ciclo-projector',
+      writable: false,
+      log,
+    }));
+  const forgotten = forgottenIds(options.secret, privacy?.suppression);
+  const touchpointSerde = await createSerde(registry, CONTRACTS.touchpoint, valueSubject(topics.touchpoints));
   const targets = new Map<string, Target>([
     [
       topics.touchpoints,
@@ -215,7 +243,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
         table: `${db}.touchpoints`,
         toRow: toTouchpointRow,
         partitionOf: occurredMonthOf,
-        serde: await createSerde(registry, CONTRACTS.touchpoint, valueSubject(topics.touchpoints)),
+        serde: (privacy
+          ? privateSerde(touchpointSerde, privacy.privacy)
+          : touchpointSerde),
       },
     ],
     [
@@ -272,6 +302,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     deadLettered: 0,
     insertRetries: 0,
     splitInserts: 0,
+    suppressed: 0,
   };
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const observeInsert = options.metrics && registerProjectorMetrics(options.metrics, counters);
@@ -389,11 +420,15 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     const target = targets.get(batch[0]?.topic ?? '');
     if (!target) return;
     // An import run's lane control records (schemas/lanes.ts) tell the processor where a run starts and
-    // ends; they carry no touchpoint, so they are neither decoded, projected nor counted as received.
-    const messages =
-      batch[0]!.topic === topics.touchpoints && batch.some((m) => isLaneControl(m.headers))
-        ? batch.filter((m) => !isLaneControl(m.headers))
-        : batch;
+    // ends, and forget markers (schemas/forget.ts) whom to erase; they carry no touchpoint, so they are
+    // neither decoded, projected nor counted as received. A marker's ids are dropped from here on.
+    const controls = batch[0]!.topic === topics.touchpoints && batch.some((m) => isControl(m.headers));
+    if (controls)
+      for (const m of batch) {
+        const marker = forgetMarkerOf(m.headers);
+        if (typeof marker === 'object') forgotten.add(marker.pseudonyms);
+      }
+    const messages = controls ? batch.filter((m) => !isControl(m.headers)) : batch;
     if (messages.length === 0) return;
     counters.received += messages.length;
     const projectedAt = now();
@@ -405,6 +440,10 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       const m = messages[i]!;
       if (latest !== undefined && !latest[i]) {
         if (m.value) counters.superseded += 1;
+        continue;
+      }
+      if (forgotten.any() && forgotten.hasAny(idsOfRecord(m, latest !== undefined))) {
+        counters.suppressed += 1;
         continue;
       }
       if (!m.value) {
@@ -422,6 +461,10 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       const decoded: Decoded<unknown> = await target.serde.decode(m.value);
       if (!decoded.ok) {
         rejected.push(deadLetter(m, decoded.reason, decoded.error));
+        continue;
+      }
+      if (forgotten.any() && forgotten.hasAny(idsOfValue(decoded.value))) {
+        counters.suppressed += 1;
         continue;
       }
       rows.push(target.toRow(decoded.value as never, projectedAt));
@@ -469,6 +512,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     async stop() {
       stopping = true; // an insert retrying through an outage gives up, so its batch is not committed
       await consumer.stop();
+      await privacy?.close();
       await deadLetters.close();
       await engine.close();
       await lag?.close();
