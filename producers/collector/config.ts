@@ -1,10 +1,12 @@
 /**
- * The collector's configuration: write keys per source, which sources are browser snippets, limits and
- * CORS. Parsed with zod from an environment record once, at the entry point (cli/commands/collect.ts), then
+ * The collector's configuration: write keys per source, which sources are browser snippets, limits, CORS,
+ * and what of URLs and IP addresses a touchpoint keeps. Parsed with zod from an environment record once, at the entry point (cli/commands/collect.ts), then
  * passed in; every invalid variable is reported at once. Frozen after parsing.
  */
 import { z } from 'zod';
 import { CicloError } from '../../infra/errors';
+import type { QueryAllowlist } from '../edge/url-minimization';
+import { IP_RETENTIONS, type IpRetention } from './ip-address';
 
 export interface WriteKeyOwner {
   readonly name: string;
@@ -26,6 +28,13 @@ export interface CollectorConfig {
   readonly retryAfterSeconds: number;
   /** Calls each write key may send (rate-limit.ts); undefined: no limit. */
   readonly rateLimit: RateLimit | undefined;
+  /**
+   * Query parameters a page URL or a link keeps besides `utm_*` (../edge/url-minimization.ts), also in
+   * webhooks' links; none by default.
+   */
+  readonly urlQueryAllowlist: QueryAllowlist;
+  /** What a touchpoint keeps of a call's `context.ip` (ip-address.ts): nothing by default. */
+  readonly ipRetention: IpRetention;
 }
 
 /**
@@ -125,6 +134,20 @@ export const CollectorEnvSchema = z
       .optional(),
     /** Calls a key may send at once before the rate applies; default 10 seconds' worth. */
     CICLO_RATE_LIMIT_BURST: positiveInt('CICLO_RATE_LIMIT_BURST (calls)').optional(),
+    /** Query parameters kept besides utm_*: "page,ref". */
+    CICLO_URL_QUERY_ALLOWLIST: z
+      .string()
+      .transform(list)
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(/^[^\s&=#?]+$/, 'each entry must be a query parameter name (no spaces, &, =, # or ?)'),
+        ),
+      )
+      .default([]),
+    /** What of context.ip is kept: none, or truncated (IPv4 /24, IPv6 /48). */
+    CICLO_COLLECTOR_IP: z.enum(IP_RETENTIONS, { error: 'must be none or truncated' }).default('none'),
   })
   .superRefine((env, ctx) => {
     const sources = new Set(env.CICLO_WRITE_KEYS.map((p) => p.source));
@@ -160,6 +183,8 @@ export function loadCollectorConfig(env: Readonly<Record<string, string | undefi
     defaultCurrency: e.CICLO_DEFAULT_CURRENCY,
     sendTimeoutMs: e.CICLO_COLLECTOR_SEND_TIMEOUT_MS,
     rateLimit: rateLimitOf(e.CICLO_RATE_LIMIT, e.CICLO_RATE_LIMIT_BURST),
+    urlQueryAllowlist: e.CICLO_URL_QUERY_ALLOWLIST,
+    ipRetention: e.CICLO_COLLECTOR_IP,
   });
 }
 
@@ -179,5 +204,7 @@ export function collectorConfig(fields: Partial<CollectorConfig> = {}): Collecto
     sendTimeoutMs: fields.sendTimeoutMs ?? 10_000,
     retryAfterSeconds: fields.retryAfterSeconds ?? 5,
     rateLimit: 'rateLimit' in fields ? fields.rateLimit : DEFAULT_RATE_LIMIT,
+    urlQueryAllowlist: Object.freeze([...(fields.urlQueryAllowlist ?? [])]),
+    ipRetention: fields.ipRetention ?? 'none',
   });
 }

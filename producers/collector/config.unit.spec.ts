@@ -19,6 +19,8 @@ describe('loadCollectorConfig', () => {
       sendTimeoutMs: 10_000,
       retryAfterSeconds: 5,
       rateLimit: DEFAULT_RATE_LIMIT,
+      urlQueryAllowlist: [],
+      ipRetention: 'none',
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -57,6 +59,23 @@ describe('loadCollectorConfig', () => {
       defaultCurrency: 'EUR',
       sendTimeoutMs: 2500,
     });
+  });
+
+  it('keeps query parameters by name and IP addresses truncated only when told to', () => {
+    const config = loadCollectorConfig({
+      CICLO_URL_QUERY_ALLOWLIST: 'page, ref,,variant',
+      CICLO_COLLECTOR_IP: 'truncated',
+    });
+    expect(config.urlQueryAllowlist).toEqual(['page', 'ref', 'variant']);
+    expect(Object.isFrozen(config.urlQueryAllowlist)).toBe(true);
+    expect(config.ipRetention).toBe('truncated');
+    expect(loadCollectorConfig({ CICLO_COLLECTOR_IP: 'none' }).ipRetention).toBe('none');
+    expect(() => loadCollectorConfig({ CICLO_COLLECTOR_IP: 'full' })).toThrow(
+      /CICLO_COLLECTOR_IP: must be none or truncated/,
+    );
+    expect(() => loadCollectorConfig({ CICLO_URL_QUERY_ALLOWLIST: 'page,a=b' })).toThrow(
+      /CICLO_URL_QUERY_ALLOWLIST.1: each entry must be a query parameter name/,
+    );
   });
 
   it('reports every invalid variable at once, by name, without echoing keys', () => {

@@ -7,6 +7,7 @@
 import type { TouchpointType } from '../../schemas/touchpoint';
 import type { ValidationProblem } from '../../schemas/validation';
 import { toMinorUnits } from '../edge/money';
+import { minimizeReferrer, minimizeUrl, type QueryAllowlist } from '../edge/url-minimization';
 
 export type Props = Readonly<Record<string, unknown>>;
 
@@ -77,6 +78,16 @@ export function asId(value: unknown): unknown {
 /** Whole numbers may arrive as strings ("2"); anything else is left for the contract to judge. */
 export function asInt(value: unknown): unknown {
   return typeof value === 'string' && /^-?\d{1,9}$/.test(value.trim()) ? Number(value) : value;
+}
+
+/** A URL as a touchpoint keeps it (../edge/url-minimization.ts); anything else is left for the contract to judge. */
+export function asKeptUrl(value: unknown, allowlist: QueryAllowlist): unknown {
+  return typeof value === 'string' ? minimizeUrl(value, allowlist) : value;
+}
+
+/** A referrer as a touchpoint keeps it, its origin; anything else is left for the contract to judge. */
+export function asKeptReferrer(value: unknown): unknown {
+  return typeof value === 'string' ? minimizeReferrer(value) : value;
 }
 
 export function asCurrency(value: unknown, fallback: string): unknown {

@@ -13,6 +13,11 @@
  *   time outside the window is clamped to receivedAt, a server key's too far ahead is a problem at
  *   `timestamp`); without a timestamp it is the time the call was received.
  *
+ * - URLs keep less (../edge/url-minimization.ts): the page URL, a PageViewed path and a clicked link keep
+ *   scheme, host, port, path and the `utm_*` and allowed query parameters; the referrer keeps its origin.
+ *   UTM fields are read before, from the URL as sent. `context.ip` is dropped, or truncated when configured
+ *   (ip-address.ts).
+ *
  * Every problem is reported with the path of the field in the call (`properties.total`), not in the
  * touchpoint; a request is judged call by call in request.ts.
  */
@@ -20,8 +25,11 @@ import { CUSTOMERLESS_TYPES, type Touchpoint } from '../../schemas/touchpoint';
 import { validateWith, type Validated, type ValidationProblem } from '../../schemas/validation';
 import { checkTouchpoint } from '../edge/check';
 import { collectorEventId, contentEventId } from '../../schemas/event-id';
+import type { QueryAllowlist } from '../edge/url-minimization';
 import {
   asId,
+  asKeptReferrer,
+  asKeptUrl,
   asStrings,
   isObject,
   newDraft,
@@ -31,6 +39,7 @@ import {
   type Props,
 } from './draft';
 import { decideEventTime, type ClampReason, type EventTime } from './event-time';
+import { retainedIp, type IpRetention } from './ip-address';
 import { TRACK_MAPPERS } from './track-mappers';
 import {
   asParsedCall,
@@ -51,6 +60,10 @@ export interface CollectContext {
   readonly receivedAt: number;
   /** ISO 4217 code for money sent without a currency. */
   readonly defaultCurrency: string;
+  /** Query parameters a URL keeps besides `utm_*` (CICLO_URL_QUERY_ALLOWLIST). */
+  readonly urlQueryAllowlist: QueryAllowlist;
+  /** What of `context.ip` is kept (CICLO_COLLECTOR_IP). */
+  readonly ipRetention: IpRetention;
 }
 
 /** What a batch's top level gives each of its calls: context shared by all, and when it was sent. */
@@ -111,12 +124,12 @@ function identifyDraft(call: SegmentIdentify): Draft {
   return d;
 }
 
-function pageDraft(call: SegmentPage, kind: 'page' | 'screen'): Draft {
+function pageDraft(call: SegmentPage, kind: 'page' | 'screen', ctx: CollectContext): Draft {
   const props = call.properties ?? {};
   const d = newDraft('PageViewed', 'properties');
   const page = call.context?.page;
   if (kind === 'page') {
-    const path = props.path ?? page?.path;
+    const path = asKeptUrl(props.path ?? page?.path, ctx.urlQueryAllowlist);
     put(d, 'path', path, props.path !== undefined ? 'properties.path' : 'context.page.path');
   }
   const title = props.title ?? (kind === 'page' ? page?.title : undefined) ?? call.name;
@@ -149,13 +162,15 @@ const UTM_KEYS = [
 ] as const;
 
 /**
- * Segment's context to the touchpoint's; UTM parameters fall back to the page URL's query string. Records
- * where each field came from in `origins`, when given.
+ * Segment's context to the touchpoint's; UTM parameters fall back to the page URL's query string. The page
+ * URL and referrer keep less, and the IP address is kept only as configured (see the top of this file).
+ * Records where each field came from in `origins`, when given.
  */
 function toContext(
   context: SegmentContext | null | undefined,
   pageProps: Props | undefined,
   origins: Record<string, string> | undefined,
+  ctx: CollectContext,
 ): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
   let fields = 0;
@@ -167,9 +182,17 @@ function toContext(
     }
   };
   const pageUrl = context?.page?.url ?? pageProps?.url;
-  set('pageUrl', pageUrl, context?.page?.url ? 'context.page.url' : 'properties.url');
+  set(
+    'pageUrl',
+    asKeptUrl(pageUrl, ctx.urlQueryAllowlist),
+    context?.page?.url ? 'context.page.url' : 'properties.url',
+  );
   const referrer = context?.page?.referrer ?? pageProps?.referrer;
-  set('referrer', referrer, context?.page?.referrer ? 'context.page.referrer' : 'properties.referrer');
+  set(
+    'referrer',
+    asKeptReferrer(referrer),
+    context?.page?.referrer ? 'context.page.referrer' : 'properties.referrer',
+  );
   let query: URLSearchParams | undefined | null = null; // null: the URL not parsed yet
   for (const [field, segmentKey, utmParam, contextOrigin] of UTM_KEYS) {
     const fromContext = context?.campaign?.[segmentKey];
@@ -181,7 +204,8 @@ function toContext(
     set(field, value, fromContext ? contextOrigin : 'context.page.url');
   }
   set('userAgent', context?.userAgent, 'context.userAgent');
-  set('ip', context?.ip, 'context.ip');
+  const ip = context?.ip;
+  set('ip', typeof ip === 'string' ? retainedIp(ip, ctx.ipRetention) : ip, 'context.ip');
   set('locale', context?.locale, 'context.locale');
   return fields > 0 ? out : undefined;
 }
@@ -282,7 +306,7 @@ function touchpointOf(
       break;
     case 'page':
     case 'screen':
-      draft = pageDraft(call, type);
+      draft = pageDraft(call, type, ctx);
       break;
     case 'alias':
       draft = aliasDraft(call);
@@ -313,6 +337,7 @@ function touchpointOf(
     call.context,
     type === 'page' ? (call.properties ?? undefined) : undefined,
     origins,
+    ctx,
   );
   const candidate: Record<string, unknown> = { eventId, type: draft.type };
   if (call.userId) candidate.customerId = call.userId;

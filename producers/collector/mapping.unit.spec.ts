@@ -7,7 +7,13 @@ import { TRACK_MAPPERS } from './track-mappers';
 import type { SegmentCallType } from './segment';
 
 const receivedAt = Date.UTC(2026, 2, 14, 9, 30, 1);
-const api: CollectContext = { source: { kind: 'api', name: 'backend' }, receivedAt, defaultCurrency: 'EUR' };
+const api: CollectContext = {
+  source: { kind: 'api', name: 'backend' },
+  receivedAt,
+  defaultCurrency: 'EUR',
+  urlQueryAllowlist: [],
+  ipRetention: 'none',
+};
 const snippet: CollectContext = { ...api, source: { kind: 'snippet', name: 'web' } };
 
 /** Given a Segment call of `type`, when it is mapped, then it is this touchpoint (or these problems). */
@@ -47,7 +53,7 @@ const track = (event: string, properties: Record<string, unknown>, extra: Record
   mapped('track', { userId: 'cus_8c1f2a', messageId: 'msg-1', event, properties, ...extra });
 
 describe('page and screen', () => {
-  it("maps Segment's page call, context and all, to PageViewed", () => {
+  it("maps Segment's page call, context and all, to PageViewed, keeping less of URLs and no IP", () => {
     const tp = mapped(
       'page',
       {
@@ -57,8 +63,8 @@ describe('page and screen', () => {
         name: 'Pricing',
         context: {
           page: {
-            url: 'https://shop.example/pricing?utm_source=newsletter',
-            referrer: 'https://mail.example/',
+            url: 'https://shop.example/pricing?email=ana%40example.com&utm_source=newsletter#plans',
+            referrer: 'https://mail.example/inbox/ana?msg=42',
             path: '/pricing',
             title: 'Pricing | Shop',
           },
@@ -84,7 +90,6 @@ describe('page and screen', () => {
         utmMedium: 'email',
         utmCampaign: 'spring-sale',
         userAgent: 'Mozilla/5.0',
-        ip: '203.0.113.7',
         locale: 'es-ES',
       },
       payload: { path: '/pricing', title: 'Pricing | Shop' },
@@ -117,6 +122,37 @@ describe('page and screen', () => {
     expect(
       mapped('page', { anonymousId: 'a1', properties: { url: 'not a url utm_term=x' } }).context,
     ).toEqual({ pageUrl: 'not a url utm_term=x' });
+  });
+
+  it('keeps the allowed query parameters, a path with its kept query, and a truncated IP when configured', () => {
+    const keeping: CollectContext = { ...snippet, urlQueryAllowlist: ['page'], ipRetention: 'truncated' };
+    const tp = mapped(
+      'page',
+      {
+        anonymousId: 'a1',
+        properties: {
+          url: 'https://ana:secret@shop.example/records?page=2&session=s1&utm_medium=cpc',
+          path: '/records?page=2&session=s1#top',
+          referrer: 'https://search.example/?q=ana+lima',
+        },
+        context: { ip: '2001:db8:85a3:8d3:1319:8a2e:370:7348' },
+      },
+      keeping,
+    );
+    expect(tp.context).toEqual({
+      pageUrl: 'https://shop.example/records?page=2&utm_medium=cpc',
+      referrer: 'https://search.example/',
+      utmMedium: 'cpc',
+      ip: '2001:db8:85a3::',
+    });
+    expect(tp.payload).toEqual({ path: '/records?page=2' });
+    expect(mapped('page', { anonymousId: 'a1', context: { ip: '203.0.113.7' } }, keeping).context).toEqual({
+      ip: '203.0.113.0',
+    });
+    // Not one address: it cannot be truncated, so nothing of it is kept.
+    expect(
+      mapped('page', { anonymousId: 'a1', context: { ip: 'proxy.internal' } }, keeping),
+    ).not.toHaveProperty('context');
   });
 
   it('maps screen to PageViewed titled by the screen name', () => {
@@ -264,11 +300,12 @@ describe('track: Segment spec events become typed touchpoints', () => {
     const tp = track(event, {
       email_id: 'msg_20260314_001',
       campaign_id: 'cmp_spring',
-      link_url: 'https://shop.example/spring',
+      link_url: 'https://shop.example/spring?utm_campaign=spring&subscriber=ana%40example.com',
     });
     expect(tp.type).toBe(type);
     expect(tp.payload).toMatchObject({ campaignId: 'cmp_spring', messageId: 'msg_20260314_001' });
-    if (type === 'EmailClicked') expect(tp.payload).toMatchObject({ url: 'https://shop.example/spring' });
+    if (type === 'EmailClicked')
+      expect(tp.payload).toMatchObject({ url: 'https://shop.example/spring?utm_campaign=spring' });
   });
 
   it('files email events without a campaign under "uncategorized"', () => {

@@ -5,7 +5,13 @@ import type { CollectContext } from './mapping';
 import { callCount, judgeSegmentRequest, type CallVerdict } from './request';
 
 const receivedAt = Date.UTC(2026, 2, 14, 9, 30, 1);
-const server: CollectContext = { source: { kind: 'api', name: 'shop' }, receivedAt, defaultCurrency: 'EUR' };
+const server: CollectContext = {
+  source: { kind: 'api', name: 'shop' },
+  receivedAt,
+  defaultCurrency: 'EUR',
+  urlQueryAllowlist: [],
+  ipRetention: 'none',
+};
 const browser: CollectContext = { ...server, source: { kind: 'snippet', name: 'web' } };
 
 /** Given a request, when it is judged, then each call gets this verdict (kind and index, problems' paths). */

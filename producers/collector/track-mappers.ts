@@ -8,6 +8,7 @@ import {
   asCurrency,
   asId,
   asInt,
+  asKeptUrl,
   asMillis,
   isObject,
   newDraft,
@@ -143,7 +144,7 @@ function orderRefunded(props: Props, ctx: CollectContext, eventId: string): Draf
 
 /** Segment's Email spec: email_id, campaign_id/campaign_name, link_url. */
 function emailEvent(type: TouchpointType): TrackMapper {
-  return (props) => {
+  return (props, ctx) => {
     const d = newDraft(type, 'properties');
     const campaign = pick(props, ['campaign_id', 'campaign_name']);
     put(
@@ -153,7 +154,8 @@ function emailEvent(type: TouchpointType): TrackMapper {
       `properties.${campaign?.key ?? 'campaign_id'}`,
     );
     put(d, 'messageId', asId(props.email_id), 'properties.email_id');
-    if (type === 'EmailClicked') put(d, 'url', props.link_url, 'properties.link_url');
+    if (type === 'EmailClicked')
+      put(d, 'url', asKeptUrl(props.link_url, ctx.urlQueryAllowlist), 'properties.link_url');
     if (type === 'EmailBounced') {
       put(
         d,

@@ -168,6 +168,7 @@ export function buildCollector(deps: CollectorDeps): FastifyInstance {
     clock: deps.clock,
     retryAfterSeconds: deps.config.retryAfterSeconds,
     counters,
+    urlQueryAllowlist: deps.config.urlQueryAllowlist,
   });
 
   app.addHook('onReady', (done) => {

@@ -7,6 +7,8 @@ const ctx = {
   source: { kind: 'api' as const, name: 'sim' },
   receivedAt: 1_800_000_000_000,
   defaultCurrency: 'USD',
+  urlQueryAllowlist: [],
+  ipRetention: 'none' as const,
 };
 
 /** What the collector cannot reproduce from a call: where and when it received it. */

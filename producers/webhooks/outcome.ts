@@ -4,6 +4,7 @@
  */
 import type { Touchpoint } from '../../schemas/touchpoint';
 import type { ValidationProblem } from '../../schemas/validation';
+import type { QueryAllowlist } from '../edge/url-minimization';
 
 export interface IgnoredEvent {
   /** The provider's id for the event (Stripe event id, SendGrid sg_event_id, Typeform token). */
@@ -28,6 +29,8 @@ export interface WebhookContext {
    * address, or a hash anyone can recompute from it, on Kafka. A later alias can merge it into a customer.
    */
   readonly pseudonymSecret: Buffer;
+  /** Query parameters a link keeps besides `utm_*` (../edge/url-minimization.ts), as the collector's. */
+  readonly urlQueryAllowlist: QueryAllowlist;
 }
 
 export function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {

@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Counters } from '../edge/counters';
+import type { QueryAllowlist } from '../edge/url-minimization';
 import { createLogGate, UNAUTHORIZED_LOG_INTERVAL_MS } from '../edge/log-gate';
 import { publishTouchpoints, type TouchpointSink } from '../edge/publish';
 import { replyError, replyPublished } from '../edge/replies';
@@ -31,6 +32,8 @@ export interface WebhookRoutesOptions {
   readonly clock: () => number;
   readonly retryAfterSeconds: number;
   readonly counters: Counters;
+  /** Query parameters a link keeps besides `utm_*`: the collector's (CICLO_URL_QUERY_ALLOWLIST). */
+  readonly urlQueryAllowlist: QueryAllowlist;
 }
 
 interface Provider {
@@ -125,7 +128,11 @@ export function webhookRoutes(
             problems: [{ path: '', rule: 'invalid_json', message: 'the body is not valid JSON' }],
           });
         }
-        const mapped = provider.map(body, { receivedAt, pseudonymSecret: config.pseudonymSecret });
+        const mapped = provider.map(body, {
+          receivedAt,
+          pseudonymSecret: config.pseudonymSecret,
+          urlQueryAllowlist: options.urlQueryAllowlist,
+        });
         if (!mapped.ok) {
           counters.invalid += 1;
           request.log.warn({ provider: name, problems: mapped.problems.length }, 'webhook payload rejected');

@@ -12,12 +12,14 @@
  * customer comes from a custom arg sent with the mail (`customer_id`, `customerId`, `user_id`, `userId`;
  * SendGrid adds custom args to every event as top-level fields); without one, an anonymous id derived from
  * the address. The campaign is the custom arg `campaign_id`, else the Single Send or marketing campaign id,
- * else the first category.
+ * else the first category. A clicked link keeps less (../edge/url-minimization.ts): scheme, host, port, path,
+ * and its `utm_*` and allowed query parameters.
  */
 import { z } from 'zod';
 import { UNCATEGORIZED_CAMPAIGN, type Touchpoint, type TouchpointType } from '../../schemas/touchpoint';
 import { problemsOf, type ValidationProblem } from '../../schemas/validation';
 import { checkTouchpoint, prefixProblems } from '../edge/check';
+import { minimizeUrl } from '../edge/url-minimization';
 import { providerEventId } from '../../schemas/event-id';
 import { emailAnonymousId } from '../../schemas/pseudonym';
 import { text, type IgnoredEvent, type WebhookContext, type WebhookMapping } from './outcome';
@@ -89,7 +91,8 @@ function mapOne(
   const campaign = campaignOf(e);
   const payload: Record<string, unknown> = { campaignId: campaign.value };
   if (e.sg_message_id) payload.messageId = e.sg_message_id;
-  if (type === 'EmailClicked' && e.url !== undefined) payload.url = e.url;
+  if (type === 'EmailClicked' && e.url !== undefined)
+    payload.url = typeof e.url === 'string' ? minimizeUrl(e.url, ctx.urlQueryAllowlist) : e.url;
   if (type === 'EmailBounced') payload.bounceType = e.type === 'blocked' ? 'soft' : 'hard';
   const checked = checkTouchpoint(
     {

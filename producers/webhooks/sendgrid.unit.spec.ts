@@ -3,15 +3,15 @@ import documentedEvents from './fixtures/sendgrid/documented-events.json';
 import { createHash } from 'node:crypto';
 import { emailAnonymousId } from '../../schemas/pseudonym';
 import { TEST_PSEUDONYM_SECRET } from './fakes';
-import type { WebhookMapping } from './outcome';
+import type { WebhookContext, WebhookMapping } from './outcome';
 import { mapSendgridDelivery } from './sendgrid';
 
 const receivedAt = Date.UTC(2026, 2, 14, 10, 0);
-const map = (body: unknown): WebhookMapping =>
-  mapSendgridDelivery(body, { receivedAt, pseudonymSecret: TEST_PSEUDONYM_SECRET });
+const ctx: WebhookContext = { receivedAt, pseudonymSecret: TEST_PSEUDONYM_SECRET, urlQueryAllowlist: [] };
+const map = (body: unknown, context = ctx): WebhookMapping => mapSendgridDelivery(body, context);
 
-function mapped(body: unknown) {
-  const result = map(body);
+function mapped(body: unknown, context = ctx) {
+  const result = map(body, context);
   if (!result.ok) throw new Error(`expected touchpoints, got ${JSON.stringify(result.problems)}`);
   return result;
 }
@@ -91,8 +91,26 @@ describe('SendGrid Event Webhook deliveries to email touchpoints', () => {
     expect(id).not.toContain(unkeyed.toString('hex').slice(0, 16));
     expect(id).not.toContain(unkeyed.toString('base64url').slice(0, 16));
     // Another installation (another secret) names the same address otherwise.
-    const elsewhere = mapSendgridDelivery(click, { receivedAt, pseudonymSecret: Buffer.alloc(32, 1) });
+    const elsewhere = map(click, { ...ctx, pseudonymSecret: Buffer.alloc(32, 1) });
     expect(elsewhere.ok && elsewhere.touchpoints[0]!.anonymousId).not.toBe(id);
+  });
+
+  it('keeps of a clicked link its scheme, host, port, path, and utm_* and allowed query parameters', () => {
+    const click = [
+      {
+        event: 'click',
+        sg_event_id: 'e2',
+        timestamp: 1513299569,
+        customer_id: 'cus_8c1f2a',
+        url: 'https://shop.example/reset?token=t0k3n&email=ana%40example.com&utm_campaign=spring&lang=pt#form',
+      },
+    ];
+    expect(mapped(click).touchpoints[0]!.payload).toMatchObject({
+      url: 'https://shop.example/reset?utm_campaign=spring',
+    });
+    expect(mapped(click, { ...ctx, urlQueryAllowlist: ['lang'] }).touchpoints[0]!.payload).toMatchObject({
+      url: 'https://shop.example/reset?utm_campaign=spring&lang=pt',
+    });
   });
 
   it('derives a contract-safe, stable eventId from a base64 sg_event_id', () => {

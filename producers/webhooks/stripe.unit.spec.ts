@@ -12,7 +12,7 @@ import { mapStripeEvent } from './stripe';
 
 const receivedAt = Date.UTC(2026, 2, 14, 9, 31);
 const map = (event: unknown): WebhookMapping =>
-  mapStripeEvent(event, { receivedAt, pseudonymSecret: TEST_PSEUDONYM_SECRET });
+  mapStripeEvent(event, { receivedAt, pseudonymSecret: TEST_PSEUDONYM_SECRET, urlQueryAllowlist: [] });
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 /** A copy of a fixture event with some fields of its data.object changed. */
 function changed(

@@ -7,7 +7,7 @@ import { mapTypeformEvent } from './typeform';
 
 const receivedAt = Date.UTC(2026, 2, 14, 9, 31);
 const map = (body: unknown): WebhookMapping =>
-  mapTypeformEvent(body, { receivedAt, pseudonymSecret: TEST_PSEUDONYM_SECRET });
+  mapTypeformEvent(body, { receivedAt, pseudonymSecret: TEST_PSEUDONYM_SECRET, urlQueryAllowlist: [] });
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 describe('Typeform form_response to SurveyAnswered', () => {

@@ -67,6 +67,8 @@ describe('calls the snippet makes', () => {
         source: { kind: 'snippet', name: 'web' },
         receivedAt: Date.parse('2026-03-14T09:30:02Z'),
         defaultCurrency: 'EUR',
+        urlQueryAllowlist: [],
+        ipRetention: 'none',
       },
     );
     if (!mapped.ok) throw new Error(JSON.stringify(mapped.problems));
