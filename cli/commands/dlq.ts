@@ -20,6 +20,9 @@ import { DEAD_LETTER_HEADERS } from '../../schemas/outputs';
 import { createSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords, valueSubject } from '../../schemas/topics';
 import { touchpointPartitions } from '../touchpoint-sink';
+import { connectPrivacy } from '../../infra/privacy/connect';
+import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
+import { privateSerde } from '../../infra/privacy/personal-data';
 import { formatProblems, validateWith } from '../../schemas/validation';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -107,16 +110,30 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
         brokers: endpoints.kafka.brokers,
         clientId: 'ciclo-dlq-replay',
       });
+      let closePrivacy = (): Promise<void> => Promise.resolve();
       try {
         if (opts.corrected) {
           const lines = fs
             .readFileSync(opts.corrected, 'utf8')
             .split('\n')
             .filter((l) => l.trim());
-          const serde = await createSerde(
-            createAvroRegistry(endpoints.schemaRegistry.url),
-            CONTRACTS.touchpoint,
-            valueSubject(opts.to),
+          const config = getConfig();
+          const privacy = await connectPrivacy({
+            brokers: endpoints.kafka.brokers,
+            touchpointTopic: opts.to,
+            secret: loadInstallationSecret(config.home, config.pseudonymSecret),
+            clientId: 'ciclo-dlq-replay',
+            writable: true,
+          });
+          closePrivacy = () => privacy.close();
+          // Corrected touchpoints are sealed like any other writer's (infra/privacy/personal-data.ts).
+          const serde = privateSerde(
+            await createSerde(
+              createAvroRegistry(endpoints.schemaRegistry.url),
+              CONTRACTS.touchpoint,
+              valueSubject(opts.to),
+            ),
+            privacy.privacy,
           );
           const partitions = await touchpointPartitions(endpoints, opts.to);
           const messages: OutgoingMessage[] = [];
@@ -133,6 +150,10 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
                 'EVENT_INVALID',
                 `${opts.corrected}:${i + 1}: ${formatProblems(checked.problems)}`,
               );
+            if (privacy.privacy.isSuppressed(checked.value)) {
+              say(`${opts.corrected}:${i + 1}: an id of this touchpoint was forgotten: not sent`);
+              continue;
+            }
             for (const r of touchpointRecords(checked.value, await serde.encode(checked.value), partitions))
               messages.push({ ...r, headers: { ...r.headers, 'ciclo-replayed-from': opts.topic } });
           }
@@ -165,6 +186,7 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
         if (bySource.size === 0) say(`no dead letters in ${opts.topic}`);
       } finally {
         await producer.close();
+        await closePrivacy();
       }
     });
 }

@@ -8,7 +8,11 @@ import type { IncomingMessage } from '../../infra/kafka/types';
 import { createAvroRegistry, type AvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { provisionTopicsAndSchemas } from '../../infra/registry/provision';
-import { ALL_TOPICS } from '../../schemas/topics';
+import { ALL_TOPICS, TOPICS } from '../../schemas/topics';
+import type { Touchpoint } from '../../schemas/touchpoint';
+import { connectPrivacy } from '../../infra/privacy/connect';
+import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
+import { isSealedBytes, type TouchpointPrivacy } from '../../infra/privacy/personal-data';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -79,6 +83,14 @@ export function registerTopicsCommands(program: Command, getConfig: () => CicloC
           );
 
         const registry = createAvroRegistry(endpoints.schemaRegistry.url);
+        const config = getConfig();
+        const privacy = await connectPrivacy({
+          brokers: endpoints.kafka.brokers,
+          touchpointTopic: touchpointTopicOfPipeline(topic),
+          secret: loadInstallationSecret(config.home, config.pseudonymSecret),
+          clientId: 'ciclo-tail',
+          writable: false,
+        }).catch(() => undefined);
         const consumer = await connectConsumer({
           brokers: endpoints.kafka.brokers,
           groupId: `ciclo-tail-${process.pid}-${Date.now()}`,
@@ -96,7 +108,7 @@ export function registerTopicsCommands(program: Command, getConfig: () => CicloC
         await consumer.run(async (messages) => {
           for (const m of messages) {
             if (printed >= max) break;
-            const value = await describeValue(registry, m);
+            const value = await openPersonal(privacy?.privacy, m, await describeValue(registry, m));
             say(opts.json ? JSON.stringify(toJsonLine(m, value)) : formatHuman(m, value));
             printed += 1;
           }
@@ -107,6 +119,7 @@ export function registerTopicsCommands(program: Command, getConfig: () => CicloC
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         await consumer.stop();
+        await privacy?.close();
       },
     );
 }
@@ -123,7 +136,46 @@ type DescribedValue = {
   schemaId?: number;
   encoding: 'avro' | 'utf8' | 'base64' | 'null';
   decodeError?: string;
+  /** Sealed personal data (infra/privacy/): opened, or erased with its key (`ciclo forget`). */
+  personal?: 'opened' | 'erased' | 'unopened';
 };
+
+/** The pipeline a topic belongs to, by its namespace (`<ns>.whatever`): its touchpoint topic. */
+function touchpointTopicOfPipeline(topic: string): string {
+  const dot = topic.indexOf('.');
+  return `${dot > 0 ? topic.slice(0, dot) : 'ciclo'}${TOPICS.touchpoints.name.slice('ciclo'.length)}`;
+}
+
+/**
+ * A value with its sealed personal data opened where the person's key still exists: a touchpoint's fields,
+ * a dead letter's bytes. Key material of the person-key topic is not shown.
+ */
+async function openPersonal(
+  privacy: TouchpointPrivacy | undefined,
+  m: IncomingMessage,
+  described: DescribedValue,
+): Promise<DescribedValue> {
+  if (m.topic.endsWith(TOPICS.personKeys.name.slice('ciclo'.length)) && m.value)
+    return { value: `(a key of ${m.value.length - 1} bytes, not shown)`, encoding: 'utf8' };
+  const v = described.value as { sealed?: unknown; eventId?: unknown } | null;
+  if (v && typeof v === 'object' && typeof v.sealed === 'string' && typeof v.eventId === 'string') {
+    if (!privacy) return { ...described, personal: 'unopened' };
+    const opened = await privacy.open(v as Touchpoint);
+    return {
+      ...described,
+      value: opened.touchpoint,
+      personal: opened.state === 'erased' ? 'erased' : 'opened',
+    };
+  }
+  if (m.value && m.key !== null && isSealedBytes(m.value)) {
+    if (!privacy) return { ...described, personal: 'unopened' };
+    const bytes = await privacy.openBytes(m.key, m.key, m.value);
+    return bytes === undefined
+      ? { value: null, encoding: 'null', personal: 'erased' }
+      : { ...rawValue(bytes), personal: 'opened' };
+  }
+  return described;
+}
 
 /** Avro values are decoded through the registry and shown as ciclo values; anything else as text or base64. */
 async function describeValue(registry: AvroRegistry, m: IncomingMessage): Promise<DescribedValue> {
@@ -172,12 +224,13 @@ function toJsonLine(m: IncomingMessage, v: DescribedValue): Record<string, unkno
     ...(v.schemaId !== undefined ? { schemaId: v.schemaId } : {}),
     encoding: v.encoding,
     ...(v.decodeError ? { decodeError: v.decodeError } : {}),
+    ...(v.personal ? { personal: v.personal } : {}),
     value: v.value,
   };
 }
 
 function formatHuman(m: IncomingMessage, v: DescribedValue): string {
   const headers = Object.keys(m.headers).length ? ` headers=${JSON.stringify(m.headers)}` : '';
-  const schema = v.schemaId !== undefined ? ` schema=${v.schemaId}` : '';
+  const schema = `${v.schemaId !== undefined ? ` schema=${v.schemaId}` : ''}${v.personal ? ` personal=${v.personal}` : ''}`;
   return `${m.topic}[${m.partition}]@${m.offset} ${new Date(m.timestamp).toISOString()} key=${m.key ?? '(null)'}${schema}${headers}\n  ${typeof v.value === 'string' ? v.value : JSON.stringify(v.value)}`;
 }

@@ -40,6 +40,11 @@ export interface TouchpointPrivacy {
 
 const SEALED_BYTES_PREFIX = 'ciclo-sealed:';
 
+/** Whether bytes are what `sealBytes` made. */
+export function isSealedBytes(bytes: Buffer): boolean {
+  return bytes.subarray(0, SEALED_BYTES_PREFIX.length).toString('utf8') === SEALED_BYTES_PREFIX;
+}
+
 export function touchpointPrivacy(keys: KeyRing, suppression: SuppressionList): TouchpointPrivacy {
   const isSuppressed = (tp: Touchpoint): boolean =>
     suppression.size > 0 &&
@@ -92,8 +97,7 @@ export function touchpointPrivacy(keys: KeyRing, suppression: SuppressionList): 
       return Buffer.from(SEALED_BYTES_PREFIX + seal(key, boundTo, bytes.toString('base64')), 'utf8');
     },
     async openBytes(id, boundTo, bytes) {
-      const text = bytes.subarray(0, SEALED_BYTES_PREFIX.length).toString('utf8');
-      if (text !== SEALED_BYTES_PREFIX) return bytes;
+      if (!isSealedBytes(bytes)) return bytes;
       const sealed = bytes.subarray(SEALED_BYTES_PREFIX.length).toString('utf8');
       const keyId = sealedKeyId(sealed);
       const key = keyId === undefined ? undefined : await keys.find(id, keyId);
