@@ -20,6 +20,14 @@ import {
 import { IdentityTable, type LinkDecision } from './identity-table';
 import type { PartitionCounters, PartitionOptions } from './partition';
 import { emptyCounters } from './partition-counters';
+import {
+  idsOfItem,
+  idsOfMessage,
+  idsOfState,
+  itemNames,
+  messageNames,
+  withoutIds,
+} from './forget';
 import { PeerImports } from './peer-imports';
 import { ReorderBuffer } from './reorder-buffer';
 
@@ -396,6 +404,11 @@ export abstract class IdentityProtocol {
     const [first, ...rest] = waiting.queue;
     this.absorb(id, handoff.state);
     this.applyTouchpoint((first!.item as CustomerTouchpoint).tp, id, 'merge');
+    this.applyQueued(id, rest);
+  }
+
+  /** What waited for customer `id`, which waits no longer, in order. */
+  private applyQueued(id: string, rest: readonly HeldItem[]): void {
     for (let i = 0; i < rest.length; i++) {
       const { item, deadlinesBefore } = rest[i]!;
       // What would have happened to this customer between its items, had it not waited.
@@ -436,5 +449,75 @@ export abstract class IdentityProtocol {
         touchpoint: tp,
       });
     else this.forward(tp, to, 0);
+  }
+
+  /** Every id the identity protocol holds here: a forget looks for the person's among them (forget.ts). */
+  protected *heldIds(): Generator<string> {
+    for (const s of this.customers.values()) yield* idsOfState(s);
+    yield* this.table.ids();
+    yield* this.fedFromElsewhere;
+    for (const item of this.fed.inOrder()) yield* idsOfItem(item);
+    for (const h of this.held.values()) {
+      yield h.id;
+      for (const q of h.queue) yield* idsOfItem(q.item);
+    }
+    for (const h of this.arrived.values()) yield* idsOfMessage(h);
+    for (const [id, s] of this.adopting) yield* [id, ...idsOfState(s)];
+  }
+
+  /**
+   * Erases the person (forget.ts `personOf`) from what the identity protocol holds; adds to `erased` every id
+   * whose changelog records go. A customer waiting for a profile keeps none of the person's items, and one
+   * whose link was the person's stops waiting: what queued behind the link is applied.
+   */
+  protected erasePerson(person: ReadonlySet<string>, erased: Set<string>): { customers: number; items: number } {
+    const isPerson = (id: string): boolean => person.has(id);
+    let customers = 0;
+    let items = 0;
+    for (const id of this.table.erase(person)) erased.add(id);
+    for (const id of person) {
+      erased.add(id);
+      if (this.customers.delete(id)) {
+        customers += 1;
+        this.forgetDeadlines(id);
+      }
+      this.changed.delete(id);
+      this.removed.delete(id);
+      this.adopting.delete(id);
+      if (this.fedFromElsewhere.delete(id)) this.fedChanged.set(id, false);
+      const held = this.held.get(id);
+      if (held) {
+        this.held.delete(id);
+        items += held.queue.length;
+      }
+    }
+    // An id a conflict moved from another customer to the person's is listed by that customer still.
+    for (const s of this.customers.values())
+      if (s.mergedIds.some(isPerson)) {
+        s.mergedIds = s.mergedIds.filter((id) => !isPerson(id));
+        this.changed.add(s.id);
+      }
+    for (const [id, s] of this.adopting)
+      if (s.mergedIds.some(isPerson)) this.adopting.set(id, withoutIds(s, isPerson));
+    for (const [link, h] of this.arrived)
+      if (messageNames(h, isPerson)) {
+        this.arrived.delete(link);
+        items += 1;
+      } else if (h.state?.mergedIds.some(isPerson))
+        this.arrived.set(link, { ...h, state: withoutIds(h.state, isPerson) });
+    items += this.fed.removeWhere((item) => itemNames(item, isPerson)).length;
+    const released: HeldCustomer[] = [];
+    for (const h of this.held.values()) {
+      const queue = h.queue.filter((q) => !itemNames(q.item, isPerson));
+      if (queue.length === h.queue.length) continue;
+      items += h.queue.length - queue.length;
+      if (queue[0] === h.queue[0]) this.held.set(h.id, { ...h, queue });
+      else released.push({ ...h, queue });
+    }
+    for (const h of released) {
+      this.held.delete(h.id);
+      this.applyQueued(h.id, h.queue);
+    }
+    return { customers, items };
   }
 }

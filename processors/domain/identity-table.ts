@@ -77,6 +77,42 @@ export class IdentityTable {
     ids.add(id);
   }
 
+  /**
+   * Erases ids (a forget, forget.ts): the entry of each, and every entry that leads to one of them. Returns
+   * the ids whose entries went (their changelog records go too); none of them is a change to write.
+   */
+  erase(ids: ReadonlySet<string>): string[] {
+    const gone: string[] = [];
+    for (const id of ids) {
+      const into = this.leadsTo.get(id);
+      if (into !== undefined) {
+        this.leadsTo.delete(id);
+        this.members.get(into)?.delete(id);
+        gone.push(id);
+      }
+      for (const member of this.members.get(id) ?? EMPTY) {
+        this.leadsTo.delete(member);
+        gone.push(member);
+      }
+      this.members.delete(id);
+    }
+    for (const id of gone) this.changed.delete(id);
+    return gone;
+  }
+
+  /** A copy to try links on, its changes not taken from this one (forget.ts `projectedTable`). */
+  copy(): IdentityTable {
+    const copy = new IdentityTable();
+    for (const [id, into] of this.leadsTo) copy.restore(id, into);
+    return copy;
+  }
+
+  /** Every id the table names: those that lead to a customer, and those customers. */
+  *ids(): Generator<string> {
+    yield* this.leadsTo.keys();
+    yield* this.members.keys();
+  }
+
   /** Every redirect, for a checkpoint or a test. */
   entries(): IterableIterator<[string, string]> {
     return this.leadsTo.entries();

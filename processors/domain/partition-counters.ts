@@ -30,6 +30,12 @@ export interface PartitionCounters {
    * (it applied a late link at another point than this partition). Zero unless links come late.
    */
   handoffsMissing: number;
+  /**
+   * Touchpoints, links, handoffs and forwards dropped because they name a person forgotten here (forget.ts):
+   * those that came after the forget, and those still waiting when it came. Absent until the partition first
+   * drops one, so that the counters of a partition that never forgot anybody read as they always have.
+   */
+  suppressed?: number;
 }
 
 export function emptyCounters(): PartitionCounters {
@@ -50,4 +56,18 @@ export function emptyCounters(): PartitionCounters {
     forwarded: 0,
     handoffsMissing: 0,
   };
+}
+
+/** Every counter's key, `suppressed` included. */
+export const COUNTER_KEYS: readonly (keyof PartitionCounters)[] = [
+  ...(Object.keys(emptyCounters()) as (keyof PartitionCounters)[]),
+  'suppressed',
+];
+
+/** Adds `from`'s counts to `into`'s (`suppressed` only where there is any). */
+export function addCounters(into: PartitionCounters, from: Readonly<PartitionCounters>): void {
+  for (const k of COUNTER_KEYS) {
+    const n = from[k];
+    if (n !== undefined && (n > 0 || into[k] !== undefined)) into[k] = (into[k] ?? 0) + n;
+  }
 }

@@ -32,6 +32,18 @@ import {
 } from './identity';
 import type { LinkDecision } from './identity-table';
 import { IdentityProtocol, type CustomerItem, type HeldCustomer } from './identity-protocol';
+import {
+  ForgottenPeople,
+  idsOfMessage,
+  idsOfTouchpoint,
+  messageNames,
+  personOf,
+  projectedTable,
+  touchpointNames,
+  withoutIds,
+  type ForgetOutcome,
+  type PseudonymOf,
+} from './forget';
 import { Lanes, type LanesCheckpoint } from './lanes';
 import { PeerImports, type PeerImportsCheckpoint } from './peer-imports';
 import { StageChangeColumns } from './stage-changes';
@@ -54,11 +66,16 @@ export interface PartitionOptions {
    * before it is closed as abandoned (lanes.ts `expire`). Without it, only its close marker closes it.
    */
   readonly laneLeaseMs?: number;
+  /**
+   * The keyed pseudonym of an id (schemas/pseudonym.ts, under the installation's secret): how a forget names
+   * a person (forget.ts). Without it, the partition cannot forget anybody.
+   */
+  readonly pseudonymOf?: PseudonymOf;
 }
 
 export { emptyCounters, type PartitionCounters } from './partition-counters';
 
-export type IngestOutcome = 'accepted' | 'duplicate' | 'ignored';
+export type IngestOutcome = 'accepted' | 'duplicate' | 'ignored' | 'suppressed';
 
 /** Where a record came from: its lane (schemas/lanes.ts; undefined: live) and its Kafka record timestamp. */
 export interface RecordSource {
@@ -126,6 +143,13 @@ export interface PartitionOutput {
    * it since, applied or passed on: with `pendingEntered`, what the buffer's changelog records add and remove.
    */
   readonly pendingLeft: readonly BufferedItem[];
+  /** Pseudonyms of people forgotten since the last takeOutput() (forget.ts): each is remembered for good. */
+  readonly forgotten: readonly string[];
+  /**
+   * Ids a forget erased since the last takeOutput(): whatever the changelog and the snapshots hold under
+   * them goes (the customer, its redirect, its applied ids).
+   */
+  readonly erased: ReadonlySet<string>;
 }
 
 /** An item of either reorder buffer: an input touchpoint, or an item of a customer fed from elsewhere. */
@@ -153,6 +177,10 @@ export class PartitionLifecycle extends IdentityProtocol {
   private announcedHanded = -Infinity;
   /** The newest event time the other partitions announced (`Progress.newest`). */
   private othersNewest = -Infinity;
+  /** The people forgotten here (forget.ts), by pseudonym. */
+  private readonly forgotten: ForgottenPeople;
+  /** Ids erased by forgets since the last takeOutput(). */
+  private erased = new Set<string>();
 
   constructor(
     readonly model: StageModel,
@@ -164,11 +192,14 @@ export class PartitionLifecycle extends IdentityProtocol {
       redirects?: Iterable<readonly [string, string]>;
       /** Customers here that ids homed elsewhere lead to (`PartitionOutput.fedChanged`). */
       fedFromElsewhere?: Iterable<string>;
+      /** Pseudonyms of the people forgotten here (`PartitionOutput.forgotten`). */
+      forgotten?: Iterable<string>;
     },
   ) {
     const rules = ruleIndexOf(model);
     super(options, (s) => rules.deadlineAt(s));
     this.rules = rules;
+    this.forgotten = new ForgottenPeople(options.pseudonymOf, restored?.forgotten);
     this.deadlines = new DeadlineSchedule((s) => this.rules.deadlineAt(s));
     this.lanes = new Lanes(options.gracePeriodMs);
     const checkpoint = restored?.checkpoint;
@@ -264,6 +295,70 @@ export class PartitionLifecycle extends IdentityProtocol {
     return this.table.size;
   }
 
+  /** The pseudonyms of the people forgotten here. */
+  get forgottenPseudonyms(): readonly string[] {
+    return this.forgotten.list();
+  }
+
+  /**
+   * A forget marker (schemas/forget.ts) naming a person by the pseudonyms of their ids: erases at once what
+   * this partition holds of the person, and remembers them, so that whatever names them later is dropped
+   * (forget.ts says who the person is here and how every partition's table stays in agreement). A second
+   * forget of the same person finds nothing left; a forget of ids never seen only remembers them.
+   */
+  forget(pseudonyms: readonly string[]): ForgetOutcome {
+    const newlyForgotten = this.forgotten.add(pseudonyms);
+    // Each id held here hashed once: O(ids), as forgets are rare.
+    const seen = new Set<string>();
+    const found: string[] = [];
+    for (const id of this.idsHere())
+      if (!seen.has(id)) {
+        seen.add(id);
+        if (this.forgotten.hasUncached(id)) found.push(id);
+      }
+    if (found.length === 0) return { newlyForgotten, customers: 0, ids: 0, items: 0 };
+    const person = personOf(found, projectedTable(this.table, this.pending.inOrder()));
+    const added = this.forgotten.add([...person].map((id) => this.forgotten.pseudonymOfId(id)));
+    const isPerson = (id: string): boolean => person.has(id);
+    const erasedBefore = this.erased.size;
+    let items = this.pending.removeWhere((tp) => touchpointNames(tp, isPerson)).length;
+    if (this.messages.length > 0) {
+      // Not written yet: those for or from the person are not written; a profile lists none of their ids.
+      const kept: IdentityMessage[] = [];
+      for (const m of this.messages)
+        if (messageNames(m, isPerson)) items += 1;
+        else if (m.kind === 'handoff' && m.state?.mergedIds.some(isPerson))
+          kept.push({ ...m, state: withoutIds(m.state, isPerson) });
+        else kept.push(m);
+      this.messages = kept.length > 0 ? kept : NO_MESSAGES;
+    }
+    this.stageChanges.dropCustomers(person);
+    const erased = this.erasePerson(person, this.erased);
+    items += erased.items;
+    if (items > 0) this.counters.suppressed = (this.counters.suppressed ?? 0) + items;
+    this.handleInbox();
+    return {
+      newlyForgotten: newlyForgotten + added,
+      customers: erased.customers,
+      ids: this.erased.size - erasedBefore,
+      items,
+    };
+  }
+
+  /** Every id this partition holds, in its state and in the output not yet taken. */
+  private *idsHere(): Generator<string> {
+    yield* this.heldIds();
+    for (const tp of this.pending.inOrder()) yield* idsOfTouchpoint(tp);
+    for (const m of this.messages) yield* idsOfMessage(m);
+  }
+
+  /** Whether a record names a person forgotten here: then it is dropped, and counted. */
+  private suppresses(tp: Touchpoint): boolean {
+    if (this.forgotten.size === 0 || !touchpointNames(tp, (id) => this.forgotten.has(id))) return false;
+    this.counters.suppressed = (this.counters.suppressed ?? 0) + 1;
+    return true;
+  }
+
   /**
    * Accepts a touchpoint (a link too, which every partition gets) and applies whatever the lanes' clock now
    * allows.
@@ -274,6 +369,8 @@ export class PartitionLifecycle extends IdentityProtocol {
       this.counters.ignored += 1; // business-level facts (marketing spend) have no customer to fold into
       return 'ignored';
     }
+    // As if it had never been sent: it moves no clock either.
+    if (this.suppresses(received)) return 'suppressed';
     const tp = this.bounded(received, source);
     const owner = this.customers.get(this.resolve(key));
     // By event id alone: a sender that retries without a timestamp gets another receivedAt, and so another
@@ -304,8 +401,14 @@ export class PartitionLifecycle extends IdentityProtocol {
 
   /** Takes a handoff, forward or progress from another partition (identity.ts). */
   receive(message: IdentityMessage): void {
-    if (message.lanes !== undefined && this.adopt(message.lanes)) this.holdDeadlinesAtLanes();
-    this.handle(message);
+    // Sent by a partition that had not read its forget marker yet.
+    const taken = this.forgotten.size > 0 ? this.forgotten.screen(message) : message;
+    if (taken === undefined) {
+      this.counters.suppressed = (this.counters.suppressed ?? 0) + 1;
+      return;
+    }
+    if (taken.lanes !== undefined && this.adopt(taken.lanes)) this.holdDeadlinesAtLanes();
+    this.handle(taken);
     this.handleInbox();
   }
 
@@ -340,9 +443,12 @@ export class PartitionLifecycle extends IdentityProtocol {
       messages: this.messages,
       fedChanged: this.takeFedChanged(),
       ...this.pendingChanges(),
+      forgotten: this.forgotten.takeAdded(),
+      erased: this.erased,
     };
     this.changed = new Set();
     this.removed = new Map();
+    if (this.erased.size > 0) this.erased = new Set();
     if (this.messages.length > 0) this.messages = NO_MESSAGES;
     return out;
   }
@@ -653,3 +759,4 @@ export class PartitionLifecycle extends IdentityProtocol {
     return s;
   }
 }
+

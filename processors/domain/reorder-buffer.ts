@@ -22,7 +22,7 @@ export type PendingItem = Touchpoint;
 
 export class ReorderBuffer<Item extends Timed = PendingItem> {
   private readonly NO_ITEMS: Item[] = [];
-  private readonly heap = new MinHeap<Item>(byEventTime);
+  private heap = new MinHeap<Item>(byEventTime);
   /**
    * The FNV-1a hashes of the buffered items' event ids: a touchpoint delivered twice is found here before it
    * is buffered twice. A hash collision takes a distinct
@@ -75,6 +75,30 @@ export class ReorderBuffer<Item extends Timed = PendingItem> {
       this.left.push(next);
     }
     return next;
+  }
+
+  /**
+   * Takes out every item `drop` picks, whatever its time (a forget, forget.ts), and returns them. They leave
+   * as applied items do: the changelog records of those that have any go.
+   */
+  removeWhere(drop: (item: Item) => boolean): Item[] {
+    const dropped: Item[] = [];
+    if (this.heap.size === 0) return dropped;
+    const kept = new MinHeap<Item>(byEventTime);
+    for (const item of this.heap.toSortedArray()) {
+      if (!drop(item)) {
+        kept.push(item);
+        continue;
+      }
+      dropped.push(item);
+      this.ids.delete(fnv1a(item.eventId));
+      if (this.entered.size === 0 || !this.entered.delete(item)) {
+        if (this.left === this.NO_ITEMS) this.left = [];
+        this.left.push(item);
+      }
+    }
+    if (dropped.length > 0) this.heap = kept;
+    return dropped;
   }
 
   /** What entered (and is still here) and what left since the last call. */

@@ -17,6 +17,7 @@ import { boundEventTime } from './event-time';
 import { partitionOfMessage, type IdentityMessage } from './identity';
 import type { StageModel } from './model';
 import { emptyCounters, PartitionLifecycle, type LaneMarker, type PartitionCounters } from './partition';
+import { addCounters } from './partition-counters';
 import { partitionFor } from '../../schemas/partitioner';
 
 export interface ReplayOptions {
@@ -150,7 +151,7 @@ export function replay(
     });
   } while (inFlight.length > 0);
   const counters = partitions.reduce<PartitionCounters>((sum, p) => {
-    for (const k of Object.keys(sum) as (keyof PartitionCounters)[]) sum[k] += p.counters[k];
+    addCounters(sum, p.counters);
     return sum;
   }, emptyCounters());
   return { stageChanges, counters, partitions };

@@ -44,6 +44,27 @@ export class StageChangeColumns {
     this.reasons.push(reason);
   }
 
+  /** Drops the changes recorded for these customers (a forget, forget.ts): they are not emitted. */
+  dropCustomers(ids: ReadonlySet<string>): number {
+    const keep = this.customerIds.map((id) => !ids.has(id));
+    const dropped = keep.filter((k) => !k).length;
+    if (dropped === 0) return 0;
+    const kept = <T>(column: T[]): void => {
+      let to = 0;
+      for (let i = 0; i < column.length; i++) if (keep[i]) column[to++] = column[i]!;
+      column.length = to;
+    };
+    kept(this.customerIds);
+    kept(this.sequences);
+    kept(this.fromStages);
+    kept(this.toStages);
+    kept(this.ruleIds);
+    kept(this.occurredAts);
+    kept(this.triggers);
+    kept(this.reasons);
+    return dropped;
+  }
+
   /** The recorded changes, in order, as StageChanged records; the columns start over. */
   take(model: StageModel): StageChanged[] {
     const n = this.customerIds.length;

@@ -4,11 +4,15 @@
  * customer snapshots (tombstones for merged-away profiles), the changelog (changelog/: what a restore needs),
  * identity messages for other partitions (processors/domain/identity.ts) and dead letters for undecodable or
  * invalid input. It reads the touchpoint topic and the identity topic, co-partitioned. Lane markers of import
- * runs (schemas/lanes.ts) move the partition's clock; every record's lane and timestamp go with it.
+ * runs (schemas/lanes.ts) move the partition's clock; every record's lane and timestamp go with it. A forget
+ * marker (schemas/forget.ts) erases a person at once (processors/domain/forget.ts): the tombstones of their
+ * changelog records and snapshots go in the transaction that commits the marker.
  */
 import type { OutputRecord, StreamTask } from '../../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../../infra/kafka/types';
 import type { Logger } from '../../infra/log';
+import { CicloError } from '../../infra/errors';
+import { forgetMarkerOf } from '../../schemas/forget';
 import { laneControlOf, laneOf } from '../../schemas/lanes';
 import { deadLetterOf, type DeadLetterReason, type LifecycleStateRecord } from '../../schemas/outputs';
 import type { ContractSerde } from '../../infra/registry/serde';
@@ -19,6 +23,7 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { toSnapshot } from '../domain/customer';
 import { partitionOfMessage, type IdentityMessage } from '../domain/identity';
 import type { StageModel } from '../domain/model';
+import type { PseudonymOf } from '../domain/forget';
 import { PartitionLifecycle } from '../domain/partition';
 import { changelogKey } from './changelog/keys';
 import { CHANGELOG_FORMAT_VERSION, changelogCorrupt, readIdentityMessage } from './changelog/records';
@@ -77,6 +82,12 @@ export interface LifecycleTaskDeps {
   readonly now?: () => number;
   /** PENDING_INLINE_BYTES unless given (tests make it small, to try both ways on small inputs). */
   readonly pendingInlineBytes?: number;
+  /**
+   * The keyed pseudonym of an id under the installation's secret (schemas/pseudonym.ts), which forget
+   * markers name people by. Without it, a forget marker (or a partition that forgot people before) stops
+   * the processor: it cannot tell whom to erase, and must not go on as if it had.
+   */
+  readonly pseudonymOf?: PseudonymOf;
 }
 
 /**
@@ -177,6 +188,17 @@ export function createLifecycleTask(deps: LifecycleTaskDeps): StreamTask & {
         toSnapshot(s, model),
       );
     }
+    for (const id of output.erased) {
+      // A forget: the snapshot goes with no word of where the id went, at the id's own partition (where its
+      // customer, or the profile merged away from it, lived), unless a customer of that id is here still.
+      if (partitionFor(id, deps.partitions) !== partition || p.customers.has(id)) continue;
+      records.push({
+        topic: topics.customerSnapshots,
+        partition: partitionFor(id, snapshotPartitions),
+        key: snapshotKey(model.id, id),
+        value: null,
+      });
+    }
     for (const [id, sequence] of removed) {
       // A removal, not only a deletion: whoever loads the topic (the projector too) learns where the id went.
       const into = p.customerOf(id);
@@ -242,18 +264,22 @@ export function createLifecycleTask(deps: LifecycleTaskDeps): StreamTask & {
     intake,
     async open(partition, changelog) {
       const restored = await restoreChangelog(partition, model.id, changelog, serdes.lifecycleState);
+      if (restored.forgotten.size > 0 && deps.pseudonymOf === undefined)
+        throw withoutSecret(`partition ${partition} has forgotten people, and must drop what names them`);
       const p = new PartitionLifecycle(
         model,
         {
           gracePeriodMs: deps.gracePeriodMs,
           route: { partition, partitions: deps.partitions },
           ...(deps.laneLeaseMs !== undefined ? { laneLeaseMs: deps.laneLeaseMs } : {}),
+          ...(deps.pseudonymOf !== undefined ? { pseudonymOf: deps.pseudonymOf } : {}),
         },
         {
           ...(restored.checkpoint ? { checkpoint: restored.checkpoint } : {}),
           customers: restored.customers.values(),
           redirects: restored.redirects,
           fedFromElsewhere: restored.fedFromElsewhere,
+          forgotten: restored.forgotten,
         },
       );
       writers.set(partition, new ChangelogWriter(pendingInlineBytes, p, restored));
@@ -280,6 +306,18 @@ export function createLifecycleTask(deps: LifecycleTaskDeps): StreamTask & {
             );
           if (decoded.value.modelId !== model.id) continue; // another model's processor
           p.receive(readIdentityMessage(decoded.value.state, place));
+          continue;
+        }
+        const forget = forgetMarkerOf(m.headers);
+        if (forget !== undefined) {
+          if (typeof forget === 'string') dead.push(deadLetter(m, 'invalid', forget));
+          else {
+            if (deps.pseudonymOf === undefined)
+              throw withoutSecret(`a forget marker came to partition ${partition} at offset ${m.offset}`);
+            // At once, whatever the clock: a control action, committed with what it erased.
+            const done = p.forget(forget.pseudonyms);
+            deps.log?.info({ partition, request: forget.request, ...done }, 'person forgotten');
+          }
           continue;
         }
         const marker = laneControlOf(m.headers);
@@ -326,4 +364,13 @@ export function createLifecycleTask(deps: LifecycleTaskDeps): StreamTask & {
       writers.delete(partition);
     },
   };
+}
+
+/** The processor was started without the installation's secret, and needs it (LifecycleTaskDeps.pseudonymOf). */
+function withoutSecret(what: string): CicloError {
+  return new CicloError(
+    'CONFIG_INVALID',
+    `${what}, but the processor was started without the installation's secret (CICLO_PSEUDONYM_SECRET or ` +
+      '<CICLO_HOME>/secrets/pseudonym.key): start it with the secret `ciclo forget` uses',
+  );
 }

@@ -37,7 +37,7 @@ const counted = (name: string, help: string, key: keyof PartitionCounters): Part
   name,
   type: 'counter',
   help,
-  series: (p) => one(p.counters[key]),
+  series: (p) => one(p.counters[key] ?? 0),
 });
 
 /**
@@ -86,6 +86,11 @@ export const PARTITION_METRICS: readonly PartitionMetric[] = [
     'ciclo_processor_touchpoints_unopened_lane_total',
     'Records of an import lane not open here, taken as live traffic',
     'unopenedLane',
+  ),
+  counted(
+    'ciclo_processor_touchpoints_suppressed_total',
+    'Touchpoints, links, handoffs and forwards dropped because they name a person forgotten here (ciclo forget)',
+    'suppressed',
   ),
   counted(
     'ciclo_processor_touchpoints_forwarded_total',

@@ -6,14 +6,14 @@
  */
 import type { Logger } from '../../infra/log';
 import { emptyCounters, type PartitionCounters, type PartitionLifecycle } from '../domain/partition';
+import { addCounters } from '../domain/partition-counters';
 
 export const OUTCOMES_LOG_MS = 30_000;
 
 /** The counters of all partitions, summed. */
 export function totalOutcomes(partitions: Iterable<PartitionLifecycle>): PartitionCounters {
   const sum = emptyCounters();
-  for (const p of partitions)
-    for (const k of Object.keys(sum) as (keyof PartitionCounters)[]) sum[k] += p.counters[k];
+  for (const p of partitions) addCounters(sum, p.counters);
   return sum;
 }
 

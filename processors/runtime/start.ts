@@ -2,7 +2,9 @@
  * Starts the lifecycle processor: serdes registered, the exactly-once runner on the touchpoint topic with
  * this model's consumer group and changelog keys. Several instances with the same model share partitions.
  */
-import type { ServiceEndpoints } from '../../infra/config';
+import type { CicloConfig, ServiceEndpoints } from '../../infra/config';
+import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
+import { pseudonymOf } from '../../schemas/pseudonym';
 import { CicloError } from '../../infra/errors';
 import { connectTopicAdmin } from '../../infra/kafka/admin';
 import {
@@ -61,8 +63,15 @@ export async function startLifecycleProcessor(options: {
   signal?: AbortSignal;
   /** Where to report the processor's metrics (metrics.ts) and its consumer lag; none when absent. */
   metrics?: Metrics;
+  /**
+   * Where the installation's secret is (infra/privacy/installation-secret.ts): the key of the pseudonyms
+   * forget markers name people by. Without it, a forget marker stops the processor (lifecycle-task.ts).
+   */
+  installation?: Pick<CicloConfig, 'home' | 'pseudonymSecret'>;
 }): Promise<RunningProcessor> {
   const topics = options.topics ?? DEFAULT_PROCESSOR_TOPICS;
+  const installation = options.installation;
+  const secret = installation && loadInstallationSecret(installation.home, installation.pseudonymSecret);
   const { partitions, snapshotPartitions } = await topicLayout(options.endpoints.kafka.brokers, topics);
   const registry = createAvroRegistry(options.endpoints.schemaRegistry.url);
   const task = createLifecycleTask({
@@ -91,6 +100,7 @@ export async function startLifecycleProcessor(options: {
       identity: await createSerde(registry, CONTRACTS.lifecycleState, valueSubject(topics.identity)),
     },
     log: options.log,
+    ...(secret ? { pseudonymOf: (id: string) => pseudonymOf(secret, id) } : {}),
   });
   const groupId = options.groupId ?? processorGroupOf('ciclo', options.model.id);
   const metrics = options.metrics && registerProcessorMetrics(options.metrics, options.model.id, task);

@@ -17,6 +17,8 @@
  *   model/__partition__/applied/<customer id>            a customer's older applied-event hashes
  *   model/__partition__/pending/<kind>/...               an item of a large reorder buffer (the input's, or a
  *                                                        customer's fed from elsewhere)
+ *   model/__partition__/forgotten/<pseudonym>            a person forgotten here (format 10), by the keyed
+ *                                                        pseudonym of one of their ids, never the id
  */
 import type { BufferedItem } from '../../domain/partition';
 
@@ -33,6 +35,7 @@ export const FED_KEY_PREFIX = '__partition__/fed/';
 export const REDIRECT_KEY_PREFIX = '__partition__/redirect/';
 export const APPLIED_KEY_PREFIX = '__partition__/applied/';
 export const PENDING_KEY_PREFIX = '__partition__/pending/';
+export const FORGOTTEN_KEY_PREFIX = '__partition__/forgotten/';
 
 export function changelogKey(modelId: string, id: string): string {
   return `${modelId}/${id}`;
@@ -64,6 +67,7 @@ export type ChangelogKey =
   | { readonly kind: 'redirect'; readonly id: string }
   | { readonly kind: 'applied'; readonly customerId: string }
   | { readonly kind: 'pending'; readonly key: string }
+  | { readonly kind: 'forgotten'; readonly pseudonym: string }
   | { readonly kind: 'customer'; readonly id: string };
 
 /** What `id` (a key less its model prefix) names, or a reason it names nothing. */
@@ -83,6 +87,8 @@ export function parseChangelogKey(id: string): ChangelogKey | string {
   if (id.startsWith(REDIRECT_KEY_PREFIX))
     return { kind: 'redirect', id: id.slice(REDIRECT_KEY_PREFIX.length) };
   if (id.startsWith(FED_KEY_PREFIX)) return { kind: 'fed', customerId: id.slice(FED_KEY_PREFIX.length) };
+  if (id.startsWith(FORGOTTEN_KEY_PREFIX))
+    return { kind: 'forgotten', pseudonym: id.slice(FORGOTTEN_KEY_PREFIX.length) };
   if (id.startsWith(ARRIVED_KEY_PREFIX))
     return { kind: 'arrived', linkEventId: id.slice(ARRIVED_KEY_PREFIX.length) };
   if (id.startsWith(HELD_KEY_PREFIX)) return { kind: 'held', customerId: id.slice(HELD_KEY_PREFIX.length) };

@@ -13,9 +13,9 @@ import type { CustomerState } from '../../domain/customer';
 import type { IdentityMessage, ProfileHandoff } from '../../domain/identity';
 import { formatProblems, problemsOf } from '../../../schemas/validation';
 
-export const CHANGELOG_FORMAT_VERSION = 9;
+export const CHANGELOG_FORMAT_VERSION = 10;
 /** Every format this version reads (docs/changelog-format.md); a newer one is refused. */
-export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 /** The formats before identity became a replicated table (format 8): their links in flight cannot be finished. */
 export const LAST_FORMAT_WITH_CLAIMS = 7;
 

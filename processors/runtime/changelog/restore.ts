@@ -31,6 +31,8 @@ export interface RestoredChangelog {
   readonly redirects: Map<string, string>;
   /** Customers that ids homed elsewhere lead to. */
   readonly fedFromElsewhere: Set<string>;
+  /** Pseudonyms of the people forgotten here (format 10). */
+  readonly forgotten: Set<string>;
   /** Held customers that have records of their own, with how many queued items those records hold. */
   readonly heldInline: Map<string, number>;
   /** Early handoffs that have records of their own, by link event id. */
@@ -52,6 +54,7 @@ export async function restoreChangelog(
   const customers = new Map<string, CustomerState>();
   const redirects = new Map<string, string>();
   const fedFromElsewhere = new Set<string>();
+  const forgotten = new Set<string>();
   /** Redirects of format 7 and older, in the record keyed by the id itself (which a customer's replaces). */
   const redirectsInIdRecords = new Map<string, string>();
   const held = new Map<string, HeldCustomer>();
@@ -146,6 +149,14 @@ export async function restoreChangelog(
       case 'fed': {
         fedFromElsewhere.delete(key.customerId);
         if (value) fedFromElsewhere.add(key.customerId);
+        continue;
+      }
+      case 'forgotten': {
+        forgotten.delete(key.pseudonym);
+        if (!value) continue;
+        const envelope = await envelopeOf(record, place);
+        expectKind(envelope, place, 'partition');
+        forgotten.add(key.pseudonym);
         continue;
       }
       case 'arrived': {
@@ -246,6 +257,7 @@ export async function restoreChangelog(
     customers,
     redirects,
     fedFromElsewhere,
+    forgotten,
     heldInline,
     arrivedInRecords,
     pendingInRecords: new Set(pending.values()),

@@ -12,7 +12,9 @@ import type { BufferedItem, HeldCustomer, PartitionLifecycle, PartitionOutput } 
 import {
   APPLIED_KEY_PREFIX,
   ARRIVED_KEY_PREFIX,
+  CLAIM_KEY_PREFIX,
   FED_KEY_PREFIX,
+  FORGOTTEN_KEY_PREFIX,
   REDIRECT_KEY_PREFIX,
   HELD_KEY_PREFIX,
   heldItemKey,
@@ -20,6 +22,7 @@ import {
   pendingKeyOf,
 } from './keys';
 import type { RestoredChangelog } from './restore';
+import type { ProfileHandoff } from '../../domain/identity';
 
 /**
  * How many queued items a held customer's own record holds at most, and in how many bytes of JSON (the link
@@ -73,8 +76,11 @@ export class ChangelogWriter {
   private readonly pendingWritten: Set<BufferedItem>;
   /** Whether the buffer is in records of their own (large), not in the partition's record. */
   private pendingInRecords = false;
-  /** Early handoffs (by link event id) written and not yet removed. */
-  private readonly arrivedWritten: Set<string>;
+  /**
+   * Early handoffs written and not yet removed, by link event id: the entry as written (a forget can take
+   * the person's ids out of one, which is then written again), undefined where only the record is known.
+   */
+  private readonly arrivedWritten: Map<string, ProfileHandoff | undefined>;
   /**
    * Each customer's applied-hash archive as last handed out for commit. An archive is a new string whenever
    * it changes (customer.ts), so comparing the string the state holds with this one is usually a pointer
@@ -88,7 +94,9 @@ export class ChangelogWriter {
     restored?: RestoredChangelog,
   ) {
     this.pendingWritten = new Set(restored?.pendingInRecords ?? []);
-    this.arrivedWritten = new Set(restored?.arrivedInRecords ?? []);
+    this.arrivedWritten = new Map([...(restored?.arrivedInRecords ?? [])].map((id) => [id, undefined]));
+    for (const h of p.checkpoint().arrived ?? [])
+      if (this.arrivedWritten.has(h.linkEventId)) this.arrivedWritten.set(h.linkEventId, h);
     for (const h of p.checkpoint().held ?? []) {
       const inline = restored?.heldInline.get(h.id);
       if (inline !== undefined) this.heldWritten.set(h.id, versionOf(h, inline));
@@ -139,6 +147,17 @@ export class ChangelogWriter {
     state: ChangelogSink['state'],
     tombstone: (key: string) => void,
   ): void {
+    // A forget: every record keyed by an erased id goes (a format 7 redirect or claim too), but the state of
+    // a customer it only took an id from (forget.ts). First, so that what the batch did after it stands. The
+    // person's buffered items, held records and early handoffs go with the lists they left (below).
+    for (const id of out.erased) {
+      tombstone(REDIRECT_KEY_PREFIX + id);
+      tombstone(CLAIM_KEY_PREFIX + id);
+      if (p.customers.has(id)) continue;
+      this.archivesWritten.delete(id);
+      tombstone(id);
+      tombstone(APPLIED_KEY_PREFIX + id);
+    }
     for (const id of out.changed) {
       const s = p.customers.get(id);
       if (!s) continue;
@@ -155,22 +174,27 @@ export class ChangelogWriter {
     }
     for (const [id, into] of out.redirected)
       state(REDIRECT_KEY_PREFIX + id, 'redirect', JSON.stringify({ into }));
+    for (const pseudonym of out.forgotten) state(FORGOTTEN_KEY_PREFIX + pseudonym, 'partition', '{}');
   }
 
-  /** Early handoffs (each holds a whole profile): written once, as they never change; a tombstone once used. */
+  /**
+   * Early handoffs (each holds a whole profile): written once, as they do not change (but for a forget taking
+   * the person's ids out of one); a tombstone once used.
+   */
   private writeArrived(
-    arrived: readonly { readonly linkEventId: string }[],
+    arrived: readonly ProfileHandoff[],
     state: ChangelogSink['state'],
     tombstone: (key: string) => void,
   ): void {
     const now = new Set<string>();
     for (const h of arrived) {
       now.add(h.linkEventId);
-      if (this.arrivedWritten.has(h.linkEventId)) continue;
-      this.arrivedWritten.add(h.linkEventId);
+      const written = this.arrivedWritten.get(h.linkEventId);
+      if (written === h || (written === undefined && this.arrivedWritten.has(h.linkEventId))) continue;
+      this.arrivedWritten.set(h.linkEventId, h);
       state(ARRIVED_KEY_PREFIX + h.linkEventId, 'partition', JSON.stringify(h));
     }
-    for (const id of this.arrivedWritten) {
+    for (const id of this.arrivedWritten.keys()) {
       if (now.has(id)) continue;
       this.arrivedWritten.delete(id);
       tombstone(ARRIVED_KEY_PREFIX + id);
