@@ -28,7 +28,7 @@ export type QueryAllowlist = readonly string[];
 /** `scheme:` at the start: an absolute URL, or meant to be one (RFC 3986, section 3.1). */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
-/** A base for parsing references without a scheme (`/shop?x=1`, `//host/path`); it never shows. */
+/** The base references without a scheme (`/shop?x=1`, `//host/path`) are read against; it never shows. */
 const BASE = 'http://base.invalid';
 
 /** Whether a query parameter (its name decoded) is kept. */
@@ -62,17 +62,14 @@ function cutAtQuery(value: string): string {
   return at < 0 ? value : value.slice(0, at);
 }
 
-function parse(value: string, base?: string): URL | undefined {
+/** An absolute URL, or a reference starting with `/` read against BASE; undefined for anything else. */
+function parse(value: string, absolute: boolean): URL | undefined {
+  if (!absolute && !value.startsWith('/')) return undefined;
   try {
-    return new URL(value, base);
+    return new URL(value, BASE);
   } catch {
     return undefined;
   }
-}
-
-/** No host, and a path that does not start with '/': `mailto:`, `data:`, `javascript:`, `urn:`. */
-function isOpaque(url: URL): boolean {
-  return url.host === '' && !url.pathname.startsWith('/');
 }
 
 /**
@@ -80,32 +77,17 @@ function isOpaque(url: URL): boolean {
  * allowed query parameters; no user info, no fragment. Not a URL: cut at the first '?' or '#'.
  */
 export function minimizeUrl(value: string, allowlist: QueryAllowlist): string {
-  // Nothing to drop: no query, no fragment, no user info (the common case, left unparsed).
-  if (!/[?#@]/.test(value) && (value.startsWith('/') || /^https?:\/\//i.test(value))) return value;
-  if (SCHEME.test(value)) {
-    const url = parse(value);
-    if (!url) return cutAtQuery(value);
-    if (isOpaque(url)) return url.protocol;
-    return withoutExtras(url, allowlist);
-  }
-  if (value.startsWith('//')) {
-    // A reference to another host with the page's scheme: kept as one.
-    const url = parse(value, BASE);
-    return url ? withoutExtras(url, allowlist).slice(url.protocol.length) : cutAtQuery(value);
-  }
-  if (value.startsWith('/')) {
-    const url = parse(value, BASE);
-    return url ? url.pathname + minimizeQuery(url.search, allowlist) : cutAtQuery(value);
-  }
-  return cutAtQuery(value);
-}
-
-function withoutExtras(url: URL, allowlist: QueryAllowlist): string {
-  url.username = '';
-  url.password = '';
-  url.hash = '';
+  if (!/[?#@]/.test(value)) return value; // no query, fragment or user info: nothing to drop
+  const absolute = SCHEME.test(value);
+  const url = parse(value, absolute);
+  if (!url) return cutAtQuery(value);
+  // No host and a path that is no path (mailto:, data:, urn:): the scheme only.
+  if (url.host === '' && !url.pathname.startsWith('/')) return url.protocol;
+  url.username = url.password = url.hash = '';
   url.search = minimizeQuery(url.search, allowlist);
-  return url.href;
+  if (absolute) return url.href;
+  // `//host/path` keeps its host (without BASE's scheme); `/path` is a path.
+  return url.href.slice(value.startsWith('//') ? url.protocol.length : BASE.length);
 }
 
 /**
@@ -113,11 +95,9 @@ function withoutExtras(url: URL, allowlist: QueryAllowlist): string {
  * sends it). A URL without a host keeps its scheme; something that is not a URL is cut at the first '?' or '#'.
  */
 export function minimizeReferrer(value: string): string {
-  if (value.startsWith('//')) {
-    const url = parse(value, BASE);
-    return url ? `//${url.host}/` : cutAtQuery(value);
-  }
-  const url = SCHEME.test(value) ? parse(value) : undefined;
+  const absolute = SCHEME.test(value);
+  const url = absolute || value.startsWith('//') ? parse(value, absolute) : undefined;
   if (!url) return cutAtQuery(value);
-  return url.host === '' ? url.protocol : `${url.protocol}//${url.host}/`;
+  if (url.host === '') return url.protocol;
+  return `${absolute ? url.protocol : ''}//${url.host}/`;
 }

@@ -10,6 +10,7 @@ import { MAX_RETRY_AFTER_MS, type RetryPolicy } from './backoff';
 import {
   isProperties,
   makeCall,
+  minimizedPage,
   pageFields,
   type Call,
   type CallType,
@@ -35,6 +36,11 @@ export interface LoadOptions {
   readonly flushInterval?: number;
   /** The longest wait between retries, in ms (default 30000). */
   readonly maxRetryDelay?: number;
+  /**
+   * Query parameters page URLs keep besides `utm_*` (default none), as the collector's
+   * CICLO_URL_QUERY_ALLOWLIST: the others never leave the browser.
+   */
+  readonly queryAllowlist?: readonly string[];
 }
 
 const DEFAULTS = {
@@ -91,6 +97,8 @@ export function settingsFrom(
 export class Analytics {
   private readonly delivery: Delivery;
   private loaded = false;
+  /** Until load says otherwise, calls keep only `utm_*` parameters. */
+  private queryAllowlist: readonly string[] = [];
 
   constructor(private readonly deps: AnalyticsDeps) {
     this.delivery = new Delivery({ ...deps, store: deps.queueStore });
@@ -101,13 +109,16 @@ export class Analytics {
     const settings = settingsFrom(options, this.deps.defaultHost);
     if ('problem' in settings) return this.deps.report('error', settings.problem);
     this.loaded = true;
+    const allowlist: unknown = options.queryAllowlist; // a page's script: checked, not trusted
+    if (Array.isArray(allowlist))
+      this.queryAllowlist = allowlist.filter((name): name is string => typeof name === 'string');
     this.delivery.start(settings);
   }
 
   /** `page()`, `page(name)`, `page(name, properties)`, `page(category, name, properties)`, `page(properties)`. */
   page(...args: unknown[]): void {
-    const page = this.deps.page();
-    this.enqueue('page', pageFields(args, page), page);
+    const page = this.currentPage();
+    this.enqueue('page', pageFields(args, page, this.queryAllowlist), page);
   }
 
   /** `identify(userId, traits)`, or `identify(traits)` for the current user. */
@@ -172,7 +183,12 @@ export class Analytics {
     return id;
   }
 
-  private enqueue(type: CallType, fields: Partial<Call>, page: PageInfo = this.deps.page()): void {
+  /** The page as calls carry it: its URLs minimized (calls.ts, minimizedPage). */
+  private currentPage(): PageInfo {
+    return minimizedPage(this.deps.page(), this.queryAllowlist);
+  }
+
+  private enqueue(type: CallType, fields: Partial<Call>, page: PageInfo = this.currentPage()): void {
     const call = makeCall(
       type,
       {

@@ -1,5 +1,5 @@
 import { Analytics, ANONYMOUS_ID_KEY, type LoadOptions } from './analytics';
-import { pageInfo, type Call } from './calls';
+import { pageInfo, type Call, type PageInfo } from './calls';
 import { memoryStore, type KeyValueStore } from './ports';
 import { QUEUE_KEY_PREFIX } from './queue';
 import type { CollectorAnswer } from './settle';
@@ -10,8 +10,14 @@ interface Post {
   readonly body: { batch: Call[]; writeKey: string; sentAt: string };
 }
 
+const SHOP_PAGE = pageInfo(
+  { href: 'https://shop.example.com/?utm_source=ads', pathname: '/', search: '?utm_source=ads' },
+  '',
+  'Shop',
+);
+
 /** A page (or several, sharing one localStorage) with a scripted collector and a clock the test moves. */
-function browser() {
+function browser(page: PageInfo = SHOP_PAGE) {
   let now = Date.parse('2026-03-14T09:30:00Z');
   let nextTimer = 0;
   let timers: { id: number; at: number; fn: () => void }[] = [];
@@ -56,12 +62,7 @@ function browser() {
       random: () => 0.5,
       uuid: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
       report: (level, message, detail) => reports.push({ level, message, detail }),
-      page: () =>
-        pageInfo(
-          { href: 'https://shop.example.com/?utm_source=ads', pathname: '/', search: '?utm_source=ads' },
-          '',
-          'Shop',
-        ),
+      page: () => page,
     });
 
   /** Runs timers due within `ms`, letting each request settle, then moves the clock to the end. */
@@ -92,6 +93,59 @@ const answer = (status: number, body: unknown = {}, retryAfter: string | null = 
   status,
   body,
   retryAfter,
+});
+
+describe('what of the page the snippet sends', () => {
+  const page = pageInfo(
+    {
+      href: 'https://ana:pw@shop.example.com/account?email=ana%40example.com&ref=partner&utm_source=ads#orders',
+      pathname: '/account',
+      search: '?email=ana%40example.com&ref=partner&utm_source=ads',
+    },
+    'https://news.example/2026/03/article?reader=ana',
+    'Account',
+  );
+
+  it('keeps utm_* and the allowlist of load in URLs, and the origin of the referrer, before storing a call', async () => {
+    const b = browser(page);
+    const ciclo = b.open('p1');
+    ciclo.load({ ...options, queryAllowlist: ['ref'] });
+    ciclo.page({ url: 'https://shop.example.com/account?token=t', search: '?token=t&ref=x' });
+    ciclo.track('Viewed');
+    const stored = JSON.stringify(b.stored('p1'));
+    for (const personal of ['ana%40', 'reader', 'orders', 'token', 'pw@'])
+      expect(stored).not.toContain(personal);
+    await b.advance(1000);
+    const [viewed, tracked] = b.posts[0]!.body.batch;
+    const kept = {
+      url: 'https://shop.example.com/account?ref=partner&utm_source=ads',
+      path: '/account',
+      search: '?ref=partner&utm_source=ads',
+      referrer: 'https://news.example/',
+      title: 'Account',
+    };
+    expect(viewed!.context.page).toEqual(kept);
+    expect(viewed!.context.campaign).toEqual({ source: 'ads' });
+    // The site's own page properties keep as little.
+    expect(viewed!.properties).toEqual({
+      ...kept,
+      url: 'https://shop.example.com/account',
+      search: '?ref=x',
+    });
+    expect(tracked!.context.page).toEqual(kept);
+  });
+
+  it('keeps only utm_* without an allowlist, also for calls made before load', async () => {
+    const b = browser(page);
+    const ciclo = b.open('p1');
+    ciclo.page();
+    ciclo.load({ ...options, queryAllowlist: ['ref'] });
+    await b.advance(1000);
+    expect(b.posts[0]!.body.batch[0]!.context.page).toMatchObject({
+      url: 'https://shop.example.com/account?utm_source=ads',
+      search: '?utm_source=ads',
+    });
+  });
 });
 
 describe('the snippet core', () => {

@@ -2,9 +2,16 @@
  * The Segment calls the snippet sends (https://segment.com/docs/connections/spec/): page, identify, track
  * and alias, each with a `messageId` made once when the call is made, so every retry of it carries the same
  * id and the collector derives the same eventId from it (schemas/event-id.ts); a `timestamp` of
- * when it happened, so an event delivered late still counts at its time; and the page it happened on.
- * Pure: ids, the clock and the page are passed in.
+ * when it happened, so an event delivered late still counts at its time; and the page it happened on,
+ * keeping as little of its URLs as the collector would (minimizedPage). Pure: ids, the clock and the page are
+ * passed in.
  */
+import {
+  minimizeQuery,
+  minimizeReferrer,
+  minimizeUrl,
+  type QueryAllowlist,
+} from '../../edge/url-minimization';
 import { campaignFrom, type Campaign } from './campaign';
 
 export type CallType = 'page' | 'identify' | 'track' | 'alias';
@@ -72,6 +79,22 @@ export function pageInfo(
   };
 }
 
+/**
+ * The page as calls carry it (or a site's own page properties), by the collector's own rule
+ * (producers/edge/url-minimization.ts), applied before a call is stored or sent: the URL, path and search
+ * keep only `utm_*` parameters and those in `allowlist`, the URL no user info and no fragment; the referrer
+ * only its origin (`https://news.example/`).
+ */
+export function minimizedPage<T extends Properties | PageInfo>(page: T, allowlist: QueryAllowlist): T {
+  const { url, path, search, referrer } = page;
+  const kept: Properties = { ...page };
+  if (typeof url === 'string') kept.url = minimizeUrl(url, allowlist);
+  if (typeof path === 'string') kept.path = minimizeUrl(path, allowlist);
+  if (typeof search === 'string') kept.search = minimizeQuery(search, allowlist);
+  if (typeof referrer === 'string' && referrer !== '') kept.referrer = minimizeReferrer(referrer);
+  return kept as T;
+}
+
 export function makeCall(type: CallType, env: CallEnv, fields: Partial<Call>): Call {
   const campaign = campaignFrom(env.page.search);
   const context: CallContext = { page: env.page, library: { ...LIBRARY } };
@@ -98,9 +121,14 @@ const isProperties = (v: unknown): v is Properties =>
  * `page(category, name, properties)`. The page's url, path, search, referrer and title are properties too
  * (as Segment sends them); the caller's own properties win.
  */
-export function pageFields(args: readonly unknown[], page: PageInfo): Partial<Call> {
+export function pageFields(
+  args: readonly unknown[],
+  page: PageInfo,
+  allowlist: QueryAllowlist = [],
+): Partial<Call> {
   const strings = args.filter((a): a is string => typeof a === 'string');
-  const properties = args.find(isProperties);
+  const own = args.find(isProperties);
+  const properties = own && minimizedPage(own, allowlist);
   const [category, name] = strings.length >= 2 ? strings : [undefined, strings[0]];
   const fields: Partial<Call> = {
     properties: {
