@@ -22,6 +22,7 @@ import { registerImportCommand } from './commands/import';
 import { registerSimulateCommand } from './commands/simulate';
 import { registerDashboardCommand } from './commands/dashboard';
 import { registerStatusCommand } from './commands/status';
+import { registerForgetCommand } from './commands/forget';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -37,6 +38,7 @@ export function buildProgram(getConfig: () => CicloConfig): Command {
   registerProjectCommand(program, getConfig);
   registerReportCommand(program, getConfig);
   registerDlqCommands(program, getConfig);
+  registerForgetCommand(program, getConfig);
   registerLifecycleCommands(program, getConfig);
   registerProcessCommand(program, getConfig);
   registerCollectCommand(program, getConfig);

@@ -37,6 +37,10 @@ export interface TopicAdmin {
   groupLag(groupId: string, topic: string): Promise<number>;
   /** The same, per partition of each topic (lag.ts); topics that do not exist are left out. */
   partitionLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>;
+  /** Each partition's end offset (the offset the next record gets). */
+  endOffsets(topic: string): Promise<Map<number, number>>;
+  /** The group's committed offset per partition of the topic (partitions it never committed left out). */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, number>>;
   /** The ids of the broker's consumer groups. */
   listGroups(): Promise<string[]>;
   describeGroups(groupIds: readonly string[]): Promise<ConsumerGroupState[]>;
@@ -112,6 +116,17 @@ export async function connectTopicAdmin(
       return (await partitionLag(groupId, [topic])).reduce((sum, p) => sum + p.lag, 0);
     },
     partitionLag,
+    async endOffsets(topic) {
+      return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+    },
+    async committedOffsets(groupId, topic) {
+      const [at] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return new Map(
+        (at?.partitions ?? [])
+          .filter((p) => Number(p.offset) >= 0)
+          .map((p) => [p.partition, Number(p.offset)]),
+      );
+    },
     async listGroups() {
       return (await admin.listGroups()).groups.map((g) => g.groupId);
     },
