@@ -32,6 +32,7 @@ export function registerTopicsCommands(program: Command, getConfig: () => CicloC
         );
         for (const t of report.createdTopics) say(`topic ${t}: created`);
         for (const t of report.existingTopics) say(`topic ${t}: exists`);
+        for (const a of report.alignedTopics) say(`topic ${a.topic}: set ${a.changed.join(', ')}`);
         for (const s of report.subjects) {
           say(
             `subject ${s.subject}: schema id ${s.schemaId}, version ${s.version} (${s.newVersion ? 'registered' : 'unchanged'}), ${s.compatibility}`,

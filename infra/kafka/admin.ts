@@ -4,6 +4,7 @@
  */
 import { CicloError } from '../errors';
 import type { Logger } from '../log';
+import { ConfigResourceTypes, ConfigSource } from 'kafkajs';
 import { createKafka } from './client';
 import { lagOfPartitions, type PartitionLag } from './lag';
 import type { TopicSpec } from './types';
@@ -21,6 +22,12 @@ export interface ConsumerGroupState {
 export interface TopicAdmin {
   /** Creates the topics that do not exist yet; returns the names it created. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
+  /**
+   * Brings existing topics' configs to their specs where nobody chose otherwise: a config the topic does not
+   * set gets the spec's value, as does `retention.ms` of -1 (forever: ciclo's default for stage changes
+   * before it had an end). A value someone set on purpose stays. Returns what changed, per topic.
+   */
+  alignTopicConfigs(specs: readonly TopicSpec[]): Promise<{ topic: string; changed: string[] }[]>;
   listTopics(): Promise<string[]>;
   /** Partition count of each named topic that exists. */
   partitionCounts(names: readonly string[]): Promise<Map<string, number>>;
@@ -94,6 +101,47 @@ export async function connectTopicAdmin(
         })),
       });
       return missing.map((s) => s.name);
+    },
+    async alignTopicConfigs(specs) {
+      const existing = new Set(await admin.listTopics());
+      const wanted = specs.filter((s) => existing.has(s.name) && s.config);
+      if (wanted.length === 0) return [];
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: wanted.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name })),
+      });
+      const report: { topic: string; changed: string[] }[] = [];
+      for (const spec of wanted) {
+        const entries = resources.find((r) => r.resourceName === spec.name)?.configEntries ?? [];
+        // The topic's own settings: alterConfigs replaces them all, so every one is given back.
+        const own = new Map(
+          entries
+            .filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG)
+            .map((e) => [e.configName, e.configValue]),
+        );
+        const changed: string[] = [];
+        for (const [name, value] of Object.entries(spec.config ?? {})) {
+          const current = own.get(name);
+          if (current === value) continue;
+          if (current === undefined || (name === 'retention.ms' && current === '-1')) {
+            own.set(name, value);
+            changed.push(`${name}=${value}`);
+          }
+        }
+        if (changed.length === 0) continue;
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: spec.name,
+              configEntries: [...own].map(([name, value]) => ({ name, value })),
+            },
+          ],
+        });
+        report.push({ topic: spec.name, changed });
+      }
+      return report;
     },
     listTopics: () => admin.listTopics(),
     async partitionCounts(names) {

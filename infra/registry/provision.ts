@@ -10,6 +10,8 @@ import { ALL_TOPICS, valueSubject, type TopicDefinition } from '../../schemas/to
 export interface ProvisionReport {
   readonly createdTopics: readonly string[];
   readonly existingTopics: readonly string[];
+  /** Configs set on existing topics (TopicAdmin.alignTopicConfigs), per topic. */
+  readonly alignedTopics: readonly { topic: string; changed: readonly string[] }[];
   readonly subjects: readonly {
     subject: string;
     schemaId: number;
@@ -25,6 +27,7 @@ export async function provisionTopicsAndSchemas(
   topics: readonly TopicDefinition[] = ALL_TOPICS,
 ): Promise<ProvisionReport> {
   const createdTopics = await admin.ensureTopics(topics);
+  const alignedTopics = await admin.alignTopicConfigs(topics.filter((t) => !createdTopics.includes(t.name)));
   const subjects: ProvisionReport['subjects'][number][] = [];
   for (const topic of topics) {
     if (topic.contract === 'raw' || topic.contract === 'private' || !topic.compatibility) continue;
@@ -47,6 +50,7 @@ export async function provisionTopicsAndSchemas(
   return {
     createdTopics,
     existingTopics: topics.map((t) => t.name).filter((n) => !createdTopics.includes(n)),
+    alignedTopics,
     subjects,
   };
 }
