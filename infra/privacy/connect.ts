@@ -3,7 +3,8 @@
  * and the suppression list, read whole at start and followed. Writers (`writable`) also create keys.
  */
 import type { Logger } from '../log';
-import { privacyTopicsFor } from '../../schemas/topics';
+import { connectTopicAdmin } from '../kafka/admin';
+import { privacyTopicsFor, TOPICS } from '../../schemas/topics';
 import { openKeyRing, type KeyRing } from './key-ring';
 import { touchpointPrivacy, type TouchpointPrivacy } from './personal-data';
 import { openSuppressionList, type SuppressionList } from './suppression';
@@ -25,6 +26,17 @@ export async function connectPrivacy(options: {
   log?: Logger;
 }): Promise<PrivacyConnection> {
   const topics = privacyTopicsFor(options.touchpointTopic);
+  // Internal topics of the pipeline, as Kafka Streams creates its own: made here when missing (a benchmark's
+  // or a test's pipeline), with the partitions and configs of schemas/topics.ts.
+  const admin = await connectTopicAdmin(options.brokers);
+  try {
+    await admin.ensureTopics([
+      { ...TOPICS.personKeys, name: topics.personKeys },
+      { ...TOPICS.forgotten, name: topics.forgotten },
+    ]);
+  } finally {
+    await admin.close();
+  }
   const common = {
     brokers: options.brokers,
     secret: options.secret,
@@ -32,10 +44,13 @@ export async function connectPrivacy(options: {
     writable: options.writable,
     ...(options.log ? { log: options.log } : {}),
   };
-  const [keys, suppression] = await Promise.all([
-    openKeyRing({ ...common, topic: topics.personKeys }),
-    openSuppressionList({ ...common, topic: topics.forgotten }),
-  ]);
+  const keys = await openKeyRing({ ...common, topic: topics.personKeys });
+  const suppression = await openSuppressionList({ ...common, topic: topics.forgotten }).catch(
+    async (err: unknown) => {
+      await keys.close();
+      throw err;
+    },
+  );
   return {
     privacy: touchpointPrivacy(keys, suppression),
     keys,
