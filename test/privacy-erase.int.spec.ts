@@ -15,6 +15,7 @@ import { toRemovedCustomerRow, toTouchpointRow } from '../projections/projector/
 import { identifier, stringLiteral } from '../projections/sql';
 import { emailAnonymousId } from '../schemas/pseudonym';
 import type { TouchpointOf, TouchpointType } from '../schemas/touchpoint';
+import { holders } from './support/clickhouse-scan';
 import { testConfig } from './support/services';
 
 const engines: [string, () => ClickHouseEngine][] = [
@@ -206,45 +207,6 @@ const clv = (customer: string) => ({
 });
 
 const ANA_IDS = ['anon-ana-3', 'cust-ana', 'anon-ana-1', 'anon-ana-2', 'cust-ana-old', ANA_EMAIL_ID];
-
-interface Column {
-  table: string;
-  name: string;
-  type: string;
-}
-
-const STRING = /^(?:Nullable\(|LowCardinality\()*String\)*$/;
-const STRING_ARRAY = /^Array\((?:Nullable\(|LowCardinality\()*String\)*\)$/;
-
-/** Every String and Array(String) column of every table (not view) of the database. */
-async function textColumns(engine: ClickHouseEngine, db: string): Promise<Column[]> {
-  return (
-    await engine.query<Column>(
-      `SELECT c.table AS table, c.name AS name, c.type AS type FROM system.columns AS c
-       WHERE c.database = ${stringLiteral(db)} AND c.table IN (
-         SELECT name FROM system.tables WHERE database = ${stringLiteral(db)} AND engine NOT IN ('View', 'MaterializedView'))`,
-    )
-  ).filter((c) => STRING.test(c.type) || STRING_ARRAY.test(c.type));
-}
-
-/** `table.column: needle` for each column holding a needle anywhere in a value (case aside). */
-async function holders(engine: ClickHouseEngine, db: string, needles: readonly string[]): Promise<string[]> {
-  const found: string[] = [];
-  for (const c of await textColumns(engine, db)) {
-    const column = identifier(c.name);
-    for (const needle of needles) {
-      const n = stringLiteral(needle);
-      const match = STRING.test(c.type)
-        ? `positionCaseInsensitive(${column}, ${n}) > 0`
-        : `arrayExists(x -> positionCaseInsensitive(x, ${n}) > 0, ${column})`;
-      const [row] = await engine.query<{ n: string | number }>(
-        `SELECT count() AS n FROM ${identifier(db)}.${identifier(c.table)} WHERE ${match}`,
-      );
-      if (Number(row?.n) > 0) found.push(`${c.table}.${c.name}: ${needle}`);
-    }
-  }
-  return found;
-}
 
 /** Every row of every table (not view), as sorted JSON lines per table. */
 async function everyRow(engine: ClickHouseEngine, db: string): Promise<Record<string, string[]>> {

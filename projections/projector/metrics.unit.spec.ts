@@ -11,6 +11,7 @@ describe("the projector's metrics", () => {
       deadLettered: 1,
       insertRetries: 0,
       splitInserts: 0,
+      suppressed: 0,
     };
     const metrics = createMetrics();
     const observeInsert = registerProjectorMetrics(metrics, counters);
