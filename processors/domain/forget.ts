@@ -26,11 +26,14 @@
  *   tables lack the same entries, and later links name no erased id (or are dropped everywhere alike);
  * - a link between a forgotten id and another id is dropped, so it neither brings the forgotten customer
  *   back nor pulls the other one's profile anywhere.
- * Limits, both races with the marker: a link written while the marker is being written can come before it
- * on some partitions and after it on others, and a waiting link that takes an id away from the person (a
- * conflict) leaves that id's entry erased on the partitions that had applied the id's earlier link; there
- * the tables can decide a later link of that id differently, as after a late link (identity.ts), which the
- * protocol already survives (`handoffsMissing`).
+ * Limits. That holds for links whose ids are the person's from the link on, or never are. A conflict (a link
+ * re-pointing an id that was another customer's, identity-table.ts) can move an id between the person and
+ * another customer among the links before the marker: the links of that id from while it was the other
+ * customer's keep their effect on that customer where they were applied before the marker, and are dropped
+ * where they still waited (they name a forgotten id). Also, a link written while the marker is being written
+ * can come before it on some partitions and after it on others. Either way the tables differ on the other
+ * ids of such links, as after a late link (identity.ts), which the protocol survives (`handoffsMissing`,
+ * MAX_FORWARD_HOPS), and no partition holds a forgotten id.
  *
  * Cost: a marker hashes every id the partition holds, once each: O(ids), fine as forgets are rare. Each
  * touchpoint and message after the first forget has its ids looked up; their verdicts are cached, so the

@@ -20,14 +20,7 @@ import {
 import { IdentityTable, type LinkDecision } from './identity-table';
 import type { PartitionCounters, PartitionOptions } from './partition';
 import { emptyCounters } from './partition-counters';
-import {
-  idsOfItem,
-  idsOfMessage,
-  idsOfState,
-  itemNames,
-  messageNames,
-  withoutIds,
-} from './forget';
+import { idsOfItem, idsOfMessage, idsOfState, itemNames, messageNames, withoutIds } from './forget';
 import { PeerImports } from './peer-imports';
 import { ReorderBuffer } from './reorder-buffer';
 
@@ -470,7 +463,10 @@ export abstract class IdentityProtocol {
    * whose changelog records go. A customer waiting for a profile keeps none of the person's items, and one
    * whose link was the person's stops waiting: what queued behind the link is applied.
    */
-  protected erasePerson(person: ReadonlySet<string>, erased: Set<string>): { customers: number; items: number } {
+  protected erasePerson(
+    person: ReadonlySet<string>,
+    erased: Set<string>,
+  ): { customers: number; items: number } {
     const isPerson = (id: string): boolean => person.has(id);
     let customers = 0;
     let items = 0;

@@ -295,6 +295,11 @@ export class PartitionLifecycle extends IdentityProtocol {
     return this.table.size;
   }
 
+  /** This partition's replica of the identity table: each id that leads to another customer, and that one. */
+  identityEntries(): [string, string][] {
+    return [...this.table.entries()];
+  }
+
   /** The pseudonyms of the people forgotten here. */
   get forgottenPseudonyms(): readonly string[] {
     return this.forgotten.list();
@@ -759,4 +764,3 @@ export class PartitionLifecycle extends IdentityProtocol {
     return s;
   }
 }
-

@@ -5,7 +5,8 @@
  * traffic, a touchpoint of an import run's lane, or a lane's open or close marker, which goes to every
  * partition as the import writes it (schemas/lanes.ts); a link goes to every partition, as ciclo's
  * producers write it. `asImportRun` makes a set into one run, sorted as `ciclo import` sorts it: the truth
- * for a set is its replay on one partition as one run. Identity messages between partitions (identity.ts)
+ * for a set is its replay on one partition as one run. A forget marker (forget.ts) goes to every partition, as
+ * `ciclo forget` writes it. Identity messages between partitions (identity.ts)
  * are delivered in memory as soon as they are sent, or as a test chooses (`deliver`, `shuffle`); the
  * protocol makes the outcome independent of when they arrive.
  */
@@ -15,6 +16,7 @@ import { linkedIdOf, touchpointKey } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { boundEventTime } from './event-time';
 import { partitionOfMessage, type IdentityMessage } from './identity';
+import type { PseudonymOf } from './forget';
 import type { StageModel } from './model';
 import { emptyCounters, PartitionLifecycle, type LaneMarker, type PartitionCounters } from './partition';
 import { addCounters } from './partition-counters';
@@ -35,11 +37,16 @@ export interface ReplayOptions {
    * partition): what the protocol may rely on (identity.ts).
    */
   readonly shuffle?: () => number;
+  /** The keyed pseudonym of an id, for forget markers (forget.ts). */
+  readonly pseudonymOf?: PseudonymOf;
 }
 
 /** A record of the touchpoint topic, as the processor tells them apart. */
 export type ReplayRecord =
-  Touchpoint | { readonly lane: string; readonly touchpoint: Touchpoint } | { readonly marker: LaneMarker };
+  | Touchpoint
+  | { readonly lane: string; readonly touchpoint: Touchpoint }
+  | { readonly marker: LaneMarker }
+  | { readonly forget: readonly string[] };
 
 /** The records an import run writes for `touchpoints`: open, the touchpoints by event time, close. */
 export function asImportRun(lane: string, touchpoints: Iterable<Touchpoint>): ReplayRecord[] {
@@ -75,6 +82,7 @@ export function replay(
       new PartitionLifecycle(model, {
         gracePeriodMs: options.gracePeriodMs,
         ...(n > 1 ? { route: { partition, partitions: n } } : {}),
+        ...(options.pseudonymOf ? { pseudonymOf: options.pseudonymOf } : {}),
       }),
   );
   const stageChanges: StageChanged[] = [];
@@ -121,6 +129,14 @@ export function replay(
     if ('marker' in record) {
       partitions.forEach((p, i) => {
         p.mark(record.marker);
+        collect(p, i);
+      });
+      if (inFlight.length > 0) deliverAsChosen();
+      continue;
+    }
+    if ('forget' in record) {
+      partitions.forEach((p, i) => {
+        p.forget(record.forget);
         collect(p, i);
       });
       if (inFlight.length > 0) deliverAsChosen();

@@ -34,6 +34,12 @@ import {
   pendingKeyOf,
 } from './lifecycle-task';
 import { PartitionLifecycle } from '../domain/partition';
+import { FORGET_KEY, forgetMarkerHeaders } from '../../schemas/forget';
+import { pseudonymOf } from '../../schemas/pseudonym';
+
+/** The keyed pseudonym of an id under a test installation's secret. */
+const SECRET = Buffer.alloc(32, 7);
+const pseudonym = (id: string): string => pseudonymOf(SECRET, id);
 
 const PARTITIONS = 3;
 const topics = {
@@ -58,12 +64,15 @@ function jsonSerde<T>(): ContractSerde<T> {
 
 /** The task with JSON serdes, five-stage model, a clock at 0, and `options` over the rest. */
 function testTask(
-  options: Partial<Pick<LifecycleTaskDeps, 'gracePeriodMs' | 'partitions' | 'pendingInlineBytes'>> = {},
+  options: Partial<
+    Pick<LifecycleTaskDeps, 'gracePeriodMs' | 'partitions' | 'pendingInlineBytes' | 'pseudonymOf'>
+  > = {},
 ): ReturnType<typeof createLifecycleTask> {
   return createLifecycleTask({
     model: loadModel('five-stage'),
     gracePeriodMs: 0,
     partitions: PARTITIONS,
+    pseudonymOf: pseudonym,
     topics,
     serdes: {
       touchpoint: jsonSerde(),
@@ -125,6 +134,18 @@ async function run(
         // As `ciclo import` writes them: to every partition.
         for (const p of PARTITION_LIST)
           logs.append(topics.touchpoints, p, LANE_CONTROL_KEY, null, laneControlHeaders(record.marker));
+        continue;
+      }
+      if ('forget' in record) {
+        // As `ciclo forget` writes it: to every partition.
+        for (const p of PARTITION_LIST)
+          logs.append(
+            topics.touchpoints,
+            p,
+            FORGET_KEY,
+            null,
+            forgetMarkerHeaders({ request: 'test', pseudonyms: record.forget }),
+          );
         continue;
       }
       const tp = 'touchpoint' in record ? record.touchpoint : record;
