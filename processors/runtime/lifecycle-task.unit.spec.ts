@@ -118,7 +118,7 @@ async function run(
   events: readonly ReplayRecord[],
   seed: number,
   options: { crashRate?: number; gracePeriodMs?: number; pendingInlineBytes?: number } = {},
-): Promise<{ stageChanges: StageChanged[]; logs: Logs }> {
+): Promise<{ stageChanges: StageChanged[]; logs: Logs; task: ReturnType<typeof createLifecycleTask> }> {
   let x = seed;
   const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   let y = (seed ^ 0x5bd1e995) >>> 0 || 1;
@@ -215,7 +215,7 @@ async function run(
   const stageChanges = PARTITION_LIST.flatMap((p) =>
     logs.partition(topics.stageChanges, p).map((m) => JSON.parse(m.value!.toString()) as StageChanged),
   );
-  return { stageChanges, logs };
+  return { stageChanges, logs, task };
 }
 
 const PARTITION_LIST = [...Array(PARTITIONS).keys()];
@@ -643,5 +643,177 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
       expect(Number(m.headers[SEQUENCE_HEADER])).toBeGreaterThanOrEqual(highest.get(key) ?? 0);
       expect(customers.has(parseSnapshotKey(key)!.customerId)).toBe(false);
     }
+  });
+});
+
+describe('lifecycle task: forgetting a person', () => {
+  const model = loadModel('five-stage');
+  const expectedOf = (events: readonly Touchpoint[], gracePeriodMs: number): StageChanged[] =>
+    canonicalOrder(replay(inTimeOrder(events), model, { partitions: 1, gracePeriodMs }).stageChanges);
+  const PERSON = 'forget-me';
+  const BROWSER = [...Array(20).keys()]
+    .map((i) => `forget-me-browser-${i}`)
+    .find((id) => partitionFor(id, PARTITIONS) !== partitionFor(PERSON, PARTITIONS))!;
+  /** Everything that names the person contains this (no other id does). */
+  const NAMED = 'forget-me';
+
+  /**
+   * Journeys of others, and the person's: a visit as a browser, sign-up, purchase; the forget a little after;
+   * then a visit of the browser and a purchase, which come after the marker.
+   */
+  function withForget(): { before: ReplayRecord[]; withMarker: ReplayRecord[]; others: Touchpoint[] } {
+    const others = inTimeOrder(journeys('fm', 24));
+    const t0 = others[0]!.occurredAt;
+    const at = (n: number, day: number) => ({
+      eventId: `fm-person-${n}`,
+      occurredAt: t0 + day * DAY,
+      receivedAt: t0 + day * DAY,
+      source: { kind: 'simulator' as const, name: 'test' },
+    });
+    const person: Touchpoint[] = [
+      { ...at(1, 5), type: 'PageViewed', anonymousId: BROWSER, payload: { path: '/' } },
+      {
+        ...at(2, 6),
+        type: 'Identified',
+        customerId: PERSON,
+        anonymousId: BROWSER,
+        payload: { name: 'Forget Me' },
+      },
+      {
+        ...at(3, 7),
+        type: 'PurchaseCompleted',
+        customerId: PERSON,
+        payload: { orderId: 'fm-o1', lineItems: [], amountMinor: 4200, currency: 'EUR' },
+      },
+    ];
+    const after: Touchpoint[] = [
+      { ...at(4, 60), type: 'PageViewed', anonymousId: BROWSER, payload: { path: '/again' } },
+      {
+        ...at(5, 61),
+        type: 'PurchaseCompleted',
+        customerId: PERSON,
+        payload: { orderId: 'fm-o2', lineItems: [], amountMinor: 100, currency: 'EUR' },
+      },
+    ];
+    const all = inTimeOrder([...others, ...person]);
+    const cut = all.findIndex((tp) => tp.occurredAt > t0 + 20 * DAY);
+    const marker: ReplayRecord = { forget: [pseudonym(PERSON)] };
+    const rest = inTimeOrder([...all.slice(cut), ...after]);
+    return { before: [...all, ...after], withMarker: [...all.slice(0, cut), marker, ...rest], others };
+  }
+
+  /** What compaction leaves of a topic's partition: the last record of each key. */
+  const compacted = (logs: Logs, topic: string, p: number): Map<string, IncomingMessage> =>
+    new Map(logs.partition(topic, p).map((m) => [m.key!, m]));
+  const names = (m: IncomingMessage): boolean =>
+    m.key!.includes(NAMED) || (m.value?.toString().includes(NAMED) ?? false);
+
+  // With a grace of 30 days, their touchpoints still wait in the reorder buffer at the marker, each a
+  // record of its own (past 1 KB): those records go too.
+  it.each([
+    [0, 0, undefined],
+    [0.3, 0, undefined],
+    [0.3, 30, 1024],
+  ])(
+    'erases them in the transaction of the marker: nothing of theirs is restored, their snapshots are gone, the others are as they were (crash rate %p, grace %p days)',
+    async (crashRate, graceDays, pendingInlineBytes) => {
+      const gracePeriodMs = graceDays * DAY;
+      const { before, withMarker, others } = withForget();
+      const options = { gracePeriodMs, ...(pendingInlineBytes ? { pendingInlineBytes } : {}) };
+      const forgotten = await run(withMarker, 21, { crashRate, ...options });
+      const remembered = await run(before, 21, { crashRate: 0, ...options });
+      // Written before the marker, erased at it.
+      const everWritten = (topic: string): IncomingMessage[] =>
+        PARTITION_LIST.flatMap((p) => forgotten.logs.partition(topic, p)).filter(names);
+      expect(everWritten(topics.changelog).length).toBeGreaterThan(0);
+      if (gracePeriodMs > 0)
+        expect(everWritten(topics.changelog).some((m) => m.key!.includes(PENDING_KEY_PREFIX))).toBe(true);
+      else {
+        expect(everWritten(topics.customerSnapshots).length).toBeGreaterThan(0);
+        expect(forgotten.stageChanges.some((c) => c.customerId === PERSON)).toBe(true);
+      }
+
+      for (const p of PARTITION_LIST) {
+        // The changelog, compacted: no record of theirs, by key or value; a pseudonym remembered.
+        const changelog = [...compacted(forgotten.logs, topics.changelog, p).values()];
+        expect(changelog.filter((m) => m.value !== null && names(m)).map((m) => m.key)).toEqual([]);
+        expect(changelog.some((m) => m.key!.includes(pseudonym(PERSON)) && m.value !== null)).toBe(true);
+        // Their snapshots: the last record of each of their keys a tombstone that says nothing.
+        for (const m of compacted(forgotten.logs, topics.customerSnapshots, p).values())
+          if (m.key!.includes(NAMED)) {
+            expect(m.value).toBeNull();
+            expect(m.headers).toEqual({});
+          }
+        // Restored from that changelog, the partition holds nothing of theirs, and drops what names them.
+        const task = testTask();
+        await task.open(p, forgotten.logs.partition(topics.changelog, p));
+        const fold = task.partitions.get(p)!;
+        const held = JSON.stringify({
+          customers: [...fold.customers.values()],
+          table: fold.identityEntries(),
+          checkpoint: fold.checkpoint(),
+        });
+        expect(held).not.toContain(NAMED);
+        expect(fold.forgottenPseudonyms).toEqual(
+          expect.arrayContaining([pseudonym(PERSON), pseudonym(BROWSER)]),
+        );
+      }
+      // Every other customer's snapshot, compacted, is the one a run without them leaves, to the byte.
+      const othersTable = (logs: Logs): Map<string, string> =>
+        new Map(
+          PARTITION_LIST.flatMap((p) => [...compacted(logs, topics.customerSnapshots, p)])
+            .filter(([key]) => !key.includes(NAMED))
+            .map(([key, m]) => [key, m.value?.toString() ?? 'null']),
+        );
+      expect(othersTable(forgotten.logs)).toEqual(othersTable(remembered.logs));
+      expect(othersTable(forgotten.logs).size).toBeGreaterThan(20);
+      const ofOthers = (changes: StageChanged[]): StageChanged[] =>
+        canonicalOrder(changes.filter((c) => !c.customerId.includes(NAMED)));
+      expect(ofOthers(forgotten.stageChanges)).toEqual(expectedOf(others, gracePeriodMs));
+      // What came for them after the marker was dropped, and counted (since the last restore).
+      if (crashRate === 0) {
+        const suppressed = PARTITION_LIST.reduce(
+          (sum, p) => sum + (forgotten.task.partitions.get(p)!.counters.suppressed ?? 0),
+          0,
+        );
+        expect(suppressed).toBeGreaterThanOrEqual(2);
+      }
+      expect(forgotten.stageChanges.filter((c) => c.customerId === PERSON).length).toBeLessThan(
+        remembered.stageChanges.filter((c) => c.customerId === PERSON).length,
+      );
+    },
+  );
+
+  it('dead-letters a malformed forget marker, and stops without the secret rather than ignore a forget', async () => {
+    const marker = (headers: Record<string, string>): IncomingMessage => ({
+      topic: topics.touchpoints,
+      partition: 0,
+      offset: '7',
+      key: FORGET_KEY,
+      value: null,
+      headers,
+      timestamp: RECORD_TIME,
+    });
+    const task = testTask();
+    await task.open(0, []);
+    const out = await task.process(0, [
+      marker({ 'ciclo-forget': 'r1', 'ciclo-forget-ids': 'not a pseudonym' }),
+    ]);
+    const dead = out.filter((r) => r.topic === topics.deadLetter);
+    expect(dead).toHaveLength(1);
+    expect(task.intake.get(0)!.deadLetters).toEqual({ invalid: 1 });
+
+    const valid = marker(forgetMarkerHeaders({ request: 'r2', pseudonyms: [pseudonym(PERSON)] }));
+    const without = testTask({ pseudonymOf: undefined });
+    await without.open(0, []);
+    await expect(without.process(0, [valid])).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    // A partition that forgot somebody is not opened without it either.
+    const records = await task.process(0, [valid]);
+    const asRead = records
+      .filter((r) => r.topic === topics.changelog)
+      .map(
+        (r, i) => ({ ...r, partition: 0, offset: String(i), headers: {}, timestamp: 0 }) as IncomingMessage,
+      );
+    await expect(without.open(0, asRead)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 });
