@@ -147,6 +147,20 @@ export function deriveTouchpointAvro(): Record<string, unknown> {
     'source',
     'context',
   ].map((n) => byName.get(n)!);
+  const placed = new Set([
+    'eventId',
+    'customerId',
+    'anonymousId',
+    'occurredAt',
+    'receivedAt',
+    'source',
+    'context',
+    'sealed',
+  ]);
+  const unplaced = [...byName.keys()].filter((n) => !placed.has(n));
+  // A new envelope field must be placed here on purpose (last, with a default), or Avro would drop it.
+  if (unplaced.length > 0)
+    throw new Error(`touchpoint envelope fields without a place in Avro: ${unplaced.join(', ')}`);
   return {
     type: 'record',
     name: 'Touchpoint',
@@ -165,6 +179,8 @@ export function deriveTouchpointAvro(): Record<string, unknown> {
       },
       ...ordered.slice(1),
       { name: 'payload', type: payloadBranches },
+      // Added after the first version: last, with its null default, so readers of either version agree.
+      byName.get('sealed')!,
     ],
   };
 }

@@ -128,7 +128,7 @@ describe('touchpoint contract', () => {
     const optionalInAvro = envelope
       .filter((f) => Array.isArray(f.type) && f.type[0] === 'null')
       .map((f) => f.name);
-    expect(optionalInAvro.sort()).toEqual(['anonymousId', 'context', 'customerId']);
+    expect(optionalInAvro.sort()).toEqual(['anonymousId', 'context', 'customerId', 'sealed']);
   });
 });
 
