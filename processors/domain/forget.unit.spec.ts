@@ -9,6 +9,7 @@ import { linkedIdOf } from '../../schemas/topics';
 import { homePartitionOf } from './identity';
 import { IdentityTable } from './identity-table';
 import { presetModel } from './model';
+import { PartitionLifecycle } from './partition';
 import { canonicalOrder, replay, type ReplayOptions, type ReplayRecord } from './replay';
 
 const DAY = 86_400_000;
@@ -202,6 +203,59 @@ describe('forgetting a person', () => {
     expect(JSON.stringify(j.stateOf(ann))).toBe(JSON.stringify(before.stateOf(ann)));
     expect(j.holds(zoe)).toBe(false);
     expect(j.suppressed - atForget).toBe(2 * PARTITIONS);
+  });
+
+  it("a customer waiting for her browser's profile, and a profile that came before its link: both go", () => {
+    // Two partitions, driven by hand: the customer's and her browser's.
+    const model = presetModel('five-stage');
+    const vic = 'vic';
+    const anon = [...Array(20).keys()]
+      .map((i) => `vic-browser-${i}`)
+      .find((id) => homePartitionOf(id, 2) !== homePartitionOf(vic, 2))!;
+    const options = (partition: number) => ({
+      gracePeriodMs: 0,
+      route: { partition, partitions: 2 },
+      pseudonymOf: pseudonym,
+    });
+    const home = homePartitionOf(vic, 2);
+    const progress = (handedUpTo: number) =>
+      ({
+        kind: 'progress',
+        partition: 1 - home,
+        to: home,
+        upTo: T0 + 3 * DAY,
+        newest: T0 + 3 * DAY,
+        handedUpTo: T0 + handedUpTo * DAY,
+      }) as const;
+    const link = identify(vic, anon, 1);
+
+    // Held: the link and a purchase queued, waiting for the browser's profile.
+    const held = new PartitionLifecycle(model, options(home));
+    held.ingest(link);
+    held.ingest(buy(vic, 2));
+    held.receive(progress(0));
+    expect(held.heldCustomers).toBe(1);
+    expect(held.forget([pseudonym(anon)])).toMatchObject({ customers: 0, items: 2 });
+    expect(held.heldCustomers).toBe(0);
+    expect(JSON.stringify(held.checkpoint())).not.toMatch(/vic/);
+    expect(held.identityEntries()).toEqual([]);
+    expect(held.takeOutput().erased).toEqual(new Set([vic, anon]));
+
+    // Arrived: the browser's partition handed its profile over before this one applied the link.
+    const source = new PartitionLifecycle(model, options(1 - home));
+    source.ingest(visit({ anonymousId: anon }, 0));
+    source.ingest(link);
+    const handoff = source.takeOutput().messages.find((m) => m.kind === 'handoff')!;
+    expect(handoff).toMatchObject({ from: anon, into: vic });
+    const early = new PartitionLifecycle(model, options(home));
+    early.receive(handoff);
+    expect(early.checkpoint().arrived).toHaveLength(1);
+    expect(early.forget([pseudonym(vic)])).toMatchObject({ items: 1 });
+    expect(early.checkpoint().arrived).toBeUndefined();
+    // The browser's partition drops its own copy of the person too, and the link when it comes again.
+    expect(source.forget([pseudonym(vic)])).toMatchObject({ ids: 2 });
+    expect(source.customers.size).toBe(0);
+    expect(source.ingest(link)).toBe('suppressed');
   });
 
   // Each partition reads the marker at another point of its clock: with a grace period, a link before the
