@@ -2,8 +2,9 @@
  * The browser snippet as a site runs it: real headless Chromium (Debian's, driven by playwright-core) loads
  * a page that embeds the loader, from a static server on 127.0.0.1; the snippet sends to `ciclo collect`
  * (through a TCP proxy the test can cut) against the real Kafka and registry. Page views (with UTM and
- * referrer), identify and track arrive as typed touchpoints; calls made while the collector is unreachable
- * are kept (across a reload, in localStorage) and each arrives exactly once when it is back.
+ * referrer), identify and track arrive as typed touchpoints, their URLs minimized in the browser (only utm_*
+ * and the snippet's allowlist, the referrer's origin); calls made while the collector is unreachable are kept
+ * (across a reload, in localStorage) and each arrives exactly once when it is back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +19,16 @@ import { loaderSnippet } from '../producers/snippet/loader';
 import { SNIPPET_FILE } from '../producers/snippet/files';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../infra/registry/serde';
-import { deadLetterTopicFor, LINK_COPY_HEADER, valueSubject } from '../schemas/topics';
+import { connectPrivacy, type PrivacyConnection } from '../infra/privacy/connect';
+import { loadInstallationSecret } from '../infra/privacy/installation-secret';
+import { privateSerde } from '../infra/privacy/personal-data';
+import {
+  deadLetterTopicFor,
+  LINK_COPY_HEADER,
+  privacyTopicsFor,
+  TOPICS,
+  valueSubject,
+} from '../schemas/topics';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { ensureChromium } from './support/chromium';
@@ -27,8 +37,11 @@ import { eventually, testConfig, uniqueName } from './support/services';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import { freePort } from '../infra/stack/processes';
 
-const { endpoints } = testConfig();
+const config = testConfig();
+const { endpoints } = config;
 const TOUCHPOINTS = uniqueName('it-collect-touchpoints');
+/** Where the collector keeps the keys it seals personal fields with, and the suppression list. */
+const PRIVACY = privacyTopicsFor(TOUCHPOINTS);
 
 /** The site: a landing page linking to a shop page, both embedding the loader; the script as from a CDN. */
 function startSite(loader: string, run: string): Promise<{ server: http.Server; base: string }> {
@@ -40,7 +53,7 @@ function startSite(loader: string, run: string): Promise<{ server: http.Server; 
       res.writeHead(200, { 'content-type': 'application/javascript' });
       res.end(fs.readFileSync(SNIPPET_FILE));
     } else if (url.pathname === '/landing') {
-      const shop = `/shop?run=${run}&utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale`;
+      const shop = `/shop?run=${run}&ref=partner&utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale`;
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(html('Welcome', `<a id="go" href="${shop}">shop</a>`));
     } else if (url.pathname === '/shop') {
@@ -71,6 +84,8 @@ describe('browser snippet', () => {
   let proxy: TcpProxy;
   let site: { server: http.Server; base: string };
   let consumer: MessageConsumer;
+  /** The key ring the collector seals personal fields with (the installation's secret, as `ciclo collect`'s). */
+  let privacy: PrivacyConnection;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -83,6 +98,9 @@ describe('browser snippet', () => {
     await admin.ensureTopics([
       { name: TOUCHPOINTS, partitions: 3 },
       { name: deadLetterTopicFor(TOUCHPOINTS), partitions: 1 },
+      // Before anyone reads them: a reader subscribed to a topic that did not exist yet sees no key.
+      { ...TOPICS.personKeys, name: PRIVACY.personKeys },
+      { ...TOPICS.forgotten, name: PRIVACY.forgotten },
     ]);
     await admin.close();
     const port = await freePort();
@@ -95,6 +113,8 @@ describe('browser snippet', () => {
           ...process.env,
           CICLO_WRITE_KEYS: `web:${writeKey}`,
           CICLO_SNIPPET_SOURCES: 'web',
+          // The collector would keep `run`: that it is not on Kafka shows the snippet dropped it.
+          CICLO_URL_QUERY_ALLOWLIST: 'ref,run',
           CICLO_LOG_LEVEL: 'info',
         },
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -113,14 +133,25 @@ describe('browser snippet', () => {
       writeKey,
       // The script from the site's own origin (a CDN), so a page still loads it while the collector is down.
       src: '/ciclo.min.js',
-      options: { flushInterval: 100, maxRetryDelay: 1000 },
+      options: { flushInterval: 100, maxRetryDelay: 1000, queryAllowlist: ['ref'] },
     });
     site = await startSite(loader, run);
 
-    const serde = await createSerde(
-      createAvroRegistry(endpoints.schemaRegistry.url),
-      CONTRACTS.touchpoint,
-      valueSubject(TOUCHPOINTS),
+    privacy = await connectPrivacy({
+      brokers: endpoints.kafka.brokers,
+      touchpointTopic: TOUCHPOINTS,
+      secret: loadInstallationSecret(config.home, config.pseudonymSecret),
+      clientId: uniqueName('it-snippet'),
+      writable: false,
+    });
+    // Decoded with their personal fields opened (infra/privacy/personal-data.ts), as the projector reads them.
+    const serde = privateSerde(
+      await createSerde(
+        createAvroRegistry(endpoints.schemaRegistry.url),
+        CONTRACTS.touchpoint,
+        valueSubject(TOUCHPOINTS),
+      ),
+      privacy.privacy,
     );
     consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
@@ -158,6 +189,7 @@ describe('browser snippet', () => {
   afterAll(async () => {
     await browser?.close();
     await consumer?.stop();
+    await privacy?.close();
     await proxy?.close();
     await new Promise((r) => (site ? site.server.close(r) : r(undefined)));
     if (collector && collector.exitCode === null) {
@@ -166,7 +198,12 @@ describe('browser snippet', () => {
       await exited;
     }
     const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    await admin.deleteTopics([TOUCHPOINTS, deadLetterTopicFor(TOUCHPOINTS)]);
+    await admin.deleteTopics([
+      TOUCHPOINTS,
+      deadLetterTopicFor(TOUCHPOINTS),
+      PRIVACY.personKeys,
+      PRIVACY.forgotten,
+    ]);
     await admin.close();
   });
 
@@ -184,7 +221,7 @@ describe('browser snippet', () => {
       what,
     );
 
-  it('sends page views with referrer and UTM, identify and track, as typed touchpoints', async () => {
+  it('sends page views with referrer and UTM (URLs minimized), identify and track, as typed touchpoints', async () => {
     await page.goto(`${site.base}/landing?run=${run}`);
     await Promise.all([page.waitForURL(/\/shop\?/), page.click('#go')]);
     await inPage(
@@ -201,8 +238,8 @@ describe('browser snippet', () => {
       source: { kind: 'snippet', name: 'web' },
       payload: { path: '/shop', title: 'Vinyl shop' },
       context: {
-        pageUrl: `${site.base}/shop?run=${run}&utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale`,
-        referrer: `${site.base}/landing?run=${run}`,
+        pageUrl: `${site.base}/shop?ref=partner&utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale`,
+        referrer: `${site.base}/`,
         utmSource: 'newsletter',
         utmMedium: 'email',
         utmCampaign: 'spring-sale',

@@ -10,8 +10,8 @@ export interface LoaderOptions {
   readonly writeKey: string;
   /** Where the script is served from; defaults to the collector's own /snippet/ciclo.min.js. */
   readonly src?: string;
-  /** Other load options (flushAt, flushInterval, maxRetryDelay). */
-  readonly options?: Readonly<Record<string, number>>;
+  /** Other load options (flushAt, flushInterval, maxRetryDelay, queryAllowlist). */
+  readonly options?: Readonly<Record<string, number | readonly string[]>>;
 }
 
 /** What a page may call before the script arrives; `user()` answers only once it has. */

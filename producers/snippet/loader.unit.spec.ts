@@ -21,12 +21,19 @@ function runLoader(html: string) {
 describe('loaderSnippet', () => {
   it('records calls made before the script arrives, starting with load and a page view', () => {
     const { ciclo, inserted } = runLoader(
-      loaderSnippet({ host: 'https://collect.example.com/', writeKey: 'wk_pub', options: { flushAt: 5 } }),
+      loaderSnippet({
+        host: 'https://collect.example.com/',
+        writeKey: 'wk_pub',
+        options: { flushAt: 5, queryAllowlist: ['ref'] },
+      }),
     );
     expect(inserted).toEqual([{ async: true, src: 'https://collect.example.com/snippet/ciclo.min.js' }]);
     ciclo.track!('Clicked', { n: 1 });
     expect([...ciclo]).toEqual([
-      ['load', { flushAt: 5, writeKey: 'wk_pub', host: 'https://collect.example.com/' }],
+      [
+        'load',
+        { flushAt: 5, queryAllowlist: ['ref'], writeKey: 'wk_pub', host: 'https://collect.example.com/' },
+      ],
       ['page'],
       ['track', 'Clicked', { n: 1 }],
     ]);
