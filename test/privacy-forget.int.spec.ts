@@ -11,6 +11,9 @@
  * sent alongside, stays whole: that proves the checks can see what they look for.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { connectClickHouseServer, type ClickHouseEngine } from '../infra/clickhouse/engine';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { createLogger } from '../infra/log';
@@ -35,6 +38,7 @@ const endpoints = { ...config.endpoints, clickhouse: { ...config.endpoints.click
 const env = { CLICKHOUSE_DATABASE: DB, CICLO_LOG_LEVEL: 'warn' };
 const secret = loadInstallationSecret(config.home, config.pseudonymSecret);
 const SK = 'sk-forget';
+const PROCESSOR_LOG = path.join(os.tmpdir(), `${NS}-processor.log`);
 const auth = `Basic ${Buffer.from(`${SK}:`).toString('base64')}`;
 
 interface Person {
@@ -62,7 +66,8 @@ describe('ciclo forget on the real stack', () => {
   const startProcessor = (): ChildProcess =>
     spawn(process.execPath, [CICLO_BIN, 'process', '--topics-prefix', NS, '--idle-flush', '200'], {
       env: { ...process.env, ...env },
-      stdio: 'ignore',
+      // What a processor that stops says is what a failure here needs.
+      stdio: ['ignore', 'ignore', fs.openSync(PROCESSOR_LOG, 'a')],
     });
 
   async function send(calls: object[]): Promise<number> {
@@ -137,7 +142,15 @@ describe('ciclo forget on the real stack', () => {
       env,
       timeoutMs: 240_000,
     });
-    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect({
+      code: result.code,
+      stderr: result.stderr,
+      stdout: result.code === 0 ? '' : result.stdout,
+    }).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: '',
+    });
     return JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   }
 

@@ -187,6 +187,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         say(`    collector at ${collector.url}`);
         const model = loadModel('five-stage');
         const processor = await startLifecycleProcessor({
+          installation: config,
           endpoints,
           model,
           gracePeriodMs: 0,

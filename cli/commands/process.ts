@@ -73,6 +73,7 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
       });
       const processor = await startLifecycleProcessor({
         endpoints: config.endpoints,
+        installation: config,
         model,
         gracePeriodMs: grace,
         idleFlushMs: idle,
