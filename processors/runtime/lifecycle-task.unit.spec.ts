@@ -811,9 +811,7 @@ describe('lifecycle task: forgetting a person', () => {
     const records = await task.process(0, [valid]);
     const asRead = records
       .filter((r) => r.topic === topics.changelog)
-      .map(
-        (r, i) => ({ ...r, partition: 0, offset: String(i), headers: {}, timestamp: 0 }) as IncomingMessage,
-      );
+      .map((r, i): IncomingMessage => ({ ...r, partition: 0, offset: String(i), headers: {}, timestamp: 0 }));
     await expect(without.open(0, asRead)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 });
