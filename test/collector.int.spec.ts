@@ -4,15 +4,23 @@
  * 400 listing each problem by field path and produces no touchpoint; a missing write key gets 401. Event
  * time is bounded where it enters (issue 18): a browser's wrong clock is corrected by sentAt, or clamped
  * to receivedAt and counted; a server key's timestamp more than a day ahead is refused naming `timestamp`.
+ * It keeps less (issue 21): a page URL's query but utm_* and CICLO_URL_QUERY_ALLOWLIST, the referrer's
+ * origin, the IP truncated as CICLO_COLLECTOR_IP says; a webhook names someone known by email only with the
+ * keyed pseudonym of the installation's secret. Touchpoints are read with their sealed fields opened.
  * The collector's edge (issue 20: Segment's own library, dead letters, gzip, rights by key kind, fuzz) is
  * in collector-edge.int.spec.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { connectConsumer } from '../infra/kafka/consumer';
+import { connectPrivacy, type PrivacyConnection } from '../infra/privacy/connect';
+import { loadInstallationSecret } from '../infra/privacy/installation-secret';
+import { privateSerde } from '../infra/privacy/personal-data';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../infra/registry/serde';
-import { deadLetterTopicFor, valueSubject } from '../schemas/topics';
+import { emailAnonymousId } from '../schemas/pseudonym';
+import { deadLetterTopicFor, privacyTopicsFor, TOPICS, valueSubject } from '../schemas/topics';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { collectedAs } from '../producers/simulate/segment-calls';
@@ -21,8 +29,14 @@ import { CICLO_BIN, runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 import { freePort } from '../infra/stack/processes';
 
-const { endpoints } = testConfig();
+const config = testConfig();
+const { endpoints } = config;
 const TOUCHPOINTS = uniqueName('it-collect-touchpoints');
+/** Where the collector keeps the keys it seals personal fields with, and the suppression list. */
+const PRIVACY = privacyTopicsFor(TOUCHPOINTS);
+const TYPEFORM_SECRET = uniqueName('tf');
+/** The installation's secret, as `ciclo collect` loads it (the same CICLO_HOME). */
+const SECRET = loadInstallationSecret(config.home, config.pseudonymSecret);
 
 describe('ciclo collect', () => {
   let child: ChildProcess;
@@ -31,6 +45,7 @@ describe('ciclo collect', () => {
   const auth = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
   /** A browser snippet's (public) key: source `browser`, listed in CICLO_SNIPPET_SOURCES. */
   const browserKey = uniqueName('pub');
+  let privacy: PrivacyConnection;
 
   beforeAll(async () => {
     // A topic of the test's own, so nothing it sends reaches the pipeline reading ciclo.touchpoints.
@@ -38,8 +53,18 @@ describe('ciclo collect', () => {
     await admin.ensureTopics([
       { name: TOUCHPOINTS, partitions: 3 },
       { name: deadLetterTopicFor(TOUCHPOINTS), partitions: 1 },
+      // Before anyone reads them: a reader subscribed to a topic that did not exist yet sees no key.
+      { ...TOPICS.personKeys, name: PRIVACY.personKeys },
+      { ...TOPICS.forgotten, name: PRIVACY.forgotten },
     ]);
     await admin.close();
+    privacy = await connectPrivacy({
+      brokers: endpoints.kafka.brokers,
+      touchpointTopic: TOUCHPOINTS,
+      secret: SECRET,
+      clientId: uniqueName('it-col'),
+      writable: false,
+    });
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, [CICLO_BIN, 'collect', '--port', String(port), '--topic', TOUCHPOINTS], {
@@ -47,6 +72,9 @@ describe('ciclo collect', () => {
         ...process.env,
         CICLO_WRITE_KEYS: `web:${writeKey},browser:${browserKey}`,
         CICLO_SNIPPET_SOURCES: 'browser',
+        CICLO_URL_QUERY_ALLOWLIST: 'page',
+        CICLO_COLLECTOR_IP: 'truncated',
+        CICLO_WEBHOOK_SECRETS: `typeform:${TYPEFORM_SECRET}`,
         CICLO_LOG_LEVEL: 'warn',
       },
       stdio: 'ignore',
@@ -64,10 +92,27 @@ describe('ciclo collect', () => {
       child.kill('SIGTERM');
       await exited;
     }
+    await privacy?.close();
     const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    await admin.deleteTopics([TOUCHPOINTS, deadLetterTopicFor(TOUCHPOINTS)]);
+    await admin.deleteTopics([
+      TOUCHPOINTS,
+      deadLetterTopicFor(TOUCHPOINTS),
+      PRIVACY.personKeys,
+      PRIVACY.forgotten,
+    ]);
     await admin.close();
   });
+
+  /** The touchpoint serde with personal fields opened (infra/privacy/personal-data.ts), as the projector reads. */
+  const openedSerde = async () =>
+    privateSerde(
+      await createSerde(
+        createAvroRegistry(endpoints.schemaRegistry.url),
+        CONTRACTS.touchpoint,
+        valueSubject(TOUCHPOINTS),
+      ),
+      privacy.privacy,
+    );
 
   const post = (path: string, body: unknown, headers: Record<string, string> = { authorization: auth }) =>
     fetch(`${base}${path}`, {
@@ -78,11 +123,7 @@ describe('ciclo collect', () => {
 
   /** The touchpoints on the test's topic keyed by `customer`, once `count` of them have arrived. */
   async function touchpointsOf(customer: string, count: number): Promise<Touchpoint[]> {
-    const serde = await createSerde(
-      createAvroRegistry(endpoints.schemaRegistry.url),
-      CONTRACTS.touchpoint,
-      valueSubject(TOUCHPOINTS),
-    );
+    const serde = await openedSerde();
     const found = new Map<string, Touchpoint>();
     const consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
@@ -150,11 +191,7 @@ describe('ciclo collect', () => {
     });
     expect(res.status).toBe(202);
 
-    const serde = await createSerde(
-      createAvroRegistry(endpoints.schemaRegistry.url),
-      CONTRACTS.touchpoint,
-      valueSubject(TOUCHPOINTS),
-    );
+    const serde = await openedSerde();
     const found = new Map<string, Touchpoint>();
     const consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
@@ -232,11 +269,7 @@ describe('ciclo collect', () => {
     expect(sent.stderr).toBe('');
     expect(sent.stdout).toContain(`sent ${expected.length} touchpoints`);
 
-    const serde = await createSerde(
-      createAvroRegistry(endpoints.schemaRegistry.url),
-      CONTRACTS.touchpoint,
-      valueSubject(TOUCHPOINTS),
-    );
+    const serde = await openedSerde();
     const arrived = new Map<string, Touchpoint>();
     const consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
@@ -270,6 +303,60 @@ describe('ciclo collect', () => {
         source: { kind: 'api', name: 'web' },
       });
     }
+  });
+
+  it("keeps of a page URL utm_* and the allowlist's parameters, of the referrer its origin, of the IP its /24", async () => {
+    const run = uniqueName('less');
+    const res = await post('/v1/page', {
+      userId: `${run}-u`,
+      messageId: `${run}-m1`,
+      properties: { path: '/records?page=2&email=ana%40example.com', title: 'Records' },
+      context: {
+        page: {
+          url: 'https://ana:pw@shop.example/records?page=2&email=ana%40example.com&utm_source=news#top',
+          referrer: 'https://mail.example/inbox?msg=42',
+        },
+        ip: '203.0.113.57',
+      },
+    });
+    expect(res.status).toBe(202);
+    const [view] = await touchpointsOf(`${run}-u`, 1);
+    expect(view).toMatchObject({
+      context: {
+        pageUrl: 'https://shop.example/records?page=2&utm_source=news',
+        referrer: 'https://mail.example/',
+        utmSource: 'news',
+        ip: '203.0.113.0',
+      },
+      payload: { path: '/records?page=2', title: 'Records' },
+    });
+  });
+
+  it("names a webhook's person known by email only with the keyed pseudonym of the installation's secret", async () => {
+    const run = uniqueName('tf');
+    const email = `${run}@example.com`;
+    const body = JSON.stringify({
+      event_id: `${run}-e`,
+      event_type: 'form_response',
+      form_response: {
+        form_id: 'nps-form',
+        token: `${run}-token`,
+        submitted_at: new Date().toISOString(),
+        hidden: { email },
+        answers: [{ type: 'number', number: 9, field: { id: 'q1', type: 'nps', ref: 'nps' } }],
+      },
+    });
+    const signature = `sha256=${createHmac('sha256', TYPEFORM_SECRET).update(body).digest('base64')}`;
+    const res = await fetch(`${base}/webhooks/typeform`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'typeform-signature': signature },
+      body,
+    });
+    expect(res.status).toBe(202);
+    const id = emailAnonymousId(SECRET, email);
+    const [answered] = await touchpointsOf(id, 1);
+    expect(answered).toMatchObject({ type: 'SurveyAnswered', anonymousId: id, payload: { nps: 9 } });
+    expect(JSON.stringify(answered)).not.toContain(email);
   });
 
   it('corrects a browser clock 3 years ahead by sentAt: the touchpoint happened within a minute of now', async () => {
