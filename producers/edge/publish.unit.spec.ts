@@ -3,6 +3,11 @@ import { LINK_COPY_HEADER } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { inMemoryProducer, jsonTouchpointSerde } from './fakes';
 import { publishTouchpoints } from './publish';
+import { memoryTable } from '../../infra/privacy/fakes';
+import { keyRingOver } from '../../infra/privacy/key-ring';
+import { touchpointPrivacy } from '../../infra/privacy/personal-data';
+import { suppressionListOver } from '../../infra/privacy/suppression';
+import { pseudonymOf } from '../../schemas/pseudonym';
 
 const at = Date.UTC(2026, 0, 1);
 const base = { occurredAt: at, receivedAt: at, source: { kind: 'snippet' as const, name: 'web' } };
@@ -34,7 +39,7 @@ describe('publishTouchpoints', () => {
       },
       touchpoints,
     );
-    expect(outcome).toEqual({ ok: true, produced: 4 });
+    expect(outcome).toEqual({ ok: true, produced: 4, suppressed: 0 });
     const sent = producer.sent.flatMap((s) => s.messages);
     const home = (key: string): number => partitionFor(key, 3);
     const others = (key: string): number[] => [0, 1, 2].filter((p) => p !== home(key));
@@ -48,5 +53,44 @@ describe('publishTouchpoints', () => {
     ]);
     // A copy is the same bytes as the fact.
     expect(sent[2]!.value).toEqual(sent[1]!.value);
+  });
+
+  it('with privacy: drops touchpoints of forgotten ids (counted), seals personal fields and dead letters', async () => {
+    const producer = inMemoryProducer();
+    const secret = Buffer.alloc(32, 3);
+    const list = suppressionListOver(memoryTable(), secret);
+    await list.add([pseudonymOf(secret, 'gone')], 'r1', at);
+    const privacy = touchpointPrivacy(keyRingOver(memoryTable(), secret), list);
+    const outcome = await publishTouchpoints(
+      {
+        producer,
+        serde: jsonTouchpointSerde(),
+        sendTimeoutMs: 1000,
+        topic: 't',
+        partitions: 1,
+        deadLetterTopic: 't.dlq',
+        privacy,
+      },
+      [
+        { ...base, eventId: 'g1', type: 'PageViewed', anonymousId: 'gone', payload: { path: '/x' } },
+        {
+          ...base,
+          eventId: 'k1',
+          type: 'Identified',
+          customerId: 'kept',
+          payload: { email: 'k@example.org', name: 'Kay' },
+        },
+      ],
+      [{ key: 'kept', value: Buffer.from('{"traits":{"email":"k@example.org"}}') }],
+    );
+    expect(outcome).toEqual({ ok: true, produced: 1, suppressed: 1 });
+    const sent = producer.sent.flatMap((s) => s.messages);
+    expect(sent.map((m) => m.key)).toEqual(['kept', 'kept']);
+    for (const m of sent) expect(m.value!.toString()).not.toMatch(/k@example\.org|Kay/);
+    const value = JSON.parse(sent[0]!.value!.toString()) as Touchpoint;
+    expect((await privacy.open(value)).touchpoint).toMatchObject({
+      payload: { email: 'k@example.org', name: 'Kay' },
+    });
+    expect((await privacy.openBytes('kept', 'kept', sent[1]!.value!))!.toString()).toContain('k@example.org');
   });
 });

@@ -156,7 +156,7 @@ describe('ciclo import: event-time order', () => {
       sortBudget: { maxItems: 16 },
     });
     const sent = touchpointsSent(sends);
-    expect(report).toEqual({ rowsRead: 240, eventsProduced: 240, rowsRejected: 0 });
+    expect(report).toEqual({ rowsRead: 240, eventsProduced: 240, eventsSuppressed: 0, rowsRejected: 0 });
     expect(sent).toEqual(expected);
     expect(sent).toEqual([...sent].sort(byEventTime));
     expect(fs.readdirSync(path.join(dir, 'sort'))).toEqual([]);
@@ -193,6 +193,7 @@ describe('ciclo import: event-time order', () => {
     expect(byCustomer.report).toEqual({
       rowsRead: 151,
       eventsProduced: 150,
+      eventsSuppressed: 0,
       rowsRejected: 1,
       rejectedFile: path.join(dir, 'cdnow.txt.rejected.ndjson'),
     });
@@ -458,5 +459,25 @@ describe('ciclo import: its lane', () => {
     await expect(run({ format: 'ndjson', file: write('x.ndjson', ''), lane: 'no spaces' })).rejects.toThrow(
       /not a run id/,
     );
+  });
+});
+
+describe('ciclo import: forgotten people', () => {
+  it("drops a forgotten person's rows, counts them, and sends the rest", async () => {
+    const file = write(
+      'forgotten.ndjson',
+      [
+        tp('e-1', RECEIVED - DAY),
+        tp('e-2', RECEIVED - DAY + 1, { anonymousId: 'gone' }),
+        tp('e-3', RECEIVED - DAY + 2),
+      ].join('\n'),
+    );
+    const { report, sends } = await run({
+      format: 'ndjson',
+      file,
+      isSuppressed: (t) => t.anonymousId === 'gone',
+    });
+    expect(touchpointsSent(sends).map((t) => t.eventId)).toEqual(['e-1', 'e-3']);
+    expect(report).toMatchObject({ rowsRead: 3, eventsProduced: 2, eventsSuppressed: 1, rowsRejected: 0 });
   });
 });
