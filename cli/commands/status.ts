@@ -40,7 +40,8 @@ export function formatPipelineReport(report: PipelineReport): string {
       'error' in counts
         ? `processor metrics at ${counts.url}: ${counts.error}`
         : `processor (${counts.url}): ${counts.touchpointsIn} touchpoints in, ${counts.stageChanges} stage changes, ` +
-            `${counts.late} late, ${counts.deadLetters} dead letters (since its partitions were restored)`,
+            `${counts.late} late, ${counts.deadLetters} dead letters, ${counts.suppressed} of forgotten people dropped ` +
+            '(since its partitions were restored)',
     );
   lines.push('', report.healthy ? 'pipeline healthy' : 'pipeline unhealthy: a stage is down');
   return lines.join('\n');

@@ -106,11 +106,19 @@ describe("a processor's counts from its metrics", () => {
     metrics
       .counter({ name: 'ciclo_processor_dead_letters_total', help: 'Dead', labelNames: ['reason'] })
       .inc({ reason: 'odd "one" {x} y' }, 4);
+    metrics
+      .counter({
+        name: 'ciclo_processor_touchpoints_suppressed_total',
+        help: 'Forgotten',
+        labelNames: ['partition'],
+      })
+      .inc({ partition: '2' }, 6);
     expect(processorCountsOf(await metrics.exposition())).toEqual({
       touchpointsIn: 0,
       stageChanges: 0,
       late: 5,
       deadLetters: 4,
+      suppressed: 6,
     });
     late = [];
     expect(processorCountsOf(await metrics.exposition()).late).toBe(0);

@@ -23,6 +23,8 @@ export interface ProcessorCounts {
   readonly stageChanges: number;
   readonly late: number;
   readonly deadLetters: number;
+  /** Touchpoints of people `ciclo forget` erased, dropped. */
+  readonly suppressed: number;
 }
 
 export function processorCountsOf(text: string): ProcessorCounts {
@@ -33,5 +35,6 @@ export function processorCountsOf(text: string): ProcessorCounts {
     stageChanges: of('ciclo_processor_stage_changes_total'),
     late: of('ciclo_processor_touchpoints_late_total'),
     deadLetters: of('ciclo_processor_dead_letters_total'),
+    suppressed: of('ciclo_processor_touchpoints_suppressed_total'),
   };
 }
