@@ -19,16 +19,20 @@ import { connectConsumer, type MessageConsumer } from '../infra/kafka/consumer';
 import type { IncomingMessage } from '../infra/kafka/types';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { createSerde } from '../infra/registry/serde';
+import { connectPrivacy, type PrivacyConnection } from '../infra/privacy/connect';
+import { loadInstallationSecret } from '../infra/privacy/installation-secret';
+import { privateSerde } from '../infra/privacy/personal-data';
 import { freePort } from '../infra/stack/processes';
 import { CONTRACTS } from '../schemas/contracts';
 import { DEAD_LETTER_HEADERS } from '../schemas/outputs';
-import { deadLetterTopicFor, isLinkCopy, valueSubject } from '../schemas/topics';
+import { deadLetterTopicFor, isLinkCopy, privacyTopicsFor, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { CICLO_BIN } from './support/cli';
 import { fuzzRequest, httpRequestOf } from './support/segment-fuzz';
 import { eventually, testConfig, uniqueName } from './support/services';
 
-const { endpoints } = testConfig();
+const config = testConfig();
+const { endpoints } = config;
 const TOUCHPOINTS = uniqueName('it-edge-touchpoints');
 const DEAD_LETTERS = deadLetterTopicFor(TOUCHPOINTS);
 /** The keys: pk a browser snippet's (public), sk a server's. */
@@ -40,6 +44,7 @@ describe('the collector edge, on Kafka', () => {
   let child: ChildProcess;
   let base: string;
   let consumer: MessageConsumer | undefined;
+  let privacy: PrivacyConnection | undefined;
   /** Every touchpoint fact on the test's topic so far, by eventId; and every dead letter. */
   const touchpoints = new Map<string, Touchpoint>();
   const deadLetters: IncomingMessage[] = [];
@@ -62,10 +67,21 @@ describe('the collector edge, on Kafka', () => {
       },
       stdio: 'ignore',
     });
-    const serde = await createSerde(
-      createAvroRegistry(endpoints.schemaRegistry.url),
-      CONTRACTS.touchpoint,
-      valueSubject(TOUCHPOINTS),
+    // Personal fields and dead letters are sealed (infra/privacy/): read them as the projector does.
+    privacy = await connectPrivacy({
+      brokers: endpoints.kafka.brokers,
+      touchpointTopic: TOUCHPOINTS,
+      secret: loadInstallationSecret(config.home, config.pseudonymSecret),
+      clientId: 'it-edge',
+      writable: false,
+    });
+    const serde = privateSerde(
+      await createSerde(
+        createAvroRegistry(endpoints.schemaRegistry.url),
+        CONTRACTS.touchpoint,
+        valueSubject(TOUCHPOINTS),
+      ),
+      privacy.privacy,
     );
     consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
@@ -77,7 +93,8 @@ describe('the collector edge, on Kafka', () => {
     await consumer.run(async (batch) => {
       for (const m of batch) {
         if (m.topic === DEAD_LETTERS) {
-          deadLetters.push(m);
+          const opened = m.key && m.value ? await privacy!.privacy.openBytes(m.key, m.key, m.value) : m.value;
+          deadLetters.push({ ...m, value: opened ?? null });
           continue;
         }
         if (isLinkCopy(m.headers)) continue;
@@ -95,13 +112,14 @@ describe('the collector edge, on Kafka', () => {
 
   afterAll(async () => {
     await consumer?.stop();
+    await privacy?.close();
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
     }
     const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    await admin.deleteTopics([TOUCHPOINTS, DEAD_LETTERS]);
+    await admin.deleteTopics([TOUCHPOINTS, DEAD_LETTERS, ...Object.values(privacyTopicsFor(TOUCHPOINTS))]);
     await admin.close();
   });
 
