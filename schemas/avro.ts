@@ -138,25 +138,10 @@ export function deriveTouchpointAvro(): Record<string, unknown> {
     payloadBranches.push(d.type(jsonSchemaOf(PAYLOADS[type]), type));
   }
   const byName = new Map(fields.map((f) => [f.name as string, f]));
-  const ordered = [
-    'eventId',
-    'customerId',
-    'anonymousId',
-    'occurredAt',
-    'receivedAt',
-    'source',
-    'context',
-  ].map((n) => byName.get(n)!);
-  const placed = new Set([
-    'eventId',
-    'customerId',
-    'anonymousId',
-    'occurredAt',
-    'receivedAt',
-    'source',
-    'context',
-    'sealed',
-  ]);
+  // Envelope fields in their Avro order; `sealed` came later, so it goes after `payload` (below).
+  const order = ['eventId', 'customerId', 'anonymousId', 'occurredAt', 'receivedAt', 'source', 'context'];
+  const ordered = order.map((n) => byName.get(n)!);
+  const placed = new Set([...order, 'sealed']);
   const unplaced = [...byName.keys()].filter((n) => !placed.has(n));
   // A new envelope field must be placed here on purpose (last, with a default), or Avro would drop it.
   if (unplaced.length > 0)

@@ -17,16 +17,12 @@ import fc from 'fast-check';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectConsumer, type MessageConsumer } from '../infra/kafka/consumer';
 import type { IncomingMessage } from '../infra/kafka/types';
-import { createAvroRegistry } from '../infra/registry/schema-registry';
-import { createSerde } from '../infra/registry/serde';
-import { connectPrivacy, type PrivacyConnection } from '../infra/privacy/connect';
-import { loadInstallationSecret } from '../infra/privacy/installation-secret';
-import { privateSerde } from '../infra/privacy/personal-data';
+import type { PrivacyConnection } from '../infra/privacy/connect';
 import { freePort } from '../infra/stack/processes';
-import { CONTRACTS } from '../schemas/contracts';
 import { DEAD_LETTER_HEADERS } from '../schemas/outputs';
-import { deadLetterTopicFor, isLinkCopy, privacyTopicsFor, valueSubject } from '../schemas/topics';
+import { deadLetterTopicFor, isLinkCopy, privacyTopicsFor } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
+import { openedTouchpoints } from './support/privacy';
 import { CICLO_BIN } from './support/cli';
 import { fuzzRequest, httpRequestOf } from './support/segment-fuzz';
 import { eventually, testConfig, uniqueName } from './support/services';
@@ -68,21 +64,10 @@ describe('the collector edge, on Kafka', () => {
       stdio: 'ignore',
     });
     // Personal fields and dead letters are sealed (infra/privacy/): read them as the projector does.
-    privacy = await connectPrivacy({
-      brokers: endpoints.kafka.brokers,
-      touchpointTopic: TOUCHPOINTS,
-      secret: loadInstallationSecret(config.home, config.pseudonymSecret),
-      clientId: 'it-edge',
-      writable: false,
-    });
-    const serde = privateSerde(
-      await createSerde(
-        createAvroRegistry(endpoints.schemaRegistry.url),
-        CONTRACTS.touchpoint,
-        valueSubject(TOUCHPOINTS),
-      ),
-      privacy.privacy,
-    );
+    // Personal fields and dead letters are sealed (infra/privacy/): read them as the projector does.
+    const opened = await openedTouchpoints(config, TOUCHPOINTS, 'it-edge');
+    privacy = opened.privacy;
+    const serde = opened.serde;
     consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
       groupId: uniqueName('it-edge'),

@@ -14,24 +14,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { connectConsumer, type MessageConsumer } from '../infra/kafka/consumer';
-import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { loaderSnippet } from '../producers/snippet/loader';
 import { SNIPPET_FILE } from '../producers/snippet/files';
-import { CONTRACTS } from '../schemas/contracts';
-import { createSerde } from '../infra/registry/serde';
-import { connectPrivacy, type PrivacyConnection } from '../infra/privacy/connect';
-import { loadInstallationSecret } from '../infra/privacy/installation-secret';
-import { privateSerde } from '../infra/privacy/personal-data';
-import {
-  deadLetterTopicFor,
-  LINK_COPY_HEADER,
-  privacyTopicsFor,
-  TOPICS,
-  valueSubject,
-} from '../schemas/topics';
+import type { PrivacyConnection } from '../infra/privacy/connect';
+import { deadLetterTopicFor, LINK_COPY_HEADER, privacyTopicsFor, TOPICS } from '../schemas/topics';
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { ensureChromium } from './support/chromium';
+import { openedTouchpoints } from './support/privacy';
 import { CICLO_BIN } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
@@ -137,22 +127,10 @@ describe('browser snippet', () => {
     });
     site = await startSite(loader, run);
 
-    privacy = await connectPrivacy({
-      brokers: endpoints.kafka.brokers,
-      touchpointTopic: TOUCHPOINTS,
-      secret: loadInstallationSecret(config.home, config.pseudonymSecret),
-      clientId: uniqueName('it-snippet'),
-      writable: false,
-    });
-    // Decoded with their personal fields opened (infra/privacy/personal-data.ts), as the projector reads them.
-    const serde = privateSerde(
-      await createSerde(
-        createAvroRegistry(endpoints.schemaRegistry.url),
-        CONTRACTS.touchpoint,
-        valueSubject(TOUCHPOINTS),
-      ),
-      privacy.privacy,
-    );
+    // Personal fields and dead letters are sealed (infra/privacy/): read them as the projector does.
+    const opened = await openedTouchpoints(config, TOUCHPOINTS, uniqueName('it-snippet'));
+    privacy = opened.privacy;
+    const serde = opened.serde;
     consumer = await connectConsumer({
       brokers: endpoints.kafka.brokers,
       groupId: uniqueName('it-snippet'),
