@@ -4,10 +4,11 @@
  */
 import type { Logger } from '../log';
 import { connectTopicAdmin } from '../kafka/admin';
+import { openCompactedTable, type CompactedTable } from '../kafka/compacted-table';
 import { privacyTopicsFor, TOPICS } from '../../schemas/topics';
-import { openKeyRing, type KeyRing } from './key-ring';
+import { keyRingOver, type KeyRing } from './key-ring';
 import { touchpointPrivacy, type TouchpointPrivacy } from './personal-data';
-import { openSuppressionList, type SuppressionList } from './suppression';
+import { suppressionListOver, type SuppressionList } from './suppression';
 
 export interface PrivacyConnection {
   readonly privacy: TouchpointPrivacy;
@@ -37,20 +38,21 @@ export async function connectPrivacy(options: {
   } finally {
     await admin.close();
   }
-  const common = {
-    brokers: options.brokers,
-    secret: options.secret,
-    clientId: options.clientId,
-    writable: options.writable,
-    ...(options.log ? { log: options.log } : {}),
-  };
-  const keys = await openKeyRing({ ...common, topic: topics.personKeys });
-  const suppression = await openSuppressionList({ ...common, topic: topics.forgotten }).catch(
-    async (err: unknown) => {
-      await keys.close();
-      throw err;
-    },
-  );
+  const open = (topic: string): Promise<CompactedTable> =>
+    openCompactedTable({
+      brokers: options.brokers,
+      topic,
+      clientId: options.clientId,
+      writable: options.writable,
+      ...(options.log ? { log: options.log } : {}),
+    });
+  const keyTable = await open(topics.personKeys);
+  const suppressionTable = await open(topics.forgotten).catch(async (err: unknown) => {
+    await keyTable.close();
+    throw err;
+  });
+  const keys = keyRingOver(keyTable, options.secret);
+  const suppression = suppressionListOver(suppressionTable, options.secret);
   return {
     privacy: touchpointPrivacy(keys, suppression),
     keys,

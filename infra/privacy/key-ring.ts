@@ -8,8 +8,7 @@
  * (schemas/topics.ts: within about two days), nothing anywhere opens what those keys sealed.
  */
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../log';
-import { openCompactedTable, type CompactedTable } from '../kafka/compacted-table';
+import type { CompactedTable } from '../kafka/compacted-table';
 import { pseudonymOf } from '../../schemas/pseudonym';
 import type { PersonKey } from './seal';
 
@@ -42,25 +41,7 @@ export function decodeKey(value: Buffer | undefined): Buffer | undefined {
   return value && value.length === KEY_BYTES + 1 && value[0] === KEY_VERSION ? value.subarray(1) : undefined;
 }
 
-export async function openKeyRing(options: {
-  brokers: readonly string[];
-  topic: string;
-  secret: Buffer;
-  clientId: string;
-  writable: boolean;
-  log?: Logger;
-}): Promise<KeyRing> {
-  const table = await openCompactedTable({
-    brokers: options.brokers,
-    topic: options.topic,
-    clientId: options.clientId,
-    writable: options.writable,
-    ...(options.log ? { log: options.log } : {}),
-  });
-  return keyRingOver(table, options.secret);
-}
-
-/** The key ring over a table (a test may pass one of its own). */
+/** The key ring over the person-key topic read as a table (connect.ts; a test passes one of its own). */
 export function keyRingOver(table: CompactedTable, secret: Buffer): KeyRing {
   const current = new Map<string, PersonKey>();
   const absent = new Set<string>();

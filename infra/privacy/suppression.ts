@@ -5,8 +5,7 @@
  * sending (Segment keeps such a list for the same reason: "Suppression" in its User Deletion and Suppression
  * docs). Value: JSON `{ request, at }`.
  */
-import type { Logger } from '../log';
-import { openCompactedTable, type CompactedTable } from '../kafka/compacted-table';
+import type { CompactedTable } from '../kafka/compacted-table';
 import { pseudonymOf } from '../../schemas/pseudonym';
 
 export interface SuppressionList {
@@ -21,24 +20,7 @@ export interface SuppressionList {
   close(): Promise<void>;
 }
 
-export async function openSuppressionList(options: {
-  brokers: readonly string[];
-  topic: string;
-  secret: Buffer;
-  clientId: string;
-  writable: boolean;
-  log?: Logger;
-}): Promise<SuppressionList> {
-  const table = await openCompactedTable({
-    brokers: options.brokers,
-    topic: options.topic,
-    clientId: options.clientId,
-    writable: options.writable,
-    ...(options.log ? { log: options.log } : {}),
-  });
-  return suppressionListOver(table, options.secret);
-}
-
+/** The suppression list over the forgotten topic read as a table (connect.ts; a test passes one of its own). */
 export function suppressionListOver(table: CompactedTable, secret: Buffer): SuppressionList {
   return {
     // An empty list (the usual case) costs no hash.
