@@ -17,6 +17,7 @@ import {
   type LaneEvent,
 } from '../../producers/import/import';
 import { sendLaneControl } from '../../producers/import/lane';
+import { loadUrlQueryAllowlist } from '../../producers/edge/url-query-allowlist';
 import { isLaneId, newLaneId } from '../../schemas/lanes';
 import { TOPICS } from '../../schemas/topics';
 import { drawProgress } from '../progress';
@@ -85,6 +86,8 @@ async function runImport(
   csvMapping: CsvMapping | undefined,
 ): Promise<void> {
   const config = getConfig();
+  // What URLs keep besides utm_*: the collector's variable, read once here (and so before any connection).
+  const urlQueryAllowlist = loadUrlQueryAllowlist(process.env);
   const sink = await openTouchpointSink(
     config.endpoints,
     loadInstallationSecret(config.home, config.pseudonymSecret),
@@ -118,6 +121,7 @@ async function runImport(
       serde,
       topic,
       receivedAt,
+      urlQueryAllowlist,
       lane,
       partitions,
       signal: interrupt.signal,

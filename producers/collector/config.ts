@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CicloError } from '../../infra/errors';
 import type { QueryAllowlist } from '../edge/url-minimization';
+import { UrlQueryAllowlistVariable } from '../edge/url-query-allowlist';
 import { IP_RETENTIONS, type IpRetention } from './ip-address';
 
 export interface WriteKeyOwner {
@@ -134,18 +135,8 @@ export const CollectorEnvSchema = z
       .optional(),
     /** Calls a key may send at once before the rate applies; default 10 seconds' worth. */
     CICLO_RATE_LIMIT_BURST: positiveInt('CICLO_RATE_LIMIT_BURST (calls)').optional(),
-    /** Query parameters kept besides utm_*: "page,ref". */
-    CICLO_URL_QUERY_ALLOWLIST: z
-      .string()
-      .transform(list)
-      .pipe(
-        z.array(
-          z
-            .string()
-            .regex(/^[^\s&=#?]+$/, 'each entry must be a query parameter name (no spaces, &, =, # or ?)'),
-        ),
-      )
-      .default([]),
+    /** Query parameters kept besides utm_*: "page,ref" (../edge/url-query-allowlist.ts). */
+    CICLO_URL_QUERY_ALLOWLIST: UrlQueryAllowlistVariable,
     /** What of context.ip is kept: none, or truncated (IPv4 /24, IPv6 /48). */
     CICLO_COLLECTOR_IP: z.enum(IP_RETENTIONS, { error: 'must be none or truncated' }).default('none'),
   })

@@ -1,6 +1,9 @@
 /**
  * CSV rows as touchpoints, by a mapping file (`ciclo import csv <file> --mapping m.json`). Pure: a parsed
- * row and the mapping in, a touchpoint or a rejection (with a reason naming the column) out.
+ * row and the mapping in, a touchpoint or a rejection (with a reason naming the column) out. URLs mapped
+ * into the touchpoint (`context.pageUrl`, `context.referrer`, a PageViewed's `path`, an email's `url`) are
+ * cut to what a touchpoint keeps before the contract's check (rows.ts `withKeptUrls`); ids come from the
+ * row as written, so they stay what they were.
  *
  * Event ids come from the rows: from the mapping's `eventId.columns` when the file has an identifying
  * column (an order id), else from a hash of the row's content and its number among identical rows, so
@@ -16,6 +19,7 @@ import { Context, TOUCHPOINT_TYPES, type Touchpoint } from '../../schemas/touchp
 import { formatProblems, problemsOf } from '../../schemas/validation';
 import { contentEventId, providerEventId } from '../../schemas/event-id';
 import { toMinorUnits } from '../edge/money';
+import type { QueryAllowlist } from '../edge/url-minimization';
 import {
   checkedTouchpoint,
   mapAll,
@@ -197,8 +201,15 @@ function fieldValue(
   }
 }
 
-/** The mapping of one row, by `mapping`; `receivedAt` is the import's. */
-export function csvRow(mapping: CsvMapping, receivedAt: number): (row: CsvRow) => MappedRow<CsvDraft> {
+/**
+ * The mapping of one row, by `mapping`; `receivedAt` is the import's, `allowlist` the query parameters its
+ * URLs keep besides `utm_*` (CICLO_URL_QUERY_ALLOWLIST).
+ */
+export function csvRow(
+  mapping: CsvMapping,
+  receivedAt: number,
+  allowlist: QueryAllowlist,
+): (row: CsvRow) => MappedRow<CsvDraft> {
   return ({ record: row }) => {
     const rejected = (reason: string): MappedRow<CsvDraft> => ({ kind: 'rejected', reason });
     const type =
@@ -273,7 +284,7 @@ export function csvRow(mapping: CsvMapping, receivedAt: number): (row: CsvRow) =
       ...(context && Object.keys(context).length > 0 ? { context } : {}),
       payload,
     };
-    const checked = checkedTouchpoint(candidate);
+    const checked = checkedTouchpoint(candidate, allowlist);
     if (!checked.ok) return rejected(formatProblems(checked.problems));
     if (mapping.eventId) return { kind: 'touchpoint', touchpoint: checked.value, validated: true };
     return {
@@ -301,6 +312,7 @@ export function csvTouchpoints(
   text: string,
   mapping: CsvMapping,
   receivedAt: number,
+  allowlist: QueryAllowlist = [],
 ): { touchpoints: Touchpoint[]; rejected: RejectedRow[]; rows: number } {
   let records: unknown[];
   try {
@@ -308,7 +320,7 @@ export function csvTouchpoints(
   } catch (err) {
     throw csvUnreadable(err);
   }
-  return mapAll(records.map(csvRowOf), csvRow(mapping, receivedAt), receivedAt, csvIds(mapping));
+  return mapAll(records.map(csvRowOf), csvRow(mapping, receivedAt, allowlist), receivedAt, csvIds(mapping));
 }
 
 export function csvUnreadable(err: unknown): CicloError {

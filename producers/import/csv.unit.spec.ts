@@ -90,6 +90,43 @@ describe('CSV import by mapping', () => {
     expect(unknownKind.rejected[0]!.reason).toBe('column "kind": "click" is not one of the mapped values');
   });
 
+  it("keeps less of mapped URLs: utm_* and the allowlist's parameters, the referrer's origin; ids as before", () => {
+    const views = parseCsvMapping(
+      {
+        type: 'PageViewed',
+        anonymousId: 'visitor',
+        occurredAt: { column: 'ts', format: 'epoch-s' },
+        context: { pageUrl: { column: 'url' }, referrer: { column: 'ref', optional: true } },
+        payload: { path: { column: 'path' } },
+      },
+      'views.json',
+    );
+    const text = [
+      'visitor,ts,url,ref,path',
+      'a1,1772000000,https://shop.example/cart?email=ana%40example.com&utm_source=x&page=2,' +
+        'https://www.google.com/search?q=ana+lima,/cart?email=ana%40example.com&utm_source=x',
+      'a2,1772000000,https://shop.example/,,/',
+    ].join('\n');
+    const { touchpoints, rejected } = csvTouchpoints(text, views, RECEIVED);
+    expect(rejected).toEqual([]);
+    expect(touchpoints.map((t) => [t.anonymousId, t.context, t.payload])).toEqual(
+      expect.arrayContaining([
+        [
+          'a1',
+          { pageUrl: 'https://shop.example/cart?utm_source=x', referrer: 'https://www.google.com/' },
+          { path: '/cart?utm_source=x' },
+        ],
+        ['a2', { pageUrl: 'https://shop.example/' }, { path: '/' }],
+      ]),
+    );
+    const allowing = csvTouchpoints(text, views, RECEIVED, ['page']).touchpoints;
+    expect(allowing.find((t) => t.anonymousId === 'a1')!.context!.pageUrl).toBe(
+      'https://shop.example/cart?utm_source=x&page=2',
+    );
+    // Ids come from the row as written, whatever of it the touchpoint keeps.
+    expect(allowing.map((t) => t.eventId)).toEqual(touchpoints.map((t) => t.eventId));
+  });
+
   it('names each problem of an invalid mapping by its path', () => {
     expect(() => parseCsvMapping({ type: 'Purchase', occurredAt: { column: '' } }, 'bad.json')).toThrow(
       /mapping bad\.json is invalid: .*type.*occurredAt\.column: a column name must not be empty/,

@@ -11,6 +11,10 @@
  * customer's history behind the clock of the customers before it. The sort is external past a memory
  * budget (external-sort.ts), so a file of millions of rows imports in bounded memory.
  *
+ * URLs keep less, as in every way in: a row's page URL, PageViewed path and email link keep only their
+ * `utm_*` and allowed query parameters, its referrer its origin, before the contract's check (rows.ts
+ * `withKeptUrls`, the allowlist `urlQueryAllowlist`).
+ *
  * Nothing accepted is dropped and nothing rejected is silent: every rejected row goes, with its line and
  * reason, to <input>.rejected.ndjson (or the current folder when the input's is not writable), including
  * rows whose event time is more than 5 minutes ahead of the import's receivedAt.
@@ -24,6 +28,7 @@ import { isLaneId, newLaneId } from '../../schemas/lanes';
 import type { ContractSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
+import type { QueryAllowlist } from '../edge/url-minimization';
 import { cdnowIds, cdnowRow } from './cdnow';
 import { csvIds, csvRow, type CsvMapping, type CsvRow } from './csv';
 import { DEFAULT_SORT_BUDGET, ExternalSorter, type SortBudget, type SortItem } from './external-sort';
@@ -76,6 +81,11 @@ export interface ImportOptions {
   readonly topic: string;
   /** The import's receivedAt: on every touchpoint it builds, and the bound on event times (5 min ahead). */
   readonly receivedAt: number;
+  /**
+   * Query parameters a URL in a row keeps besides `utm_*` (CICLO_URL_QUERY_ALLOWLIST, parsed by the entry
+   * point: ../edge/url-query-allowlist.ts); none when absent.
+   */
+  readonly urlQueryAllowlist?: QueryAllowlist;
   /** The run's lane id (schemas/lanes.ts newLaneId); a new one when absent. */
   readonly lane?: string;
   /** The topic's partition count (every one gets the lane's control records); TOPICS' when absent. */
@@ -155,6 +165,7 @@ function partitionsOf(options: Pick<ImportOptions, 'partitions'>): number {
 
 function formatOf(options: ImportOptions): Format {
   const { file, receivedAt } = options;
+  const allowlist = options.urlQueryAllowlist ?? [];
   switch (options.format) {
     case 'cdnow':
       return {
@@ -163,11 +174,11 @@ function formatOf(options: ImportOptions): Format {
         ids: cdnowIds(receivedAt),
       };
     case 'ndjson':
-      return { rows: (onBytes) => linesOf(file, onBytes), map: (row) => ndjsonRow(row.text) };
+      return { rows: (onBytes) => linesOf(file, onBytes), map: (row) => ndjsonRow(row.text, allowlist) };
     case 'csv': {
       const mapping = options.csvMapping;
       if (!mapping) throw new CicloError('CONFIG_INVALID', 'a csv import needs a mapping');
-      const map = csvRow(mapping, receivedAt);
+      const map = csvRow(mapping, receivedAt, allowlist);
       return {
         rows: (onBytes) => csvRowsOf(file, mapping, onBytes),
         map: (row) => map(row as CsvRow),

@@ -285,6 +285,33 @@ describe('ciclo import: event time bounded', () => {
   });
 });
 
+describe('ciclo import: URLs keep less', () => {
+  it("keeps a URL's utm_* and urlQueryAllowlist's parameters, a referrer's origin, in the touchpoints it sends", async () => {
+    const file = write(
+      'views.ndjson',
+      tp('e-1', RECEIVED - DAY, {
+        context: {
+          pageUrl: 'https://shop.example/p?email=ana%40example.com&ref=news&utm_medium=email',
+          referrer: 'https://mail.example/read?to=ana%40example.com',
+        },
+        payload: { path: '/p?email=ana%40example.com&ref=news' },
+      }),
+    );
+    const { report, sends } = await run({ format: 'ndjson', file, urlQueryAllowlist: ['ref'] });
+    expect(report).toMatchObject({ eventsProduced: 1, rowsRejected: 0 });
+    const [sent] = touchpointsSent(sends);
+    expect(sent).toMatchObject({
+      eventId: 'e-1',
+      context: {
+        pageUrl: 'https://shop.example/p?ref=news&utm_medium=email',
+        referrer: 'https://mail.example/',
+      },
+      payload: { path: '/p?ref=news' },
+    });
+    expect(JSON.stringify(sends)).not.toContain('ana%40example.com');
+  });
+});
+
 describe('ciclo import: the rejected-rows file', () => {
   const rows = [tp('e-1', RECEIVED - DAY), tp('e-2', RECEIVED + 3 * 365 * DAY)].join('\n');
 

@@ -8,8 +8,16 @@
  * file's order without holding every row in memory.
  */
 import { CONTRACTS } from '../../schemas/contracts';
-import { EVENT_TIME_AHEAD_TOLERANCE_MS, TouchpointSchema, type Touchpoint } from '../../schemas/touchpoint';
+import {
+  EVENT_TIME_AHEAD_TOLERANCE_MS,
+  EmailEngagement,
+  PAYLOADS,
+  TOUCHPOINT_TYPES,
+  TouchpointSchema,
+  type Touchpoint,
+} from '../../schemas/touchpoint';
 import { validateWith, type Validated } from '../../schemas/validation';
+import { minimizeReferrer, minimizeUrl, type QueryAllowlist } from '../edge/url-minimization';
 
 /** A row of the input: its line number (1-based, where it ends for a multi-line CSV record) and text. */
 export interface SourceRow {
@@ -73,13 +81,63 @@ export function futureReason(occurredAt: number, receivedAt: number): string | u
 }
 
 /**
- * The contract's check of the touchpoint a row became: the contract's fast check vouches for a candidate
- * the parse would return unchanged (schemas/fast-check.ts), and zod parses the rest and words what is wrong.
- * Most rows pass the fast check, which saves the parse's copy of each (a large part of a row's cost).
+ * The touchpoint a row became, as a touchpoint keeps it and checked: its URLs cut first (`withKeptUrls`),
+ * then the contract's check, where the contract's fast check vouches for a candidate the parse would return
+ * unchanged (schemas/fast-check.ts), and zod parses the rest and words what is wrong. Most rows pass the
+ * fast check, which saves the parse's copy of each (a large part of a row's cost). Every format whose rows
+ * can carry a URL (CSV, NDJSON) makes its touchpoints here; cdnow's carry none.
  */
-export function checkedTouchpoint(candidate: unknown): Validated<Touchpoint> {
-  if (CONTRACTS.touchpoint.isCheckedForm(candidate)) return { ok: true, value: candidate as Touchpoint };
-  return validateWith(TouchpointSchema, candidate);
+export function checkedTouchpoint(candidate: unknown, allowlist: QueryAllowlist): Validated<Touchpoint> {
+  const kept = withKeptUrls(candidate, allowlist);
+  if (CONTRACTS.touchpoint.isCheckedForm(kept)) return { ok: true, value: kept as Touchpoint };
+  return validateWith(TouchpointSchema, kept);
+}
+
+/** The payload field that holds a URL, by touchpoint type: a PageViewed's path, an email's link. */
+const URL_IN_PAYLOAD: ReadonlyMap<string, string> = new Map([
+  ['PageViewed', 'path'],
+  ...TOUCHPOINT_TYPES.filter((t) => PAYLOADS[t] === EmailEngagement).map((t) => [t, 'url'] as const),
+]);
+
+type Fields = Readonly<Record<string, unknown>>;
+
+const isFields = (value: unknown): value is Fields =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * A candidate touchpoint with its URLs cut to what a touchpoint keeps, by the rule the collector, the
+ * webhooks and the snippet apply (../edge/url-minimization.ts): `context.pageUrl`, a PageViewed's `path`
+ * and an email's `url` keep scheme, host, port, path and the `utm_*` and allowed query parameters;
+ * `context.referrer` keeps its origin. A file's rows carry what its exporter put in its URLs (emails, order
+ * and session ids, tokens), and no later step can drop it once it is on the topic. Where a URL goes but the
+ * value is not a string, it is left for the contract to judge. Pure; copies only what it changes.
+ */
+export function withKeptUrls(candidate: unknown, allowlist: QueryAllowlist): unknown {
+  if (!isFields(candidate)) return candidate;
+  let out = candidate;
+  const { context, payload, type } = candidate;
+  if (isFields(context)) {
+    const kept = withField(
+      withField(context, 'pageUrl', (url) => minimizeUrl(url, allowlist)),
+      'referrer',
+      minimizeReferrer,
+    );
+    if (kept !== context) out = { ...out, context: kept };
+  }
+  const urlField = typeof type === 'string' ? URL_IN_PAYLOAD.get(type) : undefined;
+  if (urlField !== undefined && isFields(payload)) {
+    const kept = withField(payload, urlField, (url) => minimizeUrl(url, allowlist));
+    if (kept !== payload) out = { ...out, payload: kept };
+  }
+  return out;
+}
+
+/** `fields` with the string at `name` as `keep` makes it; the same object when nothing changes. */
+function withField(fields: Fields, name: string, keep: (value: string) => string): Fields {
+  const value = fields[name];
+  if (typeof value !== 'string') return fields;
+  const kept = keep(value);
+  return kept === value ? fields : { ...fields, [name]: kept };
 }
 
 /** The event time of a mapped row, if it has one. */
