@@ -12,7 +12,7 @@ import { connectProducer } from '../../infra/kafka/producer';
 import { connectPrivacy } from '../../infra/privacy/connect';
 import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
 import { namespacedTopics, processorGroupOf, projectorGroupOf } from '../../schemas/topics';
-import { forgetPerson, type ForgetReport } from '../forget/forget';
+import { clickHousePersonStore, forgetPerson, type ForgetReport } from '../forget/forget';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -80,8 +80,7 @@ export function registerForgetCommand(program: Command, getConfig: () => CicloCo
               admin,
               producer,
               privacy,
-              clickhouse,
-              database: endpoints.clickhouse.database,
+              clickhouse: clickHousePersonStore(clickhouse, endpoints.clickhouse.database),
               secret,
               topics,
               groups: { processors, projector: opts.projectorGroup ?? projectorGroupOf(opts.namespace) },

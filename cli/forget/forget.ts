@@ -22,7 +22,7 @@ import { CicloError } from '../../infra/errors';
 import type { TopicAdmin } from '../../infra/kafka/admin';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import type { PrivacyConnection } from '../../infra/privacy/connect';
-import { eraseFromClickHouse, findPersonIds } from '../../projections/privacy';
+import { eraseFromClickHouse, findPersonIds, type Erasure, type PersonIds } from '../../projections/privacy';
 import { FORGET_KEY, forgetMarkerHeaders } from '../../schemas/forget';
 import { emailAnonymousId, pseudonymOf } from '../../schemas/pseudonym';
 import type { TOPICS } from '../../schemas/topics';
@@ -31,8 +31,8 @@ export interface ForgetDeps {
   readonly admin: TopicAdmin;
   readonly producer: MessageProducer;
   readonly privacy: PrivacyConnection;
-  readonly clickhouse: Pick<ClickHouseEngine, 'query' | 'command'>;
-  readonly database: string;
+  /** The person's ids as ClickHouse knows them, and the erase of their rows (projections/privacy). */
+  readonly clickhouse: PersonStore;
   readonly secret: Buffer;
   readonly topics: typeof TOPICS;
   /** The consumer groups of the pipeline's processors and projector (by name, whether running or not). */
@@ -41,6 +41,22 @@ export interface ForgetDeps {
   readonly waitMs: number;
   readonly now?: () => number;
   readonly progress?: (line: string) => void;
+}
+
+export interface PersonStore {
+  findPersonIds(id: string, emailIdOf: (email: string) => string): Promise<PersonIds>;
+  erase(ids: readonly string[]): Promise<Erasure>;
+}
+
+/** The person store of a ClickHouse database. */
+export function clickHousePersonStore(
+  client: Pick<ClickHouseEngine, 'query' | 'command'>,
+  database: string,
+): PersonStore {
+  return {
+    findPersonIds: (id, emailIdOf) => findPersonIds(client, database, id, emailIdOf),
+    erase: (ids) => eraseFromClickHouse(client, database, ids),
+  };
 }
 
 export interface ReaderProgress {
@@ -96,7 +112,7 @@ export async function forgetPerson(id: string, deps: ForgetDeps): Promise<Forget
   let keysDestroyed = 0;
   let readers: ReaderProgress[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const found = await findPersonIds(deps.clickhouse, deps.database, id, emailIdOf);
+    const found = await deps.clickhouse.findPersonIds(id, emailIdOf);
     const ids = [...found.ids];
     if (EMAIL.test(id)) ids.push(emailIdOf(id));
     found.emails.forEach((e) => emails.add(e));
@@ -121,7 +137,7 @@ export async function forgetPerson(id: string, deps: ForgetDeps): Promise<Forget
           ? `${r.role} group ${r.group} did not pass the marker within ${Math.round(deps.waitMs / 1000)} s: run the forget again`
           : `${r.role} group ${r.group} is not running: it erases the person when it runs again`,
       );
-  let erased: Awaited<ReturnType<typeof eraseFromClickHouse>> | undefined;
+  let erased: Erasure | undefined;
   if (readers.every((r) => r.done || !r.running)) {
     erased = await eraseWithRetry(deps, [...known]);
     say(`${request}: ClickHouse rows deleted: ${JSON.stringify(erased.deleted)}`);
@@ -221,10 +237,10 @@ async function passed(
   }
 }
 
-async function eraseWithRetry(deps: ForgetDeps, ids: readonly string[]) {
+async function eraseWithRetry(deps: ForgetDeps, ids: readonly string[]): Promise<Erasure> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await eraseFromClickHouse(deps.clickhouse, deps.database, ids);
+      return await deps.clickhouse.erase(ids);
     } catch (err) {
       // Rows written while the deletes ran (a projector's batch in flight): a second pass removes them.
       if (attempt < 3 && err instanceof CicloError && err.code === 'DATA_CONFLICT') continue;
