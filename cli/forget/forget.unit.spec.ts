@@ -140,7 +140,7 @@ describe('ciclo forget', () => {
   it('given a running reader that does not pass the marker in time: ClickHouse waits for a second run', async () => {
     const { deps, erased } = pipeline({ running: [PROCESSOR, PROJECTOR], links: {} });
     const stuck = { ...deps, admin: { ...deps.admin, committedOffsets: () => Promise.resolve(new Map()) } };
-    const report = await forgetPerson('cust-ada', stuck as ForgetDeps);
+    const report = await forgetPerson('cust-ada', stuck);
     expect(report.complete).toBe(false);
     expect(report.pending).toContain(
       'ClickHouse was not erased yet, since a running reader could still write the person',
