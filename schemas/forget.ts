@@ -48,6 +48,7 @@ export function forgetMarkerOf(headers: MessageHeaders): ForgetMarker | string |
   if (pseudonyms.length === 0 || pseudonyms.length > FORGET_IDS_LIMIT)
     return `${FORGET_IDS_HEADER} must list 1 to ${FORGET_IDS_LIMIT} pseudonyms, got ${pseudonyms.length}`;
   const bad = pseudonyms.find((p) => !PSEUDONYM.test(p));
-  if (bad !== undefined) return `${FORGET_IDS_HEADER} holds ${JSON.stringify(bad.slice(0, 40))}, not a pseudonym`;
+  if (bad !== undefined)
+    return `${FORGET_IDS_HEADER} holds ${JSON.stringify(bad.slice(0, 40))}, not a pseudonym`;
   return { request, pseudonyms };
 }

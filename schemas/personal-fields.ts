@@ -62,7 +62,7 @@ export function splitPersonal(tp: Touchpoint): { clear: Touchpoint; personal: Pe
     if (taken) {
       (personal ??= {}).c = taken;
       const { context: _context, ...others } = clear;
-      clear = (Object.keys(rest).length > 0 ? { ...others, context: rest } : others);
+      clear = Object.keys(rest).length > 0 ? { ...others, context: rest } : others;
     }
   }
   const names = PERSONAL_PAYLOAD[tp.type];

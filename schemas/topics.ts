@@ -29,7 +29,8 @@ export interface TopicDefinition extends TopicSpec {
    * The contract of the values; 'raw' for dead letters (the original bytes), 'private' for the privacy topics
    * (ciclo's own small values, read by infra/privacy/ only).
    */
-  readonly contract: 'touchpoint' | 'stageChanged' | 'customerSnapshot' | 'lifecycleState' | 'raw' | 'private';
+  readonly contract:
+    'touchpoint' | 'stageChanged' | 'customerSnapshot' | 'lifecycleState' | 'raw' | 'private';
   /** Subjects other services consume are FULL_TRANSITIVE: readers and writers of any version interoperate. */
   readonly compatibility?: CompatibilityLevel;
 }
@@ -130,8 +131,8 @@ export const TOPICS = {
     partitions: PARTITIONS,
     key: '<pseudonym of the id>/<key id> (schemas/pseudonym.ts): one record per key, so writers never overwrite each other',
     description:
-      "Per-person keys that seal personal fields of touchpoints and dead letters (crypto-shredding): `ciclo forget` " +
-      'tombstones a person\'s keys, and what they sealed can no longer be read anywhere (infra/privacy/).',
+      'Per-person keys that seal personal fields of touchpoints and dead letters (crypto-shredding): `ciclo forget` ' +
+      "tombstones a person's keys, and what they sealed can no longer be read anywhere (infra/privacy/).",
     contract: 'private',
     config: ERASABLE_COMPACTION,
   },

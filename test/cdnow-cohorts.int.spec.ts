@@ -144,7 +144,7 @@ describe('CDNOW sample: import, projection and cohort report', () => {
       receivedAt: Date.UTC(2026, 0, 1),
       partitions: PARTITIONS,
     });
-    expect(first).toEqual({ rowsRead: 6919, eventsProduced: 6919, rowsRejected: 0 });
+    expect(first).toEqual({ rowsRead: 6919, eventsProduced: 6919, eventsSuppressed: 0, rowsRejected: 0 });
 
     const processor = await startLifecycleProcessor({
       endpoints,

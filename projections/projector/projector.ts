@@ -243,9 +243,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
         table: `${db}.touchpoints`,
         toRow: toTouchpointRow,
         partitionOf: occurredMonthOf,
-        serde: (privacy
-          ? privateSerde(touchpointSerde, privacy.privacy)
-          : touchpointSerde),
+        serde: privacy ? privateSerde(touchpointSerde, privacy.privacy) : touchpointSerde,
       },
     ],
     [
