@@ -7,7 +7,7 @@
  * other, and `destroy` tombstones all of an id's keys. Crypto-shredding: once the tombstones are compacted
  * (schemas/topics.ts: within about two days), nothing anywhere opens what those keys sealed.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytesFromPool } from './random-pool';
 import type { CompactedTable } from '../kafka/compacted-table';
 import { pseudonymOf } from '../../schemas/pseudonym';
 import type { PersonKey } from './seal';
@@ -53,7 +53,7 @@ export function keyRingOver(table: CompactedTable, secret: Buffer): KeyRing {
         if (found.has(id)) continue;
         let key = current.get(id);
         if (!key) {
-          key = { id: randomBytes(6).toString('base64url'), bytes: randomBytes(KEY_BYTES) };
+          key = { id: randomBytesFromPool(6).toString('base64url'), bytes: randomBytesFromPool(KEY_BYTES) };
           created.push({ key: keyRecordKey(pseudonymOf(secret, id), key.id), value: encodeKey(key.bytes) });
           if (current.size >= WRITER_CACHE_LIMIT) current.delete(current.keys().next().value!);
           current.set(id, key);

@@ -5,7 +5,8 @@
  * not open. A random IV per value: at most 2^32 values per key keep GCM's collision bound (SP 800-38D 8.3),
  * far more than one person's touchpoints.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytesFromPool } from './random-pool';
 
 export interface PersonKey {
   /** The key's id: 8 base64url characters, unique with the person's pseudonym. */
@@ -19,7 +20,7 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 export function seal(key: PersonKey, boundTo: string, plain: string): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesFromPool(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key.bytes, iv);
   cipher.setAAD(Buffer.from(boundTo, 'utf8'));
   const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
