@@ -150,11 +150,12 @@ export function registerDlqCommands(program: Command, getConfig: () => CicloConf
                 'EVENT_INVALID',
                 `${opts.corrected}:${i + 1}: ${formatProblems(checked.problems)}`,
               );
-            if (privacy.privacy.isSuppressed(checked.value)) {
+            const tp = privacy.privacy.keptIds(checked.value);
+            if (privacy.privacy.isSuppressed(tp)) {
               say(`${opts.corrected}:${i + 1}: an id of this touchpoint was forgotten: not sent`);
               continue;
             }
-            for (const r of touchpointRecords(checked.value, await serde.encode(checked.value), partitions))
+            for (const r of touchpointRecords(tp, await serde.encode(tp), partitions))
               messages.push({ ...r, headers: { ...r.headers, 'ciclo-replayed-from': opts.topic } });
           }
           await producer.send(opts.to, messages);

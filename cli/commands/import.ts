@@ -127,7 +127,7 @@ async function runImport(
       signal: interrupt.signal,
       onProgress: progress,
       onLane: (event) => sayLane(event, progress.end),
-      isSuppressed: (tp) => sink.privacy.isSuppressed(tp),
+      privacy: sink.privacy,
     });
     progress.end();
     if (report.eventsProduced === 0) say('nothing to produce: no lane opened');

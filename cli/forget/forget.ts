@@ -1,8 +1,8 @@
 /**
  * `ciclo forget <id>`: erases a person everywhere ciclo keeps them (README, Privacy). In this order, each
  * step safe to repeat:
- * 1. The person's ids: the id given, the ids ClickHouse links to it (projections/privacy: merges, identify
- *    calls, aliases, the email-derived ids of their emails), and for an id that is an email, its email id.
+ * 1. The person's ids: the id given (an email: its email id, as ciclo keeps it), the ids ClickHouse links to
+ *    it (projections/privacy: merges, identify calls, aliases, the email-derived ids of their emails).
  * 2. Their pseudonyms go on the suppression list (infra/privacy/suppression.ts): from then on the collector,
  *    webhooks, imports and the projector drop anything of theirs.
  * 3. A forget marker goes to every partition of the touchpoint topic (schemas/forget.ts): each processor
@@ -24,7 +24,7 @@ import type { MessageProducer } from '../../infra/kafka/producer';
 import type { PrivacyConnection } from '../../infra/privacy/connect';
 import { eraseFromClickHouse, findPersonIds, type Erasure, type PersonIds } from '../../projections/privacy';
 import { FORGET_KEY, forgetMarkerHeaders } from '../../schemas/forget';
-import { emailAnonymousId, pseudonymOf } from '../../schemas/pseudonym';
+import { emailAnonymousId, isEmailLike, pseudonymOf } from '../../schemas/pseudonym';
 import type { TOPICS } from '../../schemas/topics';
 
 export interface ForgetDeps {
@@ -89,7 +89,6 @@ export interface ForgetReport {
 }
 
 const ROUNDS = 3;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function newForgetRequestId(now: number): string {
   const stamp = new Date(now)
@@ -112,9 +111,10 @@ export async function forgetPerson(id: string, deps: ForgetDeps): Promise<Forget
   let keysDestroyed = 0;
   let readers: ReaderProgress[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const found = await deps.clickhouse.findPersonIds(id, emailIdOf);
-    const ids = [...found.ids];
-    if (EMAIL.test(id)) ids.push(emailIdOf(id));
+    // An email is kept as its email id wherever ciclo wrote it as an id (schemas/pseudonym.ts keptId).
+    const start = isEmailLike(id) ? emailIdOf(id) : id;
+    const found = await deps.clickhouse.findPersonIds(start, emailIdOf);
+    const ids = start === id ? [...found.ids] : [...found.ids, id];
     found.emails.forEach((e) => emails.add(e));
     found.names.forEach((n) => names.add(n));
     const fresh = ids.filter((i) => !known.has(i));

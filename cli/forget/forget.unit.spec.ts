@@ -47,7 +47,7 @@ function pipeline(options: { running: readonly string[]; links: Record<string, s
   const keys = keyRingOver(keyTable, secret);
   const suppression = suppressionListOver(memoryTable(), secret);
   const privacy: PrivacyConnection = {
-    privacy: touchpointPrivacy(keys, suppression),
+    privacy: touchpointPrivacy(secret, keys, suppression),
     keys,
     suppression,
     close: () => Promise.resolve(),
@@ -119,7 +119,7 @@ describe('ciclo forget', () => {
     const { deps, erased } = pipeline({ running: [PROCESSOR, PROJECTOR], links: {} });
     const report = await forgetPerson('Ada@Example.org', deps);
     expect(report.ids).toBe(2);
-    expect(erased[0]).toEqual(['Ada@Example.org', emailAnonymousId(secret, 'Ada@Example.org')]);
+    expect(erased[0]).toEqual([emailAnonymousId(secret, 'Ada@Example.org'), 'Ada@Example.org']);
   });
 
   it('given a processor that is not running: erases what it can, and says who finishes it (not complete)', async () => {

@@ -54,7 +54,7 @@ export async function connectPrivacy(options: {
   const keys = keyRingOver(keyTable, options.secret);
   const suppression = suppressionListOver(suppressionTable, options.secret);
   return {
-    privacy: touchpointPrivacy(keys, suppression),
+    privacy: touchpointPrivacy(options.secret, keys, suppression),
     keys,
     suppression,
     async close() {

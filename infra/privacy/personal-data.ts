@@ -8,6 +8,7 @@
  */
 import { CicloError } from '../errors';
 import { splitPersonal, withPersonal, type PersonalFields } from '../../schemas/personal-fields';
+import { withKeptIds } from '../../schemas/pseudonym';
 import { touchpointKey } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import type { ContractSerde } from '../registry/serde';
@@ -25,9 +26,12 @@ export type Opened =
 const SEALED_LIMIT = 1_000_000;
 
 export interface TouchpointPrivacy {
+  /** The touchpoint with an email sent as an id kept as its email id (schemas/pseudonym.ts `keptId`). */
+  keptIds(touchpoint: Touchpoint): Touchpoint;
   /** The touchpoints with their personal fields sealed (keys created where needed). */
   seal(touchpoints: readonly Touchpoint[]): Promise<Touchpoint[]>;
   /** Suppressed touchpoints apart, the rest sealed. */
+  /** Ids kept (`keptIds`), suppressed touchpoints apart, the rest sealed. */
   prepare(touchpoints: readonly Touchpoint[]): Promise<{ kept: Touchpoint[]; suppressed: Touchpoint[] }>;
   open(touchpoint: Touchpoint): Promise<Opened>;
   /** Whether any id of the touchpoint was forgotten. */
@@ -45,7 +49,11 @@ export function isSealedBytes(bytes: Buffer): boolean {
   return bytes.subarray(0, SEALED_BYTES_PREFIX.length).toString('utf8') === SEALED_BYTES_PREFIX;
 }
 
-export function touchpointPrivacy(keys: KeyRing, suppression: SuppressionList): TouchpointPrivacy {
+export function touchpointPrivacy(
+  secret: Buffer,
+  keys: KeyRing,
+  suppression: SuppressionList,
+): TouchpointPrivacy {
   const isSuppressed = (tp: Touchpoint): boolean =>
     suppression.size > 0 &&
     ((tp.customerId !== undefined && suppression.isForgotten(tp.customerId)) ||
@@ -74,11 +82,15 @@ export function touchpointPrivacy(keys: KeyRing, suppression: SuppressionList): 
     return kept;
   }
   return {
+    keptIds: (tp) => withKeptIds(secret, tp),
     isSuppressed,
     async prepare(touchpoints) {
       const admitted: Touchpoint[] = [];
       const suppressed: Touchpoint[] = [];
-      for (const tp of touchpoints) (isSuppressed(tp) ? suppressed : admitted).push(tp);
+      for (const sent of touchpoints) {
+        const tp = withKeptIds(secret, sent);
+        (isSuppressed(tp) ? suppressed : admitted).push(tp);
+      }
       return { kept: await sealAll(admitted), suppressed };
     },
     seal: sealAll,

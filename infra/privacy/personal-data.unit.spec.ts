@@ -1,4 +1,4 @@
-import { pseudonymOf } from '../../schemas/pseudonym';
+import { emailAnonymousId, pseudonymOf } from '../../schemas/pseudonym';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { memoryTable } from './fakes';
 import { keyRingOver } from './key-ring';
@@ -32,7 +32,7 @@ function setUp() {
   const listTable = memoryTable();
   const keys = keyRingOver(keysTable, secret);
   const list = suppressionListOver(listTable, secret);
-  return { keysTable, listTable, keys, list, privacy: touchpointPrivacy(keys, list) };
+  return { keysTable, listTable, keys, list, privacy: touchpointPrivacy(secret, keys, list) };
 }
 
 describe('sealing personal fields', () => {
@@ -128,5 +128,18 @@ describe('sealing personal fields', () => {
     expect(await privacy.openBytes('c1', 'letter-1', raw)).toEqual(raw);
     await keys.destroy(new Set([pseudonymOf(secret, 'c1')]));
     expect(await privacy.openBytes('c1', 'letter-1', sealed)).toBeUndefined();
+  });
+});
+
+describe('ids as ciclo keeps them, on the way in', () => {
+  it('given an email as userId: the touchpoint is keyed by its email id, and forgetting that id suppresses it', async () => {
+    const { privacy, list } = setUp();
+    const sent = identified('ada@example.org', 'evt-1');
+    const { kept } = await privacy.prepare([sent]);
+    const mail = emailAnonymousId(secret, 'ada@example.org');
+    expect(kept[0]!.customerId).toBe(mail);
+    expect(JSON.stringify(kept[0])).not.toContain('ada@example.org');
+    await list.add([pseudonymOf(secret, mail)], 'r1', at);
+    expect((await privacy.prepare([sent])).suppressed).toHaveLength(1);
   });
 });

@@ -24,6 +24,7 @@ import path from 'node:path';
 import { CicloError } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import { createPrivateFile } from '../../infra/private-file';
+import type { TouchpointPrivacy } from '../../infra/privacy/personal-data';
 import { isLaneId, newLaneId } from '../../schemas/lanes';
 import type { ContractSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords } from '../../schemas/topics';
@@ -100,8 +101,11 @@ export interface ImportOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ImportProgress) => void;
   readonly onLane?: (event: LaneEvent) => void;
-  /** Whether a touchpoint's person was forgotten (infra/privacy/): such rows are dropped and counted. */
-  readonly isSuppressed?: (tp: Touchpoint) => boolean;
+  /**
+   * Ids as ciclo keeps them (an email sent as an id becomes its email id), and whether a touchpoint's person
+   * was forgotten: such rows are dropped and counted (infra/privacy/personal-data.ts).
+   */
+  readonly privacy?: Pick<TouchpointPrivacy, 'keptIds' | 'isSuppressed'>;
 }
 
 /** Sends of a run in flight at once: reading, encoding and Kafka's round trips overlap. */
@@ -561,11 +565,14 @@ class RejectedRowsFile {
 
 const suppressedByRun = new WeakMap<ImportOptions, number>();
 
-/** The touchpoints whose person was not forgotten; the others are counted for the run's report. */
+/**
+ * The touchpoints with their ids as ciclo keeps them, less those whose person was forgotten (counted for the
+ * run's report). Before their records are made: a record's key is its touchpoint's id.
+ */
 function admittedOnly(touchpoints: Touchpoint[], options: ImportOptions): Touchpoint[] {
-  const isSuppressed = options.isSuppressed;
-  if (!isSuppressed) return touchpoints;
-  const kept = touchpoints.filter((tp) => !isSuppressed(tp));
+  const privacy = options.privacy;
+  if (!privacy) return touchpoints;
+  const kept = touchpoints.map((tp) => privacy.keptIds(tp)).filter((tp) => !privacy.isSuppressed(tp));
   if (kept.length < touchpoints.length)
     suppressedByRun.set(options, suppressedCount(options) + touchpoints.length - kept.length);
   return kept;

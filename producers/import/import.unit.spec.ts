@@ -497,14 +497,27 @@ describe('ciclo import: forgotten people', () => {
         tp('e-1', RECEIVED - DAY),
         tp('e-2', RECEIVED - DAY + 1, { anonymousId: 'gone' }),
         tp('e-3', RECEIVED - DAY + 2),
+        tp('e-4', RECEIVED - DAY + 3, { anonymousId: 'ana@example.org' }),
       ].join('\n'),
     );
     const { report, sends } = await run({
       format: 'ndjson',
       file,
-      isSuppressed: (t) => t.anonymousId === 'gone',
+      privacy: {
+        keptIds: (t: Touchpoint) =>
+          t.anonymousId === 'ana@example.org' ? { ...t, anonymousId: 'email:ana' } : t,
+        isSuppressed: (t: Touchpoint) => t.anonymousId === 'gone',
+      },
     });
-    expect(touchpointsSent(sends).map((t) => t.eventId)).toEqual(['e-1', 'e-3']);
-    expect(report).toMatchObject({ rowsRead: 3, eventsProduced: 2, eventsSuppressed: 1, rowsRejected: 0 });
+    expect(touchpointsSent(sends).map((t) => [t.eventId, t.anonymousId])).toEqual([
+      ['e-1', 'a-1'],
+      ['e-3', 'a-1'],
+      ['e-4', 'email:ana'],
+    ]);
+    // Records are keyed by the id as kept, not as sent.
+    const keys = sends.flatMap((s) => s.messages.map((m) => m.key));
+    expect(keys).toContain('email:ana');
+    expect(keys).not.toContain('ana@example.org');
+    expect(report).toMatchObject({ rowsRead: 4, eventsProduced: 3, eventsSuppressed: 1, rowsRejected: 0 });
   });
 });
