@@ -60,7 +60,7 @@ describe('publishTouchpoints', () => {
     const secret = Buffer.alloc(32, 3);
     const list = suppressionListOver(memoryTable(), secret);
     await list.add([pseudonymOf(secret, 'gone')], 'r1', at);
-    const privacy = touchpointPrivacy(keyRingOver(memoryTable(), secret), list);
+    const privacy = touchpointPrivacy(secret, keyRingOver(memoryTable(), secret), list);
     const outcome = await publishTouchpoints(
       {
         producer,
