@@ -135,7 +135,9 @@ export async function forgetPerson(id: string, deps: ForgetDeps): Promise<Forget
       pending.push(
         r.running
           ? `${r.role} group ${r.group} did not pass the marker within ${Math.round(deps.waitMs / 1000)} s: run the forget again`
-          : `${r.role} group ${r.group} is not running: it erases the person when it runs again`,
+          : r.role === 'processor'
+            ? `processor group ${r.group} is not running: it erases the person when it runs again`
+            : `projector group ${r.group} is not running: it drops what it reads of the person when it runs again`,
       );
   let erased: Erasure | undefined;
   if (readers.every((r) => r.done || !r.running)) {
