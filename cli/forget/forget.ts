@@ -90,6 +90,12 @@ export interface ForgetReport {
 
 const ROUNDS = 3;
 
+/** The ids, emails and names of several lookups, each once, in the order found. */
+function mergedPersonIds(all: readonly PersonIds[]): Pick<PersonIds, 'ids' | 'emails' | 'names'> {
+  const union = (pick: (p: PersonIds) => readonly string[]): string[] => [...new Set(all.flatMap(pick))];
+  return { ids: union((p) => p.ids), emails: union((p) => p.emails), names: union((p) => p.names) };
+}
+
 export function newForgetRequestId(now: number): string {
   const stamp = new Date(now)
     .toISOString()
@@ -111,10 +117,13 @@ export async function forgetPerson(id: string, deps: ForgetDeps): Promise<Forget
   let keysDestroyed = 0;
   let readers: ReaderProgress[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    // An email is kept as its email id wherever ciclo wrote it as an id (schemas/pseudonym.ts keptId).
-    const start = isEmailLike(id) ? emailIdOf(id) : id;
-    const found = await deps.clickhouse.findPersonIds(start, emailIdOf);
-    const ids = start === id ? [...found.ids] : [...found.ids, id];
+    // An email is kept as its email id wherever ciclo wrote it as an id (schemas/pseudonym.ts keptId); data
+    // written before that, under the address itself, is the same person's.
+    const starts = isEmailLike(id) ? [emailIdOf(id), id] : [id];
+    const found = mergedPersonIds(
+      await Promise.all(starts.map((start) => deps.clickhouse.findPersonIds(start, emailIdOf))),
+    );
+    const ids = [...found.ids];
     found.emails.forEach((e) => emails.add(e));
     found.names.forEach((n) => names.add(n));
     const fresh = ids.filter((i) => !known.has(i));
