@@ -127,6 +127,8 @@ export function touchpointPrivacy(
 export function privateSerde(
   inner: ContractSerde<Touchpoint>,
   privacy: TouchpointPrivacy,
+  /** Called for a decoded touchpoint whose sealed fields did not open (its key is gone). */
+  onErased?: (touchpoint: Touchpoint) => void,
 ): ContractSerde<Touchpoint> & { readonly privacy: TouchpointPrivacy } {
   return {
     privacy,
@@ -146,7 +148,9 @@ export function privateSerde(
     async decode(message) {
       const decoded = await inner.decode(message);
       if (!decoded.ok || decoded.value.sealed === undefined) return decoded;
-      return { ...decoded, value: (await privacy.open(decoded.value)).touchpoint };
+      const opened = await privacy.open(decoded.value);
+      if (opened.state === 'erased') onErased?.(opened.touchpoint);
+      return { ...decoded, value: opened.touchpoint };
     },
   };
 }

@@ -2,7 +2,8 @@ import { emailAnonymousId, pseudonymOf } from '../../schemas/pseudonym';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { memoryTable } from './fakes';
 import { keyRingOver } from './key-ring';
-import { touchpointPrivacy } from './personal-data';
+import { privateSerde, touchpointPrivacy } from './personal-data';
+import type { ContractSerde } from '../registry/serde';
 import { seal, unseal } from './seal';
 import { suppressionListOver } from './suppression';
 
@@ -141,5 +142,31 @@ describe('ids as ciclo keeps them, on the way in', () => {
     expect(JSON.stringify(kept[0])).not.toContain('ada@example.org');
     await list.add([pseudonymOf(secret, mail)], 'r1', at);
     expect((await privacy.prepare([sent])).suppressed).toHaveLength(1);
+  });
+});
+
+describe('the serde of writers and readers', () => {
+  const json: ContractSerde<Touchpoint> = {
+    subject: 's',
+    schemaId: 1,
+    encode: (tp) => Promise.resolve(Buffer.from(JSON.stringify(tp))),
+    encodeAll: (tps) => Promise.all(tps.map((tp) => Promise.resolve(Buffer.from(JSON.stringify(tp))))),
+    decode: (buf) =>
+      Promise.resolve({ ok: true, value: JSON.parse(buf.toString()) as Touchpoint, schemaId: 1 }),
+  };
+
+  it('seals on the way in, opens on the way out, and says when fields did not open', async () => {
+    const { privacy, keys } = setUp();
+    const erased: string[] = [];
+    const serde = privateSerde(json, privacy, (tp) => erased.push(tp.eventId));
+    const [bytes] = await serde.encodeAll([identified('c1')]);
+    expect(bytes!.toString()).not.toContain('c1@example.com');
+    const decoded = await serde.decode(bytes!);
+    expect(decoded.ok && decoded.value).toEqual(identified('c1'));
+    expect(erased).toEqual([]);
+    await keys.destroy(new Set([pseudonymOf(secret, 'c1')]));
+    const after = await serde.decode(bytes!);
+    expect(after.ok && JSON.stringify(after.value)).not.toContain('c1@example.com');
+    expect(erased).toEqual(['e-c1']);
   });
 });

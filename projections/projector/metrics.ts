@@ -30,6 +30,10 @@ export const PROJECTOR_COUNTER_METRICS: Readonly<
     name: 'ciclo_projector_suppressed_total',
     help: 'Messages of ids forgotten by `ciclo forget`, not projected',
   },
+  unopened: {
+    name: 'ciclo_projector_personal_fields_unopened_total',
+    help: 'Touchpoints projected without their personal fields: their key was gone, and no forget names them',
+  },
   splitInserts: {
     name: 'ciclo_projector_split_inserts_total',
     help: 'Inserts sent in several blocks because their rows spanned more partitions than one insert may hold',

@@ -12,6 +12,7 @@ describe("the projector's metrics", () => {
       insertRetries: 0,
       splitInserts: 0,
       suppressed: 0,
+      unopened: 0,
     };
     const metrics = createMetrics();
     const observeInsert = registerProjectorMetrics(metrics, counters);

@@ -62,6 +62,11 @@ export interface ProjectorCounters {
   splitInserts: number;
   /** Messages of forgotten ids, not projected (`ciclo forget`). */
   suppressed: number;
+  /**
+   * Touchpoints projected without their personal fields because their key was gone although no forget
+   * names them: a writer that sealed with a key it did not keep, or a person-key topic that lost records.
+   */
+  unopened: number;
 }
 
 export interface RunningProjector {
@@ -243,7 +248,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
         table: `${db}.touchpoints`,
         toRow: toTouchpointRow,
         partitionOf: occurredMonthOf,
-        serde: privacy ? privateSerde(touchpointSerde, privacy.privacy) : touchpointSerde,
+        serde: privacy
+          ? privateSerde(touchpointSerde, privacy.privacy, () => (counters.unopened += 1))
+          : touchpointSerde,
       },
     ],
     [
@@ -301,6 +308,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     insertRetries: 0,
     splitInserts: 0,
     suppressed: 0,
+    unopened: 0,
   };
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const observeInsert = options.metrics && registerProjectorMetrics(options.metrics, counters);
