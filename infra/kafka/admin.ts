@@ -55,6 +55,22 @@ export interface TopicAdmin {
   close(): Promise<void>;
 }
 
+/**
+ * A group's offsets are asked of its coordinator, and kafkajs' admin does not retry an OffsetFetch that a
+ * broker refuses as retriable (NOT_COORDINATOR while the coordinator moves, COORDINATOR_LOAD_IN_PROGRESS
+ * after a restart): asked again after a short backoff, up to 5 times.
+ */
+async function whileRetriable<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (err) {
+      if (attempt >= 5 || (err as { retriable?: unknown } | null)?.retriable !== true) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
+}
+
 /** `retries`: of each request, before it fails (8 unless given); probes that must answer soon take fewer. */
 export async function connectTopicAdmin(
   brokers: readonly string[],
@@ -74,7 +90,7 @@ export async function connectTopicAdmin(
     if (wanted.length === 0) return [];
     const [ends, committed] = await Promise.all([
       Promise.all(wanted.map((topic) => admin.fetchTopicOffsets(topic))),
-      admin.fetchOffsets({ groupId, topics: [...wanted] }),
+      whileRetriable(() => admin.fetchOffsets({ groupId, topics: [...wanted] })),
     ]);
     return wanted.flatMap((topic, i) => {
       const at = committed.find((c) => c.topic === topic)?.partitions ?? [];
@@ -168,7 +184,7 @@ export async function connectTopicAdmin(
       return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
     },
     async committedOffsets(groupId, topic) {
-      const [at] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const [at] = await whileRetriable(() => admin.fetchOffsets({ groupId, topics: [topic] }));
       return new Map(
         (at?.partitions ?? [])
           .filter((p) => Number(p.offset) >= 0)
