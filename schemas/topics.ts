@@ -17,8 +17,32 @@ export type CompatibilityLevel = 'BACKWARD_TRANSITIVE' | 'FULL_TRANSITIVE';
 export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
+  /** Unless given, derived from the cluster (`replicationFor`). */
   readonly replicationFactor?: number;
   readonly config?: Readonly<Record<string, string>>;
+}
+
+/**
+ * How ciclo's topics are replicated on a cluster of `brokers` brokers, in one place: three copies where
+ * there are three brokers or more, and writes acknowledged by two of them (acks=all with
+ * min.insync.replicas=2), so that one broker down loses nothing and stops nothing, the setting Kafka's
+ * documentation recommends for durability ("Replication" in the design docs; Confluent's
+ * "min.insync.replicas" guidance). Fewer brokers: one copy per broker, and one acknowledgement.
+ */
+export function replicationFor(brokers: number): { replicationFactor: number; minInsyncReplicas: number } {
+  const replicationFactor = Math.max(1, Math.min(3, Math.floor(brokers)));
+  return { replicationFactor, minInsyncReplicas: replicationFactor >= 3 ? 2 : 1 };
+}
+
+/** A spec as created on a cluster of `brokers` brokers: its replication, unless it names its own. */
+export function specForCluster(spec: TopicSpec, brokers: number): TopicSpec {
+  if (spec.replicationFactor !== undefined) return spec;
+  const { replicationFactor, minInsyncReplicas } = replicationFor(brokers);
+  return {
+    ...spec,
+    replicationFactor,
+    config: { 'min.insync.replicas': String(minInsyncReplicas), ...spec.config },
+  };
 }
 
 export interface TopicDefinition extends TopicSpec {
@@ -59,7 +83,7 @@ export const TOPICS = {
       'Every accepted touchpoint, as produced by the collector, webhooks, imports and the simulator.',
     contract: 'touchpoint',
     compatibility: 'BACKWARD_TRANSITIVE',
-    config: { 'cleanup.policy': 'delete', 'retention.ms': String(365 * DAY_MS), 'min.insync.replicas': '1' },
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(365 * DAY_MS) },
   },
   touchpointsDeadLetter: {
     name: 'ciclo.touchpoints.dlq',

@@ -8,6 +8,7 @@ import { ConfigResourceTypes, ConfigSource } from 'kafkajs';
 import { createKafka } from './client';
 import { lagOfPartitions, type PartitionLag } from './lag';
 import type { TopicSpec } from './types';
+import { specForCluster } from '../../schemas/topics';
 
 export type { PartitionLag } from './lag';
 
@@ -107,14 +108,18 @@ export async function connectTopicAdmin(
       const existing = new Set(await admin.listTopics());
       const missing = specs.filter((s) => !existing.has(s.name));
       if (missing.length === 0) return [];
+      // Replication follows the cluster (schemas/topics.ts replicationFor) where a spec does not fix it.
+      const brokers = (await admin.describeCluster()).brokers.length;
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((s) => ({
-          topic: s.name,
-          numPartitions: s.partitions,
-          replicationFactor: s.replicationFactor ?? 1,
-          configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
-        })),
+        topics: missing
+          .map((s) => specForCluster(s, brokers))
+          .map((s) => ({
+            topic: s.name,
+            numPartitions: s.partitions,
+            replicationFactor: s.replicationFactor ?? 1,
+            configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+          })),
       });
       return missing.map((s) => s.name);
     },
