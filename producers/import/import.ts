@@ -25,6 +25,7 @@ import { CicloError } from '../../infra/errors';
 import type { MessageProducer } from '../../infra/kafka/producer';
 import { createPrivateFile } from '../../infra/private-file';
 import type { TouchpointPrivacy } from '../../infra/privacy/personal-data';
+import { Admission } from './admission';
 import { isLaneId, newLaneId } from '../../schemas/lanes';
 import type { ContractSerde } from '../../infra/registry/serde';
 import { TOPICS, touchpointRecords } from '../../schemas/topics';
@@ -123,11 +124,12 @@ export async function importFile(options: ImportOptions): Promise<ImportReport> 
   const laneState = { opened: false };
   try {
     const format = formatOf(options);
-    const read = await readInto(sorter, rejected, format, options);
+    const admission = new Admission(options.privacy);
+    const read = await readInto(sorter, rejected, format, options, admission);
     rejected.close();
     const total = sorter.count - read.placeholders;
     const produced = await produceSorted(
-      batchesOf(sorter, format, options),
+      batchesOf(sorter, format, options, admission),
       total,
       { ...options, lane, partitions },
       laneState,
@@ -135,7 +137,7 @@ export async function importFile(options: ImportOptions): Promise<ImportReport> 
     return {
       rowsRead: read.rows,
       eventsProduced: produced,
-      eventsSuppressed: suppressedCount(options),
+      eventsSuppressed: admission.suppressed,
       rowsRejected: rejected.count,
       ...(rejected.file !== undefined ? { rejectedFile: rejected.file } : {}),
     };
@@ -206,6 +208,7 @@ async function readInto(
   rejected: RejectedRowsFile,
   format: Format,
   options: ImportOptions,
+  admission: Admission,
 ): Promise<{ rows: number; placeholders: number }> {
   const totalBytes = fs.statSync(options.file).size;
   let bytes = 0;
@@ -218,7 +221,7 @@ async function readInto(
   const encodePending = async (): Promise<void> => {
     if (pending.length === 0) return;
     const validated = new Set(pending.filter((_, i) => pendingValidated[i]));
-    const touchpoints = admittedOnly(pending, options);
+    const touchpoints = admission.admit(pending);
     [pending, pendingValidated] = [[], []];
     const values = await options.serde.encodeAll(touchpoints, (tp) => validated.has(tp));
     touchpoints.forEach((tp, j) =>
@@ -277,6 +280,7 @@ async function* batchesOf(
   sorter: ExternalSorter,
   format: Format,
   options: ImportOptions,
+  admission: Admission,
 ): AsyncGenerator<RecordBatch> {
   const size = options.batchSize ?? 500;
   if (!format.ids) {
@@ -296,7 +300,7 @@ async function* batchesOf(
   }
   let batch: Touchpoint[] = [];
   const encoded = async (drafted: Touchpoint[]): Promise<RecordBatch> => {
-    const touchpoints = admittedOnly(drafted, options);
+    const touchpoints = admission.admit(drafted);
     const values = await options.serde.encodeAll(touchpoints);
     return {
       records: touchpoints.flatMap((tp, i) => touchpointRecords(tp, values[i]!, partitionsOf(options))),
@@ -561,25 +565,6 @@ class RejectedRowsFile {
       this.file = here;
     }
   }
-}
-
-const suppressedByRun = new WeakMap<ImportOptions, number>();
-
-/**
- * The touchpoints with their ids as ciclo keeps them, less those whose person was forgotten (counted for the
- * run's report). Before their records are made: a record's key is its touchpoint's id.
- */
-function admittedOnly(touchpoints: Touchpoint[], options: ImportOptions): Touchpoint[] {
-  const privacy = options.privacy;
-  if (!privacy) return touchpoints;
-  const kept = touchpoints.map((tp) => privacy.keptIds(tp)).filter((tp) => !privacy.isSuppressed(tp));
-  if (kept.length < touchpoints.length)
-    suppressedByRun.set(options, suppressedCount(options) + touchpoints.length - kept.length);
-  return kept;
-}
-
-function suppressedCount(options: ImportOptions): number {
-  return suppressedByRun.get(options) ?? 0;
 }
 
 /** Produces touchpoints in batches, each keyed by customer, in the live lane; resolves once Kafka has all. */
