@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CicloError } from './errors';
+import { writeStackShape } from './stack/shape';
 import { DEFAULT_SCHEMA_REGISTRY_URL, loadConfig } from './config';
 
 describe('loadConfig', () => {
@@ -8,6 +12,7 @@ describe('loadConfig', () => {
     expect(config.endpoints.schemaRegistry).toEqual({ url: DEFAULT_SCHEMA_REGISTRY_URL, external: false });
     expect(config.endpoints.clickhouse).toEqual({
       url: 'http://127.0.0.1:8123',
+      urls: ['http://127.0.0.1:8123'],
       database: 'ciclo',
       external: false,
     });
@@ -27,8 +32,46 @@ describe('loadConfig', () => {
     );
     expect(config.endpoints.kafka).toEqual({ brokers: ['k1:9092', 'k2:9092'], external: true });
     expect(config.endpoints.schemaRegistry.external).toBe(true);
-    expect(config.endpoints.clickhouse).toEqual({ url: 'http://ch:8123', database: 'crm', external: true });
+    expect(config.endpoints.clickhouse).toEqual({
+      url: 'http://ch:8123',
+      urls: ['http://ch:8123'],
+      database: 'crm',
+      external: true,
+    });
     expect(config.home).toBe('/var/ciclo');
+  });
+
+  it('follows the shape of the stack `ciclo stack up` last ran in its home', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ciclo-config-'));
+    try {
+      writeStackShape(home, { brokers: 3, clickhouseReplicas: 2, portOffset: 0 });
+      const config = loadConfig({ CICLO_HOME: home }, '/repo');
+      expect(config.endpoints.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9094', '127.0.0.1:9096']);
+      expect(config.endpoints.clickhouse).toMatchObject({
+        url: 'http://127.0.0.1:8123',
+        urls: ['http://127.0.0.1:8123', 'http://127.0.0.1:8124'],
+        cluster: 'ciclo',
+        external: false,
+      });
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the replicas of an external ClickHouse cluster and its name from the environment', () => {
+    const config = loadConfig(
+      { CLICKHOUSE_URL: 'http://ch1:8123, http://ch2:8123', CLICKHOUSE_CLUSTER: 'analytics' },
+      '/repo',
+    );
+    expect(config.endpoints.clickhouse).toMatchObject({
+      url: 'http://ch1:8123',
+      urls: ['http://ch1:8123', 'http://ch2:8123'],
+      cluster: 'analytics',
+      external: true,
+    });
+    expect(
+      loadConfig({ CLICKHOUSE_URL: 'http://ch1:8123' }, '/repo').endpoints.clickhouse.cluster,
+    ).toBeUndefined();
   });
 
   it('reports every invalid variable at once, by name', () => {

@@ -2,10 +2,17 @@
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
-import type { ServiceName } from '../../infra/stack/service';
-import { createStack, type ServiceReport } from '../../infra/stack/stack';
+import type { ServiceKind } from '../../infra/stack/service';
+import { readStackShape, validShape, type StackShape } from '../../infra/stack/shape';
+import { createStack, describeShape, type ServiceReport } from '../../infra/stack/stack';
 
-const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'clickhouse', 'postgresql', 'schema-registry'];
+const SERVICE_KINDS: readonly ServiceKind[] = [
+  'kafka',
+  'zookeeper',
+  'clickhouse',
+  'postgresql',
+  'schema-registry',
+];
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 export function formatStatus(reports: readonly ServiceReport[]): string {
@@ -36,9 +43,19 @@ export function registerStackCommands(program: Command, getConfig: () => CicloCo
   stack
     .command('up')
     .description('install what is missing, start and health-check every service (no-op when healthy)')
-    .action(async () => {
+    .option('--brokers <n>', 'Kafka brokers in KRaft mode (3: a test cluster on one machine)')
+    .option('--clickhouse-replicas <n>', 'ClickHouse replicas with ZooKeeper (2: a replicated cluster)')
+    .option('--port-offset <n>', 'added to every port, to run a second stack beside the first')
+    .addHelpText(
+      'after',
+      '\nWithout a flag the stack keeps the shape of its last `up` (one node the first time).',
+    )
+    .action(async (opts: { brokers?: string; clickhouseReplicas?: string; portOffset?: string }) => {
       const started = Date.now();
-      const reports = await createStack(getConfig()).up(say);
+      const config = getConfig();
+      const stack = createStack(config, requestedShape(readStackShape(config.home), opts));
+      say(`stack: ${describeShape(stack.shape)}`);
+      const reports = await stack.up(say);
       say(formatStatus(reports));
       say(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     });
@@ -61,20 +78,35 @@ export function registerStackCommands(program: Command, getConfig: () => CicloCo
   stack
     .command('logs')
     .description('print the last lines of each service log')
-    .argument('[service]', `one of ${SERVICE_NAMES.join(', ')}`)
+    .argument('[service]', `a service's name (kafka-2) or one of ${SERVICE_KINDS.join(', ')}`)
     .option('-n, --lines <n>', 'lines per service', '40')
     .action((service: string | undefined, opts: { lines: string }) => {
-      if (service !== undefined && !SERVICE_NAMES.includes(service as ServiceName)) {
+      const stack = createStack(getConfig());
+      const names = stack.services.map((s) => s.name);
+      if (
+        service !== undefined &&
+        !names.includes(service) &&
+        !SERVICE_KINDS.includes(service as ServiceKind)
+      ) {
         throw new CicloError(
           'CONFIG_INVALID',
-          `unknown service "${service}": use one of ${SERVICE_NAMES.join(', ')}`,
+          `unknown service "${service}": use one of ${[...new Set([...SERVICE_KINDS, ...names])].join(', ')}`,
         );
       }
-      say(
-        createStack(getConfig()).logs(
-          service as ServiceName | undefined,
-          Number.parseInt(opts.lines, 10) || 40,
-        ),
-      );
+      say(stack.logs(service, Number.parseInt(opts.lines, 10) || 40));
     });
+}
+
+/** The recorded shape with what the flags change; the flags' values are checked, each by its name. */
+export function requestedShape(
+  recorded: StackShape,
+  opts: { brokers?: string; clickhouseReplicas?: string; portOffset?: string },
+): StackShape {
+  const wholeNumber = (v: string | undefined, fallback: number): number =>
+    v === undefined ? fallback : /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
+  return validShape({
+    brokers: wholeNumber(opts.brokers, recorded.brokers),
+    clickhouseReplicas: wholeNumber(opts.clickhouseReplicas, recorded.clickhouseReplicas),
+    portOffset: wholeNumber(opts.portOffset, recorded.portOffset),
+  });
 }

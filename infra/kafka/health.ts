@@ -3,6 +3,7 @@ import { createKafka } from './client';
 
 export interface KafkaClusterInfo {
   readonly brokerCount: number;
+  readonly brokerIds: readonly number[];
   readonly controllerId: number | null;
   readonly clusterId: string;
 }
@@ -22,6 +23,7 @@ export async function describeKafkaCluster(
     const cluster = await admin.describeCluster();
     return {
       brokerCount: cluster.brokers.length,
+      brokerIds: cluster.brokers.map((b) => b.nodeId),
       controllerId: cluster.controller,
       clusterId: cluster.clusterId,
     };

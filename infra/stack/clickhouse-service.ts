@@ -21,11 +21,91 @@ function findServerBinary(): { command: string; args: string[] } | undefined {
   return undefined;
 }
 
-export function clickhouseService(home: string): NativeService {
-  const dir = path.join(home, 'clickhouse');
-  const url = `http://127.0.0.1:${STACK_PORTS.clickhouseHttp}`;
+/** The ports one server binds. The interserver port (replicas fetching parts) is only bound by a replica. */
+export interface ClickHousePorts {
+  readonly httpPort: number;
+  readonly tcpPort: number;
+  readonly interserverPort?: number;
+}
 
-  const configXml = `<?xml version="1.0"?>
+/** One member of the replicated cluster, as the stack lays it out (shape.ts ClickHouseReplicaPorts). */
+export interface ClickHouseReplicaMember {
+  /** 1-based; the replica's macro is `r<index>`. */
+  readonly index: number;
+  readonly httpPort: number;
+  readonly tcpPort: number;
+  readonly interserverPort: number;
+}
+
+/** What makes a server one replica of the stack's single-shard cluster. */
+export interface ClickHouseReplication {
+  /** Which member this server is. */
+  readonly index: number;
+  /** Every member, this one included: remote_servers lists them all. */
+  readonly replicas: readonly ClickHouseReplicaMember[];
+  readonly zookeeperPort: number;
+  /** The cluster's name in remote_servers, which `ON CLUSTER` and Distributed tables name. */
+  readonly cluster: string;
+}
+
+export interface ClickHouseServiceOptions {
+  /** Default: this replica's ports, or 8123/9000 for the single server. */
+  readonly ports?: ClickHousePorts;
+  readonly replica?: ClickHouseReplication;
+}
+
+/** The single server's ports: the documented 8123 and 9000. */
+const SINGLE_SERVER_PORTS: ClickHousePorts = Object.freeze({
+  httpPort: STACK_PORTS.clickhouseHttp,
+  tcpPort: STACK_PORTS.clickhouseNative,
+});
+
+/**
+ * The ports a server binds: its replica entry's, unless given; given ports that differ from the entry are
+ * refused, since the DDL worker finds itself in remote_servers by its TCP port and would skip every
+ * ON CLUSTER query meant for it.
+ */
+export function clickhousePortsOf(options: ClickHouseServiceOptions): ClickHousePorts {
+  const replica = options.replica;
+  if (!replica) return options.ports ?? SINGLE_SERVER_PORTS;
+  const self = replica.replicas.find((r) => r.index === replica.index);
+  if (!self)
+    throw new CicloError(
+      'CONFIG_INVALID',
+      `ClickHouse replica ${replica.index} is not among the cluster's replicas (${replica.replicas.map((r) => r.index).join(', ')})`,
+    );
+  const ports = options.ports ?? self;
+  if (
+    ports.httpPort !== self.httpPort ||
+    ports.tcpPort !== self.tcpPort ||
+    ports.interserverPort !== self.interserverPort
+  )
+    throw new CicloError(
+      'CONFIG_INVALID',
+      `ClickHouse replica ${replica.index}: ports ${JSON.stringify(ports)} differ from its cluster entry ${JSON.stringify(self)}`,
+    );
+  return {
+    httpPort: self.httpPort,
+    tcpPort: self.tcpPort,
+    interserverPort: self.interserverPort,
+  };
+}
+
+/**
+ * config.xml for a server whose files live under `dir`. Keys as ClickHouse 18.16 reads them (its
+ * /etc/clickhouse-server/config.xml): the root is <yandex>; a replica adds interserver_http_port and
+ * interserver_http_host (what the other replicas fetch parts from, registered in ZooKeeper), <zookeeper>,
+ * the <macros> that `{shard}` and `{replica}` in Replicated* engine paths expand to, the cluster in
+ * <remote_servers> (one shard, every replica; internal_replication so a Distributed insert writes one
+ * replica and replication copies it) and <distributed_ddl>, the ZooKeeper queue ON CLUSTER queries go through.
+ */
+export function clickhouseConfigXml(options: {
+  readonly dir: string;
+  readonly ports: ClickHousePorts;
+  readonly replica?: ClickHouseReplication;
+}): string {
+  const { dir, ports, replica } = options;
+  return `<?xml version="1.0"?>
 <!-- Written by ciclo stack; edits are overwritten at each start. -->
 <yandex>
   <logger>
@@ -35,8 +115,8 @@ export function clickhouseService(home: string): NativeService {
     <size>10M</size>
     <count>2</count>
   </logger>
-  <http_port>${STACK_PORTS.clickhouseHttp}</http_port>
-  <tcp_port>${STACK_PORTS.clickhouseNative}</tcp_port>
+  <http_port>${ports.httpPort}</http_port>
+  <tcp_port>${ports.tcpPort}</tcp_port>
   <listen_host>127.0.0.1</listen_host>
   <path>${dir}/data/</path>
   <tmp_path>${dir}/tmp/</tmp_path>
@@ -48,8 +128,47 @@ export function clickhouseService(home: string): NativeService {
   <mark_cache_size>268435456</mark_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
   <timezone>UTC</timezone>
-</yandex>
+${replica ? replicationXml(ports, replica) : ''}</yandex>
 `;
+}
+
+function replicationXml(ports: ClickHousePorts, replica: ClickHouseReplication): string {
+  const members = [...replica.replicas]
+    .sort((a, b) => a.index - b.index)
+    .map((r) => `        <replica><host>127.0.0.1</host><port>${r.tcpPort}</port></replica>`)
+    .join('\n');
+  return `  <interserver_http_port>${ports.interserverPort}</interserver_http_port>
+  <interserver_http_host>127.0.0.1</interserver_http_host>
+  <zookeeper>
+    <node index="1"><host>127.0.0.1</host><port>${replica.zookeeperPort}</port></node>
+  </zookeeper>
+  <macros>
+    <shard>01</shard>
+    <replica>r${replica.index}</replica>
+  </macros>
+  <remote_servers>
+    <${replica.cluster}>
+      <shard>
+        <internal_replication>true</internal_replication>
+${members}
+      </shard>
+    </${replica.cluster}>
+  </remote_servers>
+  <distributed_ddl>
+    <path>/clickhouse/task_queue/ddl</path>
+  </distributed_ddl>
+`;
+}
+
+export function clickhouseService(home: string, options: ClickHouseServiceOptions = {}): NativeService {
+  const replica = options.replica;
+  const dir = replica
+    ? path.join(home, 'clickhouse', `replica-${replica.index}`)
+    : path.join(home, 'clickhouse');
+  const ports = clickhousePortsOf(options);
+  const url = `http://127.0.0.1:${ports.httpPort}`;
+  const configXml = clickhouseConfigXml({ dir, ports, ...(replica ? { replica } : {}) });
+
   const usersXml = `<?xml version="1.0"?>
 <yandex>
   <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
@@ -66,9 +185,14 @@ export function clickhouseService(home: string): NativeService {
 `;
 
   return {
-    name: 'clickhouse',
+    kind: 'clickhouse',
+    name: replica ? `clickhouse-${replica.index}` : 'clickhouse',
     address: url,
-    ports: [STACK_PORTS.clickhouseHttp, STACK_PORTS.clickhouseNative],
+    ports: [
+      ports.httpPort,
+      ports.tcpPort,
+      ...(replica && ports.interserverPort !== undefined ? [ports.interserverPort] : []),
+    ],
     logFile: path.join(dir, 'logs', 'stdout.log'),
     pidFile: path.join(dir, 'clickhouse.pid'),
     startTimeoutMs: 60_000,

@@ -1,5 +1,5 @@
 /**
- * Apache Kafka as one combined broker+controller in KRaft mode, assembled from Maven Central jars and run
+ * Apache Kafka in KRaft mode, one node or a cluster of nodes that are each broker and controller, assembled from Maven Central jars and run
  * with `java -cp libs/* kafka.Kafka`. Automatic topic creation is off: ciclo creates its own topics with
  * the partition counts and policies defined in schemas/topics.
  */
@@ -10,7 +10,9 @@ import { describeKafkaCluster } from '../kafka/health';
 import { copyDependencies, pomFor } from './maven';
 import { requireJava, requireMaven } from './prerequisites';
 import { execFileAsync, startDetached } from './processes';
+import { replicationFor } from '../../schemas/topics';
 import type { NativeService, ServiceHealth } from './service';
+import type { KafkaNodePorts } from './shape';
 import { STACK_PORTS, STACK_VERSIONS } from './versions';
 
 export interface KafkaServiceOptions {
@@ -18,40 +20,76 @@ export interface KafkaServiceOptions {
   readonly controllerPort?: number;
   /** Where the Kafka jars are (or go); tests that start a broker of their own share the stack's. */
   readonly libsDir?: string;
+  /**
+   * A member of a cluster in which every node is broker and controller: the controller quorum is every
+   * node, so a cluster of three keeps a quorum with one node down.
+   */
+  readonly cluster?: { readonly nodeId: number; readonly nodes: readonly KafkaNodePorts[] };
 }
 
-export function kafkaService(home: string, options: KafkaServiceOptions = {}): NativeService {
-  const dir = path.join(home, 'kafka');
-  const libs = options.libsDir ?? kafkaLibsDir(home);
-  const dataDir = path.join(dir, 'data');
-  const port = options.port ?? STACK_PORTS.kafka;
-  const controllerPort = options.controllerPort ?? STACK_PORTS.kafkaController;
-  const brokers = [`127.0.0.1:${port}`];
+export interface KafkaNodeConfig {
+  readonly nodeId: number;
+  readonly port: number;
+  readonly controllerPort: number;
+  readonly voters: readonly KafkaNodePorts[];
+  readonly dataDir: string;
+}
 
-  const serverProperties = `# Written by ciclo stack; edits are overwritten at each start.
+/**
+ * server.properties of one combined broker+controller node. The internal topics (group offsets,
+ * transaction state, share state) are replicated like ciclo's own (schemas/topics.ts replicationFor):
+ * three copies and two in sync from three nodes on, so a transaction survives a node's loss.
+ */
+export function kafkaServerProperties(node: KafkaNodeConfig): string {
+  const { replicationFactor, minInsyncReplicas } = replicationFor(node.voters.length);
+  const voters = node.voters.map((v) => `${v.nodeId}@127.0.0.1:${v.controllerPort}`).join(',');
+  return `# Written by ciclo stack; edits are overwritten at each start.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+node.id=${node.nodeId}
+controller.quorum.voters=${voters}
+listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
-log.dirs=${dataDir}
+log.dirs=${node.dataDir}
 auto.create.topics.enable=false
+unclean.leader.election.enable=false
 num.partitions=1
-default.replication.factor=1
-offsets.topic.replication.factor=1
+default.replication.factor=${replicationFactor}
+min.insync.replicas=${minInsyncReplicas}
+offsets.topic.replication.factor=${replicationFactor}
 offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=${replicationFactor}
+transaction.state.log.min.isr=${minInsyncReplicas}
 transaction.state.log.num.partitions=10
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-# One broker: no point waiting for more members before the first rebalance.
+share.coordinator.state.topic.replication.factor=${replicationFactor}
+share.coordinator.state.topic.min.isr=${minInsyncReplicas}
+# Every member is started at once; no point waiting for more before the first rebalance.
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 `;
+}
+
+export function kafkaService(home: string, options: KafkaServiceOptions = {}): NativeService {
+  const cluster = options.cluster;
+  const kafkaDir = path.join(home, 'kafka');
+  const dir = cluster ? path.join(kafkaDir, `node-${cluster.nodeId}`) : kafkaDir;
+  const libs = options.libsDir ?? kafkaLibsDir(home);
+  const dataDir = path.join(dir, 'data');
+  const self = cluster?.nodes.find((n) => n.nodeId === cluster.nodeId);
+  if (cluster && !self) throw new Error(`node ${cluster.nodeId} is not one of the cluster's nodes`);
+  const port = self?.port ?? options.port ?? STACK_PORTS.kafka;
+  const controllerPort = self?.controllerPort ?? options.controllerPort ?? STACK_PORTS.kafkaController;
+  const nodeId = self?.nodeId ?? 1;
+  const brokers = [`127.0.0.1:${port}`];
+  const serverProperties = kafkaServerProperties({
+    nodeId,
+    port,
+    controllerPort,
+    voters: cluster?.nodes ?? [{ nodeId, port, controllerPort }],
+    dataDir,
+  });
   const log4j = `Configuration:
   Appenders:
     Console:
@@ -71,7 +109,8 @@ log.retention.hours=168
 `;
 
   return {
-    name: 'kafka',
+    kind: 'kafka',
+    name: cluster ? `kafka-${nodeId}` : 'kafka',
     address: brokers.join(','),
     ports: [port, controllerPort],
     logFile: path.join(dir, 'kafka.log'),
@@ -105,10 +144,7 @@ log.retention.hours=168
       fs.writeFileSync(log4jFile, log4j);
       const classpath = `${libs}/*`;
       if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-        // Kafka's own Uuid.randomUuid() never starts with '-': the storage tool would read it as a flag.
-        let clusterId: string;
-        do clusterId = crypto.randomBytes(16).toString('base64url').slice(0, 22);
-        while (clusterId.startsWith('-'));
+        const clusterId = cluster ? sharedClusterId(kafkaDir) : newClusterId();
         await execFileAsync('java', [
           '-cp',
           classpath,
@@ -124,8 +160,9 @@ log.retention.hours=168
       startDetached({
         command: 'java',
         args: [
+          // Three nodes share one machine in the test cluster; one node has it to itself.
           '-Xms256m',
-          '-Xmx1g',
+          cluster ? '-Xmx512m' : '-Xmx1g',
           '-XX:+UseG1GC',
           '-Djava.awt.headless=true',
           `-Dlog4j2.configurationFile=${log4jFile}`,
@@ -144,7 +181,8 @@ log.retention.hours=168
       try {
         const info = await describeKafkaCluster(brokers, 2000);
         return {
-          healthy: info.brokerCount > 0 && info.controllerId !== null,
+          // A member is up when the cluster lists it as a broker; the others may still be starting.
+          healthy: info.brokerIds.includes(nodeId) && info.controllerId !== null,
           version: STACK_VERSIONS.kafka,
           detail: `cluster ${info.clusterId}`,
         };
@@ -153,6 +191,28 @@ log.retention.hours=168
       }
     },
   };
+}
+
+/** Kafka's own Uuid.randomUuid() never starts with '-': the storage tool would read it as a flag. */
+function newClusterId(): string {
+  let id: string;
+  do id = crypto.randomBytes(16).toString('base64url').slice(0, 22);
+  while (id.startsWith('-'));
+  return id;
+}
+
+/** Every node of a cluster is formatted with the same id, kept beside the nodes' folders. */
+function sharedClusterId(kafkaDir: string): string {
+  const file = path.join(kafkaDir, 'cluster-id');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  fs.mkdirSync(kafkaDir, { recursive: true });
+  const id = newClusterId();
+  fs.writeFileSync(file, `${id}\n`);
+  return id;
 }
 
 export function kafkaLibsDir(home: string): string {

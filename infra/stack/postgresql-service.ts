@@ -30,11 +30,14 @@ export interface PostgresDatabase {
   query(database: string, sql: string): Promise<string>;
 }
 
-export function postgresqlService(home: string): NativeService & PostgresDatabase {
+export function postgresqlService(
+  home: string,
+  options: { readonly port?: number } = {},
+): NativeService & PostgresDatabase {
   const dir = path.join(home, 'postgresql');
   const dataDir = path.join(dir, 'data');
   const passwordFile = path.join(dir, 'password');
-  const port = STACK_PORTS.postgresql;
+  const port = options.port ?? STACK_PORTS.postgresql;
   let runAs: SystemUser | undefined;
 
   const password = (): string => {
@@ -77,6 +80,7 @@ export function postgresqlService(home: string): NativeService & PostgresDatabas
   const query = (database: string, sql: string): Promise<string> => psql(database, ['-tA', '-c', sql]);
 
   return {
+    kind: 'postgresql',
     name: 'postgresql',
     address: `postgresql://${SUPERUSER}@127.0.0.1:${port}`,
     ports: [port],

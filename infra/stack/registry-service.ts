@@ -28,13 +28,19 @@ const CENTRAL_ONLY_SETTINGS = `<settings>
 </settings>
 `;
 
-export function schemaRegistryService(home: string, database: PostgresDatabase): NativeService {
+export function schemaRegistryService(
+  home: string,
+  database: PostgresDatabase,
+  options: { readonly port?: number; readonly adminPort?: number } = {},
+): NativeService {
+  const port = options.port ?? STACK_PORTS.schemaRegistry;
+  const adminPort = options.adminPort ?? STACK_PORTS.schemaRegistryAdmin;
   const dir = path.join(home, 'registry');
   const libs = path.join(
     dir,
     `libs-${STACK_VERSIONS.hortonworksRegistry}-hikaricp-${STACK_VERSIONS.hikariCp}`,
   );
-  const base = `http://127.0.0.1:${STACK_PORTS.schemaRegistry}`;
+  const base = `http://127.0.0.1:${port}`;
 
   const registryYaml = (
     password: string,
@@ -71,19 +77,20 @@ server:
   applicationConnectors:
     - type: http
       bindHost: 127.0.0.1
-      port: ${STACK_PORTS.schemaRegistry}
+      port: ${port}
   adminConnectors:
     - type: http
       bindHost: 127.0.0.1
-      port: ${STACK_PORTS.schemaRegistryAdmin}
+      port: ${adminPort}
 logging:
   level: WARN
 `;
 
   return {
+    kind: 'schema-registry',
     name: 'schema-registry',
     address: `${base}/api/v1/confluent`,
-    ports: [STACK_PORTS.schemaRegistry, STACK_PORTS.schemaRegistryAdmin],
+    ports: [port, adminPort],
     logFile: path.join(dir, 'registry.log'),
     pidFile: path.join(dir, 'registry.pid'),
     startTimeoutMs: 90_000,

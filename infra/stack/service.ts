@@ -1,5 +1,6 @@
 /** What `ciclo stack` needs to know about each native service it runs. */
-export type ServiceName = 'kafka' | 'postgresql' | 'schema-registry' | 'clickhouse';
+/** What a service is; a cluster runs several services of one kind (kafka-1, kafka-2, ...). */
+export type ServiceKind = 'kafka' | 'postgresql' | 'schema-registry' | 'clickhouse' | 'zookeeper';
 
 export interface ServiceHealth {
   readonly healthy: boolean;
@@ -8,7 +9,9 @@ export interface ServiceHealth {
 }
 
 export interface NativeService {
-  readonly name: ServiceName;
+  readonly kind: ServiceKind;
+  /** Unique in the stack: the kind, or the kind and the member's number in a cluster (`kafka-2`). */
+  readonly name: string;
   /** What clients connect to, as shown by `stack status`. */
   readonly address: string;
   /** Ports the service binds; checked before start so a taken port fails with a clear line. */

@@ -24,6 +24,11 @@ export const STACK_VERSIONS = {
   postgresqlDebianPackage: 'postgresql',
   /** Debian bookworm's ClickHouse server package: old (18.16), which is why our SQL stays portable. */
   clickhouseDebianPackage: 'clickhouse-server',
+  /**
+   * Apache ZooKeeper for replicated ClickHouse, from Maven Central. Stay on 3.8: 3.9's connect handshake is
+   * one byte longer than ClickHouse's client accepts (zookeeper-service.ts).
+   */
+  zookeeper: '3.8.6',
   /** Minimum Java for Kafka 4.x brokers. */
   javaMajor: 17,
 } as const;
@@ -36,4 +41,8 @@ export const STACK_PORTS = {
   postgresql: 15432,
   clickhouseHttp: 8123,
   clickhouseNative: 9000,
+  /** Replicas fetch parts from each other over this port (interserver_http_port). */
+  clickhouseInterserver: 9009,
+  /** ZooKeeper, for replicated ClickHouse only. */
+  zookeeper: 2181,
 } as const;

@@ -88,6 +88,7 @@ export async function startContainers(config: CicloConfig): Promise<ProvisionedS
         },
         clickhouse: {
           url: `http://${clickhouse.getHost()}:${clickhouse.getMappedPort(8123)}`,
+          urls: [`http://${clickhouse.getHost()}:${clickhouse.getMappedPort(8123)}`],
           database: config.endpoints.clickhouse.database,
           external: true,
         },

@@ -82,7 +82,10 @@ export function endpointsToEnv(endpoints: ServiceEndpoints): Record<string, stri
   return {
     KAFKA_BROKERS: endpoints.kafka.brokers.join(','),
     SCHEMA_REGISTRY_URL: endpoints.schemaRegistry.url,
-    CLICKHOUSE_URL: endpoints.clickhouse.url,
+    CLICKHOUSE_URL: endpoints.clickhouse.urls.join(','),
     CLICKHOUSE_DATABASE: endpoints.clickhouse.database,
+    ...(endpoints.clickhouse.cluster !== undefined
+      ? { CLICKHOUSE_CLUSTER: endpoints.clickhouse.cluster }
+      : {}),
   };
 }
