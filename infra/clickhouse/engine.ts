@@ -62,7 +62,8 @@ export interface Failover<T> {
   readonly current: T;
   /**
    * Runs `call` on the current target; when it fails with an error `shouldTryNext` accepts, on each next
-   * target once, in order, wrapping around. Any other error, or the last target's, is thrown as it came.
+   * target once, in order, wrapping around. Any other error is thrown as it came; when every target
+   * failed, the current target's error is (the one the caller was talking to).
    */
   run<R>(call: (target: T) => Promise<R>): Promise<R>;
 }
@@ -80,6 +81,7 @@ export function failoverOver<T>(
     },
     async run(call) {
       const first = sticky;
+      let firstFailure: unknown;
       for (let attempt = 0; ; attempt++) {
         const index = (first + attempt) % targets.length;
         try {
@@ -87,7 +89,9 @@ export function failoverOver<T>(
           sticky = index;
           return result;
         } catch (err) {
-          if (attempt + 1 >= targets.length || !shouldTryNext(err)) throw err;
+          if (!shouldTryNext(err)) throw err;
+          if (attempt === 0) firstFailure = err;
+          if (attempt + 1 >= targets.length) throw firstFailure;
         }
       }
     },

@@ -84,13 +84,20 @@ describe('failoverOver', () => {
     expect(replicas.current).toBe('a');
   });
 
-  it('given every target unreachable, tries each once and throws the last error as it came', async () => {
-    const last = sysError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:8124');
-    const { calls, call } = targets({ a: sysError('ECONNREFUSED'), b: last });
+  it("given every target unreachable, tries each once and throws the current target's error", async () => {
+    const first = new Error('Timeout error.');
+    const { calls, call } = targets({ a: first, b: sysError('ECONNREFUSED') });
     const replicas = failoverOver(['a', 'b']);
-    await expect(replicas.run(call)).rejects.toBe(last);
+    await expect(replicas.run(call)).rejects.toBe(first);
     expect(calls).toEqual(['a', 'b']);
     expect(replicas.current).toBe('a');
+  });
+
+  it('throws a SQL error met on a later target as it came', async () => {
+    const sqlError = new Error("Code: 60, e.displayText() = DB::Exception: Table d.t doesn't exist");
+    const { calls, call } = targets({ a: sysError('ECONNREFUSED'), b: sqlError });
+    await expect(failoverOver(['a', 'b', 'c']).run(call)).rejects.toBe(sqlError);
+    expect(calls).toEqual(['a', 'b']);
   });
 
   it('with one target, is the plain call', async () => {
