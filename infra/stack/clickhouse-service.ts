@@ -1,6 +1,12 @@
 /**
  * ClickHouse server from Debian's package, run with its own config and data folder under the stack home
  * (never the system's /etc or /var/lib). Debian ships 18.16; our SQL is kept portable for it.
+ *
+ * With `replica`, the server is one member of a single-shard cluster whose members replicate through
+ * ZooKeeper (zookeeper-service.ts), each in <home>/clickhouse/replica-<n> on ports of its own. A member
+ * killed and started again within ZooKeeper's session timeout (30 s) answers and takes inserts at once,
+ * but is not active (it fetches no parts, so it reads stale) until its old session expires: 18.16 logs
+ * "Replica ... appears to be already active" every 10 s until then.
  */
 import fs from 'node:fs';
 import path from 'node:path';

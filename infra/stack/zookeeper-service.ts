@@ -17,8 +17,9 @@ import { startDetached } from './processes';
 import type { NativeService, ServiceHealth } from './service';
 import { STACK_PORTS, STACK_VERSIONS } from './versions';
 
-/** The metrics-core ZooKeeper 3.8 is built against (its parent POM's dropwizard.version). */
+/** What ZooKeeper 3.8 is built against (its parent POM's dropwizard.version and snappy.version). */
 const DROPWIZARD_METRICS = '4.1.12.1';
+const SNAPPY_JAVA = '1.1.10.5';
 
 export interface ZooKeeperServiceOptions {
   readonly port?: number;
@@ -47,10 +48,10 @@ autopurge.purgeInterval=1
 }
 
 const LOGBACK_XML = `<?xml version="1.0" encoding="UTF-8"?>
-<!-- Written by ciclo stack. Without it logback logs at DEBUG. -->
+<!-- Written by ciclo stack. Without it logback logs at DEBUG. Parentheses in a pattern are groups. -->
 <configuration>
   <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
-    <encoder><pattern>[%d] %p %m (%c{1})%n</pattern></encoder>
+    <encoder><pattern>[%d] %p %m [%c{0}]%n</pattern></encoder>
   </appender>
   <root level="INFO"><appender-ref ref="STDOUT"/></root>
 </configuration>
@@ -76,11 +77,13 @@ export function zookeeperService(home: string, options: ZooKeeperServiceOptions 
       if (fs.existsSync(libs)) return false;
       await requireMaven(`ZooKeeper ${STACK_VERSIONS.zookeeper}`);
       say(`installing ZooKeeper ${STACK_VERSIONS.zookeeper} from Maven Central`);
-      // zookeeper's POM brings logback-classic at runtime, so it logs without a binding of ours; metrics-core
-      // it marks `provided` (the release tarball ships it), yet the server cannot start without it.
+      // zookeeper's POM brings logback-classic at runtime, so it logs without a binding of ours. metrics-core
+      // and snappy-java it marks `provided` (its release tarball ships them), yet the server dies without
+      // them (NoClassDefFoundError at start, then at the first snapshot).
       const pom = pomFor('zookeeper-runtime', [
         { groupId: 'org.apache.zookeeper', artifactId: 'zookeeper', version: STACK_VERSIONS.zookeeper },
         { groupId: 'io.dropwizard.metrics', artifactId: 'metrics-core', version: DROPWIZARD_METRICS },
+        { groupId: 'org.xerial.snappy', artifactId: 'snappy-java', version: SNAPPY_JAVA },
       ]);
       await copyDependencies(path.join(dir, 'maven'), pom, libs);
       return true;
