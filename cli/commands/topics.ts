@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
 import { connectTopicAdmin } from '../../infra/kafka/admin';
+import { durabilityFindings } from '../../infra/kafka/durability';
 import { connectConsumer } from '../../infra/kafka/consumer';
 import type { IncomingMessage } from '../../infra/kafka/types';
 import { createAvroRegistry, type AvroRegistry } from '../../infra/registry/schema-registry';
@@ -38,6 +39,17 @@ export function registerTopicsCommands(program: Command, getConfig: () => CicloC
             `subject ${s.subject}: schema id ${s.schemaId}, version ${s.version} (${s.newVersion ? 'registered' : 'unchanged'}), ${s.compatibility}`,
           );
         }
+        const { brokers, topics: replication } = await admin.replicationOf([
+          ...ALL_TOPICS.map((t) => t.name),
+          '__transaction_state',
+          '__consumer_offsets',
+        ]);
+        const findings = durabilityFindings(brokers, replication);
+        say(
+          `durability: ${brokers} broker(s); ${findings.length === 0 ? 'every topic is replicated as the cluster allows' : `${findings.length} finding(s)`}`,
+        );
+        for (const f of findings) say(`  ${f.severity}: ${f.message}`);
+        if (findings.some((f) => f.severity === 'refuse')) process.exitCode = 3;
       } finally {
         await admin.close();
       }

@@ -2,6 +2,7 @@
  * Topic administration: create topics idempotently, list and delete them; consumer groups' state and lag
  * (lag.ts).
  */
+import type { TopicReplication } from './durability';
 import { CicloError } from '../errors';
 import type { Logger } from '../log';
 import { ConfigResourceTypes, ConfigSource } from 'kafkajs';
@@ -20,6 +21,13 @@ export interface ConsumerGroupState {
   readonly members: number;
 }
 
+export interface PartitionLeader {
+  readonly topic: string;
+  readonly partition: number;
+  readonly leader: number;
+  readonly isr: readonly number[];
+}
+
 export interface TopicAdmin {
   /** Creates the topics that do not exist yet; returns the names it created. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
@@ -30,6 +38,13 @@ export interface TopicAdmin {
    */
   alignTopicConfigs(specs: readonly TopicSpec[]): Promise<{ topic: string; changed: string[] }[]>;
   listTopics(): Promise<string[]>;
+  /** The leader (node id) and in-sync replicas of every partition of the named topics that exist. */
+  partitionLeaders(names: readonly string[]): Promise<PartitionLeader[]>;
+  /**
+   * The cluster's broker count and the replication of each named topic that exists: its copies and its
+   * effective min.insync.replicas (durability.ts judges them).
+   */
+  replicationOf(names: readonly string[]): Promise<{ brokers: number; topics: TopicReplication[] }>;
   /** Partition count of each named topic that exists. */
   partitionCounts(names: readonly string[]): Promise<Map<string, number>>;
   /**
@@ -171,6 +186,44 @@ export async function connectTopicAdmin(
       if (wanted.length === 0) return new Map();
       const { topics } = await admin.fetchTopicMetadata({ topics: [...wanted] });
       return new Map(topics.map((t) => [t.name, t.partitions.length]));
+    },
+    async partitionLeaders(names) {
+      const existing = new Set(await admin.listTopics());
+      const wanted = names.filter((n) => existing.has(n));
+      if (wanted.length === 0) return [];
+      const { topics } = await admin.fetchTopicMetadata({ topics: [...wanted] });
+      return topics.flatMap((t) =>
+        t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, isr: p.isr })),
+      );
+    },
+    async replicationOf(names) {
+      const brokers = (await admin.describeCluster()).brokers.length;
+      const existing = new Set(await admin.listTopics());
+      const wanted = names.filter((n) => existing.has(n));
+      if (wanted.length === 0) return { brokers, topics: [] };
+      const [{ topics }, { resources }] = await Promise.all([
+        admin.fetchTopicMetadata({ topics: [...wanted] }),
+        admin.describeConfigs({
+          includeSynonyms: false,
+          resources: wanted.map((name) => ({
+            type: ConfigResourceTypes.TOPIC,
+            name,
+            configNames: ['min.insync.replicas'],
+          })),
+        }),
+      ]);
+      return {
+        brokers,
+        topics: topics.map((t) => ({
+          name: t.name,
+          replicationFactor: Math.min(...t.partitions.map((p) => p.replicas.length)),
+          minInsyncReplicas: Number(
+            resources
+              .find((r) => r.resourceName === t.name)
+              ?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue ?? 1,
+          ),
+        })),
+      };
     },
     async offsetSpans(names) {
       const spans = await Promise.all(

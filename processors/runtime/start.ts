@@ -7,6 +7,7 @@ import { loadInstallationSecret } from '../../infra/privacy/installation-secret'
 import { pseudonymOf } from '../../schemas/pseudonym';
 import { CicloError } from '../../infra/errors';
 import { connectTopicAdmin } from '../../infra/kafka/admin';
+import { checkDurability } from '../../infra/kafka/durability-check';
 import {
   startTransactionalProcessor,
   type RunningProcessor,
@@ -72,7 +73,11 @@ export async function startLifecycleProcessor(options: {
   const topics = options.topics ?? DEFAULT_PROCESSOR_TOPICS;
   const installation = options.installation;
   const secret = installation && loadInstallationSecret(installation.home, installation.pseudonymSecret);
-  const { partitions, snapshotPartitions } = await topicLayout(options.endpoints.kafka.brokers, topics);
+  const { partitions, snapshotPartitions } = await topicLayout(
+    options.endpoints.kafka.brokers,
+    topics,
+    options.log,
+  );
   const registry = createAvroRegistry(options.endpoints.schemaRegistry.url);
   const task = createLifecycleTask({
     model: options.model,
@@ -153,6 +158,7 @@ export async function startLifecycleProcessor(options: {
 async function topicLayout(
   brokers: readonly string[],
   topics: ProcessorTopics,
+  log: Logger,
 ): Promise<{ partitions: number; snapshotPartitions: number }> {
   const admin = await connectTopicAdmin(brokers);
   try {
@@ -183,6 +189,7 @@ async function topicLayout(
     );
     if (snapshotPartitions === undefined)
       throw new CicloError('CONFIG_INVALID', `topic ${topics.customerSnapshots} could not be created`);
+    await checkDurability(admin, Object.values(topics), log);
     return { partitions, snapshotPartitions };
   } finally {
     await admin.close();

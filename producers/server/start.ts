@@ -7,7 +7,8 @@ import { CicloError, errorMessage } from '../../infra/errors';
 import type { ServiceEndpoints } from '../../infra/config';
 import type { HttpServerTimeouts } from '../../infra/http-timeouts';
 import { describeKafkaCluster } from '../../infra/kafka/health';
-import { partitionCountOf } from '../../infra/kafka/admin';
+import { connectTopicAdmin, partitionCountOf } from '../../infra/kafka/admin';
+import { checkDurability } from '../../infra/kafka/durability-check';
 import { connectProducer } from '../../infra/kafka/producer';
 import type { Logger } from '../../infra/log';
 import { createMetrics } from '../../infra/metrics/registry';
@@ -91,6 +92,9 @@ export async function startCollector(options: {
   const partitions = await partitionCountOf(endpoints.kafka.brokers, topic);
   // Invalid calls go there; checked now rather than answered 503 at the first one.
   await partitionCountOf(endpoints.kafka.brokers, deadLetterTopicFor(topic));
+  // A 202 promises the event is kept: a topic that would lose it with a broker says so now.
+  const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+  await checkDurability(admin, [topic, deadLetterTopicFor(topic)], log).finally(() => admin.close());
   // The suppression list and key ring, read whole before the first request.
   const privacy = await connectPrivacy({
     brokers: endpoints.kafka.brokers,
