@@ -62,7 +62,7 @@ export function registerClvValidate(clv: Command, getConfig: () => CicloConfig):
 
 async function historiesInClickHouse(config: CicloConfig): Promise<CustomerPurchases[]> {
   const { clickhouse } = config.endpoints;
-  const engine = connectClickHouseServer({ url: clickhouse.url });
+  const engine = connectClickHouseServer({ url: clickhouse.url, urls: clickhouse.urls });
   try {
     return toHistories(await purchaseDays(engine, clickhouse.database));
   } finally {

@@ -151,7 +151,7 @@ export function registerClvCommands(program: Command, getConfig: () => CicloConf
     .action(async (opts: { json?: boolean; publish: boolean }) => {
       const { endpoints } = getConfig();
       const { clickhouse } = endpoints;
-      const engine = connectClickHouseServer({ url: clickhouse.url });
+      const engine = connectClickHouseServer({ url: clickhouse.url, urls: clickhouse.urls });
       try {
         const result = await refitFromClickHouse(engine, clickhouse.database, Date.now());
         // P(alive) back to the processor, whose stage rules may use it (five-stage: low-probability-alive).

@@ -53,6 +53,7 @@ export function registerForgetCommand(program: Command, getConfig: () => CicloCo
         const admin = await connectTopicAdmin(endpoints.kafka.brokers);
         const clickhouse = connectClickHouseServer({
           url: endpoints.clickhouse.url,
+          urls: endpoints.clickhouse.urls,
           requestTimeoutMs: 60_000,
         });
         try {

@@ -34,7 +34,7 @@ export function registerReportCommand(program: Command, getConfig: () => CicloCo
         );
       }
       const { clickhouse } = getConfig().endpoints;
-      const engine = connectClickHouseServer({ url: clickhouse.url });
+      const engine = connectClickHouseServer({ url: clickhouse.url, urls: clickhouse.urls });
       const db = clickhouse.database;
       const range = { ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) };
       const out = (data: unknown, table: string): void => say(opts.json ? JSON.stringify(data) : table);

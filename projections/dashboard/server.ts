@@ -223,7 +223,7 @@ export interface DashboardOptions {
    * The ClickHouse to read: an HTTP endpoint (`endpoints.clickhouse` works as is), for which the dashboard
    * opens and on stop closes its own client, or an engine the caller owns and closes.
    */
-  readonly clickhouse: { readonly url: string } | ClickHouseEngine;
+  readonly clickhouse: { readonly url: string; readonly urls?: readonly string[] } | ClickHouseEngine;
   readonly database: string;
   readonly modelId?: string;
   /** 0 picks a free port. */
@@ -255,7 +255,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const engine =
     'query' in options.clickhouse
       ? options.clickhouse
-      : connectClickHouseServer({ url: options.clickhouse.url, requestTimeoutMs: 15_000 });
+      : connectClickHouseServer({
+          url: options.clickhouse.url,
+          ...(options.clickhouse.urls ? { urls: options.clickhouse.urls } : {}),
+          requestTimeoutMs: 15_000,
+        });
   const app = buildDashboard({
     engine,
     database: options.database,
