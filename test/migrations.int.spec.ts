@@ -46,7 +46,7 @@ describe.each(engines)('migrations on %s', (_name, open) => {
     const all = loadMigrations(db).map(migrationLabel);
     expect(all.length).toBeGreaterThanOrEqual(3);
     expect(await pendingMigrations(engine, db)).toEqual(all); // not even created yet
-    await migrate(engine, db, loadMigrations(db).slice(0, 2));
+    await migrate(engine, db, { migrations: loadMigrations(db).slice(0, 2) });
     expect(await pendingMigrations(engine, db)).toEqual(all.slice(2));
     expect(await migrate(engine, db)).toEqual({ applied: all.slice(2), alreadyApplied: all.slice(0, 2) });
     expect(await pendingMigrations(engine, db)).toEqual([]);

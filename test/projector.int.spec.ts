@@ -223,7 +223,7 @@ describe('projector', () => {
 
   it('refuses to start on a database that lacks a migration, naming it', async () => {
     const bare = `${database}_bare`;
-    await migrate(clickhouse, bare, loadMigrations(bare).slice(0, 2));
+    await migrate(clickhouse, bare, { migrations: loadMigrations(bare).slice(0, 2) });
     try {
       await expect(
         startProjector({
