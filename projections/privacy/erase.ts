@@ -10,6 +10,12 @@
  * Guarantee: when it returns, no row of those tables names the ids (it counts again to be sure). Rows a
  * writer inserts while it runs are not covered by the mutations: call it once nothing writes the person's
  * rows any more (the projector has applied the person's forget marker), or call it again.
+ *
+ * On a cluster (migrations/cluster.ts) the tables erased are the Replicated ones under the Distributed
+ * names, on the replica `client` reaches: it first fetches every part the replication log holds (SYSTEM SYNC
+ * REPLICA), so it counts rows written through any replica, and its mutations go into the replication log,
+ * which every replica applies, one that is down when it comes back. The guarantee above is this replica's;
+ * the others hold the person's rows until they have applied the mutations.
  */
 import type { ClickHouseEngine } from '../../infra/clickhouse/engine';
 import { CicloError } from '../../infra/errors';
@@ -20,6 +26,7 @@ import {
   MUTATION_COLUMNS_QUERY,
   mutationsQuery,
   personTables,
+  syncReplicaSql,
   tablesQuery,
   type ColumnRow,
   type ErasureStep,
@@ -56,12 +63,14 @@ export async function eraseFromClickHouse(
   const tables = personTables(
     await client.query<TableRow>(tablesQuery(database)),
     await client.query<ColumnRow>(columnsQuery(database)),
+    database,
   );
   const deleted: Record<string, number> = Object.fromEntries(tables.map((t) => [t.table, 0]));
   const scrubbed: Record<string, number> = {};
   const unique = [...new Set(ids)].filter((id) => id !== '');
   if (unique.length === 0) return { deleted, scrubbed, mutations: 0 };
 
+  for (const t of tables) if (t.replicated) await client.command(syncReplicaSql(database, t.table));
   const steps = erasureSteps(database, tables, unique);
   const mutated = new Set<string>();
   let mutations = 0;

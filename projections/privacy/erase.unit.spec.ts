@@ -39,7 +39,7 @@ function fakeClickHouse(options: {
     },
     query<T>(sql: string): Promise<T[]> {
       let answer: unknown[];
-      if (sql.startsWith('SELECT name, engine FROM system.tables'))
+      if (sql.startsWith('SELECT name, engine, engine_full FROM system.tables'))
         answer = [
           { name: 'touchpoints', engine: 'ReplacingMergeTree' },
           { name: 'customer_clv', engine: 'ReplacingMergeTree' },

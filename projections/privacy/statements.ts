@@ -11,6 +11,7 @@
  *   (256 KiB by default) with room for three columns of 64-character ids.
  */
 import { CicloError } from '../../infra/errors';
+import { distributedArgsOf } from '../migrations/cluster';
 import { identifier, stringLiteral } from '../sql';
 
 /**
@@ -154,7 +155,7 @@ export function linkedTo(
 // ---- Erasing them --------------------------------------------------------------------------------------
 
 export function tablesQuery(database: string): string {
-  return `SELECT name, engine FROM system.tables WHERE database = ${stringLiteral(database)}`;
+  return `SELECT name, engine, engine_full FROM system.tables WHERE database = ${stringLiteral(database)}`;
 }
 
 export function columnsQuery(database: string): string {
@@ -164,6 +165,8 @@ export function columnsQuery(database: string): string {
 export interface TableRow {
   readonly name: string;
   readonly engine: string;
+  /** The engine with its arguments: what a Distributed table reads. */
+  readonly engine_full?: string;
 }
 
 export interface ColumnRow {
@@ -177,6 +180,8 @@ export interface PersonTable {
   readonly table: string;
   readonly idColumns: readonly { readonly name: string; readonly isArray: boolean }[];
   readonly references: readonly PersonReference[];
+  /** A Replicated table (on a cluster): its mutations reach every replica through ZooKeeper. */
+  readonly replicated: boolean;
 }
 
 const STRING_TYPE = /^(?:Nullable\(|LowCardinality\()*String\)*$/;
@@ -191,12 +196,27 @@ function isView(engine: string): boolean {
 /**
  * The tables of a database that hold persons' rows, from system.tables and system.columns: those with a
  * column of PERSON_ID_COLUMNS (or a PERSON_REFERENCES field's column). Views hold nothing and are skipped.
- * A table that holds persons' rows but cannot be erased (not of the MergeTree family, so no mutations; a name
- * that is not a plain identifier, as a materialized view's inner table) is an error: an erasure that would
- * leave rows behind must not report success.
+ * So is a Distributed table (on a cluster, migrations/cluster.ts makes each table T a Distributed T over a
+ * Replicated T_local): its rows are in the table it reads, which is erased instead, and PERSON_REFERENCES
+ * named for T apply to it. A table that holds persons' rows but cannot be erased (not of the MergeTree
+ * family, so no mutations; a name that is not a plain identifier, as a materialized view's inner table; a
+ * Distributed table over a table outside the database) is an error: an erasure that would leave rows behind
+ * must not report success.
  */
-export function personTables(tables: readonly TableRow[], columns: readonly ColumnRow[]): PersonTable[] {
+export function personTables(
+  tables: readonly TableRow[],
+  columns: readonly ColumnRow[],
+  database: string,
+): PersonTable[] {
   const found: PersonTable[] = [];
+  /** Each table a Distributed table of the database reads, and that Distributed table's name. */
+  const readBy = new Map<string, string>();
+  for (const t of tables) {
+    if (t.engine !== 'Distributed') continue;
+    const over = distributedArgsOf(t.engine_full ?? '');
+    if (over?.database === database && tables.some((u) => u.name === over.table))
+      readBy.set(over.table, t.name);
+  }
   for (const t of [...tables].sort((a, b) => a.name.localeCompare(b.name))) {
     if (isView(t.engine)) continue;
     const own = columns.filter((c) => c.table === t.name);
@@ -210,13 +230,21 @@ export function personTables(tables: readonly TableRow[], columns: readonly Colu
           `${t.name}.${c.name} names a person but is of type ${c.type}: only String and Array(String) can be erased`,
         );
       });
+    const names = [t.name, readBy.get(t.name)];
     const references = PERSON_REFERENCES.filter(
       (r) =>
-        r.table === t.name &&
+        names.includes(r.table) &&
         own.some((c) => c.name === r.column && STRING_TYPE.test(c.type)) &&
         own.some((c) => c.name === 'type'),
     );
     if (idColumns.length === 0 && references.length === 0) continue;
+    if (t.engine === 'Distributed') {
+      if ([...readBy.values()].includes(t.name)) continue;
+      throw new CicloError(
+        'CONFIG_INVALID',
+        `table ${t.name} holds persons' rows but is Distributed over a table outside ${database} (${t.engine_full ?? 'unknown'}): erase them there`,
+      );
+    }
     if (!t.engine.endsWith('MergeTree'))
       throw new CicloError(
         'CONFIG_INVALID',
@@ -227,9 +255,17 @@ export function personTables(tables: readonly TableRow[], columns: readonly Colu
         'CONFIG_INVALID',
         `table "${t.name}" holds persons' rows but its name is not a plain identifier: it cannot be erased`,
       );
-    found.push({ table: t.name, idColumns, references });
+    found.push({ table: t.name, idColumns, references, replicated: t.engine.startsWith('Replicated') });
   }
   return found;
+}
+
+/**
+ * Waits until this replica has fetched every part the replication log holds, so that what it counts
+ * includes rows written through another replica (ClickHouse's SYSTEM SYNC REPLICA, on 18.16 too).
+ */
+export function syncReplicaSql(database: string, table: string): string {
+  return `SYSTEM SYNC REPLICA ${identifier(database)}.${identifier(table)}`;
 }
 
 /** Rows of the table naming one of the ids in any of its person columns. */

@@ -8,6 +8,7 @@ import {
   mergeRowsQuery,
   mutationsQuery,
   personTables,
+  syncReplicaSql,
   withoutField,
   type ColumnRow,
   type LinkRow,
@@ -45,7 +46,7 @@ const COLUMNS: ColumnRow[] = [
 
 describe('personTables: which tables hold persons, from system.tables and system.columns', () => {
   it('takes the MergeTree tables with a person column, skips views and tables without one', () => {
-    const tables = personTables(TABLES, COLUMNS);
+    const tables = personTables(TABLES, COLUMNS, 'ciclo');
     expect(tables.map((t) => [t.table, t.idColumns.map((c) => c.name), t.references.length])).toEqual([
       ['customer_clv', ['customer_id'], 0],
       ['customer_state', ['customer_id', 'merged_into'], 0],
@@ -61,6 +62,7 @@ describe('personTables: which tables hold persons, from system.tables and system
         col('referrals', 'customer_id', 'LowCardinality(String)'),
         col('referrals', 'anonymous_id', 'Array(String)'),
       ],
+      'ciclo',
     );
     expect(t).toEqual({
       table: 'referrals',
@@ -69,6 +71,7 @@ describe('personTables: which tables hold persons, from system.tables and system
         { name: 'anonymous_id', isArray: true },
       ],
       references: [],
+      replicated: false,
     });
   });
 
@@ -77,17 +80,76 @@ describe('personTables: which tables hold persons, from system.tables and system
     [{ name: '.inner.mv', engine: 'MergeTree' }, [col('.inner.mv', 'customer_id')], /not a plain identifier/],
     [{ name: 'scores', engine: 'MergeTree' }, [col('scores', 'customer_id', 'UInt64')], /of type UInt64/],
   ])('refuses a table holding persons it cannot erase (%#)', (table, columns, message) => {
-    expect(() => personTables([table], columns)).toThrow(CicloError);
-    expect(() => personTables([table], columns)).toThrow(message);
+    expect(() => personTables([table], columns, 'ciclo')).toThrow(CicloError);
+    expect(() => personTables([table], columns, 'ciclo')).toThrow(message);
   });
 
   it('ignores a table of another engine that names no person', () => {
-    expect(personTables([{ name: 'rates', engine: 'Memory' }], [col('rates', 'currency')])).toEqual([]);
+    expect(personTables([{ name: 'rates', engine: 'Memory' }], [col('rates', 'currency')], 'ciclo')).toEqual(
+      [],
+    );
+  });
+});
+
+describe('personTables on a cluster: Distributed tables over Replicated ones (migrations/cluster.ts)', () => {
+  const distributed = (name: string, over = `${name}_local`, db = 'ciclo'): TableRow => ({
+    name,
+    engine: 'Distributed',
+    engine_full: `Distributed(ciclo_cluster, ${db}, ${over})`,
+  });
+  const local = (name: string, engine = 'ReplicatedReplacingMergeTree'): TableRow => ({
+    name: `${name}_local`,
+    engine,
+    engine_full: `${engine}('/clickhouse/tables/{shard}/ciclo/${name}_local', '{replica}') ORDER BY x`,
+  });
+  /** What system.tables and system.columns list of ciclo's database migrated ON CLUSTER. */
+  const CLUSTER_TABLES: TableRow[] = [
+    ...TABLES.filter((t) => t.engine.endsWith('MergeTree')).flatMap((t) => [
+      distributed(t.name),
+      local(t.name, `Replicated${t.engine}`),
+    ]),
+    ...TABLES.filter((t) => t.engine === 'View'),
+  ];
+  const CLUSTER_COLUMNS: ColumnRow[] = COLUMNS.flatMap((c) =>
+    CLUSTER_TABLES.some((t) => t.name === `${c.table}_local`)
+      ? [c, { ...c, table: `${c.table}_local` }]
+      : [c],
+  );
+
+  it('erases the Replicated tables, the Distributed ones over them are skipped', () => {
+    const tables = personTables(CLUSTER_TABLES, CLUSTER_COLUMNS, 'ciclo');
+    expect(
+      tables.map((t) => [t.table, t.idColumns.map((c) => c.name), t.references.length, t.replicated]),
+    ).toEqual([
+      ['customer_clv_local', ['customer_id'], 0, true],
+      ['customer_state_local', ['customer_id', 'merged_into'], 0, true],
+      ['stage_changes_local', ['customer_id'], 0, true],
+      ['touchpoints_local', ['customer_id', 'anonymous_id'], 1, true],
+    ]);
+    const steps = erasureSteps('ciclo', tables, ['c1']);
+    expect(steps.map((s) => s.mutationSql.replace(/ WHERE .*/, ''))).toEqual([
+      'ALTER TABLE ciclo.customer_clv_local DELETE',
+      'ALTER TABLE ciclo.customer_state_local DELETE',
+      'ALTER TABLE ciclo.stage_changes_local DELETE',
+      'ALTER TABLE ciclo.touchpoints_local DELETE',
+      expect.stringMatching(/^ALTER TABLE ciclo\.touchpoints_local UPDATE payload = /),
+    ]);
+    expect(syncReplicaSql('ciclo', 'touchpoints_local')).toBe('SYSTEM SYNC REPLICA ciclo.touchpoints_local');
+  });
+
+  it.each([
+    ['another database', distributed('touchpoints', 'touchpoints_local', 'elsewhere')],
+    ['a table not in the database', distributed('touchpoints', 'gone_local')],
+    ['an engine it cannot read', { name: 'touchpoints', engine: 'Distributed', engine_full: '' }],
+  ])('refuses a Distributed table with persons over %s', (_what, table) => {
+    expect(() =>
+      personTables([table, local('touchpoints')], [col('touchpoints', 'customer_id')], 'ciclo'),
+    ).toThrow(/touchpoints holds persons' rows but is Distributed over a table outside ciclo/);
   });
 });
 
 describe('erasureSteps: the statements', () => {
-  const tables = personTables(TABLES, COLUMNS);
+  const tables = personTables(TABLES, COLUMNS, 'ciclo');
 
   it('deletes by every person column and cuts referrals out of other rows', () => {
     const steps = erasureSteps('ciclo', tables, ['c1', "o'b"]);
@@ -116,6 +178,7 @@ describe('erasureSteps: the statements', () => {
     const [t] = personTables(
       [{ name: 'x', engine: 'MergeTree' }],
       [col('x', 'customer_id', 'Array(String)')],
+      'db',
     );
     expect(erasureSteps('db', [t!], ['a'])[0]!.mutationSql).toBe(
       "ALTER TABLE db.x DELETE WHERE hasAny(customer_id, ['a'])",
