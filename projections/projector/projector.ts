@@ -166,6 +166,26 @@ export async function partitionLimitOf(engine: ClickHouseEngine): Promise<number
   return Number.isSafeInteger(limit) && limit > 0 ? limit : Infinity;
 }
 
+/**
+ * The projector's ClickHouse settings on a cluster, where it writes into Distributed tables (migrations/
+ * cluster.ts). `insert_distributed_sync`: an insert returns once a replica has written the rows, so an offset
+ * is committed only for rows a replica holds, and that replica's ZooKeeper log copies them to the others
+ * (internal_replication). Without it 18.16 queues the rows on the disk of the server it was sent to, and
+ * sends them later.
+ */
+export const CLUSTER_WRITE_SETTINGS: Readonly<Record<string, string>> = { insert_distributed_sync: '1' };
+
+/**
+ * The server's URL with settings for every query of a client made from it: @clickhouse/client takes
+ * `clickhouse_setting_<name>` parameters of its URL as settings, and sends them with each request.
+ */
+export function withClickHouseSettings(url: string, settings: Readonly<Record<string, string>>): string {
+  const u = new URL(url);
+  for (const [name, value] of Object.entries(settings))
+    u.searchParams.set(`clickhouse_setting_${name}`, value);
+  return u.toString();
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 type Target = {
@@ -276,12 +296,17 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       },
     ],
   ]);
+  const { cluster } = endpoints.clickhouse;
+  const clickhouseUrls = endpoints.clickhouse.urls.map((url) =>
+    cluster === undefined ? url : withClickHouseSettings(url, CLUSTER_WRITE_SETTINGS),
+  );
   const engine: ClickHouseEngine = connectClickHouseServer({
-    url: endpoints.clickhouse.url,
+    url: clickhouseUrls[0]!,
+    urls: clickhouseUrls,
     requestTimeoutMs: 10_000,
   });
   const [pending, serverPartitionLimit] = await Promise.all([
-    pendingMigrations(engine, endpoints.clickhouse.database),
+    pendingMigrations(engine, endpoints.clickhouse.database, cluster === undefined ? {} : { cluster }),
     partitionLimitOf(engine),
   ]).catch(async (err: unknown) => {
     await engine.close();

@@ -1,7 +1,14 @@
 import type { IncomingMessage } from '../../infra/kafka/types';
 import { MERGED_INTO_HEADER, SEQUENCE_HEADER } from '../../schemas/topics';
 import { ClickHouseError } from '@clickhouse/client';
-import { isBadDataError, isTooManyPartitionsError, latestSnapshots, removalOf } from './projector';
+import {
+  CLUSTER_WRITE_SETTINGS,
+  isBadDataError,
+  isTooManyPartitionsError,
+  latestSnapshots,
+  removalOf,
+  withClickHouseSettings,
+} from './projector';
 
 const message = (
   key: string | null,
@@ -116,5 +123,13 @@ describe('insert errors', () => {
     expect(isBadDataError(refused)).toBe(false);
     expect(isTooManyPartitionsError(refused)).toBe(false);
     expect(isBadDataError(undefined)).toBe(false);
+  });
+});
+
+describe('withClickHouseSettings: the projector connection on a cluster', () => {
+  it('puts the settings in the URL as @clickhouse/client reads them, keeping the rest', () => {
+    expect(withClickHouseSettings('http://u:p%40ss@ch-1:8123/?x=1', CLUSTER_WRITE_SETTINGS)).toBe(
+      'http://u:p%40ss@ch-1:8123/?x=1&clickhouse_setting_insert_distributed_sync=1',
+    );
   });
 });
