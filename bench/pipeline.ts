@@ -24,7 +24,7 @@ import { loadModel } from '../processors/runtime/model-file';
 import { replay } from '../processors/domain/replay';
 import { prepareBatches, sendPreparedToCollector } from '../producers/collector/client';
 import { toSegmentCall } from '../producers/simulate/segment-calls';
-import { migrate } from '../projections/migrations/migrate';
+import { dropDatabaseSql, migrateConfigured } from '../projections/migrations/migrate';
 import { identifier, stringLiteral } from '../projections/sql';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../infra/registry/serde';
@@ -96,8 +96,8 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
     collectorDeadLetter: deadLetterTopicFor(`${run}.touchpoints`),
   };
   await createRunTopics(endpoints, topics);
+  await migrateConfigured(endpoints.clickhouse, { database: run });
   const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
-  await migrate(clickhouse, run);
   const scoped = { ...endpoints, clickhouse: { ...endpoints.clickhouse, database: run } };
   const serde = await createSerde(
     createAvroRegistry(endpoints.schemaRegistry.url),
@@ -128,7 +128,7 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
     async close() {
       await producer.close();
       await Promise.all(workers.map((w) => w.stop()));
-      await clickhouse.command(`DROP DATABASE IF EXISTS ${db}`);
+      await clickhouse.command(dropDatabaseSql(run, endpoints.clickhouse.cluster));
       await clickhouse.close();
       const cleanup = await connectTopicAdmin(endpoints.kafka.brokers);
       await cleanup.deleteTopics(Object.values(topics));

@@ -27,7 +27,7 @@ import { loadDashboardAccess } from '../../projections/dashboard/config';
 import { startDashboard } from '../../projections/dashboard/server';
 import { DEFAULT_START, simulate } from '../../producers/simulate/simulate';
 import { clvPredictionTime, refitFromClickHouse } from '../../projections/clv/refit';
-import { migrate } from '../../projections/migrations/migrate';
+import { migrateConfigured } from '../../projections/migrations/migrate';
 import { startProjector } from '../../projections/projector/projector';
 import { cacReport, funnelReport } from '../../projections/reports/analytics';
 import { cohortReport, formatCohortTable } from '../../projections/reports/cohorts';
@@ -127,8 +127,8 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
         } finally {
           await admin.close();
         }
+        const migrated = await migrateConfigured(endpoints.clickhouse);
         const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
-        const migrated = await migrate(clickhouse, endpoints.clickhouse.database);
         say(
           `    migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already applied`,
         );
