@@ -168,10 +168,11 @@ export async function partitionLimitOf(engine: ClickHouseEngine): Promise<number
 
 /**
  * The projector's ClickHouse settings on a cluster, where it writes into Distributed tables (migrations/
- * cluster.ts). `insert_distributed_sync`: an insert returns once a replica has written the rows, so an offset
- * is committed only for rows a replica holds, and that replica's ZooKeeper log copies them to the others
- * (internal_replication). Without it 18.16 queues the rows on the disk of the server it was sent to, and
- * sends them later.
+ * cluster.ts). `insert_distributed_sync`: an insert returns once a replica of the shard has written the rows,
+ * so an offset is committed only for rows a replica holds, and that replica's ZooKeeper log copies them to
+ * the others (internal_replication). Without it, a server writes its own replica at once (18.16 checked) but
+ * queues rows for a shard it is not a replica of on its disk, to send later: the setting keeps the guarantee
+ * whichever server the projector reaches, and with prefer_localhost_replica off.
  */
 export const CLUSTER_WRITE_SETTINGS: Readonly<Record<string, string>> = { insert_distributed_sync: '1' };
 
