@@ -383,3 +383,118 @@ describe('patched kafkajs record reading', () => {
     },
   );
 });
+
+const createSendMessages = require('kafkajs/src/producer/sendMessages') as (args: {
+  logger: unknown;
+  cluster: unknown;
+  partitioner: unknown;
+  eosManager: unknown;
+  retrier: unknown;
+}) => (args: {
+  acks: number;
+  timeout?: number;
+  topicMessages: { topic: string; messages: { key: string; value: string; partition: number }[] }[];
+}) => Promise<{ topicName: string; partition: number; errorCode: number }[]>;
+const createRetrier = require('kafkajs/src/retry') as (options: object) => unknown;
+
+/**
+ * Two partitions led by brokers 1 and 2; broker 2 is lost during the first send, and its partition's
+ * leadership moves to broker 1, which has already answered for its own partition of the same send.
+ */
+function sendThroughLeaderChange(): {
+  send: ReturnType<typeof createSendMessages>;
+  produced: { broker: number; partitions: number[] }[];
+} {
+  const leaders = new Map([
+    [0, 1],
+    [1, 2],
+  ]);
+  const produced: { broker: number; partitions: number[] }[] = [];
+  const brokerOf = (nodeId: number) => ({
+    nodeId,
+    produce: (request: { topicData: { topic: string; partitions: { partition: number }[] }[] }) => {
+      const partitions = request.topicData.flatMap((t) => t.partitions.map((p) => p.partition));
+      if (nodeId === 2) {
+        leaders.set(1, 1); // the controller moves the partition while the connection breaks
+        return Promise.reject(
+          Object.assign(new Error('Connection error: read ECONNRESET'), {
+            name: 'KafkaJSConnectionError',
+            retriable: true,
+          }),
+        );
+      }
+      produced.push({ broker: nodeId, partitions });
+      return Promise.resolve({
+        topics: request.topicData.map((t) => ({
+          topicName: t.topic,
+          partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: 0, baseOffset: '0' })),
+        })),
+      });
+    },
+  });
+  const brokers = new Map([
+    [1, brokerOf(1)],
+    [2, brokerOf(2)],
+  ]);
+  const silent = { debug() {}, info() {}, warn() {}, error() {}, namespace: () => silent };
+  const cluster = {
+    refreshMetadataIfNecessary: () => Promise.resolve(),
+    refreshMetadata: () => Promise.resolve(),
+    isConnected: () => true,
+    addMultipleTargetTopics: () => Promise.resolve(),
+    removeBroker: () => undefined,
+    targetTopics: new Set(['t']),
+    findTopicPartitionMetadata: () => [
+      { partitionId: 0, leader: leaders.get(0) },
+      { partitionId: 1, leader: leaders.get(1) },
+    ],
+    findLeaderForPartitions: (_topic: string, partitions: string[]) => {
+      const byLeader: Record<number, number[]> = {};
+      for (const p of partitions) (byLeader[leaders.get(Number(p))!] ??= []).push(Number(p));
+      return byLeader;
+    },
+    findBroker: ({ nodeId }: { nodeId: number }) => Promise.resolve(brokers.get(Number(nodeId))),
+  };
+  const eosManager = {
+    isTransactional: () => false,
+    acquireBrokerLock: () => Promise.resolve(),
+    releaseBrokerLock: () => Promise.resolve(),
+    getSequence: () => 0,
+    updateSequence: () => undefined,
+    getTransactionalId: () => undefined,
+    getProducerId: () => -1,
+    getProducerEpoch: () => 0,
+  };
+  const send = createSendMessages({
+    logger: silent,
+    cluster,
+    partitioner: ({ message }: { message: { partition: number } }) => message.partition,
+    eosManager,
+    retrier: createRetrier({ retries: 3, initialRetryTime: 1, maxRetryTime: 5 }),
+  });
+  return { send, produced };
+}
+
+describe('patched kafkajs send through a leader change', () => {
+  it('sends a partition again to its new leader, even one that answered for other partitions of the send', async () => {
+    const { send, produced } = sendThroughLeaderChange();
+    const answers = await send({
+      acks: -1,
+      topicMessages: [
+        {
+          topic: 't',
+          messages: [
+            { key: 'a', value: 'on partition 0', partition: 0 },
+            { key: 'b', value: 'on partition 1', partition: 1 },
+          ],
+        },
+      ],
+    });
+    // Partition 0 once (acknowledged on the first attempt), partition 1 once, by its new leader.
+    expect(produced).toEqual([
+      { broker: 1, partitions: [0] },
+      { broker: 1, partitions: [1] },
+    ]);
+    expect(answers.map((a) => a.partition).sort()).toEqual([0, 1]);
+  });
+});

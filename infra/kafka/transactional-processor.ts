@@ -20,6 +20,7 @@ import type { Logger } from '../log';
 import { createKafka } from './client';
 import { CoPartitionedAssigner } from './co-partitioned-assigner';
 import { fromKafkaMessage } from './consumer';
+import { isOwnershipLost, PartitionNotOwnedError } from './ownership';
 import type { IncomingMessage, MessageHeaders } from './types';
 
 export interface OutputRecord {
@@ -152,6 +153,11 @@ export async function startTransactionalProcessor(
    * partition has caught up.
    */
   const behind = new Set<number>();
+  /**
+   * `topic:partition` -> the committed offset read when the partition was acquired (positionsAfterFence):
+   * a batch fetched from an older position, before the seek there took effect, is skipped below it.
+   */
+  const startOffsets = new Map<string, bigint>();
   const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -172,6 +178,7 @@ export async function startTransactionalProcessor(
     producers.delete(partition);
     lastInput.delete(partition);
     behind.delete(partition);
+    for (const topic of inputTopics) startOffsets.delete(`${topic}:${partition}`);
     task.close(partition);
     await producer?.disconnect().catch(() => undefined);
   }
@@ -202,7 +209,17 @@ export async function startTransactionalProcessor(
       const changelog = await readChangelogPartition(kafka, changelogTopic, partition, stopped);
       ifStopped();
       await task.open(partition, changelog);
-      if (await hasUnconsumedInput(partition)) behind.add(partition);
+      const positions = await positionsAfterFence(partition);
+      ifStopped();
+      for (const topic of inputTopics) {
+        const offset = positions.committed.get(topic);
+        if (offset === undefined) startOffsets.delete(`${topic}:${partition}`);
+        else {
+          startOffsets.set(`${topic}:${partition}`, offset);
+          consumer.seek({ topic, partition, offset: offset.toString() });
+        }
+      }
+      if (positions.behind) behind.add(partition);
       producers.set(partition, producer);
       lastInput.set(partition, Date.now()); // idle counts from now, not from before it was owned
       log?.info({ partition, changelogRecords: changelog.length }, 'partition restored');
@@ -212,19 +229,30 @@ export async function startTransactionalProcessor(
     }
   }
 
-  /** Whether the group's committed position in the input partition is short of its end. */
-  async function hasUnconsumedInput(partition: number): Promise<boolean> {
+  /**
+   * The group's committed offset of the partition in each input topic (none where it never committed), and
+   * whether the input topic's is short of its end. Read after the fence, so it includes every commit of the
+   * previous owner: kafkajs reads the committed offsets as soon as the group is joined, before the
+   * partition is acquired, and a transaction of the previous owner may commit in between.
+   */
+  async function positionsAfterFence(
+    partition: number,
+  ): Promise<{ committed: Map<string, bigint>; behind: boolean }> {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const [ends, committed] = await Promise.all([
+      const [ends, committedByTopic] = await Promise.all([
         admin.fetchTopicOffsets(inputTopic),
-        admin.fetchOffsets({ groupId: options.groupId, topics: [inputTopic] }),
+        admin.fetchOffsets({ groupId: options.groupId, topics: inputTopics }),
       ]);
+      const committed = new Map<string, bigint>();
+      for (const { topic, partitions } of committedByTopic) {
+        const at = partitions.find((o) => o.partition === partition)?.offset ?? '-1';
+        if (BigInt(at) >= 0n) committed.set(topic, BigInt(at));
+      }
       const end = BigInt(ends.find((o) => o.partition === partition)?.high ?? '0');
-      const at = committed[0]?.partitions.find((o) => o.partition === partition)?.offset ?? '-1';
       const low = BigInt(ends.find((o) => o.partition === partition)?.low ?? '0');
-      return (at === '-1' ? low : BigInt(at)) < end;
+      return { committed, behind: (committed.get(inputTopic) ?? low) < end };
     } finally {
       await admin.disconnect();
     }
@@ -237,8 +265,7 @@ export async function startTransactionalProcessor(
   ): Promise<void> {
     const producer = producers.get(partition);
     // Revoked meanwhile: fail the batch so its offsets are not resolved; the new owner processes it.
-    if (!producer)
-      throw new Error(`partition ${partition} of ${inputTopic} is no longer owned by this instance`);
+    if (!producer) throw new PartitionNotOwnedError(inputTopic, partition);
     const began = performance.now();
     const tx = await producer.transaction();
     try {
@@ -329,8 +356,18 @@ export async function startTransactionalProcessor(
       try {
         await withPartition(partition, async () => {
           if (stopping.signal.aborted) return;
-          if (!producers.has(partition)) await acquire(partition);
-          const messages = batch.messages.map((m) => fromKafkaMessage(batch.topic, partition, m));
+          if (!producers.has(partition)) {
+            // A batch fetched before a rebalance took the partition away: acquiring it would fence the new
+            // owner. It is left unresolved; the owner processes it.
+            if (!assigned.has(partition)) return;
+            await acquire(partition);
+          }
+          // What the previous owner committed is not processed again (the seek there may come after this
+          // batch was fetched); a batch wholly before it is left unresolved, and the next fetch starts there.
+          const from = startOffsets.get(`${batch.topic}:${partition}`) ?? 0n;
+          const fresh = batch.messages.filter((m) => BigInt(m.offset) >= from);
+          if (fresh.length === 0) return;
+          const messages = fresh.map((m) => fromKafkaMessage(batch.topic, partition, m));
           const records = await task.process(partition, messages);
           const last = batch.messages[batch.messages.length - 1]!.offset;
           // Past the batch's last offset, which counts the commit markers and aborted records after its
@@ -351,6 +388,16 @@ export async function startTransactionalProcessor(
         // Stopped mid-batch: nothing of it was committed, so whoever owns the partition next processes it.
         // Failing it would make kafkajs retry it, or restart the consumer that stop() is disconnecting.
         if (stopping.signal.aborted) return;
+        // Fenced or expired (ownership.ts): the transaction was aborted and the partition released; the
+        // batch stays unresolved, so it is fetched again from the committed offset, by this instance after
+        // acquiring the partition anew if it is still assigned, else by its new owner.
+        if (isOwnershipLost(err)) {
+          log?.warn(
+            { partition, topic: batch.topic, reason: (err as Error).message },
+            "partition's transactions lost (fenced or expired); processed again from its committed offset",
+          );
+          return;
+        }
         throw err;
       }
       await payload.heartbeat();
