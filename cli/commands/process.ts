@@ -8,7 +8,7 @@ import { CicloError } from '../../infra/errors';
 import { createLogger } from '../../infra/log';
 import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
 import { loadModel } from '../../processors/runtime/model-file';
-import { LANE_LEASE_MS, startLifecycleProcessor } from '../../processors/runtime/start';
+import { IDLE_FLUSH_MS, LANE_LEASE_MS, startLifecycleProcessor } from '../../processors/runtime/start';
 import { processorGroupOf } from '../../schemas/topics';
 import { startMetricsEndpoint, withMetricsOptions, type MetricsOptions } from '../metrics-endpoint';
 
@@ -20,8 +20,8 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
     .option('--grace <ms>', 'grace period for out-of-order touchpoints (event time)', '0')
     .option(
       '--idle-flush <ms>',
-      'apply buffered touchpoints after this long without input (wall time)',
-      '2000',
+      'apply buffered touchpoints after this long without input (wall time; longer than a broker failover)',
+      String(IDLE_FLUSH_MS),
     )
     .option(
       '--lane-lease <ms>',

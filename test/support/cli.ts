@@ -12,14 +12,15 @@ export interface CliResult {
 
 export function runCiclo(
   args: readonly string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  /** `inheritEnv: false`: `env` is the whole environment (a child of another stack than the shared one). */
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; inheritEnv?: boolean } = {},
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CICLO_BIN, ...args],
       {
-        env: { ...process.env, ...options.env },
+        env: options.inheritEnv === false ? { ...options.env } : { ...process.env, ...options.env },
         timeout: options.timeoutMs ?? 120_000,
         maxBuffer: 64 * 1024 * 1024,
       },
