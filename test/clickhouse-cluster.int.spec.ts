@@ -32,6 +32,7 @@ import { cohortReport } from '../projections/reports/cohorts';
 import { stringLiteral } from '../projections/sql';
 import { startTestCluster } from './support/cluster';
 import { eventually } from './support/services';
+import { day, purchase } from './support/clickhouse-rows';
 
 /** The tables of the migrations (and migrate's own), each a Distributed table over a Replicated `_local`. */
 const TABLES = [
@@ -51,17 +52,6 @@ const VIEWS = [
     ),
   ),
 ].sort();
-
-const day = (d: string): string => `${d} 00:00:00`;
-const purchase = (id: string, customer: string, order: string, d: string, amount: number) => ({
-  event_id: id,
-  type: 'PurchaseCompleted',
-  customer_id: customer,
-  order_id: order,
-  occurred_at: day(d),
-  amount_minor: amount,
-  currency: 'USD',
-});
 
 describe('migrations ON CLUSTER on the test cluster', () => {
   const db = `it_cluster_${Date.now()}_${Math.random().toString(36).slice(2, 6)}`;

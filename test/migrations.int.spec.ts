@@ -14,22 +14,12 @@ import {
 import { cacReport, churnReport, clvReport, funnelReport, npsReport } from '../projections/reports/analytics';
 import { cohortReport } from '../projections/reports/cohorts';
 import { testConfig } from './support/services';
+import { day, purchase } from './support/clickhouse-rows';
 
 const engines: [string, () => ClickHouseEngine][] = [
   ['server', () => connectClickHouseServer({ url: testConfig().endpoints.clickhouse.url })],
   ['chdb', () => openEmbeddedClickHouse()],
 ];
-
-const day = (d: string): string => `${d} 00:00:00`;
-const purchase = (id: string, customer: string, order: string, d: string, amount: number) => ({
-  event_id: id,
-  type: 'PurchaseCompleted',
-  customer_id: customer,
-  order_id: order,
-  occurred_at: day(d),
-  amount_minor: amount,
-  currency: 'USD',
-});
 
 describe.each(engines)('migrations on %s', (_name, open) => {
   const db = `it_mig_${Date.now()}_${Math.random().toString(36).slice(2, 6)}`;
