@@ -245,7 +245,12 @@ describe('projector', () => {
     const proxy = await startTcpProxy(url.hostname, Number(url.port || 8123));
     const throughProxy: ServiceEndpoints = {
       ...endpoints,
-      clickhouse: { ...endpoints.clickhouse, url: `http://127.0.0.1:${proxy.port}` },
+      // Only through the proxy: with the server's own URL beside it, the projector would fail over to it.
+      clickhouse: {
+        ...endpoints.clickhouse,
+        url: `http://127.0.0.1:${proxy.port}`,
+        urls: [`http://127.0.0.1:${proxy.port}`],
+      },
     };
     const before = await countIn('touchpoints');
     const events = purchases(`${run}-b`, 300);
