@@ -167,7 +167,8 @@ describe('ciclo on a three-broker Kafka and a replicated ClickHouse, members kil
       // None missing, none twice, none extra, every one to the stage the truth has.
       expect(differences.structural).toEqual([]);
       expect(outcome.stageChangesFound.length).toBe(outcome.stageChangesExpected.length);
-      // Known defect: a few first changes credited to first-touch where the truth has identity-merge.
+      // First changes credited to first-touch where the truth has identity-merge came from records folded
+      // twice after a rebalance (docs/clusters.md); allowed up to 1% until a cluster run shows none.
       expect(differences.attribution.length).toBeLessThanOrEqual(outcome.stageChangesExpected.length / 100);
       expect(touchpoints).toEqual({
         distinct: events.length,

@@ -19,6 +19,7 @@ import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { Logger } from '../log';
 import { createKafka } from './client';
 import { CoPartitionedAssigner } from './co-partitioned-assigner';
+import { ConsumedPositions } from './consumed-positions';
 import { fromKafkaMessage } from './consumer';
 import { isOwnershipLost, PartitionNotOwnedError } from './ownership';
 import type { IncomingMessage, MessageHeaders } from './types';
@@ -154,10 +155,12 @@ export async function startTransactionalProcessor(
    */
   const behind = new Set<number>();
   /**
-   * `topic:partition` -> the committed offset read when the partition was acquired (positionsAfterFence):
-   * a batch fetched from an older position, before the seek there took effect, is skipped below it.
+   * How far each owned partition's state has consumed each input topic (consumed-positions.ts): from the
+   * offsets committed when it was acquired (positionsAfterFence), then past each batch committed. What
+   * kafkajs fetches below it (a seek that took effect late, a kept partition's offsets read again at a
+   * rebalance before its last commit was materialized) the state has folded already, and is skipped.
    */
-  const startOffsets = new Map<string, bigint>();
+  const consumedPositions = new ConsumedPositions();
   const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -178,7 +181,7 @@ export async function startTransactionalProcessor(
     producers.delete(partition);
     lastInput.delete(partition);
     behind.delete(partition);
-    for (const topic of inputTopics) startOffsets.delete(`${topic}:${partition}`);
+    consumedPositions.released(partition);
     task.close(partition);
     await producer?.disconnect().catch(() => undefined);
   }
@@ -211,14 +214,9 @@ export async function startTransactionalProcessor(
       await task.open(partition, changelog);
       const positions = await positionsAfterFence(partition);
       ifStopped();
-      for (const topic of inputTopics) {
-        const offset = positions.committed.get(topic);
-        if (offset === undefined) startOffsets.delete(`${topic}:${partition}`);
-        else {
-          startOffsets.set(`${topic}:${partition}`, offset);
-          consumer.seek({ topic, partition, offset: offset.toString() });
-        }
-      }
+      consumedPositions.restored(partition, positions.committed, inputTopics);
+      for (const [topic, offset] of positions.committed)
+        consumer.seek({ topic, partition, offset: offset.toString() });
       if (positions.behind) behind.add(partition);
       producers.set(partition, producer);
       lastInput.set(partition, Date.now()); // idle counts from now, not from before it was owned
@@ -362,21 +360,23 @@ export async function startTransactionalProcessor(
             if (!assigned.has(partition)) return;
             await acquire(partition);
           }
-          // What the previous owner committed is not processed again (the seek there may come after this
-          // batch was fetched); a batch wholly before it is left unresolved, and the next fetch starts there.
-          const from = startOffsets.get(`${batch.topic}:${partition}`) ?? 0n;
-          const fresh = batch.messages.filter((m) => BigInt(m.offset) >= from);
-          if (fresh.length === 0) return;
+          // What the state has consumed (the previous owner's commits, this instance's own batches) is not
+          // processed again, wherever kafkajs fetched from; a batch wholly behind it moves the consumer on.
+          const fresh = consumedPositions.unconsumed(batch.topic, partition, batch.messages);
+          if (fresh.length === 0) {
+            const at = consumedPositions.position(batch.topic, partition);
+            if (at !== undefined) consumer.seek({ topic: batch.topic, partition, offset: at.toString() });
+            return;
+          }
           const messages = fresh.map((m) => fromKafkaMessage(batch.topic, partition, m));
           const records = await task.process(partition, messages);
           const last = batch.messages[batch.messages.length - 1]!.offset;
           // Past the batch's last offset, which counts the commit markers and aborted records after its
           // last message (as the Java consumer's position does): committing the last message's offset + 1
           // would leave a transactional input (the identity topic) a marker behind, a lag of 1 for ever.
-          await commit(partition, records, {
-            topic: batch.topic,
-            nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
-          });
+          const next = BigInt(batch.lastOffset()) + 1n;
+          await commit(partition, records, { topic: batch.topic, nextOffset: next.toString() });
+          consumedPositions.consumed(batch.topic, partition, next);
           payload.resolveOffset(last);
           lastInput.set(partition, Date.now());
           if (batch.topic === inputTopic) {
