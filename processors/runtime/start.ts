@@ -37,8 +37,8 @@ export const LANE_LEASE_MS = 10 * 60_000;
  * records are delayed upstream too: a broker lost under the collector holds a partition's records back for
  * as long as its leadership takes to move (10-50 s measured on the three-broker test cluster), and a flush
  * meanwhile runs the partition ahead of records still coming, which then apply out of order (the cluster's
- * leader-kill test gave 79 stage changes unlike the truth with 500 ms, none with 60 s). Lifecycle deadlines
- * are days long: a minute's wait when traffic stops costs nothing a user sees.
+ * leader-kill test gave 79 stage changes unlike the truth with 500 ms; docs/event-time.md). Lifecycle
+ * deadlines are days long: a minute's wait when traffic stops costs nothing a user sees.
  */
 export const IDLE_FLUSH_MS = 60_000;
 
