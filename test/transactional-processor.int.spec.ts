@@ -159,6 +159,65 @@ describe('transactional processor', () => {
     expect(second.opened.sort()).toEqual([0, 1]);
   });
 
+  it('folds a batch once when the task fails partway through it, and retries it from the changelog', async () => {
+    const groupId = uniqueName('it-eos-fail');
+    const [failIn, failOut, failLog] = ['in', 'out', 'log'].map((t) => uniqueName(`it-eos-fail-${t}`)) as [
+      string,
+      string,
+      string,
+    ];
+    const admin = await connectTopicAdmin(brokers);
+    await admin.ensureTopics([
+      { name: failIn, partitions: 2 },
+      { name: failOut, partitions: 2 },
+      { name: failLog, partitions: 2, config: { 'cleanup.policy': 'compact' } },
+    ]);
+    const counting = countingTask(failOut, failLog);
+    let failed = 0;
+    // The first batch of two messages or more: its first message is folded, then the task fails.
+    const failing: StreamTask = {
+      ...counting,
+      async process(partition, messages) {
+        if (failed === 0 && messages.length >= 2) {
+          failed += 1;
+          await counting.process(partition, messages.slice(0, 1));
+          throw new Error('the task failed partway through a batch');
+        }
+        return counting.process(partition, messages);
+      },
+    };
+    const { seen, reader, drained } = await readAll(failOut, 'it-eos-fail-reader');
+    try {
+      await produce(failIn, 0, 100);
+      const one = await startTransactionalProcessor({
+        brokers,
+        groupId,
+        inputTopic: failIn,
+        changelogTopic: failLog,
+        transactionalIdPrefix: groupId,
+        task: failing,
+      });
+      await eventually(() => Promise.resolve(seen.length >= 100 ? true : undefined), 60_000, '100 outputs');
+      await drained(groupId, failIn);
+      await one.stop();
+      expect(failed).toBe(1);
+      const values = seen.map((m) => m.value!.toString());
+      expect(values).toHaveLength(100);
+      // Each key's 20 messages counted 1 to 20: the folded first message was not counted twice.
+      for (const key of ['k0', 'k1', 'k2', 'k3', 'k4'])
+        expect(
+          values
+            .filter((_, i) => seen[i]!.key === key)
+            .map((v) => Number(v.split('#')[1]))
+            .sort((a, b) => a - b),
+        ).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      await reader.stop();
+      await admin.deleteTopics([failIn, failOut, failLog]);
+      await admin.close();
+    }
+  });
+
   it('stops at once while restoring, leaves the group, and the next instance continues exactly once', async () => {
     const groupId = uniqueName('it-eos-stop');
     const [stopIn, stopOut, stopLog] = ['in', 'out', 'log'].map((t) => uniqueName(`it-eos-stop-${t}`)) as [

@@ -369,7 +369,12 @@ export async function startTransactionalProcessor(
             return;
           }
           const messages = fresh.map((m) => fromKafkaMessage(batch.topic, partition, m));
-          const records = await task.process(partition, messages);
+          // A task that fails partway through a batch has folded part of it: its state goes, and the retry
+          // restores it from the changelog instead of folding that part twice.
+          const records = await task.process(partition, messages).catch(async (err: unknown) => {
+            await release(partition);
+            throw err;
+          });
           const last = batch.messages[batch.messages.length - 1]!.offset;
           // Past the batch's last offset, which counts the commit markers and aborted records after its
           // last message (as the Java consumer's position does): committing the last message's offset + 1
