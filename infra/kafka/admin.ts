@@ -118,6 +118,25 @@ export async function connectTopicAdmin(
       );
     });
   }
+  /** Every partition of the topics has a leader, asked again for up to 30 s. */
+  async function whenLeadersElected(names: readonly string[]): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const ready = await admin
+        .fetchTopicMetadata({ topics: [...names] })
+        .then(
+          ({ topics }) =>
+            topics.length === names.length && topics.every((t) => t.partitions.every((p) => p.leader >= 0)),
+        )
+        .catch(() => false);
+      if (ready) return;
+      if (Date.now() > deadline)
+        throw new CicloError('SERVICE_UNHEALTHY', `topics ${names.join(', ')} have no leaders after 30 s`, {
+          retriable: true,
+        });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
   return {
     async ensureTopics(specs) {
       const existing = new Set(await admin.listTopics());
@@ -125,18 +144,27 @@ export async function connectTopicAdmin(
       if (missing.length === 0) return [];
       // Replication follows the cluster (schemas/topics.ts replicationFor) where a spec does not fix it.
       const brokers = (await admin.describeCluster()).brokers.length;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing
-          .map((s) => specForCluster(s, brokers))
-          .map((s) => ({
-            topic: s.name,
-            numPartitions: s.partitions,
-            replicationFactor: s.replicationFactor ?? 1,
-            configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
-          })),
-      });
-      return missing.map((s) => s.name);
+      const names = missing.map((s) => s.name);
+      await admin
+        .createTopics({
+          waitForLeaders: true,
+          topics: missing
+            .map((s) => specForCluster(s, brokers))
+            .map((s) => ({
+              topic: s.name,
+              numPartitions: s.partitions,
+              replicationFactor: s.replicationFactor ?? 1,
+              configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+            })),
+        })
+        .catch(async (err: unknown) => {
+          // kafkajs waits for the leaders by asking any broker for metadata, and gives up at once when it
+          // asks one that does not know the topics yet (a broker just restarted, still catching up). The
+          // topics exist; wait for their leaders from the cluster's view instead.
+          if ((err as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+          await whenLeadersElected(names);
+        });
+      return names;
     },
     async alignTopicConfigs(specs) {
       const existing = new Set(await admin.listTopics());

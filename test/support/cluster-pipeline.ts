@@ -31,7 +31,7 @@ import type { StageChanged } from '../../schemas/outputs';
 import { isLinkCopy, namespacedTopics, projectorGroupOf, valueSubject } from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { CICLO_BIN } from './cli';
-import type { TestCluster } from './cluster';
+import { underReplicatedPartitions, type TestCluster } from './cluster';
 import { topicFence } from './fence';
 import { clockVisits } from './journeys';
 import { eventually, uniqueName } from './services';
@@ -60,6 +60,12 @@ export async function startClusterPipeline(cluster: TestCluster, tag: string): P
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `${ns}-`));
   const env = { ...cluster.env, CLICKHOUSE_DATABASE: ns, CICLO_LOG_LEVEL: 'info' };
 
+  // The cluster whole again after the previous run's fault: every broker up and every partition in sync.
+  await eventually(
+    async () => ((await underReplicatedPartitions(brokers).catch(() => -1)) === 0 ? true : undefined),
+    120_000,
+    'every partition in sync before the run',
+  );
   const admin = await connectTopicAdmin(brokers);
   await provisionTopicsAndSchemas(
     admin,
