@@ -11,10 +11,10 @@
  * records twice, and customers get their first change credited to `first-touch` where the truth has
  * `identity-merge` (the cluster test's known defect).
  */
+import { jsonSerde } from './fakes';
 import { ConsumedPositions } from '../../infra/kafka/consumed-positions';
 import type { OutputRecord } from '../../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../../infra/kafka/types';
-import type { ContractSerde } from '../../infra/registry/serde';
 import type { StageChanged } from '../../schemas/outputs';
 import { partitionFor } from '../../schemas/partitioner';
 import { touchpointRecords } from '../../schemas/topics';
@@ -42,16 +42,6 @@ const topics = {
 const INPUT_TOPICS = [topics.touchpoints, topics.identity];
 
 /** JSON in place of Avro: this test is about the task's logic, not the wire format. */
-function jsonSerde<T>(): ContractSerde<T> {
-  return {
-    subject: 'test',
-    schemaId: 1,
-    encode: (value: T) => Promise.resolve(Buffer.from(JSON.stringify(value))),
-    decode: (message: Buffer) =>
-      Promise.resolve({ ok: true as const, value: JSON.parse(message.toString()) as T, schemaId: 1 }),
-  } as unknown as ContractSerde<T>;
-}
-
 /** The cluster fault test's load (test/support/cluster-pipeline.ts `clusterJourneys`), as the collector keys it. */
 function shopTraffic(customers: number, seed: number): Touchpoint[] {
   const events = simulate({ customers, seed, days: 365, start: Date.UTC(2023, 0, 1) })

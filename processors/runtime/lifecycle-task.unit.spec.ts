@@ -6,11 +6,11 @@
  * it. Whatever the schedule, the stage changes written must be exactly what `lifecycle replay` computes.
  * The real thing, on Kafka, is test/processor.int.spec.ts; this one tries thousands of schedules in seconds.
  */
+import { jsonSerde } from './fakes';
 import { isDeepStrictEqual } from 'node:util';
 import type { OutputRecord } from '../../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../../infra/kafka/types';
 import type { StageChanged } from '../../schemas/outputs';
-import type { ContractSerde } from '../../infra/registry/serde';
 import {
   MERGED_INTO_HEADER,
   parseSnapshotKey,
@@ -52,16 +52,6 @@ const topics = {
 };
 
 /** JSON in place of Avro: this test is about the task's logic, not the wire format. */
-function jsonSerde<T>(): ContractSerde<T> {
-  return {
-    subject: 'test',
-    schemaId: 1,
-    encode: (value: T) => Promise.resolve(Buffer.from(JSON.stringify(value))),
-    decode: (message: Buffer) =>
-      Promise.resolve({ ok: true as const, value: JSON.parse(message.toString()) as T, schemaId: 1 }),
-  } as unknown as ContractSerde<T>;
-}
-
 /** The task with JSON serdes, five-stage model, a clock at 0, and `options` over the rest. */
 function testTask(
   options: Partial<

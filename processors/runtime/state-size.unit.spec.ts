@@ -11,7 +11,8 @@ import avro from 'avsc';
 import type { OutputRecord } from '../../infra/kafka/transactional-processor';
 import type { IncomingMessage } from '../../infra/kafka/types';
 import type { AvroRegistry } from '../../infra/registry/schema-registry';
-import { createSerde, type ContractSerde } from '../../infra/registry/serde';
+import { createSerde } from '../../infra/registry/serde';
+import { jsonSerde } from './fakes';
 import { CONTRACTS, type Contract } from '../../schemas/contracts';
 import type { CustomerSnapshot } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
@@ -45,12 +46,6 @@ function schemaOnlyRegistry(): AvroRegistry {
 }
 
 const serdeOf = <T>(contract: Contract<T>) => createSerde(schemaOnlyRegistry(), contract, contract.name);
-
-const jsonSerde = <T>(): ContractSerde<T> =>
-  ({
-    decode: (message: Buffer) =>
-      Promise.resolve({ ok: true as const, value: JSON.parse(message.toString()) as T, schemaId: 1 }),
-  }) as unknown as ContractSerde<T>;
 
 /** What one record weighs on the wire, as the runner counts it (transactional-processor.ts chunkBySize). */
 const recordBytes = (r: OutputRecord): number =>
