@@ -20,6 +20,17 @@ export function tokensOf(hashes: readonly number[]): string {
   return tokens;
 }
 
+/** The hashes `tokensOf` made of them (`tokens` checked by `isAppliedArchive`). */
+export function hashesOf(tokens: string): number[] {
+  const hashes: number[] = [];
+  for (let at = 0; at + APPLIED_TOKEN <= tokens.length; at += APPLIED_TOKEN) {
+    let hash = 0;
+    for (let d = 0; d < APPLIED_TOKEN; d++) hash |= TOKEN_DIGITS.indexOf(tokens[at + d]!) << (6 * d);
+    hashes.push(hash >>> 0);
+  }
+  return hashes;
+}
+
 /** Whether an archive holds the hash: a match at a token's start (a match may also straddle two tokens). */
 export function archiveHas(archive: string, hash: number): boolean {
   const token = tokenOf(hash);

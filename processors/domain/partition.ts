@@ -49,6 +49,8 @@ import { PeerImports, type PeerImportsCheckpoint } from './peer-imports';
 import { StageChangeColumns } from './stage-changes';
 import type { StageModel } from './model';
 import { ReorderBuffer, type PendingItem } from './reorder-buffer';
+import { fnv1a } from './applied-archive';
+import { RecentEvents, type RecentEventsOptions, type RecentEventsRecord } from './recent-events';
 import { ruleIndexOf, ruleReason, type InactivityDeadline, type RuleIndex } from './rules';
 
 export type { CustomerItem, HeldCustomer, HeldItem } from './identity-protocol';
@@ -71,6 +73,8 @@ export interface PartitionOptions {
    * a person (forget.ts). Without it, the partition cannot forget anybody.
    */
   readonly pseudonymOf?: PseudonymOf;
+  /** How long and how many input events are remembered to drop their copies (recent-events.ts). */
+  readonly recentEvents?: RecentEventsOptions;
 }
 
 export { emptyCounters, type PartitionCounters } from './partition-counters';
@@ -150,6 +154,11 @@ export interface PartitionOutput {
    * them goes (the customer, its redirect, its applied ids).
    */
   readonly erased: ReadonlySet<string>;
+  /** The input events remembered since the last takeOutput(), and the records of those forgotten. */
+  readonly recentEvents: {
+    readonly records: readonly RecentEventsRecord[];
+    readonly expired: readonly number[];
+  };
 }
 
 /** An item of either reorder buffer: an input touchpoint, or an item of a customer fed from elsewhere. */
@@ -162,6 +171,7 @@ const orNull = (t: number): number | null => (Number.isFinite(t) ? t : null);
 
 export class PartitionLifecycle extends IdentityProtocol {
   private readonly pending = new ReorderBuffer();
+  private readonly recent: RecentEvents;
   private readonly deadlines: DeadlineSchedule;
   private readonly rules: RuleIndex;
   private lanes: Lanes;
@@ -194,12 +204,15 @@ export class PartitionLifecycle extends IdentityProtocol {
       fedFromElsewhere?: Iterable<string>;
       /** Pseudonyms of the people forgotten here (`PartitionOutput.forgotten`). */
       forgotten?: Iterable<string>;
+      /** The input events remembered (`PartitionOutput.recentEvents`). */
+      recentEvents?: Iterable<RecentEventsRecord>;
     },
   ) {
     const rules = ruleIndexOf(model);
     super(options, (s) => rules.deadlineAt(s));
     this.rules = rules;
     this.forgotten = new ForgottenPeople(options.pseudonymOf, restored?.forgotten);
+    this.recent = new RecentEvents(options.recentEvents, restored?.recentEvents);
     this.deadlines = new DeadlineSchedule((s) => this.rules.deadlineAt(s));
     this.lanes = new Lanes(options.gracePeriodMs);
     const checkpoint = restored?.checkpoint;
@@ -300,6 +313,11 @@ export class PartitionLifecycle extends IdentityProtocol {
     return [...this.table.entries()];
   }
 
+  /** How many input events are remembered to drop their copies, and how often memory cut that short. */
+  get recentEvents(): { readonly remembered: number; readonly shortened: number } {
+    return { remembered: this.recent.size, shortened: this.recent.shortened };
+  }
+
   /** The pseudonyms of the people forgotten here. */
   get forgottenPseudonyms(): readonly string[] {
     return this.forgotten.list();
@@ -376,12 +394,22 @@ export class PartitionLifecycle extends IdentityProtocol {
     }
     // As if it had never been sent: it moves no clock either.
     if (this.suppresses(received)) return 'suppressed';
+    // A copy is dropped before anything else looks at it (recent-events.ts): by then its customer may be
+    // elsewhere. By event id alone, as below.
+    if (!this.recent.takeFirst(key, received.eventId, source.recordTimestamp ?? received.receivedAt)) {
+      this.counters.duplicates += 1;
+      return 'duplicate';
+    }
     const tp = this.bounded(received, source);
     const owner = this.customers.get(this.resolve(key));
     // By event id alone: a sender that retries without a timestamp gets another receivedAt, and so another
-    // event time, for the same event.
+    // event time, for the same event. A copy of a link whose target's items wait for the other partitions is
+    // in `fed`: taken out before the link itself, it would apply the link as a plain touchpoint, and the link
+    // then as a duplicate, its merge's rules never run.
+    const hash = fnv1a(tp.eventId);
     if (
-      this.pending.holds(tp.eventId) ||
+      this.pending.holds(tp.eventId, hash) ||
+      this.fed.holds(tp.eventId, hash) ||
       (owner !== undefined && hasApplied(owner, tp.eventId, tp.occurredAt))
     ) {
       this.counters.duplicates += 1;
@@ -450,6 +478,7 @@ export class PartitionLifecycle extends IdentityProtocol {
       ...this.pendingChanges(),
       forgotten: this.forgotten.takeAdded(),
       erased: this.erased,
+      recentEvents: this.recent.takeChanges(),
     };
     this.changed = new Set();
     this.removed = new Map();

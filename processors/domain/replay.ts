@@ -18,6 +18,7 @@ import { boundEventTime } from './event-time';
 import { partitionOfMessage, type IdentityMessage } from './identity';
 import type { PseudonymOf } from './forget';
 import type { StageModel } from './model';
+import type { RecentEventsOptions } from './recent-events';
 import { emptyCounters, PartitionLifecycle, type LaneMarker, type PartitionCounters } from './partition';
 import { addCounters } from './partition-counters';
 import { partitionFor } from '../../schemas/partitioner';
@@ -39,6 +40,8 @@ export interface ReplayOptions {
   readonly shuffle?: () => number;
   /** The keyed pseudonym of an id, for forget markers (forget.ts). */
   readonly pseudonymOf?: PseudonymOf;
+  /** How long copies of an input event are dropped for (recent-events.ts; record time is `receivedAt`). */
+  readonly recentEvents?: RecentEventsOptions;
 }
 
 /** A record of the touchpoint topic, as the processor tells them apart. */
@@ -83,6 +86,7 @@ export function replay(
         gracePeriodMs: options.gracePeriodMs,
         ...(n > 1 ? { route: { partition, partitions: n } } : {}),
         ...(options.pseudonymOf ? { pseudonymOf: options.pseudonymOf } : {}),
+        ...(options.recentEvents ? { recentEvents: options.recentEvents } : {}),
       }),
   );
   const stageChanges: StageChanged[] = [];

@@ -8,8 +8,8 @@
  * runner's seek to the committed offsets took effect), or its transaction is lost (fenced) and it is
  * restored. The runner hands the task what its state has not consumed (infra/kafka/consumed-positions.ts);
  * the stage changes written must be the truth's. Handed the consumer's batches as they come, the task folds
- * records twice, and customers get their first change credited to `first-touch` where the truth has
- * `identity-merge` (the cluster test's known defect).
+ * records twice: with nothing remembered of its input (recent-events.ts), customers get their first change
+ * credited to `first-touch` where the truth has `identity-merge`, as the cluster fault tests first showed.
  */
 import { jsonSerde } from './fakes';
 import { ConsumedPositions } from '../../infra/kafka/consumed-positions';
@@ -25,6 +25,7 @@ import { clockVisits } from '../../test/support/journeys';
 import { asImportRun, canonicalOrder, replay } from '../domain/replay';
 import { createLifecycleTask } from './lifecycle-task';
 import { loadModel } from './model-file';
+import type { RecentEventsOptions } from '../domain/recent-events';
 
 const PARTITIONS = 6;
 const PARTITION_LIST = [...Array(PARTITIONS).keys()];
@@ -75,6 +76,8 @@ interface Schedule {
   readonly seed: number;
   /** Whether the runner hands the task only what its state has not consumed (ConsumedPositions). */
   readonly guarded: boolean;
+  /** What each partition remembers to drop copies of its input (default: the processor's). */
+  readonly recentEvents?: RecentEventsOptions;
   /** Chance, per round, of a rebalance. */
   readonly rebalanceRate: number;
   /** Chance, per partition at a rebalance, that it moves to the other instance. */
@@ -106,6 +109,7 @@ async function run(
       identity: jsonSerde(),
     },
     now: () => 0,
+    ...(schedule.recentEvents ? { recentEvents: schedule.recentEvents } : {}),
   });
   const zero = (): Offsets => ({ [topics.touchpoints]: 0, [topics.identity]: 0 });
   /** The group's committed offsets, and each partition's offsets before its last transaction. */
@@ -247,11 +251,23 @@ describe('lifecycle task on six partitions, under load, rebalances and partition
   }, 60_000);
 
   // The same schedule with the consumer's batches handed over as fetched: records a partition's state had
-  // folded are folded again. A visit read again after its browser was merged away is forwarded to the
-  // customer, which may not have the profile yet; a link read again at the customer's home is applied again
-  // as nothing to merge. Either creates the customer without the profile.
-  it('shows what folding a record twice did: first changes credited to first-touch, not identity-merge', async () => {
+  // folded are folded again. Copies of touchpoints are dropped where they enter (recent-events.ts), so the
+  // touchpoints folded again change nothing; what the identity topic carried is folded again.
+  it('folding records twice: the touchpoints are copies dropped where they enter', async () => {
     const unguarded = await run(events, { ...schedule, guarded: false });
+    expect(unguarded.foldedAgain).toBeGreaterThan(0);
+    expect(differences(truth, canonicalOrder(unguarded.stageChanges))).toEqual([]);
+  }, 60_000);
+
+  // With nothing remembered, what folding twice did before the guard: a visit read again after its browser
+  // was merged away is forwarded to the customer, which may not have the profile yet; either creates the
+  // customer without the profile.
+  it('shows what folding a record twice did with no recent events: first changes credited to first-touch', async () => {
+    const unguarded = await run(events, {
+      ...schedule,
+      guarded: false,
+      recentEvents: { windowMs: 0, maxEvents: 1 },
+    });
     expect(unguarded.foldedAgain).toBeGreaterThan(0);
     const found = differences(truth, canonicalOrder(unguarded.stageChanges));
     expect(found.length).toBeGreaterThan(0);

@@ -30,8 +30,15 @@ import { CHANGELOG_FORMAT_VERSION, changelogCorrupt, readIdentityMessage } from 
 import { restoreChangelog } from './changelog/restore';
 import { ChangelogWriter, PENDING_INLINE_BYTES } from './changelog/writer';
 import { noteNotable } from './outcomes';
+import type { RecentEventsOptions } from '../domain/recent-events';
 
-export { APPLIED_KEY_PREFIX, changelogKey, PENDING_KEY_PREFIX, pendingKeyOf } from './changelog/keys';
+export {
+  APPLIED_KEY_PREFIX,
+  changelogKey,
+  PENDING_KEY_PREFIX,
+  pendingKeyOf,
+  RECENT_KEY_PREFIX,
+} from './changelog/keys';
 export { CHANGELOG_FORMAT_VERSION } from './changelog/records';
 export { HELD_INLINE, PENDING_INLINE_BYTES } from './changelog/writer';
 
@@ -54,6 +61,8 @@ export interface LifecycleTaskDeps {
   readonly gracePeriodMs: number;
   /** How long an import lane may carry nothing before it is closed as abandoned (partition.ts). */
   readonly laneLeaseMs?: number;
+  /** How long and how many input events each partition remembers to drop their copies (recent-events.ts). */
+  readonly recentEvents?: RecentEventsOptions;
   /** The touchpoint topic's partition count: where each id lives (the identity topic has as many). */
   readonly partitions: number;
   /**
@@ -272,6 +281,7 @@ export function createLifecycleTask(deps: LifecycleTaskDeps): StreamTask & {
           gracePeriodMs: deps.gracePeriodMs,
           route: { partition, partitions: deps.partitions },
           ...(deps.laneLeaseMs !== undefined ? { laneLeaseMs: deps.laneLeaseMs } : {}),
+          ...(deps.recentEvents !== undefined ? { recentEvents: deps.recentEvents } : {}),
           ...(deps.pseudonymOf !== undefined ? { pseudonymOf: deps.pseudonymOf } : {}),
         },
         {
@@ -280,6 +290,7 @@ export function createLifecycleTask(deps: LifecycleTaskDeps): StreamTask & {
           redirects: restored.redirects,
           fedFromElsewhere: restored.fedFromElsewhere,
           forgotten: restored.forgotten,
+          recentEvents: restored.recentEvents,
         },
       );
       writers.set(partition, new ChangelogWriter(pendingInlineBytes, p, restored));

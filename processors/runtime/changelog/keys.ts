@@ -19,6 +19,8 @@
  *                                                        customer's fed from elsewhere)
  *   model/__partition__/forgotten/<pseudonym>            a person forgotten here (format 10), by the keyed
  *                                                        pseudonym of one of their ids, never the id
+ *   model/__partition__/recent/<seq>                     input events taken lately, to drop their copies
+ *                                                        (format 11; processors/domain/recent-events.ts)
  */
 import type { BufferedItem } from '../../domain/partition';
 
@@ -36,6 +38,7 @@ export const REDIRECT_KEY_PREFIX = '__partition__/redirect/';
 export const APPLIED_KEY_PREFIX = '__partition__/applied/';
 export const PENDING_KEY_PREFIX = '__partition__/pending/';
 export const FORGOTTEN_KEY_PREFIX = '__partition__/forgotten/';
+export const RECENT_KEY_PREFIX = '__partition__/recent/';
 
 export function changelogKey(modelId: string, id: string): string {
   return `${modelId}/${id}`;
@@ -68,6 +71,7 @@ export type ChangelogKey =
   | { readonly kind: 'applied'; readonly customerId: string }
   | { readonly kind: 'pending'; readonly key: string }
   | { readonly kind: 'forgotten'; readonly pseudonym: string }
+  | { readonly kind: 'recent'; readonly seq: number }
   | { readonly kind: 'customer'; readonly id: string };
 
 /** What `id` (a key less its model prefix) names, or a reason it names nothing. */
@@ -87,6 +91,11 @@ export function parseChangelogKey(id: string): ChangelogKey | string {
   if (id.startsWith(REDIRECT_KEY_PREFIX))
     return { kind: 'redirect', id: id.slice(REDIRECT_KEY_PREFIX.length) };
   if (id.startsWith(FED_KEY_PREFIX)) return { kind: 'fed', customerId: id.slice(FED_KEY_PREFIX.length) };
+  if (id.startsWith(RECENT_KEY_PREFIX)) {
+    const seq = Number(id.slice(RECENT_KEY_PREFIX.length));
+    if (!Number.isSafeInteger(seq) || seq < 0) return 'it does not name a record of recent events';
+    return { kind: 'recent', seq };
+  }
   if (id.startsWith(FORGOTTEN_KEY_PREFIX))
     return { kind: 'forgotten', pseudonym: id.slice(FORGOTTEN_KEY_PREFIX.length) };
   if (id.startsWith(ARRIVED_KEY_PREFIX))

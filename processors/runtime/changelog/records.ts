@@ -12,10 +12,12 @@ import type { BufferedItem, HeldCustomer, HeldItem, PartitionCheckpoint } from '
 import type { CustomerState } from '../../domain/customer';
 import type { IdentityMessage, ProfileHandoff } from '../../domain/identity';
 import { formatProblems, problemsOf } from '../../../schemas/validation';
+import { APPLIED_TOKEN, isAppliedArchive } from '../../domain/applied-archive';
+import type { RecentEventsRecord } from '../../domain/recent-events';
 
-export const CHANGELOG_FORMAT_VERSION = 10;
+export const CHANGELOG_FORMAT_VERSION = 11;
 /** Every format this version reads (docs/changelog-format.md); a newer one is refused. */
-export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
 /** The formats before identity became a replicated table (format 8): their links in flight cannot be finished. */
 export const LAST_FORMAT_WITH_CLAIMS = 7;
 
@@ -145,6 +147,15 @@ const checkpoint = z.looseObject({
   othersNewest: z.number().optional(),
 });
 
+const recentEvents = z.looseObject({
+  generation: z.number().int().min(0),
+  oldest: time,
+  newest: time,
+  events: z
+    .string()
+    .refine((v) => v.length % (2 * APPLIED_TOKEN) === 0 && isAppliedArchive(v), 'pairs of event hashes'),
+});
+
 const progress = z.looseObject({
   kind: z.literal('progress'),
   partition: z.number().int().min(0),
@@ -226,6 +237,12 @@ export const readHeld = (json: string, place: RecordPlace): HeldCustomer =>
 
 export const readHeldItem = (json: string, place: RecordPlace): HeldItem =>
   parsed(heldItem, json, place, "a held customer's item");
+
+/** A record of recent events (format 11), its place taken from its key. */
+export const readRecentEvents = (json: string, place: RecordPlace, seq: number): RecentEventsRecord => ({
+  ...parsed<Omit<RecentEventsRecord, 'seq'>>(recentEvents, json, place, 'a record of recent events'),
+  seq,
+});
 
 export const readPendingItem = (json: string, place: RecordPlace): BufferedItem | { kind: 'claim' } =>
   parsed(pendingItem, json, place, 'a buffered item');

@@ -10,6 +10,7 @@ import type { CustomerState } from '../../domain/customer';
 import type { ProfileHandoff } from '../../domain/identity';
 import type { BufferedItem, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
 import { isAppliedArchive } from '../../domain/applied-archive';
+import type { RecentEventsRecord } from '../../domain/recent-events';
 import { parseChangelogKey } from './keys';
 import {
   changelogCorrupt,
@@ -20,6 +21,7 @@ import {
   readHeld,
   readHeldItem,
   readPendingItem,
+  readRecentEvents,
   readRedirect,
   READABLE_FORMAT_VERSIONS,
   type RecordPlace,
@@ -41,6 +43,8 @@ export interface RestoredChangelog {
   readonly pendingInRecords: Set<BufferedItem>;
   /** Customers' applied-hash archives as their records hold them. */
   readonly archives: Map<string, string>;
+  /** The input events remembered (format 11). */
+  readonly recentEvents: RecentEventsRecord[];
 }
 
 export async function restoreChangelog(
@@ -60,6 +64,7 @@ export async function restoreChangelog(
   const held = new Map<string, HeldCustomer>();
   const arrived = new Map<string, ProfileHandoff>();
   const archives = new Map<string, string>();
+  const recent = new Map<number, RecentEventsRecord>();
   const pending = new Map<string, BufferedItem>();
   /** Items queued for held customers past those their own records hold (format 6), by place. */
   const heldItems = new Map<string, Map<number, HeldItem>>();
@@ -149,6 +154,14 @@ export async function restoreChangelog(
       case 'fed': {
         fedFromElsewhere.delete(key.customerId);
         if (value) fedFromElsewhere.add(key.customerId);
+        continue;
+      }
+      case 'recent': {
+        recent.delete(key.seq);
+        if (!value) continue;
+        const envelope = await envelopeOf(record, place);
+        expectKind(envelope, place, 'partition');
+        recent.set(key.seq, readRecentEvents(envelope.state, place, key.seq));
         continue;
       }
       case 'forgotten': {
@@ -262,5 +275,6 @@ export async function restoreChangelog(
     arrivedInRecords,
     pendingInRecords: new Set(pending.values()),
     archives,
+    recentEvents: [...recent.values()],
   };
 }

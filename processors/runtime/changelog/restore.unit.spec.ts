@@ -3,7 +3,8 @@ import type { IncomingMessage } from '../../../infra/kafka/types';
 import type { LifecycleStateRecord } from '../../../schemas/outputs';
 import type { ContractSerde } from '../../../infra/registry/serde';
 import { initialState } from '../../domain/customer';
-import { changelogKey, HELD_ITEM_KEY_PREFIX, PARTITION_KEY } from './keys';
+import { RecentEvents, type RecentEventsRecord } from '../../domain/recent-events';
+import { changelogKey, HELD_ITEM_KEY_PREFIX, PARTITION_KEY, RECENT_KEY_PREFIX } from './keys';
 import { CHANGELOG_FORMAT_VERSION } from './records';
 import { restoreChangelog } from './restore';
 
@@ -83,6 +84,30 @@ describe('restoring a partition from its changelog', () => {
       record('ann', 'customer', JSON.stringify(ann), CHANGELOG_FORMAT_VERSION + 1),
     ]);
     expect(newer.message).toContain(`format ${CHANGELOG_FORMAT_VERSION + 1}`);
+  });
+
+  it('restores the recent events its records hold, less those a tombstone removed, and refuses one that is not a list of hashes', async () => {
+    const recent = new RecentEvents({ windowMs: 1000, maxEvents: 100 });
+    recent.takeFirst('ann', 'e1', 10);
+    const [kept] = recent.takeChanges().records;
+    recent.takeFirst('ann', 'e2', 11);
+    const [gone] = recent.takeChanges().records;
+    const asRecord = ({ seq, ...r }: RecentEventsRecord): IncomingMessage =>
+      record(`${RECENT_KEY_PREFIX}${seq}`, 'partition', JSON.stringify(r));
+    const tombstone = { ...asRecord(gone!), value: null };
+    const restored = await restoreChangelog(
+      2,
+      'five-stage',
+      [asRecord(kept!), asRecord(gone!), tombstone],
+      serde,
+    );
+    expect(restored.recentEvents).toEqual([kept]);
+    const again = new RecentEvents({ windowMs: 1000, maxEvents: 100 }, restored.recentEvents);
+    expect([again.takeFirst('ann', 'e1', 12), again.takeFirst('ann', 'e2', 12)]).toEqual([false, true]);
+    const bad = await refusal([asRecord({ ...kept!, events: 'AAAAAA' })]);
+    expect(bad.message).toContain(`${RECENT_KEY_PREFIX}0`);
+    expect(bad.message).toContain('events');
+    expect((await refusal([record(`${RECENT_KEY_PREFIX}x`, 'partition', '{}')])).message).toContain('recent');
   });
 
   it("refuses a held customer's item whose key names no place, and buffered items without a checkpoint", async () => {

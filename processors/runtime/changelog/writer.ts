@@ -15,6 +15,7 @@ import {
   CLAIM_KEY_PREFIX,
   FED_KEY_PREFIX,
   FORGOTTEN_KEY_PREFIX,
+  RECENT_KEY_PREFIX,
   REDIRECT_KEY_PREFIX,
   HELD_KEY_PREFIX,
   heldItemKey,
@@ -125,6 +126,9 @@ export class ChangelogWriter {
       sink.tombstone(key);
     };
     this.writeCustomers(p, out, state, tombstone);
+    for (const seq of out.recentEvents.expired) tombstone(RECENT_KEY_PREFIX + seq);
+    for (const { seq, ...record } of out.recentEvents.records)
+      state(RECENT_KEY_PREFIX + seq, 'partition', JSON.stringify(record));
     for (const [id, fed] of out.fedChanged) {
       if (fed) state(FED_KEY_PREFIX + id, 'partition', '{}');
       else tombstone(FED_KEY_PREFIX + id);
