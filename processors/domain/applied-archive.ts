@@ -13,11 +13,19 @@ function tokenOf(hash: number): string {
   return token;
 }
 
+const DIGIT_CODES = Uint8Array.from(TOKEN_DIGITS, (c) => c.charCodeAt(0));
+const ASCII = new TextDecoder('latin1');
+
 /** Hashes as `appliedArchive` holds them. */
 export function tokensOf(hashes: readonly number[]): string {
-  let tokens = '';
-  for (let i = 0; i < hashes.length; i++) tokens += tokenOf(hashes[i]!);
-  return tokens;
+  // Character codes first, then one string: a string grown by a character at a time cost a fifth of a
+  // microsecond an event in the recent events' records (recent-events.ts).
+  const codes = new Uint8Array(hashes.length * APPLIED_TOKEN);
+  for (let i = 0, at = 0; i < hashes.length; i++) {
+    const hash = hashes[i]!;
+    for (let shift = 0; shift < 36; shift += 6) codes[at++] = DIGIT_CODES[(hash >>> shift) & 63]!;
+  }
+  return ASCII.decode(codes);
 }
 
 /** The hashes `tokensOf` made of them (`tokens` checked by `isAppliedArchive`). */

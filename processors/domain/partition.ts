@@ -406,10 +406,10 @@ export class PartitionLifecycle extends IdentityProtocol {
     // event time, for the same event. A copy of a link whose target's items wait for the other partitions is
     // in `fed`: taken out before the link itself, it would apply the link as a plain touchpoint, and the link
     // then as a duplicate, its merge's rules never run.
-    const hash = fnv1a(tp.eventId);
+    const hash = this.pending.size + this.fed.size > 0 ? fnv1a(tp.eventId) : 0;
     if (
-      this.pending.holds(tp.eventId, hash) ||
-      this.fed.holds(tp.eventId, hash) ||
+      (this.pending.size > 0 && this.pending.holds(tp.eventId, hash)) ||
+      (this.fed.size > 0 && this.fed.holds(tp.eventId, hash)) ||
       (owner !== undefined && hasApplied(owner, tp.eventId, tp.occurredAt))
     ) {
       this.counters.duplicates += 1;
