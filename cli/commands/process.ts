@@ -1,12 +1,13 @@
 /**
- * `ciclo process [--model id|path] [--grace ms] [--idle-flush ms] [--metrics-port n]`: the lifecycle
- * processor, until Ctrl-C.
+ * `ciclo process [--model id|path] [--grace ms] [--idle-flush ms] [--dedupe-window ms] [--dedupe-max n]
+ * [--metrics-port n]`: the lifecycle processor, until Ctrl-C.
  */
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
 import { createLogger } from '../../infra/log';
 import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
+import { DEFAULT_RECENT_EVENTS } from '../../processors/domain/recent-events';
 import { loadModel } from '../../processors/runtime/model-file';
 import { IDLE_FLUSH_MS, LANE_LEASE_MS, startLifecycleProcessor } from '../../processors/runtime/start';
 import { processorGroupOf } from '../../schemas/topics';
@@ -28,6 +29,16 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
       'close an import lane that carried no record for this long (an import that died; wall time of the records)',
       String(LANE_LEASE_MS),
     )
+    .option(
+      '--dedupe-window <ms>',
+      'drop a copy of an input record that comes within this long of it (record time; a sender retrying)',
+      String(DEFAULT_RECENT_EVENTS.windowMs),
+    )
+    .option(
+      '--dedupe-max <events>',
+      'remember at most this many input records per partition for it (5 MB per 200,000)',
+      String(DEFAULT_RECENT_EVENTS.maxEvents),
+    )
     .option('--topics-prefix <prefix>', 'for tests: use <prefix>.touchpoints etc. instead of ciclo.*');
   withMetricsOptions(command).action(
     async (
@@ -36,6 +47,8 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
         grace: string;
         idleFlush: string;
         laneLease: string;
+        dedupeWindow: string;
+        dedupeMax: string;
         topicsPrefix?: string;
       } & MetricsOptions,
     ) => {
@@ -54,6 +67,18 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
         throw new CicloError(
           'CONFIG_INVALID',
           `--lane-lease must be milliseconds > 0, got "${opts.laneLease}"`,
+        );
+      const windowMs = Number(opts.dedupeWindow);
+      if (!Number.isFinite(windowMs) || windowMs < 0)
+        throw new CicloError(
+          'CONFIG_INVALID',
+          `--dedupe-window must be milliseconds >= 0, got "${opts.dedupeWindow}"`,
+        );
+      const maxEvents = Number(opts.dedupeMax);
+      if (!Number.isSafeInteger(maxEvents) || maxEvents < 1)
+        throw new CicloError(
+          'CONFIG_INVALID',
+          `--dedupe-max must be a whole number of events >= 1, got "${opts.dedupeMax}"`,
         );
       const model = loadModel(opts.model);
       const log = createLogger({ level: config.logLevel, name: 'processor' });
@@ -78,6 +103,7 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
         gracePeriodMs: grace,
         idleFlushMs: idle,
         laneLeaseMs,
+        recentEvents: { windowMs, maxEvents },
         log,
         ...(p
           ? {

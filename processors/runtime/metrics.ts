@@ -15,6 +15,7 @@ export interface PartitionView {
   readonly counters: Readonly<PartitionCounters>;
   readonly customers: { readonly size: number };
   readonly openLanes: number;
+  readonly recentEvents: { readonly remembered: number; readonly shortened: number };
 }
 
 export interface ProcessorState {
@@ -59,7 +60,7 @@ export const PARTITION_METRICS: readonly PartitionMetric[] = [
   counted('ciclo_processor_touchpoints_applied_total', 'Touchpoints folded into a customer', 'applied'),
   counted(
     'ciclo_processor_touchpoints_duplicate_total',
-    'Touchpoints whose event id the customer had already applied (or that waited already)',
+    'Touchpoints dropped as copies: taken within the window of recent events, applied to their customer already, or waiting already',
     'duplicates',
   ),
   counted(
@@ -127,6 +128,18 @@ export const PARTITION_METRICS: readonly PartitionMetric[] = [
     type: 'gauge',
     help: 'Customers held in memory',
     series: (p) => one(p.customers.size),
+  },
+  {
+    name: 'ciclo_processor_recent_events',
+    type: 'gauge',
+    help: 'Input events remembered to drop their copies (--dedupe-window, --dedupe-max)',
+    series: (p) => one(p.recentEvents.remembered),
+  },
+  {
+    name: 'ciclo_processor_recent_events_shortened_total',
+    type: 'counter',
+    help: 'Generations of recent events forgotten before the window for --dedupe-max: copies later than that are checked against their customer only',
+    series: (p) => one(p.recentEvents.shortened),
   },
   {
     name: 'ciclo_processor_open_import_lanes',

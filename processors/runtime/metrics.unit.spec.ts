@@ -61,7 +61,12 @@ describe("the processor's metrics", () => {
     const keys = COUNTER_KEYS;
     const counters: PartitionCounters = emptyCounters();
     keys.forEach((k, i) => (counters[k] = 1000 + i));
-    const view: PartitionView = { counters, customers: { size: 0 }, openLanes: 0 };
+    const view: PartitionView = {
+      counters,
+      customers: { size: 0 },
+      openLanes: 0,
+      recentEvents: { remembered: 0, shortened: 0 },
+    };
     const read = new Set(PARTITION_METRICS.flatMap((m) => m.series(view, undefined).map((s) => s.value)));
     const missing = keys.filter((k) => k !== 'late' && !read.has(counters[k]!));
     expect(missing).toEqual([]);

@@ -2,6 +2,7 @@
  * Starts the lifecycle processor: serdes registered, the exactly-once runner on the touchpoint topic with
  * this model's consumer group and changelog keys. Several instances with the same model share partitions.
  */
+import type { RecentEventsOptions } from '../domain/recent-events';
 import type { CicloConfig, ServiceEndpoints } from '../../infra/config';
 import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
 import { pseudonymOf } from '../../schemas/pseudonym';
@@ -68,6 +69,8 @@ export async function startLifecycleProcessor(options: {
   idleFlushMs: number;
   /** How long an import lane may carry nothing before it is closed as abandoned (default LANE_LEASE_MS). */
   laneLeaseMs?: number;
+  /** What each partition remembers to drop copies of its input (default DEFAULT_RECENT_EVENTS). */
+  recentEvents?: RecentEventsOptions;
   log: Logger;
   topics?: ProcessorTopics;
   groupId?: string;
@@ -94,6 +97,7 @@ export async function startLifecycleProcessor(options: {
     model: options.model,
     gracePeriodMs: options.gracePeriodMs,
     laneLeaseMs: options.laneLeaseMs ?? LANE_LEASE_MS,
+    ...(options.recentEvents ? { recentEvents: options.recentEvents } : {}),
     partitions,
     snapshotPartitions,
     topics: {
