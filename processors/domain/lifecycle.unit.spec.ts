@@ -24,7 +24,8 @@ import { homePartitionOf } from './identity';
 import { PRESET_IDS, parseModel, presetModel, type PresetId } from './model';
 import { PartitionLifecycle } from './partition';
 import { asImportRun, canonicalOrder, replay } from './replay';
-import { denseLinks, journeys } from '../../test/support/journeys';
+import { denseLinks, journeys, withCopies } from '../../test/support/journeys';
+import type { RecentEventsOptions } from './recent-events';
 import { byEventTime } from '../../schemas/lanes';
 
 const DAY = 86_400_000;
@@ -790,33 +791,30 @@ describe('identity across partitions', () => {
   });
 
   /**
-   * Copies of a fifth of the touchpoints, each 1 to 40 records after its original (a sender retrying a batch
-   * Kafka had kept): the outcome of the set without copies.
+   * Journeys on 6 partitions, messages shuffled, with copies of a fifth of the touchpoints, each 1 to 40
+   * records after its original, against the truth of the set without copies.
    */
-  const withCopies = (events: readonly Touchpoint[], seed: number, delay: number): Touchpoint[] => {
-    let x = seed * 7919;
-    const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-    const arrivals = events.map((tp, i) => ({ tp, at: i }));
-    for (let i = 0; i < events.length; i++)
-      if (rand() < 0.2) arrivals.push({ tp: events[i]!, at: i + 0.5 + Math.floor(rand() * delay) });
-    return arrivals.sort((a, b) => a.at - b.at).map((a) => a.tp);
+  const copiedJourneys = (seed: number, recentEvents?: RecentEventsOptions) => {
+    const model = presetModel('five-stage');
+    const events = [...journeys(`s${seed}`, 600)].sort(byEventTime);
+    const truth = canonicalOrder(replay(events, model, { partitions: 1, gracePeriodMs: 0 }).stageChanges);
+    let y = seed;
+    const shuffle = (): number => (y = (Math.imul(y, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const copied = replay(withCopies(events, { seed: seed * 7919, rate: 0.2, delay: 40 }), model, {
+      partitions: 6,
+      gracePeriodMs: 0,
+      shuffle,
+      ...(recentEvents ? { recentEvents } : {}),
+    });
+    return { truth, copied };
   };
 
   it('copies of touchpoints and links, messages shuffled: 6 partitions give the outcome of the set without them', () => {
     // Before copies were dropped where they enter, 2 to 17 first changes in 4,156 were credited to
     // first-touch instead of identity-merge: a link's copy, taken out of a fed customer's items before the
     // link, made the customer (recent-events.ts).
-    const model = presetModel('five-stage');
     for (let seed = 1; seed <= 4; seed++) {
-      const events = [...journeys(`s${seed}`, 600)].sort(byEventTime);
-      const truth = canonicalOrder(replay(events, model, { partitions: 1, gracePeriodMs: 0 }).stageChanges);
-      let y = seed;
-      const shuffle = (): number => (y = (Math.imul(y, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-      const copied = replay(withCopies(events, seed, 40), model, {
-        partitions: 6,
-        gracePeriodMs: 0,
-        shuffle,
-      });
+      const { truth, copied } = copiedJourneys(seed);
       expect(canonicalOrder(copied.stageChanges)).toEqual(truth);
       expect(copied.counters.late).toBe(0);
     }
@@ -826,18 +824,8 @@ describe('identity across partitions', () => {
     // Journeys' record times are days apart: with a window of none, only the customers' applied ids and
     // the buffers see a copy. A copy of a link whose target waited for the other partitions was taken out
     // of the buffer before the link itself: the merge applied as a plain touchpoint, its rules never run.
-    const model = presetModel('five-stage');
     for (let seed = 1; seed <= 6; seed++) {
-      const events = [...journeys(`s${seed}`, 600)].sort(byEventTime);
-      const truth = canonicalOrder(replay(events, model, { partitions: 1, gracePeriodMs: 0 }).stageChanges);
-      let y = seed;
-      const shuffle = (): number => (y = (Math.imul(y, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-      const copied = replay(withCopies(events, seed, 40), model, {
-        partitions: 6,
-        gracePeriodMs: 0,
-        shuffle,
-        recentEvents: { windowMs: 0, maxEvents: 1 },
-      });
+      const { truth, copied } = copiedJourneys(seed, { windowMs: 0, maxEvents: 1 });
       expect(canonicalOrder(copied.stageChanges)).toEqual(truth);
     }
   });
@@ -1000,12 +988,7 @@ describe('identity across partitions: aliases between known customers', () => {
     for (let seed = 1; seed <= 600; seed++) {
       const events = denseLinks(seed);
       const truth = changes(replay(events, model, { partitions: 1, gracePeriodMs: 0 }));
-      let x = seed * 31 + 7;
-      const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-      const arrivals = events.map((tp, i) => ({ tp, at: i }));
-      for (let i = 0; i < events.length; i++)
-        if (rand() < 0.3) arrivals.push({ tp: events[i]!, at: i + 0.5 + Math.floor(rand() * 5) });
-      const input = arrivals.sort((a, b) => a.at - b.at).map((a) => a.tp);
+      const input = withCopies(events, { seed: seed * 31 + 7, rate: 0.3, delay: 5 });
       for (let partitions = 1; partitions <= 6; partitions++) {
         let y = seed * 8 + partitions;
         const shuffle = (): number => (y = (Math.imul(y, 1664525) + 1013904223) >>> 0) / 2 ** 32;

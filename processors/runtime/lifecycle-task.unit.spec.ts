@@ -22,7 +22,14 @@ import { loadModel } from '../runtime/model-file';
 import { partitionFor } from '../../schemas/partitioner';
 import { asImportRun, canonicalOrder, replay, type ReplayRecord } from '../domain/replay';
 import { byEventTime, LANE_CONTROL_KEY, LANE_HEADER, laneControlHeaders } from '../../schemas/lanes';
-import { busyCustomers, clockVisits, denseLinks, interleaved, journeys } from '../../test/support/journeys';
+import {
+  busyCustomers,
+  clockVisits,
+  denseLinks,
+  interleaved,
+  journeys,
+  withCopies,
+} from '../../test/support/journeys';
 import {
   APPLIED_KEY_PREFIX,
   CHANGELOG_FORMAT_VERSION,
@@ -332,12 +339,7 @@ describe('lifecycle task, under random schedules, batches, idle flushes and cras
     let recentRecords = 0;
     for (let seed = 1; seed <= Number(process.env.DENSE_SEEDS ?? 150); seed++) {
       const events = denseLinks(seed);
-      let x = seed * 31 + 7;
-      const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-      const arrivals = events.map((tp, i) => ({ tp, at: i }));
-      for (let i = 0; i < events.length; i++)
-        if (rand() < 0.3) arrivals.push({ tp: events[i]!, at: i + 0.5 + Math.floor(rand() * 5) });
-      const copied = arrivals.sort((a, b) => a.at - b.at).map((a) => a.tp);
+      const copied = withCopies(events, { seed: seed * 31 + 7, rate: 0.3, delay: 5 });
       const truth = canonicalOrder(replay(events, model, { partitions: 1, gracePeriodMs: 0 }).stageChanges);
       const crashing = await run(copied, seed, { crashRate: Number(process.env.CRASH_RATE ?? 0.4) });
       if (!isDeepStrictEqual(canonicalOrder(crashing.stageChanges), truth)) differing.push(seed);

@@ -206,3 +206,20 @@ export function interleaved<T>(a: readonly T[], b: readonly T[], rand: () => num
   }
   return out;
 }
+
+/**
+ * The records in arrival order with copies of `rate` of them, each 1 to `delay` records after its original:
+ * a sender retrying a batch whose first copy Kafka had kept. `seed` draws which and where.
+ */
+export function withCopies(
+  events: readonly Touchpoint[],
+  options: { readonly seed: number; readonly rate: number; readonly delay: number },
+): Touchpoint[] {
+  let x = options.seed;
+  const rand = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const arrivals = events.map((tp, i) => ({ tp, at: i }));
+  for (let i = 0; i < events.length; i++)
+    if (rand() < options.rate)
+      arrivals.push({ tp: events[i]!, at: i + 0.5 + Math.floor(rand() * options.delay) });
+  return arrivals.sort((a, b) => a.at - b.at).map((a) => a.tp);
+}
