@@ -48,8 +48,8 @@ export interface RecentEventsRecord {
 
 /** Generations kept besides the one filling. */
 const GENERATIONS = 4;
-/** Events a record holds at most: 480 KB of tokens, under Kafka's 1 MB message limit. */
-const RECORD_EVENTS = 40_000;
+/** Events a record holds at most: 48 KB of tokens, as small as the changelog's other records. */
+const RECORD_EVENTS = 4096;
 
 /**
  * Two 32-bit hashes of a key and an event id in one pass: FNV-1a, and the multiply-xorshift lane of cyrb53
