@@ -62,6 +62,11 @@ const REPLICA_DOWN_MS = 60_000;
 /** About 7,500 touchpoints at 100 a second: the load spans the fault and the recovery. */
 const CUSTOMERS = 1400;
 const PER_SECOND = 100;
+/**
+ * Every 25th batch is sent twice (a sender retrying a call whose answer it stopped waiting for): about 300
+ * copies a run, which the pipeline must drop, whatever the fault does meanwhile.
+ */
+const RESEND_EVERY = 25;
 const REPORT_FILE = path.join(CLUSTER_HOME, 'fault-report.json');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -72,6 +77,8 @@ interface FaultFigures {
   readonly sent: number;
   readonly accepted: number;
   readonly collectorRetries: number;
+  /** Touchpoints the sender sent again after their 202. */
+  readonly resent: number;
   readonly onKafka: number;
   readonly duplicatesOnKafka: number;
   readonly inClickHouse: { touchpoints: number; stageChanges: number; perReplica: Record<string, number[]> };
@@ -119,7 +126,7 @@ describe('ciclo on a three-broker Kafka and a replicated ClickHouse, members kil
     );
     try {
       const events = clusterJourneys(seed, CUSTOMERS);
-      const load = sendPaced(pipeline.collectorUrl, events, PER_SECOND);
+      const load = sendPaced(pipeline.collectorUrl, events, PER_SECOND, { resendEvery: RESEND_EVERY });
       await eventually(
         () => Promise.resolve(load.progress() >= 0.2 ? true : undefined),
         120_000,
@@ -143,6 +150,7 @@ describe('ciclo on a three-broker Kafka and a replicated ClickHouse, members kil
         sent: sentLoad.sent,
         accepted: sentLoad.accepted,
         collectorRetries: sentLoad.retries,
+        resent: sentLoad.resent,
         onKafka: outcome.touchpointsOnKafka,
         duplicatesOnKafka: outcome.duplicateTouchpointsOnKafka,
         inClickHouse: {
@@ -164,6 +172,9 @@ describe('ciclo on a three-broker Kafka and a replicated ClickHouse, members kil
       expect(sentLoad.accepted).toBe(events.length);
       expect(outcome.acceptedMissingOnKafka).toEqual([]);
       expect(outcome.touchpointsOnKafka).toBe(events.length);
+      // The copies the sender made are on the topic, with any a 503 and retry made.
+      expect(sentLoad.resent).toBeGreaterThan(200);
+      expect(outcome.duplicateTouchpointsOnKafka).toBeGreaterThanOrEqual(sentLoad.resent);
       // None missing, none twice, none extra, every one to the stage the truth has.
       expect(differences.structural).toEqual([]);
       expect(outcome.stageChangesFound.length).toBe(outcome.stageChangesExpected.length);

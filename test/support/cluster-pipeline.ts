@@ -150,6 +150,8 @@ export interface LoadReport {
   accepted: number;
   /** Requests answered other than 202, or that failed to connect, and sent again. */
   retries: number;
+  /** Calls sent again after a 202 (`resendEvery`): copies the pipeline must drop. */
+  resent: number;
   acceptedMessageIds: Set<string>;
   /** When each 202 came (ms since epoch), to see the collector's pause. */
   acceptedAt: number[];
@@ -169,18 +171,22 @@ export function clusterJourneys(seed: number, customers: number): Touchpoint[] {
 /**
  * Sends the calls through the collector in order, `perSecond` calls a second in batches, one request at a
  * time; a batch the collector does not take (503 while Kafka is away, a refused connection) is sent again
- * until it is.
+ * until it is. Every `resendEvery`th batch is sent once more after its 202, as a sender whose own timeout
+ * fired before the answer came retries it: the collector takes it again (it keeps no ids), so its calls are
+ * on the topic twice.
  */
 export function sendPaced(
   collectorUrl: string,
   events: readonly Touchpoint[],
   perSecond: number,
-  batchSize = 50,
+  options: { readonly batchSize?: number; readonly resendEvery?: number } = {},
 ): { report: LoadReport; done: Promise<LoadReport>; progress(): number } {
+  const batchSize = options.batchSize ?? 50;
   const report: LoadReport = {
     sent: 0,
     accepted: 0,
     retries: 0,
+    resent: 0,
     acceptedMessageIds: new Set(),
     acceptedAt: [],
   };
@@ -193,7 +199,8 @@ export function sendPaced(
       const due = started + (first / perSecond) * 1000;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       report.sent += batch.length;
-      for (;;) {
+      const resend = options.resendEvery !== undefined && (first / batchSize) % options.resendEvery === 1;
+      for (let times = resend ? 2 : 1; times > 0;) {
         const status = await fetch(`${collectorUrl}/v1/batch`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: auth },
@@ -208,7 +215,11 @@ export function sendPaced(
           },
           () => 0,
         );
-        if (status === 202) break;
+        if (status === 202) {
+          times -= 1;
+          if (times > 0) report.resent += batch.length;
+          continue;
+        }
         if (status === 400 || status === 401 || status === 413)
           throw new Error(`the collector answered ${status}: the test's calls are wrong`);
         report.retries += 1;
