@@ -35,7 +35,7 @@ import { cpuMicrosPerEvent, cpuPerEvent, cpuSnapshot } from './cpu';
 import { median } from './fold';
 import { freePort } from '../infra/stack/processes';
 
-const PARTITIONS = 6;
+export const PARTITIONS = 6;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Pipeline {
@@ -59,7 +59,7 @@ interface Pipeline {
 }
 
 /** The topics of the processor's path, named after a run, so runs never see each other's data. */
-function runTopicNames(run: string) {
+export function runTopicNames(run: string) {
   return {
     touchpoints: `${run}.touchpoints`,
     identity: `${run}.identity`,
@@ -70,7 +70,7 @@ function runTopicNames(run: string) {
 }
 
 /** A run's own topics, PARTITIONS each, the changelog compacted, with their leaders known to clients. */
-async function createRunTopics(
+export async function createRunTopics(
   endpoints: ServiceEndpoints,
   topics: Readonly<Record<string, string>> & { readonly changelog: string },
 ): Promise<void> {
@@ -161,10 +161,11 @@ async function printTopicSpans(
 const WORKER = path.join(__dirname, 'worker.js');
 
 /** Starts a bench/worker.ts process and resolves once it consumes. */
-async function startWorker(
+export async function startWorker(
   role: 'processor' | 'projector' | 'collector' | 'relay' | 'sink',
   options: unknown,
 ): Promise<{
+  readonly pid: number;
   stop(): Promise<void>;
   readonly failed: () => string | undefined;
   /** The last number the worker printed after "ready" (the sink's count of messages consumed). */
@@ -194,6 +195,7 @@ async function startWorker(
     if (!stopping) failure = `bench ${role} exited with ${code ?? 'a signal'}`;
   });
   return {
+    pid: child.pid!,
     failed: () => failure,
     reported: () => reported,
     async stop() {

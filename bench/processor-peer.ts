@@ -1,0 +1,218 @@
+/**
+ * ciclo's lifecycle processor against the job written in Kafka Streams (bench/peers/kafka-streams), each
+ * alone on the same records: at least a million simulated touchpoints written to a run's touchpoint topic
+ * (six partitions, Avro in the Confluent wire format, links copied as ciclo's producers copy them) before
+ * either starts. Each then consumes the topic from the start, in a process of its own, and its CPU is read
+ * from /proc over a window that starts once a fifth of the records is committed (the JIT warm, the group
+ * joined, the state restored) and ends when its committed offsets reach the end of the topic (lag 0).
+ *
+ * `npm run build && node dist/bench/processor-peer.js` prints the figures (CICLO_BENCH_PEER_CUSTOMERS sizes
+ * the load: 190,000 customers make about a million touchpoints). Needs the stack (`npx ciclo stack up`).
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig, type ServiceEndpoints } from '../infra/config';
+import { connectTopicAdmin } from '../infra/kafka/admin';
+import { connectProducer } from '../infra/kafka/producer';
+import { createAvroRegistry } from '../infra/registry/schema-registry';
+import { createSerde } from '../infra/registry/serde';
+import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
+import { CONTRACTS } from '../schemas/contracts';
+import { deadLetterTopicFor, touchpointRecords, valueSubject } from '../schemas/topics';
+import type { Touchpoint } from '../schemas/touchpoint';
+import { cpuSnapshot } from './cpu';
+import { createRunTopics, PARTITIONS, runTopicNames, startWorker } from './pipeline';
+import { startKafkaStreamsPeer } from './peers/kafka-streams';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+/** Committed share of the records after which the CPU window opens. */
+const WARM_UP = 0.2;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface SteadyState {
+  /** CPU µs of the process per touchpoint over the window. */
+  readonly cpuMicrosPerTouchpoint: number;
+  /** Touchpoints per second over the window (wall time). */
+  readonly eventsPerSec: number;
+  readonly windowSeconds: number;
+}
+
+export interface ProcessorPeerFigures {
+  readonly touchpoints: number;
+  readonly records: number;
+  readonly processor: SteadyState;
+  readonly peerKafkaStreams: SteadyState;
+}
+
+/** CPU seconds of one process, from /proc (bench/cpu.ts). */
+function cpuSecondsOf(pid: number): number {
+  const p = cpuSnapshot().get(pid);
+  if (p === undefined) throw new Error(`process ${pid} is gone`);
+  return p.seconds;
+}
+
+/**
+ * Watches a consumer group's committed offsets on the topic until they reach `end` records; CPU of `pid`
+ * over the window from WARM_UP of them to all of them.
+ */
+async function steadyState(
+  endpoints: ServiceEndpoints,
+  group: string,
+  topic: string,
+  pid: number,
+  records: number,
+  touchpointsPerRecord: number,
+  failed: () => string | undefined,
+): Promise<SteadyState> {
+  const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+  try {
+    const committed = async (): Promise<number> => {
+      let sum = 0;
+      for (const offset of (await admin.committedOffsets(group, topic)).values()) sum += Math.max(0, offset);
+      return sum;
+    };
+    let window: { at: number; records: number; cpu: number } | undefined;
+    const deadline = Date.now() + 1_800_000;
+    for (;;) {
+      const done = await committed();
+      if (window === undefined && done >= records * WARM_UP)
+        window = { at: performance.now(), records: done, cpu: cpuSecondsOf(pid) };
+      if (done >= records && window !== undefined) {
+        const seconds = (performance.now() - window.at) / 1000;
+        const touchpoints = (done - window.records) * touchpointsPerRecord;
+        return {
+          cpuMicrosPerTouchpoint: ((cpuSecondsOf(pid) - window.cpu) * 1e6) / touchpoints,
+          eventsPerSec: touchpoints / seconds,
+          windowSeconds: seconds,
+        };
+      }
+      const failure = failed();
+      if (failure !== undefined) throw new Error(failure);
+      if (Date.now() > deadline) throw new Error(`${group} committed ${done} of ${records} records in 30 min`);
+      await sleep(100);
+    }
+  } finally {
+    await admin.close();
+  }
+}
+
+export async function processorAgainstPeer(
+  endpoints: ServiceEndpoints,
+  home: string,
+  events: readonly Touchpoint[],
+): Promise<ProcessorPeerFigures> {
+  const run = `bench_peer_${Date.now().toString(36)}`;
+  const topics = {
+    ...runTopicNames(run),
+    deadLetter: `${run}.dlq`,
+    collectorDeadLetter: deadLetterTopicFor(`${run}.touchpoints`),
+    peerStageChanges: `${run}.peer-stage-changes`,
+  };
+  await createRunTopics(endpoints, topics);
+  const peerApplication = `${run}-kafka-streams`;
+  try {
+    const serde = await createSerde(
+      createAvroRegistry(endpoints.schemaRegistry.url),
+      CONTRACTS.touchpoint,
+      valueSubject(topics.touchpoints),
+    );
+    const producer = await connectProducer({ brokers: endpoints.kafka.brokers, clientId: run });
+    let records = 0;
+    try {
+      for (let i = 0; i < events.length; i += 5000) {
+        const batch: ReturnType<typeof touchpointRecords<Buffer>> = [];
+        for (const tp of events.slice(i, i + 5000))
+          batch.push(...touchpointRecords(tp, await serde.encode(tp), PARTITIONS));
+        await producer.send(topics.touchpoints, batch);
+        records += batch.length;
+      }
+    } finally {
+      await producer.close();
+    }
+    const perRecord = events.length / records;
+    process.stderr.write(`processor-peer: ${events.length} touchpoints in ${records} records\n`);
+
+    const processor = await startWorker('processor', {
+      endpoints,
+      run,
+      topics: { ...topics, projectorDeadLetter: `${run}.projector-dlq` },
+    });
+    let ciclo: SteadyState;
+    try {
+      ciclo = await steadyState(
+        endpoints,
+        `${run}-processor`,
+        topics.touchpoints,
+        processor.pid,
+        records,
+        perRecord,
+        processor.failed,
+      );
+    } finally {
+      await processor.stop();
+    }
+    process.stderr.write(`processor-peer: ciclo ${JSON.stringify(ciclo)}\n`);
+
+    const peer = await startKafkaStreamsPeer(home, {
+      bootstrapServers: endpoints.kafka.brokers.join(','),
+      registryUrl: endpoints.schemaRegistry.url,
+      inputTopic: topics.touchpoints,
+      outputTopic: topics.peerStageChanges,
+      applicationId: peerApplication,
+    });
+    let kafkaStreams: SteadyState;
+    try {
+      await peer.ready;
+      kafkaStreams = await steadyState(
+        endpoints,
+        peerApplication,
+        topics.touchpoints,
+        peer.pid,
+        records,
+        perRecord,
+        peer.failed,
+      );
+    } finally {
+      await peer.stop();
+    }
+    process.stderr.write(`processor-peer: kafka streams ${JSON.stringify(kafkaStreams)}\n`);
+    return { touchpoints: events.length, records, processor: ciclo, peerKafkaStreams: kafkaStreams };
+  } finally {
+    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+    const internal = (await admin.listTopics()).filter((t) => t.startsWith(`${peerApplication}-`));
+    await admin.deleteTopics([...Object.values(topics), ...internal]);
+    await admin.close();
+  }
+}
+
+/** About a million touchpoints: the simulator makes 5.4 per customer over its year. */
+export function peerBenchEvents(customers = 190_000): Touchpoint[] {
+  return simulate({ customers, seed: 24, days: 365, start: DEFAULT_START });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, ROOT);
+  const customers = Number(process.env.CICLO_BENCH_PEER_CUSTOMERS ?? 190_000);
+  const figures = await processorAgainstPeer(config.endpoints, config.home, peerBenchEvents(customers));
+  const row = (name: string, value: number): string =>
+    `${name.padEnd(42)} ${value.toFixed(1).padStart(12)}`;
+  process.stdout.write(
+    [
+      row('touchpoints', figures.touchpoints),
+      row('processorCpuMicrosPerTouchpoint', figures.processor.cpuMicrosPerTouchpoint),
+      row('processorEventsPerSec', figures.processor.eventsPerSec),
+      row('peerKafkaStreamsCpuMicrosPerTouchpoint', figures.peerKafkaStreams.cpuMicrosPerTouchpoint),
+      row('peerKafkaStreamsEventsPerSec', figures.peerKafkaStreams.eventsPerSec),
+      row(
+        'ratio (ciclo / Kafka Streams CPU)',
+        figures.processor.cpuMicrosPerTouchpoint / figures.peerKafkaStreams.cpuMicrosPerTouchpoint,
+      ),
+    ].join('\n') + '\n',
+  );
+}
+
+if (require.main === module)
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
