@@ -88,7 +88,8 @@ async function steadyState(
       }
       const failure = failed();
       if (failure !== undefined) throw new Error(failure);
-      if (Date.now() > deadline) throw new Error(`${group} committed ${done} of ${records} records in 30 min`);
+      if (Date.now() > deadline)
+        throw new Error(`${group} committed ${done} of ${records} records in 30 min`);
       await sleep(100);
     }
   } finally {
@@ -159,6 +160,7 @@ export async function processorAgainstPeer(
       inputTopic: topics.touchpoints,
       outputTopic: topics.peerStageChanges,
       applicationId: peerApplication,
+      ...peerTuning(process.env),
     });
     let kafkaStreams: SteadyState;
     try {
@@ -185,6 +187,19 @@ export async function processorAgainstPeer(
   }
 }
 
+/** CICLO_BENCH_PEER_STORE (rocksdb, in-memory) and CICLO_BENCH_PEER_PUNCTUATE_MS, to try the peer's settings. */
+function peerTuning(env: NodeJS.ProcessEnv): {
+  store?: 'rocksdb' | 'in-memory';
+  punctuateIntervalMs?: number;
+} {
+  const store = env.CICLO_BENCH_PEER_STORE;
+  const punctuate = env.CICLO_BENCH_PEER_PUNCTUATE_MS;
+  return {
+    ...(store === 'rocksdb' || store === 'in-memory' ? { store } : {}),
+    ...(punctuate !== undefined ? { punctuateIntervalMs: Number(punctuate) } : {}),
+  };
+}
+
 /** About a million touchpoints: the simulator makes 5.4 per customer over its year. */
 export function peerBenchEvents(customers = 190_000): Touchpoint[] {
   return simulate({ customers, seed: 24, days: 365, start: DEFAULT_START });
@@ -194,8 +209,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env, ROOT);
   const customers = Number(process.env.CICLO_BENCH_PEER_CUSTOMERS ?? 190_000);
   const figures = await processorAgainstPeer(config.endpoints, config.home, peerBenchEvents(customers));
-  const row = (name: string, value: number): string =>
-    `${name.padEnd(42)} ${value.toFixed(1).padStart(12)}`;
+  const row = (name: string, value: number): string => `${name.padEnd(42)} ${value.toFixed(1).padStart(12)}`;
   process.stdout.write(
     [
       row('touchpoints', figures.touchpoints),
