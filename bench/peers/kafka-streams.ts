@@ -399,7 +399,9 @@ export async function startKafkaStreamsPeer(
     async stop() {
       stopping = true;
       await stopProcessGroup(pidFile, 30_000);
-      await exited;
+      // `exited` polls on an unref'd timer: awaited alone, Node could end here, the caller's work undone.
+      const keepAlive = setInterval(() => {}, 250);
+      await exited.finally(() => clearInterval(keepAlive));
     },
   };
 }
