@@ -103,6 +103,19 @@ async function readAll(
   return { seen, reader, drained };
 }
 
+/** A test's own input, output and compacted changelog topics, two partitions each, created. */
+async function createRunTopics(label: string): Promise<[input: string, output: string, changelog: string]> {
+  const names = ['in', 'out', 'log'].map((t) => uniqueName(`${label}-${t}`)) as [string, string, string];
+  const admin = await connectTopicAdmin(brokers);
+  await admin.ensureTopics([
+    { name: names[0], partitions: 2 },
+    { name: names[1], partitions: 2 },
+    { name: names[2], partitions: 2, config: { 'cleanup.policy': 'compact' } },
+  ]);
+  await admin.close();
+  return names;
+}
+
 describe('transactional processor', () => {
   const input = uniqueName('it-eos-in');
   const output = uniqueName('it-eos-out');
@@ -161,17 +174,8 @@ describe('transactional processor', () => {
 
   it('folds a batch once when the task fails partway through it, and retries it from the changelog', async () => {
     const groupId = uniqueName('it-eos-fail');
-    const [failIn, failOut, failLog] = ['in', 'out', 'log'].map((t) => uniqueName(`it-eos-fail-${t}`)) as [
-      string,
-      string,
-      string,
-    ];
+    const [failIn, failOut, failLog] = await createRunTopics('it-eos-fail');
     const admin = await connectTopicAdmin(brokers);
-    await admin.ensureTopics([
-      { name: failIn, partitions: 2 },
-      { name: failOut, partitions: 2 },
-      { name: failLog, partitions: 2, config: { 'cleanup.policy': 'compact' } },
-    ]);
     const counting = countingTask(failOut, failLog);
     let failed = 0;
     // The first batch of two messages or more: its first message is folded, then the task fails.
@@ -220,17 +224,8 @@ describe('transactional processor', () => {
 
   it('stops at once while restoring, leaves the group, and the next instance continues exactly once', async () => {
     const groupId = uniqueName('it-eos-stop');
-    const [stopIn, stopOut, stopLog] = ['in', 'out', 'log'].map((t) => uniqueName(`it-eos-stop-${t}`)) as [
-      string,
-      string,
-      string,
-    ];
+    const [stopIn, stopOut, stopLog] = await createRunTopics('it-eos-stop');
     const admin = await connectTopicAdmin(brokers);
-    await admin.ensureTopics([
-      { name: stopIn, partitions: 2 },
-      { name: stopOut, partitions: 2 },
-      { name: stopLog, partitions: 2, config: { 'cleanup.policy': 'compact' } },
-    ]);
     // A long session timeout: an instance that did not leave the group would hold up the next for 60 s.
     const options = {
       brokers,

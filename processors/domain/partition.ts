@@ -394,8 +394,8 @@ export class PartitionLifecycle extends IdentityProtocol {
     }
     // As if it had never been sent: it moves no clock either.
     if (this.suppresses(received)) return 'suppressed';
-    // A copy is dropped before anything else looks at it (recent-events.ts): by then its customer may be
-    // elsewhere. By event id alone, as below.
+    // A copy is dropped before anything else looks at it (recent-events.ts, by key and event id): by then
+    // its customer may be elsewhere.
     if (!this.recent.takeFirst(key, received.eventId, source.recordTimestamp ?? received.receivedAt)) {
       this.counters.duplicates += 1;
       return 'duplicate';
