@@ -3,18 +3,25 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const KAFKAJS_SEAM = 'kafkajs is imported only in infra/kafka (our seam to swap clients).';
+const PLATFORMATIC_SEAM =
+  '@platformatic/kafka is imported only in infra/kafka (our seam to swap clients), as kafkajs is.';
 
 /**
  * One `no-restricted-imports` setting made of several restrictions. ESLint keeps only the options of the last
- * config that sets a rule for a file, so every setting repeats the kafkajs restriction.
+ * config that sets a rule for a file, so every setting repeats the Kafka clients' restriction.
  */
 function restrictImports(...restrictions) {
   return [
     'error',
     {
-      paths: [{ name: 'kafkajs', message: KAFKAJS_SEAM }, ...restrictions.flatMap((r) => r.paths ?? [])],
+      paths: [
+        { name: 'kafkajs', message: KAFKAJS_SEAM },
+        { name: '@platformatic/kafka', message: PLATFORMATIC_SEAM },
+        ...restrictions.flatMap((r) => r.paths ?? []),
+      ],
       patterns: [
         { group: ['kafkajs/*'], message: KAFKAJS_SEAM },
+        { group: ['@platformatic/kafka/*'], message: PLATFORMATIC_SEAM },
         ...restrictions.flatMap((r) => r.patterns ?? []),
       ],
     },
@@ -120,13 +127,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['kafkajs', '@clickhouse/client', 'fastify', 'node:fs', 'node:http', 'node:net', 'pino'].map(
-            (name) => ({ name, message: 'schemas/ do no I/O: put this in an adapter (infra/)' }),
-          ),
+          paths: [
+            'kafkajs',
+            '@platformatic/kafka',
+            '@clickhouse/client',
+            'fastify',
+            'node:fs',
+            'node:http',
+            'node:net',
+            'pino',
+          ].map((name) => ({ name, message: 'schemas/ do no I/O: put this in an adapter (infra/)' })),
           patterns: [
             {
               group: [
                 'kafkajs/*',
+                '@platformatic/kafka/*',
                 '**/infra/**',
                 '**/producers/**',
                 '**/processors/**',
@@ -152,6 +167,7 @@ export default tseslint.config(
         {
           paths: [
             'kafkajs',
+            '@platformatic/kafka',
             '@clickhouse/client',
             'fastify',
             'node:http',
@@ -168,6 +184,7 @@ export default tseslint.config(
             {
               group: [
                 'kafkajs/*',
+                '@platformatic/kafka/*',
                 '**/infra/kafka/**',
                 '**/infra/registry/**',
                 '**/infra/clickhouse/**',
