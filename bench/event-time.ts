@@ -26,7 +26,7 @@ import { CONTRACTS } from '../schemas/contracts';
 import type { StageChanged } from '../schemas/outputs';
 import { provisionTopicsAndSchemas } from '../infra/registry/provision';
 import { createSerde } from '../infra/registry/serde';
-import { TOPICS, valueSubject, type TopicDefinition } from '../schemas/topics';
+import { LIFECYCLE_STATE, TOPICS, valueSubject, type TopicDefinition } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 
 const DAY = 86_400_000;
@@ -36,7 +36,7 @@ const TOPIC_NAMES = [
   'lifecycle-identity',
   'stage-changes',
   'customer-snapshots',
-  'lifecycle-state',
+  'lifecycle-state.five-stage',
   'touchpoints.dlq',
 ];
 
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     renamed(TOPICS.touchpoints, 'touchpoints'),
     renamed(TOPICS.stageChanges, 'stage-changes'),
     renamed(TOPICS.customerSnapshots, 'customer-snapshots'),
-    renamed(TOPICS.lifecycleState, 'lifecycle-state'),
+    renamed(LIFECYCLE_STATE, `lifecycle-state.${model.id}`),
     renamed(TOPICS.lifecycleIdentity, 'lifecycle-identity'),
     renamed(TOPICS.touchpointsDeadLetter, 'touchpoints.dlq', 1),
   ]);

@@ -4,7 +4,7 @@
  * `npm run docs:schemas`.
  */
 import { CUSTOMER_SNAPSHOT_EXAMPLE, STAGE_CHANGED_EXAMPLE, TOUCHPOINT_EXAMPLES } from './examples';
-import { ALL_TOPICS } from './topics';
+import { ALL_TOPICS, LIFECYCLE_STATE } from './topics';
 import { TOUCHPOINT_TYPES } from './touchpoint';
 
 export const BEGIN_MARKER = '<!-- BEGIN GENERATED: npm run docs:schemas -->';
@@ -21,7 +21,7 @@ export function renderSchemaReference(): string {
     '| topic | partitions | key | cleanup | values | compatibility |',
     '| --- | --- | --- | --- | --- | --- |',
   ];
-  for (const t of ALL_TOPICS) {
+  for (const t of [...ALL_TOPICS, LIFECYCLE_STATE]) {
     out.push(
       `| \`${t.name}\` | ${t.partitions} | ${t.key} | ${t.config?.['cleanup.policy'] ?? 'delete'} | ${t.contract === 'raw' ? 'original bytes' : t.contract === 'private' ? 'ciclo-private bytes' : t.contract} | ${t.compatibility ?? '-'} |`,
     );

@@ -118,19 +118,6 @@ export const TOPICS = {
     compatibility: 'FULL_TRANSITIVE',
     config: ERASABLE_COMPACTION,
   },
-  lifecycleState: {
-    name: 'ciclo.lifecycle-state',
-    partitions: PARTITIONS,
-    key:
-      'modelId/customerId (its state, or a redirect once the id belongs to another customer), ' +
-      "modelId/__partition__/applied/customerId (the customer's older applied-event ids), or " +
-      'modelId/__partition__ and keys under it (the partition); same partition number as the input it comes from',
-    description:
-      "The lifecycle processor's changelog: what a started or rebalanced instance restores (internal).",
-    contract: 'lifecycleState',
-    compatibility: 'BACKWARD_TRANSITIVE',
-    config: ERASABLE_COMPACTION,
-  },
   lifecycleIdentity: {
     name: 'ciclo.lifecycle-identity',
     partitions: PARTITIONS,
@@ -173,6 +160,56 @@ export const TOPICS = {
 } as const satisfies Record<string, TopicDefinition>;
 
 export const ALL_TOPICS: readonly TopicDefinition[] = Object.values(TOPICS);
+
+/**
+ * The lifecycle processor's changelog, one topic per stage model, as Kafka Streams gives each application its
+ * own: `<ns>.lifecycle-state.<modelId>` (lifecycleStateTopicOf), so that a processor restores its own
+ * model's records and no other's. Its processor creates it at start, with as many partitions as the
+ * touchpoint topic (a partition's state goes to the same partition number); `ciclo topics ensure` creates
+ * the default model's (and those named by `--model`) beforehand. The name here is the pattern.
+ */
+export const LIFECYCLE_STATE = {
+  name: 'ciclo.lifecycle-state.<modelId>',
+  partitions: PARTITIONS,
+  key:
+    'modelId/customerId (its state, or a redirect once the id belongs to another customer), ' +
+    "modelId/__partition__/applied/customerId (the customer's older applied-event ids), or " +
+    'modelId/__partition__ and keys under it (the partition), the model prefix kept from the topic every ' +
+    'model shared before; and __initialised__, written once a partition is ready (its state moved from the ' +
+    'shared topic, if any); same partition number as the input it comes from',
+  description:
+    "A stage model's lifecycle processor's changelog: what a started or rebalanced instance restores (internal).",
+  contract: 'lifecycleState',
+  compatibility: 'BACKWARD_TRANSITIVE',
+  config: ERASABLE_COMPACTION,
+} as const satisfies TopicDefinition;
+
+/**
+ * The changelog every stage model shared before each had its own: `<ns>.lifecycle-state`. ciclo no longer
+ * creates it; a model's processor moves its records out of it once, at its first start on its own topic
+ * (processors/runtime/changelog/shared-move.ts, docs/changelog-format.md).
+ */
+export function sharedLifecycleStateTopicOf(namespace = 'ciclo'): string {
+  return `${namespace}.lifecycle-state`;
+}
+
+/** A stage model's changelog in a namespace: `<ns>.lifecycle-state.<modelId>` (see LIFECYCLE_STATE). */
+export function lifecycleStateTopicOf(modelId: string, namespace = 'ciclo'): TopicDefinition {
+  return { ...LIFECYCLE_STATE, name: `${sharedLifecycleStateTopicOf(namespace)}.${modelId}` };
+}
+
+/**
+ * Why Kafka would refuse a topic of this name, if it would: at most 249 characters, each an ASCII letter,
+ * a digit, '.', '_' or '-', and neither '.' nor '..' (Kafka's `Topic.validate`).
+ */
+export function topicNameProblem(name: string): string | undefined {
+  if (name === '' || name === '.' || name === '..') return `"${name}" is not a topic name`;
+  if (name.length > 249) return `it has ${name.length} characters, and Kafka allows 249`;
+  const illegal = /[^a-zA-Z0-9._-]/.exec(name);
+  if (illegal)
+    return `it holds "${illegal[0]}", and Kafka allows only ASCII letters, digits, '.', '_' and '-'`;
+  return undefined;
+}
 
 /**
  * ciclo's topics under another namespace (`<ns>.touchpoints`, ...), same partitions, policies and contracts:

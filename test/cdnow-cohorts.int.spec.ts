@@ -20,7 +20,7 @@ import { migrate } from '../projections/migrations/migrate';
 import { startProjector } from '../projections/projector/projector';
 import { CONTRACTS } from '../schemas/contracts';
 import { createSerde } from '../infra/registry/serde';
-import { TOPICS, valueSubject, type TopicDefinition } from '../schemas/topics';
+import { LIFECYCLE_STATE, TOPICS, valueSubject, type TopicDefinition } from '../schemas/topics';
 import { runCiclo } from './support/cli';
 import { eventually, testConfig, uniqueName } from './support/services';
 
@@ -122,7 +122,7 @@ describe('CDNOW sample: import, projection and cohort report', () => {
       renamed(TOPICS.lifecycleIdentity, processorTopics.identity),
       renamed(TOPICS.stageChanges, processorTopics.stageChanges),
       renamed(TOPICS.customerSnapshots, processorTopics.customerSnapshots),
-      renamed(TOPICS.lifecycleState, processorTopics.changelog),
+      renamed(LIFECYCLE_STATE, processorTopics.changelog),
       renamed(TOPICS.touchpointsDeadLetter, processorTopics.deadLetter, 1),
       renamed(TOPICS.projectorDeadLetter, topics.deadLetter, 1),
     ]);

@@ -12,7 +12,7 @@ import { partitionFor } from '../schemas/partitioner';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { collectedAs } from '../producers/simulate/segment-calls';
 import { toTouchpointRow } from '../projections/projector/rows';
-import { namespacedTopics, touchpointRecords } from '../schemas/topics';
+import { lifecycleStateTopicOf, namespacedTopics, touchpointRecords } from '../schemas/topics';
 import { runCiclo } from './support/cli';
 import { testConfig, uniqueName } from './support/services';
 
@@ -30,7 +30,11 @@ const summaryOf = (stdout: string): string => {
 describe('ciclo demo', () => {
   afterAll(async () => {
     const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    await admin.deleteTopics(Object.values(namespacedTopics(namespace)).map((t) => t.name));
+    await admin.deleteTopics(
+      [...Object.values(namespacedTopics(namespace)), lifecycleStateTopicOf('five-stage', namespace)].map(
+        (t) => t.name,
+      ),
+    );
     await admin.close();
     const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
     await clickhouse.command(`DROP DATABASE IF EXISTS ${namespace}`);

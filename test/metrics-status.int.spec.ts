@@ -19,7 +19,13 @@ import { freePort } from '../infra/stack/processes';
 import { importFile } from '../producers/import/import';
 import { CONTRACTS } from '../schemas/contracts';
 import { partitionFor } from '../schemas/partitioner';
-import { namespacedTopics, processorGroupOf, touchpointRecords, valueSubject } from '../schemas/topics';
+import {
+  lifecycleStateTopicOf,
+  namespacedTopics,
+  processorGroupOf,
+  touchpointRecords,
+  valueSubject,
+} from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { CICLO_BIN, runCiclo } from './support/cli';
 import { journeys } from './support/journeys';
@@ -35,7 +41,7 @@ const processorTopics = [
   topics.lifecycleIdentity,
   topics.stageChanges,
   topics.customerSnapshots,
-  topics.lifecycleState,
+  lifecycleStateTopicOf('five-stage', prefix),
   topics.touchpointsDeadLetter,
 ].map((t) => ({ ...t, partitions: t === topics.touchpointsDeadLetter ? 1 : PARTITIONS }));
 

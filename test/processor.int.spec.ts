@@ -22,7 +22,13 @@ import { CONTRACTS } from '../schemas/contracts';
 import { DEAD_LETTER_HEADERS, type CustomerSnapshot, type StageChanged } from '../schemas/outputs';
 import { createSerde } from '../infra/registry/serde';
 import { provisionTopicsAndSchemas } from '../infra/registry/provision';
-import { TOPICS, touchpointRecords, valueSubject, type TopicDefinition } from '../schemas/topics';
+import {
+  LIFECYCLE_STATE,
+  TOPICS,
+  touchpointRecords,
+  valueSubject,
+  type TopicDefinition,
+} from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { CICLO_BIN, runCiclo } from './support/cli';
 import { clockVisits, journeys } from './support/journeys';
@@ -44,6 +50,8 @@ const T0 = Date.UTC(2012, 0, 1);
  */
 /** The test topics' partition count. */
 const PARTITIONS = 3;
+/** The default model's changelog, after the prefix (`ciclo process --topics-prefix`). */
+const CHANGELOG = 'lifecycle-state.five-stage';
 
 /** `touchpointsConfig`: settings of the touchpoint topic over its definition's. */
 async function createTopics(prefix: string, touchpointsConfig: Record<string, string> = {}): Promise<void> {
@@ -60,7 +68,7 @@ async function createTopics(prefix: string, touchpointsConfig: Record<string, st
     },
     renamed(TOPICS.stageChanges, 'stage-changes'),
     renamed(TOPICS.customerSnapshots, 'customer-snapshots'),
-    renamed(TOPICS.lifecycleState, 'lifecycle-state'),
+    renamed(LIFECYCLE_STATE, CHANGELOG),
     renamed(TOPICS.lifecycleIdentity, 'lifecycle-identity'),
     { ...renamed(TOPICS.touchpointsDeadLetter, 'touchpoints.dlq'), partitions: 1 },
   ]);
@@ -75,7 +83,7 @@ async function deleteTopics(prefix: string): Promise<void> {
       'lifecycle-identity',
       'stage-changes',
       'customer-snapshots',
-      'lifecycle-state',
+      CHANGELOG,
       'touchpoints.dlq',
     ].map((t) => `${prefix}.${t}`),
   );
@@ -348,8 +356,8 @@ describe('ciclo process', () => {
       try {
         await eventually(
           async () => {
-            const spans = await admin.offsetSpans([`${prefix}.lifecycle-state`]);
-            return (spans.get(`${prefix}.lifecycle-state`) ?? 0) >= events.length ? true : undefined;
+            const spans = await admin.offsetSpans([`${prefix}.${CHANGELOG}`]);
+            return (spans.get(`${prefix}.${CHANGELOG}`) ?? 0) >= events.length ? true : undefined;
           },
           90_000,
           'the waiting touchpoints in the changelog',
@@ -754,7 +762,7 @@ describe('ciclo process', () => {
       const snapshot = (await readSnapshots(prefix)).get(whale);
       expect(snapshot).toMatchObject({ orders: days, purchaseCadenceDays: 1 });
       let largest = 0;
-      await readOutput(prefix, `${prefix}.lifecycle-state`, 1, (m) => {
+      await readOutput(prefix, `${prefix}.${CHANGELOG}`, 1, (m) => {
         largest = Math.max(largest, (m.key?.length ?? 0) + (m.value?.length ?? 0));
         return Promise.resolve(true);
       });

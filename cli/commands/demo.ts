@@ -16,7 +16,7 @@ import { loadInstallationSecret } from '../../infra/privacy/installation-secret'
 import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { createStack } from '../../infra/stack/stack';
 import { loadModel } from '../../processors/runtime/model-file';
-import { startLifecycleProcessor } from '../../processors/runtime/start';
+import { processorTopicsOf, startLifecycleProcessor } from '../../processors/runtime/start';
 import { sendToCollector } from '../../producers/collector/client';
 import { loadCollectorConfig } from '../../producers/collector/config';
 import { startCollector } from '../../producers/server/start';
@@ -193,14 +193,7 @@ export function registerDemoCommand(program: Command, getConfig: () => CicloConf
           gracePeriodMs: 0,
           idleFlushMs: 1000,
           log,
-          topics: {
-            touchpoints: topics.touchpoints.name,
-            identity: topics.lifecycleIdentity.name,
-            stageChanges: topics.stageChanges.name,
-            customerSnapshots: topics.customerSnapshots.name,
-            changelog: topics.lifecycleState.name,
-            deadLetter: topics.touchpointsDeadLetter.name,
-          },
+          topics: processorTopicsOf(model.id, namespace),
           ...(group('processor-five-stage') ? { groupId: group('processor-five-stage') } : {}),
         });
         const projector = await startProjector({

@@ -9,7 +9,12 @@ import { createLogger } from '../../infra/log';
 import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
 import { DEFAULT_RECENT_EVENTS } from '../../processors/domain/recent-events';
 import { loadModel } from '../../processors/runtime/model-file';
-import { IDLE_FLUSH_MS, LANE_LEASE_MS, startLifecycleProcessor } from '../../processors/runtime/start';
+import {
+  IDLE_FLUSH_MS,
+  LANE_LEASE_MS,
+  processorTopicsOf,
+  startLifecycleProcessor,
+} from '../../processors/runtime/start';
 import { processorGroupOf } from '../../schemas/topics';
 import { startMetricsEndpoint, withMetricsOptions, type MetricsOptions } from '../metrics-endpoint';
 
@@ -105,19 +110,9 @@ export function registerProcessCommand(program: Command, getConfig: () => CicloC
         laneLeaseMs,
         recentEvents: { windowMs, maxEvents },
         log,
-        ...(p
-          ? {
-              topics: {
-                touchpoints: `${p}.touchpoints`,
-                identity: `${p}.lifecycle-identity`,
-                stageChanges: `${p}.stage-changes`,
-                customerSnapshots: `${p}.customer-snapshots`,
-                changelog: `${p}.lifecycle-state`,
-                deadLetter: `${p}.touchpoints.dlq`,
-              },
-              groupId: processorGroupOf(p, model.id),
-            }
-          : {}),
+        // <p>.touchpoints, ..., the model's changelog <p>.lifecycle-state.<model id>, moved from the
+        // changelog every model shared before, <p>.lifecycle-state (changelog/shared-move.ts).
+        ...(p ? { topics: processorTopicsOf(model.id, p), groupId: processorGroupOf(p, model.id) } : {}),
         signal: stopRequest.signal,
         ...(metrics ? { metrics } : {}),
       }).catch(async (err: unknown) => {

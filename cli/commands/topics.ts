@@ -1,4 +1,4 @@
-/** `ciclo topics ensure | list | tail <topic>` */
+/** `ciclo topics ensure [--model id|path ...] | list | tail <topic>` */
 import type { Command } from 'commander';
 import type { CicloConfig } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
@@ -9,7 +9,10 @@ import type { IncomingMessage } from '../../infra/kafka/types';
 import { createAvroRegistry, type AvroRegistry } from '../../infra/registry/schema-registry';
 import { CONTRACTS } from '../../schemas/contracts';
 import { provisionTopicsAndSchemas } from '../../infra/registry/provision';
-import { ALL_TOPICS, TOPICS } from '../../schemas/topics';
+import { ALL_TOPICS, lifecycleStateTopicOf, TOPICS } from '../../schemas/topics';
+import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
+import { loadModel } from '../../processors/runtime/model-file';
+import { checkChangelogTopicName } from '../../processors/runtime/start';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { connectPrivacy } from '../../infra/privacy/connect';
 import { loadInstallationSecret } from '../../infra/privacy/installation-secret';
@@ -23,13 +26,25 @@ export function registerTopicsCommands(program: Command, getConfig: () => CicloC
   topics
     .command('ensure')
     .description('create the topics and register every schema with its compatibility level (idempotent)')
-    .action(async () => {
+    .option(
+      '--model <id|path...>',
+      "stage models whose changelog (ciclo.lifecycle-state.<model id>) to create too (a model's processor " +
+        'creates its own at start; made beforehand, instances started together never register its schema at once)',
+      [DEFAULT_MODEL_ID],
+    )
+    .action(async (opts: { model: string[] }) => {
       const { endpoints } = getConfig();
+      const changelogs = [...new Set(opts.model.map((m) => loadModel(m).id))].map((id) => {
+        const topic = lifecycleStateTopicOf(id);
+        checkChangelogTopicName(id, topic.name);
+        return topic;
+      });
       const admin = await connectTopicAdmin(endpoints.kafka.brokers);
       try {
         const report = await provisionTopicsAndSchemas(
           admin,
           createAvroRegistry(endpoints.schemaRegistry.url),
+          [...ALL_TOPICS, ...changelogs],
         );
         for (const t of report.createdTopics) say(`topic ${t}: created`);
         for (const t of report.existingTopics) say(`topic ${t}: exists`);
@@ -41,6 +56,7 @@ export function registerTopicsCommands(program: Command, getConfig: () => CicloC
         }
         const { brokers, topics: replication } = await admin.replicationOf([
           ...ALL_TOPICS.map((t) => t.name),
+          ...changelogs.map((t) => t.name),
           '__transaction_state',
           '__consumer_offsets',
         ]);

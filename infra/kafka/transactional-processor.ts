@@ -15,9 +15,10 @@
  * Stopping, also while starting or restoring, aborts restores in progress, leaves the group (its partitions
  * move to the other instances at once, not after the session timeout) and closes every producer.
  */
-import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Producer, Transaction } from 'kafkajs';
 import type { Logger } from '../log';
 import { createKafka } from './client';
+import { keyedPartitioner } from './producer';
 import { CoPartitionedAssigner } from './co-partitioned-assigner';
 import { ConsumedPositions } from './consumed-positions';
 import { fromKafkaMessage } from './consumer';
@@ -201,6 +202,8 @@ export async function startTransactionalProcessor(
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // kafkajs's default filters the partition list for every message, even one with its partition set.
+      createPartitioner: keyedPartitioner,
     });
     try {
       await producer.connect();
@@ -267,27 +270,7 @@ export async function startTransactionalProcessor(
     const began = performance.now();
     const tx = await producer.transaction();
     try {
-      // All topics in one request per chunk: a round trip per request, not per topic and chunk.
-      for (const chunk of chunkBySize(records, MAX_SEND_BYTES)) {
-        const byTopic = new Map<string, OutputRecord[]>();
-        for (const r of chunk) {
-          const list = byTopic.get(r.topic);
-          if (list) list.push(r);
-          else byTopic.set(r.topic, [r]);
-        }
-        await tx.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, list]) => ({
-            topic,
-            messages: list.map((r) => ({
-              key: r.key,
-              value: r.value,
-              ...(r.partition !== undefined ? { partition: r.partition } : {}),
-              ...(r.headers ? { headers: { ...r.headers } } : {}),
-            })),
-          })),
-        });
-      }
+      await sendInTransaction(tx, records);
       if (consumed !== undefined) {
         await tx.sendOffsets({
           consumerGroupId: options.groupId,
@@ -455,11 +438,41 @@ export async function startTransactionalProcessor(
 }
 
 /**
+ * Sends records within an open transaction, acknowledged by every in-sync replica: all topics in one
+ * request per chunk of at most MAX_SEND_BYTES (a round trip per request, not per topic and chunk).
+ */
+export async function sendInTransaction(
+  tx: Pick<Transaction, 'sendBatch'>,
+  records: readonly OutputRecord[],
+): Promise<void> {
+  for (const chunk of chunkBySize(records, MAX_SEND_BYTES)) {
+    const byTopic = new Map<string, OutputRecord[]>();
+    for (const r of chunk) {
+      const list = byTopic.get(r.topic);
+      if (list) list.push(r);
+      else byTopic.set(r.topic, [r]);
+    }
+    await tx.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((r) => ({
+          key: r.key,
+          value: r.value,
+          ...(r.partition !== undefined ? { partition: r.partition } : {}),
+          ...(r.headers ? { headers: { ...r.headers } } : {}),
+        })),
+      })),
+    });
+  }
+}
+
+/**
  * Reads one changelog partition from its start to its end as of now. A fresh consumer group (read
  * committed) reads it; the end is the partition's high watermark, and a short quiet period covers the
  * case where the last offsets are transaction markers, which are never delivered.
  */
-async function readChangelogPartition(
+export async function readChangelogPartition(
   kafka: ReturnType<typeof createKafka>,
   topic: string,
   partition: number,

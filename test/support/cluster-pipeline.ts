@@ -19,6 +19,7 @@ import { createAvroRegistry } from '../../infra/registry/schema-registry';
 import { createSerde } from '../../infra/registry/serde';
 import { freePort } from '../../infra/stack/processes';
 import { asImportRun, canonicalOrder, replay } from '../../processors/domain/replay';
+import { DEFAULT_MODEL_ID } from '../../processors/domain/model';
 import { loadModel } from '../../processors/runtime/model-file';
 import { simulate } from '../../producers/simulate/simulate';
 import { toSegmentCall } from '../../producers/simulate/segment-calls';
@@ -28,7 +29,13 @@ import { identifier } from '../../projections/sql';
 import { CONTRACTS } from '../../schemas/contracts';
 import { collectorEventId } from '../../schemas/event-id';
 import type { StageChanged } from '../../schemas/outputs';
-import { isLinkCopy, namespacedTopics, projectorGroupOf, valueSubject } from '../../schemas/topics';
+import {
+  isLinkCopy,
+  lifecycleStateTopicOf,
+  namespacedTopics,
+  projectorGroupOf,
+  valueSubject,
+} from '../../schemas/topics';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { CICLO_BIN } from './cli';
 import { underReplicatedPartitions, type TestCluster } from './cluster';
@@ -67,11 +74,11 @@ export async function startClusterPipeline(cluster: TestCluster, tag: string): P
     'every partition in sync before the run',
   );
   const admin = await connectTopicAdmin(brokers);
-  await provisionTopicsAndSchemas(
-    admin,
-    createAvroRegistry(endpoints.schemaRegistry.url),
-    Object.values(topics),
-  );
+  // The model's changelog too: the two processors below start together (see test/processor.int.spec.ts).
+  await provisionTopicsAndSchemas(admin, createAvroRegistry(endpoints.schemaRegistry.url), [
+    ...Object.values(topics),
+    lifecycleStateTopicOf(DEFAULT_MODEL_ID, ns),
+  ]);
   await admin.close();
   await migrateConfigured(endpoints.clickhouse, { database: ns });
   const clickhouse = connectClickHouseServer({
