@@ -83,6 +83,7 @@ const offlineRegistry: AvroRegistry = {
   getCompatibility: () => Promise.resolve(undefined),
   encode: () => Promise.reject(new Error('offline registry: encode locally')),
   decode: () => Promise.reject(new Error('offline registry: no decoding')),
+  decodeKnown: () => undefined,
   listSubjects: () => Promise.resolve([]),
   listVersions: () => Promise.resolve([]),
 };

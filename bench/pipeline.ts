@@ -12,6 +12,7 @@
  * Each run gets its own topics and database, so runs never see each other's data. Processor and projector
  * run in processes of their own (bench/worker.ts), as `ciclo process` and `ciclo project` do when deployed.
  */
+import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -171,17 +172,22 @@ export async function startWorker(
   /** The last number the worker printed after "ready" (the sink's count of messages consumed). */
   readonly reported: () => number;
 }> {
-  // CICLO_BENCH_PROFILE=<dir> writes a CPU profile of each worker there (node --cpu-prof).
+  // CICLO_BENCH_PROFILE=<dir> writes a CPU profile of each worker there (node --cpu-prof);
+  // CICLO_BENCH_WORKER_NODE_ARGS adds node flags to each worker (for trying V8 settings), and
+  // CICLO_BENCH_WORKER_STDOUT=<file> keeps what the workers print (--trace-gc writes to stdout).
   const profile = process.env.CICLO_BENCH_PROFILE;
-  const nodeArgs = profile
-    ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${role}.cpuprofile`]
-    : [];
+  const nodeArgs = [
+    ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${role}.cpuprofile`] : []),
+    ...(process.env.CICLO_BENCH_WORKER_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
+  ];
   const child = spawn(process.execPath, [...nodeArgs, WORKER, role, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let reported = 0;
   await new Promise<void>((resolve, reject) => {
+    const keep = process.env.CICLO_BENCH_WORKER_STDOUT;
     child.stdout.on('data', (chunk: Buffer) => {
+      if (keep) fs.appendFileSync(keep, chunk);
       const text = chunk.toString();
       if (text.includes('ready')) resolve();
       const numbers = text.match(/\d+/g);

@@ -7,7 +7,8 @@
  * joined, the state restored) and ends when its committed offsets reach the end of the topic (lag 0).
  *
  * `npm run build && node dist/bench/processor-peer.js` prints the figures (CICLO_BENCH_PEER_CUSTOMERS sizes
- * the load: 190,000 customers make about a million touchpoints). Needs the stack (`npx ciclo stack up`).
+ * the load: 190,000 customers make about a million touchpoints; CICLO_BENCH_PEER=0 runs ciclo's processor
+ * alone, for profiling it). Needs the stack (`npx ciclo stack up`).
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,7 +42,8 @@ export interface ProcessorPeerFigures {
   readonly touchpoints: number;
   readonly records: number;
   readonly processor: SteadyState;
-  readonly peerKafkaStreams: SteadyState;
+  /** Undefined when the peer was not run (CICLO_BENCH_PEER=0). */
+  readonly peerKafkaStreams: SteadyState | undefined;
 }
 
 /** CPU seconds of one process, from /proc (bench/cpu.ts). */
@@ -101,6 +103,7 @@ export async function processorAgainstPeer(
   endpoints: ServiceEndpoints,
   home: string,
   events: readonly Touchpoint[],
+  withPeer = true,
 ): Promise<ProcessorPeerFigures> {
   const run = `bench_peer_${Date.now().toString(36)}`;
   const topics = {
@@ -153,6 +156,8 @@ export async function processorAgainstPeer(
       await processor.stop();
     }
     process.stderr.write(`processor-peer: ciclo ${JSON.stringify(ciclo)}\n`);
+    if (!withPeer)
+      return { touchpoints: events.length, records, processor: ciclo, peerKafkaStreams: undefined };
 
     const peer = await startKafkaStreamsPeer(home, {
       bootstrapServers: endpoints.kafka.brokers.join(','),
@@ -213,19 +218,26 @@ export function peerBenchEvents(customers = 190_000): Touchpoint[] {
 async function main(): Promise<void> {
   const config = loadConfig(process.env, ROOT);
   const customers = Number(process.env.CICLO_BENCH_PEER_CUSTOMERS ?? 190_000);
-  const figures = await processorAgainstPeer(config.endpoints, config.home, peerBenchEvents(customers));
+  const figures = await processorAgainstPeer(
+    config.endpoints,
+    config.home,
+    peerBenchEvents(customers),
+    process.env.CICLO_BENCH_PEER !== '0',
+  );
   const row = (name: string, value: number): string => `${name.padEnd(42)} ${value.toFixed(1).padStart(12)}`;
+  const peer = figures.peerKafkaStreams;
   process.stdout.write(
     [
       row('touchpoints', figures.touchpoints),
       row('processorCpuMicrosPerTouchpoint', figures.processor.cpuMicrosPerTouchpoint),
       row('processorEventsPerSec', figures.processor.eventsPerSec),
-      row('peerKafkaStreamsCpuMicrosPerTouchpoint', figures.peerKafkaStreams.cpuMicrosPerTouchpoint),
-      row('peerKafkaStreamsEventsPerSec', figures.peerKafkaStreams.eventsPerSec),
-      row(
-        'ratio (ciclo / Kafka Streams CPU)',
-        figures.processor.cpuMicrosPerTouchpoint / figures.peerKafkaStreams.cpuMicrosPerTouchpoint,
-      ),
+      ...(peer === undefined
+        ? []
+        : [
+            row('peerKafkaStreamsCpuMicrosPerTouchpoint', peer.cpuMicrosPerTouchpoint),
+            row('peerKafkaStreamsEventsPerSec', peer.eventsPerSec),
+            row('ratio (ciclo / Kafka Streams CPU)', figures.processor.cpuMicrosPerTouchpoint / peer.cpuMicrosPerTouchpoint),
+          ]),
     ].join('\n') + '\n',
   );
 }

@@ -37,6 +37,8 @@ export interface ContractSerde<T> {
    */
   encodeAll(values: readonly T[], alreadyValid?: (value: T) => boolean): Promise<Buffer[]>;
   decode(message: Buffer): Promise<Decoded<T>>;
+  /** `decode` without a promise, once the writer's schema is known (undefined until then). */
+  decodeKnown?(message: Buffer): Decoded<T> | undefined;
 }
 
 export async function createSerde<T>(
@@ -106,18 +108,30 @@ export async function createSerde<T>(
       } catch (err) {
         return { ok: false, reason: 'undecodable', error: (err as Error).message };
       }
-      const schemaId = message.length >= 5 ? message.readInt32BE(1) : -1;
-      const checked = contractValueOf(contract, record);
-      if (!checked.ok)
-        return {
-          ok: false,
-          reason: 'invalid',
-          error: formatProblems(checked.problems),
-          problems: checked.problems,
-        };
-      return { ok: true, value: checked.value, schemaId };
+      return decoded(message, record);
+    },
+    decodeKnown(message) {
+      let record: Record<string, unknown> | undefined;
+      try {
+        record = registry.decodeKnown<Record<string, unknown>>(message, contract.avro);
+      } catch (err) {
+        return { ok: false, reason: 'undecodable', error: (err as Error).message };
+      }
+      return record === undefined ? undefined : decoded(message, record);
     },
   };
+
+  function decoded(message: Buffer, record: Record<string, unknown>): Decoded<T> {
+    const checked = contractValueOf(contract, record);
+    if (!checked.ok)
+      return {
+        ok: false,
+        reason: 'invalid',
+        error: formatProblems(checked.problems),
+        problems: checked.problems,
+      };
+    return { ok: true, value: checked.value, schemaId: message.readInt32BE(1) };
+  }
 }
 
 const WIRE_HEADER_BYTES = 5;

@@ -18,6 +18,7 @@ function fakeRegistry(): AvroRegistry {
     },
     encode: (id, value) => Promise.resolve(wireEncode(id, type!.toBuffer(value))),
     decode: <T>(message: Buffer) => Promise.resolve(type!.fromBuffer(message.subarray(5)) as T),
+    decodeKnown: <T>(message: Buffer) => type!.fromBuffer(message.subarray(5)) as T,
     setCompatibility: () => Promise.resolve(),
     getCompatibility: () => Promise.resolve(undefined),
     listSubjects: () => Promise.resolve([]),
@@ -62,5 +63,26 @@ describe('serde encodeAll', () => {
     expect(asked).toEqual(examples.slice(0, 3));
     expect(all[0]!.equals(await serde.encode(examples[0]!))).toBe(true);
     await expect(serde.encodeAll([{ ...examples[1]!, eventId: '' }], () => false)).rejects.toThrow(/eventId/);
+  });
+});
+
+describe('serde decodeKnown', () => {
+  it('gives what decode gives, for valid, invalid and undecodable messages', async () => {
+    const serde = await createSerde(fakeRegistry(), CONTRACTS.touchpoint, 't-value');
+    const valid = await serde.encodeAll(examples);
+    // Bytes of a valid encoding whose event id the contract refuses (empty), and bytes that are not Avro.
+    const invalid = wireEncode(
+      1234567,
+      avro.Type.forSchema(CONTRACTS.touchpoint.avro as avro.Schema).toBuffer(
+        CONTRACTS.touchpoint.toAvro({ ...examples[0]!, eventId: '' }),
+      ),
+    );
+    const garbage = Buffer.from([0, 0, 0, 0, 1, 0xff, 0xff]);
+    for (const message of [...valid, invalid, garbage]) {
+      const known = serde.decodeKnown!(message);
+      expect(known).toEqual(await serde.decode(message));
+    }
+    expect(serde.decodeKnown!(invalid)).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(serde.decodeKnown!(garbage)).toMatchObject({ ok: false, reason: 'undecodable' });
   });
 });

@@ -347,7 +347,7 @@ export function createLifecycleTask(deps: LifecycleTaskDeps): StreamTask & {
           dead.push(deadLetter(m, 'undecodable', 'empty message value'));
           continue;
         }
-        const decoded = await serdes.touchpoint.decode(m.value);
+        const decoded = serdes.touchpoint.decodeKnown?.(m.value) ?? (await serdes.touchpoint.decode(m.value));
         if (!decoded.ok) {
           // A link's copy is dead-lettered at the link itself; one letter per fact.
           if (m.headers[LINK_COPY_HEADER] === undefined)

@@ -38,6 +38,7 @@ function schemaOnlyRegistry(): AvroRegistry {
     },
     encode: () => Promise.reject(new Error('encodeAll only')),
     decode: <T>(message: Buffer) => Promise.resolve(type!.fromBuffer(message.subarray(5)) as T),
+    decodeKnown: <T>(message: Buffer) => type!.fromBuffer(message.subarray(5)) as T,
     setCompatibility: () => Promise.resolve(),
     getCompatibility: () => Promise.resolve(undefined),
     listSubjects: () => Promise.resolve([]),
