@@ -13,6 +13,12 @@ import {
   type StreamTask,
 } from '../infra/kafka/transactional-processor';
 import { createLogger } from '../infra/log';
+import {
+  PROCESSOR_YOUNG_GENERATION_MB,
+  relaySignals,
+  runInRoomyIsolate,
+  wantsRoomyIsolate,
+} from '../infra/young-generation';
 import { loadModel } from '../processors/runtime/model-file';
 import { startLifecycleProcessor, type ProcessorTopics } from '../processors/runtime/start';
 import { loadCollectorConfig } from '../producers/collector/config';
@@ -153,10 +159,16 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${role()} failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+// The processor (and the relay on its runner) in the isolate `ciclo process` runs in.
+if (['processor', 'relay'].includes(role()) && wantsRoomyIsolate(process.env, process.execArgv))
+  runInRoomyIsolate(__filename, process.argv.slice(2), PROCESSOR_YOUNG_GENERATION_MB);
+else {
+  relaySignals();
+  main().catch((err: unknown) => {
+    process.stderr.write(`${role()} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
 
 function role(): string {
   return process.argv[2] ?? 'worker';

@@ -8,12 +8,24 @@ if (!fs.existsSync(entry)) {
   console.error('ciclo is not built yet: run `npm run build` (npm ci does it for you).');
   process.exit(1);
 }
-require(entry)
-  .main(process.argv)
-  .then(
-    (code) => process.exit(code ?? 0),
-    (err) => {
-      console.error(err && err.stack ? err.stack : String(err));
-      process.exit(1);
-    },
+// `ciclo process` runs in a worker thread with a larger young generation (infra/young-generation.ts).
+const youngGeneration = require(path.join(__dirname, '..', 'dist', 'infra', 'young-generation.js'));
+const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+if (command === 'process' && youngGeneration.wantsRoomyIsolate(process.env, process.execArgv))
+  youngGeneration.runInRoomyIsolate(
+    __filename,
+    process.argv.slice(2),
+    youngGeneration.PROCESSOR_YOUNG_GENERATION_MB,
   );
+else {
+  youngGeneration.relaySignals();
+  require(entry)
+    .main(process.argv)
+    .then(
+      (code) => process.exit(code ?? 0),
+      (err) => {
+        console.error(err && err.stack ? err.stack : String(err));
+        process.exit(1);
+      },
+    );
+}
