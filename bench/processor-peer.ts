@@ -7,8 +7,8 @@
  * joined, the state restored) and ends when its committed offsets reach the end of the topic (lag 0).
  *
  * `npm run build && node dist/bench/processor-peer.js` prints the figures (CICLO_BENCH_PEER_CUSTOMERS sizes
- * the load: 190,000 customers make about a million touchpoints; CICLO_BENCH_PEER=0 runs ciclo's processor
- * alone, for profiling it). Needs the stack (`npx ciclo stack up`).
+ * the load: 190,000 customers make about a million touchpoints; CICLO_BENCH_PEER picks the peer's stores,
+ * see peerStoresFrom; 0 runs ciclo's processor alone, for profiling it). Needs the stack (`npx ciclo stack up`).
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -38,12 +38,14 @@ export interface SteadyState {
   readonly windowSeconds: number;
 }
 
+export type PeerStore = 'rocksdb' | 'in-memory';
+
 export interface ProcessorPeerFigures {
   readonly touchpoints: number;
   readonly records: number;
   readonly processor: SteadyState;
-  /** Undefined when the peer was not run (CICLO_BENCH_PEER=0). */
-  readonly peerKafkaStreams: SteadyState | undefined;
+  /** The peer with each store asked for, in turn, each on the same records (none: CICLO_BENCH_PEER=0). */
+  readonly peerKafkaStreams: Partial<Record<PeerStore, SteadyState>>;
 }
 
 /** CPU seconds of one process, from /proc (bench/cpu.ts). */
@@ -103,7 +105,7 @@ export async function processorAgainstPeer(
   endpoints: ServiceEndpoints,
   home: string,
   events: readonly Touchpoint[],
-  withPeer = true,
+  peerStores: readonly PeerStore[] = ['rocksdb'],
 ): Promise<ProcessorPeerFigures> {
   const run = `bench_peer_${Date.now().toString(36)}`;
   const topics = {
@@ -113,7 +115,7 @@ export async function processorAgainstPeer(
     peerStageChanges: `${run}.peer-stage-changes`,
   };
   await createRunTopics(endpoints, topics);
-  const peerApplication = `${run}-kafka-streams`;
+  const peerApplication = (store: PeerStore): string => `${run}-kafka-streams-${store}`;
   try {
     const serde = await createSerde(
       createAvroRegistry(endpoints.schemaRegistry.url),
@@ -156,58 +158,64 @@ export async function processorAgainstPeer(
       await processor.stop();
     }
     process.stderr.write(`processor-peer: ciclo ${JSON.stringify(ciclo)}\n`);
-    if (!withPeer)
-      return { touchpoints: events.length, records, processor: ciclo, peerKafkaStreams: undefined };
-
-    const peer = await startKafkaStreamsPeer(home, {
-      bootstrapServers: endpoints.kafka.brokers.join(','),
-      registryUrl: endpoints.schemaRegistry.url,
-      inputTopic: topics.touchpoints,
-      outputTopic: topics.peerStageChanges,
-      applicationId: peerApplication,
-      ...peerTuning(process.env),
-    });
-    let kafkaStreams: SteadyState;
-    try {
-      await peer.ready;
-      kafkaStreams = await steadyState(
-        endpoints,
-        peerApplication,
-        topics.touchpoints,
-        peer.pid,
-        records,
-        perRecord,
-        () => peer.failed(),
-      );
-    } finally {
-      await peer.stop();
+    const peers: Partial<Record<PeerStore, SteadyState>> = {};
+    for (const store of peerStores) {
+      const application = peerApplication(store);
+      const peer = await startKafkaStreamsPeer(home, {
+        bootstrapServers: endpoints.kafka.brokers.join(','),
+        registryUrl: endpoints.schemaRegistry.url,
+        inputTopic: topics.touchpoints,
+        outputTopic: `${topics.peerStageChanges}-${store}`,
+        applicationId: application,
+        store,
+        punctuateIntervalMs: peerPunctuateMs(process.env),
+      });
+      try {
+        await peer.ready;
+        peers[store] = await steadyState(
+          endpoints,
+          application,
+          topics.touchpoints,
+          peer.pid,
+          records,
+          perRecord,
+          () => peer.failed(),
+        );
+      } finally {
+        await peer.stop();
+      }
+      process.stderr.write(`processor-peer: kafka streams (${store}) ${JSON.stringify(peers[store])}\n`);
     }
-    process.stderr.write(`processor-peer: kafka streams ${JSON.stringify(kafkaStreams)}\n`);
-    return { touchpoints: events.length, records, processor: ciclo, peerKafkaStreams: kafkaStreams };
+    return { touchpoints: events.length, records, processor: ciclo, peerKafkaStreams: peers };
   } finally {
     const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    const internal = (await admin.listTopics()).filter((t) => t.startsWith(`${peerApplication}-`));
+    const ours = (t: string): boolean =>
+      t.startsWith(`${run}-kafka-streams-`) || t.startsWith(`${topics.peerStageChanges}-`);
+    const internal = (await admin.listTopics()).filter(ours);
     await admin.deleteTopics([...Object.values(topics), ...internal]);
     await admin.close();
   }
 }
 
 /**
- * The peer's settings: Kafka Streams' default store (RocksDB) unless CICLO_BENCH_PEER_STORE=in-memory, and
- * a punctuation every hour of stream time unless CICLO_BENCH_PEER_PUNCTUATE_MS says otherwise. Inactivity
- * deadlines are days apart, so an hour is what a user would pick; every 60 s of stream time (the peer's own
- * default) scanned the deadline index over a year of simulated time and cost the peer 527 µs a touchpoint
- * instead of 56 on a million touchpoints.
+ * The peer's punctuation: every hour of stream time unless CICLO_BENCH_PEER_PUNCTUATE_MS says otherwise.
+ * Inactivity deadlines are days apart, so an hour is what a user would pick; every 60 s of stream time (the
+ * peer's own default) scanned the deadline index over a year of simulated time and cost the peer 527 µs a
+ * touchpoint instead of 56 on a million touchpoints (RocksDB).
  */
-function peerTuning(env: NodeJS.ProcessEnv): {
-  store?: 'rocksdb' | 'in-memory';
-  punctuateIntervalMs: number;
-} {
-  const store = env.CICLO_BENCH_PEER_STORE;
-  return {
-    ...(store === 'rocksdb' || store === 'in-memory' ? { store } : {}),
-    punctuateIntervalMs: Number(env.CICLO_BENCH_PEER_PUNCTUATE_MS ?? 3_600_000),
-  };
+function peerPunctuateMs(env: NodeJS.ProcessEnv): number {
+  return Number(env.CICLO_BENCH_PEER_PUNCTUATE_MS ?? 3_600_000);
+}
+
+/**
+ * The peer stores to run: RocksDB (Kafka Streams' default) and the in-memory store, unless CICLO_BENCH_PEER
+ * names one (rocksdb, in-memory) or none (0).
+ */
+export function peerStoresFrom(env: NodeJS.ProcessEnv): PeerStore[] {
+  const asked = env.CICLO_BENCH_PEER;
+  if (asked === '0') return [];
+  if (asked === 'rocksdb' || asked === 'in-memory') return [asked];
+  return ['rocksdb', 'in-memory'];
 }
 
 /** About a million touchpoints: the simulator makes 5.4 per customer over its year. */
@@ -222,22 +230,23 @@ async function main(): Promise<void> {
     config.endpoints,
     config.home,
     peerBenchEvents(customers),
-    process.env.CICLO_BENCH_PEER !== '0',
+    peerStoresFrom(process.env),
   );
-  const row = (name: string, value: number): string => `${name.padEnd(42)} ${value.toFixed(1).padStart(12)}`;
-  const peer = figures.peerKafkaStreams;
+  const row = (name: string, value: number): string => `${name.padEnd(48)} ${value.toFixed(1).padStart(12)}`;
+  const ciclo = figures.processor;
   process.stdout.write(
     [
       row('touchpoints', figures.touchpoints),
-      row('processorCpuMicrosPerTouchpoint', figures.processor.cpuMicrosPerTouchpoint),
-      row('processorEventsPerSec', figures.processor.eventsPerSec),
-      ...(peer === undefined
-        ? []
-        : [
-            row('peerKafkaStreamsCpuMicrosPerTouchpoint', peer.cpuMicrosPerTouchpoint),
-            row('peerKafkaStreamsEventsPerSec', peer.eventsPerSec),
-            row('ratio (ciclo / Kafka Streams CPU)', figures.processor.cpuMicrosPerTouchpoint / peer.cpuMicrosPerTouchpoint),
-          ]),
+      row('processorCpuMicrosPerTouchpoint', ciclo.cpuMicrosPerTouchpoint),
+      row('processorEventsPerSec', ciclo.eventsPerSec),
+      ...Object.entries(figures.peerKafkaStreams).flatMap(([store, peer]) => [
+        row(`peerKafkaStreamsCpuMicrosPerTouchpoint (${store})`, peer.cpuMicrosPerTouchpoint),
+        row(`peerKafkaStreamsEventsPerSec (${store})`, peer.eventsPerSec),
+        row(
+          `ratio ciclo / Kafka Streams CPU (${store})`,
+          ciclo.cpuMicrosPerTouchpoint / peer.cpuMicrosPerTouchpoint,
+        ),
+      ]),
     ].join('\n') + '\n',
   );
 }

@@ -28,6 +28,8 @@ import { BASELINE_PARTITIONS, baselineRecords, rawKafka } from './kafka';
 import { parseCdnow } from '../projections/clv/cdnow';
 import { parseIsoDay } from '../projections/clv/dates';
 import { fitCdnow } from '../projections/clv/fit-cdnow';
+import { peerBenchEvents, peerStoresFrom, processorAgainstPeer } from './processor-peer';
+import { restoreSecondsPerMillionCustomers } from './restore';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 function clvFitMasterSec(): number {
@@ -74,6 +76,24 @@ async function main(): Promise<void> {
   const collectorCpu: CpuRuns = [];
   const collector = await collectorEventsPerSec(config.endpoints, events, RUNS, collectorCpu);
   say(`collector ${Math.round(collector)}/s`);
+  // One run each (a million touchpoints, minutes apiece): the processor alone, then the Kafka Streams peer.
+  const peerRun = await processorAgainstPeer(
+    config.endpoints,
+    config.home,
+    peerBenchEvents(),
+    peerStoresFrom(process.env),
+  );
+  const peer = peerRun.peerKafkaStreams;
+  say(`processor ${peerRun.processor.cpuMicrosPerTouchpoint.toFixed(1)} µs/touchpoint`);
+  const restore = await restoreSecondsPerMillionCustomers(config.endpoints, config.home);
+  say(`restore ${restore.secondsPerMillionCustomers.toFixed(1)} s per million customers`);
+  const tenth = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 10) / 10);
+  const cpuRatio = (store: 'rocksdb' | 'in-memory'): number | null => {
+    const theirs = peer[store]?.cpuMicrosPerTouchpoint;
+    return theirs === undefined
+      ? null
+      : Math.round((peerRun.processor.cpuMicrosPerTouchpoint / theirs) * 1000) / 1000;
+  };
   const results = {
     measuredAt: new Date().toISOString(),
     machine: {
@@ -108,11 +128,24 @@ async function main(): Promise<void> {
     collectorEventsPerSec: Math.round(collector),
     collectorCpuMicrosPerEvent: cpuMedian(collectorCpu, 'collector'),
     clvFitMasterSec: Math.round(clv * 1000) / 1000,
+    processorCpuMicrosPerTouchpoint: tenth(peerRun.processor.cpuMicrosPerTouchpoint),
+    processorEventsPerSec: Math.round(peerRun.processor.eventsPerSec),
+    peerKafkaStreamsCpuMicrosPerTouchpoint: tenth(peer.rocksdb?.cpuMicrosPerTouchpoint),
+    peerKafkaStreamsEventsPerSec: peer.rocksdb ? Math.round(peer.rocksdb.eventsPerSec) : null,
+    peerKafkaStreamsInMemoryCpuMicrosPerTouchpoint: tenth(peer['in-memory']?.cpuMicrosPerTouchpoint),
+    peerKafkaStreamsInMemoryEventsPerSec: peer['in-memory']
+      ? Math.round(peer['in-memory'].eventsPerSec)
+      : null,
+    peerTouchpoints: peerRun.touchpoints,
+    restoreSecondsPerMillionCustomers: tenth(restore.secondsPerMillionCustomers),
+    restoreCustomers: restore.customers,
     ratios: {
       e2eToRawKafka: Math.round((e2e / kafka.produceConsume) * 1000) / 1000,
       topologyToRawKafka: Math.round((topology / kafka.produceConsume) * 1000) / 1000,
       e2eToTopology: Math.round((e2e / topology) * 1000) / 1000,
       collectorToRawProduce: Math.round((collector / kafka.produce) * 1000) / 1000,
+      processorToPeerKafkaStreamsCpu: cpuRatio('rocksdb'),
+      processorToPeerKafkaStreamsInMemoryCpu: cpuRatio('in-memory'),
     },
     notes: {
       stateBytesPerLongHistoryCustomer:
@@ -131,6 +164,10 @@ async function main(): Promise<void> {
         "CPU time per touchpoint over each e2e run's timed window, summed over every busy process on the machine (from /proc), median of the runs; ByProcess: each process's own median",
       collectorCpuMicrosPerEvent:
         "the collector process's CPU time per accepted event over each timed run, median of the runs",
+      processorCpuMicrosPerTouchpoint: `bench/processor-peer.ts, one run: ${peerRun.touchpoints} simulated touchpoints (${peerRun.records} records, links copied) on a topic of 6 partitions before the processor starts; ciclo's processor (five-stage, exactly-once) in its own process, CPU from /proc from 20% of the records committed until lag 0, per touchpoint`,
+      peerKafkaStreamsCpuMicrosPerTouchpoint:
+        'the same records and window for the same job in Kafka Streams (bench/peers/kafka-streams: exactly_once_v2, RocksDB store, punctuation every hour of stream time, no identity merges); InMemory: with in-memory stores (changelogged too)',
+      restoreSecondsPerMillionCustomers: `bench/restore.ts, one run: a processor holding ${restore.customers} customers SIGKILLed once it committed them; seconds from a new process's spawn until every partition processes again (${restore.seconds.toFixed(1)} s, scaled to a million customers; the killed member's session timeout, ${restore.sessionSeconds.toFixed(1)} s, waited out apart)`,
     },
   };
   fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
