@@ -21,8 +21,13 @@
  * deleted at the end.
  *
  * `npm run build && npx -p node@24 node dist/bench/kafka-clients.js` (Node >= 22.22: @platformatic/kafka's
- * floor; it refuses older ones). CICLO_BENCH_CLIENTS_CUSTOMERS sizes the load (93,000: ~500k touchpoints).
- * Needs the stack (`npx ciclo stack up`).
+ * floor; it refuses older ones). CICLO_BENCH_CLIENTS_CUSTOMERS sizes the load (93,000: ~500k touchpoints);
+ * CICLO_BENCH_CLIENTS_FIRST=platformatic runs @platformatic/kafka first on each path. Needs the stack
+ * (`npx ciclo stack up`).
+ *
+ * Node's flags are printed with the figures because they decide kafkajs's: on Node 24 with its default
+ * young generation, kafkajs's produce path ran 27 full GCs over this process's ~265 MB heap where Node 20 ran
+ * 3 (18-22 µs a record instead of 2.2-2.5); `--max-semi-space-size=16` brings its produce back to 2.2.
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -72,7 +77,11 @@ export interface KafkaClientsFigures {
   readonly touchpoints: number;
   readonly records: number;
   readonly partitions: number;
+  /** Which client ran each path first. */
+  readonly first: Client;
   readonly nodeVersion: string;
+  /** Node's flags (process.execArgv): the young generation's size decides kafkajs's GC cost on Node 24. */
+  readonly nodeFlags: readonly string[];
   readonly kafkajs: ClientFigures;
   readonly platformatic: ClientFigures;
 }
@@ -212,7 +221,10 @@ export async function kafkaClientFigures(
   brokers: readonly string[],
   records: readonly BaselineRecord[],
   touchpoints: number,
+  options: { first?: Client } = {},
 ): Promise<KafkaClientsFigures> {
+  const clients: readonly Client[] =
+    options.first === 'platformatic' ? ['platformatic', 'kafkajs'] : ['kafkajs', 'platformatic'];
   const runId = `ciclo.bench.clients.${Date.now()}`;
   const topic = (name: string): string => `${runId}.${name}`;
   const names = {
@@ -229,7 +241,7 @@ export async function kafkaClientFigures(
     await admin.ensureTopics(Object.values(names).map((name) => ({ name, partitions: BASELINE_PARTITIONS })));
     const total = records.length;
     const produced = {} as Record<Client, PathFigures>;
-    for (const client of ['kafkajs', 'platformatic'] as const) {
+    for (const client of clients) {
       const connect = client === 'kafkajs' ? connectProducer : connectPlatformaticProducer;
       const producer = await connect({ brokers, clientId: `${runId}.${client}` });
       try {
@@ -245,14 +257,14 @@ export async function kafkaClientFigures(
       if (span !== total) throw new Error(`${name} holds ${span} records, not the ${total} sent`);
 
     const consumed = {} as Record<Client, PathFigures>;
-    for (const client of ['kafkajs', 'platformatic'] as const) {
+    for (const client of clients) {
       const connect = client === 'kafkajs' ? connectConsumer : connectPlatformaticConsumer;
       consumed[client] = await consume(connect, brokers, names.input, total, `${runId}.consume.${client}`);
       say(`consume ${client}: ${Math.round(consumed[client].recordsPerSec)} records/s`);
     }
 
     const processed = {} as Record<Client, ClientFigures['processor']>;
-    for (const client of ['kafkajs', 'platformatic'] as const) {
+    for (const client of clients) {
       const start =
         client === 'kafkajs' ? startTransactionalProcessor : startPlatformaticTransactionalProcessor;
       const outputs =
@@ -288,7 +300,9 @@ export async function kafkaClientFigures(
       touchpoints,
       records: total,
       partitions: BASELINE_PARTITIONS,
+      first: clients[0]!,
       nodeVersion: process.versions.node,
+      nodeFlags: process.execArgv,
       kafkajs: of('kafkajs'),
       platformatic: of('platformatic'),
     };
@@ -313,7 +327,8 @@ export function clientsTable(figures: KafkaClientsFigures): string {
   ];
   const cell = (v: string, width: number): string => v.padStart(width);
   return [
-    `${figures.records} records (${figures.touchpoints} touchpoints), ${figures.partitions} partitions, Node ${figures.nodeVersion}`,
+    `${figures.records} records (${figures.touchpoints} touchpoints), ${figures.partitions} partitions, ` +
+      `Node ${figures.nodeVersion} ${figures.nodeFlags.join(' ') || '(default flags)'}, ${figures.first} first`,
     `${'figure'.padEnd(38)}${cell('kafkajs', 12)}${cell('platformatic', 14)}${cell('ratio', 8)}`,
     ...rows.map(([name, value, digits]) => {
       const k = value(figures.kafkajs);
@@ -336,7 +351,8 @@ async function main(): Promise<void> {
   const customers = Number(process.env.CICLO_BENCH_CLIENTS_CUSTOMERS ?? 93_000);
   const events = simulate({ customers, seed: 24, days: 365, start: DEFAULT_START });
   const records = baselineRecords(events, BASELINE_PARTITIONS);
-  const figures = await kafkaClientFigures(config.endpoints.kafka.brokers, records, events.length);
+  const first = process.env.CICLO_BENCH_CLIENTS_FIRST === 'platformatic' ? 'platformatic' : 'kafkajs';
+  const figures = await kafkaClientFigures(config.endpoints.kafka.brokers, records, events.length, { first });
   process.stdout.write(`${clientsTable(figures)}\n`);
 }
 

@@ -9,11 +9,15 @@
  * task's outputs, then the batch's offset (TxnOffsetCommit with the group's generation and member id, so a
  * zombie of an older generation is refused, KIP-447), then the commit.
  *
- * What ciclo's runtime does and this one does not, because the client offers no way to (see
- * bench/README.md): seek a partition to the offsets committed after the fence (the stream reads the group's
- * offsets when it joins, before the fence); pause one partition; read a partition without joining a group.
+ * What ciclo's runtime does and this one does not, because the client (2.12) offers no way to: seek a
+ * partition to the offsets committed after the fence (the stream reads the group's offsets when it joins,
+ * before the fence); pause one partition; read a partition without joining a group.
  * A lost partition (fenced, expired) therefore stops the processor instead of being acquired again, and
  * `coPartitionedTopics` and `idleFlushMs` are refused.
+ *
+ * Not for production as it is: 2.12.1 delivers, to read_committed readers, the records of an aborted
+ * transaction when the same producer aborted another one later in the same fetch (its filter keeps one
+ * aborted range per producer id), which a restore from the changelog would fold.
  */
 import type { Consumer, Producer } from '@platformatic/kafka' with { 'resolution-mode': 'import' };
 import { CicloError } from '../../errors';
