@@ -112,7 +112,8 @@ export async function processorAgainstPeer(
     ...runTopicNames(run),
     deadLetter: `${run}.dlq`,
     collectorDeadLetter: deadLetterTopicFor(`${run}.touchpoints`),
-    peerStageChanges: `${run}.peer-stage-changes`,
+    peerStageChangesRocksdb: `${run}.peer-stage-changes-rocksdb`,
+    peerStageChangesInMemory: `${run}.peer-stage-changes-in-memory`,
   };
   await createRunTopics(endpoints, topics);
   const peerApplication = (store: PeerStore): string => `${run}-kafka-streams-${store}`;
@@ -165,7 +166,7 @@ export async function processorAgainstPeer(
         bootstrapServers: endpoints.kafka.brokers.join(','),
         registryUrl: endpoints.schemaRegistry.url,
         inputTopic: topics.touchpoints,
-        outputTopic: `${topics.peerStageChanges}-${store}`,
+        outputTopic: store === 'rocksdb' ? topics.peerStageChangesRocksdb : topics.peerStageChangesInMemory,
         applicationId: application,
         store,
         punctuateIntervalMs: peerPunctuateMs(process.env),
@@ -189,9 +190,7 @@ export async function processorAgainstPeer(
     return { touchpoints: events.length, records, processor: ciclo, peerKafkaStreams: peers };
   } finally {
     const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    const ours = (t: string): boolean =>
-      t.startsWith(`${run}-kafka-streams-`) || t.startsWith(`${topics.peerStageChanges}-`);
-    const internal = (await admin.listTopics()).filter(ours);
+    const internal = (await admin.listTopics()).filter((t) => t.startsWith(`${run}-kafka-streams-`));
     await admin.deleteTopics([...Object.values(topics), ...internal]);
     await admin.close();
   }
