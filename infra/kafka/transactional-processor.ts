@@ -24,6 +24,7 @@ import { ConsumedPositions } from './consumed-positions';
 import { fromKafkaMessage } from './consumer';
 import { isOwnershipLost, PartitionNotOwnedError } from './ownership';
 import type { IncomingMessage, MessageHeaders } from './types';
+import { partitionChains } from './partition-chains';
 
 export interface OutputRecord {
   readonly topic: string;
@@ -137,16 +138,9 @@ export async function startTransactionalProcessor(
   const onStopSignal = (): void => void (running ? stop() : stopping.abort());
   if (options.signal?.aborted) stopping.abort();
   else options.signal?.addEventListener('abort', onStopSignal, { once: true });
-  /** One chain of work per partition: a batch and an idle flush must never share a transaction. */
-  const locks = new Map<number, Promise<unknown>>();
-  function withPartition<T>(partition: number, work: () => Promise<T>): Promise<T> {
-    const run = (locks.get(partition) ?? Promise.resolve()).then(work, work);
-    locks.set(
-      partition,
-      run.catch(() => undefined),
-    );
-    return run;
-  }
+  const chains = partitionChains();
+  const withPartition = <T>(partition: number, work: () => Promise<T>): Promise<T> =>
+    chains.run(partition, work);
   const lastInput = new Map<number, number>();
   /**
    * Input partitions whose latest batch left more of the input topic to fetch. Such a partition is not
@@ -422,7 +416,7 @@ export async function startTransactionalProcessor(
       // Waits for the batches in flight, which give up their restores at once; then leaves the group.
       await consumer.disconnect();
       // Restores started by an assignment run outside any batch: wait until they noticed the stop.
-      await Promise.all([...locks.values()]);
+      await chains.settled();
       for (const partition of [...producers.keys()]) await release(partition);
     })();
     return stopped;

@@ -37,6 +37,7 @@ import {
   toPlatformaticMessage,
   type PlatformaticIncoming,
 } from './messages';
+import { partitionChains } from '../partition-chains';
 
 type PlatformaticProducer = Producer<string, Buffer, string, string>;
 type PlatformaticConsumer = Consumer<string, Buffer, string, string>;
@@ -115,15 +116,9 @@ export async function startPlatformaticTransactionalProcessor(
   const stopping = new AbortController();
   if (options.signal?.aborted) stopping.abort();
   options.signal?.addEventListener('abort', () => void stop(), { once: true });
-  const locks = new Map<number, Promise<unknown>>();
-  function withPartition<T>(partition: number, work: () => Promise<T>): Promise<T> {
-    const run = (locks.get(partition) ?? Promise.resolve()).then(work, work);
-    locks.set(
-      partition,
-      run.catch(() => undefined),
-    );
-    return run;
-  }
+  const chains = partitionChains();
+  const withPartition = <T>(partition: number, work: () => Promise<T>): Promise<T> =>
+    chains.run(partition, work);
   let crash!: (err: Error) => void;
   const crashed = new Promise<Error>((resolve) => (crash = resolve));
   let assigned = new Set<number>();
@@ -240,7 +235,7 @@ export async function startPlatformaticTransactionalProcessor(
     stopped ??= (async () => {
       stopping.abort();
       await stream.close().catch(() => undefined);
-      await Promise.all([...locks.values()]);
+      await chains.settled();
       for (const partition of [...producers.keys()]) await release(partition);
       await consumer.close(true).catch(() => undefined);
     })();
