@@ -12,6 +12,7 @@
  * pino's `redact` still covers what the formatter cannot see: serializers' output (the request's headers
  * and address), and a child logger's bindings, to which pino applies no formatter (top-level keys only).
  */
+import { isMainThread } from 'node:worker_threads';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
@@ -127,6 +128,8 @@ export function createLogger(
       level: options.level ?? 'info',
       ...redactingOptions(),
     },
-    options.destination ?? pino.destination(2),
+    // In a worker thread (`ciclo process`, infra/young-generation.ts) pino has no exit hook to flush an
+    // asynchronous destination, and the lines logged just before process.exit were lost: written at once there.
+    options.destination ?? pino.destination({ dest: 2, sync: !isMainThread }),
   );
 }
