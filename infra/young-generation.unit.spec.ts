@@ -1,10 +1,10 @@
 import { wantsRoomyIsolate } from './young-generation';
 
 describe('wantsRoomyIsolate', () => {
-  it('starts a worker thread from the main thread by default', () => {
+  it('starts a worker thread from the main thread by default (on Node 20)', () => {
     expect(wantsRoomyIsolate({}, [], true, 20)).toBe(true);
     expect(
-      wantsRoomyIsolate({ NODE_OPTIONS: '--max-old-space-size=4096' }, ['--enable-source-maps'], true),
+      wantsRoomyIsolate({ NODE_OPTIONS: '--max-old-space-size=4096' }, ['--enable-source-maps'], true, 20),
     ).toBe(true);
   });
 
