@@ -8,7 +8,8 @@
  *
  * `npm run build && node dist/bench/processor-peer.js` prints the figures (CICLO_BENCH_PEER_CUSTOMERS sizes
  * the load: 190,000 customers make about a million touchpoints; CICLO_BENCH_PEER picks the peer's stores,
- * see peerStoresFrom; 0 runs ciclo's processor alone, for profiling it). Needs the stack (`npx ciclo stack up`).
+ * see peerStoresFrom; 0 runs ciclo's processor alone, for profiling it; CICLO_BENCH_PEER_ROUNDS repeats
+ * the comparison, 1 here and 3 in `npm run bench`). Needs the stack (`npx ciclo stack up`).
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -43,9 +44,25 @@ export type PeerStore = 'rocksdb' | 'in-memory';
 export interface ProcessorPeerFigures {
   readonly touchpoints: number;
   readonly records: number;
+  /** The round whose CPU per touchpoint is the median of ciclo's rounds. */
   readonly processor: SteadyState;
-  /** The peer with each store asked for, in turn, each on the same records (none: CICLO_BENCH_PEER=0). */
+  /** Per store asked for (none: CICLO_BENCH_PEER=0), the round whose CPU is the median of its rounds. */
   readonly peerKafkaStreams: Partial<Record<PeerStore, SteadyState>>;
+  /**
+   * Per store, the median over rounds of ciclo's CPU per touchpoint over the peer's in the same round: the
+   * two measured minutes apart, so that what else the machine's host did then weighs on both alike.
+   */
+  readonly pairedRatios: Partial<Record<PeerStore, number>>;
+  /** Every round: ciclo's figures and each peer's, in the order they ran. */
+  readonly rounds: readonly {
+    readonly processor: SteadyState;
+    readonly peerKafkaStreams: Partial<Record<PeerStore, SteadyState>>;
+  }[];
+}
+
+/** The element of `xs` whose `by` is the median (the lower middle of an even count). */
+function medianBy<T>(xs: readonly T[], by: (x: T) => number): T {
+  return [...xs].sort((a, b) => by(a) - by(b))[Math.floor((xs.length - 1) / 2)]!;
 }
 
 /** CPU seconds of one process, from /proc (bench/cpu.ts). */
@@ -101,27 +118,39 @@ async function steadyState(
   }
 }
 
+/**
+ * `rounds` times, one after the other: ciclo's processor, then the peer with each store, on the same
+ * records. The same code measured alone gave figures a fifth apart from one run to the next on this machine
+ * (a virtual machine's cores share their host), hence rounds and medians, and ratios of neighbours in time.
+ */
 export async function processorAgainstPeer(
   endpoints: ServiceEndpoints,
   home: string,
   events: readonly Touchpoint[],
   peerStores: readonly PeerStore[] = ['rocksdb'],
+  rounds = 1,
 ): Promise<ProcessorPeerFigures> {
   const run = `bench_peer_${Date.now().toString(36)}`;
-  const topics = {
-    ...runTopicNames(run),
-    deadLetter: `${run}.dlq`,
+  const input = {
+    touchpoints: `${run}.touchpoints`,
     collectorDeadLetter: deadLetterTopicFor(`${run}.touchpoints`),
     peerStageChangesRocksdb: `${run}.peer-stage-changes-rocksdb`,
     peerStageChangesInMemory: `${run}.peer-stage-changes-in-memory`,
   };
-  await createRunTopics(endpoints, topics);
-  const peerApplication = (store: PeerStore): string => `${run}-kafka-streams-${store}`;
+  // Each round's processor has topics of its own: on its predecessor's changelog it would restore a year.
+  const processorTopics = (round: number) => {
+    const name = `${run}_${round}`;
+    return { ...runTopicNames(name), touchpoints: input.touchpoints, deadLetter: `${name}.dlq` };
+  };
+  const created: string[] = [...Object.values(input)];
+  const peerApplication = (store: PeerStore, round: number): string =>
+    `${run}-kafka-streams-${store}-${round}`;
   try {
+    await createRunTopics(endpoints, { ...input, ...processorTopics(0) });
     const serde = await createSerde(
       createAvroRegistry(endpoints.schemaRegistry.url),
       CONTRACTS.touchpoint,
-      valueSubject(topics.touchpoints),
+      valueSubject(input.touchpoints),
     );
     const producer = await connectProducer({ brokers: endpoints.kafka.brokers, clientId: run });
     let records = 0;
@@ -130,7 +159,7 @@ export async function processorAgainstPeer(
         const batch: ReturnType<typeof touchpointRecords<Buffer>> = [];
         for (const tp of events.slice(i, i + 5000))
           batch.push(...touchpointRecords(tp, await serde.encode(tp), PARTITIONS));
-        await producer.send(topics.touchpoints, batch);
+        await producer.send(input.touchpoints, batch);
         records += batch.length;
       }
     } finally {
@@ -139,59 +168,91 @@ export async function processorAgainstPeer(
     const perRecord = events.length / records;
     process.stderr.write(`processor-peer: ${events.length} touchpoints in ${records} records\n`);
 
-    const processor = await startWorker('processor', {
-      endpoints,
-      run,
-      topics: { ...topics, projectorDeadLetter: `${run}.projector-dlq` },
-    });
-    let ciclo: SteadyState;
-    try {
-      ciclo = await steadyState(
+    const measured: ProcessorPeerFigures['rounds'][number][] = [];
+    for (let round = 0; round < rounds; round++) {
+      const topics = processorTopics(round);
+      created.push(...Object.values(topics));
+      if (round > 0) await createRunTopics(endpoints, topics);
+      const processor = await startWorker('processor', {
         endpoints,
-        `${run}-processor`,
-        topics.touchpoints,
-        processor.pid,
-        records,
-        perRecord,
-        processor.failed,
-      );
-    } finally {
-      await processor.stop();
-    }
-    process.stderr.write(`processor-peer: ciclo ${JSON.stringify(ciclo)}\n`);
-    const peers: Partial<Record<PeerStore, SteadyState>> = {};
-    for (const store of peerStores) {
-      const application = peerApplication(store);
-      const peer = await startKafkaStreamsPeer(home, {
-        bootstrapServers: endpoints.kafka.brokers.join(','),
-        registryUrl: endpoints.schemaRegistry.url,
-        inputTopic: topics.touchpoints,
-        outputTopic: store === 'rocksdb' ? topics.peerStageChangesRocksdb : topics.peerStageChangesInMemory,
-        applicationId: application,
-        store,
-        punctuateIntervalMs: peerPunctuateMs(process.env),
+        run: `${run}_${round}`,
+        topics: { ...topics, projectorDeadLetter: `${run}_${round}.projector-dlq` },
       });
+      let ciclo: SteadyState;
       try {
-        await peer.ready;
-        peers[store] = await steadyState(
+        ciclo = await steadyState(
           endpoints,
-          application,
-          topics.touchpoints,
-          peer.pid,
+          `${run}_${round}-processor`,
+          input.touchpoints,
+          processor.pid,
           records,
           perRecord,
-          () => peer.failed(),
+          processor.failed,
         );
       } finally {
-        await peer.stop();
+        await processor.stop();
       }
-      process.stderr.write(`processor-peer: kafka streams (${store}) ${JSON.stringify(peers[store])}\n`);
+      process.stderr.write(`processor-peer: round ${round + 1}, ciclo ${JSON.stringify(ciclo)}\n`);
+      const peers: Partial<Record<PeerStore, SteadyState>> = {};
+      for (const store of peerStores) {
+        const application = peerApplication(store, round);
+        const peer = await startKafkaStreamsPeer(home, {
+          bootstrapServers: endpoints.kafka.brokers.join(','),
+          registryUrl: endpoints.schemaRegistry.url,
+          inputTopic: input.touchpoints,
+          outputTopic: store === 'rocksdb' ? input.peerStageChangesRocksdb : input.peerStageChangesInMemory,
+          applicationId: application,
+          store,
+          punctuateIntervalMs: peerPunctuateMs(process.env),
+        });
+        try {
+          await peer.ready;
+          peers[store] = await steadyState(
+            endpoints,
+            application,
+            input.touchpoints,
+            peer.pid,
+            records,
+            perRecord,
+            () => peer.failed(),
+          );
+        } finally {
+          await peer.stop();
+        }
+        process.stderr.write(
+          `processor-peer: round ${round + 1}, kafka streams (${store}) ${JSON.stringify(peers[store])}\n`,
+        );
+      }
+      measured.push({ processor: ciclo, peerKafkaStreams: peers });
     }
-    return { touchpoints: events.length, records, processor: ciclo, peerKafkaStreams: peers };
+    const cpu = (s: SteadyState): number => s.cpuMicrosPerTouchpoint;
+    const peerKafkaStreams: Partial<Record<PeerStore, SteadyState>> = {};
+    const pairedRatios: Partial<Record<PeerStore, number>> = {};
+    for (const store of peerStores) {
+      peerKafkaStreams[store] = medianBy(
+        measured.map((r) => r.peerKafkaStreams[store]!),
+        cpu,
+      );
+      pairedRatios[store] = medianBy(
+        measured.map((r) => cpu(r.processor) / cpu(r.peerKafkaStreams[store]!)),
+        (x) => x,
+      );
+    }
+    return {
+      touchpoints: events.length,
+      records,
+      processor: medianBy(
+        measured.map((r) => r.processor),
+        cpu,
+      ),
+      peerKafkaStreams,
+      pairedRatios,
+      rounds: measured,
+    };
   } finally {
     const admin = await connectTopicAdmin(endpoints.kafka.brokers);
     const internal = (await admin.listTopics()).filter((t) => t.startsWith(`${run}-kafka-streams-`));
-    await admin.deleteTopics([...Object.values(topics), ...internal]);
+    await admin.deleteTopics([...new Set([...created, ...internal])]);
     await admin.close();
   }
 }
@@ -217,6 +278,16 @@ export function peerStoresFrom(env: NodeJS.ProcessEnv): PeerStore[] {
   return ['rocksdb', 'in-memory'];
 }
 
+/** Rounds of the comparison: CICLO_BENCH_PEER_ROUNDS, else `otherwise`. */
+export function peerRoundsFrom(env: NodeJS.ProcessEnv, otherwise: number): number {
+  const asked = env.CICLO_BENCH_PEER_ROUNDS;
+  if (asked === undefined) return otherwise;
+  const rounds = Number(asked);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`CICLO_BENCH_PEER_ROUNDS must be a whole number of at least 1, not ${asked}`);
+  return rounds;
+}
+
 /** About a million touchpoints: the simulator makes 5.4 per customer over its year. */
 export function peerBenchEvents(customers = 190_000): Touchpoint[] {
   return simulate({ customers, seed: 24, days: 365, start: DEFAULT_START });
@@ -230,6 +301,7 @@ async function main(): Promise<void> {
     config.home,
     peerBenchEvents(customers),
     peerStoresFrom(process.env),
+    peerRoundsFrom(process.env, 1),
   );
   const row = (name: string, value: number): string => `${name.padEnd(48)} ${value.toFixed(1).padStart(12)}`;
   const ciclo = figures.processor;
@@ -245,7 +317,16 @@ async function main(): Promise<void> {
           `ratio ciclo / Kafka Streams CPU (${store})`,
           ciclo.cpuMicrosPerTouchpoint / peer.cpuMicrosPerTouchpoint,
         ),
+        row(`paired ratio, median of rounds (${store})`, figures.pairedRatios[store as PeerStore]!),
       ]),
+      ...figures.rounds.map(
+        (r, i) =>
+          `round ${i + 1}: ciclo ${r.processor.cpuMicrosPerTouchpoint.toFixed(1)}` +
+          Object.entries(r.peerKafkaStreams)
+            .map(([store, peer]) => `, ${store} ${peer.cpuMicrosPerTouchpoint.toFixed(1)}`)
+            .join('') +
+          ' µs/touchpoint',
+      ),
     ].join('\n') + '\n',
   );
 }

@@ -28,7 +28,7 @@ import { BASELINE_PARTITIONS, baselineRecords, rawKafka } from './kafka';
 import { parseCdnow } from '../projections/clv/cdnow';
 import { parseIsoDay } from '../projections/clv/dates';
 import { fitCdnow } from '../projections/clv/fit-cdnow';
-import { peerBenchEvents, peerStoresFrom, processorAgainstPeer } from './processor-peer';
+import { peerBenchEvents, peerRoundsFrom, peerStoresFrom, processorAgainstPeer } from './processor-peer';
 import { restoreSecondsPerMillionCustomers } from './restore';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -76,12 +76,13 @@ async function main(): Promise<void> {
   const collectorCpu: CpuRuns = [];
   const collector = await collectorEventsPerSec(config.endpoints, events, RUNS, collectorCpu);
   say(`collector ${Math.round(collector)}/s`);
-  // One run each (a million touchpoints, minutes apiece): the processor alone, then the Kafka Streams peer.
+  // RUNS rounds (a million touchpoints, minutes apiece): the processor alone, then the Kafka Streams peer.
   const peerRun = await processorAgainstPeer(
     config.endpoints,
     config.home,
     peerBenchEvents(),
     peerStoresFrom(process.env),
+    peerRoundsFrom(process.env, RUNS),
   );
   const peer = peerRun.peerKafkaStreams;
   say(`processor ${peerRun.processor.cpuMicrosPerTouchpoint.toFixed(1)} µs/touchpoint`);
@@ -93,6 +94,10 @@ async function main(): Promise<void> {
     return theirs === undefined
       ? null
       : Math.round((peerRun.processor.cpuMicrosPerTouchpoint / theirs) * 1000) / 1000;
+  };
+  const pairedRatio = (store: 'rocksdb' | 'in-memory'): number | null => {
+    const ratio = peerRun.pairedRatios[store];
+    return ratio === undefined ? null : Math.round(ratio * 1000) / 1000;
   };
   const results = {
     measuredAt: new Date().toISOString(),
@@ -137,6 +142,15 @@ async function main(): Promise<void> {
       ? Math.round(peer['in-memory'].eventsPerSec)
       : null,
     peerTouchpoints: peerRun.touchpoints,
+    processorPeerRounds: peerRun.rounds.map((r) => ({
+      processorCpuMicrosPerTouchpoint: tenth(r.processor.cpuMicrosPerTouchpoint),
+      ...Object.fromEntries(
+        Object.entries(r.peerKafkaStreams).map(([store, peer]) => [
+          `${store}CpuMicrosPerTouchpoint`,
+          tenth(peer.cpuMicrosPerTouchpoint),
+        ]),
+      ),
+    })),
     restoreSecondsPerMillionCustomers: tenth(restore.secondsPerMillionCustomers),
     restoreCustomers: restore.customers,
     ratios: {
@@ -146,6 +160,8 @@ async function main(): Promise<void> {
       collectorToRawProduce: Math.round((collector / kafka.produce) * 1000) / 1000,
       processorToPeerKafkaStreamsCpu: cpuRatio('rocksdb'),
       processorToPeerKafkaStreamsInMemoryCpu: cpuRatio('in-memory'),
+      processorToPeerKafkaStreamsCpuPaired: pairedRatio('rocksdb'),
+      processorToPeerKafkaStreamsInMemoryCpuPaired: pairedRatio('in-memory'),
     },
     notes: {
       stateBytesPerLongHistoryCustomer:
@@ -164,9 +180,11 @@ async function main(): Promise<void> {
         "CPU time per touchpoint over each e2e run's timed window, summed over every busy process on the machine (from /proc), median of the runs; ByProcess: each process's own median",
       collectorCpuMicrosPerEvent:
         "the collector process's CPU time per accepted event over each timed run, median of the runs",
-      processorCpuMicrosPerTouchpoint: `bench/processor-peer.ts, one run: ${peerRun.touchpoints} simulated touchpoints (${peerRun.records} records, links copied) on a topic of 6 partitions before the processor starts; ciclo's processor (five-stage, exactly-once) in its own process, CPU from /proc from 20% of the records committed until lag 0, per touchpoint`,
+      processorCpuMicrosPerTouchpoint: `bench/processor-peer.ts, the median of ${peerRun.rounds.length} rounds (each: ciclo, then the peer with each store): ${peerRun.touchpoints} simulated touchpoints (${peerRun.records} records, links copied) on a topic of 6 partitions before the processor starts; ciclo's processor (five-stage, exactly-once) in its own process, CPU from /proc from 20% of the records committed until lag 0, per touchpoint`,
       peerKafkaStreamsCpuMicrosPerTouchpoint:
         'the same records and window for the same job in Kafka Streams (bench/peers/kafka-streams: exactly_once_v2, RocksDB store, punctuation every hour of stream time, no identity merges); InMemory: with in-memory stores (changelogged too)',
+      processorToPeerKafkaStreamsCpuPaired:
+        "ratios: the median over the rounds of ciclo's CPU per touchpoint over the peer's in the same round (the medians' ratio is processorToPeerKafkaStreamsCpu); rounds: every round's figures",
       restoreSecondsPerMillionCustomers: `bench/restore.ts, one run: a processor holding ${restore.customers} customers SIGKILLed once it committed them; seconds from a new process's spawn until every partition processes again (${restore.seconds.toFixed(1)} s, scaled to a million customers; the killed member's session timeout, ${restore.sessionSeconds.toFixed(1)} s, waited out apart)`,
     },
   };
