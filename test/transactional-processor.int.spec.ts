@@ -284,6 +284,47 @@ describe('transactional processor', () => {
     }
   });
 
+  it('stays in the group through a restore longer than its session timeout, and opens each partition once', async () => {
+    // A restore (reading a large changelog, folding it into state) can take longer than the session timeout.
+    // Unless the instance heartbeats meanwhile, the coordinator drops it, the group rebalances, and the
+    // partition is restored again, and again: with a large enough state, never done. The runner keeps
+    // heartbeating while a task's open lets the event loop run (the processor's does: changelog/restore.ts).
+    const groupId = uniqueName('it-eos-slow');
+    const [slowIn, slowOut, slowLog] = await createRunTopics('it-eos-slow');
+    const admin = await connectTopicAdmin(brokers);
+    const sessionTimeoutMs = 6000; // the broker's least (group.min.session.timeout.ms)
+    const { seen, reader, drained } = await readAll(slowOut, 'it-eos-slow-reader');
+    const counting = countingTask(slowOut, slowLog);
+    const slow: StreamTask = {
+      ...counting,
+      async open(partition, changelog) {
+        await new Promise((resolve) => setTimeout(resolve, sessionTimeoutMs * 1.5));
+        await counting.open(partition, changelog);
+      },
+    };
+    const running = await startTransactionalProcessor({
+      brokers,
+      groupId,
+      inputTopic: slowIn,
+      changelogTopic: slowLog,
+      transactionalIdPrefix: groupId,
+      sessionTimeoutMs,
+      task: slow,
+    });
+    try {
+      await produce(slowIn, 0, 40);
+      await eventually(() => Promise.resolve(seen.length >= 40 ? true : undefined), 90_000, '40 outputs');
+      await drained(groupId, slowIn);
+      expect([...counting.opened].sort()).toEqual([0, 1]);
+      expect(seen).toHaveLength(40);
+    } finally {
+      await running.stop();
+      await reader.stop();
+      await admin.deleteTopics([slowIn, slowOut, slowLog]);
+      await admin.close();
+    }
+  });
+
   it('commits a backlog whose outputs exceed the largest message the broker takes', async () => {
     // 6,000 inputs read as a few large batches, each input writing 1 KB to the output and the changelog:
     // several MB per transaction to one partition, over the broker's 1 MiB message.max.bytes.

@@ -47,6 +47,25 @@ export interface RestoredChangelog {
   readonly recentEvents: RecentEventsRecord[];
 }
 
+/**
+ * How long a restore works before it lets the event loop run. Reading a million customers' records takes
+ * seconds of CPU, and awaiting a decode yields to promises only: meanwhile no timer fires and no socket is
+ * read, so the consumer sent no heartbeat, and a restore longer than the session timeout got the instance
+ * dropped from its group (the coordinator "not aware of this member") and its partitions restored again.
+ */
+export const BREATHE_EVERY_MS = 50;
+
+/** A function to await often: it resolves at once, but after `everyMs` of work it waits for the event loop. */
+export function eventLoopBreather(everyMs: number, now: () => number = performance.now.bind(performance)) {
+  let since = now();
+  let calls = 0;
+  return async (): Promise<void> => {
+    if ((++calls & 255) !== 0 || now() - since < everyMs) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    since = now();
+  };
+}
+
 export async function restoreChangelog(
   partition: number,
   modelId: string,
@@ -71,7 +90,7 @@ export async function restoreChangelog(
 
   /** The record's envelope, checked: this model's, a format this version reads. */
   const envelopeOf = async (record: IncomingMessage, place: RecordPlace): Promise<LifecycleStateRecord> => {
-    const decoded = await serde.decode(record.value!);
+    const decoded = serde.decodeKnown?.(record.value!) ?? (await serde.decode(record.value!));
     if (!decoded.ok)
       throw changelogCorrupt(partition, place.key, `its envelope cannot be read: ${decoded.error}`);
     if (!READABLE_FORMAT_VERSIONS.has(decoded.value.formatVersion))
@@ -102,7 +121,9 @@ export async function restoreChangelog(
       throw changelogCorrupt(partition, place.key, `it has kind ${envelope.kind} where ${kind} belongs`);
   };
 
+  const breathe = eventLoopBreather(BREATHE_EVERY_MS);
   for (const record of changelog) {
+    await breathe();
     if (!record.key?.startsWith(prefix)) continue; // another model's state
     const place: RecordPlace = { partition, key: record.key };
     const key = parseChangelogKey(record.key.slice(prefix.length));
