@@ -290,8 +290,18 @@ describe('transactional processor', () => {
     // partition is restored again, and again: with a large enough state, never done. The runner keeps
     // heartbeating while a task's open lets the event loop run (the processor's does: changelog/restore.ts).
     const groupId = uniqueName('it-eos-slow');
-    const [slowIn, slowOut, slowLog] = await createRunTopics('it-eos-slow');
+    const [slowIn, slowOut, slowLog] = ['in', 'out', 'log'].map((t) => uniqueName(`it-eos-slow-${t}`)) as [
+      string,
+      string,
+      string,
+    ];
     const admin = await connectTopicAdmin(brokers);
+    // More partitions than the runner restores at once (4): every one of kafkajs's workers is busy.
+    await admin.ensureTopics([
+      { name: slowIn, partitions: 6 },
+      { name: slowOut, partitions: 6 },
+      { name: slowLog, partitions: 6, config: { 'cleanup.policy': 'compact' } },
+    ]);
     const sessionTimeoutMs = 6000; // the broker's least (group.min.session.timeout.ms)
     const { seen, reader, drained } = await readAll(slowOut, 'it-eos-slow-reader');
     const counting = countingTask(slowOut, slowLog);
@@ -312,11 +322,20 @@ describe('transactional processor', () => {
       task: slow,
     });
     try {
-      await produce(slowIn, 0, 40);
-      await eventually(() => Promise.resolve(seen.length >= 40 ? true : undefined), 90_000, '40 outputs');
+      const producer = await connectProducer({ brokers, clientId: 'it-eos-slow-input' });
+      await producer.send(
+        slowIn,
+        Array.from({ length: 60 }, (_, i) => ({
+          key: `k${i}`,
+          value: Buffer.from(`m${i}`),
+          partition: i % 6,
+        })),
+      );
+      await producer.close();
+      await eventually(() => Promise.resolve(seen.length >= 60 ? true : undefined), 90_000, '60 outputs');
       await drained(groupId, slowIn);
-      expect([...counting.opened].sort()).toEqual([0, 1]);
-      expect(seen).toHaveLength(40);
+      expect([...counting.opened].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(seen).toHaveLength(60);
     } finally {
       await running.stop();
       await reader.stop();
