@@ -5,6 +5,7 @@ import { TouchpointSchema } from '../../schemas/touchpoint';
 import {
   APPLIED_LIMIT,
   APPLIED_RECENT,
+  changelogFields,
   changelogJson,
   evolve,
   initialState,
@@ -1255,9 +1256,9 @@ describe('event time, order and exactly-once semantics', () => {
     for (const v of visits) p.ingest(v);
     // Format 4 kept the latest 1,024 to 2,048 hashes in `applied`, and had no archive.
     const hashes = visits.slice(-1100).map((v) => fnv1a(v.eventId));
-    const { appliedArchive: _archive, ...rest } = JSON.parse(
-      changelogJson(p.customers.get('old')!),
-    ) as CustomerState;
+    const { appliedArchive: _archive, ...rest } = changelogFields(
+      JSON.parse(changelogJson(p.customers.get('old')!)) as unknown[],
+    ) as unknown as CustomerState;
     const stored = { ...rest, applied: hashes } as unknown as CustomerState;
     const restored = new PartitionLifecycle(model, { gracePeriodMs: 0 }, { customers: [stored] });
     const s = restored.customers.get('old')!;
@@ -1376,9 +1377,9 @@ describe("a customer's state is bounded, whatever a client sends", () => {
 
   it('a state of changelog format 8, listing every purchase day, restores with the latest listed', () => {
     const days = evenDays(2500);
-    const { earlierPurchaseDays: _e, ...now } = JSON.parse(
-      changelogJson(buyer('old', days)),
-    ) as CustomerState;
+    const { earlierPurchaseDays: _e, ...now } = changelogFields(
+      JSON.parse(changelogJson(buyer('old', days))) as unknown[],
+    ) as unknown as CustomerState;
     const stored = { ...now, purchaseDays: days.map((d) => d + T0 / DAY) } as CustomerState;
     const p = new PartitionLifecycle(
       presetModel('five-stage'),

@@ -9,15 +9,15 @@
 import { z } from 'zod';
 import { CicloError } from '../../../infra/errors';
 import type { BufferedItem, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
-import type { CustomerState } from '../../domain/customer';
+import { CHANGELOG_STATE_FIELDS, changelogFields, type CustomerState } from '../../domain/customer';
 import type { IdentityMessage, ProfileHandoff } from '../../domain/identity';
 import { formatProblems, problemsOf } from '../../../schemas/validation';
 import { APPLIED_TOKEN, isAppliedArchive } from '../../domain/applied-archive';
 import type { RecentEventsRecord } from '../../domain/recent-events';
 
-export const CHANGELOG_FORMAT_VERSION = 11;
+export const CHANGELOG_FORMAT_VERSION = 12;
 /** Every format this version reads (docs/changelog-format.md); a newer one is refused. */
-export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 /** The formats before identity became a replicated table (format 8): their links in flight cannot be finished. */
 export const LAST_FORMAT_WITH_CLAIMS = 7;
 
@@ -192,6 +192,10 @@ function parsed<T>(schema: z.ZodType, json: string, place: RecordPlace, what: st
   } catch (err) {
     throw changelogCorrupt(place.partition, place.key, `${what} is not JSON`, err);
   }
+  return checked<T>(schema, value, place, what);
+}
+
+function checked<T>(schema: z.ZodType, value: unknown, place: RecordPlace, what: string): T {
   // JSON has no -Infinity: a clock not yet set was written as null (JSON.stringify's choice).
   const result = schema.safeParse(value);
   if (!result.success)
@@ -223,8 +227,29 @@ export function readIdentityMessage(json: string, place: RecordPlace): IdentityM
   };
 }
 
-export const readCustomerState = (json: string, place: RecordPlace): CustomerState =>
-  parsed<CustomerState>(customerState, json, place, "a customer's state");
+/**
+ * A customer's state: the values of CHANGELOG_STATE_FIELDS in a JSON array (format 12), or an object of
+ * them named (formats 1 to 11).
+ */
+export function readCustomerState(json: string, place: RecordPlace): CustomerState {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw changelogCorrupt(place.partition, place.key, "a customer's state is not JSON", err);
+  }
+  if (Array.isArray(value)) {
+    const named = changelogFields(value);
+    if (named === undefined)
+      throw changelogCorrupt(
+        place.partition,
+        place.key,
+        `not a customer's state: ${value.length} values where ${CHANGELOG_STATE_FIELDS.length} belong`,
+      );
+    value = named;
+  }
+  return checked<CustomerState>(customerState, value, place, "a customer's state");
+}
 
 export const readRedirect = (json: string, place: RecordPlace): { into: string; at?: number } =>
   parsed(redirect, json, place, 'a redirect');

@@ -1,5 +1,12 @@
+import {
+  CHANGELOG_STATE_FIELDS,
+  changelogJson,
+  evolve,
+  initialState,
+  type CustomerState,
+} from '../../domain/customer';
 import type { IdentityMessage } from '../../domain/identity';
-import { readIdentityMessage } from './records';
+import { readCustomerState, readIdentityMessage } from './records';
 
 describe('identity messages read back', () => {
   it("keep a progress's unset clocks (-Infinity, which JSON writes as null)", () => {
@@ -16,5 +23,62 @@ describe('identity messages read back', () => {
     const json = JSON.stringify(sent);
     expect(json).toContain('"upTo":null');
     expect(readIdentityMessage(json, { partition: 0, key: 'identity@0' })).toEqual(sent);
+  });
+});
+
+describe("a customer's state read back", () => {
+  const place = { partition: 3, key: 'five-stage/ann' };
+  const ann = (): CustomerState => {
+    const s = initialState('ann', 'reach', 1000);
+    evolve(s, {
+      eventId: 'p1',
+      type: 'PurchaseCompleted',
+      customerId: 'ann',
+      occurredAt: 2000,
+      receivedAt: 2000,
+      source: { kind: 'api', name: 'shop' },
+      context: { utmSource: 'news', utmCampaign: 'spring' },
+      payload: { orderId: 'o1', lineItems: [], amountMinor: 1999, currency: 'EUR' },
+    });
+    s.appliedArchive = 'AAAAAA';
+    return s;
+  };
+  const withoutArchive = (s: CustomerState): Omit<CustomerState, 'appliedArchive'> => {
+    const { appliedArchive: _archive, ...rest } = s;
+    return rest;
+  };
+
+  it('lists every field of a state but the archive, in the order states are made', () => {
+    expect([...CHANGELOG_STATE_FIELDS]).toEqual(
+      Object.keys(initialState('ann', 'reach', 0)).filter((k) => k !== 'appliedArchive'),
+    );
+  });
+
+  it('is written as its values in that order (format 12), and read back as the state', () => {
+    const s = ann();
+    const json = changelogJson(s);
+    expect(json.startsWith('["ann",[],1000,')).toBe(true);
+    expect(json).not.toContain('AAAAAA');
+    const read = readCustomerState(json, place);
+    expect(read).toEqual({ ...withoutArchive(s), appliedArchive: undefined });
+    expect(read.acquisitionChannel).toBe(s.acquisitionChannel);
+    expect(read.netRevenueMinor).toBe(1999);
+    expect(read.latestNps).toBeUndefined();
+  });
+
+  it('reads the named fields of formats 1 to 11', () => {
+    const s = ann();
+    expect(readCustomerState(JSON.stringify(withoutArchive(s)), place)).toEqual(withoutArchive(s));
+  });
+
+  it('refuses a record with another number of values, or a value of the wrong kind', () => {
+    const values = JSON.parse(changelogJson(ann())) as unknown[];
+    const short = (): CustomerState => readCustomerState(JSON.stringify(values.slice(1)), place);
+    expect(short).toThrow(
+      `${CHANGELOG_STATE_FIELDS.length - 1} values where ${CHANGELOG_STATE_FIELDS.length}`,
+    );
+    expect(short).toThrow('five-stage/ann');
+    values[CHANGELOG_STATE_FIELDS.indexOf('orders')] = 'one';
+    expect(() => readCustomerState(JSON.stringify(values), place)).toThrow('orders');
   });
 });
