@@ -5,7 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import avro from 'avsc';
-import { changelogJson, evolve, initialState, type CustomerState } from '../processors/domain/customer';
+import { evolve, initialState, type CustomerState } from '../processors/domain/customer';
+import { changelogJson } from '../processors/domain/customer-record';
 import { loadModel } from '../processors/runtime/model-file';
 import { PartitionLifecycle } from '../processors/domain/partition';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';

@@ -2,11 +2,10 @@ import { isDeepStrictEqual } from 'node:util';
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { TouchpointSchema } from '../../schemas/touchpoint';
+import { changelogFields, changelogJson } from './customer-record';
 import {
   APPLIED_LIMIT,
   APPLIED_RECENT,
-  changelogFields,
-  changelogJson,
   evolve,
   initialState,
   jsonBytes,

@@ -9,7 +9,8 @@
 import { z } from 'zod';
 import { CicloError } from '../../../infra/errors';
 import type { BufferedItem, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
-import { CHANGELOG_STATE_FIELDS, changelogFields, type CustomerState } from '../../domain/customer';
+import type { CustomerState } from '../../domain/customer';
+import { CHANGELOG_STATE_FIELDS, changelogFields } from '../../domain/customer-record';
 import type { IdentityMessage, ProfileHandoff } from '../../domain/identity';
 import { formatProblems, problemsOf } from '../../../schemas/validation';
 import { APPLIED_TOKEN, isAppliedArchive } from '../../domain/applied-archive';

@@ -1,10 +1,5 @@
-import {
-  CHANGELOG_STATE_FIELDS,
-  changelogJson,
-  evolve,
-  initialState,
-  type CustomerState,
-} from '../../domain/customer';
+import { evolve, initialState, type CustomerState } from '../../domain/customer';
+import { CHANGELOG_STATE_FIELDS, changelogJson } from '../../domain/customer-record';
 import type { IdentityMessage } from '../../domain/identity';
 import { readCustomerState, readIdentityMessage } from './records';
 

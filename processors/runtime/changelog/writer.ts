@@ -7,7 +7,7 @@
  * only when something changed.
  */
 import type { LifecycleStateRecord } from '../../../schemas/outputs';
-import { changelogJson } from '../../domain/customer';
+import { changelogJson } from '../../domain/customer-record';
 import type { BufferedItem, HeldCustomer, PartitionLifecycle, PartitionOutput } from '../../domain/partition';
 import {
   APPLIED_KEY_PREFIX,
