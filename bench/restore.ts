@@ -174,7 +174,8 @@ export async function restoreSecondsPerMillionCustomers(
 
         const start = performance.now();
         const probesDeadline = Date.now() + 1_800_000;
-        const second = await startWorker('processor', workerOptions);
+        // Its log says, for each partition, how long reading and building it took and the longest hold of its event loop.
+        const second = await startWorker('processor', { ...workerOptions, logLevel: 'info' });
         workers.push(second);
         const readySeconds = (performance.now() - start) / 1000;
         const wanted = new Set(probeEvents.map((tp) => tp.eventId));

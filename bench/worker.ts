@@ -97,12 +97,14 @@ interface WorkerOptions {
   /** For the collector: its write key and port. */
   writeKey?: string;
   port?: number;
+  /** The worker's log level (warn unless given): the restore bench shows the processor's "partition restored". */
+  logLevel?: string;
 }
 
 async function main(): Promise<void> {
   const [role, json] = process.argv.slice(2);
   const options = JSON.parse(json ?? '{}') as WorkerOptions;
-  const log = createLogger({ level: 'warn', name: `bench-${role ?? ''}` });
+  const log = createLogger({ level: options.logLevel ?? 'warn', name: `bench-${role ?? ''}` });
   let stop: () => Promise<void>;
   if (role === 'processor') {
     const processor = await startLifecycleProcessor({

@@ -16,6 +16,7 @@
  * move to the other instances at once, not after the session timeout) and closes every producer.
  */
 import type { Consumer, EachBatchPayload, Producer, Transaction } from 'kafkajs';
+import { watchEventLoopDelay } from '../event-loop-delay';
 import type { Logger } from '../log';
 import { createKafka } from './client';
 import { keyedPartitioner } from './producer';
@@ -206,9 +207,20 @@ export async function startTransactionalProcessor(
       await fence.abort();
       ifStopped();
       log?.debug({ partition }, 'restoring partition');
+      const restoreStarted = performance.now();
       const changelog = await readChangelogPartition(kafka, changelogTopic, partition, stopped);
       ifStopped();
-      await task.open(partition, changelog);
+      const readSeconds = (performance.now() - restoreStarted) / 1000;
+      // The longest the event loop was held while the task built the partition: past the session timeout, the
+      // group would have dropped this member (bench/restore.ts watches it).
+      const loop = watchEventLoopDelay();
+      let longestEventLoopDelayMs: number;
+      try {
+        await task.open(partition, changelog);
+      } finally {
+        longestEventLoopDelayMs = loop.stop();
+      }
+      const openSeconds = (performance.now() - restoreStarted) / 1000 - readSeconds;
       const positions = await positionsAfterFence(partition);
       ifStopped();
       consumedPositions.restored(partition, positions.committed, inputTopics);
@@ -217,7 +229,16 @@ export async function startTransactionalProcessor(
       if (positions.behind) behind.add(partition);
       producers.set(partition, producer);
       lastInput.set(partition, Date.now()); // idle counts from now, not from before it was owned
-      log?.info({ partition, changelogRecords: changelog.length }, 'partition restored');
+      log?.info(
+        {
+          partition,
+          changelogRecords: changelog.length,
+          readSeconds: Number(readSeconds.toFixed(3)),
+          openSeconds: Number(openSeconds.toFixed(3)),
+          longestEventLoopDelayMs,
+        },
+        'partition restored',
+      );
     } catch (err) {
       if (producers.get(partition) !== producer) await producer.disconnect().catch(() => undefined);
       throw err;

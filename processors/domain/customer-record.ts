@@ -50,14 +50,49 @@ export function changelogJson(s: CustomerState): string {
   return JSON.stringify(values);
 }
 
+export type ChangelogStateField = (typeof CHANGELOG_STATE_FIELDS)[number];
+
+const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
 /**
- * The named fields of a changelog record's values (CHANGELOG_STATE_FIELDS), null as undefined; undefined
- * when it has another number of values. Not checked otherwise: the changelog's reader does that.
+ * The state a record's values hold (CHANGELOG_STATE_FIELDS), null as undefined; the archive is a record of
+ * its own. The values are not checked here: the changelog's reader does that. Written out field by field, as
+ * initialState makes a state, rather than assigned by name in a loop, which built each object in dictionary
+ * mode and took twice as long as parsing the record's JSON.
  */
-export function changelogFields(values: readonly unknown[]): Record<string, unknown> | undefined {
-  const fields = CHANGELOG_STATE_FIELDS;
-  if (values.length !== fields.length) return undefined;
-  const named: Record<string, unknown> = {};
-  for (let i = 0; i < fields.length; i++) named[fields[i]!] = values[i] === null ? undefined : values[i];
-  return named;
+export function stateOfChangelogValues(v: readonly unknown[]): CustomerState {
+  return {
+    id: v[0] as string,
+    mergedIds: v[1] as string[],
+    firstSeenAt: v[2] as number,
+    lastSeenAt: v[3] as number,
+    lastAppliedAt: v[4] as number,
+    acquisitionChannel: orUndefined(v[5] as string | null),
+    acquisitionCampaign: orUndefined(v[6] as string | null),
+    lastTouchChannel: orUndefined(v[7] as string | null),
+    lastTouchCampaign: orUndefined(v[8] as string | null),
+    convertingChannel: orUndefined(v[9] as string | null),
+    orders: v[10] as number,
+    purchaseDays: v[11] as number[],
+    earlierPurchaseDays: orUndefined(v[12] as number | null),
+    firstPurchaseAt: orUndefined(v[13] as number | null),
+    lastPurchaseAt: orUndefined(v[14] as number | null),
+    netRevenueMinor: v[15] as number,
+    currency: orUndefined(v[16] as string | null),
+    otherCurrencyRevenueMinor: v[17] as number,
+    pageViews: v[18] as number,
+    emailsOpened: v[19] as number,
+    emailsClicked: v[20] as number,
+    unsubscribed: v[21] as boolean,
+    latestNps: orUndefined(v[22] as number | null),
+    latestCsat: orUndefined(v[23] as number | null),
+    openTickets: v[24] as string[],
+    referralsMade: v[25] as number,
+    probabilityAlive: orUndefined(v[26] as number | null),
+    stage: v[27] as string,
+    stageEnteredAt: v[28] as number,
+    sequence: v[29] as number,
+    applied: v[30] as number[],
+    appliedArchive: undefined,
+  };
 }

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { TouchpointSchema } from '../../schemas/touchpoint';
-import { changelogFields, changelogJson } from './customer-record';
+import { changelogJson, stateOfChangelogValues } from './customer-record';
 import {
   APPLIED_LIMIT,
   APPLIED_RECENT,
@@ -1214,6 +1214,46 @@ describe('event time, order and exactly-once semantics', () => {
     expect(changes).toEqual(wholeChanges);
   });
 
+  it('a partition restored in slices, handing back after each, is the one restored at once', () => {
+    const model = presetModel('five-stage');
+    const events = journeyMix().filter((e) => e.customerId !== undefined || e.anonymousId !== undefined);
+    const first = new PartitionLifecycle(model, { gracePeriodMs: 3 * DAY });
+    const redirects = new Map<string, string>();
+    const half = Math.floor(events.length / 2);
+    for (const e of events.slice(0, half)) {
+      first.ingest(e);
+      for (const [id, into] of first.takeOutput().redirected) redirects.set(id, into);
+    }
+    const stored = JSON.parse(
+      JSON.stringify({ checkpoint: first.checkpoint(), customers: [...first.customers.values()] }),
+    ) as { checkpoint: never; customers: CustomerState[] };
+    expect(redirects.size).toBeGreaterThan(0);
+    expect(stored.customers.length).toBeGreaterThan(10);
+    const restored = { ...stored, redirects };
+
+    const atOnce = new PartitionLifecycle(model, { gracePeriodMs: 3 * DAY }, restored);
+    const building = PartitionLifecycle.restoredInSlices(model, { gracePeriodMs: 3 * DAY }, restored, 4);
+    let slices = 0;
+    let step = building.next();
+    for (; !step.done; step = building.next()) slices++;
+    const inSlices = step.value;
+    expect(slices).toBe(Math.floor(stored.customers.length / 4));
+
+    for (const id of [...redirects.keys(), ...atOnce.customers.keys()])
+      expect(inSlices.customerOf(id)).toBe(atOnce.customerOf(id));
+    const rest = (p: PartitionLifecycle): StageChanged[] => {
+      const changes: StageChanged[] = [];
+      for (const e of events.slice(half)) {
+        p.ingest(e);
+        changes.push(...p.takeOutput().stageChanges);
+      }
+      p.flush();
+      return [...changes, ...p.takeOutput().stageChanges];
+    };
+    expect(rest(inSlices)).toEqual(rest(atOnce));
+    expect([...inSlices.customers.values()]).toEqual([...atOnce.customers.values()]);
+  });
+
   it('a state stored by changelog format 2 restores without its stage history; a newer field is kept', () => {
     const model = presetModel('five-stage');
     const events = journeyMix().filter((e) => e.customerId !== undefined || e.anonymousId !== undefined);
@@ -1255,9 +1295,9 @@ describe('event time, order and exactly-once semantics', () => {
     for (const v of visits) p.ingest(v);
     // Format 4 kept the latest 1,024 to 2,048 hashes in `applied`, and had no archive.
     const hashes = visits.slice(-1100).map((v) => fnv1a(v.eventId));
-    const { appliedArchive: _archive, ...rest } = changelogFields(
+    const { appliedArchive: _archive, ...rest } = stateOfChangelogValues(
       JSON.parse(changelogJson(p.customers.get('old')!)) as unknown[],
-    ) as unknown as CustomerState;
+    );
     const stored = { ...rest, applied: hashes } as unknown as CustomerState;
     const restored = new PartitionLifecycle(model, { gracePeriodMs: 0 }, { customers: [stored] });
     const s = restored.customers.get('old')!;
@@ -1376,9 +1416,9 @@ describe("a customer's state is bounded, whatever a client sends", () => {
 
   it('a state of changelog format 8, listing every purchase day, restores with the latest listed', () => {
     const days = evenDays(2500);
-    const { earlierPurchaseDays: _e, ...now } = changelogFields(
+    const { earlierPurchaseDays: _e, ...now } = stateOfChangelogValues(
       JSON.parse(changelogJson(buyer('old', days))) as unknown[],
-    ) as unknown as CustomerState;
+    );
     const stored = { ...now, purchaseDays: days.map((d) => d + T0 / DAY) } as CustomerState;
     const p = new PartitionLifecycle(
       presetModel('five-stage'),

@@ -169,7 +169,22 @@ const NO_MESSAGES: IdentityMessage[] = [];
 const RECENTLY_CLOSED_ANNOUNCED = 16;
 const orNull = (t: number): number | null => (Number.isFinite(t) ? t : null);
 
+/** What a partition is restored from (its changelog, runtime/changelog/restore.ts). */
+export interface RestoredPartition {
+  readonly checkpoint?: PartitionCheckpoint;
+  readonly customers?: Iterable<CustomerState>;
+  /** Ids that belong to another customer (id -> customer). */
+  readonly redirects?: Iterable<readonly [string, string]>;
+  /** Customers here that ids homed elsewhere lead to (`PartitionOutput.fedChanged`). */
+  readonly fedFromElsewhere?: Iterable<string>;
+  /** Pseudonyms of the people forgotten here (`PartitionOutput.forgotten`). */
+  readonly forgotten?: Iterable<string>;
+  /** The input events remembered (`PartitionOutput.recentEvents`). */
+  readonly recentEvents?: Iterable<RecentEventsRecord>;
+}
+
 export class PartitionLifecycle extends IdentityProtocol {
+  readonly model: StageModel;
   private readonly pending = new ReorderBuffer();
   private readonly recent: RecentEvents;
   private readonly deadlines: DeadlineSchedule;
@@ -192,67 +207,88 @@ export class PartitionLifecycle extends IdentityProtocol {
   /** Ids erased by forgets since the last takeOutput(). */
   private erased = new Set<string>();
 
-  constructor(
-    readonly model: StageModel,
-    options: PartitionOptions,
-    restored?: {
-      checkpoint?: PartitionCheckpoint;
-      customers?: Iterable<CustomerState>;
-      /** Ids that belong to another customer (id -> customer). */
-      redirects?: Iterable<readonly [string, string]>;
-      /** Customers here that ids homed elsewhere lead to (`PartitionOutput.fedChanged`). */
-      fedFromElsewhere?: Iterable<string>;
-      /** Pseudonyms of the people forgotten here (`PartitionOutput.forgotten`). */
-      forgotten?: Iterable<string>;
-      /** The input events remembered (`PartitionOutput.recentEvents`). */
-      recentEvents?: Iterable<RecentEventsRecord>;
-    },
-  ) {
+  constructor(model: StageModel, options: PartitionOptions, restored?: RestoredPartition) {
     const rules = ruleIndexOf(model);
     super(options, (s) => rules.deadlineAt(s));
+    this.model = model;
     this.rules = rules;
     this.forgotten = new ForgottenPeople(options.pseudonymOf, restored?.forgotten);
     this.recent = new RecentEvents(options.recentEvents, restored?.recentEvents);
     this.deadlines = new DeadlineSchedule((s) => this.rules.deadlineAt(s));
     this.lanes = new Lanes(options.gracePeriodMs);
-    const checkpoint = restored?.checkpoint;
     for (const id of restored?.fedFromElsewhere ?? []) this.fedFromElsewhere.add(id);
-    for (const json of restored?.customers ?? []) {
-      const s = restoredState(json);
-      this.customers.set(s.id, s);
-      this.schedule(s);
+    const checkpoint = restored?.checkpoint;
+    if (checkpoint) this.restoreCheckpoint(checkpoint, options);
+    for (const s of restored?.customers ?? []) this.restoreCustomer(s);
+    this.restoreIdentityTable(restored?.redirects ?? []);
+  }
+
+  /**
+   * The restored partition, built a slice of `sliceSize` customers at a time: the generator returns to its
+   * caller after each slice, so that a caller with an event loop lets it run between them (a million
+   * customers take seconds to build, in which no timer or socket would be served).
+   */
+  static *restoredInSlices(
+    model: StageModel,
+    options: PartitionOptions,
+    restored: RestoredPartition,
+    sliceSize: number,
+  ): Generator<void, PartitionLifecycle, void> {
+    const { customers = [], redirects = [], ...rest } = restored;
+    const p = new PartitionLifecycle(model, options, rest);
+    let inSlice = 0;
+    for (const s of customers) {
+      p.restoreCustomer(s);
+      if (++inSlice === sliceSize) {
+        inSlice = 0;
+        yield;
+      }
     }
-    // The ids a customer lists lead to it, unless the changelog says otherwise (a redirect record for each id
-    // the table re-pointed, wherever its customer lives).
+    p.restoreIdentityTable(redirects);
+    return p;
+  }
+
+  private restoreCheckpoint(checkpoint: PartitionCheckpoint, options: PartitionOptions): void {
+    this.lanes = checkpoint.lanes
+      ? Lanes.restored(options.gracePeriodMs, checkpoint.lanes)
+      : Lanes.fromWatermark(options.gracePeriodMs, checkpoint.watermark);
+    this.deadlineLimit = checkpoint.deadlineLimit ?? this.lanes.limit;
+    this.fedDeadlineLimit = checkpoint.fedDeadlineLimit ?? -Infinity;
+    this.fedDrainedTo = checkpoint.fedDrainedTo ?? -Infinity;
+    this.routed = this.announced = checkpoint.announced ?? -Infinity;
+    this.othersNewest = checkpoint.othersNewest ?? -Infinity;
+    for (const item of checkpoint.pending ?? [])
+      if ('kind' in item) this.fed.restore([item]);
+      else this.pending.restore([item]);
+    if (checkpoint.peerImports && options.route)
+      this.peerImports = PeerImports.restored(
+        options.route.partitions,
+        options.route.partition,
+        checkpoint.peerImports,
+      );
+    this.announcedLanes = checkpoint.announcedLanes ?? '/';
+    this.announcedHanded = checkpoint.announcedHanded ?? this.announced;
+    checkpoint.peers?.forEach((at, partition) => {
+      if (partition !== options.route?.partition) this.peers[partition] = at ?? -Infinity;
+    });
+    for (const h of checkpoint.held ?? []) this.held.set(h.id, { ...h, queue: [...h.queue] });
+    for (const h of checkpoint.arrived ?? []) this.arrived.set(h.linkEventId, h);
+  }
+
+  private restoreCustomer(json: CustomerState): void {
+    const s = restoredState(json);
+    this.customers.set(s.id, s);
+    this.schedule(s);
+  }
+
+  /**
+   * Once every customer is restored: the ids a customer lists lead to it, unless the changelog says otherwise
+   * (a redirect record for each id the table re-pointed, wherever its customer lives).
+   */
+  private restoreIdentityTable(redirects: Iterable<readonly [string, string]>): void {
     for (const s of this.customers.values())
       for (const id of s.mergedIds) if (!this.customers.has(id)) this.table.restore(id, s.id);
-    for (const [id, into] of restored?.redirects ?? []) this.table.restore(id, into);
-    if (checkpoint) {
-      this.lanes = checkpoint.lanes
-        ? Lanes.restored(options.gracePeriodMs, checkpoint.lanes)
-        : Lanes.fromWatermark(options.gracePeriodMs, checkpoint.watermark);
-      this.deadlineLimit = checkpoint.deadlineLimit ?? this.lanes.limit;
-      this.fedDeadlineLimit = checkpoint.fedDeadlineLimit ?? -Infinity;
-      this.fedDrainedTo = checkpoint.fedDrainedTo ?? -Infinity;
-      this.routed = this.announced = checkpoint.announced ?? -Infinity;
-      this.othersNewest = checkpoint.othersNewest ?? -Infinity;
-      for (const item of checkpoint.pending ?? [])
-        if ('kind' in item) this.fed.restore([item]);
-        else this.pending.restore([item]);
-      if (checkpoint.peerImports && options.route)
-        this.peerImports = PeerImports.restored(
-          options.route.partitions,
-          options.route.partition,
-          checkpoint.peerImports,
-        );
-      this.announcedLanes = checkpoint.announcedLanes ?? '/';
-      this.announcedHanded = checkpoint.announcedHanded ?? this.announced;
-      checkpoint.peers?.forEach((at, partition) => {
-        if (partition !== options.route?.partition) this.peers[partition] = at ?? -Infinity;
-      });
-      for (const h of checkpoint.held ?? []) this.held.set(h.id, { ...h, queue: [...h.queue] });
-      for (const h of checkpoint.arrived ?? []) this.arrived.set(h.linkEventId, h);
-    }
+    for (const [id, into] of redirects) this.table.restore(id, into);
   }
 
   /** The newest event time any lane has carried here. */

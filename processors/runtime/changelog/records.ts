@@ -10,7 +10,11 @@ import { z } from 'zod';
 import { CicloError } from '../../../infra/errors';
 import type { BufferedItem, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
 import type { CustomerState } from '../../domain/customer';
-import { CHANGELOG_STATE_FIELDS, changelogFields } from '../../domain/customer-record';
+import {
+  CHANGELOG_STATE_FIELDS,
+  stateOfChangelogValues,
+  type ChangelogStateField,
+} from '../../domain/customer-record';
 import type { IdentityMessage, ProfileHandoff } from '../../domain/identity';
 import { formatProblems, problemsOf } from '../../../schemas/validation';
 import { APPLIED_TOKEN, isAppliedArchive } from '../../domain/applied-archive';
@@ -228,6 +232,69 @@ export function readIdentityMessage(json: string, place: RecordPlace): IdentityM
   };
 }
 
+/** A check of one value of a customer's record, and what it wants (for the error). */
+type ValueKind = readonly [check: (v: unknown) => boolean, wanted: string];
+
+const STRING: ValueKind = [(v) => typeof v === 'string', 'a string'];
+const NUMBER: ValueKind = [(v) => typeof v === 'number', 'a number'];
+const BOOLEAN: ValueKind = [(v) => typeof v === 'boolean', 'true or false'];
+const STRINGS: ValueKind = [
+  (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
+  'a list of strings',
+];
+const NUMBERS: ValueKind = [
+  (v) => Array.isArray(v) && v.every((x) => typeof x === 'number'),
+  'a list of numbers',
+];
+const orNull = ([check, wanted]: ValueKind): ValueKind => [
+  (v) => v === null || check(v),
+  `${wanted} or null`,
+];
+const COUNT_OF_DAYS: ValueKind = [
+  (v) => v === null || (Number.isInteger(v) && (v as number) >= 1),
+  'null or a count',
+];
+
+/**
+ * What each value of a customer's record (format 12) must be: the domain's type (CustomerState), null for
+ * undefined. Checked without zod: a customer is most of what a restore reads, and zod's check of the named
+ * fields (with the object built to give it) took three quarters of the time of reading one.
+ */
+const CUSTOMER_VALUE_KINDS: { readonly [F in ChangelogStateField]: ValueKind } = {
+  id: STRING,
+  mergedIds: STRINGS,
+  firstSeenAt: NUMBER,
+  lastSeenAt: NUMBER,
+  lastAppliedAt: NUMBER,
+  acquisitionChannel: orNull(STRING),
+  acquisitionCampaign: orNull(STRING),
+  lastTouchChannel: orNull(STRING),
+  lastTouchCampaign: orNull(STRING),
+  convertingChannel: orNull(STRING),
+  orders: NUMBER,
+  purchaseDays: NUMBERS,
+  earlierPurchaseDays: COUNT_OF_DAYS,
+  firstPurchaseAt: orNull(NUMBER),
+  lastPurchaseAt: orNull(NUMBER),
+  netRevenueMinor: NUMBER,
+  currency: orNull(STRING),
+  otherCurrencyRevenueMinor: NUMBER,
+  pageViews: NUMBER,
+  emailsOpened: NUMBER,
+  emailsClicked: NUMBER,
+  unsubscribed: BOOLEAN,
+  latestNps: orNull(NUMBER),
+  latestCsat: orNull(NUMBER),
+  openTickets: STRINGS,
+  referralsMade: NUMBER,
+  probabilityAlive: orNull(NUMBER),
+  stage: STRING,
+  stageEnteredAt: NUMBER,
+  sequence: NUMBER,
+  applied: NUMBERS,
+};
+const VALUE_KINDS = CHANGELOG_STATE_FIELDS.map((field) => CUSTOMER_VALUE_KINDS[field]);
+
 /**
  * A customer's state: the values of CHANGELOG_STATE_FIELDS in a JSON array (format 12), or an object of
  * them named (formats 1 to 11).
@@ -239,17 +306,23 @@ export function readCustomerState(json: string, place: RecordPlace): CustomerSta
   } catch (err) {
     throw changelogCorrupt(place.partition, place.key, "a customer's state is not JSON", err);
   }
-  if (Array.isArray(value)) {
-    const named = changelogFields(value);
-    if (named === undefined)
+  if (!Array.isArray(value)) return checked<CustomerState>(customerState, value, place, "a customer's state");
+  if (value.length !== VALUE_KINDS.length)
+    throw changelogCorrupt(
+      place.partition,
+      place.key,
+      `not a customer's state: ${value.length} values where ${VALUE_KINDS.length} belong`,
+    );
+  for (let i = 0; i < VALUE_KINDS.length; i++) {
+    const [check, wanted] = VALUE_KINDS[i]!;
+    if (!check(value[i]))
       throw changelogCorrupt(
         place.partition,
         place.key,
-        `not a customer's state: ${value.length} values where ${CHANGELOG_STATE_FIELDS.length} belong`,
+        `not a customer's state: its ${CHANGELOG_STATE_FIELDS[i]} is ${JSON.stringify(value[i])?.slice(0, 40)}, not ${wanted}`,
       );
-    value = named;
   }
-  return checked<CustomerState>(customerState, value, place, "a customer's state");
+  return stateOfChangelogValues(value);
 }
 
 export const readRedirect = (json: string, place: RecordPlace): { into: string; at?: number } =>

@@ -73,7 +73,37 @@ describe("a customer's state read back", () => {
       `${CHANGELOG_STATE_FIELDS.length - 1} values where ${CHANGELOG_STATE_FIELDS.length}`,
     );
     expect(short).toThrow('five-stage/ann');
-    values[CHANGELOG_STATE_FIELDS.indexOf('orders')] = 'one';
-    expect(() => readCustomerState(JSON.stringify(values), place)).toThrow('orders');
+    const refusedWith = (field: string, value: unknown): string => {
+      const wrong = [...values];
+      wrong[CHANGELOG_STATE_FIELDS.indexOf(field as never)] = value;
+      try {
+        readCustomerState(JSON.stringify(wrong), place);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'read';
+    };
+    expect(refusedWith('orders', 'one')).toContain('its orders is "one", not a number');
+    expect(refusedWith('mergedIds', ['ann', 7])).toContain(
+      'its mergedIds is ["ann",7], not a list of strings',
+    );
+    expect(refusedWith('unsubscribed', 'no')).toContain('not true or false');
+    expect(refusedWith('earlierPurchaseDays', 0)).toContain('its earlierPurchaseDays is 0');
+    expect(refusedWith('stage', null)).toContain('its stage is null, not a string');
+    expect(refusedWith('currency', 12)).toContain('not a string or null');
+    expect(refusedWith('currency', null)).toBe('read');
+  });
+
+  it('puts each value in the field that list names (every value distinct, so a swap shows)', () => {
+    const values = CHANGELOG_STATE_FIELDS.map((field, i) => {
+      const s = ann() as unknown as Record<string, unknown>;
+      const v = s[field];
+      if (typeof v === 'number' || v === undefined) return field === 'earlierPurchaseDays' ? i : 1000 + i;
+      if (typeof v === 'string') return `${field}-${i}`;
+      if (typeof v === 'boolean') return true;
+      return typeof (v as unknown[])[0] === 'number' || field === 'applied' ? [i] : [`${field}-${i}`];
+    });
+    const json = JSON.stringify(values);
+    expect(changelogJson(readCustomerState(json, place))).toBe(json);
   });
 });

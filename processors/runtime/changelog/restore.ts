@@ -11,6 +11,7 @@ import type { ProfileHandoff } from '../../domain/identity';
 import type { BufferedItem, HeldCustomer, HeldItem, PartitionCheckpoint } from '../../domain/partition';
 import { isAppliedArchive } from '../../domain/applied-archive';
 import type { RecentEventsRecord } from '../../domain/recent-events';
+import { BREATHE_EVERY_MS, eventLoopBreather } from '../event-loop-breather';
 import { parseChangelogKey } from './keys';
 import {
   changelogCorrupt,
@@ -45,25 +46,6 @@ export interface RestoredChangelog {
   readonly archives: Map<string, string>;
   /** The input events remembered (format 11). */
   readonly recentEvents: RecentEventsRecord[];
-}
-
-/**
- * How long a restore works before it lets the event loop run. Reading a million customers' records takes
- * seconds of CPU, and awaiting a decode yields to promises only: meanwhile no timer fires and no socket is
- * read, so the consumer sent no heartbeat, and a restore longer than the session timeout got the instance
- * dropped from its group (the coordinator "not aware of this member") and its partitions restored again.
- */
-export const BREATHE_EVERY_MS = 50;
-
-/** A function to await often: it resolves at once, but after `everyMs` of work it waits for the event loop. */
-export function eventLoopBreather(everyMs: number, now: () => number = performance.now.bind(performance)) {
-  let since = now();
-  let calls = 0;
-  return async (): Promise<void> => {
-    if ((++calls & 255) !== 0 || now() - since < everyMs) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    since = now();
-  };
 }
 
 export async function restoreChangelog(
@@ -121,7 +103,7 @@ export async function restoreChangelog(
       throw changelogCorrupt(partition, place.key, `it has kind ${envelope.kind} where ${kind} belongs`);
   };
 
-  const breathe = eventLoopBreather(BREATHE_EVERY_MS);
+  const breathe = eventLoopBreather({ everyMs: BREATHE_EVERY_MS, checkEvery: 256 });
   for (const record of changelog) {
     await breathe();
     if (!record.key?.startsWith(prefix)) continue; // another model's state

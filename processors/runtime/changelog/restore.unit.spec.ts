@@ -6,7 +6,7 @@ import { initialState } from '../../domain/customer';
 import { RecentEvents, type RecentEventsRecord } from '../../domain/recent-events';
 import { changelogKey, HELD_ITEM_KEY_PREFIX, PARTITION_KEY, RECENT_KEY_PREFIX } from './keys';
 import { CHANGELOG_FORMAT_VERSION } from './records';
-import { eventLoopBreather, restoreChangelog } from './restore';
+import { restoreChangelog } from './restore';
 
 const serde = {
   decode: (message: Buffer) =>
@@ -129,18 +129,6 @@ describe('restoring a partition from its changelog', () => {
 });
 
 describe('a restore lets the event loop run', () => {
-  it('waits for the event loop once the interval has passed, and only then', async () => {
-    let clock = 0;
-    const breathe = eventLoopBreather(50, () => clock);
-    const ran: number[] = [];
-    setImmediate(() => ran.push(clock));
-    for (let i = 0; i < 1000; i++) await breathe(); // within the interval: promises only
-    expect(ran).toEqual([]);
-    clock = 60;
-    for (let i = 0; i < 256; i++) await breathe();
-    expect(ran).toEqual([60]);
-  });
-
   it('fires a timer while it reads a changelog that takes longer than the interval', async () => {
     const spinning = {
       decode(message: Buffer) {
