@@ -19,6 +19,7 @@ import type { Consumer, EachBatchPayload, Producer, Transaction } from 'kafkajs'
 import { watchEventLoopDelay } from '../event-loop-delay';
 import type { Logger } from '../log';
 import { createKafka } from './client';
+import { heartbeatingWhile } from './heartbeating';
 import { keyedPartitioner } from './producer';
 import { CoPartitionedAssigner } from './co-partitioned-assigner';
 import { ConsumedPositions } from './consumed-positions';
@@ -158,12 +159,13 @@ export async function startTransactionalProcessor(
    */
   const consumedPositions = new ConsumedPositions();
   const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
+  const heartbeatInterval = Math.min(3000, Math.floor(sessionTimeout / 3));
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
     sessionTimeout,
-    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+    heartbeatInterval,
     // kafkajs heartbeats between fetches and a stop waits for the fetch in flight: an idle fetch that waits
     // 5 s (the default) makes a rebalance and a stop wait as long.
     maxWaitTimeInMs: 1000,
@@ -350,7 +352,7 @@ export async function startTransactionalProcessor(
       if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
       const partition = batch.partition;
       try {
-        await withPartition(partition, async () => {
+        const work = withPartition(partition, async () => {
           if (stopping.signal.aborted) return;
           if (!producers.has(partition)) {
             // A batch fetched before a rebalance took the partition away: acquiring it would fence the new
@@ -387,6 +389,8 @@ export async function startTransactionalProcessor(
             else behind.add(partition);
           }
         });
+        // The partition may be restoring (acquired at the group's join, or just above): seconds to minutes.
+        await heartbeatingWhile(work, () => payload.heartbeat(), heartbeatInterval);
       } catch (err) {
         // Stopped mid-batch: nothing of it was committed, so whoever owns the partition next processes it.
         // Failing it would make kafkajs retry it, or restart the consumer that stop() is disconnecting.
