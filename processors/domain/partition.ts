@@ -275,8 +275,8 @@ export class PartitionLifecycle extends IdentityProtocol {
     for (const h of checkpoint.arrived ?? []) this.arrived.set(h.linkEventId, h);
   }
 
-  private restoreCustomer(json: CustomerState): void {
-    const s = restoredState(json);
+  private restoreCustomer(stored: CustomerState): void {
+    const s = restoredState(stored);
     this.customers.set(s.id, s);
     this.schedule(s);
   }

@@ -1,9 +1,9 @@
 /**
  * Long CPU-bound work (restoring a partition of a million customers takes seconds) that awaits only promises
- * never lets the event loop run: no timer fires and no socket is read, so the Kafka consumer sends no
- * heartbeat, and work longer than the session timeout gets the instance dropped from its group (the
- * coordinator "not aware of this member") and its partitions restored again. Such work awaits a breather
- * often; the breather waits for the event loop once enough time has passed.
+ * never lets the event loop run: no timer fires and no socket is read meanwhile (the batch handlers'
+ * heartbeats, infra/kafka/heartbeating.ts, are timers too; so are the other partitions' fetches and the
+ * metrics endpoint). Such work awaits a breather often; the breather waits for the event loop once enough
+ * time has passed.
  */
 
 /** How long restoring works before it lets the event loop run. */
