@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { connectClickHouseServer } from '../infra/clickhouse/engine';
 import type { ServiceEndpoints } from '../infra/config';
 import { connectTopicAdmin } from '../infra/kafka/admin';
+import { connectConsumer } from '../infra/kafka/consumer';
 import { connectProducer, type MessageProducer } from '../infra/kafka/producer';
 import { createAvroRegistry } from '../infra/registry/schema-registry';
 import { loadModel } from '../processors/runtime/model-file';
@@ -371,46 +372,84 @@ const percentile = (sorted: readonly number[], q: number): number =>
  * ClickHouse every 50 ms for the sampled customers still outstanding (so figures carry up to 50 ms of
  * polling granularity).
  */
+export interface LatencyFigures {
+  /** Send to the stage change queryable in ClickHouse: the whole path. */
+  readonly p50: number;
+  readonly p99: number;
+  readonly samples: number;
+  /** Send to the touchpoint queryable in ClickHouse: the projector's path alone, no processor. */
+  readonly touchpointP99: number;
+  /** Send to the stage change readable on Kafka by a read_committed consumer: the processor's part. */
+  readonly committedP50: number;
+  readonly committedP99: number;
+}
+
 export async function e2eLatency(
   endpoints: ServiceEndpoints,
   rate: number,
   seconds: number,
-): Promise<{ p50: number; p99: number; samples: number; touchpointP99: number }> {
+  cpuRuns?: CpuRuns,
+): Promise<LatencyFigures> {
   const p = await startPipeline(endpoints, 'lat');
   const sampleEvery = Math.max(1, Math.round(rate / 100)); // about 100 timed events a second
   const outstanding = new Map<string, number>();
   const outstandingTouchpoints = new Map<string, number>();
+  const outstandingCommits = new Map<string, number>();
   const latencies: number[] = [];
   const touchpointLatencies: number[] = [];
+  const commitLatencies: number[] = [];
+  // The first half of the path, read as a downstream service reads it: when the processor's transaction
+  // holding the stage change has committed (read_committed), before the projector and ClickHouse.
+  const watcher = await connectConsumer({
+    brokers: endpoints.kafka.brokers,
+    groupId: `${p.run}-watch`,
+    topics: [p.topics.stageChanges],
+    fromBeginning: true,
+    commitOffsets: false,
+    minBytes: 1,
+    maxWaitTimeMs: 20,
+    partitionsConsumedConcurrently: PARTITIONS,
+  });
+  await watcher.run((messages) => {
+    const now = performance.now();
+    for (const m of messages) {
+      const sent = m.key === null ? undefined : outstandingCommits.get(m.key);
+      if (sent === undefined) continue;
+      commitLatencies.push(now - sent);
+      outstandingCommits.delete(m.key!);
+    }
+    return Promise.resolve();
+  });
   let sending = true;
   const db = identifier(p.database);
 
+  // One query a poll for both tables: each query costs ClickHouse 18.16 about 8 ms of CPU whatever it reads,
+  // and the poller must not load the machine whose latency it measures more than it has to.
   const poll = async (): Promise<void> => {
     while (sending || outstanding.size > 0 || outstandingTouchpoints.size > 0) {
-      const ids = [...outstanding.keys()];
-      if (ids.length > 0) {
-        const rows = await p.query<{ customer_id: string }>(
-          `SELECT DISTINCT customer_id FROM ${db}.stage_changes WHERE customer_id IN (${ids.map(stringLiteral).join(',')})`,
-        );
+      const customers = [...outstanding.keys()];
+      const events = [...outstandingTouchpoints.keys()];
+      const parts = [
+        ...(customers.length > 0
+          ? [
+              `SELECT 'c' AS kind, customer_id AS id FROM ${db}.stage_changes WHERE customer_id IN (${customers.map(stringLiteral).join(',')}) GROUP BY customer_id`,
+            ]
+          : []),
+        ...(events.length > 0
+          ? [
+              `SELECT 'e' AS kind, event_id AS id FROM ${db}.touchpoints WHERE event_id IN (${events.map(stringLiteral).join(',')})`,
+            ]
+          : []),
+      ];
+      if (parts.length > 0) {
+        const rows = await p.query<{ kind: string; id: string }>(parts.join(' UNION ALL '));
         const now = performance.now();
-        for (const { customer_id: id } of rows) {
-          const sent = outstanding.get(id);
+        for (const { kind, id } of rows) {
+          const waiting = kind === 'c' ? outstanding : outstandingTouchpoints;
+          const sent = waiting.get(id);
           if (sent === undefined) continue;
-          latencies.push(now - sent);
-          outstanding.delete(id);
-        }
-      }
-      const eventIds = [...outstandingTouchpoints.keys()];
-      if (eventIds.length > 0) {
-        const rows = await p.query<{ event_id: string }>(
-          `SELECT event_id FROM ${db}.touchpoints WHERE event_id IN (${eventIds.map(stringLiteral).join(',')})`,
-        );
-        const now = performance.now();
-        for (const { event_id: id } of rows) {
-          const sent = outstandingTouchpoints.get(id);
-          if (sent === undefined) continue;
-          touchpointLatencies.push(now - sent);
-          outstandingTouchpoints.delete(id);
+          (kind === 'c' ? latencies : touchpointLatencies).push(now - sent);
+          waiting.delete(id);
         }
       }
       await sleep(50);
@@ -423,6 +462,7 @@ export async function e2eLatency(
     const tickMs = 100;
     const perTick = rate / (1000 / tickMs);
     const start = performance.now();
+    const cpuBefore = cpuSnapshot();
     let sent = 0;
     const inFlight: Promise<void>[] = [];
     while (performance.now() - start < seconds * 1000) {
@@ -448,6 +488,7 @@ export async function e2eLatency(
       const sentAt = performance.now();
       for (const i of timed) {
         outstanding.set(`${p.run}-c${i}`, sentAt);
+        outstandingCommits.set(`${p.run}-c${i}`, sentAt);
         outstandingTouchpoints.set(`${p.run}-e${i}`, sentAt);
       }
       if (batch.length > 0) inFlight.push(p.producer.send(p.topics.touchpoints, batch));
@@ -455,6 +496,10 @@ export async function e2eLatency(
       await sleep(Math.max(0, tickMs - (performance.now() - sentAt)));
     }
     await Promise.all(inFlight);
+    const cpuAfter = cpuSnapshot();
+    cpuRuns?.push(cpuMicrosPerEvent(cpuBefore, cpuAfter, sent));
+    if (process.env.CICLO_BENCH_CPU === '1')
+      process.stderr.write(`${cpuPerEvent(cpuBefore, cpuAfter, sent)}\n`);
     sending = false;
     const waitUntil = Date.now() + 60_000;
     while ((outstanding.size > 0 || outstandingTouchpoints.size > 0) && Date.now() < waitUntil)
@@ -462,18 +507,20 @@ export async function e2eLatency(
     if (outstanding.size > 0)
       throw new Error(`${outstanding.size} timed stage changes never became queryable`);
     await poller;
-    latencies.sort((a, b) => a - b);
-    touchpointLatencies.sort((a, b) => a - b);
+    for (const l of [latencies, touchpointLatencies, commitLatencies]) l.sort((a, b) => a - b);
     return {
       p50: percentile(latencies, 0.5),
       p99: percentile(latencies, 0.99),
       samples: latencies.length,
       touchpointP99: percentile(touchpointLatencies, 0.99),
+      committedP50: percentile(commitLatencies, 0.5),
+      committedP99: percentile(commitLatencies, 0.99),
     };
   } finally {
     sending = false;
     outstanding.clear();
     outstandingTouchpoints.clear();
+    await watcher.stop();
     await p.close();
   }
 }

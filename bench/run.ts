@@ -13,6 +13,7 @@ import {
   collectorEventsPerSec,
   e2eEventsPerSec,
   e2eLatency,
+  type LatencyFigures,
   topologyEventsPerSec,
   type CpuRuns,
 } from './pipeline';
@@ -71,8 +72,10 @@ async function main(): Promise<void> {
   const topology = await topologyEventsPerSec(config.endpoints, events, RUNS);
   say(`topology ${Math.round(topology)}/s`);
   const latencyRate = Math.round(e2e * 0.25);
-  const latencies: { p50: number; p99: number; samples: number; touchpointP99: number }[] = [];
-  for (let r = 0; r < RUNS; r++) latencies.push(await e2eLatency(config.endpoints, latencyRate, 30));
+  const latencies: LatencyFigures[] = [];
+  const latencyCpu: CpuRuns = [];
+  for (let r = 0; r < RUNS; r++)
+    latencies.push(await e2eLatency(config.endpoints, latencyRate, 30, latencyCpu));
   const collectorCpu: CpuRuns = [];
   const collector = await collectorEventsPerSec(config.endpoints, events, RUNS, collectorCpu);
   say(`collector ${Math.round(collector)}/s`);
@@ -99,6 +102,12 @@ async function main(): Promise<void> {
     const ratio = peerRun.pairedRatios[store];
     return ratio === undefined ? null : Math.round(ratio * 1000) / 1000;
   };
+  const byProcess = (runs: CpuRuns): Record<string, number | null> =>
+    Object.fromEntries(
+      ['processor', 'projector', 'kafka broker', 'clickhouse', 'bench (load generator, polling)'].map(
+        (name) => [name, cpuMedian(runs, name)],
+      ),
+    );
   const results = {
     measuredAt: new Date().toISOString(),
     machine: {
@@ -119,17 +128,17 @@ async function main(): Promise<void> {
     rawProduceEventsPerSec: Math.round(kafka.produce),
     e2eEventsPerSec: Math.round(e2e),
     e2eCpuMicrosPerTouchpoint: cpuMedian(e2eCpu, 'total'),
-    e2eCpuMicrosPerTouchpointByProcess: Object.fromEntries(
-      ['processor', 'projector', 'kafka broker', 'clickhouse', 'bench (load generator, polling)'].map(
-        (name) => [name, cpuMedian(e2eCpu, name)],
-      ),
-    ),
+    e2eCpuMicrosPerTouchpointByProcess: byProcess(e2eCpu),
     topologyEventsPerSec: Math.round(topology),
     e2eLatencyP50Ms: Math.round(median(latencies.map((l) => l.p50))),
     e2eLatencyP99Ms: Math.round(median(latencies.map((l) => l.p99))),
     e2eLatencyRateEventsPerSec: latencyRate,
     e2eLatencySamples: latencies.reduce((n, l) => n + l.samples, 0),
     touchpointQueryableP99Ms: Math.round(median(latencies.map((l) => l.touchpointP99))),
+    stageChangeCommittedP50Ms: Math.round(median(latencies.map((l) => l.committedP50))),
+    stageChangeCommittedP99Ms: Math.round(median(latencies.map((l) => l.committedP99))),
+    e2eLatencyCpuMicrosPerTouchpoint: cpuMedian(latencyCpu, 'total'),
+    e2eLatencyCpuMicrosPerTouchpointByProcess: byProcess(latencyCpu),
     collectorEventsPerSec: Math.round(collector),
     collectorCpuMicrosPerEvent: cpuMedian(collectorCpu, 'collector'),
     clvFitMasterSec: Math.round(clv * 1000) / 1000,
@@ -171,7 +180,7 @@ async function main(): Promise<void> {
       rawKafkaEventsPerSec: `kafkajs produce+consume, no work, of the e2e run's own records (each touchpoint's Avro value and key: ${rawRecords.length} records for ${events.length} touchpoints), 6 partitions; touchpoints per second`,
       e2eEventsPerSec: `${events.length} simulated touchpoints, 6 partitions, processor (five-stage, grace 0, exactly-once) and projector each in its own Node process; until ClickHouse has every touchpoint and every stage change the replay predicts`,
       topologyEventsPerSec: `the e2e run's touchpoints through ciclo's Kafka topology with no work at any stage: a relay on the processor's exactly-once runner writing per touchpoint a snapshot, a changelog record and the replay's share of stage changes, and a sink consuming touchpoints, snapshots and stage changes as the projector does, each in its own Node process, no ClickHouse; a ceiling for e2eEventsPerSec, not a target`,
-      e2eLatency: `steady ${latencyRate} events/s (25% of e2e) for 30 s, first purchases of new customers; sampled send -> stage change queryable in ClickHouse, polled every 50 ms`,
+      e2eLatency: `steady ${latencyRate} events/s (25% of e2e) for 30 s, first purchases of new customers; sampled send -> stage change queryable in ClickHouse, polled every 50 ms; stageChangeCommitted: sampled send -> the stage change read by a read_committed consumer (the processor's part of the path); touchpointQueryable: sampled send -> the touchpoint queryable (the projector's path alone); e2eLatencyCpuMicrosPerTouchpoint: CPU per touchpoint sent over the 30 s of sending, every busy process (as e2eCpuMicrosPerTouchpoint), median of the runs`,
       rawProduceEventsPerSec:
         'kafkajs produce alone (no consumer running) of the same records; touchpoints per second',
       collectorEventsPerSec:

@@ -1,7 +1,8 @@
 // patches/kafkajs+2.2.4.patch changes how kafkajs encodes records (varints written in place, small varlongs
 // without Long arithmetic, unzeroed buffers), groups a send's messages by partition (linear, not
 // quadratic), and retries a transaction's first request (AddPartitionsToTxn, AddOffsetsToTxn) quickly while
-// the coordinator completes the previous transaction. These tests hold the patched code to the Kafka protocol and to kafkajs's own
+// the coordinator completes the previous transaction, and keeps each transaction coordinator from one
+// transaction to the next. These tests hold the patched code to the Kafka protocol and to kafkajs's own
 // behaviour: the bytes must be exactly those the protocol defines, grouping must keep every message, in
 // order, and any other error must reach the caller as before.
 /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs internals have no typings */
@@ -221,6 +222,138 @@ describe('patched kafkajs AddPartitionsToTxn', () => {
     const fenced = await transactionWith(['INVALID_PRODUCER_EPOCH']);
     await expect(fenced.add()).rejects.toMatchObject({ type: 'INVALID_PRODUCER_EPOCH' });
     expect(fenced.calls()).toBe(1);
+  });
+});
+
+/**
+ * A transactional eosManager on a cluster of two brokers whose coordinators start on node 1. `requests`
+ * records each request the brokers got, FindCoordinator included; `fail(request, type, movedTo)` makes the
+ * next such request fail with that error, and every FindCoordinator after it answer node `movedTo`.
+ */
+async function transactionsOnTwoBrokers(): Promise<{
+  requests: string[];
+  fail(request: string, type: string, movedTo: number): void;
+  transaction(): Promise<void>;
+  abort(): Promise<void>;
+}> {
+  const requests: string[] = [];
+  let coordinator = 1;
+  let failure: { request: string; type: string } | undefined;
+  const brokerOf = (nodeId: number) => {
+    const request = (name: string) => (): Promise<object> => {
+      requests.push(`${name}@${nodeId}`);
+      if (failure?.request !== name) return Promise.resolve({});
+      const { type } = failure;
+      failure = undefined;
+      return Promise.reject(Object.assign(new Error(type), { type }));
+    };
+    return {
+      nodeId,
+      initProducerId: () => Promise.resolve({ producerId: 1, producerEpoch: 0 }),
+      addPartitionsToTxn: request('AddPartitionsToTxn'),
+      addOffsetsToTxn: request('AddOffsetsToTxn'),
+      txnOffsetCommit: request('TxnOffsetCommit'),
+      endTxn: request('EndTxn'),
+    };
+  };
+  const brokers = new Map([1, 2].map((id) => [id, brokerOf(id)]));
+  const silent = { debug() {}, info() {}, warn() {}, error() {}, namespace: () => silent };
+  const eos = createEosManager({
+    logger: silent,
+    cluster: {
+      retry: { retries: 2, initialRetryTime: 1, maxRetryTime: 1 },
+      refreshMetadataIfNecessary: () => Promise.resolve(),
+      findBroker: ({ nodeId }: { nodeId: number }) => Promise.resolve(brokers.get(nodeId)),
+      findGroupCoordinator: ({ groupId }: { groupId: string }) => {
+        requests.push(`FindCoordinator(${groupId})`);
+        return Promise.resolve(brokers.get(coordinator));
+      },
+    },
+    transactional: true,
+    transactionalId: 'tx',
+  }) as ReturnType<typeof createEosManager> & { commit(): Promise<void>; abort(): Promise<void> };
+  await eos.initProducerId();
+  requests.length = 0;
+  return {
+    requests,
+    fail(request, type, movedTo) {
+      failure = { request, type };
+      coordinator = movedTo;
+    },
+    async transaction() {
+      eos.beginTransaction();
+      await eos.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]);
+      await eos.sendOffsets({
+        consumerGroupId: 'g',
+        topics: [{ topic: 't', partitions: [{ partition: 0, offset: '1' }] }],
+      });
+      await eos.commit();
+    },
+    abort: () => eos.abort(),
+  };
+}
+
+describe('patched kafkajs transaction coordinators', () => {
+  it('finds each coordinator once, not before each request of every transaction', async () => {
+    const tx = await transactionsOnTwoBrokers();
+    await tx.transaction();
+    await tx.transaction();
+    expect(tx.requests).toEqual([
+      'FindCoordinator(tx)',
+      'AddPartitionsToTxn@1',
+      'AddOffsetsToTxn@1',
+      'FindCoordinator(g)',
+      'TxnOffsetCommit@1',
+      'EndTxn@1',
+      'AddPartitionsToTxn@1',
+      'AddOffsetsToTxn@1',
+      'TxnOffsetCommit@1',
+      'EndTxn@1',
+    ]);
+  });
+
+  it('passes a failed request on, and finds that coordinator again for the next', async () => {
+    const tx = await transactionsOnTwoBrokers();
+    await tx.transaction();
+    tx.requests.length = 0;
+    tx.fail('AddPartitionsToTxn', 'NOT_COORDINATOR', 2);
+    await expect(tx.transaction()).rejects.toMatchObject({ type: 'NOT_COORDINATOR' });
+    await tx.abort(); // nothing was added: no EndTxn
+    await tx.transaction();
+    expect(tx.requests).toEqual([
+      'AddPartitionsToTxn@1',
+      'FindCoordinator(tx)',
+      'AddPartitionsToTxn@2',
+      'AddOffsetsToTxn@2',
+      'TxnOffsetCommit@1', // the group's coordinator did not fail: kept
+      'EndTxn@2',
+    ]);
+  });
+
+  it('finds a moved group coordinator within the offset commit, as kafkajs did', async () => {
+    const tx = await transactionsOnTwoBrokers();
+    await tx.transaction();
+    tx.requests.length = 0;
+    tx.fail('TxnOffsetCommit', 'NOT_COORDINATOR', 2);
+    await tx.transaction();
+    expect(tx.requests).toEqual([
+      'AddPartitionsToTxn@1',
+      'AddOffsetsToTxn@1',
+      'TxnOffsetCommit@1',
+      'FindCoordinator(g)',
+      'TxnOffsetCommit@2',
+      'EndTxn@1',
+    ]);
+  });
+
+  it('keeps the coordinator through CONCURRENT_TRANSACTIONS, an answer about its own work', async () => {
+    const tx = await transactionsOnTwoBrokers();
+    await tx.transaction();
+    tx.requests.length = 0;
+    tx.fail('AddPartitionsToTxn', 'CONCURRENT_TRANSACTIONS', 2);
+    await tx.transaction();
+    expect(tx.requests.slice(0, 2)).toEqual(['AddPartitionsToTxn@1', 'AddPartitionsToTxn@1']);
+    expect(tx.requests).not.toContain('FindCoordinator(tx)');
   });
 });
 
