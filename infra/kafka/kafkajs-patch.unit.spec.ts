@@ -1,8 +1,9 @@
 // patches/kafkajs+2.2.4.patch changes how kafkajs encodes records (varints written in place, small varlongs
 // without Long arithmetic, unzeroed buffers), groups a send's messages by partition (linear, not
 // quadratic), and retries a transaction's first request (AddPartitionsToTxn, AddOffsetsToTxn) quickly while
-// the coordinator completes the previous transaction, and keeps each transaction coordinator from one
-// transaction to the next. These tests hold the patched code to the Kafka protocol and to kafkajs's own
+// the coordinator completes the previous transaction, keeps each transaction coordinator from one
+// transaction to the next, and sends the commits of resolved offsets that meet one in flight as one request
+// after it. These tests hold the patched code to the Kafka protocol and to kafkajs's own
 // behaviour: the bytes must be exactly those the protocol defines, grouping must keep every message, in
 // order, and any other error must reach the caller as before.
 /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs internals have no typings */
@@ -629,5 +630,114 @@ describe('patched kafkajs send through a leader change', () => {
       { broker: 1, partitions: [1] },
     ]);
     expect(answers.map((a) => a.partition).sort()).toEqual([0, 1]);
+  });
+});
+
+interface OffsetCommitPayload {
+  topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+}
+const OffsetManager = require('kafkajs/src/consumer/offsetManager') as new (options: object) => {
+  resolveOffset(args: { topic: string; partition: number; offset: string }): void;
+  commitOffsets(offsets?: OffsetCommitPayload): Promise<void>;
+  committedOffsets(): Record<string, Record<number, string>>;
+};
+
+/** An offset manager of partitions 0-2 of topic t whose coordinator answers each OffsetCommit when told. */
+function offsetsWithHeldCommits() {
+  const requests: { offsets: string; answer(error?: string): void }[] = [];
+  const coordinator = {
+    isConnected: () => true,
+    offsetCommit: (payload: OffsetCommitPayload) =>
+      new Promise<void>((resolve, reject) =>
+        requests.push({
+          offsets: payload.topics
+            .flatMap((t) => t.partitions.map((p) => `${t.topic}/${p.partition}=${p.offset}`))
+            .join(' '),
+          answer: (error) =>
+            error === undefined ? resolve() : reject(Object.assign(new Error(error), { type: error })),
+        }),
+      ),
+  };
+  const committed = {};
+  const manager = new OffsetManager({
+    cluster: { committedOffsets: () => committed },
+    coordinator,
+    memberAssignment: { t: [0, 1, 2] },
+    autoCommit: true,
+    autoCommitInterval: null,
+    autoCommitThreshold: null,
+    topicConfigurations: {},
+    instrumentationEmitter: { emit() {} },
+    groupId: 'g',
+    generationId: 1,
+    memberId: 'm',
+  });
+  /** What each commit call came to, as it stands now. */
+  const outcomes: string[] = [];
+  const commit = (label: string): Promise<void> =>
+    manager.commitOffsets().then(
+      () => void outcomes.push(`${label} ok`),
+      (e: Error) => void outcomes.push(`${label} ${e.message}`),
+    );
+  const resolved = (partition: number, offset: number): void =>
+    manager.resolveOffset({ topic: 't', partition, offset: String(offset) });
+  return { manager, requests, outcomes, commit, resolved };
+}
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('patched kafkajs commits of resolved offsets', () => {
+  it('sends the offsets resolved while a commit is in flight in one request after it', async () => {
+    const o = offsetsWithHeldCommits();
+    o.resolved(0, 9);
+    const first = o.commit('first');
+    await settle();
+    o.resolved(1, 19);
+    const second = o.commit('second');
+    o.resolved(2, 29);
+    const third = o.commit('third');
+    await settle();
+    expect(o.requests.map((r) => r.offsets)).toEqual(['t/0=10']);
+    o.requests[0]!.answer();
+    await settle();
+    expect(o.outcomes).toEqual(['first ok']); // the others wait for the request holding their offsets
+    expect(o.requests.map((r) => r.offsets)).toEqual(['t/0=10', 't/1=20 t/2=30']);
+    o.requests[1]!.answer();
+    await Promise.all([first, second, third]);
+    expect(o.outcomes).toEqual(['first ok', 'second ok', 'third ok']);
+    expect(o.manager.committedOffsets()).toEqual({ t: { 0: '10', 1: '20', 2: '30' } });
+  });
+
+  it('gives a failed request its callers, and still sends what waited behind it', async () => {
+    const o = offsetsWithHeldCommits();
+    o.resolved(0, 9);
+    const first = o.commit('first');
+    await settle();
+    o.resolved(1, 19);
+    const second = o.commit('second');
+    await settle();
+    o.requests[0]!.answer('REBALANCE_IN_PROGRESS');
+    await settle();
+    // Partition 0's offset was not committed, so it goes again with partition 1's.
+    expect(o.requests.map((r) => r.offsets)).toEqual(['t/0=10', 't/0=10 t/1=20']);
+    o.requests[1]!.answer();
+    await Promise.all([first, second]);
+    expect(o.outcomes).toEqual(['first REBALANCE_IN_PROGRESS', 'second ok']);
+  });
+
+  it('sends given offsets at once, as kafkajs does, and nothing when nothing is resolved', async () => {
+    const o = offsetsWithHeldCommits();
+    await o.commit('nothing');
+    expect(o.requests).toEqual([]);
+    o.resolved(0, 9);
+    void o.commit('resolved');
+    await settle();
+    const given = o.manager.commitOffsets({
+      topics: [{ topic: 't', partitions: [{ partition: 2, offset: '5' }] }],
+    });
+    await settle();
+    expect(o.requests.map((r) => r.offsets)).toEqual(['t/0=10', 't/2=5']);
+    o.requests[1]!.answer();
+    await given;
+    o.requests[0]!.answer();
   });
 });
