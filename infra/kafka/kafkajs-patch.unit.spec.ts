@@ -294,6 +294,14 @@ async function transactionsOnTwoBrokers(): Promise<{
   };
 }
 
+/** Two brokers after a first transaction has found its coordinators; its requests are not recorded. */
+async function afterOneTransaction(): ReturnType<typeof transactionsOnTwoBrokers> {
+  const tx = await transactionsOnTwoBrokers();
+  await tx.transaction();
+  tx.requests.length = 0;
+  return tx;
+}
+
 describe('patched kafkajs transaction coordinators', () => {
   it('finds each coordinator once, not before each request of every transaction', async () => {
     const tx = await transactionsOnTwoBrokers();
@@ -314,9 +322,7 @@ describe('patched kafkajs transaction coordinators', () => {
   });
 
   it('passes a failed request on, and finds that coordinator again for the next', async () => {
-    const tx = await transactionsOnTwoBrokers();
-    await tx.transaction();
-    tx.requests.length = 0;
+    const tx = await afterOneTransaction();
     tx.fail('AddPartitionsToTxn', 'NOT_COORDINATOR', 2);
     await expect(tx.transaction()).rejects.toMatchObject({ type: 'NOT_COORDINATOR' });
     await tx.abort(); // nothing was added: no EndTxn
@@ -332,9 +338,7 @@ describe('patched kafkajs transaction coordinators', () => {
   });
 
   it('finds a moved group coordinator within the offset commit, as kafkajs did', async () => {
-    const tx = await transactionsOnTwoBrokers();
-    await tx.transaction();
-    tx.requests.length = 0;
+    const tx = await afterOneTransaction();
     tx.fail('TxnOffsetCommit', 'NOT_COORDINATOR', 2);
     await tx.transaction();
     expect(tx.requests).toEqual([
@@ -348,9 +352,7 @@ describe('patched kafkajs transaction coordinators', () => {
   });
 
   it('keeps the coordinator through CONCURRENT_TRANSACTIONS, an answer about its own work', async () => {
-    const tx = await transactionsOnTwoBrokers();
-    await tx.transaction();
-    tx.requests.length = 0;
+    const tx = await afterOneTransaction();
     tx.fail('AddPartitionsToTxn', 'CONCURRENT_TRANSACTIONS', 2);
     await tx.transaction();
     expect(tx.requests.slice(0, 2)).toEqual(['AddPartitionsToTxn@1', 'AddPartitionsToTxn@1']);
