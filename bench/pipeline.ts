@@ -33,7 +33,7 @@ import { createSerde } from '../infra/registry/serde';
 import { partitionFor } from '../schemas/partitioner';
 import { deadLetterTopicFor, touchpointRecords, valueSubject } from '../schemas/topics';
 import type { Touchpoint } from '../schemas/touchpoint';
-import { cpuMicrosPerEvent, cpuPerEvent, cpuSnapshot } from './cpu';
+import { cpuMicrosPerEvent, cpuPerEvent, cpuSnapshot, type CpuSnapshot } from './cpu';
 import { median } from './fold';
 import { freePort } from '../infra/stack/processes';
 
@@ -219,6 +219,17 @@ export async function startWorker(
 /** CPU µs per event of each busy process in one timed run, and 'total' (bench/cpu.ts); one map per run. */
 export type CpuRuns = Map<string, number>[];
 
+/** A run's CPU per event into `cpuRuns`; with CICLO_BENCH_CPU=1 also printed, each busy process's own. */
+function keepCpu(
+  cpuRuns: CpuRuns | undefined,
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+  events: number,
+): void {
+  cpuRuns?.push(cpuMicrosPerEvent(before, after, events));
+  if (process.env.CICLO_BENCH_CPU === '1') process.stderr.write(`${cpuPerEvent(before, after, events)}\n`);
+}
+
 async function e2eOnce(
   endpoints: ServiceEndpoints,
   events: readonly Touchpoint[],
@@ -265,11 +276,8 @@ async function e2eOnce(
     }
     const rate = events.length / ((performance.now() - start) / 1000);
     const cpuAfter = cpuSnapshot();
-    cpuRuns?.push(cpuMicrosPerEvent(cpuBefore, cpuAfter, events.length));
-    if (progress) {
-      process.stderr.write(`${cpuPerEvent(cpuBefore, cpuAfter, events.length)}\n`);
-      await printTopicSpans(endpoints, p.topics, events.length);
-    }
+    keepCpu(cpuRuns, cpuBefore, cpuAfter, events.length);
+    if (progress) await printTopicSpans(endpoints, p.topics, events.length);
     return rate;
   } finally {
     await p.close();
@@ -366,12 +374,6 @@ export async function topologyEventsPerSec(
 const percentile = (sorted: readonly number[], q: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
-/**
- * Event produced -> its stage change queryable, at a steady `rate` for `seconds`. Every event is a first
- * purchase of a new customer (each one changes stage); one in `sampleEvery` is timed, by polling
- * ClickHouse every 50 ms for the sampled customers still outstanding (so figures carry up to 50 ms of
- * polling granularity).
- */
 export interface LatencyFigures {
   /** Send to the stage change queryable in ClickHouse: the whole path. */
   readonly p50: number;
@@ -384,6 +386,12 @@ export interface LatencyFigures {
   readonly committedP99: number;
 }
 
+/**
+ * Event produced -> its stage change queryable, at a steady `rate` for `seconds`. Every event is a first
+ * purchase of a new customer (each one changes stage); one in `sampleEvery` is timed, by polling
+ * ClickHouse every 50 ms for the sampled customers still outstanding (so figures carry up to 50 ms of
+ * polling granularity).
+ */
 export async function e2eLatency(
   endpoints: ServiceEndpoints,
   rate: number,
@@ -429,18 +437,15 @@ export async function e2eLatency(
     while (sending || outstanding.size > 0 || outstandingTouchpoints.size > 0) {
       const customers = [...outstanding.keys()];
       const events = [...outstandingTouchpoints.keys()];
-      const parts = [
-        ...(customers.length > 0
-          ? [
-              `SELECT 'c' AS kind, customer_id AS id FROM ${db}.stage_changes WHERE customer_id IN (${customers.map(stringLiteral).join(',')}) GROUP BY customer_id`,
-            ]
-          : []),
-        ...(events.length > 0
-          ? [
-              `SELECT 'e' AS kind, event_id AS id FROM ${db}.touchpoints WHERE event_id IN (${events.map(stringLiteral).join(',')})`,
-            ]
-          : []),
-      ];
+      const parts: string[] = [];
+      if (customers.length > 0)
+        parts.push(
+          `SELECT 'c' AS kind, customer_id AS id FROM ${db}.stage_changes WHERE customer_id IN (${customers.map(stringLiteral).join(',')}) GROUP BY customer_id`,
+        );
+      if (events.length > 0)
+        parts.push(
+          `SELECT 'e' AS kind, event_id AS id FROM ${db}.touchpoints WHERE event_id IN (${events.map(stringLiteral).join(',')})`,
+        );
       if (parts.length > 0) {
         const rows = await p.query<{ kind: string; id: string }>(parts.join(' UNION ALL '));
         const now = performance.now();
@@ -497,9 +502,7 @@ export async function e2eLatency(
     }
     await Promise.all(inFlight);
     const cpuAfter = cpuSnapshot();
-    cpuRuns?.push(cpuMicrosPerEvent(cpuBefore, cpuAfter, sent));
-    if (process.env.CICLO_BENCH_CPU === '1')
-      process.stderr.write(`${cpuPerEvent(cpuBefore, cpuAfter, sent)}\n`);
+    keepCpu(cpuRuns, cpuBefore, cpuAfter, sent);
     sending = false;
     const waitUntil = Date.now() + 60_000;
     while ((outstanding.size > 0 || outstandingTouchpoints.size > 0) && Date.now() < waitUntil)
@@ -569,10 +572,7 @@ export async function collectorEventsPerSec(
       });
       rates.push(report.accepted / ((performance.now() - start) / 1000));
       const cpuAfter = cpuSnapshot();
-      cpuRuns?.push(cpuMicrosPerEvent(cpuBefore, cpuAfter, report.accepted));
-      // CICLO_BENCH_CPU=1: each busy process's CPU per event over the run, as for e2e.
-      if (process.env.CICLO_BENCH_CPU === '1')
-        process.stderr.write(`${cpuPerEvent(cpuBefore, cpuAfter, report.accepted)}\n`);
+      keepCpu(cpuRuns, cpuBefore, cpuAfter, report.accepted);
     }
     return median(rates);
   } finally {
