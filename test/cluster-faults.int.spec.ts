@@ -84,6 +84,8 @@ interface FaultFigures {
   readonly inClickHouse: { touchpoints: number; stageChanges: number; perReplica: Record<string, number[]> };
   readonly stageChangesExpected: number;
   readonly stageChangesFound: number;
+  /** Identity records left to commit when every touchpoint was (the stage changes waited for them). */
+  readonly identityLagWhenTouchpointsDrained: number;
   /** Changes to the right stage credited to another rule or time (once from copies of touchpoints, docs/clusters.md). */
   readonly stageChangesAttributedOtherwise: string[];
   /** Touchpoints the processors counted late (their `ingest outcomes` logs). */
@@ -160,6 +162,7 @@ describe('ciclo on a three-broker Kafka and a replicated ClickHouse, members kil
         },
         stageChangesExpected: outcome.stageChangesExpected.length,
         stageChangesFound: outcome.stageChangesFound.length,
+        identityLagWhenTouchpointsDrained: outcome.identityLagWhenTouchpointsDrained,
         stageChangesAttributedOtherwise: differences.attribution,
         lateCounted: await lateCountedIn(pipeline.logDir),
         ...(resumed !== undefined && at !== undefined

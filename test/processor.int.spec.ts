@@ -36,6 +36,7 @@ import { importFile } from '../producers/import/import';
 import { simulate } from '../producers/simulate/simulate';
 import { freePort } from '../infra/stack/processes';
 import { topicFence } from './support/fence';
+import { settled } from './support/group-lag';
 import { eventually, testConfig, uniqueName } from './support/services';
 
 const { endpoints } = testConfig();
@@ -193,11 +194,12 @@ async function produce(prefix: string, events: readonly Touchpoint[], timestamp?
 }
 
 /**
- * Waits until the run's processors have consumed every touchpoint (committed with their outputs), then
- * fences the topic and returns once a reader has passed the fence (test/support/fence.ts).
+ * Waits until the run's processors have committed every touchpoint and every identity record (with their
+ * outputs): a customer whose ids live on several partitions gets its last changes after its partition reads
+ * the others' progress (test/support/group-lag.ts `settled`).
  */
 async function processedAll(prefix: string): Promise<void> {
-  await untilLag(prefix, (lag) => lag === 0, 'the processors to consume every touchpoint');
+  await settled(brokers, processorGroup(prefix), [`${prefix}.touchpoints`, `${prefix}.lifecycle-identity`]);
 }
 
 /** Waits until the processors have committed part of what is waiting for them now. */

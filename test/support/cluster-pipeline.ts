@@ -40,6 +40,7 @@ import type { Touchpoint } from '../../schemas/touchpoint';
 import { CICLO_BIN } from './cli';
 import { underReplicatedPartitions, type TestCluster } from './cluster';
 import { topicFence } from './fence';
+import { drained, settled } from './group-lag';
 import { clockVisits } from './journeys';
 import { eventually, uniqueName } from './services';
 
@@ -295,25 +296,6 @@ export function watchCommits(
   };
 }
 
-/** Waits until `group` has committed everything of `topic` (read-committed end offsets). */
-export async function drained(
-  brokers: readonly string[],
-  group: string,
-  topic: string,
-  timeoutMs = 180_000,
-): Promise<void> {
-  const admin = await connectTopicAdmin(brokers);
-  try {
-    await eventually(
-      async () => ((await admin.groupLag(group, topic)) === 0 ? true : undefined),
-      timeoutMs,
-      `${group} to commit all of ${topic}`,
-    );
-  } finally {
-    await admin.close();
-  }
-}
-
 /**
  * Every record of `topic` up to a fence raised once its writers are done (test/support/fence.ts): whatever
  * was committed before, duplicates included, is in the result.
@@ -355,6 +337,8 @@ export interface PipelineOutcome {
   readonly acceptedMissingOnKafka: string[];
   readonly stageChangesExpected: StageChanged[];
   readonly stageChangesFound: StageChanged[];
+  /** Identity records the processors had still to commit when they had committed every touchpoint. */
+  readonly identityLagWhenTouchpointsDrained: number;
 }
 
 /** What reached Kafka, and the truth for it: `ciclo lifecycle replay --partitions 1` of the set. */
@@ -390,6 +374,11 @@ export async function outcomeOnKafka(
       .stageChanges,
   );
   await drained(brokers, pipeline.processorGroup, pipeline.topics.touchpoints.name);
+  const identityLagWhenTouchpointsDrained = await identityLag(brokers, pipeline);
+  await settled(brokers, pipeline.processorGroup, [
+    pipeline.topics.touchpoints.name,
+    pipeline.topics.lifecycleIdentity.name,
+  ]);
   const stageSerde = await createSerde(
     registry,
     CONTRACTS.stageChanged,
@@ -414,7 +403,17 @@ export async function outcomeOnKafka(
     ),
     stageChangesExpected: truth,
     stageChangesFound: canonicalOrder(found),
+    identityLagWhenTouchpointsDrained,
   };
+}
+
+async function identityLag(brokers: readonly string[], pipeline: ClusterPipeline): Promise<number> {
+  const admin = await connectTopicAdmin(brokers);
+  try {
+    return await admin.groupLag(pipeline.processorGroup, pipeline.topics.lifecycleIdentity.name);
+  } finally {
+    await admin.close();
+  }
 }
 
 /** Rows of a table counted through the Distributed table, and on each replica's local table. */
