@@ -7,7 +7,9 @@
 import { connectTopicAdmin } from '../infra/kafka/admin';
 import { connectConsumer } from '../infra/kafka/consumer';
 import { connectProducer } from '../infra/kafka/producer';
+import { createKafka } from '../infra/kafka/client';
 import {
+  readChangelogPartition,
   startTransactionalProcessor,
   type OutputRecord,
   type StreamTask,
@@ -413,5 +415,41 @@ describe('transactional processor', () => {
     }
     expect(crash).toBeUndefined();
     expect(outputs).toBe(6000);
+  });
+});
+
+describe('reading a changelog partition for a restore', () => {
+  it('ends at the end as of its start, moved past a tail of aborted records and markers no batch delivers', async () => {
+    const [, , log] = await createRunTopics('it-restore-read');
+    const kafka = createKafka({ brokers, clientId: 'it-restore-read' });
+    const producer = kafka.producer({
+      transactionalId: uniqueName('it-restore-read'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const write = async (partition: number, keys: string[], outcome: 'commit' | 'abort'): Promise<void> => {
+      const tx = await producer.transaction();
+      await tx.send({
+        topic: log,
+        messages: keys.map((key) => ({ key, value: Buffer.from(key), partition })),
+      });
+      await (outcome === 'commit' ? tx.commit() : tx.abort());
+    };
+    try {
+      await write(0, ['c1', 'c2'], 'commit');
+      await write(0, ['x'], 'abort');
+      // Nothing but an aborted record and its marker: the one fetch is empty once filtered.
+      await write(1, ['y'], 'abort');
+      const never = new AbortController().signal;
+      const keys = async (partition: number): Promise<(string | null)[]> =>
+        (await readChangelogPartition(kafka, log, partition, never)).map((r) => r.key);
+      expect(await keys(0)).toEqual(['c1', 'c2']);
+      expect(await keys(1)).toEqual([]);
+    } finally {
+      await producer.disconnect();
+      const admin = await connectTopicAdmin(brokers);
+      await admin.deleteTopics([log]).finally(() => admin.close());
+    }
   });
 });

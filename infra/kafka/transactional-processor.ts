@@ -487,9 +487,16 @@ export async function sendInTransaction(
 }
 
 /**
- * Reads one changelog partition from its start to its end as of now. A fresh consumer group (read
- * committed) reads it; the end is the partition's high watermark, and a short quiet period covers the
- * case where the last offsets are transaction markers, which are never delivered.
+ * Reads one changelog partition from its start to its end as of now, read committed, through a fresh
+ * consumer group. The end is the last stable offset (kafkajs' admin lists offsets read committed): after
+ * the fence, everything the partition's transactions committed. The read ends only there, or when `stopped`
+ * aborts: one cut short (it once ended after 1.5 s without a record) would restore a state behind what was
+ * committed with the group's offsets, silently.
+ *
+ * The last offsets are often transaction markers, and a fetch of markers or aborted records alone never
+ * reaches `eachBatch`; kafkajs reports each fetched batch's last offset, those included, in its
+ * END_BATCH_PROCESS event (consumer/runner.js), which moves the position past them, as the Java
+ * consumer's position moves.
  */
 export async function readChangelogPartition(
   kafka: ReturnType<typeof createKafka>,
@@ -510,15 +517,15 @@ export async function readChangelogPartition(
     allowAutoTopicCreation: false,
   });
   const records: IncomingMessage[] = [];
-  let position = start;
-  let lastProgress = Date.now();
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
   stopped.addEventListener('abort', finish, { once: true });
-  let quiet: NodeJS.Timeout | undefined;
   try {
     await reader.connect();
     if (stopped.aborted) return [];
+    reader.on(reader.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.partition === partition && BigInt(payload.lastOffset) + 1n >= end) finish();
+    });
     await reader.subscribe({ topics: [topic], fromBeginning: true });
     await reader.run({
       autoCommit: false,
@@ -528,21 +535,13 @@ export async function readChangelogPartition(
           return;
         }
         for (const m of batch.messages) records.push(fromKafkaMessage(topic, partition, m));
-        if (batch.messages.length > 0) position = BigInt(batch.lastOffset()) + 1n;
-        lastProgress = Date.now();
-        if (position >= end) finish();
         return Promise.resolve();
       },
     });
-    // The quiet period counts from when fetching starts: a slow group join must not end the read early.
-    lastProgress = Date.now();
-    quiet = setInterval(() => {
-      if (position >= end || Date.now() - lastProgress > 1500) finish();
-    }, 100);
     await done;
+    if (stopped.aborted) return [];
     return records;
   } finally {
-    clearInterval(quiet);
     stopped.removeEventListener('abort', finish);
     await reader.disconnect().catch(() => undefined);
   }
