@@ -174,6 +174,58 @@ describe('transactional processor', () => {
     expect(second.opened.sort()).toEqual([0, 1]);
   });
 
+  it('commits past an aborted transaction at the end of its input: its lag comes to 0', async () => {
+    const groupId = uniqueName('it-eos-aborted-tail');
+    const [tailIn, tailOut, tailLog] = await createRunTopics('it-eos-aborted-tail');
+    const running = await startTransactionalProcessor({
+      brokers,
+      groupId,
+      inputTopic: tailIn,
+      changelogTopic: tailLog,
+      transactionalIdPrefix: groupId,
+      task: countingTask(tailOut, tailLog),
+    });
+    const kafka = createKafka({ brokers, clientId: 'it-eos-aborted-tail' });
+    const writer = kafka.producer({
+      transactionalId: uniqueName('it-eos-aborted-tail-writer'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await writer.connect();
+    const admin = await connectTopicAdmin(brokers);
+    const lag = (): Promise<number> => admin.groupLag(groupId, tailIn);
+    try {
+      await produce(tailIn, 0, 10);
+      await eventually(async () => ((await lag()) === 0 ? true : undefined), 60_000, 'the records committed');
+      const end = async (): Promise<number> =>
+        [...(await admin.endOffsets(tailIn)).values()].reduce((a, b) => a + b, 0);
+      const before = await end();
+      // Records of an aborted transaction and its marker, then nothing: no batch of it reaches the task.
+      const tx = await writer.transaction();
+      await tx.send({
+        topic: tailIn,
+        messages: [0, 1].map((partition) => ({ value: Buffer.from('x'), partition })),
+      });
+      await tx.abort();
+      // Two records and two abort markers, once the coordinator has written the markers.
+      await eventually(
+        async () => ((await end()) - before === 4 ? true : undefined),
+        30_000,
+        'the aborted records and markers written',
+      );
+      await eventually(
+        async () => ((await lag()) === 0 ? true : undefined),
+        60_000,
+        'the aborted tail committed',
+      );
+    } finally {
+      await writer.disconnect();
+      await running.stop();
+      await admin.deleteTopics([tailIn, tailOut, tailLog]);
+      await admin.close();
+    }
+  });
+
   it('folds a batch once when the task fails partway through it, and retries it from the changelog', async () => {
     const groupId = uniqueName('it-eos-fail');
     const [failIn, failOut, failLog] = await createRunTopics('it-eos-fail');

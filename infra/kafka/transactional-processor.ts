@@ -340,6 +340,27 @@ export async function startTransactionalProcessor(
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) crash(event.payload.error);
   });
+  // A fetch of nothing but aborted records and markers never reaches eachBatch (kafkajs moves its own
+  // position past it), so nothing would commit past it until the partition's next record: a lag that
+  // stays after an aborted transaction at the end of an input. Right behind what the state has consumed,
+  // such a batch is committed alone, offsets only: it holds nothing the state could fold.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const { topic, partition, batchSize, firstOffset, lastOffset } = payload;
+    if (batchSize !== 0 || firstOffset === null || !inputTopics.includes(topic)) return;
+    const next = BigInt(lastOffset) + 1n;
+    void withPartition(partition, async () => {
+      if (!producers.has(partition) || stopping.signal.aborted) return;
+      if (consumedPositions.position(topic, partition) !== BigInt(firstOffset)) return;
+      await commit(partition, [], { topic, nextOffset: next.toString() });
+      consumedPositions.consumed(topic, partition, next);
+    }).catch((err: unknown) => {
+      if (!stopping.signal.aborted && !isOwnershipLost(err))
+        log?.warn(
+          { err, partition, topic },
+          'committing past aborted records failed; committed with the next batch',
+        );
+    });
+  });
 
   await consumer.run({
     autoCommit: false,
