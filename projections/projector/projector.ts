@@ -5,17 +5,24 @@
  * FINAL: a redelivered event replaces itself.
  *
  * Batching: the broker batches fetches by size and time (minBytes, maxWaitTimeMs); the rows of the batches
- * handled at once are coalesced into one insert per table, sent in blocks of at most as many month
- * partitions as the server takes in one insert (partitions.ts). Offsets are committed only after the insert
- * succeeded. When ClickHouse is down, the batch is held and retried with backoff (consumption pauses, the
- * group membership is kept alive) and resumes where it stopped. Undecodable or invalid messages, and rows
+ * handled while an insert runs are coalesced into the next insert per table, sent in blocks of at most as
+ * many month partitions as the server takes in one insert (partitions.ts). The next fetch does not wait for
+ * the inserts; a partition's offsets are committed only once its batches up to them are inserted
+ * (MessageConsumer.runHandedOver). When ClickHouse is down, inserts are retried with backoff; once
+ * MAX_WAITING_ROWS wait for a table, consumption pauses (the group membership is kept alive) and resumes
+ * where it stopped. Undecodable or invalid messages, and rows
  * ClickHouse rejects as bad data (never retried), go to the projector's dead-letter topic with the reason in
  * headers.
  */
 import { connectClickHouseServer, type ClickHouseEngine } from '../../infra/clickhouse/engine';
 import type { ServiceEndpoints } from '../../infra/config';
 import { CicloError } from '../../infra/errors';
-import { connectConsumer, type BatchControl, type MessageConsumer } from '../../infra/kafka/consumer';
+import {
+  connectConsumer,
+  type BatchControl,
+  type HandedOver,
+  type MessageConsumer,
+} from '../../infra/kafka/consumer';
 import { connectProducer, type MessageProducer } from '../../infra/kafka/producer';
 import type { IncomingMessage, OutgoingMessage } from '../../infra/kafka/types';
 import type { Logger } from '../../infra/log';
@@ -188,6 +195,15 @@ export function withClickHouseSettings(url: string, settings: Readonly<Record<st
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A batch with nothing to insert or dead-letter. */
+const NOTHING_TO_DO: HandedOver = { done: Promise.resolve() };
+
+/**
+ * Rows waiting for a table (beyond the insert in flight) past which the consumer waits: about two seconds
+ * of e2e throughput, one insert ClickHouse writes as one part.
+ */
+const MAX_WAITING_ROWS = 20_000;
 
 type Target = {
   table: string;
@@ -394,25 +410,46 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
   }
 
   /**
-   * Batches of several partitions are handled at once; their rows for one table are coalesced into the
-   * next insert while one is in flight, so ClickHouse gets a few large inserts (which it likes: one part
-   * each) instead of one per partition batch. Each batch still learns its own outcome: when a combined
-   * insert is refused as bad data, its batches are inserted one by one to find whose rows are bad.
+   * Batches of several partitions are handled at once, and the next fetch comes while their inserts run
+   * (the consumer commits a batch once its insert is done: MessageConsumer.runHandedOver). Rows for one
+   * table are coalesced into the next insert while one is in flight, so ClickHouse gets a few large inserts
+   * (which it likes: one part each) instead of one per partition batch. Each batch still learns its own
+   * outcome: when a combined insert is refused as bad data, its batches are inserted one by one to find
+   * whose rows are bad.
    */
-  const tableQueues = new Map<string, { waiting: InsertRequest[]; busy: boolean }>();
+  interface TableQueue {
+    waiting: InsertRequest[];
+    waitingRows: number;
+    busy: boolean;
+    /** Settles when the insert in flight ends. */
+    insertEnded: Promise<void>;
+  }
+  const tableQueues = new Map<string, TableQueue>();
   interface InsertRequest {
     readonly rows: Row[];
     resolve(outcome: 'inserted' | 'rejected'): void;
     reject(err: unknown): void;
   }
 
+  function queueOf(target: Target): TableQueue {
+    let queue = tableQueues.get(target.table);
+    if (!queue) {
+      queue = { waiting: [], waitingRows: 0, busy: false, insertEnded: Promise.resolve() };
+      tableQueues.set(target.table, queue);
+    }
+    return queue;
+  }
+
   async function drainTable(target: Target): Promise<void> {
-    const queue = tableQueues.get(target.table)!;
+    const queue = queueOf(target);
     if (queue.busy) return;
     queue.busy = true;
     try {
       while (queue.waiting.length > 0) {
         const taken = queue.waiting.splice(0, queue.waiting.length);
+        queue.waitingRows = 0;
+        let ended!: () => void;
+        queue.insertEnded = new Promise((r) => (ended = r));
         try {
           const outcome = await insertWithRetry(
             target,
@@ -422,6 +459,8 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
           else for (const t of taken) t.resolve(await insertWithRetry(target, t.rows));
         } catch (err) {
           for (const t of taken) t.reject(err);
+        } finally {
+          ended();
         }
       }
     } finally {
@@ -429,28 +468,52 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     }
   }
 
-  async function insertRows(
-    target: Target,
-    rows: Row[],
-    control: BatchControl,
-  ): Promise<'inserted' | 'rejected'> {
-    let queue = tableQueues.get(target.table);
-    if (!queue) tableQueues.set(target.table, (queue = { waiting: [], busy: false }));
+  function insertRows(target: Target, rows: Row[]): Promise<'inserted' | 'rejected'> {
+    const queue = queueOf(target);
     const result = new Promise<'inserted' | 'rejected'>((resolve, reject) => {
       queue.waiting.push({ rows, resolve, reject });
     });
+    queue.waitingRows += rows.length;
     void drainTable(target);
-    // Keep the group membership alive while the insert waits (a ClickHouse outage can hold it for long).
-    for (;;) {
-      const outcome = await Promise.race([result, sleep(3000).then(() => undefined)]);
-      if (outcome !== undefined) return outcome;
+    return result;
+  }
+
+  /**
+   * Holds the consumer back while more rows wait for a table than one insert should carry: a backlog is
+   * fetched as fast as it is inserted, not into memory. Keeps the group membership alive meanwhile (a
+   * ClickHouse outage can hold it for long).
+   */
+  async function heldBack(target: Target, control: BatchControl): Promise<void> {
+    const queue = queueOf(target);
+    while (queue.waitingRows > MAX_WAITING_ROWS && control.isRunning() && !stopping) {
+      await Promise.race([queue.insertEnded, sleep(3000)]);
       await control.heartbeat();
     }
   }
 
-  async function project(batch: readonly IncomingMessage[], control: BatchControl): Promise<void> {
+  /** The batch's rows inserted (or dead-lettered as bad data), and the messages it could not use dead-lettered. */
+  async function finish(
+    target: Target,
+    rows: Row[],
+    accepted: readonly IncomingMessage[],
+    rejected: OutgoingMessage[],
+  ): Promise<void> {
+    if (rows.length > 0) {
+      const outcome = await insertRows(target, rows);
+      if (outcome === 'inserted') counters.inserted += rows.length;
+      else
+        for (const m of accepted)
+          rejected.push(deadLetter(m, 'sink-rejected', 'ClickHouse rejected the batch as bad data'));
+    }
+    if (rejected.length > 0) {
+      await deadLetters.send(topics.deadLetter, rejected);
+      counters.deadLettered += rejected.length;
+    }
+  }
+
+  async function project(batch: readonly IncomingMessage[], control: BatchControl): Promise<HandedOver> {
     const target = targets.get(batch[0]?.topic ?? '');
-    if (!target) return;
+    if (!target) return NOTHING_TO_DO;
     // An import run's lane control records (schemas/lanes.ts) tell the processor where a run starts and
     // ends, and forget markers (schemas/forget.ts) whom to erase; they carry no touchpoint, so they are
     // neither decoded, projected nor counted as received. A marker's ids are dropped from here on.
@@ -461,7 +524,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
         if (typeof marker === 'object') forgotten.add(marker.pseudonyms);
       }
     const messages = controls ? batch.filter((m) => !isControl(m.headers)) : batch;
-    if (messages.length === 0) return;
+    if (messages.length === 0) return NOTHING_TO_DO;
     counters.received += messages.length;
     const projectedAt = now();
     const rows: Row[] = [];
@@ -502,17 +565,9 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       rows.push(target.toRow(decoded.value as never, projectedAt));
       accepted.push(m);
     }
-    if (rows.length > 0) {
-      const outcome = await insertRows(target, rows, control);
-      if (outcome === 'inserted') counters.inserted += rows.length;
-      else
-        for (const m of accepted)
-          rejected.push(deadLetter(m, 'sink-rejected', 'ClickHouse rejected the batch as bad data'));
-    }
-    if (rejected.length > 0) {
-      await deadLetters.send(topics.deadLetter, rejected);
-      counters.deadLettered += rejected.length;
-    }
+    const done = finish(target, rows, accepted, rejected);
+    await heldBack(target, control);
+    return { done };
   }
 
   const groupId = options.groupId ?? 'ciclo-projector';
@@ -536,7 +591,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     partitionsConsumedConcurrently: 16,
     log,
   });
-  await consumer.run(project);
+  await consumer.runHandedOver(project);
   log.info({ topics }, 'projector started');
 
   return {

@@ -46,7 +46,7 @@ export async function connectPlatformaticConsumer(options: {
   });
   const commit = options.commitOffsets ?? true;
   let stream: Awaited<ReturnType<typeof consumer.consume>> | undefined;
-  return {
+  const self: MessageConsumer = {
     async run(handler) {
       const started = await consumer.consume({
         topics: [...options.topics],
@@ -69,9 +69,17 @@ export async function connectPlatformaticConsumer(options: {
       // A failed handler ends the stream with its error (an unhandled stream error ends the process: loud).
       batches.failed.catch((err: unknown) => void started.destroy(err as Error));
     },
+    /** Each batch's end awaited before its commit, as `run` does: handed over, but not pipelined here. */
+    runHandedOver(handler) {
+      return self.run(async (messages, control) => {
+        const { done } = await handler(messages, control);
+        await done;
+      });
+    },
     async stop() {
       await stream?.close();
       await consumer.close();
     },
   };
+  return self;
 }
