@@ -58,6 +58,19 @@ async function produce(topic: string, from: number, to: number): Promise<void> {
   await producer.close();
 }
 
+/** A connected kafkajs producer with a transactional id of its own, for writing transactions by hand. */
+async function transactionalWriter(
+  name: string,
+): Promise<ReturnType<ReturnType<typeof createKafka>['producer']>> {
+  const producer = createKafka({ brokers, clientId: name }).producer({
+    transactionalId: uniqueName(name),
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  return producer;
+}
+
 /** Everything written to `topic` from its beginning (read committed), collected as it arrives. */
 /**
  * Reads a topic from its start (read committed). `drained` returns once the group has committed all of its
@@ -185,13 +198,7 @@ describe('transactional processor', () => {
       transactionalIdPrefix: groupId,
       task: countingTask(tailOut, tailLog),
     });
-    const kafka = createKafka({ brokers, clientId: 'it-eos-aborted-tail' });
-    const writer = kafka.producer({
-      transactionalId: uniqueName('it-eos-aborted-tail-writer'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await writer.connect();
+    const writer = await transactionalWriter('it-eos-aborted-tail-writer');
     const admin = await connectTopicAdmin(brokers);
     const lag = (): Promise<number> => admin.groupLag(groupId, tailIn);
     try {
@@ -474,12 +481,7 @@ describe('reading a changelog partition for a restore', () => {
   it('ends at the end as of its start, moved past a tail of aborted records and markers no batch delivers', async () => {
     const [, , log] = await createRunTopics('it-restore-read');
     const kafka = createKafka({ brokers, clientId: 'it-restore-read' });
-    const producer = kafka.producer({
-      transactionalId: uniqueName('it-restore-read'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await transactionalWriter('it-restore-read');
     const write = async (partition: number, keys: string[], outcome: 'commit' | 'abort'): Promise<void> => {
       const tx = await producer.transaction();
       await tx.send({

@@ -511,7 +511,7 @@ export async function sendInTransaction(
  * Reads one changelog partition from its start to its end as of now, read committed, through a fresh
  * consumer group. The end is the last stable offset (kafkajs' admin lists offsets read committed): after
  * the fence, everything the partition's transactions committed. The read ends only there, or when `stopped`
- * aborts: one cut short (it once ended after 1.5 s without a record) would restore a state behind what was
+ * aborts: one cut short (say after a quiet while, during a failover) would restore a state behind what was
  * committed with the group's offsets, silently.
  *
  * The last offsets are often transaction markers, and a fetch of markers or aborted records alone never

@@ -9,10 +9,9 @@
  * many month partitions as the server takes in one insert (partitions.ts). The next fetch does not wait for
  * the inserts; a partition's offsets are committed only once its batches up to them are inserted
  * (MessageConsumer.runHandedOver). When ClickHouse is down, inserts are retried with backoff; once
- * MAX_WAITING_ROWS wait for a table, consumption pauses (the group membership is kept alive) and resumes
- * where it stopped. Undecodable or invalid messages, and rows
- * ClickHouse rejects as bad data (never retried), go to the projector's dead-letter topic with the reason in
- * headers.
+ * MAX_WAITING_ROWS (table-queues.ts) wait for a table, consumption pauses (the group membership is kept
+ * alive) and resumes where it stopped. Undecodable or invalid messages, and rows ClickHouse rejects as
+ * bad data (never retried), go to the projector's dead-letter topic with the reason in headers.
  */
 import { connectClickHouseServer, type ClickHouseEngine } from '../../infra/clickhouse/engine';
 import type { ServiceEndpoints } from '../../infra/config';
@@ -49,6 +48,7 @@ import {
 import { identifier } from '../sql';
 import { registerProjectorMetrics } from './metrics';
 import { insertByPartition, occurredMonthOf, type BlockOutcome } from './partitions';
+import { tableQueues } from './table-queues';
 import {
   toCustomerStateRow,
   toRemovedCustomerRow,
@@ -198,12 +198,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** A batch with nothing to insert or dead-letter. */
 const NOTHING_TO_DO: HandedOver = { done: Promise.resolve() };
-
-/**
- * Rows waiting for a table (beyond the insert in flight) past which the consumer waits: about two seconds
- * of e2e throughput, one insert ClickHouse writes as one part.
- */
-const MAX_WAITING_ROWS = 20_000;
 
 type Target = {
   table: string;
@@ -409,87 +403,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     }
   }
 
-  /**
-   * Batches of several partitions are handled at once, and the next fetch comes while their inserts run
-   * (the consumer commits a batch once its insert is done: MessageConsumer.runHandedOver). Rows for one
-   * table are coalesced into the next insert while one is in flight, so ClickHouse gets a few large inserts
-   * (which it likes: one part each) instead of one per partition batch. Each batch still learns its own
-   * outcome: when a combined insert is refused as bad data, its batches are inserted one by one to find
-   * whose rows are bad.
-   */
-  interface TableQueue {
-    waiting: InsertRequest[];
-    waitingRows: number;
-    busy: boolean;
-    /** Settles when the insert in flight ends. */
-    insertEnded: Promise<void>;
-  }
-  const tableQueues = new Map<string, TableQueue>();
-  interface InsertRequest {
-    readonly rows: Row[];
-    resolve(outcome: 'inserted' | 'rejected'): void;
-    reject(err: unknown): void;
-  }
-
-  function queueOf(target: Target): TableQueue {
-    let queue = tableQueues.get(target.table);
-    if (!queue) {
-      queue = { waiting: [], waitingRows: 0, busy: false, insertEnded: Promise.resolve() };
-      tableQueues.set(target.table, queue);
-    }
-    return queue;
-  }
-
-  async function drainTable(target: Target): Promise<void> {
-    const queue = queueOf(target);
-    if (queue.busy) return;
-    queue.busy = true;
-    try {
-      while (queue.waiting.length > 0) {
-        const taken = queue.waiting.splice(0, queue.waiting.length);
-        queue.waitingRows = 0;
-        let ended!: () => void;
-        queue.insertEnded = new Promise((r) => (ended = r));
-        try {
-          const outcome = await insertWithRetry(
-            target,
-            taken.flatMap((t) => t.rows),
-          );
-          if (outcome === 'inserted' || taken.length === 1) for (const t of taken) t.resolve(outcome);
-          else for (const t of taken) t.resolve(await insertWithRetry(target, t.rows));
-        } catch (err) {
-          for (const t of taken) t.reject(err);
-        } finally {
-          ended();
-        }
-      }
-    } finally {
-      queue.busy = false;
-    }
-  }
-
-  function insertRows(target: Target, rows: Row[]): Promise<'inserted' | 'rejected'> {
-    const queue = queueOf(target);
-    const result = new Promise<'inserted' | 'rejected'>((resolve, reject) => {
-      queue.waiting.push({ rows, resolve, reject });
-    });
-    queue.waitingRows += rows.length;
-    void drainTable(target);
-    return result;
-  }
-
-  /**
-   * Holds the consumer back while more rows wait for a table than one insert should carry: a backlog is
-   * fetched as fast as it is inserted, not into memory. Keeps the group membership alive meanwhile (a
-   * ClickHouse outage can hold it for long).
-   */
-  async function heldBack(target: Target, control: BatchControl): Promise<void> {
-    const queue = queueOf(target);
-    while (queue.waitingRows > MAX_WAITING_ROWS && control.isRunning() && !stopping) {
-      await Promise.race([queue.insertEnded, sleep(3000)]);
-      await control.heartbeat();
-    }
-  }
+  const queues = tableQueues(insertWithRetry, () => stopping);
 
   /** The batch's rows inserted (or dead-lettered as bad data), and the messages it could not use dead-lettered. */
   async function finish(
@@ -499,7 +413,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
     rejected: OutgoingMessage[],
   ): Promise<void> {
     if (rows.length > 0) {
-      const outcome = await insertRows(target, rows);
+      const outcome = await queues.insertRows(target, rows);
       if (outcome === 'inserted') counters.inserted += rows.length;
       else
         for (const m of accepted)
@@ -566,7 +480,7 @@ export async function startProjector(options: ProjectorOptions): Promise<Running
       accepted.push(m);
     }
     const done = finish(target, rows, accepted, rejected);
-    await heldBack(target, control);
+    await queues.heldBack(target, control);
     return { done };
   }
 

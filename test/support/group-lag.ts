@@ -32,8 +32,7 @@ export async function drained(
  * whose ids live on several partitions gets its last stage changes only once its partition has read the
  * others' progress from the identity topic, one transaction after the touchpoints that made them: the
  * touchpoints all committed is not the end. A partition restoring at that moment (a rebalance after a
- * fault) writes those changes seconds later; a coordinator-kill run read the stage changes before they came
- * (10 missing, all of one partition). Whatever reading the identity topic writes (more progress, handoffs) is
+ * fault) writes those changes seconds later. Whatever reading the identity topic writes (more progress, handoffs) is
  * committed with its offsets, so a moment with nothing left to commit on either input is the end.
  */
 export async function settled(
