@@ -2,10 +2,10 @@
  * Consuming from Kafka in a consumer group, batch by batch. Offsets are committed only after the handler
  * resolves for a batch (at-least-once); exactly-once processing uses the transactional runtime instead.
  */
-import type { Consumer, KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from '../log';
 import { createKafka } from './client';
-import { OrderedCommits, type BatchTicket } from './ordered-commits';
+import { handedOverCommits } from './handed-over-commits';
 import type { IncomingMessage } from './types';
 
 export interface BatchControl {
@@ -82,7 +82,10 @@ export async function connectConsumer(options: {
   });
   await consumer.connect();
   await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
-  const handedOver = handOverCommits(consumer, options.log);
+  const handedOver = handedOverCommits({
+    commitOffsets: (offsets) => consumer.commitOffsets(offsets),
+    ...(options.log ? { log: options.log } : {}),
+  });
   let handingOver = false;
   return {
     async run(handler) {
@@ -132,80 +135,6 @@ export async function connectConsumer(options: {
         await handedOver.settled();
       }
       await consumer.disconnect();
-    },
-  };
-}
-
-/**
- * The commits of `runHandedOver`: each batch's end moves its partition's offset (ordered-commits.ts), and
- * one request at a time carries every offset moved since the last.
- */
-function handOverCommits(consumer: Consumer, log: Logger | undefined) {
-  const commits = new OrderedCommits();
-  const moved = new Map<string, { topic: string; partition: number; offset: string }>();
-  const ending = new Set<Promise<void>>();
-  let committing: Promise<void> | undefined;
-  let failure: Error | undefined;
-
-  const commit = (): Promise<void> =>
-    (committing ??= (async () => {
-      while (moved.size > 0) {
-        const offsets = [...moved.values()];
-        moved.clear();
-        // A commit refused (a rebalance under way) is covered by the next one, or by fetching again.
-        await consumer
-          .commitOffsets(offsets)
-          .catch((err: unknown) =>
-            log?.warn({ err }, 'committing offsets failed; fetched again if not covered'),
-          );
-      }
-    })().finally(() => (committing = undefined)));
-
-  return {
-    take: (topic: string, partition: number, next: bigint): BatchTicket =>
-      commits.take(topic, partition, next),
-    ends(ticket: BatchTicket, done: Promise<void>): void {
-      const end = done.then(
-        () => {
-          const offset = commits.done(ticket);
-          if (offset === undefined) return;
-          moved.set(`${ticket.topic}\u0000${ticket.partition}`, {
-            topic: ticket.topic,
-            partition: ticket.partition,
-            offset: offset.toString(),
-          });
-          void commit();
-        },
-        (err: unknown) => {
-          commits.failed(ticket);
-          // Retriable to kafkajs (consumer/index.js onCrash), which restarts the consumer instead of leaving it stopped.
-          failure ??= Object.assign(
-            new Error(
-              `a batch of ${ticket.topic} partition ${ticket.partition} failed: ${err instanceof Error ? err.message : String(err)}`,
-            ),
-            { retriable: true },
-          );
-          log?.error(
-            { err, topic: ticket.topic, partition: ticket.partition },
-            'a batch failed; consuming again from the committed offsets',
-          );
-        },
-      );
-      ending.add(end);
-      void end.finally(() => ending.delete(end));
-    },
-    /** A failed batch fails the next one taken: kafkajs restarts the consumer, which joins anew. */
-    throwIfFailed(): void {
-      if (failure) throw failure;
-    },
-    /** The group was joined (a rebalance, a restart): fetching starts again from the committed offsets. */
-    rejoined(): void {
-      commits.newGeneration();
-      failure = undefined;
-    },
-    async settled(): Promise<void> {
-      while (ending.size > 0) await Promise.allSettled([...ending]);
-      await commit();
     },
   };
 }

@@ -2,8 +2,8 @@
 // without Long arithmetic, unzeroed buffers), groups a send's messages by partition (linear, not
 // quadratic), and retries a transaction's first request (AddPartitionsToTxn, AddOffsetsToTxn) quickly while
 // the coordinator completes the previous transaction, keeps each transaction coordinator from one
-// transaction to the next, and sends the commits of resolved offsets that meet one in flight as one request
-// after it. These tests hold the patched code to the Kafka protocol and to kafkajs's own
+// transaction to the next, sends the commits of resolved offsets that meet one in flight as one request
+// after it, and finds a moved group coordinator again for the next offset commit. These tests hold the patched code to the Kafka protocol and to kafkajs's own
 // behaviour: the bytes must be exactly those the protocol defines, grouping must keep every message, in
 // order, and any other error must reach the caller as before.
 /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs internals have no typings */
@@ -741,5 +741,83 @@ describe('patched kafkajs commits of resolved offsets', () => {
     o.requests[1]!.answer();
     await given;
     o.requests[0]!.answer();
+  });
+});
+
+describe('patched kafkajs offset commits after the group coordinator moved', () => {
+  /** An offset manager whose coordinator is broker `old`; FindCoordinator names `now`. */
+  function managerOn(old: { isConnected(): boolean; offsetCommit(): Promise<void> }) {
+    const sentTo: string[] = [];
+    const now = {
+      isConnected: () => true,
+      offsetCommit: () => {
+        sentTo.push('now');
+        return Promise.resolve();
+      },
+    };
+    const lookups: string[] = [];
+    const manager = new OffsetManager({
+      cluster: {
+        committedOffsets: () => ({}),
+        refreshMetadata: () => Promise.resolve(),
+        findGroupCoordinator: ({ groupId }: { groupId: string }) => {
+          lookups.push(groupId);
+          return Promise.resolve(now);
+        },
+        findBroker: () => Promise.resolve(old),
+      },
+      coordinator: old,
+      memberAssignment: { t: [0] },
+      autoCommitInterval: null,
+      autoCommitThreshold: null,
+      topicConfigurations: {},
+      instrumentationEmitter: { emit() {} },
+      groupId: 'g',
+      generationId: 1,
+      memberId: 'm',
+    });
+    const commit = (offset: string) =>
+      manager.commitOffsets({ topics: [{ topic: 't', partitions: [{ partition: 0, offset }] }] });
+    return { manager, commit, sentTo, lookups };
+  }
+
+  it('finds the coordinator again after NOT_COORDINATOR_FOR_GROUP, not the broker that refused', async () => {
+    const m = managerOn({
+      isConnected: () => true,
+      offsetCommit: () =>
+        Promise.reject(
+          Object.assign(new Error('not the coordinator'), { type: 'NOT_COORDINATOR_FOR_GROUP' }),
+        ),
+    });
+    await expect(m.commit('5')).rejects.toThrow('not the coordinator');
+    expect(m.lookups).toEqual([]);
+    await m.commit('5');
+    expect([m.lookups, m.sentTo]).toEqual([['g'], ['now']]);
+    expect(m.manager.committedOffsets()).toEqual({ t: { 0: '5' } });
+    await m.commit('6'); // found once, kept while it answers
+    expect([m.lookups, m.sentTo]).toEqual([['g'], ['now', 'now']]);
+  });
+
+  it('finds the coordinator again when its connection closed', async () => {
+    const m = managerOn({
+      isConnected: () => false,
+      offsetCommit: () => Promise.reject(new Error('unused')),
+    });
+    await m.commit('3');
+    expect([m.lookups, m.sentTo]).toEqual([['g'], ['now']]);
+  });
+
+  it('keeps the coordinator through any other error', async () => {
+    let answers = 0;
+    const m = managerOn({
+      isConnected: () => true,
+      offsetCommit: () =>
+        answers++ === 0
+          ? Promise.reject(Object.assign(new Error('rebalancing'), { type: 'REBALANCE_IN_PROGRESS' }))
+          : Promise.resolve(),
+    });
+    await expect(m.commit('5')).rejects.toThrow('rebalancing');
+    await m.commit('5');
+    expect([m.lookups, m.sentTo, answers]).toEqual([[], [], 2]);
   });
 });
