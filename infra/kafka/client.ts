@@ -4,6 +4,7 @@
  */
 import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '../log';
+import { levelOfKafkaEntry } from './log-levels';
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];
@@ -13,13 +14,6 @@ export interface KafkaClientOptions {
   readonly connectionTimeoutMs?: number;
   readonly retries?: number;
 }
-
-const levelName: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [KafkaLogLevel.ERROR]: 'error',
-  [KafkaLogLevel.WARN]: 'warn',
-  [KafkaLogLevel.INFO]: 'info',
-  [KafkaLogLevel.DEBUG]: 'debug',
-};
 
 export function createKafka(options: KafkaClientOptions): Kafka {
   const log = options.log;
@@ -35,22 +29,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
       ({ namespace, level, label, log: entry }: LogEntry) => {
         if (!log) return;
         const { message, ...fields } = entry;
-        // kafkajs logs retriable coordinator errors, and a member rejoining its group (as happens while the
-        // group rebalances or shuts down), at ERROR while it handles them itself; they are warnings.
-        // Two warnings are expected by design and go to debug: we use the Java-compatible partitioner on
-        // purpose, and idempotent producers with bounded retries, whose failed sends the caller handles.
-        const expected = /switched default partitioner|Limiting retries for the idempotent producer/.test(
-          String(message),
-        );
-        const name = expected
-          ? 'debug'
-          : level === KafkaLogLevel.ERROR &&
-              (namespace === 'Connection' ||
-                /re-joining the group/.test(String(message)) ||
-                // An error kafkajs is about to retry (its retrier logs the attempt and the wait).
-                ('retryCount' in fields && 'retryTime' in fields))
-            ? 'warn'
-            : (levelName[level] ?? 'info');
+        const name = levelOfKafkaEntry(namespace, level, String(message), fields);
         log[name]({ kafka: fields, label }, String(message));
       },
   });
