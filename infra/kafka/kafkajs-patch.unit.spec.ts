@@ -644,6 +644,23 @@ const OffsetManager = require('kafkajs/src/consumer/offsetManager') as new (opti
   committedOffsets(): Record<string, Record<number, string>>;
 };
 
+/** The offset manager of member m of group g, generation 1, assigned `partitions` of topic t. */
+function offsetManagerOf(cluster: object, coordinator: object, partitions: number[]) {
+  return new OffsetManager({
+    cluster,
+    coordinator,
+    memberAssignment: { t: partitions },
+    autoCommit: true,
+    autoCommitInterval: null,
+    autoCommitThreshold: null,
+    topicConfigurations: {},
+    instrumentationEmitter: { emit() {} },
+    groupId: 'g',
+    generationId: 1,
+    memberId: 'm',
+  });
+}
+
 /** An offset manager of partitions 0-2 of topic t whose coordinator answers each OffsetCommit when told. */
 function offsetsWithHeldCommits() {
   const requests: { offsets: string; answer(error?: string): void }[] = [];
@@ -661,19 +678,7 @@ function offsetsWithHeldCommits() {
       ),
   };
   const committed = {};
-  const manager = new OffsetManager({
-    cluster: { committedOffsets: () => committed },
-    coordinator,
-    memberAssignment: { t: [0, 1, 2] },
-    autoCommit: true,
-    autoCommitInterval: null,
-    autoCommitThreshold: null,
-    topicConfigurations: {},
-    instrumentationEmitter: { emit() {} },
-    groupId: 'g',
-    generationId: 1,
-    memberId: 'm',
-  });
+  const manager = offsetManagerOf({ committedOffsets: () => committed }, coordinator, [0, 1, 2]);
   /** What each commit call came to, as it stands now. */
   const outcomes: string[] = [];
   const commit = (label: string): Promise<void> =>
@@ -756,26 +761,16 @@ describe('patched kafkajs offset commits after the group coordinator moved', () 
       },
     };
     const lookups: string[] = [];
-    const manager = new OffsetManager({
-      cluster: {
-        committedOffsets: () => ({}),
-        refreshMetadata: () => Promise.resolve(),
-        findGroupCoordinator: ({ groupId }: { groupId: string }) => {
-          lookups.push(groupId);
-          return Promise.resolve(now);
-        },
-        findBroker: () => Promise.resolve(old),
+    const cluster = {
+      committedOffsets: () => ({}),
+      refreshMetadata: () => Promise.resolve(),
+      findGroupCoordinator: ({ groupId }: { groupId: string }) => {
+        lookups.push(groupId);
+        return Promise.resolve(now);
       },
-      coordinator: old,
-      memberAssignment: { t: [0] },
-      autoCommitInterval: null,
-      autoCommitThreshold: null,
-      topicConfigurations: {},
-      instrumentationEmitter: { emit() {} },
-      groupId: 'g',
-      generationId: 1,
-      memberId: 'm',
-    });
+      findBroker: () => Promise.resolve(old),
+    };
+    const manager = offsetManagerOf(cluster, old, [0]);
     const commit = (offset: string) =>
       manager.commitOffsets({ topics: [{ topic: 't', partitions: [{ partition: 0, offset }] }] });
     return { manager, commit, sentTo, lookups };
