@@ -248,9 +248,12 @@ export async function startPlatformaticTransactionalProcessor(
 /**
  * Every committed record of one changelog partition, oldest first. The client reads only partitions a group
  * assigned, so a fresh group of one member reads the whole topic and keeps this partition's records, until
- * its end offset as of now (or 1.5 s without a record: the last offsets may be transaction markers).
+ * its end offset as of now: the last stable offset, as the reader lists offsets read committed. The last
+ * offsets may be transaction markers or aborted records, which no message delivers, so the read ends when
+ * the stream's fetch position (past every batch fetched, markers included) reaches the end, not when the
+ * partition has been quiet for a while, which a fetch stalled by a broker failover also is.
  */
-async function readChangelogPartition(
+export async function readChangelogPartition(
   kafka: PlatformaticKafka,
   common: { clientId: string; bootstrapBrokers: string[] },
   topic: string,
@@ -279,21 +282,20 @@ async function readChangelogPartition(
     if (end <= start) return [];
     const stream = await reader.consume({ topics: [topic], mode: 'earliest', autocommit: false });
     const records: IncomingMessage[] = [];
+    const position = (): bigint => stream.offsetsToFetch.get(`${topic}:${partition}`) ?? start;
     await new Promise<void>((resolve, reject) => {
-      let lastProgress = Date.now();
-      const quiet = setInterval(() => {
-        if (Date.now() - lastProgress > 1500) finish();
-      }, 100);
-      const finish = (): void => {
-        clearInterval(quiet);
-        resolve();
-      };
       stream.on('error', reject);
+      // Emitted as each fetch answers, just before the stream reads its batches in the same callback
+      // (messages-stream.js), so the position is looked at once that is done.
+      stream.on('fetch', () =>
+        setImmediate(() => {
+          if (position() >= end) resolve();
+        }),
+      );
       stream.on('data', (m: PlatformaticIncoming) => {
-        lastProgress = Date.now();
-        if (m.partition !== partition) return;
+        if (m.partition !== partition || m.offset >= end) return;
         records.push(fromPlatformaticMessage(m));
-        if (m.offset + 1n >= end) finish();
+        if (m.offset + 1n >= end) resolve();
       });
     });
     await stream.close();
