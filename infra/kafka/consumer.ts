@@ -132,7 +132,7 @@ export async function connectConsumer(options: {
     async stop() {
       if (handingOver) {
         consumer.pause(options.topics.map((topic) => ({ topic })));
-        await handedOver.settled();
+        await handedOver.stopped();
       }
       await consumer.disconnect();
     },

@@ -37,8 +37,11 @@ export interface HandedOverCommits {
   throwIfFailed(): void;
   /** The group was joined (a rebalance, a restart): fetching starts again from the committed offsets. */
   rejoined(): void;
-  /** Waits for every batch handed over to end and for their offsets to be committed (or given up). */
-  settled(): Promise<void>;
+  /**
+   * The consumer stops: waits for every batch handed over to end and for their offsets to be committed, a
+   * refused commit now given up after `attemptsWhenStopping` attempts.
+   */
+  stopped(): Promise<void>;
 }
 
 const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -135,7 +138,7 @@ export function handedOverCommits(options: HandedOverCommitsOptions): HandedOver
       moved.clear();
       failure = undefined;
     },
-    async settled() {
+    async stopped() {
       stopping = true;
       while (ending.size > 0) await Promise.allSettled([...ending]);
       await commit();

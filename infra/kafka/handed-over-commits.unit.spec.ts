@@ -36,7 +36,7 @@ describe('handed-over commits', () => {
     const end = deferred();
     commits.ends(commits.take('t', 0, 10n), end.done);
     end.resolve();
-    await commits.settled();
+    await commits.stopped();
     expect(c.sent).toEqual([['t/0=10'], ['t/0=10'], ['t/0=10'], ['t/0=10']]);
     expect(Object.fromEntries(c.committed)).toEqual({ 't/0': '10' });
   });
@@ -55,7 +55,7 @@ describe('handed-over commits', () => {
     // Both end while the refused commit waits to be sent again.
     second.resolve();
     other.resolve();
-    await commits.settled();
+    await commits.stopped();
     expect(c.sent).toEqual([['t/0=10'], ['t/0=20', 't/1=5']]);
     expect(Object.fromEntries(c.committed)).toEqual({ 't/0': '20', 't/1': '5' });
   });
@@ -66,7 +66,7 @@ describe('handed-over commits', () => {
     commits.ends(commits.take('t', 0, 10n), Promise.resolve());
     await settle();
     commits.rejoined();
-    await commits.settled();
+    await commits.stopped();
     expect(c.sent).toEqual([['t/0=10']]);
     expect(c.committed.size).toBe(0);
   });
@@ -79,7 +79,7 @@ describe('handed-over commits', () => {
       attemptsWhenStopping: 3,
     });
     commits.ends(commits.take('t', 0, 10n), Promise.resolve());
-    await commits.settled();
+    await commits.stopped();
     expect(c.sent).toHaveLength(3);
     expect(c.committed.size).toBe(0);
   });
@@ -96,7 +96,7 @@ describe('handed-over commits', () => {
     await settle();
     expect(c.sent).toEqual([['t/0=20']]);
     commits.ends(commits.take('t', 1, 5n), Promise.reject(new Error('insert failed')));
-    await commits.settled();
+    await commits.stopped();
     expect(() => commits.throwIfFailed()).toThrow('a batch of t partition 1 failed: insert failed');
     expect(Object.fromEntries(c.committed)).toEqual({ 't/0': '20' });
   });
