@@ -10,7 +10,7 @@
  * `npm run bench:task` (CICLO_BENCH_TASK_BATCH records per batch, default 2,000, about what a 1 MB fetch of
  * one partition holds; CICLO_BENCH_TASK_PENDING_INLINE_BYTES the reorder buffer's inline limit, see
  * changelog/writer.ts; CICLO_BENCH_PEER_CUSTOMERS as processor-peer.ts). Runs with the young generation
- * `ciclo process` has on Node 20 (infra/young-generation.ts). Needs the registry of the stack
+ * `ciclo process` has on Node 20 (infra/processor-heap.ts). Needs the registry of the stack
  * (`npx ciclo stack up`).
  */
 import path from 'node:path';

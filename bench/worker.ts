@@ -14,11 +14,12 @@ import {
 } from '../infra/kafka/transactional-processor';
 import { createLogger } from '../infra/log';
 import {
+  countExternalMemoryInHeapLimit,
   PROCESSOR_YOUNG_GENERATION_MB,
   relaySignals,
   runInRoomyIsolate,
   wantsRoomyIsolate,
-} from '../infra/young-generation';
+} from '../infra/processor-heap';
 import { loadModel } from '../processors/runtime/model-file';
 import { startLifecycleProcessor, type ProcessorTopics } from '../processors/runtime/start';
 import { loadCollectorConfig } from '../producers/collector/config';
@@ -161,7 +162,8 @@ async function main(): Promise<void> {
   });
 }
 
-// The processor (and the relay on its runner) in the isolate `ciclo process` runs in.
+// The processor (and the relay on its runner) with the heap settings `ciclo process` has.
+if (['processor', 'relay'].includes(role())) countExternalMemoryInHeapLimit();
 if (['processor', 'relay'].includes(role()) && wantsRoomyIsolate(process.env, process.execArgv))
   runInRoomyIsolate(__filename, process.argv.slice(2), PROCESSOR_YOUNG_GENERATION_MB);
 else {

@@ -8,17 +8,19 @@ if (!fs.existsSync(entry)) {
   console.error('ciclo is not built yet: run `npm run build` (npm ci does it for you).');
   process.exit(1);
 }
-// `ciclo process` runs in a worker thread with a larger young generation (infra/young-generation.ts).
-const youngGeneration = require(path.join(__dirname, '..', 'dist', 'infra', 'young-generation.js'));
+// `ciclo process` gets the heap settings of its Node version (infra/processor-heap.ts): on Node 20 it runs in a
+// worker thread with a larger young generation, on Node 24 V8 counts Buffers in the heap's growing limit.
+const processorHeap = require(path.join(__dirname, '..', 'dist', 'infra', 'processor-heap.js'));
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
-if (command === 'process' && youngGeneration.wantsRoomyIsolate(process.env, process.execArgv))
-  youngGeneration.runInRoomyIsolate(
+if (command === 'process') processorHeap.countExternalMemoryInHeapLimit();
+if (command === 'process' && processorHeap.wantsRoomyIsolate(process.env, process.execArgv))
+  processorHeap.runInRoomyIsolate(
     __filename,
     process.argv.slice(2),
-    youngGeneration.PROCESSOR_YOUNG_GENERATION_MB,
+    processorHeap.PROCESSOR_YOUNG_GENERATION_MB,
   );
 else {
-  youngGeneration.relaySignals();
+  processorHeap.relaySignals();
   require(entry)
     .main(process.argv)
     .then(

@@ -128,7 +128,7 @@ export function createLogger(
       level: options.level ?? 'info',
       ...redactingOptions(),
     },
-    // In a worker thread (`ciclo process`, infra/young-generation.ts) pino has no exit hook to flush an
+    // In a worker thread (`ciclo process`, infra/processor-heap.ts) pino has no exit hook to flush an
     // asynchronous destination, and the lines logged just before process.exit were lost: written at once there.
     options.destination ?? pino.destination({ dest: 2, sync: !isMainThread }),
   );
