@@ -14,8 +14,8 @@
  *   produce requests) starts a full marking of the whole heap ("external memory pressure" in
  *   --trace-incremental-marking: 109 of 112 markings in a run of 1M touchpoints, each about 1.4 s of
  *   concurrent marking). With --external-memory-accounted-in-global-limit, V8 counts that memory in the
- *   heap's own growing limit instead: 10 full collections, and 58 to 61 µs of CPU per touchpoint instead of
- *   140 to 165, at the cost of a higher peak RSS (bench/RESULTS.md). V8 reads this flag at each limit check,
+ *   heap's own growing limit instead: 10 full collections, and 58 to 69 µs of CPU per touchpoint instead of
+ *   143 to 165, at the cost of a higher peak RSS (bench/RESULTS.md). V8 reads this flag at each limit check,
  *   so it can be set once the process runs (v8.setFlagsFromString), in the main thread.
  */
 import v8 from 'node:v8';
