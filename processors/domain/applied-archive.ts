@@ -14,27 +14,38 @@ function tokenOf(hash: number): string {
 }
 
 const DIGIT_CODES = Uint8Array.from(TOKEN_DIGITS, (c) => c.charCodeAt(0));
-const ASCII = new TextDecoder('latin1');
+/** Each character code's digit value, -1 for a character that is not a digit. */
+const DIGIT_VALUES = new Int8Array(128).fill(-1);
+for (let d = 0; d < TOKEN_DIGITS.length; d++) DIGIT_VALUES[TOKEN_DIGITS.charCodeAt(d)] = d;
+
+/**
+ * Where `tokensOf` writes character codes before they become one string; grown when a list needs more. A
+ * Buffer, because its latin1 `toString` made the string 3 to 4 times faster than a TextDecoder did (Node 20
+ * and 24: about 0.47 µs against 1.7 µs for 32 hashes), and this runs for every customer record written.
+ */
+let scratch = Buffer.allocUnsafe(64 * APPLIED_TOKEN);
 
 /** Hashes as `appliedArchive` holds them. */
 export function tokensOf(hashes: readonly number[]): string {
   // Character codes first, then one string: a string grown by a character at a time cost a fifth of a
   // microsecond an event in the recent events' records (recent-events.ts).
-  const codes = new Uint8Array(hashes.length * APPLIED_TOKEN);
+  const length = hashes.length * APPLIED_TOKEN;
+  if (scratch.length < length) scratch = Buffer.allocUnsafe(length);
+  const codes = scratch;
   for (let i = 0, at = 0; i < hashes.length; i++) {
     const hash = hashes[i]!;
     for (let shift = 0; shift < 36; shift += 6) codes[at++] = DIGIT_CODES[(hash >>> shift) & 63]!;
   }
-  return ASCII.decode(codes);
+  return codes.toString('latin1', 0, length);
 }
 
 /** The hashes `tokensOf` made of them (`tokens` checked by `isAppliedArchive`). */
 export function hashesOf(tokens: string): number[] {
-  const hashes: number[] = [];
-  for (let at = 0; at + APPLIED_TOKEN <= tokens.length; at += APPLIED_TOKEN) {
+  const hashes = new Array<number>(Math.floor(tokens.length / APPLIED_TOKEN));
+  for (let i = 0, at = 0; i < hashes.length; i++) {
     let hash = 0;
-    for (let d = 0; d < APPLIED_TOKEN; d++) hash |= TOKEN_DIGITS.indexOf(tokens[at + d]!) << (6 * d);
-    hashes.push(hash >>> 0);
+    for (let d = 0; d < APPLIED_TOKEN; d++) hash |= DIGIT_VALUES[tokens.charCodeAt(at++) & 127]! << (6 * d);
+    hashes[i] = hash >>> 0;
   }
   return hashes;
 }

@@ -20,9 +20,11 @@ import { formatProblems, problemsOf } from '../../../schemas/validation';
 import { APPLIED_TOKEN, isAppliedArchive } from '../../domain/applied-archive';
 import type { RecentEventsRecord } from '../../domain/recent-events';
 
-export const CHANGELOG_FORMAT_VERSION = 12;
+export const CHANGELOG_FORMAT_VERSION = 13;
 /** Every format this version reads (docs/changelog-format.md); a newer one is refused. */
-export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+export const READABLE_FORMAT_VERSIONS: ReadonlySet<number> = new Set([
+  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+]);
 /** The formats before identity became a replicated table (format 8): their links in flight cannot be finished. */
 export const LAST_FORMAT_WITH_CLAIMS = 7;
 
@@ -246,6 +248,11 @@ const NUMBERS: ValueKind = [
   (v) => Array.isArray(v) && v.every((x) => typeof x === 'number'),
   'a list of numbers',
 ];
+/** A customer's latest applied hashes: tokens (format 13), or numbers (format 12). */
+const APPLIED_HASHES: ValueKind = [
+  (v) => isAppliedArchive(v) || NUMBERS[0](v),
+  'applied-event tokens or a list of numbers',
+];
 const orNull = ([check, wanted]: ValueKind): ValueKind => [
   (v) => v === null || check(v),
   `${wanted} or null`,
@@ -256,7 +263,7 @@ const COUNT_OF_DAYS: ValueKind = [
 ];
 
 /**
- * What each value of a customer's record (format 12) must be: the domain's type (CustomerState), null for
+ * What each value of a customer's record (formats 12 and 13) must be: the domain's type (CustomerState), null for
  * undefined. Checked without zod: a customer is most of what a restore reads, and zod's check of the named
  * fields (with the object built to give it) took three quarters of the time of reading one.
  */
@@ -291,13 +298,13 @@ const CUSTOMER_VALUE_KINDS: { readonly [F in ChangelogStateField]: ValueKind } =
   stage: STRING,
   stageEnteredAt: NUMBER,
   sequence: NUMBER,
-  applied: NUMBERS,
+  applied: APPLIED_HASHES,
 };
 const VALUE_KINDS = CHANGELOG_STATE_FIELDS.map((field) => CUSTOMER_VALUE_KINDS[field]);
 
 /**
- * A customer's state: the values of CHANGELOG_STATE_FIELDS in a JSON array (format 12), or an object of
- * them named (formats 1 to 11).
+ * A customer's state: the values of CHANGELOG_STATE_FIELDS in a JSON array (formats 12 and 13), or an
+ * object of them named (formats 1 to 11).
  */
 export function readCustomerState(json: string, place: RecordPlace): CustomerState {
   let value: unknown;

@@ -1,3 +1,4 @@
+import { fnv1a, tokensOf } from '../../domain/applied-archive';
 import { evolve, initialState, type CustomerState } from '../../domain/customer';
 import { CHANGELOG_STATE_FIELDS, changelogJson } from '../../domain/customer-record';
 import type { IdentityMessage } from '../../domain/identity';
@@ -49,16 +50,29 @@ describe("a customer's state read back", () => {
     );
   });
 
-  it('is written as its values in that order (format 12), and read back as the state', () => {
+  it('is written as its values in that order (format 13), and read back as the state', () => {
     const s = ann();
     const json = changelogJson(s);
     expect(json.startsWith('["ann",[],1000,')).toBe(true);
     expect(json).not.toContain('AAAAAA');
+    // The latest applied hashes as the archive's tokens, not as numbers (format 12).
+    expect(s.applied).toEqual([fnv1a('p1')]);
+    expect(json.endsWith(`,"${tokensOf([fnv1a('p1')])}"]`)).toBe(true);
     const read = readCustomerState(json, place);
     expect(read).toEqual({ ...withoutArchive(s), appliedArchive: undefined });
     expect(read.acquisitionChannel).toBe(s.acquisitionChannel);
     expect(read.netRevenueMinor).toBe(1999);
     expect(read.latestNps).toBeUndefined();
+  });
+
+  it('reads the applied hashes of format 12, a list of numbers', () => {
+    const s = ann();
+    s.applied = [fnv1a('p1'), 0xffffffff, 0];
+    const values = JSON.parse(changelogJson(s)) as unknown[];
+    values[CHANGELOG_STATE_FIELDS.indexOf('applied')] = s.applied;
+    const read = readCustomerState(JSON.stringify(values), place);
+    expect(read).toEqual({ ...withoutArchive(s), appliedArchive: undefined });
+    expect(readCustomerState(changelogJson(s), place)).toEqual(read);
   });
 
   it('reads the named fields of formats 1 to 11', () => {
@@ -92,6 +106,10 @@ describe("a customer's state read back", () => {
     expect(refusedWith('stage', null)).toContain('its stage is null, not a string');
     expect(refusedWith('currency', 12)).toContain('not a string or null');
     expect(refusedWith('currency', null)).toBe('read');
+    expect(refusedWith('applied', 'AAAAA')).toContain('its applied is "AAAAA", not applied-event tokens');
+    expect(refusedWith('applied', 'AAAAA*')).toContain('not applied-event tokens or a list of numbers');
+    expect(refusedWith('applied', [1, 'x'])).toContain('its applied is [1,"x"]');
+    expect(refusedWith('applied', [1, 2])).toBe('read');
   });
 
   it('puts each value in the field that list names (every value distinct, so a swap shows)', () => {
@@ -101,7 +119,8 @@ describe("a customer's state read back", () => {
       if (typeof v === 'number' || v === undefined) return field === 'earlierPurchaseDays' ? i : 1000 + i;
       if (typeof v === 'string') return `${field}-${i}`;
       if (typeof v === 'boolean') return true;
-      return typeof (v as unknown[])[0] === 'number' || field === 'applied' ? [i] : [`${field}-${i}`];
+      if (field === 'applied') return tokensOf([i]);
+      return typeof (v as unknown[])[0] === 'number' ? [i] : [`${field}-${i}`];
     });
     const json = JSON.stringify(values);
     expect(changelogJson(readCustomerState(json, place))).toBe(json);
