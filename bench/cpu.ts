@@ -24,6 +24,14 @@ function nameOf(pid: number, cmdline: string): string {
   return cmdline.slice(0, 60);
 }
 
+/** CPU seconds (user and system, every thread) a process has used; throws once it has ended. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is 3rd, utime 14th, stime 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
 export function cpuSnapshot(): CpuSnapshot {
   const out = new Map<number, { name: string; seconds: number }>();
   if (os.platform() !== 'linux') return out;
@@ -31,13 +39,10 @@ export function cpuSnapshot(): CpuSnapshot {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state is 3rd, utime 14th, stime 15th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
+      const seconds = cpuSecondsOf(pid);
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
       if (cmdline === '') continue; // kernel threads
-      out.set(pid, { name: nameOf(pid, cmdline), seconds: ticks / TICKS_PER_SECOND });
+      out.set(pid, { name: nameOf(pid, cmdline), seconds });
     } catch {
       // The process ended meanwhile.
     }

@@ -3,9 +3,10 @@
 // quadratic), and retries a transaction's first request (AddPartitionsToTxn, AddOffsetsToTxn) quickly while
 // the coordinator completes the previous transaction, keeps each transaction coordinator from one
 // transaction to the next, sends the commits of resolved offsets that meet one in flight as one request
-// after it, and finds a moved group coordinator again for the next offset commit. These tests hold the patched code to the Kafka protocol and to kafkajs's own
-// behaviour: the bytes must be exactly those the protocol defines, grouping must keep every message, in
-// order, and any other error must reach the caller as before.
+// after it, finds a moved group coordinator again for the next offset commit, and sets no timer on a
+// connection whose request queue has nothing to check. These tests hold the patched code to the Kafka
+// protocol and to kafkajs's own behaviour: the bytes must be exactly those the protocol defines, grouping
+// must keep every message, in order, and any other error must reach the caller as before.
 /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs internals have no typings */
 
 interface KafkajsEncoder {
@@ -814,5 +815,109 @@ describe('patched kafkajs offset commits after the group coordinator moved', () 
     await expect(m.commit('5')).rejects.toThrow('rebalancing');
     await m.commit('5');
     expect([m.lookups, m.sentTo, answers]).toEqual([[], [], 2]);
+  });
+});
+
+interface KafkajsRequestQueue {
+  push(request: {
+    entry: {
+      correlationId: number;
+      apiKey: number;
+      apiName: string;
+      apiVersion: number;
+      resolve: () => void;
+      reject: () => void;
+    };
+    expectResponse: boolean;
+    sendRequest: () => void;
+  }): void;
+  fulfillRequest(response: { correlationId: number; payload: Buffer; size: number }): void;
+  maybeThrottle(ms: number): void;
+  destroy(): void;
+  readonly throttleCheckTimeoutId: unknown;
+}
+const RequestQueue = require('kafkajs/src/network/requestQueue') as new (options: {
+  maxInFlightRequests: number;
+  requestTimeout: number;
+  enforceRequestTimeout: boolean;
+  clientId: string;
+  broker: string;
+  logger: { debug: () => void; warn: () => void; error: () => void; info: () => void };
+}) => KafkajsRequestQueue;
+
+describe('patched kafkajs request queue', () => {
+  const quiet = { debug: () => {}, warn: () => {}, error: () => {}, info: () => {} };
+  const queues: KafkajsRequestQueue[] = [];
+  const queue = (maxInFlightRequests: number): KafkajsRequestQueue => {
+    const q = new RequestQueue({
+      maxInFlightRequests,
+      requestTimeout: 30_000,
+      enforceRequestTimeout: false,
+      clientId: 'test',
+      broker: 'localhost:9092',
+      logger: quiet,
+    });
+    queues.push(q);
+    return q;
+  };
+  const sent: number[] = [];
+  const answered: number[] = [];
+  const push = (q: KafkajsRequestQueue, correlationId: number): void =>
+    q.push({
+      entry: {
+        correlationId,
+        apiKey: 0,
+        apiName: 'Produce',
+        apiVersion: 3,
+        resolve: () => answered.push(correlationId),
+        reject: () => {},
+      },
+      expectResponse: true,
+      sendRequest: () => sent.push(correlationId),
+    });
+  const answer = (q: KafkajsRequestQueue, correlationId: number): void =>
+    q.fulfillRequest({ correlationId, payload: Buffer.alloc(0), size: 0 });
+  afterEach(() => {
+    for (const q of queues.splice(0)) q.destroy();
+    sent.length = 0;
+    answered.length = 0;
+    jest.restoreAllMocks();
+  });
+
+  it('sets no timer once a response leaves nothing waiting (kafkajs checked again every millisecond, for good)', () => {
+    const timers = jest.spyOn(global, 'setTimeout');
+    const q = queue(5);
+    push(q, 1);
+    answer(q, 1);
+    expect(sent).toEqual([1]);
+    expect(answered).toEqual([1]);
+    expect(q.throttleCheckTimeoutId).toBeNull();
+    expect(timers).not.toHaveBeenCalled();
+  });
+
+  it('sends a request held back by the in-flight limit when a response frees its place', async () => {
+    const q = queue(1);
+    push(q, 1);
+    push(q, 2);
+    expect(sent).toEqual([1]);
+    answer(q, 1);
+    expect(sent).toEqual([1, 2]);
+    answer(q, 2);
+    // The check scheduled when request 2 was queued runs once more, finds nothing, and sets no other.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(q.throttleCheckTimeoutId).toBeNull();
+  });
+
+  it('sends a request held back by a throttle when the throttle ends, never at a negative delay', async () => {
+    const timers = jest.spyOn(global, 'setTimeout');
+    const q = queue(5);
+    q.maybeThrottle(40);
+    push(q, 1);
+    expect(sent).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(sent).toEqual([1]);
+    answer(q, 1);
+    expect(q.throttleCheckTimeoutId).toBeNull();
+    for (const [, delay] of timers.mock.calls) expect(delay).toBeGreaterThanOrEqual(0);
   });
 });
