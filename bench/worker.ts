@@ -13,13 +13,7 @@ import {
   type StreamTask,
 } from '../infra/kafka/transactional-processor';
 import { createLogger } from '../infra/log';
-import {
-  countExternalMemoryInHeapLimit,
-  PROCESSOR_YOUNG_GENERATION_MB,
-  relaySignals,
-  runInRoomyIsolate,
-  wantsRoomyIsolate,
-} from '../infra/processor-heap';
+import { startWithProcessorHeap } from '../infra/processor-heap';
 import { loadModel } from '../processors/runtime/model-file';
 import { startLifecycleProcessor, type ProcessorTopics } from '../processors/runtime/start';
 import { loadCollectorConfig } from '../producers/collector/config';
@@ -162,17 +156,15 @@ async function main(): Promise<void> {
   });
 }
 
-// The processor (and the relay on its runner) with the heap settings `ciclo process` has.
-if (['processor', 'relay'].includes(role())) countExternalMemoryInHeapLimit();
-if (['processor', 'relay'].includes(role()) && wantsRoomyIsolate(process.env, process.execArgv))
-  runInRoomyIsolate(__filename, process.argv.slice(2), PROCESSOR_YOUNG_GENERATION_MB);
-else {
-  relaySignals();
+const start = (): void => {
   main().catch((err: unknown) => {
     process.stderr.write(`${role()} failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });
-}
+};
+// The processor (and the relay on its runner) with the heap settings `ciclo process` has.
+if (['processor', 'relay'].includes(role())) startWithProcessorHeap(__filename, process.argv.slice(2), start);
+else start();
 
 function role(): string {
   return process.argv[2] ?? 'worker';

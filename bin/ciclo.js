@@ -10,17 +10,7 @@ if (!fs.existsSync(entry)) {
 }
 // `ciclo process` gets the heap settings of its Node version (infra/processor-heap.ts): on Node 20 it runs in a
 // worker thread with a larger young generation, on Node 24 V8 counts Buffers in the heap's growing limit.
-const processorHeap = require(path.join(__dirname, '..', 'dist', 'infra', 'processor-heap.js'));
-const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
-if (command === 'process') processorHeap.countExternalMemoryInHeapLimit();
-if (command === 'process' && processorHeap.wantsRoomyIsolate(process.env, process.execArgv))
-  processorHeap.runInRoomyIsolate(
-    __filename,
-    process.argv.slice(2),
-    processorHeap.PROCESSOR_YOUNG_GENERATION_MB,
-  );
-else {
-  processorHeap.relaySignals();
+const run = () =>
   require(entry)
     .main(process.argv)
     .then(
@@ -30,4 +20,11 @@ else {
         process.exit(1);
       },
     );
-}
+const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+if (command === 'process')
+  require(path.join(__dirname, '..', 'dist', 'infra', 'processor-heap.js')).startWithProcessorHeap(
+    __filename,
+    process.argv.slice(2),
+    run,
+  );
+else run();

@@ -29,8 +29,8 @@ const RELAYED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /**
  * The Node major versions on which the larger young generation was measured to help. On Node 24 the same
  * run took 92.8 µs per touchpoint with it and 88.1 without (V8 13's heuristics differ; kafkajs's Buffers
- * drive its full collections there, see bench/RESULTS.md), so it runs as Node sets it; Node 22 is not
- * measured yet.
+ * drive its full collections there, see bench/RESULTS.md), and on Node 22 63.7 and 68.7 with it, 62.4 and
+ * 64.2 without, so there it runs as Node sets it.
  */
 const HELPED_NODE_MAJORS: readonly number[] = [20];
 
@@ -78,7 +78,7 @@ export function wantsExternalMemoryInHeapLimit(
 }
 
 /** Sets EXTERNAL_MEMORY_FLAG for this process when `wantsExternalMemoryInHeapLimit`. */
-export function countExternalMemoryInHeapLimit(env = process.env, execArgv = process.execArgv): void {
+function countExternalMemoryInHeapLimit(env = process.env, execArgv = process.execArgv): void {
   if (wantsExternalMemoryInHeapLimit(env, execArgv)) v8.setFlagsFromString(EXTERNAL_MEMORY_FLAG);
 }
 
@@ -87,7 +87,7 @@ export function countExternalMemoryInHeapLimit(env = process.env, execArgv = pro
  * old-generation limit (so --max-old-space-size still counts), relays SIGINT and SIGTERM to it (see
  * `relaySignals`), and exits with its exit code. An uncaught error in it ends the process with code 1.
  */
-export function runInRoomyIsolate(file: string, args: readonly string[], youngMb: number): void {
+function runInRoomyIsolate(file: string, args: readonly string[], youngMb: number): void {
   const worker = new Worker(file, {
     argv: [...args],
     resourceLimits: {
@@ -104,10 +104,26 @@ export function runInRoomyIsolate(file: string, args: readonly string[], youngMb
 }
 
 /**
+ * Starts the processor (or a bench worker on its runner) with the heap settings of this Node
+ * (`countExternalMemoryInHeapLimit`, `wantsRoomyIsolate`): either this thread hands `file` with `args` to a
+ * worker thread with the larger young generation and only waits for it, or `run` starts the processor here
+ * (in that worker thread too, where signals are then relayed).
+ */
+export function startWithProcessorHeap(file: string, args: readonly string[], run: () => void): void {
+  countExternalMemoryInHeapLimit();
+  if (wantsRoomyIsolate(process.env, process.execArgv))
+    runInRoomyIsolate(file, args, PROCESSOR_YOUNG_GENERATION_MB);
+  else {
+    relaySignals();
+    run();
+  }
+}
+
+/**
  * In the worker thread: signals reach only the main thread, which posts them here; they are emitted on
  * this thread's `process`, so `process.once('SIGTERM', ...)` works as in a main thread.
  */
-export function relaySignals(): void {
+function relaySignals(): void {
   if (parentPort === null) return;
   parentPort.on('message', (message: unknown) => {
     const signal = (message as { signal?: unknown } | null)?.signal;
