@@ -8,13 +8,9 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../infra/config';
-import { connectClickHouseServer } from '../infra/clickhouse/engine';
-import { connectTopicAdmin } from '../infra/kafka/admin';
 import { freePort } from '../infra/stack/processes';
-import { dropDatabaseSql, migrateConfigured } from '../projections/migrations/migrate';
-import { deadLetterTopicFor } from '../schemas/topics';
 import { cpuSecondsOf } from './cpu';
-import { createRunTopics, runTopicNames, startWorker } from './pipeline';
+import { createRun, removeRun, startWorker } from './pipeline';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ROLES = ['processor', 'projector', 'collector'] as const;
@@ -23,16 +19,7 @@ async function main(): Promise<void> {
   const { endpoints } = loadConfig(process.env, ROOT);
   const settleSeconds = Number(process.env.CICLO_BENCH_IDLE_SETTLE_S ?? 30);
   const windowSeconds = Number(process.env.CICLO_BENCH_IDLE_WINDOW_S ?? 30);
-  const run = `bench_idle_${Date.now().toString(36)}`;
-  const topics = {
-    ...runTopicNames(run),
-    deadLetter: `${run}.dlq`,
-    projectorDeadLetter: `${run}.projector-dlq`,
-    collectorDeadLetter: deadLetterTopicFor(`${run}.touchpoints`),
-  };
-  await createRunTopics(endpoints, topics);
-  await migrateConfigured(endpoints.clickhouse, { database: run });
-  const scoped = { ...endpoints, clickhouse: { ...endpoints.clickhouse, database: run } };
+  const { run, topics, scoped } = await createRun(endpoints, 'idle');
   try {
     for (const role of ROLES) {
       const options =
@@ -61,12 +48,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
-    await clickhouse.command(dropDatabaseSql(run, endpoints.clickhouse.cluster));
-    await clickhouse.close();
-    const admin = await connectTopicAdmin(endpoints.kafka.brokers);
-    await admin.deleteTopics(Object.values(topics));
-    await admin.close();
+    await removeRun(endpoints, run, topics);
   }
 }
 

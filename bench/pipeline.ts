@@ -88,8 +88,8 @@ export async function createRunTopics(
   await sleep(2000); // new partitions' leadership reaches every client's metadata
 }
 
-/** Fresh topics and database, and the processor and the projector, each in a process of its own. */
-async function startPipeline(endpoints: ServiceEndpoints, label: string): Promise<Pipeline> {
+/** A run's every topic, created, and its ClickHouse database, migrated; `scoped` points at that database. */
+export async function createRun(endpoints: ServiceEndpoints, label: string) {
   const run = `bench_${label}_${Date.now().toString(36)}`;
   const topics = {
     ...runTopicNames(run),
@@ -99,8 +99,28 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
   };
   await createRunTopics(endpoints, topics);
   await migrateConfigured(endpoints.clickhouse, { database: run });
+  const scoped: ServiceEndpoints = { ...endpoints, clickhouse: { ...endpoints.clickhouse, database: run } };
+  return { run, topics, scoped };
+}
+
+/** Drops what `createRun` made. */
+export async function removeRun(
+  endpoints: ServiceEndpoints,
+  run: string,
+  topics: Readonly<Record<string, string>>,
+): Promise<void> {
   const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
-  const scoped = { ...endpoints, clickhouse: { ...endpoints.clickhouse, database: run } };
+  await clickhouse.command(dropDatabaseSql(run, endpoints.clickhouse.cluster));
+  await clickhouse.close();
+  const admin = await connectTopicAdmin(endpoints.kafka.brokers);
+  await admin.deleteTopics(Object.values(topics));
+  await admin.close();
+}
+
+/** Fresh topics and database, and the processor and the projector, each in a process of its own. */
+async function startPipeline(endpoints: ServiceEndpoints, label: string): Promise<Pipeline> {
+  const { run, topics, scoped } = await createRun(endpoints, label);
+  const clickhouse = connectClickHouseServer({ url: endpoints.clickhouse.url });
   const serde = await createSerde(
     createAvroRegistry(endpoints.schemaRegistry.url),
     CONTRACTS.touchpoint,
@@ -130,11 +150,8 @@ async function startPipeline(endpoints: ServiceEndpoints, label: string): Promis
     async close() {
       await producer.close();
       await Promise.all(workers.map((w) => w.stop()));
-      await clickhouse.command(dropDatabaseSql(run, endpoints.clickhouse.cluster));
       await clickhouse.close();
-      const cleanup = await connectTopicAdmin(endpoints.kafka.brokers);
-      await cleanup.deleteTopics(Object.values(topics));
-      await cleanup.close();
+      await removeRun(endpoints, run, topics);
     },
   };
 }
