@@ -67,9 +67,9 @@ const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined :
 /**
  * The state a record's values hold (CHANGELOG_STATE_FIELDS), null as undefined, `applied` as tokens (format
  * 13) or numbers (format 12); the archive is a record of its own. The values are not checked here: the
- * changelog's reader does that. Written out field by field, as
- * initialState makes a state, rather than assigned by name in a loop, which built each object in dictionary
- * mode and took twice as long as parsing the record's JSON.
+ * changelog's reader does that. Written out field by field, as initialState makes a state, rather than
+ * assigned by name in a loop, which built each object in dictionary mode and took twice as long as parsing
+ * the record's JSON.
  */
 export function stateOfChangelogValues(v: readonly unknown[]): CustomerState {
   return {
