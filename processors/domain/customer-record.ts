@@ -55,8 +55,7 @@ const APPLIED_AT = CHANGELOG_STATE_FIELDS.indexOf('applied');
 export function changelogJson(s: CustomerState): string {
   const fields = CHANGELOG_STATE_FIELDS;
   const values: unknown[] = new Array(fields.length);
-  for (let i = 0; i < fields.length; i++) values[i] = s[fields[i]!];
-  values[APPLIED_AT] = tokensOf(s.applied);
+  for (let i = 0; i < fields.length; i++) values[i] = i === APPLIED_AT ? tokensOf(s.applied) : s[fields[i]!];
   return JSON.stringify(values);
 }
 

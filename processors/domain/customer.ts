@@ -664,8 +664,7 @@ export function cloneState(state: CustomerState): CustomerState {
 }
 
 export function toSnapshot(state: CustomerState, model: { id: string; version: number }): CustomerSnapshot {
-  const cadence = purchaseCadenceDays(state);
-  return {
+  const snapshot: CustomerSnapshot = {
     customerId: state.id,
     modelId: model.id,
     modelVersion: model.version,
@@ -675,22 +674,26 @@ export function toSnapshot(state: CustomerState, model: { id: string; version: n
     firstSeenAt: state.firstSeenAt,
     lastSeenAt: state.lastSeenAt,
     mergedIds: state.mergedIds,
-    ...(state.acquisitionChannel !== undefined ? { acquisitionChannel: state.acquisitionChannel } : {}),
-    ...(state.acquisitionCampaign !== undefined ? { acquisitionCampaign: state.acquisitionCampaign } : {}),
-    ...(state.convertingChannel !== undefined ? { convertingChannel: state.convertingChannel } : {}),
-    ...(state.firstPurchaseAt !== undefined ? { firstPurchaseAt: state.firstPurchaseAt } : {}),
-    ...(state.lastPurchaseAt !== undefined ? { lastPurchaseAt: state.lastPurchaseAt } : {}),
     orders: state.orders,
     netRevenueMinor: state.netRevenueMinor,
-    ...(state.currency !== undefined ? { currency: state.currency } : {}),
-    ...(cadence !== undefined ? { purchaseCadenceDays: cadence } : {}),
     emailsOpened: state.emailsOpened,
     emailsClicked: state.emailsClicked,
     unsubscribed: state.unsubscribed,
-    ...(state.latestNps !== undefined ? { latestNps: state.latestNps } : {}),
-    ...(state.latestCsat !== undefined ? { latestCsat: state.latestCsat } : {}),
     openTickets: state.openTickets.length,
     referralsMade: state.referralsMade,
     updatedAt: state.lastAppliedAt,
   };
+  // Optional fields are left out when unknown (the contract's optional is "absent", not undefined); set one
+  // by one rather than spread from a conditional object each, which allocated up to ten objects a snapshot.
+  if (state.acquisitionChannel !== undefined) snapshot.acquisitionChannel = state.acquisitionChannel;
+  if (state.acquisitionCampaign !== undefined) snapshot.acquisitionCampaign = state.acquisitionCampaign;
+  if (state.convertingChannel !== undefined) snapshot.convertingChannel = state.convertingChannel;
+  if (state.firstPurchaseAt !== undefined) snapshot.firstPurchaseAt = state.firstPurchaseAt;
+  if (state.lastPurchaseAt !== undefined) snapshot.lastPurchaseAt = state.lastPurchaseAt;
+  if (state.currency !== undefined) snapshot.currency = state.currency;
+  const cadence = purchaseCadenceDays(state);
+  if (cadence !== undefined) snapshot.purchaseCadenceDays = cadence;
+  if (state.latestNps !== undefined) snapshot.latestNps = state.latestNps;
+  if (state.latestCsat !== undefined) snapshot.latestCsat = state.latestCsat;
+  return snapshot;
 }

@@ -22,7 +22,8 @@ import { toSnapshot, type CustomerState } from './customer';
 import { PRESET_IDS, type StageModel, presetModel } from './model';
 import { PartitionLifecycle, type PartitionCheckpoint } from './partition';
 import { canonicalOrder } from './replay';
-import type { StageChanged } from '../../schemas/outputs';
+import { CONTRACTS } from '../../schemas/contracts';
+import type { CustomerSnapshot, StageChanged } from '../../schemas/outputs';
 
 const DAY = 86_400_000;
 
@@ -106,6 +107,25 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
+const SNAPSHOT_FIELDS = (CONTRACTS.customerSnapshot.avro.fields as readonly { name: string }[]).map(
+  (f) => f.name,
+);
+
+/**
+ * A snapshot's fields in the contract's order, as its topic holds them (Avro writes by the schema): the
+ * digest is of what the snapshot says, not of the order toSnapshot happens to set its keys in. A key the
+ * contract does not have fails the run rather than dropping out of the digest.
+ */
+function inContractOrder(snapshot: CustomerSnapshot): Record<string, unknown> {
+  const fields = snapshot as unknown as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((k) => !SNAPSHOT_FIELDS.includes(k));
+  if (unknown.length > 0)
+    throw new Error(`snapshot fields the contract does not have: ${unknown.join(', ')}`);
+  return Object.fromEntries(
+    SNAPSHOT_FIELDS.filter((k) => fields[k] !== undefined).map((k) => [k, fields[k]]),
+  );
+}
+
 /** One output of a run: its records as JSON text, and the digest over them. */
 class Stream {
   readonly records: string[] = [];
@@ -176,7 +196,7 @@ function run(model: StageModel, scenario: Scenario, input: readonly Touchpoint[]
   for (const c of canonicalOrder(emitted)) changes.write(c);
   for (const id of [...p.customers.keys()].sort()) {
     const s = p.customers.get(id)!;
-    states.write(toSnapshot(s, model));
+    states.write(inContractOrder(toSnapshot(s, model)));
     states.write(canonical(s));
   }
   return {

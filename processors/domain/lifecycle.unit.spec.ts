@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { CONTRACTS } from '../../schemas/contracts';
 import type { StageChanged } from '../../schemas/outputs';
 import type { Touchpoint } from '../../schemas/touchpoint';
 import { TouchpointSchema } from '../../schemas/touchpoint';
@@ -1466,5 +1467,40 @@ describe("a customer's state is bounded, whatever a client sends", () => {
     }
     expect(Buffer.byteLength(changelogJson(s))).toBeLessThan(2 * LIST_BYTES_LIMIT + 16 * 1024);
     expect(toSnapshot(s, p.model).openTickets).toBe(s.openTickets.length);
+  });
+});
+
+describe('snapshots', () => {
+  it('leave out what is not known, so that the contract vouches for each as it is, with no copy', () => {
+    const model = presetModel('five-stage');
+    const visitor = initialState('visitor', 'reach', T0);
+    evolve(visitor, tp.visit({ customerId: 'visitor' }, 0));
+    const buyer = initialState('buyer', 'reach', T0);
+    for (const t of [
+      tp.visit({ customerId: 'buyer' }, 0, 'ads'),
+      tp.buy('buyer', 1),
+      tp.buy('buyer', 5),
+      tp.nps('buyer', 6, 9),
+    ])
+      evolve(buyer, t);
+
+    const seen = toSnapshot(visitor, model);
+    const bought = toSnapshot(buyer, model);
+    for (const snapshot of [seen, bought]) {
+      expect(Object.values(snapshot)).not.toContain(undefined);
+      expect(CONTRACTS.customerSnapshot.isCheckedForm(snapshot)).toBe(true);
+    }
+    expect(
+      ['acquisitionChannel', 'firstPurchaseAt', 'currency', 'latestNps'].filter((k) => k in seen),
+    ).toEqual([]);
+    expect(bought).toMatchObject({
+      acquisitionChannel: 'ads',
+      firstPurchaseAt: T0 + DAY,
+      lastPurchaseAt: T0 + 5 * DAY,
+      currency: 'EUR',
+      purchaseCadenceDays: 4,
+      latestNps: 9,
+      orders: 2,
+    });
   });
 });
