@@ -8,6 +8,7 @@
  * Pure: the secret is passed in.
  */
 import { createHmac } from 'node:crypto';
+import { secretKeyOf } from './secret-key';
 import type { Touchpoint } from './touchpoint';
 
 /** The length of a pseudonym: 22 base64url characters, 132 bits of the HMAC (collisions: none in 2^60 ids). */
@@ -15,7 +16,10 @@ const PSEUDONYM_LENGTH = 22;
 
 /** The keyed pseudonym of an id (any id: customer, anonymous, email-derived). */
 export function pseudonymOf(secret: Buffer, id: string): string {
-  return createHmac('sha256', secret).update(id, 'utf8').digest('base64url').slice(0, PSEUDONYM_LENGTH);
+  return createHmac('sha256', secretKeyOf(secret))
+    .update(id, 'utf8')
+    .digest('base64url')
+    .slice(0, PSEUDONYM_LENGTH);
 }
 
 /** An email as ids are derived from it: trimmed, lower-cased. */

@@ -45,6 +45,16 @@ export function decodeKey(value: Buffer | undefined): Buffer | undefined {
 export function keyRingOver(table: CompactedTable, secret: Buffer): KeyRing {
   const current = new Map<string, PersonKey>();
   const absent = new Set<string>();
+  /**
+   * The key of each record value the table holds, the same Buffer every time it is asked for: what seal.ts
+   * makes its KeyObject of once (schemas/secret-key.ts), rather than once per opened value.
+   */
+  const keys = new WeakMap<Buffer, Buffer | undefined>();
+  const keyIn = (value: Buffer | undefined): Buffer | undefined => {
+    if (value === undefined) return undefined;
+    if (!keys.has(value)) keys.set(value, decodeKey(value));
+    return keys.get(value);
+  };
   return {
     async keysFor(ids) {
       const found = new Map<string, PersonKey>();
@@ -71,10 +81,10 @@ export function keyRingOver(table: CompactedTable, secret: Buffer): KeyRing {
     },
     async find(id, keyId) {
       const recordKey = keyRecordKey(pseudonymOf(secret, id), keyId);
-      const held = decodeKey(table.get(recordKey));
+      const held = keyIn(table.get(recordKey));
       if (held || absent.has(recordKey)) return held;
       await table.catchUp();
-      const read = decodeKey(table.get(recordKey));
+      const read = keyIn(table.get(recordKey));
       if (!read) {
         if (absent.size >= ABSENT_LIMIT) absent.clear();
         absent.add(recordKey);

@@ -7,6 +7,7 @@
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { randomBytesFromPool } from './random-pool';
+import { secretKeyOf } from '../../schemas/secret-key';
 
 export interface PersonKey {
   /** The key's id: 8 base64url characters, unique with the person's pseudonym. */
@@ -21,7 +22,7 @@ const TAG_BYTES = 16;
 
 export function seal(key: PersonKey, boundTo: string, plain: string): string {
   const iv = randomBytesFromPool(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key.bytes, iv);
+  const cipher = createCipheriv('aes-256-gcm', secretKeyOf(key.bytes), iv);
   cipher.setAAD(Buffer.from(boundTo, 'utf8'));
   const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
   return `${VERSION}.${key.id}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
@@ -40,7 +41,7 @@ export function unseal(key: Buffer, boundTo: string, sealed: string): string | u
   const raw = Buffer.from(parts[2]!, 'base64url');
   if (raw.length < IV_BYTES + TAG_BYTES) return undefined;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+    const decipher = createDecipheriv('aes-256-gcm', secretKeyOf(key), raw.subarray(0, IV_BYTES));
     decipher.setAAD(Buffer.from(boundTo, 'utf8'));
     decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
     return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
