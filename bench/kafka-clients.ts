@@ -48,6 +48,7 @@ import {
 } from '../infra/kafka/transactional-processor';
 import { DEFAULT_START, simulate } from '../producers/simulate/simulate';
 import { BASELINE_PARTITIONS, baselineRecords, type BaselineRecord } from './kafka';
+import { countExternalMemoryInHeapLimit } from '../infra/external-memory';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Share of the records after which a window opens. */
@@ -340,6 +341,7 @@ export function clientsTable(figures: KafkaClientsFigures): string {
 }
 
 async function main(): Promise<void> {
+  countExternalMemoryInHeapLimit(); // kafkajs as ciclo runs it on Node 24 (infra/external-memory.ts)
   if (!nodeRunsPlatformatic(process.versions.node)) {
     process.stderr.write(
       `bench/kafka-clients needs Node >= ${PLATFORMATIC_MIN_NODE.join('.')} (@platformatic/kafka's floor); ` +

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../infra/config';
+import { countExternalMemoryInHeapLimit } from '../infra/external-memory';
 import {
   collectorEventsPerSec,
   e2eEventsPerSec,
@@ -54,6 +55,7 @@ function cpuMedian(runs: CpuRuns, name: string): number | null {
 }
 
 async function main(): Promise<void> {
+  countExternalMemoryInHeapLimit(); // as every ciclo process: the load and the raw baselines too
   const config = loadConfig(process.env, ROOT);
   const events = foldBenchEvents();
   const folds = foldFigures(events);

@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import { loadConfig, type ServiceEndpoints } from '../infra/config';
+import { countExternalMemoryInHeapLimit } from '../infra/external-memory';
 import type { Touchpoint } from '../schemas/touchpoint';
 import { foldBenchEvents, RUNS } from './fold';
 import { BASELINE_PARTITIONS, baselineRecords, rawKafka } from './kafka';
@@ -22,6 +23,7 @@ export function benchSingleFigure(figure: {
   readonly measure: (endpoints: ServiceEndpoints, events: Touchpoint[], runs: number) => Promise<number>;
 }): void {
   const main = async (): Promise<void> => {
+    countExternalMemoryInHeapLimit(); // as every ciclo process: the load and the raw baselines too
     const config = loadConfig(process.env, ROOT);
     const runs = Number(process.env.CICLO_BENCH_RUNS ?? RUNS);
     const events = foldBenchEvents();

@@ -13,6 +13,7 @@ import {
   type StreamTask,
 } from '../infra/kafka/transactional-processor';
 import { createLogger } from '../infra/log';
+import { countExternalMemoryInHeapLimit } from '../infra/external-memory';
 import { startWithProcessorHeap } from '../infra/processor-heap';
 import { loadModel } from '../processors/runtime/model-file';
 import { startLifecycleProcessor, type ProcessorTopics } from '../processors/runtime/start';
@@ -162,7 +163,9 @@ const start = (): void => {
     process.exit(1);
   });
 };
-// The processor (and the relay on its runner) with the heap settings `ciclo process` has.
+// Each role with the heap settings its ciclo command has (bin/ciclo.js): Buffers in the heap's limit on Node
+// 24, and the processor (and the relay on its runner) with the young generation of `ciclo process`.
+countExternalMemoryInHeapLimit();
 if (['processor', 'relay'].includes(role())) startWithProcessorHeap(__filename, process.argv.slice(2), start);
 else start();
 

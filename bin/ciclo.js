@@ -8,8 +8,10 @@ if (!fs.existsSync(entry)) {
   console.error('ciclo is not built yet: run `npm run build` (npm ci does it for you).');
   process.exit(1);
 }
-// `ciclo process` gets the heap settings of its Node version (infra/processor-heap.ts): on Node 20 it runs in a
-// worker thread with a larger young generation, on Node 24 V8 counts Buffers in the heap's growing limit.
+// On Node 24 every command has V8 count Buffers in the heap's growing limit (infra/external-memory.ts), and
+// `ciclo process` gets the young generation of its Node version (infra/processor-heap.ts): on Node 20 it runs
+// in a worker thread with a larger one.
+require(path.join(__dirname, '..', 'dist', 'infra', 'external-memory.js')).countExternalMemoryInHeapLimit();
 const run = () =>
   require(entry)
     .main(process.argv)

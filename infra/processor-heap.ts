@@ -1,22 +1,14 @@
 /**
- * How the lifecycle processor's V8 heap is set, by Node version. Its heap is large (every customer's state),
- * so each full collection of it costs about a second of CPU, and two things made them frequent:
- *
- * - On Node 20, its batches live from fetch to commit, so with V8's default young generation (16 MiB
- *   semi-spaces) a third of what it allocates survives a scavenge or two and is copied: scavenges took 6.9 s
- *   of pauses plus 9.7 s on V8's helper threads in a run of 1M touchpoints (bench/processor-peer.ts,
- *   --trace-gc-nvp), and 48 MiB semi-spaces cut the CPU per touchpoint by about a tenth (bench/RESULTS.md).
- *   Node sets the young generation only at start-up (--max-semi-space-size; v8.setFlagsFromString is too
- *   late), and a command started by `npx ciclo` or `node bin/ciclo.js` has no say in its flags, so the
- *   command runs in a worker thread, whose isolate takes its limits from `resourceLimits`: same process
- *   (pid, signals, SIGKILL), one more idle thread.
- * - On Node 24 (V8 13.6), every 64 MiB of Buffers the Kafka client allocates and drops (fetched responses,
- *   produce requests) starts a full marking of the whole heap ("external memory pressure" in
- *   --trace-incremental-marking: 109 of 112 markings in a run of 1M touchpoints, each about 1.4 s of
- *   concurrent marking). With --external-memory-accounted-in-global-limit, V8 counts that memory in the
- *   heap's own growing limit instead: 10 full collections, and 58 to 69 µs of CPU per touchpoint instead of
- *   143 to 165, at the cost of a higher peak RSS (bench/RESULTS.md). V8 reads this flag at each limit check,
- *   so it can be set once the process runs (v8.setFlagsFromString), in the main thread.
+ * How the lifecycle processor's young generation is set, by Node version. Its heap is large (every
+ * customer's state), so each full collection of it costs about a second of CPU. On Node 20 its batches live
+ * from fetch to commit, so with V8's default young generation (16 MiB semi-spaces) a third of what it
+ * allocates survives a scavenge or two and is copied: scavenges took 6.9 s of pauses plus 9.7 s on V8's
+ * helper threads in a run of 1M touchpoints (bench/processor-peer.ts, --trace-gc-nvp), and 48 MiB
+ * semi-spaces cut the CPU per touchpoint by about a tenth (bench/RESULTS.md). Node sets the young
+ * generation only at start-up (--max-semi-space-size; v8.setFlagsFromString is too late), and a command
+ * started by `npx ciclo` or `node bin/ciclo.js` has no say in its flags, so the command runs in a worker
+ * thread, whose isolate takes its limits from `resourceLimits`: same process (pid, signals, SIGKILL), one
+ * more idle thread. On Node 24 its full collections had another cause: infra/external-memory.ts.
  */
 import v8 from 'node:v8';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
@@ -51,37 +43,6 @@ export function wantsRoomyIsolate(
   return !given.some((flag) => /^--max[-_]semi[-_]space[-_]size/.test(flag));
 }
 
-/** The V8 flag that counts Buffers' memory in the heap's growing limit (V8 13; unknown to Node 20 and 22). */
-export const EXTERNAL_MEMORY_FLAG = '--external-memory-accounted-in-global-limit';
-
-/** The Node major versions on which counting external memory in the heap's limit was measured to help. */
-const EXTERNAL_MEMORY_NODE_MAJORS: readonly number[] = [24];
-
-/**
- * Whether to set EXTERNAL_MEMORY_FLAG: on a Node it helps, unless CICLO_EXTERNAL_MEMORY=default or the
- * flag was given already.
- */
-export function wantsExternalMemoryInHeapLimit(
-  env: NodeJS.ProcessEnv,
-  execArgv: readonly string[],
-  nodeMajor = Number(process.versions.node.split('.')[0]),
-): boolean {
-  if (env.CICLO_EXTERNAL_MEMORY === 'default' || !EXTERNAL_MEMORY_NODE_MAJORS.includes(nodeMajor))
-    return false;
-  // Given either way (`--no-...` too), it stands as given.
-  return !execArgv.some((flag) =>
-    flag
-      .replace(/_/g, '-')
-      .replace(/^--no-/, '--')
-      .startsWith(EXTERNAL_MEMORY_FLAG),
-  );
-}
-
-/** Sets EXTERNAL_MEMORY_FLAG for this process when `wantsExternalMemoryInHeapLimit`. */
-function countExternalMemoryInHeapLimit(env = process.env, execArgv = process.execArgv): void {
-  if (wantsExternalMemoryInHeapLimit(env, execArgv)) v8.setFlagsFromString(EXTERNAL_MEMORY_FLAG);
-}
-
 /**
  * Runs `file` with `args` in a worker thread with a young generation of `youngMb` and the main thread's
  * old-generation limit (so --max-old-space-size still counts), relays SIGINT and SIGTERM to it (see
@@ -104,13 +65,13 @@ function runInRoomyIsolate(file: string, args: readonly string[], youngMb: numbe
 }
 
 /**
- * Starts the processor (or a bench worker on its runner) with the heap settings of this Node
- * (`countExternalMemoryInHeapLimit`, `wantsRoomyIsolate`): either this thread hands `file` with `args` to a
- * worker thread with the larger young generation and only waits for it, or `run` starts the processor here
- * (in that worker thread too, where signals are then relayed).
+ * Starts the processor (or a bench worker on its runner) with the young generation of this Node
+ * (`wantsRoomyIsolate`): either this thread hands `file` with `args` to a worker thread with the larger young
+ * generation and only waits for it, or `run` starts the processor here (in that worker thread too, where
+ * signals are then relayed). Every ciclo process counts Buffers in its heap's limit on Node 24 as well
+ * (infra/external-memory.ts).
  */
 export function startWithProcessorHeap(file: string, args: readonly string[], run: () => void): void {
-  countExternalMemoryInHeapLimit();
   if (wantsRoomyIsolate(process.env, process.execArgv))
     runInRoomyIsolate(file, args, PROCESSOR_YOUNG_GENERATION_MB);
   else {
